@@ -1,0 +1,227 @@
+"""Typed content model of a PPA (Projet Personnalisé d'Accompagnement).
+
+Names follow the ANS TDDUI concepts (projet, projet de vie, attentes, besoins, objectifs, actions,
+moyens, bilan, accords). Every list item carries a stable ``id`` (a UUID string chosen by the
+writer) so that concurrent edits, diffs between versions and exports can refer to it.
+
+The model is deliberately permissive about *business* rules (an objective may hold zero or two
+besoins, an action may point to a missing objective): such documents can exist transiently while
+a team co-edits. :func:`validate` (below) reports every such problem with a path and a
+French message. The model is strict about *shape* (types, enums, unknown keys), which is what the
+CRDT schema guard enforces.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+"""Stable identifier of a list item (UUID text for new items; any short string is accepted)."""
+
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+"""Time of day, ``HH:MM`` (24 h, Europe/Paris local time)."""
+
+
+def new_id() -> str:
+    """Return a fresh item id."""
+    return str(uuid.uuid4())
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False)
+
+
+class OrigineAttente(StrEnum):
+    """Who expressed an expectation (TDDUI: attente usager / entourage / professionnel)."""
+
+    PERSONNE = "personne"
+    ENTOURAGE = "entourage"
+    PROFESSIONNEL = "professionnel"
+
+
+class StatutObjectif(StrEnum):
+    """Goal.lifecycleStatus mapping in TDDUI: planned / active / completed / cancelled."""
+
+    EN_PREPARATION = "en_preparation"
+    ACTIF = "actif"
+    TERMINE = "termine"
+    ANNULE = "annule"
+
+
+class StatutAction(StrEnum):
+    """Task.status mapping in TDDUI, plus ``essai`` (trial before stabilisation)."""
+
+    EN_PREPARATION = "en_preparation"
+    ESSAI = "essai"
+    ACTIF = "actif"
+    TERMINE = "termine"
+    ANNULE = "annule"
+
+
+class Jour(StrEnum):
+    """Day of the week, iCalendar BYDAY codes."""
+
+    LUNDI = "MO"
+    MARDI = "TU"
+    MERCREDI = "WE"
+    JEUDI = "TH"
+    VENDREDI = "FR"
+    SAMEDI = "SA"
+    DIMANCHE = "SU"
+
+
+class Frequence(StrEnum):
+    """Recurrence of an action's sessions."""
+
+    PONCTUELLE = "ponctuelle"
+    QUOTIDIENNE = "quotidienne"
+    HEBDOMADAIRE = "hebdomadaire"
+    MENSUELLE = "mensuelle"
+
+
+class TypeMoyen(StrEnum):
+    HUMAIN = "humain"
+    MATERIEL = "materiel"
+    FINANCIER = "financier"
+    AUTRE = "autre"
+
+
+class TypeAccord(StrEnum):
+    STRUCTURE = "structure"
+    PERSONNE = "personne"
+
+
+class ModeAccord(StrEnum):
+    """How an agreement was given. ``signe``/``oral``/``refuse``/``non_sollicite``."""
+
+    SIGNE = "signe"
+    ORAL = "oral"
+    REFUSE = "refuse"
+    NON_SOLLICITE = "non_sollicite"
+
+
+class Projet(_Model):
+    """The project itself (TDDUI CarePlan): title, type TRE_R390, period, communication."""
+
+    titre: str = ""
+    type: str = "PPA"
+    date_debut: date | None = None
+    date_fin: date | None = None
+    modalite_communication: str = ""
+
+
+class Attente(_Model):
+    """An expectation, with its origin (Goal tddui-goal-attente)."""
+
+    id: ItemId = Field(default_factory=new_id)
+    origine: OrigineAttente = OrigineAttente.PERSONNE
+    texte: str = ""
+
+
+class Besoin(_Model):
+    """A need coded with a SERAFIN-PH besoin (1.x, JDV_J285) (ServiceRequest tddui-service-request-besoin)."""
+
+    id: ItemId = Field(default_factory=new_id)
+    code: str | None = None
+    description: str = ""
+    analyse: str = ""
+
+
+class Objectif(_Model):
+    """An objective (Goal tddui-goal-objectif). Must address exactly one besoin (validation)."""
+
+    id: ItemId = Field(default_factory=new_id)
+    titre: str = ""
+    description: str = ""
+    besoin_ids: list[ItemId] = Field(default_factory=list)
+    domaine: str = ""
+    date_debut: date | None = None
+    date_echeance: date | None = None
+    resultat_attendu: str = ""
+    strategie: str = ""
+    referent_id: str | None = None
+    avis_usager: str = ""
+    statut: StatutObjectif = StatutObjectif.EN_PREPARATION
+
+
+class Planning(_Model):
+    """Schedule of an action: one recurring slot (time, duration, days, place)."""
+
+    frequence: Frequence = Frequence.HEBDOMADAIRE
+    intervalle: int = Field(default=1, ge=1, le=52)
+    jours: list[Jour] = Field(default_factory=list)
+    heure_debut: HourMinute | None = None
+    duree_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    lieu: str = ""
+
+
+class Action(_Model):
+    """An action / modalité d'accompagnement (Task tddui-task-action) and its prestations."""
+
+    id: ItemId = Field(default_factory=new_id)
+    titre: str = ""
+    description: str = ""
+    objectif_ids: list[ItemId] = Field(default_factory=list)
+    prestations: list[str] = Field(default_factory=list)
+    """SERAFIN-PH prestation codes (2.x directes, 3.x indirectes)."""
+    referent_id: str | None = None
+    intervenant_ids: list[str] = Field(default_factory=list)
+    date_debut: date | None = None
+    date_fin: date | None = None
+    planning: Planning | None = None
+    statut: StatutAction = StatutAction.EN_PREPARATION
+    resultat_attendu: str = ""
+    avis_usager: str = ""
+
+
+class Moyen(_Model):
+    """A means / resource (Task tddui-task-moyen-ressource)."""
+
+    id: ItemId = Field(default_factory=new_id)
+    type: TypeMoyen = TypeMoyen.AUTRE
+    description: str = ""
+
+
+class Bilan(_Model):
+    """Evaluation (Task tddui-task-bilan): dates and preparation notes."""
+
+    date_evaluation: date | None = None
+    prochaine_revision: date | None = None
+    notes_preparation: str = ""
+    redige_par: str = ""
+
+
+class Accord(_Model):
+    """An agreement (Consent tddui-consent-accord): structure's (required to validate) or person's."""
+
+    id: ItemId = Field(default_factory=new_id)
+    type: TypeAccord = TypeAccord.STRUCTURE
+    mode: ModeAccord = ModeAccord.SIGNE
+    par: str = ""
+    """Who gave it (name, or the id of a professional / member)."""
+    temoin: str = ""
+    date: date | None = None
+    motif: str = ""
+
+
+class PPAContent(_Model):
+    """The whole editable content of a PPA: the CRDT document's projection."""
+
+    projet: Projet = Field(default_factory=Projet)
+    projet_de_vie: str = ""
+    attentes: list[Attente] = Field(default_factory=list)
+    besoins: list[Besoin] = Field(default_factory=list)
+    objectifs: list[Objectif] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    moyens: list[Moyen] = Field(default_factory=list)
+    bilan: Bilan = Field(default_factory=Bilan)
+    accords: list[Accord] = Field(default_factory=list)
+
+
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(PPAContent.model_fields)
+"""Top-level keys of the document, in a fixed order."""
