@@ -1,0 +1,355 @@
+"""The signed-document PDF of a PPA version (French, A4, PDF/A-2b finishing, fonts embedded).
+
+Sections: identity header (INS, structure, version, hash), projet, projet de vie, attentes,
+besoins (SERAFIN-PH code + official label), objectifs each with their actions, weekly schedule,
+moyens, bilan and next review date, accords and signatures. Drafts carry a "BROUILLON" watermark.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    ListFlowable,
+    ListItem,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from editor.schema import Frequence, Jour
+from exports import _common as c
+from exports._pdfkit import (
+    FONT,
+    FONT_BOLD,
+    FONT_ITALIC,
+    PageFurniture,
+    PdfMeta,
+    register_fonts,
+    render,
+)
+from exports.context import MODE_ACCORD_FR, ExportInput, TypeAccord
+
+BLUE = colors.HexColor("#1F3A68")
+LIGHT = colors.HexColor("#E8EDF5")
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    register_fonts()
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5, alignment=TA_LEFT)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
+        "italic": ParagraphStyle("italic", parent=base, fontName=FONT_ITALIC),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName=FONT_BOLD, fontSize=16, leading=20, textColor=BLUE
+        ),
+        "h1": ParagraphStyle(
+            "h1",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=12.5,
+            leading=16,
+            spaceBefore=10,
+            spaceAfter=4,
+            textColor=BLUE,
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceBefore=6
+        ),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5),
+        "cellb": ParagraphStyle(
+            "cellb", parent=base, fontName=FONT_BOLD, fontSize=8.5, leading=10.5
+        ),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _kv(
+    rows: list[tuple[str, str]], st: dict[str, ParagraphStyle], widths: tuple[float, float]
+) -> Table:
+    data = [[_p(k, st["cellb"]), _p(v, st["cell"])] for k, v in rows]
+    table = Table(data, colWidths=list(widths), hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _grid(
+    header: list[str], rows: list[list[str]], widths: list[float], st: dict[str, ParagraphStyle]
+) -> Table:
+    data = [[_p(h, st["cellb"]) for h in header]]
+    data += [[_p(cell, st["cell"]) for cell in row] for row in rows]
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8899AA")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _bullets(items: list[str], st: dict[str, ParagraphStyle]) -> ListFlowable:
+    return ListFlowable(
+        [ListItem(_p(t, st["body"]), leftIndent=10) for t in items],
+        bulletType="bullet",
+        start="•",
+        leftIndent=10,
+        bulletFontName=FONT,
+    )
+
+
+def weekly_rows(inp: ExportInput) -> list[list[str]]:
+    """Rows ``[action, Mon..Sun cells, place]`` of the weekly schedule table."""
+    rows: list[list[str]] = []
+    for a in inp.content.actions:
+        p = a.planning
+        if p is None or not p.heure_debut:
+            continue
+        slot = f"{p.heure_debut}-{c.end_time(p.heure_debut, p.duree_minutes)}"
+        if p.frequence is Frequence.PONCTUELLE:
+            day = a.date_debut.strftime("%d/%m/%Y") if a.date_debut else ""
+            cells = [""] * 7
+            if a.date_debut:
+                cells[a.date_debut.weekday()] = f"{slot} (le {day})"
+        else:
+            note = ""
+            if p.frequence is Frequence.MENSUELLE:
+                note = " (mensuel)"
+            elif p.intervalle > 1:
+                note = f" (1 sem./{p.intervalle})"
+            cells = [slot + note if j in p.jours else "" for j in Jour]
+        rows.append([a.titre, *cells, p.lieu])
+    return rows
+
+
+def build_story(inp: ExportInput) -> list[Flowable]:
+    """The flowables of the PPA document (also used to test the layout without finishing)."""
+    st = _styles()
+    ct = inp.content
+    v = inp.version
+    story: list[Flowable] = [
+        _p(ct.projet.titre or "Projet personnalisé d'accompagnement", st["title"]),
+        _p("Projet personnalisé d'accompagnement (PPA)", st["italic"]),
+        Spacer(1, 4 * mm),
+    ]
+    ident = [
+        ("Personne accompagnée", c.identity_line(inp)),
+        ("Identifiant national de santé", c.ins_line(inp)),
+        ("Lieu de naissance (code INSEE)", inp.person.birthplace_insee),
+        (
+            "Structure",
+            f"{inp.structure.name} - FINESS {inp.structure.finess} - "
+            f"{inp.structure.facility_type_label}",
+        ),
+        ("Version", c.version_line(inp)),
+        ("Empreinte SHA-256", v.content_hash),
+        (
+            "Période de mise en œuvre",
+            f"du {c.fr_date(ct.projet.date_debut)} au {c.fr_date(ct.projet.date_fin)}",
+        ),
+        ("Prochaine révision", c.fr_date(inp.next_review)),
+    ]
+    if v.label:
+        ident.insert(5, ("Intitulé de la version", v.label))
+    story.append(_kv(ident, st, (48 * mm, 126 * mm)))
+    if ct.projet.modalite_communication:
+        story += [
+            _p("Modalités de communication du projet", st["h2"]),
+            _p(ct.projet.modalite_communication, st["body"]),
+        ]
+
+    story.append(_p("1. Projet de vie", st["h1"]))
+    story.append(_p(ct.projet_de_vie or "Non renseigné.", st["body"]))
+
+    story.append(_p("2. Attentes", st["h1"]))
+    if ct.attentes:
+        story.append(
+            _bullets(
+                [f"{a.texte} (exprimée par {c.ORIGINE_FR[a.origine]})" for a in ct.attentes], st
+            )
+        )
+    else:
+        story.append(_p("Aucune attente renseignée.", st["body"]))
+
+    story.append(_p("3. Besoins (nomenclature SERAFIN-PH)", st["h1"]))
+    story.append(
+        _grid(
+            ["Code SERAFIN-PH", "Libellé officiel", "Description", "Analyse du professionnel"],
+            [
+                [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
+                for b in ct.besoins
+            ],
+            [22 * mm, 52 * mm, 45 * mm, 55 * mm],
+            st,
+        )
+    )
+
+    story.append(_p("4. Objectifs et actions", st["h1"]))
+    for i, o in enumerate(ct.objectifs, 1):
+        block: list[Flowable] = [_p(f"Objectif {i} : {o.titre}", st["h2"])]
+        rows = [
+            ("Besoin", c.besoin_of(ct, o) or "non rattaché"),
+            ("Description", o.description),
+            ("Période", f"du {c.fr_date(o.date_debut)} au {c.fr_date(o.date_echeance)}"),
+            ("Résultat attendu", o.resultat_attendu),
+            ("Stratégie", o.strategie),
+            ("Référent", inp.professional_name(o.referent_id)),
+            ("Avis de la personne", o.avis_usager or "non recueilli"),
+            ("Statut", c.STATUT_OBJECTIF_FR[o.statut]),
+        ]
+        if o.domaine:
+            rows.insert(1, ("Domaine", o.domaine))
+        block.append(_kv([(k, val) for k, val in rows if val], st, (38 * mm, 136 * mm)))
+        story.append(KeepTogether(block))
+        for a in c.actions_of(ct, o):
+            prest = "; ".join(c.serafin_text(code) for code in a.prestations) or "aucune"
+            arows = [
+                ("Description", a.description),
+                ("Prestations SERAFIN-PH", prest),
+                ("Référent et intervenants", ", ".join(c.people_of(inp, a))),
+                ("Dates", f"du {c.fr_date(a.date_debut)} au {c.fr_date(a.date_fin)}"),
+                ("Planning", c.schedule_text(a.planning)),
+                ("Statut", c.STATUT_ACTION_FR[a.statut]),
+                ("Résultat attendu", a.resultat_attendu),
+                ("Avis de la personne", a.avis_usager),
+            ]
+            story.append(
+                KeepTogether(
+                    [
+                        _p(f"Action : {a.titre}", st["cellb"]),
+                        _kv([(k, val) for k, val in arows if val], st, (38 * mm, 130 * mm)),
+                        Spacer(1, 2 * mm),
+                    ]
+                )
+            )
+    orphans = [a for a in ct.actions if not any(o.id in a.objectif_ids for o in ct.objectifs)]
+    if orphans:
+        story.append(_p("Actions non rattachées à un objectif", st["h2"]))
+        story.append(_bullets([a.titre for a in orphans], st))
+
+    story.append(_p("5. Emploi du temps hebdomadaire", st["h1"]))
+    rows_w = weekly_rows(inp)
+    if rows_w:
+        day_w = 14 * mm
+        story.append(
+            _grid(
+                ["Action", *(c.DAY_LABELS[j][:3] + "." for j in Jour), "Lieu"],
+                rows_w,
+                [38 * mm, *([day_w] * 7), 38 * mm],
+                st,
+            )
+        )
+    else:
+        story.append(_p("Aucune séance planifiée.", st["body"]))
+
+    story.append(_p("6. Moyens et ressources", st["h1"]))
+    if ct.moyens:
+        story.append(_bullets([f"{c.MOYEN_FR[m.type]} : {m.description}" for m in ct.moyens], st))
+    else:
+        story.append(_p("Aucun moyen renseigné.", st["body"]))
+
+    story.append(_p("7. Bilan", st["h1"]))
+    story.append(
+        _kv(
+            [
+                ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
+                ("Prochaine révision", c.fr_date(inp.next_review)),
+                ("Préparation", ct.bilan.notes_preparation or "-"),
+                ("Rédigée par", ct.bilan.redige_par or "-"),
+            ],
+            st,
+            (38 * mm, 136 * mm),
+        )
+    )
+
+    story.append(_p("8. Accords", st["h1"]))
+    arows2: list[list[str]] = []
+    for acc in inp.accords:
+        who = "Structure" if acc.type is TypeAccord.STRUCTURE else "Personne accompagnée"
+        detail = acc.by
+        if acc.witness:
+            detail += f" (témoin : {acc.witness})"
+        if acc.reason:
+            detail += f" - motif : {acc.reason}"
+        arows2.append([who, detail, c.fr_date(acc.date), MODE_ACCORD_FR[acc.mode]])
+    if arows2:
+        story.append(
+            _grid(
+                ["Accord de", "Donné par", "Date", "Modalité"],
+                arows2,
+                [38 * mm, 76 * mm, 32 * mm, 28 * mm],
+                st,
+            )
+        )
+    else:
+        story.append(_p("Aucun accord enregistré.", st["body"]))
+    signer = inp.legal_authenticator
+    story += [
+        Spacer(1, 6 * mm),
+        _p(
+            f"Validé par {signer.display_name}"
+            + (f", {signer.profession_label}" if signer.profession_label else "")
+            + (f", le {c.fr_datetime(v.validated_at)}" if v.validated_at else " (non validé)"),
+            st["body"],
+        ),
+        Spacer(1, 14 * mm),
+        _p(
+            "Signature de la personne ou de son représentant            Signature du responsable",
+            st["small"],
+        ),
+    ]
+    return story
+
+
+def pdf_meta(inp: ExportInput, *, title_prefix: str = "PPA", subject: str | None = None) -> PdfMeta:
+    """Info/XMP metadata of a PPA document (dates from the version, never the clock)."""
+    v = inp.version
+    return PdfMeta(
+        title=f"{title_prefix} - {inp.person.display_name} - version {v.number}",
+        author=inp.author.display_name,
+        subject=subject
+        or f"Projet personnalisé d'accompagnement, {inp.structure.name}, {v.kind.label_fr.lower()}",
+        keywords=f"PPA, SERAFIN-PH, {inp.structure.finess}, sha256:{v.content_hash}",
+        created=v.created_at,
+        modified=v.document_date,
+    )
+
+
+def furniture(
+    inp: ExportInput, label: str = "Projet personnalisé d'accompagnement"
+) -> PageFurniture:
+    """Running header/footer of a PPA document (watermark for drafts)."""
+    v = inp.version
+    return PageFurniture(
+        header_left=f"{label} - {inp.person.display_name}",
+        header_right=f"{inp.structure.name} - version {v.number}",
+        watermark="BROUILLON" if v.kind.is_draft else None,
+        footer=f"Empreinte {v.content_hash[:16]}…",
+    )
+
+
+def render_pdf(inp: ExportInput) -> bytes:
+    """Render the PPA version as a French PDF (watermarked "BROUILLON" for drafts)."""
+    return render(build_story(inp), pdf_meta(inp), furniture(inp))
