@@ -1,0 +1,107 @@
+"""Canonical JSON: RFC 8785 ordering and escaping, strict parsing, stable content hashes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from editor.schema import Action, Besoin, Objectif, Planning, PPAContent, Projet
+from versions.canonical import (
+    CanonicalError,
+    canonical_content,
+    canonical_json,
+    content_from_canonical,
+    content_hash,
+    parse_canonical,
+    sha256_hex,
+)
+
+
+def sample() -> PPAContent:
+    return PPAContent(
+        projet=Projet(titre="PPA de Léa", date_debut=date(2025, 1, 6)),
+        projet_de_vie="Vivre dans un appartement à moi.\nAvec mon chat « Filou ».",
+        besoins=[Besoin(id="b1", code="1.1.1", description="Fonctions mentales")],
+        objectifs=[Objectif(id="o1", titre="Prendre le bus seule", besoin_ids=["b1"])],
+        actions=[
+            Action(
+                id="a1",
+                titre="Trajets accompagnés",
+                objectif_ids=["o1"],
+                prestations=["2.3.1"],
+                planning=Planning(heure_debut="09:30", duree_minutes=45),
+            )
+        ],
+    )
+
+
+def test_key_order_whitespace_and_escapes() -> None:
+    value = {"b": [1, 'é\n\x01"\\/'], "a": None, "€": True, "😀": False, "\ufb33": -3}
+    assert canonical_json(value) == (
+        '{"a":null,"b":[1,"é\\n\\u0001\\"\\\\/"],"€":true,"😀":false,"\ufb33":-3}'.encode()
+    )
+
+
+def test_rfc8785_utf16_sort_order() -> None:
+    # RFC 8785 section 3.2.3 example keys: sorted by UTF-16 code units, not code points.
+    keys = ["\u20ac", "\r", "\ufb33", "1", "\U0001f600", "\u0080", "\u00f6"]
+    encoded = canonical_json(dict.fromkeys(keys, 0)).decode()
+    order = sorted(keys, key=lambda key: encoded.index(canonical_json(key).decode()))
+    assert order == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
+
+
+@pytest.mark.parametrize("bad", [1.5, 2**53, float("nan"), b"bytes", {1: "x"}, "\ud800", object()])
+def test_refuses_non_canonical_values(bad: object) -> None:
+    with pytest.raises(CanonicalError):
+        canonical_json({"x": bad})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"b":1,"a":2}',  # unsorted
+        b'{"a": 1}',  # whitespace
+        b'{"a":1,"a":1}',  # duplicate key
+        b'{"a":1.0}',  # float
+        b'{"a":"\\u0041"}',  # needless escape
+        b'{"a":NaN}',
+        b"\xff",
+        b'{"a":1}\n',
+    ],
+)
+def test_parse_canonical_refuses_anything_non_canonical(data: bytes) -> None:
+    with pytest.raises(CanonicalError):
+        parse_canonical(data)
+
+
+def test_content_round_trip_and_hash_is_stable() -> None:
+    content = sample()
+    data = canonical_content(content)
+    assert parse_canonical(data) == content.model_dump(mode="json")
+    assert content_from_canonical(data) == content
+    assert content_hash(content) == sha256_hex(data) == content_hash(data)
+    # Same content built in another order / copied: same bytes, same hash.
+    again = PPAContent.model_validate_json(content.model_dump_json())
+    assert canonical_content(again) == data
+    assert b'"date_debut":"2025-01-06"' in data
+    assert b"\n" not in data
+    assert b" :" not in data
+    # Any change changes the hash.
+    changed = content.model_copy(deep=True)
+    changed.actions[0].prestations.append("2.3.2")
+    assert content_hash(changed) != content_hash(content)
+
+
+def test_pinned_hash_of_the_empty_content() -> None:
+    # Pins the canonical form: changing the encoder or the model's defaults must be deliberate.
+    assert canonical_content(PPAContent()) == (
+        b'{"accords":[],"actions":[],"attentes":[],"besoins":[],"bilan":{"date_evaluation":null,'
+        b'"notes_preparation":"","prochaine_revision":null,"redige_par":""},"moyens":[],'
+        b'"objectifs":[],"projet":{"date_debut":null,"date_fin":null,"modalite_communication":"",'
+        b'"titre":"","type":"PPA"},"projet_de_vie":""}'
+    )
+    assert (
+        content_hash(PPAContent())
+        == "7e63334f6e11a36e663bad373d61d6c7b73e8299503e2f5514464e6829655317"
+    )
