@@ -81,3 +81,23 @@ def kind(code: str) -> str:
 def all_codes() -> tuple[SerafinCode, ...]:
     """Every code of the nomenclature, in file order."""
     return tuple(_csv_table().values())
+
+
+J283 = "JDV-J283-PrestationsIndirects-SERAFIN"
+J284 = "JDV-J284-PrestationsDirects-SERAFIN"
+J285 = "JDV-J285-Besoins-SERAFIN"
+
+
+@cache
+def valueset_codes(valueset_id: str) -> frozenset[str]:
+    """Codes of a SERAFIN-PH JDV (``JDV-J285-Besoins-SERAFIN``...), from the shipped CSV."""
+    text = (
+        importlib.resources.files("editor")
+        .joinpath("data/serafin-ph-valuesets.csv")
+        .read_text("utf-8")
+    )
+    return frozenset(
+        row["code"]
+        for row in csv.DictReader(text.splitlines())
+        if row["valueset_id"] == valueset_id
+    )

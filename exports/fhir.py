@@ -1,0 +1,484 @@
+"""TDDUI 2.3.0 FHIR R4 transaction Bundle of a PPA version (flux B: ESMS import).
+
+Profiles (canonical ``https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/<id>``):
+Patient ``tddui-patient-ins`` (FR Core INS slices), Organization ``tddui-organization``,
+Practitioner ``tddui-practitioner``, CarePlan ``tddui-careplan-projet-personnalise`` (category
+TRE_R390 ``PPA``), Consent ``tddui-consent-accord``, ServiceRequest ``tddui-service-request-besoin``
+(SERAFIN-PH besoin in ``category``), Goal ``tddui-goal-objectif``, Task ``tddui-task-action`` and
+``tddui-task-prestation`` (SERAFIN-PH prestation in ``input:typePrestation``).
+
+Conventions chosen here (the IG examples use profile names as ``request.url`` and server URLs as
+``fullUrl``; a real transaction needs the standard forms):
+
+* ``fullUrl`` = ``urn:uuid:<uuid5(version hash, resource type, item id)>``; references between
+  entries use those URNs; ``request.method`` = ``POST``, ``request.url`` = the resource type;
+  Patient, Organization and Practitioner carry ``ifNoneExist`` on their national identifier.
+* business identifiers ``3+FINESS/<local usager id>-<TYPE>-<n>``: ``n`` is the PPA number for
+  the CarePlan (PPER) and the stable item id for BESO / OBJE / ACTI; PRES is
+  ``<action id>.<SERAFIN code>``. Identifiers are therefore the same in every version and avenant
+  of a PPA, which is how a receiving DUI recognises the same objective or action again.
+* SERAFIN-PH codings use the CodeSystem ``https://smt.esante.gouv.fr/terminologie-SERAFINPH`` and
+  its official display. ``typePrestation`` is bound (required) to ``tddui-serafin``, whose 2.3.0
+  definition is empty by construction (one ``include`` listing both J283 and J284 = their
+  intersection); see :mod:`exports.tddui_checks` and docs/exports.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from editor.schema import Action, Besoin, ModeAccord, Objectif, StatutAction, StatutObjectif
+from exports import terminology
+from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, AccordRecord, ExportInput, Sexe
+
+Json = dict[str, Any]
+
+TDDUI = "https://interop.esante.gouv.fr/ig/fhir/tddui"
+SD = TDDUI + "/StructureDefinition/"
+CS = TDDUI + "/CodeSystem/"
+DISCRIMINATOR_EXT = SD + "tddui-discriminator"
+DISCRIMINATOR_CS = CS + "tddui-discriminator"
+CAREPLAN_REF_EXT = SD + "tddui-careplan-reference"
+TASK_INPUT_ACTION_CS = CS + "tddui-task-input-action"
+TASK_INPUT_PRESTATION_CS = CS + "tddui-task-input-prestation"
+TRE_R390 = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
+
+ID_PPER = "https://identifiant-medicosocial-projetpersonnalise.esante.gouv.fr"
+ID_BESO = "https://identifiant-medicosocial-besoin.esante.gouv.fr"
+ID_OBJE = "https://identifiant-medicosocial-objectif.esante.gouv.fr"
+ID_ACTI = "https://identifiant-medicosocial-action.esante.gouv.fr"
+ID_PRES = "https://identifiant-medicosocial-prestation.esante.gouv.fr"
+ID_LOCAL_USAGER = "https://identifiant-medicosocial-localusager.esante.gouv.fr"
+
+FR_CORE = "https://hl7.fr/ig/fhir/core"
+FR_CORE_V2_0203 = FR_CORE + "/CodeSystem/fr-core-cs-v2-0203"
+FR_CORE_IDENTITY_RELIABILITY = FR_CORE + "/StructureDefinition/fr-core-identity-reliability"
+FR_CORE_IDENTITY_STATUS = FR_CORE + "/CodeSystem/fr-core-cs-identity-status"
+FR_CORE_INSEE = FR_CORE + "/StructureDefinition/fr-core-address-insee-code"
+FR_CORE_BIRTH_GIVEN = FR_CORE + "/StructureDefinition/fr-core-patient-birth-list-given-name"
+TRE_R13 = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM"
+BIRTHPLACE_EXT = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+GOAL_STATUS: dict[StatutObjectif, str] = {
+    StatutObjectif.EN_PREPARATION: "planned",
+    StatutObjectif.ACTIF: "active",
+    StatutObjectif.TERMINE: "completed",
+    StatutObjectif.ANNULE: "cancelled",
+}
+TASK_STATUS: dict[StatutAction, str] = {
+    StatutAction.EN_PREPARATION: "draft",
+    StatutAction.ESSAI: "in-progress",
+    StatutAction.ACTIF: "in-progress",
+    StatutAction.TERMINE: "completed",
+    StatutAction.ANNULE: "cancelled",
+}
+CONSENT_STATUS: dict[ModeAccord, str] = {
+    ModeAccord.SIGNE: "active",
+    ModeAccord.ORAL: "active",
+    ModeAccord.REFUSE: "rejected",
+    ModeAccord.NON_SOLLICITE: "proposed",
+}
+GENDER = {Sexe.MASCULIN: "male", Sexe.FEMININ: "female", Sexe.INDETERMINE: "unknown"}
+
+
+def _d(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _dt(d: datetime) -> str:
+    return d.isoformat(timespec="seconds")
+
+
+def _clean(obj: Any) -> Any:
+    """Drop None / empty values recursively (FHIR forbids empty elements)."""
+    if isinstance(obj, dict):
+        out = {k: _clean(v) for k, v in obj.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(obj, list):
+        items = [_clean(v) for v in obj]
+        return [v for v in items if v not in (None, "", [], {})]
+    return obj
+
+
+def _disc(code: str) -> list[Json]:
+    return [
+        {
+            "url": DISCRIMINATOR_EXT,
+            "valueCodeableConcept": {"coding": [{"system": DISCRIMINATOR_CS, "code": code}]},
+        }
+    ]
+
+
+def serafin_coding(code: str) -> Json:
+    """SERAFIN-PH Coding with the official display."""
+    return {"system": terminology.SERAFIN_SYSTEM, "code": code, "display": terminology.label(code)}
+
+
+class _Builder:
+    def __init__(self, inp: ExportInput) -> None:
+        self.inp = inp
+        self.prefix = inp.tddui_prefix
+        self.entries: list[Json] = []
+
+    def urn(self, rtype: str, item: str = "") -> str:
+        return f"urn:uuid:{self.inp.uuid_for('fhir', rtype, item)}"
+
+    def add(self, resource: Json, item: str = "", if_none_exist: str | None = None) -> str:
+        rtype = resource["resourceType"]
+        url = self.urn(rtype, item)
+        request: Json = {"method": "POST", "url": rtype}
+        if if_none_exist:
+            request["ifNoneExist"] = if_none_exist
+        self.entries.append({"fullUrl": url, "resource": _clean(resource), "request": request})
+        return url
+
+    # -- participants -------------------------------------------------------------------
+
+    def patient(self) -> str:
+        p = self.inp.person
+        ins_type = p.ins_oid.type_code
+        official_name: Json = {
+            "extension": [{"url": FR_CORE_BIRTH_GIVEN, "valueString": " ".join(p.first_names)}],
+            "use": "official",
+            "family": p.birth_family_name,
+            "given": [p.first_names[0]],
+        }
+        names = [official_name]
+        if p.used_name or p.used_first_name:
+            names.append({"use": "usual", "family": p.display_family, "given": [p.display_given]})
+        resource: Json = {
+            "resourceType": "Patient",
+            "meta": {"profile": [SD + "tddui-patient-ins"]},
+            "extension": [
+                {
+                    "url": BIRTHPLACE_EXT,
+                    "valueAddress": {
+                        "extension": [
+                            {
+                                "url": FR_CORE_INSEE,
+                                "valueCoding": {"system": TRE_R13, "code": p.birthplace_insee},
+                            }
+                        ]
+                    },
+                },
+                {
+                    "url": FR_CORE_IDENTITY_RELIABILITY,
+                    "extension": [
+                        {
+                            "url": "identityStatus",
+                            "valueCoding": {"system": FR_CORE_IDENTITY_STATUS, "code": "QUAL"},
+                        }
+                    ],
+                },
+            ],
+            "identifier": [
+                {
+                    "use": p.ins_oid.use,
+                    "type": {"coding": [{"system": FR_CORE_V2_0203, "code": ins_type}]},
+                    "system": f"urn:oid:{p.ins_oid.value}",
+                    "value": p.ins,
+                },
+                {
+                    "use": "usual",
+                    "type": {"coding": [{"system": V2_0203, "code": "PI"}]},
+                    "system": ID_LOCAL_USAGER,
+                    "value": self.prefix,
+                },
+            ],
+            "name": names,
+            "gender": GENDER[p.sex],
+            "birthDate": p.birth_date.isoformat(),
+        }
+        return self.add(resource, if_none_exist=f"identifier=urn:oid:{p.ins_oid.value}|{p.ins}")
+
+    def organization(self) -> str:
+        s = self.inp.structure
+        resource: Json = {
+            "resourceType": "Organization",
+            "meta": {"profile": [SD + "tddui-organization"]},
+            "identifier": [{"system": f"urn:oid:{OID_ID_NAT_STRUCT}", "value": s.id_nat_struct}],
+            "name": s.name,
+            "address": [
+                {
+                    "line": list(s.address_lines),
+                    "postalCode": s.postal_code,
+                    "city": s.city,
+                    "country": "FR",
+                }
+            ]
+            if s.city
+            else [],
+        }
+        return self.add(
+            resource,
+            if_none_exist=f"identifier=urn:oid:{OID_ID_NAT_STRUCT}|{s.id_nat_struct}",
+        )
+
+    def practitioners(self, ids: list[str]) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        for pid in ids:
+            pro = self.inp.professionals.get(pid)
+            if pro is None or pid in urls:
+                continue
+            idnat = pro.id_nat_ps(self.inp.structure.finess)
+            resource: Json = {
+                "resourceType": "Practitioner",
+                "meta": {"profile": [SD + "tddui-practitioner"]},
+                "identifier": [{"system": f"urn:oid:{OID_ID_NAT_PS}", "value": idnat}],
+                "name": [{"family": pro.family_name, "given": [pro.given_name]}],
+            }
+            urls[pid] = self.add(
+                resource, pid, if_none_exist=f"identifier=urn:oid:{OID_ID_NAT_PS}|{idnat}"
+            )
+        return urls
+
+
+def _ref(url: str | None, display: str = "") -> Json | None:
+    if url is None:
+        return {"display": display} if display else None
+    return {"reference": url, "display": display or None}
+
+
+def render_fhir_bundle(inp: ExportInput) -> Json:
+    """Build the TDDUI transaction Bundle as a JSON-ready dict (see :func:`render_fhir`)."""
+    b = _Builder(inp)
+    ct = inp.content
+    v = inp.version
+    patient = b.patient()
+    b.organization()
+    pro_ids: list[str] = [inp.author_id]
+    for o in ct.objectifs:
+        if o.referent_id:
+            pro_ids.append(o.referent_id)
+    for a in ct.actions:
+        if a.referent_id:
+            pro_ids.append(a.referent_id)
+    for acc in inp.accords:
+        if acc.by_professional_id:
+            pro_ids.append(acc.by_professional_id)
+    pros = b.practitioners(pro_ids)
+    careplan_url = b.urn("CarePlan")
+
+    consent_urls = [(acc, _consent(b, inp, acc, patient, pros)) for acc in inp.accords]
+
+    support = [
+        {
+            "extension": _disc(
+                "accordStructure" if acc.type.value == "structure" else "accordUsager"
+            ),
+            "reference": url,
+        }
+        for acc, url in consent_urls
+    ]
+    careplan: Json = {
+        "resourceType": "CarePlan",
+        "meta": {
+            "profile": [SD + "tddui-careplan-projet-personnalise"],
+            "lastUpdated": _dt(v.document_date),
+        },
+        "identifier": [{"system": ID_PPER, "value": f"{b.prefix}-PPER-{v.ppa_number}"}],
+        "status": "draft" if v.kind.is_draft else "active",
+        "intent": "plan",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": TRE_R390,
+                        "code": ct.projet.type or "PPA",
+                        "display": "Projet Personnalisé d'Accompagnement",
+                    }
+                ]
+            }
+        ],
+        "title": ct.projet.titre or "Projet personnalisé d'accompagnement",
+        "description": ct.projet_de_vie,
+        "subject": {"reference": patient},
+        "period": {"start": _d(ct.projet.date_debut), "end": _d(ct.projet.date_fin)},
+        "created": _dt(v.created_at),
+        "author": _ref(pros.get(inp.author_id), inp.author.display_name),
+        "supportingInfo": support,
+        "note": [{"text": ct.projet.modalite_communication}]
+        if ct.projet.modalite_communication
+        else [],
+    }
+    b.add(careplan)
+
+    besoin_urls = {be.id: _besoin(b, be, patient, careplan_url) for be in ct.besoins}
+    goal_urls = {
+        o.id: _objectif(b, inp, o, patient, careplan_url, besoin_urls, pros) for o in ct.objectifs
+    }
+    for a in ct.actions:
+        _action(b, inp, a, patient, careplan_url, goal_urls, pros)
+
+    return {
+        "resourceType": "Bundle",
+        "meta": {"profile": [SD + "tddui-bundle"]},
+        "identifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": f"urn:uuid:{inp.uuid_for('fhir', 'Bundle')}",
+        },
+        "type": "transaction",
+        "entry": b.entries,
+    }
+
+
+def _consent(
+    b: _Builder, inp: ExportInput, acc: AccordRecord, patient: str, pros: dict[str, str]
+) -> str:
+    if acc.type.value == "personne":
+        performer = {"reference": patient, "display": acc.by}
+    else:
+        pid = acc.by_professional_id or inp.legal_authenticator.id
+        performer = _ref(pros.get(pid), acc.by) or {"display": acc.by}
+    when = (
+        datetime.combine(acc.date, datetime.min.time(), inp.version.document_date.tzinfo)
+        if acc.date
+        else inp.version.document_date
+    )
+    resource: Json = {
+        "resourceType": "Consent",
+        "meta": {"profile": [SD + "tddui-consent-accord"]},
+        "status": CONSENT_STATUS[acc.mode],
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": patient},
+        "dateTime": _dt(when),
+        "performer": [performer],
+        "policy": [{"authority": "https://www.cnsa.fr/"}],
+        "verification": [{"verified": True, "verifiedWith": {"display": acc.witness}}]
+        if acc.witness
+        else [],
+        "provision": {"type": "deny"} if acc.mode is ModeAccord.REFUSE else None,
+    }
+    return b.add(resource, acc.id)
+
+
+def _besoin(b: _Builder, be: Besoin, patient: str, careplan: str) -> str:
+    label = terminology.label(be.code) if be.code else ""
+    resource: Json = {
+        "resourceType": "ServiceRequest",
+        "meta": {"profile": [SD + "tddui-service-request-besoin"]},
+        "identifier": [{"system": ID_BESO, "value": f"{b.prefix}-BESO-{be.id}"}],
+        "basedOn": [{"reference": careplan}],
+        "status": "active",
+        "intent": "plan",
+        "category": [{"coding": [serafin_coding(be.code)]}] if be.code else [],
+        "code": {"text": be.description or label or "Besoin"},
+        "orderDetail": [{"text": be.analyse}] if be.analyse else [],
+        "subject": {"reference": patient},
+    }
+    return b.add(resource, be.id)
+
+
+def _objectif(
+    b: _Builder,
+    inp: ExportInput,
+    o: Objectif,
+    patient: str,
+    careplan: str,
+    besoins: dict[str, str],
+    pros: dict[str, str],
+) -> str:
+    notes: list[Json] = [{"extension": _disc("titreObjectif"), "text": o.titre or "Objectif"}]
+    if o.avis_usager:
+        notes.append({"extension": _disc("avisUsagerObjectif"), "text": o.avis_usager})
+    if o.strategie:
+        notes.append({"extension": _disc("strategieMiseEnOeuvreObjectif"), "text": o.strategie})
+    resource: Json = {
+        "resourceType": "Goal",
+        "meta": {"profile": [SD + "tddui-goal-objectif"]},
+        "extension": [{"url": CAREPLAN_REF_EXT, "valueReference": {"reference": careplan}}],
+        "identifier": [{"system": ID_OBJE, "value": f"{b.prefix}-OBJE-{o.id}"}],
+        "lifecycleStatus": GOAL_STATUS[o.statut],
+        "category": [{"text": o.domaine}] if o.domaine else [],
+        "description": {"text": o.description or o.titre or "Objectif"},
+        "subject": {"reference": patient},
+        "startDate": _d(o.date_debut),
+        "target": [{"detailString": o.resultat_attendu or None, "dueDate": _d(o.date_echeance)}],
+        "expressedBy": _ref(pros.get(o.referent_id or ""), inp.professional_name(o.referent_id)),
+        "addresses": [{"reference": besoins[bid]} for bid in o.besoin_ids if bid in besoins],
+        "note": notes,
+    }
+    return b.add(resource, o.id)
+
+
+def _action(
+    b: _Builder,
+    inp: ExportInput,
+    a: Action,
+    patient: str,
+    careplan: str,
+    goals: dict[str, str],
+    pros: dict[str, str],
+) -> None:
+    def inp_type(code: str, system: str = TASK_INPUT_ACTION_CS) -> Json:
+        return {"coding": [{"system": system, "code": code}]}
+
+    inputs: list[Json] = [{"type": inp_type("titre"), "valueString": a.titre or "Action"}]
+    inputs += [
+        {"type": inp_type("objectif"), "valueReference": {"reference": goals[oid]}}
+        for oid in a.objectif_ids
+        if oid in goals
+    ]
+    if a.avis_usager:
+        inputs.append({"type": inp_type("avisUsager"), "valueString": a.avis_usager})
+    if a.resultat_attendu:
+        inputs.append({"type": inp_type("resultatAttendu"), "valueString": a.resultat_attendu})
+    period = {"start": _d(a.date_debut), "end": _d(a.date_fin)}
+    status = TASK_STATUS[a.statut]
+    resource: Json = {
+        "resourceType": "Task",
+        "meta": {"profile": [SD + "tddui-task-action"]},
+        "identifier": [{"system": ID_ACTI, "value": f"{b.prefix}-ACTI-{a.id}"}],
+        "basedOn": [{"reference": careplan}],
+        "status": status,
+        "businessStatus": {"text": "à l'essai"} if a.statut is StatutAction.ESSAI else None,
+        "intent": "plan",
+        "description": a.description,
+        "for": {"reference": patient},
+        "owner": _ref(pros.get(a.referent_id or ""), inp.professional_name(a.referent_id)),
+        "executionPeriod": period,
+        "input": inputs,
+    }
+    action_url = b.add(resource, a.id)
+    for code in a.prestations:
+        label = terminology.label(code)
+        prest: Json = {
+            "resourceType": "Task",
+            "meta": {"profile": [SD + "tddui-task-prestation"]},
+            "identifier": [{"system": ID_PRES, "value": f"{b.prefix}-PRES-{a.id}.{code}"}],
+            "basedOn": [{"reference": careplan}],
+            "partOf": [{"reference": action_url}],
+            "status": status,
+            "intent": "plan",
+            "description": label,
+            "for": {"reference": patient},
+            "executionPeriod": period,
+            "input": [
+                {
+                    "type": inp_type("titre", TASK_INPUT_PRESTATION_CS),
+                    "valueString": label or code,
+                },
+                {
+                    "type": inp_type("typePrestation", TASK_INPUT_PRESTATION_CS),
+                    "valueCodeableConcept": {"coding": [serafin_coding(code)]},
+                },
+            ],
+        }
+        b.add(prest, f"{a.id}.{code}")
+
+
+def render_fhir(inp: ExportInput) -> bytes:
+    """Render the TDDUI transaction Bundle as UTF-8 JSON bytes (deterministic)."""
+    bundle = render_fhir_bundle(inp)
+    return (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

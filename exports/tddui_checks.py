@@ -1,0 +1,377 @@
+"""Our own checks of the TDDUI 2.3.0 constraints that :mod:`exports.fhir` relies on.
+
+fhir.resources / fhirclient only check base FHIR structure; no FHIR validator with the TDDUI
+package can run here (no network, no Java IG tooling). This module checks, on the JSON Bundle,
+every profile constraint we implement: cardinalities, fixed systems and patterns, required
+bindings (SERAFIN-PH value sets from the shipped JDV CSV), slices by discriminator extension,
+and the references between entries.
+
+Known defect of the IG, handled on purpose: ``tddui-serafin`` (required binding of
+``Task(prestation).input:typePrestation`` and ``Encounter.type:serafin``) is defined in 2.3.0 as
+*one* ``compose.include`` holding two ``valueSet`` entries (JDV_J283 and JDV_J284). In FHIR, the
+value sets listed in a single include are **intersected**; J283 (prestations indirectes, 3.x) and
+J284 (prestations directes, 2.x) share no code, so the value set is empty (the 2.1.0-ballot
+expansion says "contient 0 concepts"). A strict validator therefore rejects every prestation code.
+The description says "prestations directes et indirectes": we check against the intended
+J283 ∪ J284 instead, and report this in docs/exports.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from exports import fhir as f
+from exports import terminology
+from exports.context import ins_is_valid
+
+Json = dict[str, Any]
+
+INS_TYPES = {
+    "urn:oid:1.2.250.1.213.1.4.8": ("INS-NIR", "official"),
+    "urn:oid:1.2.250.1.213.1.4.9": ("INS-NIA", "temp"),
+    "urn:oid:1.2.250.1.213.1.4.10": ("INS-NIR-TEST", "official"),
+    "urn:oid:1.2.250.1.213.1.4.11": ("INS-NIR-DEMO", "official"),
+}
+TRE_R390_CODES = {"PAI", "PPA", "PPIA", "PP", "PPI", "PA", "PI"}
+ACTION_INPUTS = {"titre", "evaluation", "avisUsager", "resultatAttendu", "pieceJointe", "objectif"}
+PRESTATION_INPUTS = {"titre", "typePrestation", "evaluation", "pieceJointe"}
+BUSINESS_ID = r"^3(\d{9}|2[AB]\d{7})/[^/]+-TYPE-.+$"
+
+
+class _Checker:
+    def __init__(self, bundle: Json) -> None:
+        self.bundle = bundle
+        self.problems: list[str] = []
+        self.types: dict[str, str] = {}
+        for i, e in enumerate(bundle.get("entry", [])):
+            url = e.get("fullUrl", "")
+            self.types[url] = e.get("resource", {}).get("resourceType", "")
+            if not re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", url):
+                self.err(f"entry[{i}].fullUrl", "doit être une URN urn:uuid:")
+
+    def err(self, path: str, msg: str) -> None:
+        self.problems.append(f"{path}: {msg}")
+
+    def card(self, path: str, items: Iterable[Any], lo: int, hi: int | None) -> None:
+        n = len(list(items))
+        if n < lo or (hi is not None and n > hi):
+            self.err(path, f"cardinalité {n} hors de {lo}..{hi if hi is not None else '*'}")
+
+    def ref(self, path: str, ref: Json | None, allowed: set[str], required: bool = True) -> None:
+        if ref is None:
+            if required:
+                self.err(path, "référence absente")
+            return
+        target = ref.get("reference")
+        if target is None:
+            if "display" not in ref:
+                self.err(path, "référence vide")
+            return
+        rtype = self.types.get(target)
+        if rtype is None:
+            self.err(path, f"référence {target} hors du Bundle")
+        elif rtype not in allowed:
+            self.err(path, f"référence vers {rtype}, attendu {sorted(allowed)}")
+
+    def profile(self, path: str, res: Json, profile_id: str) -> None:
+        if f.SD + profile_id not in res.get("meta", {}).get("profile", []):
+            self.err(path, f"meta.profile doit contenir {profile_id}")
+
+    def business_id(self, path: str, res: Json, system: str, type_: str) -> None:
+        ids = res.get("identifier", [])
+        self.card(f"{path}.identifier", ids, 1, 1)
+        for ident in ids:
+            if ident.get("system") != system:
+                self.err(f"{path}.identifier.system", f"attendu {system}")
+            if not re.fullmatch(BUSINESS_ID.replace("TYPE", type_), ident.get("value", "")):
+                self.err(f"{path}.identifier.value", f"format 3+FINESS/idLocal-{type_}-n attendu")
+
+    def disc_code(self, elem: Json) -> str | None:
+        exts = [e for e in elem.get("extension", []) if e.get("url") == f.DISCRIMINATOR_EXT]
+        if len(exts) != 1:
+            return None
+        codings = exts[0].get("valueCodeableConcept", {}).get("coding", [])
+        if len(codings) != 1 or codings[0].get("system") != f.DISCRIMINATOR_CS:
+            return None
+        code = codings[0].get("code")
+        return code if isinstance(code, str) else None
+
+    def serafin(self, path: str, coding: Json, valuesets: tuple[str, ...]) -> None:
+        if coding.get("system") != terminology.SERAFIN_SYSTEM:
+            self.err(f"{path}.system", f"attendu {terminology.SERAFIN_SYSTEM}")
+        code = coding.get("code", "")
+        if not any(code in terminology.valueset_codes(vs) for vs in valuesets):
+            self.err(f"{path}.code", f"{code} hors de {' ∪ '.join(valuesets)}")
+        elif coding.get("display") != terminology.label(code):
+            self.err(f"{path}.display", f"libellé officiel attendu pour {code}")
+
+    # -- resources -------------------------------------------------------------------
+
+    def patient(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-patient-ins")
+        ins = [i for i in r.get("identifier", []) if i.get("system") in INS_TYPES]
+        self.card(f"{p}.identifier:INS", ins, 1, 1)
+        for i in ins:
+            type_code, use = INS_TYPES[i["system"]]
+            codings = i.get("type", {}).get("coding", [])
+            if codings != [{"system": f.FR_CORE_V2_0203, "code": type_code}]:
+                self.err(f"{p}.identifier:INS.type", f"attendu {type_code}")
+            if i.get("use") != use:
+                self.err(f"{p}.identifier:INS.use", f"attendu {use}")
+            if not ins_is_valid(i.get("value", "")):
+                self.err(f"{p}.identifier:INS.value", "matricule INS invalide")
+        bp = [e for e in r.get("extension", []) if e.get("url") == f.BIRTHPLACE_EXT]
+        self.card(f"{p}.extension:birthPlace", bp, 1, 1)
+        for e in bp:
+            insee = [
+                x
+                for x in e.get("valueAddress", {}).get("extension", [])
+                if x.get("url") == f.FR_CORE_INSEE
+            ]
+            self.card(f"{p}.extension:birthPlace.inseeCode", insee, 1, 1)
+        rel = [e for e in r.get("extension", []) if e.get("url") == f.FR_CORE_IDENTITY_RELIABILITY]
+        self.card(f"{p}.extension:identityReliability", rel, 1, None)
+        if r.get("gender") not in {"male", "female", "unknown"}:
+            self.err(f"{p}.gender", "male | female | unknown requis")
+        if not r.get("birthDate"):
+            self.err(f"{p}.birthDate", "requis")
+        official = [n for n in r.get("name", []) if n.get("use") == "official"]
+        self.card(f"{p}.name:officialName", official, 1, 1)
+        for n in official:
+            self.card(f"{p}.name:officialName.given", n.get("given", []), 1, 1)
+            given = [e for e in n.get("extension", []) if e.get("url") == f.FR_CORE_BIRTH_GIVEN]
+            self.card(f"{p}.name:officialName.extension:birth-list-given-name", given, 1, 1)
+
+    def careplan(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-careplan-projet-personnalise")
+        self.business_id(p, r, f.ID_PPER, "PPER")
+        if not r.get("title"):
+            self.err(f"{p}.title", "requis (1..1)")
+        if r.get("status") not in {"draft", "active", "on-hold", "completed"}:
+            self.err(f"{p}.status", "hors de la correspondance TDDUI")
+        if not r.get("intent"):
+            self.err(f"{p}.intent", "requis")
+        cats = r.get("category", [])
+        self.card(f"{p}.category", cats, 0, 1)
+        for c in cats:
+            codings = c.get("coding", [])
+            if not any(
+                x.get("system") == f.TRE_R390 and x.get("code") in TRE_R390_CODES for x in codings
+            ):
+                self.err(f"{p}.category", "code TRE_R390 (JDV_J367) requis")
+        self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
+        infos = r.get("supportingInfo", [])
+        self.card(f"{p}.supportingInfo", infos, 1, None)
+        kinds = Counter()
+        for k, s in enumerate(infos):
+            code = self.disc_code(s)
+            if code not in {"accordUsager", "accordStructure"}:
+                self.err(f"{p}.supportingInfo[{k}]", "extension tddui-discriminator requise")
+            kinds[code] += 1
+            self.ref(f"{p}.supportingInfo[{k}]", s, {"Consent"})
+        if kinds["accordStructure"] < 1:
+            self.err(f"{p}.supportingInfo:accordStructure", "au moins un accord de la structure")
+        self.card(f"{p}.note", r.get("note", []), 0, 1)
+
+    def consent(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-consent-accord")
+        if not r.get("dateTime"):
+            self.err(f"{p}.dateTime", "requis (1..1)")
+        perf = r.get("performer", [])
+        self.card(f"{p}.performer", perf, 1, 1)
+        for x in perf:
+            self.ref(
+                f"{p}.performer",
+                x,
+                {"Practitioner", "PractitionerRole", "RelatedPerson", "Patient"},
+            )
+        for key in ("status", "scope", "category"):
+            if not r.get(key):
+                self.err(f"{p}.{key}", "requis (FHIR R4)")
+        if not (r.get("policy") or r.get("policyRule")):
+            self.err(p, "ppc-1 : policy ou policyRule requis")
+
+    def besoin(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-service-request-besoin")
+        self.business_id(p, r, f.ID_BESO, "BESO")
+        based = r.get("basedOn", [])
+        self.card(f"{p}.basedOn", based, 1, 1)
+        for x in based:
+            self.ref(f"{p}.basedOn", x, {"CarePlan"})
+        cats = r.get("category", [])
+        self.card(f"{p}.category", cats, 0, 1)
+        for c in cats:
+            for k, coding in enumerate(c.get("coding", [])):
+                self.serafin(f"{p}.category.coding[{k}]", coding, (terminology.J285,))
+        if not r.get("code", {}).get("text"):
+            self.err(f"{p}.code.text", "requis (1..1)")
+        for key in ("status", "intent"):
+            if not r.get(key):
+                self.err(f"{p}.{key}", "requis")
+        self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
+
+    def goal(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-goal-objectif")
+        refs = [e for e in r.get("extension", []) if e.get("url") == f.CAREPLAN_REF_EXT]
+        self.card(f"{p}.extension:referenceProjetPerso", refs, 1, 1)
+        for e in refs:
+            self.ref(f"{p}.extension:referenceProjetPerso", e.get("valueReference"), {"CarePlan"})
+        self.business_id(p, r, f.ID_OBJE, "OBJE")
+        if r.get("lifecycleStatus") not in {"planned", "active", "completed", "cancelled"}:
+            self.err(f"{p}.lifecycleStatus", "hors de la correspondance TDDUI")
+        if not r.get("description", {}).get("text"):
+            self.err(f"{p}.description", "requis (1..1)")
+        self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
+        if "expressedBy" in r:
+            self.ref(f"{p}.expressedBy", r["expressedBy"], {"Practitioner", "PractitionerRole"})
+        for k, a in enumerate(r.get("addresses", [])):
+            self.ref(f"{p}.addresses[{k}]", a, {"ServiceRequest"})
+        notes = Counter(self.disc_code(n) for n in r.get("note", []))
+        if notes["titreObjectif"] != 1:
+            self.err(f"{p}.note:titreObjectif", "exactement une note titre")
+        for code in ("avisUsagerObjectif", "strategieMiseEnOeuvreObjectif"):
+            if notes[code] > 1:
+                self.err(f"{p}.note:{code}", "au plus une")
+        if None in notes:
+            self.err(f"{p}.note", "chaque note porte l'extension tddui-discriminator")
+
+    def task_common(self, p: str, r: Json, system: str, type_: str) -> None:
+        self.business_id(p, r, system, type_)
+        based = r.get("basedOn", [])
+        self.card(f"{p}.basedOn", based, 1, 1)
+        for x in based:
+            self.ref(f"{p}.basedOn", x, {"CarePlan"})
+        if r.get("status") not in {"draft", "in-progress", "completed", "cancelled"}:
+            self.err(f"{p}.status", "hors de la correspondance TDDUI")
+        if not r.get("intent"):
+            self.err(f"{p}.intent", "requis")
+
+    def inputs(self, p: str, r: Json, system: str, allowed: set[str]) -> Counter[str]:
+        ins = r.get("input", [])
+        self.card(f"{p}.input", ins, 1, None)
+        seen: Counter[str] = Counter()
+        for k, i in enumerate(ins):
+            codings = i.get("type", {}).get("coding", [])
+            codes = [c.get("code") for c in codings if c.get("system") == system]
+            if len(codes) != 1 or codes[0] not in allowed:
+                self.err(f"{p}.input[{k}].type", f"code de {system} requis")
+                continue
+            seen[codes[0]] += 1
+        return seen
+
+    def action(self, p: str, r: Json) -> None:
+        self.task_common(p, r, f.ID_ACTI, "ACTI")
+        seen = self.inputs(p, r, f.TASK_INPUT_ACTION_CS, ACTION_INPUTS)
+        if seen["titre"] != 1:
+            self.err(f"{p}.input:titre", "exactement un titre")
+        for code in ("avisUsager", "resultatAttendu"):
+            if seen[code] > 1:
+                self.err(f"{p}.input:{code}", "au plus un")
+        for k, i in enumerate(r.get("input", [])):
+            code = i.get("type", {}).get("coding", [{}])[0].get("code")
+            if code in {"titre", "avisUsager", "resultatAttendu"} and "valueString" not in i:
+                self.err(f"{p}.input[{k}]", "valueString requis")
+            if code == "objectif":
+                self.ref(f"{p}.input[{k}].valueReference", i.get("valueReference"), {"Goal"})
+        if "owner" in r:
+            self.ref(f"{p}.owner", r["owner"], {"Practitioner", "PractitionerRole"})
+
+    def prestation(self, p: str, r: Json) -> None:
+        self.task_common(p, r, f.ID_PRES, "PRES")
+        part = r.get("partOf", [])
+        self.card(f"{p}.partOf", part, 0, 1)
+        for x in part:
+            self.ref(f"{p}.partOf", x, {"Task"})
+        seen = self.inputs(p, r, f.TASK_INPUT_PRESTATION_CS, PRESTATION_INPUTS)
+        if seen["titre"] != 1:
+            self.err(f"{p}.input:titre", "exactement un titre")
+        if seen["evaluation"] > 1:
+            self.err(f"{p}.input:evaluation", "au plus une")
+        for k, i in enumerate(r.get("input", [])):
+            code = i.get("type", {}).get("coding", [{}])[0].get("code")
+            if code == "typePrestation":
+                codings = i.get("valueCodeableConcept", {}).get("coding", [])
+                self.card(f"{p}.input[{k}].valueCodeableConcept.coding", codings, 1, None)
+                for j, c in enumerate(codings):
+                    self.serafin(
+                        f"{p}.input[{k}].coding[{j}]", c, (terminology.J283, terminology.J284)
+                    )
+
+    def practitioner(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-practitioner")
+        ids = [
+            i for i in r.get("identifier", []) if i.get("system") == f"urn:oid:{f.OID_ID_NAT_PS}"
+        ]
+        self.card(f"{p}.identifier:idNatPs", ids, 1, 1)
+        for i in ids:
+            if not re.fullmatch(r"8\d{11}|3(\d{9}|2[AB]\d{7})/.+", i.get("value", "")):
+                self.err(f"{p}.identifier:idNatPs", "8+RPPS ou 3+FINESS/id attendu")
+
+    def organization(self, p: str, r: Json) -> None:
+        self.profile(p, r, "tddui-organization")
+        ids = [
+            i
+            for i in r.get("identifier", [])
+            if i.get("system") == f"urn:oid:{f.OID_ID_NAT_STRUCT}"
+        ]
+        self.card(f"{p}.identifier:idNatSt", ids, 1, 1)
+        for i in ids:
+            if not re.fullmatch(r"1(\d{9}|2[AB]\d{7})", i.get("value", "")):
+                self.err(f"{p}.identifier:idNatSt", "1+FINESS attendu")
+
+    def run(self) -> list[str]:
+        b = self.bundle
+        if b.get("resourceType") != "Bundle" or b.get("type") != "transaction":
+            self.err("Bundle.type", "transaction requis")
+        if f.SD + "tddui-bundle" not in b.get("meta", {}).get("profile", []):
+            self.err("Bundle.meta.profile", "tddui-bundle requis")
+        urls = [e.get("fullUrl") for e in b.get("entry", [])]
+        if len(set(urls)) != len(urls):
+            self.err("Bundle.entry.fullUrl", "doublons")
+        counts: Counter[str] = Counter()
+        for i, e in enumerate(b.get("entry", [])):
+            r = e.get("resource")
+            req = e.get("request")
+            p = f"entry[{i}]"
+            if r is None or req is None:
+                self.err(p, "resource et request requis (1..1)")
+                continue
+            rtype = r.get("resourceType", "")
+            if req.get("method") != "POST":
+                self.err(f"{p}.request.method", "POST requis")
+            if req.get("url") != rtype:
+                self.err(f"{p}.request.url", "le type de ressource est attendu")
+            profiles = r.get("meta", {}).get("profile", [])
+            p = f"{p}.{rtype}"
+            counts[rtype] += 1
+            if rtype == "Patient":
+                self.patient(p, r)
+            elif rtype == "CarePlan":
+                self.careplan(p, r)
+            elif rtype == "Consent":
+                self.consent(p, r)
+            elif rtype == "ServiceRequest":
+                self.besoin(p, r)
+            elif rtype == "Goal":
+                self.goal(p, r)
+            elif rtype == "Task" and f.SD + "tddui-task-action" in profiles:
+                self.action(p, r)
+            elif rtype == "Task" and f.SD + "tddui-task-prestation" in profiles:
+                self.prestation(p, r)
+            elif rtype == "Practitioner":
+                self.practitioner(p, r)
+            elif rtype == "Organization":
+                self.organization(p, r)
+            else:
+                self.err(p, "ressource ou profil non pris en charge")
+        self.card("Bundle.entry:CarePlan", range(counts["CarePlan"]), 1, 1)
+        self.card("Bundle.entry:Patient", range(counts["Patient"]), 1, 1)
+        return self.problems
+
+
+def check_bundle(bundle: Json) -> list[str]:
+    """Check a TDDUI Bundle dict; return the list of problems (empty when conformant)."""
+    return _Checker(bundle).run()
