@@ -1,0 +1,1290 @@
+"""y-websocket protocol and the framework-free collaboration room of a PPA.
+
+Wire protocol (what a stock ``y-websocket`` ``WebsocketProvider`` speaks; lib0 encoding)::
+
+    frame        := message*                       (stock clients send one message per frame)
+    message      := varUint(type) payload
+    SYNC (0)     := varUint(0 step1) varUint8Array(state vector)
+                  | varUint(1 step2) varUint8Array(update)
+                  | varUint(2 update) varUint8Array(update)
+    AWARENESS(1) := varUint8Array(varUint(n) (varUint(client) varUint(clock) varString(json))^n)
+    AUTH (2)     := varUint(0 permission denied) varString(reason)       (server -> client only)
+    QUERY_AWARENESS (3) := (empty)
+
+Unknown message types are ignored (the rest of the frame is skipped since its length is unknown).
+A malformed message raises :class:`MalformedMessage` *before* anything of its frame is applied,
+so the document stays byte-identical; the server closes the socket with ``error.code`` and
+``error.reason``. Limits raise :class:`LimitExceeded`, with their own close codes
+(:class:`CloseCode`).
+
+What the server tells a client, using only messages that every stock ``y-websocket`` client
+(1.x to 3.x, and 4.0's multi-message frames) handles without an error:
+
+* **Durably stored ("Enregistré")**: after the update log commit that holds the last write of a
+  connection, the server sends that connection a *sync step 1* carrying the state vector of the
+  durable document (``encode_sync_step1(durable_sv)``). A stock client answers it with a sync step
+  2 of whatever it has that the durable state lacks (usually an empty update, 2 bytes); the
+  browser editor peeks at step 1 messages (wrap ``provider.messageHandlers[0]``) and shows
+  "Enregistré" when ``durable_sv[doc.clientID] >= local clock``. The same comparison is valid right
+  after a (re)connection, since the first step 1 a connection receives also carries the durable
+  state vector. Nothing a client receives (relayed updates, sync step 2 replies) is ever
+  non-durable: relays and step 2 replies are sent only once the content they hold is committed.
+* **Read-only / locked / write corrected**: an AUTH *permission denied* message whose reason is a
+  French sentence (stock clients log it with ``console.warn``; the editor can register its own
+  ``provider.messageHandlers[2]``). A read-only connection is told once when it joins, when the
+  room is locked, and on its first refused write; its updates are neither applied, stored nor
+  relayed.
+
+Schema guard: a write is applied, then the guard checks the layout; a violation is *repaired* by a
+compensating server transaction (author :data:`GUARD_AUTHOR`) committed in the same group commit
+as the faulty write, and only the merged result is relayed, so no other client and no projection
+ever sees the broken layout; the writer is told (AUTH message). Rejecting instead is not possible
+with a CRDT: the writer's replica already holds the change and would resend it on every
+reconnection, diverging forever; the compensating change makes every replica converge.
+
+The log stores the *effective* change of each write (the transaction's update as pycrdt emits it:
+duplicates and already-known content cost nothing and are never stored twice), with its author
+and time. Compaction (:func:`fold_updates`, called by the store) folds the log into the stored
+state; the store keeps each update's author, time and client ids for the versions issue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any, Final, NamedTuple, Protocol, TypeAlias
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from pycrdt import Doc, TransactionEvent, merge_updates
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "EMPTY_UPDATE",
+    "GUARD_AUTHOR",
+    "AuthMessage",
+    "AwarenessEntry",
+    "AwarenessMessage",
+    "Channel",
+    "CloseCode",
+    "Decoder",
+    "Fanout",
+    "LimitExceeded",
+    "Limits",
+    "LoadedDocument",
+    "MalformedMessage",
+    "Message",
+    "MessageType",
+    "Peer",
+    "QueryAwareness",
+    "Room",
+    "RoomManager",
+    "SchemaGuard",
+    "StoreUnavailable",
+    "StoredUpdate",
+    "SyncError",
+    "SyncMessageType",
+    "SyncStep1",
+    "SyncStep2",
+    "SyncUpdate",
+    "UnknownMessage",
+    "UpdateStore",
+    "decode_awareness",
+    "decode_messages",
+    "decode_state_vector",
+    "encode_awareness",
+    "encode_permission_denied",
+    "encode_query_awareness",
+    "encode_sync_step1",
+    "encode_sync_step2",
+    "encode_update",
+    "fold_updates",
+    "write_var_string",
+    "write_var_uint",
+    "write_var_uint8_array",
+]
+
+EMPTY_UPDATE: Final = b"\x00\x00"
+"""A Yjs update with no struct and no deletion (what a client sends when it has nothing new)."""
+
+EMPTY_STATE_VECTOR: Final = b"\x00"
+
+GUARD_AUTHOR: Final = "system:schema-guard"
+"""Author recorded for the compensating changes written by the schema guard."""
+
+_MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and close codes
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes used by the collaboration endpoint."""
+
+    GOING_AWAY = 1001
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    MALFORMED_MESSAGE = 4400
+    UNAUTHENTICATED = 4401
+    FORBIDDEN = 4403
+    UNKNOWN_DOCUMENT = 4404
+    SLOW_CONSUMER = 4408
+    MESSAGE_TOO_LARGE = 4413
+    RATE_LIMITED = 4429
+    TOO_MANY_USER_CONNECTIONS = 4430
+    TOO_MANY_DOCUMENT_CONNECTIONS = 4431
+    DOCUMENT_TOO_LARGE = 4507
+
+
+class SyncError(Exception):
+    """A connection-level failure; the server closes the socket with ``code`` and ``reason``."""
+
+    code: CloseCode = CloseCode.INTERNAL_ERROR
+
+    def __init__(self, reason: str, code: CloseCode | None = None) -> None:
+        super().__init__(reason)
+        if code is not None:
+            self.code = code
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={int(self.code)}, reason={self.reason!r})"
+
+
+class MalformedMessage(SyncError):
+    code = CloseCode.MALFORMED_MESSAGE
+
+
+class LimitExceeded(SyncError):
+    pass
+
+
+class StoreUnavailable(SyncError):
+    code = CloseCode.INTERNAL_ERROR
+
+
+# --------------------------------------------------------------------------------------------
+# lib0 encoding
+
+_SMALL_VAR_UINTS: Final = tuple(bytes([i]) for i in range(128))
+
+
+def write_var_uint(value: int) -> bytes:
+    if value < 128:
+        if value < 0:
+            raise ValueError("varUint must be non-negative")
+        return _SMALL_VAR_UINTS[value]
+    if value > _MAX_SAFE_INTEGER:
+        raise ValueError("varUint above 2**53 - 1")
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def write_var_uint8_array(data: bytes) -> bytes:
+    return write_var_uint(len(data)) + data
+
+
+def write_var_string(text: str) -> bytes:
+    return write_var_uint8_array(text.encode("utf-8"))
+
+
+class Decoder:
+    """A bounds-checked lib0 decoder; every read error is a :class:`MalformedMessage`."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes, pos: int = 0) -> None:
+        self.buf = buf
+        self.pos = pos
+
+    def has_content(self) -> bool:
+        return self.pos < len(self.buf)
+
+    def read_var_uint(self) -> int:
+        buf = self.buf
+        pos = self.pos
+        end = len(buf)
+        result = 0
+        shift = 0
+        while True:
+            if pos >= end:
+                raise MalformedMessage("Message tronqué (entier)")
+            byte = buf[pos]
+            pos += 1
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                break
+            shift += 7
+            if shift > 53:
+                raise MalformedMessage("Entier hors limites")
+        if result > _MAX_SAFE_INTEGER:
+            raise MalformedMessage("Entier hors limites")
+        self.pos = pos
+        return result
+
+    def read_var_uint8_array(self) -> bytes:
+        length = self.read_var_uint()
+        start = self.pos
+        end = start + length
+        if end > len(self.buf):
+            raise MalformedMessage("Message tronqué (octets)")
+        self.pos = end
+        return self.buf[start:end]
+
+    def read_var_string(self) -> str:
+        data = self.read_var_uint8_array()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedMessage("Texte non UTF-8") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+
+
+class MessageType(IntEnum):
+    SYNC = 0
+    AWARENESS = 1
+    AUTH = 2
+    QUERY_AWARENESS = 3
+
+
+class SyncMessageType(IntEnum):
+    STEP1 = 0
+    STEP2 = 1
+    UPDATE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStep1:
+    state_vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStep2:
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SyncUpdate:
+    update: bytes
+
+
+class AwarenessEntry(NamedTuple):
+    client_id: int
+    clock: int
+    state: str
+    """The JSON text of the state; ``"null"`` marks a client that left."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessMessage:
+    payload: bytes
+    entries: tuple[AwarenessEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAwareness:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AuthMessage:
+    kind: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    message_type: int
+
+
+Message: TypeAlias = (
+    SyncStep1
+    | SyncStep2
+    | SyncUpdate
+    | AwarenessMessage
+    | QueryAwareness
+    | AuthMessage
+    | UnknownMessage
+)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)  # NaN / Infinity: not JSON for a JavaScript peer
+
+
+def decode_state_vector(data: bytes) -> dict[int, int]:
+    decoder = Decoder(data)
+    count = decoder.read_var_uint()
+    if count > len(data):
+        raise MalformedMessage("Vecteur d'état mal formé")
+    state: dict[int, int] = {}
+    for _ in range(count):
+        client = decoder.read_var_uint()
+        state[client] = decoder.read_var_uint()
+    if decoder.has_content():
+        raise MalformedMessage("Vecteur d'état mal formé")
+    return state
+
+
+def decode_awareness(payload: bytes) -> tuple[AwarenessEntry, ...]:
+    decoder = Decoder(payload)
+    count = decoder.read_var_uint()
+    if count > len(payload):
+        raise MalformedMessage("Présence mal formée")
+    entries = []
+    for _ in range(count):
+        client_id = decoder.read_var_uint()
+        clock = decoder.read_var_uint()
+        state = decoder.read_var_string()
+        try:
+            json.loads(state, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise MalformedMessage("Présence mal formée (JSON)") from exc
+        entries.append(AwarenessEntry(client_id, clock, state))
+    if decoder.has_content():
+        raise MalformedMessage("Présence mal formée")
+    return tuple(entries)
+
+
+def _decode_one(decoder: Decoder) -> Message:
+    message_type = decoder.read_var_uint()
+    if message_type == MessageType.SYNC:
+        sync_type = decoder.read_var_uint()
+        payload = decoder.read_var_uint8_array()
+        if sync_type == SyncMessageType.STEP1:
+            decode_state_vector(payload)
+            return SyncStep1(payload)
+        if sync_type == SyncMessageType.STEP2:
+            return SyncStep2(payload)
+        if sync_type == SyncMessageType.UPDATE:
+            return SyncUpdate(payload)
+        raise MalformedMessage("Type de synchronisation inconnu")
+    if message_type == MessageType.AWARENESS:
+        payload = decoder.read_var_uint8_array()
+        return AwarenessMessage(payload, decode_awareness(payload))
+    if message_type == MessageType.QUERY_AWARENESS:
+        return QueryAwareness()
+    if message_type == MessageType.AUTH:
+        kind = decoder.read_var_uint()
+        reason = decoder.read_var_string() if kind == 0 else None
+        return AuthMessage(kind, reason)
+    return UnknownMessage(message_type)
+
+
+def decode_messages(data: bytes) -> list[Message]:
+    """Decode every message of a frame; raises :class:`MalformedMessage` if any is malformed."""
+    decoder = Decoder(data)
+    messages: list[Message] = []
+    if not data:
+        raise MalformedMessage("Message vide")
+    while decoder.has_content():
+        message = _decode_one(decoder)
+        messages.append(message)
+        if isinstance(message, UnknownMessage) or (
+            isinstance(message, AuthMessage) and message.reason is None
+        ):
+            break  # unknown layout: the rest of the frame cannot be delimited
+    return messages
+
+
+_SYNC_STEP1_PREFIX: Final = bytes([MessageType.SYNC, SyncMessageType.STEP1])
+_SYNC_STEP2_PREFIX: Final = bytes([MessageType.SYNC, SyncMessageType.STEP2])
+_SYNC_UPDATE_PREFIX: Final = bytes([MessageType.SYNC, SyncMessageType.UPDATE])
+
+
+def encode_sync_step1(state_vector: bytes) -> bytes:
+    return _SYNC_STEP1_PREFIX + write_var_uint8_array(state_vector)
+
+
+def encode_sync_step2(update: bytes) -> bytes:
+    return _SYNC_STEP2_PREFIX + write_var_uint8_array(update)
+
+
+def encode_update(update: bytes) -> bytes:
+    return _SYNC_UPDATE_PREFIX + write_var_uint8_array(update)
+
+
+def encode_awareness_payload(entries: Iterable[AwarenessEntry]) -> bytes:
+    entries = list(entries)
+    parts = [write_var_uint(len(entries))]
+    for entry in entries:
+        parts.append(write_var_uint(entry.client_id))
+        parts.append(write_var_uint(entry.clock))
+        parts.append(write_var_string(entry.state))
+    return b"".join(parts)
+
+
+def encode_awareness(entries: Iterable[AwarenessEntry]) -> bytes:
+    return bytes([MessageType.AWARENESS]) + write_var_uint8_array(encode_awareness_payload(entries))
+
+
+def encode_query_awareness() -> bytes:
+    return bytes([MessageType.QUERY_AWARENESS])
+
+
+def encode_permission_denied(reason: str) -> bytes:
+    return bytes([MessageType.AUTH, 0]) + write_var_string(reason)
+
+
+def fold_updates(state: bytes | None, updates: Iterable[bytes]) -> bytes:
+    """Fold a stored state and the updates after it into one state update (compaction)."""
+    doc: Doc[Any] = Doc()
+    if state is not None:
+        doc.apply_update(state)
+    with doc.transaction():
+        for update in updates:
+            doc.apply_update(update)
+    return doc.get_update()
+
+
+# --------------------------------------------------------------------------------------------
+# Adapters (Protocols)
+
+
+class Channel(Protocol):
+    """One client connection, as the room sees it.
+
+    ``send`` and ``close`` must not block: queue the bytes (or the close) and return. The room
+    sends the very same ``bytes`` object to every recipient of a broadcast.
+    """
+
+    @property
+    def user_id(self) -> str: ...
+
+    read_only: bool
+
+    def send(self, message: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class StoredUpdate(NamedTuple):
+    update: bytes
+    author: str
+    at: datetime
+
+
+class LoadedDocument(NamedTuple):
+    state: bytes | None
+    """The folded state (``None`` for a document never compacted)."""
+    updates: Sequence[bytes]
+    """The log tail after the folded state, in commit order."""
+    last_seq: int
+
+
+class UpdateStore(Protocol):
+    """The durable update log of the PPA documents.
+
+    ``append`` returns once the updates are committed (durable); it returns the sequence number of
+    the last one. ``compact`` folds the log into the stored state (:func:`fold_updates`) and must
+    keep, per update, its author and time; it returns the number of updates folded.
+    """
+
+    async def load(self, ppa_id: str) -> LoadedDocument: ...
+
+    async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int: ...
+
+    async def compact(self, ppa_id: str) -> int: ...
+
+
+class SchemaGuard(Protocol):
+    """Checks a document against the documented CRDT layout and repairs it."""
+
+    def check(self, doc: Doc[Any]) -> Sequence[str]:
+        """Return the violations (paths; never content), empty when the layout is sound."""
+        ...
+
+    def repair(self, doc: Doc[Any]) -> None:
+        """Write the compensating changes that restore the layout (one transaction)."""
+        ...
+
+
+class Fanout(Protocol):
+    """Publishes what a room relays to the other server processes serving the same document.
+
+    Only committed updates and awareness messages are published, never sync step 2 replies.
+    """
+
+    def publish(self, ppa_id: str, message: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_message_bytes: int = 2 * 1024 * 1024
+    max_document_bytes: int = 32 * 1024 * 1024
+    max_connections_per_document: int = 256
+    max_connections_per_user: int = 32
+    updates_per_second: float = 60.0
+    update_burst: int = 600
+    read_only_presence: bool = False
+    """Relay the presence (awareness) of read-only connections (off: nothing of theirs is)."""
+    compact_every: int = 1000
+    """Fold the log once this many updates were appended since the last compaction."""
+    unload_after: float = 30.0
+    """Seconds an empty, fully committed room stays loaded."""
+    store_retries: int = 5
+
+
+READ_ONLY_REASON: Final = "Lecture seule : vos modifications ne sont ni enregistrées ni transmises."
+LOCKED_REASON: Final = "Document verrouillé (validé) : lecture seule."
+REPAIRED_REASON: Final = "Modification non conforme au schéma du document : elle a été corrigée."
+
+
+# --------------------------------------------------------------------------------------------
+# Room
+
+
+class Peer:
+    """The room's state of one connection."""
+
+    __slots__ = (
+        "_tokens",
+        "_tokens_at",
+        "ack_gen",
+        "ack_pending",
+        "awareness_ids",
+        "channel",
+        "closed",
+        "joined_read_only",
+        "room",
+        "told_read_only",
+        "user_id",
+    )
+
+    def __init__(self, room: Room, channel: Channel, now: float, burst: int) -> None:
+        self.room = room
+        self.channel = channel
+        self.user_id = channel.user_id
+        self.joined_read_only = channel.read_only
+        self.awareness_ids: set[int] = set()
+        self.ack_gen = 0
+        self.ack_pending = False
+        self.told_read_only = False
+        self.closed = False
+        self._tokens = float(burst)
+        self._tokens_at = now
+
+    @property
+    def read_only(self) -> bool:
+        return self.channel.read_only
+
+    def receive(self, data: bytes) -> None:
+        self.room.receive(self, data)
+
+    def take_token(self, now: float, rate: float, burst: int) -> bool:
+        tokens = min(float(burst), self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
+
+
+class _Entry(NamedTuple):
+    update: bytes
+    author: str
+    at: datetime
+    peer: Peer | None
+
+
+class _AwarenessState(NamedTuple):
+    clock: int
+    state: str | None
+    owner: Peer | None
+
+
+class Room:
+    """One PPA document being edited: the doc, its connections, presence and group commit.
+
+    Everything runs on the event loop: :meth:`receive` is synchronous (apply, guard, queue); the
+    committer task (:meth:`run`) appends each batch to the store, *then* relays it (one encoded
+    message written to every connection) and acknowledges the writers.
+    """
+
+    def __init__(
+        self,
+        ppa_id: str,
+        doc: Doc[Any],
+        store: UpdateStore,
+        *,
+        last_seq: int = 0,
+        tail_length: int = 0,
+        limits: Limits | None = None,
+        guard: SchemaGuard | None = None,
+        fanout: Fanout | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.ppa_id = ppa_id
+        self.doc = doc
+        self.limits = limits or Limits()
+        self.last_seq = last_seq
+        self.locked = False
+        self.broken = False
+        self.version = 0
+        """Incremented by every transaction that changes the in-memory document."""
+        self._store = store
+        self._guard = guard
+        self._fanout = fanout
+        self._monotonic = monotonic
+        self._now = now
+        self._peers: dict[Peer, None] = {}
+        self._awareness: dict[int, _AwarenessState] = {}
+        self._pending: list[_Entry] = []
+        self._deferred: list[tuple[int, Peer, bytes]] = []
+        self._applied_gen = 0
+        self._committed_gen = 0
+        self._durable_sv: bytes | None = doc.get_state()
+        self._full_update: tuple[int, bytes] | None = None
+        self._since_compaction = tail_length
+        self._compacting = False
+        self._compacted = anyio.Event()
+        self._wake = anyio.Event()
+        self._committed = anyio.Event()
+        self._captured: list[bytes] | None = None
+        self._doc_bytes = len(doc.get_update())
+        self._subscription = doc.observe(self._on_transaction)
+        self._observing = True
+        self._cancel: anyio.CancelScope | None = None
+        self._task_group: TaskGroup | None = None
+
+    # -- introspection -----------------------------------------------------------------------
+
+    @property
+    def peers(self) -> list[Peer]:
+        return list(self._peers)
+
+    @property
+    def uncommitted(self) -> bool:
+        return self._applied_gen != self._committed_gen
+
+    @property
+    def idle(self) -> bool:
+        """Nothing pending, in flight, deferred or compacting: the room may unload."""
+        return not self.uncommitted and not self._deferred and not self._compacting
+
+    @property
+    def durable_state_vector(self) -> bytes:
+        """The state vector of what is committed in the store."""
+        if self._durable_sv is None:
+            self._durable_sv = self.doc.get_state()
+        return self._durable_sv
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The committer: group-commits pending writes, then relays and acknowledges them."""
+        if self._cancel is not None:
+            raise RuntimeError("Room already running")
+        with anyio.CancelScope() as scope:
+            self._cancel = scope
+            async with anyio.create_task_group() as tg:
+                self._task_group = tg
+                task_status.started()
+                while True:
+                    await self._wake.wait()
+                    self._wake = anyio.Event()
+                    while self._pending and not self.broken:
+                        await self._commit_pending()
+
+    def stop(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+        if self._observing:
+            self._observing = False
+            self.doc.unobserve(self._subscription)
+
+    async def flush(self) -> None:
+        """Wait until every write accepted so far is committed (and relayed)."""
+        target = self._applied_gen
+        while self._committed_gen < target and not self.broken:
+            await self._committed.wait()
+
+    async def settle(self) -> None:
+        """Wait until the room is idle (committed, and no compaction running)."""
+        while not self.idle and not self.broken:
+            await self.flush()
+            if self._compacting:
+                await self._compacted.wait()
+
+    async def lock(self, reason: str = LOCKED_REASON) -> None:
+        """Turn every live connection (and every future one) read-only, then flush."""
+        self.locked = True
+        notice = encode_permission_denied(reason)
+        for peer in self._peers:
+            peer.channel.read_only = True
+            peer.told_read_only = True
+            peer.channel.send(notice)
+        log.info("collab.room.locked ppa=%s connections=%d", self.ppa_id, len(self._peers))
+        await self.flush()
+
+    def unlock(self) -> None:
+        self.locked = False
+        for peer in self._peers:
+            peer.channel.read_only = peer.joined_read_only
+            peer.told_read_only = peer.joined_read_only
+
+    def close_all(self, code: int, reason: str) -> None:
+        for peer in list(self._peers):
+            self.leave(peer)
+            peer.channel.close(code, reason)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def join(self, channel: Channel) -> Peer:
+        if self.broken:
+            raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
+        if len(self._peers) >= self.limits.max_connections_per_document:
+            raise LimitExceeded(
+                "Trop de connexions sur ce document", CloseCode.TOO_MANY_DOCUMENT_CONNECTIONS
+            )
+        if self.locked:
+            channel.read_only = True
+        peer = Peer(self, channel, self._monotonic(), self.limits.update_burst)
+        self._peers[peer] = None
+        channel.send(encode_sync_step1(self.durable_state_vector))
+        states = self._awareness_states()
+        if states:
+            channel.send(encode_awareness(states))
+        if channel.read_only:
+            peer.told_read_only = True
+            channel.send(
+                encode_permission_denied(LOCKED_REASON if self.locked else READ_ONLY_REASON)
+            )
+        return peer
+
+    def leave(self, peer: Peer) -> None:
+        if peer.closed:
+            return
+        peer.closed = True
+        self._peers.pop(peer, None)
+        gone = []
+        for cid in peer.awareness_ids:
+            known = self._awareness.get(cid)
+            if known is not None and known.owner is peer:
+                del self._awareness[cid]
+                if known.state is not None:
+                    gone.append(AwarenessEntry(cid, known.clock + 1, "null"))
+        if gone:
+            message = encode_awareness(gone)
+            self._broadcast(message, None)
+            if self._fanout is not None:
+                self._fanout.publish(self.ppa_id, message)
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def receive(self, peer: Peer, data: bytes) -> None:
+        """Handle one frame from ``peer``. Raises :class:`SyncError` (the caller closes)."""
+        if peer.closed:
+            return
+        if len(data) > self.limits.max_message_bytes:
+            raise LimitExceeded("Message trop volumineux", CloseCode.MESSAGE_TOO_LARGE)
+        for message in decode_messages(data):
+            if peer.closed:
+                return
+            if isinstance(message, SyncUpdate | SyncStep2):
+                self._on_write(peer, message.update)
+            elif isinstance(message, SyncStep1):
+                self._on_sync_step1(peer, message.state_vector)
+            elif isinstance(message, AwarenessMessage):
+                self._on_awareness(peer, message)
+            elif isinstance(message, QueryAwareness):
+                peer.channel.send(encode_awareness(self._awareness_states()))
+            # AUTH from a client and unknown types are ignored.
+
+    def receive_remote(self, message: bytes) -> None:
+        """Apply a message published by another server process (durable there already)."""
+        for decoded in decode_messages(message):
+            if isinstance(decoded, SyncUpdate | SyncStep2):
+                captured = self._apply(decoded.update)
+                if captured is not None:
+                    self._doc_bytes += len(captured)
+                    if not self.uncommitted:
+                        self._durable_sv = None
+                    self._broadcast(encode_update(captured), None)
+            elif isinstance(decoded, AwarenessMessage):
+                for entry in decoded.entries:
+                    known = self._awareness.get(entry.client_id)
+                    if known is not None and known.owner is not None:
+                        continue
+                    state = None if entry.state == "null" else entry.state
+                    self._awareness[entry.client_id] = _AwarenessState(entry.clock, state, None)
+                self._broadcast(message, None)
+
+    def _on_sync_step1(self, peer: Peer, state_vector: bytes) -> None:
+        if state_vector == EMPTY_STATE_VECTOR:
+            diff = self._full_state()
+        else:
+            try:
+                diff = self.doc.get_update(state_vector)
+            except ValueError as exc:
+                raise MalformedMessage("Vecteur d'état illisible") from exc
+        reply = encode_sync_step2(diff)
+        if self.uncommitted:
+            # Only durable content may be shown: answer once what the diff holds is committed.
+            self._deferred.append((self._applied_gen, peer, reply))
+        else:
+            peer.channel.send(reply)
+
+    def _full_state(self) -> bytes:
+        cached = self._full_update
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        update = self.doc.get_update()
+        self._full_update = (self.version, update)
+        return update
+
+    def _on_write(self, peer: Peer, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        if peer.channel.read_only:
+            if not peer.told_read_only:
+                peer.told_read_only = True
+                peer.channel.send(
+                    encode_permission_denied(LOCKED_REASON if self.locked else READ_ONLY_REASON)
+                )
+            return
+        limits = self.limits
+        if not peer.take_token(self._monotonic(), limits.updates_per_second, limits.update_burst):
+            raise LimitExceeded("Trop de modifications par seconde", CloseCode.RATE_LIMITED)
+        if self._doc_bytes + len(update) > limits.max_document_bytes:
+            self._doc_bytes = len(self.doc.get_update())
+            if self._doc_bytes + len(update) > limits.max_document_bytes:
+                raise LimitExceeded("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
+        if not self.uncommitted and self._durable_sv is None:
+            self._durable_sv = self.doc.get_state()
+        captured = self._apply(update)
+        if captured is None:
+            # A duplicate (its original write is acknowledged on its own) or content whose
+            # dependencies are missing: kept pending in memory, never acknowledged until it
+            # integrates (the durable state vector does not cover it, so the client resends it).
+            return
+        self._doc_bytes += len(captured)
+        at = self._now()
+        entries = [_Entry(captured, peer.user_id, at, peer)]
+        if self._guard is not None:
+            violations = self._guard.check(self.doc)
+            if violations:
+                entries.extend(self._repair(peer, violations, at))
+        self._applied_gen += 1
+        self._pending.extend(entries)
+        peer.ack_gen = self._applied_gen
+        peer.ack_pending = True
+        self._wake.set()
+
+    def _repair(self, peer: Peer, violations: Sequence[str], at: datetime) -> list[_Entry]:
+        assert self._guard is not None
+        log.warning(
+            "collab.guard.violation ppa=%s user=%s count=%d paths=%s",
+            self.ppa_id,
+            peer.user_id,
+            len(violations),
+            ",".join(violations[:5]),
+        )
+        captured: list[bytes] = []
+        self._captured = captured
+        try:
+            self._guard.repair(self.doc)
+        finally:
+            self._captured = None
+        peer.channel.send(encode_permission_denied(REPAIRED_REASON))
+        remaining = self._guard.check(self.doc)
+        if remaining:
+            log.error(
+                "collab.guard.unrepaired ppa=%s count=%d paths=%s",
+                self.ppa_id,
+                len(remaining),
+                ",".join(remaining[:5]),
+            )
+        return [_Entry(update, GUARD_AUTHOR, at, None) for update in captured]
+
+    def _apply(self, update: bytes) -> bytes | None:
+        captured: list[bytes] = []
+        self._captured = captured
+        try:
+            self.doc.apply_update(update)
+        except ValueError as exc:
+            raise MalformedMessage("Mise à jour illisible") from exc
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            # The CRDT core panicked mid-transaction: the in-memory doc can no longer be trusted.
+            # Drop the room; it reloads from the durable store (nothing non-durable was shown).
+            log.error("collab.room.panic ppa=%s", self.ppa_id)
+            self._break("Erreur interne du document, reconnexion")
+            raise MalformedMessage("Mise à jour illisible") from None
+        finally:
+            self._captured = None
+        if not captured:
+            return None
+        return captured[0] if len(captured) == 1 else merge_updates(*captured)
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        self.version += 1
+        if self._captured is not None:
+            self._captured.append(event.update)
+
+    def _awareness_states(self) -> list[AwarenessEntry]:
+        return [
+            AwarenessEntry(cid, s.clock, s.state)
+            for cid, s in self._awareness.items()
+            if s.state is not None
+        ]
+
+    def _on_awareness(self, peer: Peer, message: AwarenessMessage) -> None:
+        if peer.channel.read_only and not self.limits.read_only_presence:
+            return
+        accepted: list[AwarenessEntry] = []
+        for entry in message.entries:
+            known = self._awareness.get(entry.client_id)
+            if known is not None:
+                if known.owner is not None and known.owner is not peer:
+                    continue  # another live connection owns this presence
+                if entry.clock < known.clock or (
+                    entry.clock == known.clock and entry.state != "null"
+                ):
+                    continue
+            state = None if entry.state == "null" else entry.state
+            self._awareness[entry.client_id] = _AwarenessState(entry.clock, state, peer)
+            peer.awareness_ids.add(entry.client_id)
+            accepted.append(entry)
+        if not accepted:
+            return
+        if len(accepted) == len(message.entries):
+            relayed = bytes([MessageType.AWARENESS]) + write_var_uint8_array(message.payload)
+        else:
+            relayed = encode_awareness(accepted)
+        self._broadcast(relayed, peer)
+        if self._fanout is not None:
+            self._fanout.publish(self.ppa_id, relayed)
+
+    # -- outbound ----------------------------------------------------------------------------
+
+    def _broadcast(self, message: bytes, exclude: Peer | None) -> None:
+        for peer in self._peers:
+            if peer is not exclude:
+                peer.channel.send(message)
+
+    async def _commit_pending(self) -> None:
+        batch = self._pending
+        self._pending = []
+        gen = self._applied_gen
+        durable_sv = self.doc.get_state()
+        stored = [StoredUpdate(e.update, e.author, e.at) for e in batch]
+        seq = await self._append(stored)
+        if seq is None:
+            return
+        self.last_seq = seq
+        self._committed_gen = gen
+        self._durable_sv = durable_sv
+        committed = self._committed
+        self._committed = anyio.Event()
+        self._after_commit(batch, gen, durable_sv)
+        committed.set()
+        self._since_compaction += len(batch)
+        if (
+            self._since_compaction >= self.limits.compact_every
+            and not self._compacting
+            and self._task_group is not None
+        ):
+            self._compacting = True
+            self._compacted = anyio.Event()
+            self._task_group.start_soon(self._compact)
+
+    async def _append(self, stored: list[StoredUpdate]) -> int | None:
+        delay = 0.05
+        for attempt in range(1, self.limits.store_retries + 1):
+            try:
+                return await self._store.append(self.ppa_id, stored)
+            except Exception:
+                log.exception("collab.store.append_failed ppa=%s attempt=%d", self.ppa_id, attempt)
+                if attempt == self.limits.store_retries:
+                    break
+                await anyio.sleep(delay)
+                delay *= 2
+        # Nothing of the failed batch was relayed or acknowledged: clients still hold it and
+        # resend it when they reconnect to a freshly loaded room.
+        self._break("Enregistrement impossible, reconnexion")
+        return None
+
+    def _after_commit(self, batch: list[_Entry], gen: int, durable_sv: bytes) -> None:
+        senders = {e.peer for e in batch}
+        update = batch[0].update if len(batch) == 1 else merge_updates(*(e.update for e in batch))
+        message = encode_update(update)
+        exclude = next(iter(senders)) if len(senders) == 1 else None
+        self._broadcast(message, exclude)
+        if self._fanout is not None:
+            self._fanout.publish(self.ppa_id, message)
+        ack: bytes | None = None
+        for peer in self._peers:
+            if peer.ack_pending and peer.ack_gen <= gen:
+                peer.ack_pending = False
+                if ack is None:
+                    ack = encode_sync_step1(durable_sv)
+                peer.channel.send(ack)
+        if self._deferred:
+            ready = [d for d in self._deferred if d[0] <= gen]
+            self._deferred = [d for d in self._deferred if d[0] > gen]
+            for _, peer, reply in ready:
+                if not peer.closed:
+                    peer.channel.send(reply)
+
+    async def _compact(self) -> None:
+        try:
+            folded = await self._store.compact(self.ppa_id)
+            self._since_compaction = max(0, self._since_compaction - folded)
+            log.info("collab.room.compacted ppa=%s folded=%d", self.ppa_id, folded)
+        except Exception:
+            log.exception("collab.room.compaction_failed ppa=%s", self.ppa_id)
+        finally:
+            self._compacting = False
+            self._compacted.set()
+
+    def _break(self, reason: str) -> None:
+        self.broken = True
+        self._pending = []
+        self._deferred = []
+        self._committed_gen = self._applied_gen
+        self._committed.set()
+        self.close_all(CloseCode.INTERNAL_ERROR, reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Room manager
+
+
+class _Loading:
+    __slots__ = ("done", "error", "room")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.room: Room | None = None
+        self.error: BaseException | None = None
+
+
+class RoomManager:
+    """Loads rooms (single-flight), enforces per-user limits, unloads idle rooms, shuts down.
+
+    Use it as an async context manager: it owns the rooms' tasks.
+    """
+
+    def __init__(
+        self,
+        store: UpdateStore,
+        *,
+        limits: Limits | None = None,
+        guard: SchemaGuard | None = None,
+        fanout: Fanout | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+        self._guard = guard
+        self._fanout = fanout
+        self._monotonic = monotonic
+        self._now = now
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, _Loading] = {}
+        self._joining: Counter[str] = Counter()
+        self._per_user: Counter[str] = Counter()
+        self._counted: set[Peer] = set()
+        self._unload_at: dict[str, float] = {}
+        self._closing = False
+        self._task_group: TaskGroup | None = None
+        self.loads = 0
+        """How many times a room was loaded from the store."""
+
+    async def __aenter__(self) -> RoomManager:
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._task_group = tg
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+        tg = self._task_group
+        assert tg is not None
+        self._task_group = None
+        tg.cancel_scope.cancel()
+        await tg.__aexit__(None, None, None)
+
+    def room(self, ppa_id: str) -> Room | None:
+        return self._rooms.get(ppa_id)
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        return dict(self._rooms)
+
+    def connections_of(self, user_id: str) -> int:
+        return self._per_user[user_id]
+
+    async def join(self, ppa_id: str, channel: Channel) -> Peer:
+        """Load the room (single-flight) and join it; raises :class:`SyncError` to refuse."""
+        if self._closing:
+            raise SyncError("Serveur en cours d'arrêt", CloseCode.SERVICE_RESTART)
+        self._check_user(channel.user_id)
+        self._joining[ppa_id] += 1
+        try:
+            room = await self._get_room(ppa_id)
+            if self._closing:
+                raise SyncError("Serveur en cours d'arrêt", CloseCode.SERVICE_RESTART)
+            self._check_user(channel.user_id)
+            peer = room.join(channel)
+        finally:
+            self._joining[ppa_id] -= 1
+            if self._joining[ppa_id] <= 0:
+                del self._joining[ppa_id]
+        self._per_user[channel.user_id] += 1
+        self._counted.add(peer)
+        self._unload_at.pop(ppa_id, None)
+        return peer
+
+    def _check_user(self, user_id: str) -> None:
+        if self._per_user[user_id] >= self.limits.max_connections_per_user:
+            raise LimitExceeded(
+                "Trop de connexions pour cet utilisateur", CloseCode.TOO_MANY_USER_CONNECTIONS
+            )
+
+    def leave(self, peer: Peer) -> None:
+        room = peer.room
+        room.leave(peer)
+        if peer in self._counted:
+            self._counted.discard(peer)
+            self._per_user[peer.user_id] -= 1
+            if self._per_user[peer.user_id] <= 0:
+                del self._per_user[peer.user_id]
+        if not room.peers and self._rooms.get(room.ppa_id) is room:
+            self._schedule_unload(room)
+
+    async def lock(self, ppa_id: str, reason: str = LOCKED_REASON) -> bool:
+        """Lock the live room of ``ppa_id`` if loaded; returns whether one was."""
+        room = self._rooms.get(ppa_id)
+        if room is None:
+            return False
+        await room.lock(reason)
+        return True
+
+    async def _get_room(self, ppa_id: str) -> Room:
+        room = self._rooms.get(ppa_id)
+        if room is not None and not room.broken:
+            return room
+        loading = self._loading.get(ppa_id)
+        if loading is None:
+            loading = _Loading()
+            self._loading[ppa_id] = loading
+            if self._task_group is None:
+                raise RuntimeError("RoomManager used outside 'async with'")
+            self._task_group.start_soon(self._load, ppa_id, loading)
+        await loading.done.wait()
+        if loading.error is not None:
+            raise StoreUnavailable("Chargement du document impossible") from loading.error
+        assert loading.room is not None
+        return loading.room
+
+    async def _load(self, ppa_id: str, loading: _Loading) -> None:
+        try:
+            stored = await self.store.load(ppa_id)
+            doc: Doc[Any] = Doc()
+            if stored.state is not None:
+                doc.apply_update(stored.state)
+            if stored.updates:
+                doc.apply_update(merge_updates(*stored.updates))
+            room = Room(
+                ppa_id,
+                doc,
+                self.store,
+                last_seq=stored.last_seq,
+                tail_length=len(stored.updates),
+                limits=self.limits,
+                guard=self._guard,
+                fanout=self._fanout,
+                monotonic=self._monotonic,
+                now=self._now,
+            )
+            assert self._task_group is not None
+            await self._task_group.start(room.run)
+            old = self._rooms.get(ppa_id)
+            if old is not None:
+                old.stop()
+            self._rooms[ppa_id] = room
+            self.loads += 1
+            loading.room = room
+            log.info(
+                "collab.room.loaded ppa=%s seq=%d tail=%d",
+                ppa_id,
+                stored.last_seq,
+                len(stored.updates),
+            )
+        except Exception as exc:
+            log.exception("collab.room.load_failed ppa=%s", ppa_id)
+            loading.error = exc
+        finally:
+            self._loading.pop(ppa_id, None)
+            loading.done.set()
+
+    def _schedule_unload(self, room: Room) -> None:
+        if self._closing or self._task_group is None:
+            return
+        first = room.ppa_id not in self._unload_at
+        self._unload_at[room.ppa_id] = self._monotonic() + self.limits.unload_after
+        if first:
+            self._task_group.start_soon(self._unload_when_idle, room)
+
+    async def _unload_when_idle(self, room: Room) -> None:
+        while True:
+            deadline = self._unload_at.get(room.ppa_id)
+            if deadline is None or self._rooms.get(room.ppa_id) is not room:
+                return
+            wait = deadline - self._monotonic()
+            if wait > 0:
+                await anyio.sleep(wait)
+                continue
+            if room.peers or self._joining[room.ppa_id]:
+                self._unload_at.pop(room.ppa_id, None)
+                return
+            if not room.idle:
+                await room.settle()
+                continue
+            self._unload_at.pop(room.ppa_id, None)
+            del self._rooms[room.ppa_id]
+            room.stop()
+            log.info("collab.room.unloaded ppa=%s seq=%d", room.ppa_id, room.last_seq)
+            return
+
+    async def shutdown(self, grace_period: float = 10.0) -> None:
+        """Stop accepting connections, commit everything pending, close every connection."""
+        if self._closing:
+            return
+        self._closing = True
+        with anyio.move_on_after(grace_period):
+            for room in list(self._rooms.values()):
+                await room.flush()
+        for room in list(self._rooms.values()):
+            for peer in room.peers:
+                self.leave(peer)
+                peer.channel.close(CloseCode.GOING_AWAY, "Arrêt du serveur")
+            room.stop()
+        self._rooms.clear()
+        log.info("collab.manager.shutdown")
+
+
+def clock_of(state_vector: bytes, client_id: int) -> int:
+    """The clock of ``client_id`` in an encoded state vector (0 when absent)."""
+    return decode_state_vector(state_vector).get(client_id, 0)

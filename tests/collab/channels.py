@@ -1,0 +1,118 @@
+"""In-memory channel and a pycrdt peer speaking the protocol through it (no sockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Doc, Text, TransactionEvent
+
+from editor.sync import (
+    AuthMessage,
+    AwarenessMessage,
+    Peer,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    decode_messages,
+    decode_state_vector,
+    encode_sync_step1,
+    encode_sync_step2,
+    encode_update,
+)
+
+
+class MemoryChannel:
+    """Records what the room sends; ``close`` records the code and reason."""
+
+    def __init__(self, user_id: str = "alice", *, read_only: bool = False) -> None:
+        self._user_id = user_id
+        self.read_only = read_only
+        self.sent: list[bytes] = []
+        self.closed: tuple[int, str] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self._user_id
+
+    def send(self, message: bytes) -> None:
+        if self.closed is None:
+            self.sent.append(message)
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed is None:
+            self.closed = (code, reason)
+
+    def take(self) -> list[bytes]:
+        out, self.sent = self.sent, []
+        return out
+
+
+class SimClient:
+    """A pycrdt replica that behaves like a stock y-websocket client, messages delivered by hand.
+
+    ``outbox`` holds frames to the server; ``handle`` processes a frame from the server.
+    """
+
+    def __init__(self, client_id: int | None = None) -> None:
+        self.doc: Doc[Any] = Doc(client_id=client_id)
+        self.text = self.doc.get("t", type=Text)
+        self.outbox: list[bytes] = []
+        self.durable_sv: bytes | None = None
+        self.denied: list[str] = []
+        self.awareness: list[bytes] = []
+        self.connected = False
+        self._remote = False
+        self.doc.observe(self._on_change)
+
+    def _on_change(self, event: TransactionEvent) -> None:
+        if not self._remote and self.connected:
+            self.outbox.append(encode_update(event.update))
+
+    def connect(self) -> None:
+        self.connected = True
+        self.outbox.append(encode_sync_step1(self.doc.get_state()))
+
+    def disconnect(self) -> None:
+        self.connected = False
+        self.outbox.clear()
+
+    def apply_remote(self, update: bytes) -> None:
+        self._remote = True
+        try:
+            self.doc.apply_update(update)
+        finally:
+            self._remote = False
+
+    def handle(self, frame: bytes) -> None:
+        for message in decode_messages(frame):
+            if isinstance(message, SyncStep1):
+                self.durable_sv = message.state_vector
+                if self.connected:
+                    self.outbox.append(encode_sync_step2(self.doc.get_update(message.state_vector)))
+            elif isinstance(message, SyncStep2 | SyncUpdate):
+                self.apply_remote(message.update)
+            elif isinstance(message, AuthMessage) and message.reason is not None:
+                self.denied.append(message.reason)
+            elif isinstance(message, AwarenessMessage):
+                self.awareness.append(message.payload)
+
+    def saved(self) -> bool:
+        if self.durable_sv is None:
+            return False
+        mine = decode_state_vector(self.doc.get_state()).get(self.doc.client_id, 0)
+        return decode_state_vector(self.durable_sv).get(self.doc.client_id, 0) >= mine
+
+
+def pump(peer: Peer, channel: MemoryChannel, client: SimClient) -> int:
+    """Deliver every queued frame both ways until quiet; returns the number of frames moved."""
+    moved = 0
+    while True:
+        frames = channel.take()
+        outgoing, client.outbox = client.outbox, []
+        if not frames and not outgoing:
+            return moved
+        for frame in frames:
+            client.handle(frame)
+        for frame in outgoing:
+            peer.receive(frame)
+        moved += len(frames) + len(outgoing)

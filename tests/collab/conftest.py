@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from editor.sync import Limits, RoomManager, UpdateStore
+from tests.collab.stores import MemoryStore
+
+
+@contextlib.asynccontextmanager
+async def running_manager(store: UpdateStore, **kwargs: Any) -> AsyncIterator[RoomManager]:
+    """A RoomManager entered and exited in one task of its own (fixture set-up and tear-down
+    run in different tasks, and a task group must be left by the task that entered it)."""
+    manager = RoomManager(store, **kwargs)
+    entered = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def hold() -> None:
+        async with manager:
+            entered.set()
+            await leave.wait()
+
+    task = asyncio.ensure_future(hold())
+    waiter = asyncio.ensure_future(entered.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+    try:
+        yield manager
+    finally:
+        leave.set()
+        await task
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return Limits(unload_after=0.05)
+
+
+@pytest.fixture
+async def manager(store: MemoryStore, limits: Limits) -> AsyncIterator[RoomManager]:
+    async with running_manager(store, limits=limits) as manager:
+        yield manager
