@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,18 +47,19 @@ class CanonicalError(ValueError):
     """A value cannot be written in canonical form, or bytes are not in canonical form."""
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\ud800-\udfff]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        raise CanonicalError("lone surrogate in string")
+    return _SHORT_ESCAPES.get(code) or f"\\u{code:04x}"
+
+
 def _encode_string(value: str, out: list[str]) -> None:
     out.append('"')
-    for char in value:
-        code = ord(char)
-        if code in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[code])
-        elif code < 0x20:
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise CanonicalError("lone surrogate in string")
-        else:
-            out.append(char)
+    out.append(_NEEDS_ESCAPE.sub(_escape, value))
     out.append('"')
 
 
@@ -106,12 +108,57 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         raise CanonicalError(f"not a JSON value: {type(value).__name__}")
 
 
+def _check(value: Any, depth: int) -> bool:
+    """Validate a JSON value for the canonical form; return whether every key is in the BMP."""
+    if depth > 64:
+        raise CanonicalError("nesting too deep")
+    if isinstance(value, str) or value is None or value is True or value is False:
+        return True
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(f"integer outside the safe range: {value}")
+        return True
+    if isinstance(value, float):
+        raise CanonicalError("floats are not allowed in canonical JSON here")
+    if isinstance(value, Mapping):
+        bmp = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"object key is not a string: {key!r}")
+            if bmp and not key.isascii() and max(map(ord, key)) > 0xFFFF:
+                bmp = False
+            bmp = _check(item, depth + 1) and bmp
+        return bmp
+    if isinstance(value, list | tuple):
+        bmp = True
+        for item in value:
+            bmp = _check(item, depth + 1) and bmp
+        return bmp
+    raise CanonicalError(f"not a JSON value: {type(value).__name__}")
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the canonical UTF-8 JSON encoding of a plain JSON value.
 
     ``value`` is made of ``dict`` (string keys), ``list``/``tuple``, ``str``, ``int``, ``bool``
     and ``None``. Raises :class:`CanonicalError` for anything else (floats included).
+
+    Fast path: when no object key holds a character outside the Basic Multilingual Plane,
+    code-point order equals UTF-16 order and the standard library's compact, non-ASCII-escaping
+    encoder writes exactly the RFC 8785 form (same escapes); otherwise the reference encoder
+    :func:`canonical_json_reference` runs.
     """
+    if not _check(value, 0):
+        return canonical_json_reference(value)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError("lone surrogate in string") from exc
+
+
+def canonical_json_reference(value: Any) -> bytes:
+    """Return the canonical encoding with the reference (slow, obviously-RFC 8785) encoder."""
     out: list[str] = []
     _encode(value, out, 0)
     return "".join(out).encode("utf-8")

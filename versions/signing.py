@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -163,7 +163,10 @@ def public_key_to_pem(public_key: Ed25519PublicKey) -> bytes:
 
 def load_private_key_pem(data: bytes) -> Ed25519PrivateKey:
     """Load an unencrypted PEM private key; raise ``ValueError`` unless it is Ed25519."""
-    key = serialization.load_pem_private_key(data, password=None)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"unsupported key: {exc}") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 private key")
     return key
@@ -171,7 +174,10 @@ def load_private_key_pem(data: bytes) -> Ed25519PrivateKey:
 
 def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
     """Load a PEM public key; raise ``ValueError`` unless it is Ed25519."""
-    key = serialization.load_pem_public_key(data)
+    try:
+        key = serialization.load_pem_public_key(data)
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"unsupported key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("not an Ed25519 public key")
     return key

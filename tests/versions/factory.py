@@ -1,0 +1,158 @@
+"""Small realistic histories for the versions tests (a PPA, its versions, a shared log, heads)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from editor.schema import (
+    Accord,
+    Action,
+    Attente,
+    Besoin,
+    Bilan,
+    Frequence,
+    Jour,
+    Objectif,
+    Planning,
+    PPAContent,
+    Projet,
+)
+from versions.canonical import canonical_content, content_hash
+from versions.chain import (
+    AccordMode,
+    AccordRecord,
+    AccordType,
+    VersionKind,
+    VersionMeta,
+    VersionRecord,
+    make_record,
+)
+from versions.merkle import (
+    AuditCheckpoint,
+    InMemoryLog,
+    audit_checkpoint_leaf_data,
+    version_leaf_data,
+)
+from versions.signing import SignedTreeHead, generate_private_key, sign_tree_head
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def base_content() -> PPAContent:
+    """A small PPA: one attente, two besoins, two objectifs, two actions."""
+    return PPAContent(
+        projet=Projet(titre="PPA 2025", date_debut=date(2025, 1, 6), date_fin=date(2025, 12, 31)),
+        projet_de_vie="Vivre en appartement avec un accompagnement léger.",
+        attentes=[Attente(id="at1", texte="Aller au travail seule.")],
+        besoins=[
+            Besoin(id="b1", code="1.3.1.1", description="Se déplacer", analyse="Peur du bus."),
+            Besoin(id="b2", code="1.2.1.1", description="Entretien personnel"),
+        ],
+        objectifs=[
+            Objectif(
+                id="o1",
+                titre="Prendre le bus seule",
+                besoin_ids=["b1"],
+                date_echeance=date(2025, 6, 30),
+                resultat_attendu="Trajet domicile-ESAT sans aide.",
+            ),
+            Objectif(id="o2", titre="Préparer ses repas", besoin_ids=["b2"]),
+        ],
+        actions=[
+            Action(
+                id="a1",
+                titre="Trajets accompagnés",
+                description="Accompagnement sur le trajet de la ligne 12.",
+                objectif_ids=["o1"],
+                prestations=["2.3.4.1"],
+                planning=Planning(
+                    frequence=Frequence.HEBDOMADAIRE,
+                    jours=[Jour.LUNDI],
+                    heure_debut="08:00",
+                    duree_minutes=60,
+                    lieu="Arrêt Mairie",
+                ),
+            ),
+            Action(id="a2", titre="Atelier cuisine", objectif_ids=["o2"], prestations=["2.3.1.1"]),
+        ],
+        bilan=Bilan(date_evaluation=date(2024, 12, 15)),
+        accords=[Accord(id="ac1", par="coordinatrice")],
+    )
+
+
+@dataclass
+class History:
+    """A PPA's versions sealed in a log shared with other PPAs, and signed heads."""
+
+    key: Ed25519PrivateKey
+    log: InMemoryLog
+    records: list[VersionRecord]
+    contents: list[bytes]
+    leaf_indexes: list[int]
+    heads: list[SignedTreeHead]
+
+
+DEFAULT_KINDS = (
+    VersionKind.CHECKPOINT,
+    VersionKind.NAMED,
+    VersionKind.VALIDATED,
+    VersionKind.AVENANT,
+)
+
+
+def history(
+    n_versions: int = 3,
+    kinds: Sequence[VersionKind] = DEFAULT_KINDS,
+    content: PPAContent | None = None,
+) -> History:
+    """Build ``n_versions`` versions of PPA ``ppa-1`` interleaved with other leaves, with heads.
+
+    ``kinds`` cycle over the versions; a ``validated`` version carries two recorded accords.
+    """
+    key = generate_private_key()
+    log = InMemoryLog()
+    records: list[VersionRecord] = []
+    contents: list[bytes] = []
+    indexes: list[int] = []
+    heads: list[SignedTreeHead] = []
+    content = base_content() if content is None else content
+    for number in range(1, n_versions + 1):
+        at = T0 + timedelta(days=number)
+        # Other PPAs and the audit trail share the log.
+        log.append(version_leaf_data(f"other-{number}", 1, "a" * 64, "b" * 64))
+        log.append(audit_checkpoint_leaf_data(AuditCheckpoint(number, number + 9, "c" * 64, at)))
+        if number > 1:
+            content = content.model_copy(deep=True)
+            content.projet_de_vie += f" Étape {number}."
+        kind = kinds[(number - 1) % len(kinds)]
+        accords: tuple[AccordRecord, ...] = ()
+        if kind is VersionKind.VALIDATED:
+            accords = (
+                AccordRecord(AccordType.STRUCTURE, AccordMode.SIGNE, "coord-1", "coord-1", at),
+                AccordRecord(
+                    AccordType.PERSONNE, AccordMode.ORAL, "Léa", "coord-1", at, temoin="Marc"
+                ),
+            )
+        meta = VersionMeta(
+            ppa_id="ppa-1",
+            number=number,
+            kind=kind,
+            label=f"Version {number}",
+            created_at=at,
+            created_by="member-1",
+            parent_number=number - 1 or None,
+            accords=accords,
+        )
+        data = canonical_content(content)
+        record = make_record(meta, content_hash(data), records[-1] if records else None)
+        records.append(record)
+        contents.append(data)
+        indexes.append(
+            log.append(version_leaf_data("ppa-1", number, record.content_hash, record.chain_hash))
+        )
+        heads.append(sign_tree_head(key, log.size(), log.tree.root(), at + timedelta(minutes=1)))
+    return History(key, log, records, contents, indexes, heads)
