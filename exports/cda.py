@@ -82,7 +82,7 @@ class CdaDocument:
     @property
     def sha1(self) -> str:
         """SHA-1 of the document bytes (XDS ``hash``)."""
-        return hashlib.sha1(self.xml).hexdigest()  # noqa: S324 - XDS mandates SHA-1
+        return hashlib.sha1(self.xml).hexdigest()
 
     @property
     def size(self) -> int:

@@ -176,6 +176,8 @@ class Professional(_Frozen):
     structure_finess: Finess | None = None
     structure_name: str = ""
     local_id: str = ""
+    email: str = ""
+    """Agenda address (ATTENDEE mailto:) when known."""
 
     @property
     def display_name(self) -> str:
