@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from editor.schema import Action, Besoin, Objectif, Planning, PPAContent, Projet
 from versions.canonical import (
     CanonicalError,
     canonical_content,
     canonical_json,
+    canonical_json_reference,
     content_from_canonical,
     content_hash,
     parse_canonical,
@@ -105,3 +108,31 @@ def test_pinned_hash_of_the_empty_content() -> None:
         content_hash(PPAContent())
         == "7e63334f6e11a36e663bad373d61d6c7b73e8299503e2f5514464e6829655317"
     )
+
+
+_keys = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json)
+def test_fast_encoder_equals_the_reference_encoder(value: object) -> None:
+    data = canonical_json(value)
+    assert data == canonical_json_reference(value)
+    assert parse_canonical(data) == value
+
+
+def test_keys_outside_the_bmp_use_utf16_order() -> None:
+    # U+1F600 (surrogates D83D DE00) sorts before U+FB33 in UTF-16, after it in code points.
+    value = {"\U0001f600": 1, "\ufb33": 2}
+    assert canonical_json(value) == canonical_json_reference(value)
+    assert canonical_json(value).decode().index("\U0001f600") < canonical_json(
+        value
+    ).decode().index("\ufb33")

@@ -1,0 +1,200 @@
+"""Lifecycle: transitions, the avenant rule (allowed and refused), revisions, review dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from editor.schema import Action, Besoin, Bilan, Frequence, Objectif, StatutObjectif
+from tests.versions.factory import base_content
+from versions.chain import VersionKind, VersionMeta
+from versions.lifecycle import (
+    TRANSITIONS,
+    AvenantRefused,
+    LifecycleError,
+    LifecycleEvent,
+    PPAState,
+    ReviewStatus,
+    add_months,
+    avenant_summary,
+    avenant_title,
+    avenant_violations,
+    check_avenant,
+    is_locked,
+    last_validated,
+    next_review_date,
+    review_status,
+    revision_content,
+    transition,
+    version_kind_for,
+)
+
+
+def test_main_path_and_avenant_cycle() -> None:
+    state = PPAState.DRAFT
+    for event in (LifecycleEvent.CHECKPOINT, LifecycleEvent.SAVE_NAMED, LifecycleEvent.RESTORE):
+        state = transition(state, event)
+    assert state is PPAState.DRAFT
+    assert not is_locked(state)
+    state = transition(state, LifecycleEvent.VALIDATE)
+    assert state is PPAState.VALIDATED
+    assert is_locked(state)
+    state = transition(state, LifecycleEvent.OPEN_AVENANT)
+    assert (state, is_locked(state)) == (PPAState.AVENANT_DRAFT, False)
+    assert version_kind_for(state, LifecycleEvent.VALIDATE) is VersionKind.AVENANT
+    assert version_kind_for(PPAState.DRAFT, LifecycleEvent.VALIDATE) is VersionKind.VALIDATED
+    assert version_kind_for(state, LifecycleEvent.OPEN_AVENANT) is None
+    assert transition(state, LifecycleEvent.ABANDON_AVENANT) is PPAState.VALIDATED
+    state = transition(state, LifecycleEvent.VALIDATE)
+    assert transition(state, LifecycleEvent.SUPERSEDE) is PPAState.SUPERSEDED
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [
+        (PPAState.VALIDATED, LifecycleEvent.CHECKPOINT),
+        (PPAState.VALIDATED, LifecycleEvent.SAVE_NAMED),
+        (PPAState.VALIDATED, LifecycleEvent.RESTORE),
+        (PPAState.VALIDATED, LifecycleEvent.VALIDATE),
+        (PPAState.DRAFT, LifecycleEvent.OPEN_AVENANT),
+        (PPAState.DRAFT, LifecycleEvent.SUPERSEDE),
+        (PPAState.AVENANT_DRAFT, LifecycleEvent.OPEN_AVENANT),
+        *[(PPAState.SUPERSEDED, event) for event in LifecycleEvent],
+    ],
+)
+def test_refused_transitions_explain_in_french(state: PPAState, event: LifecycleEvent) -> None:
+    assert (state, event) not in TRANSITIONS
+    with pytest.raises(LifecycleError) as error:
+        transition(state, event)
+    assert error.value.message_fr.startswith("Impossible de ")
+    if state in (PPAState.VALIDATED, PPAState.SUPERSEDED):
+        assert "avenant ou une révision" in error.value.message_fr
+
+
+def test_avenant_may_change_actions_schedule_and_prestations() -> None:
+    base = base_content()
+    avenant = base.model_copy(deep=True)
+    action = avenant.actions[0]
+    assert action.planning is not None
+    action.planning.frequence = Frequence.QUOTIDIENNE
+    action.planning.heure_debut = "07:45"
+    action.planning.lieu = "Gare"
+    action.prestations.append("2.3.1.1")
+    action.description = "Nouvelles modalités."
+    action.referent_id = "member-9"
+    avenant.actions.append(Action(id="a9", titre="Piscine", objectif_ids=["o2"]))
+    del avenant.actions[1]
+    avenant.actions.reverse()
+    avenant.objectifs.reverse()  # order is not a change
+    avenant.moyens = []
+    avenant.accords = []
+    assert avenant_violations(base, avenant) == []
+    check_avenant(base, avenant)
+    summary = avenant_summary(base, avenant)
+    assert summary.startswith("1 action modifiée (« Trajets accompagnés »), 1 action ajoutée")
+    assert avenant_title(1, 2, 1) == "v2 - avenant n°1 à v1"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda c: setattr(c.objectifs[0], "titre", "Prendre le train seule"),
+            "L'objectif « Prendre le train seule » a été modifié (champ « titre »)",
+        ),
+        (
+            lambda c: setattr(c.objectifs[0], "date_echeance", date(2025, 9, 30)),
+            "L'objectif « Prendre le bus seule » a été modifié (champ « échéance »)",
+        ),
+        (
+            lambda c: setattr(c.objectifs[1], "statut", StatutObjectif.TERMINE),
+            "L'objectif « Préparer ses repas » a été modifié (champ « statut »)",
+        ),
+        (
+            lambda c: setattr(c.objectifs[1], "besoin_ids", ["b1"]),
+            "L'objectif « Préparer ses repas » a été modifié (champ « besoin traité »)",
+        ),
+        (
+            lambda c: c.objectifs.append(Objectif(id="o9", titre="Travailler")),
+            "Ajout d'un objectif « Travailler »",
+        ),
+        (lambda c: c.objectifs.pop(), "L'objectif « Préparer ses repas » a été supprimé"),
+        (
+            lambda c: setattr(c.besoins[0], "analyse", "Autre analyse"),
+            "Le besoin « Se déplacer » a été modifié (champ « analyse »)",
+        ),
+        (
+            lambda c: setattr(c.besoins[0], "code", "1.1.1"),
+            "Le besoin « Se déplacer » a été modifié (champ « code SERAFIN-PH »)",
+        ),
+        (
+            lambda c: c.besoins.append(Besoin(id="b9", description="Sommeil")),
+            "Ajout d'un besoin « Sommeil »",
+        ),
+        (lambda c: c.besoins.pop(0), "Le besoin « Se déplacer » a été supprimé"),
+    ],
+)
+def test_avenant_touching_objectives_or_besoins_is_refused(mutate: object, expected: str) -> None:
+    base = base_content()
+    avenant = base.model_copy(deep=True)
+    avenant.actions[0].titre = "Trajets accompagnés (nouvel horaire)"  # allowed change alongside
+    mutate(avenant)  # type: ignore[operator]
+    violations = avenant_violations(base, avenant)
+    assert len(violations) == 1
+    assert violations[0].message.startswith(expected)
+    assert violations[0].message.endswith("interdit dans un avenant.")
+    with pytest.raises(AvenantRefused) as error:
+        check_avenant(base, avenant)
+    assert expected in error.value.message_fr
+    assert "créez un nouveau PPA (révision)" in error.value.message_fr
+    assert error.value.violations == tuple(violations)
+
+
+def test_every_violation_is_listed() -> None:
+    base = base_content()
+    avenant = base.model_copy(deep=True)
+    avenant.objectifs[0].titre = "Autre"
+    avenant.objectifs[0].strategie = "Autre stratégie"
+    avenant.besoins.pop()
+    avenant.objectifs.append(Objectif(id="o9", titre="Nouveau"))
+    messages = [v.message for v in avenant_violations(base, avenant)]
+    assert len(messages) == 3
+    assert "(champs « titre », « stratégie »)" in messages[0]
+
+
+def test_revision_starts_from_the_last_validated_version() -> None:
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    metas = [
+        VersionMeta("p", 1, VersionKind.CHECKPOINT, "", t, "m"),
+        VersionMeta("p", 2, VersionKind.VALIDATED, "", t, "m"),
+        VersionMeta("p", 3, VersionKind.AVENANT, "", t, "m"),
+        VersionMeta("p", 4, VersionKind.CHECKPOINT, "", t, "m"),
+    ]
+    last = last_validated(metas)
+    assert last is not None
+    assert last.number == 3
+    assert last_validated(metas[:1]) is None
+    source = base_content()
+    source.bilan.prochaine_revision = date(2025, 12, 1)
+    content = revision_content(source)
+    assert content.accords == []
+    assert (content.projet.date_debut, content.projet.date_fin) == (None, None)
+    assert content.bilan.prochaine_revision is None
+    assert [o.id for o in content.objectifs] == [o.id for o in source.objectifs]
+    assert source.accords  # the source is untouched
+
+
+def test_next_review_date_and_status() -> None:
+    assert next_review_date(date(2025, 3, 15), None) == date(2026, 3, 15)
+    assert next_review_date(date(2024, 2, 29), Bilan()) == date(2025, 2, 28)
+    assert next_review_date(date(2025, 3, 15), Bilan(prochaine_revision=date(2025, 9, 1))) == (
+        date(2025, 9, 1)
+    )
+    assert add_months(date(2025, 1, 31), 1) == date(2025, 2, 28)
+    assert add_months(date(2025, 11, 30), 3) == date(2026, 2, 28)
+    review = date(2026, 3, 15)
+    assert review_status(review, date(2026, 1, 1)) is ReviewStatus.OK
+    assert review_status(review, date(2026, 2, 13)) is ReviewStatus.DUE
+    assert review_status(review, date(2026, 3, 15)) is ReviewStatus.DUE
+    assert review_status(review, date(2026, 3, 16)) is ReviewStatus.OVERDUE

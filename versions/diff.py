@@ -1,0 +1,543 @@
+"""Structured diff between two PPA contents, with authorship and a French summary.
+
+Items are matched by their stable ``id`` inside each section (attentes, besoins, objectifs,
+actions, moyens, accords); the singletons (projet, projet de vie, bilan) are compared field by
+field. List order is not a change. Each changed field says what kind of value it holds:
+
+* ``text`` - free text, with a word-level diff (:class:`TextSegment` runs ``equal`` / ``insert`` /
+  ``delete`` whose concatenations rebuild the old and the new text exactly);
+* ``code`` / ``codes`` - SERAFIN-PH codes, with their labels (``editor.terminology`` when it is
+  available, or any ``labeler`` given);
+* ``link`` / ``links`` - ids of other items (objectives, besoins) or of people, with the linked
+  items' titles where they are items of the document;
+* ``date`` and ``value`` (statuses, schedule values...) - old and new value.
+
+Paths name what changed: ``"objectifs/<id>/titre"``, ``"actions/<id>/planning/jours"``,
+``"projet/titre"``, ``"projet_de_vie"``. Authorship comes from the caller (the server derives it
+from the update log between the two versions) as :class:`AuthoredChange` entries
+``(path_prefix, author, at)``; every field and item change carries the :class:`Author` entries
+whose prefix covers it or lies inside it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from editor.schema import PPAContent
+
+CodeLabeler = Callable[[str], str | None]
+"""Gives the label of a SERAFIN-PH code, or ``None`` when unknown."""
+
+SECTIONS: tuple[str, ...] = ("objectifs", "actions", "besoins", "attentes", "moyens", "accords")
+"""List sections compared item by item, in the order used by summaries."""
+
+SINGLETONS: tuple[str, ...] = ("projet", "projet_de_vie", "bilan")
+"""Sections compared as a single item."""
+
+FieldKind = Literal["text", "code", "codes", "link", "links", "date", "value"]
+
+_CODE_FIELDS = {"code"}
+_CODES_FIELDS = {"prestations"}
+_LINK_FIELDS = {"referent_id"}
+_LINKS_FIELDS = {"besoin_ids", "objectif_ids", "intervenant_ids"}
+_DATE_FIELDS = {
+    "date",
+    "date_debut",
+    "date_fin",
+    "date_echeance",
+    "date_evaluation",
+    "prochaine_revision",
+}
+_VALUE_FIELDS = {
+    "statut",
+    "origine",
+    "type",
+    "mode",
+    "planning.frequence",
+    "planning.intervalle",
+    "planning.jours",
+    "planning.heure_debut",
+    "planning.duree_minutes",
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "titre": "titre",
+    "description": "description",
+    "texte": "texte",
+    "origine": "origine",
+    "code": "code SERAFIN-PH",
+    "analyse": "analyse",
+    "besoin_ids": "besoin traité",
+    "domaine": "domaine",
+    "date_debut": "date de début",
+    "date_echeance": "échéance",
+    "date_fin": "date de fin",
+    "resultat_attendu": "résultat attendu",
+    "strategie": "stratégie",
+    "referent_id": "référent",
+    "avis_usager": "avis de la personne",
+    "statut": "statut",
+    "objectif_ids": "objectifs servis",
+    "prestations": "prestations",
+    "intervenant_ids": "intervenants",
+    "planning": "planning",
+    "planning.frequence": "fréquence",
+    "planning.intervalle": "intervalle",
+    "planning.jours": "jours",
+    "planning.heure_debut": "heure",
+    "planning.duree_minutes": "durée",
+    "planning.lieu": "lieu",
+    "type": "type",
+    "mode": "mode",
+    "par": "donné par",
+    "temoin": "témoin",
+    "date": "date",
+    "motif": "motif",
+    "modalite_communication": "modalité de communication",
+    "date_evaluation": "date d'évaluation",
+    "prochaine_revision": "prochaine révision",
+    "notes_preparation": "notes de préparation",
+    "redige_par": "rédigé par",
+    "projet_de_vie": "projet de vie",
+}
+"""French labels of the content fields (dotted names for the planning's fields)."""
+
+
+@dataclass(frozen=True)
+class _Noun:
+    singular: str
+    plural: str
+    feminine: bool
+
+
+_NOUNS: dict[str, _Noun] = {
+    "objectifs": _Noun("objectif", "objectifs", False),
+    "actions": _Noun("action", "actions", True),
+    "besoins": _Noun("besoin", "besoins", False),
+    "attentes": _Noun("attente", "attentes", True),
+    "moyens": _Noun("moyen", "moyens", False),
+    "accords": _Noun("accord", "accords", False),
+    "projet": _Noun("projet", "projet", False),
+    "projet_de_vie": _Noun("projet de vie", "projet de vie", False),
+    "bilan": _Noun("bilan", "bilan", False),
+}
+
+
+class ChangeKind(StrEnum):
+    """What happened to an item."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+_PARTICIPLES = {
+    ChangeKind.ADDED: "ajouté",
+    ChangeKind.REMOVED: "supprimé",
+    ChangeKind.CHANGED: "modifié",
+}
+
+
+@dataclass(frozen=True)
+class AuthoredChange:
+    """One authored edit: ``author`` changed something under ``path_prefix`` at ``at``.
+
+    ``path_prefix`` uses the diff's paths (``"actions/<id>"``, ``"actions/<id>/titre"``,
+    ``"projet_de_vie"``); the empty prefix covers the whole document.
+    """
+
+    path_prefix: str
+    author: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who changed a field or an item, and when (first and last authored edit)."""
+
+    author: str
+    first_at: datetime
+    last_at: datetime
+
+
+AuthorLookup = Callable[[str], Iterable[AuthoredChange]]
+"""Gives the authored edits relevant to a path (covering it or inside it)."""
+
+
+@dataclass(frozen=True)
+class TextSegment:
+    """A run of a word-level text diff."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """A changed field of an item: old and new values, labels for codes and links, text segments."""
+
+    field: str
+    path: str
+    label: str
+    kind: FieldKind
+    old: Any
+    new: Any
+    old_labels: tuple[str, ...] = ()
+    new_labels: tuple[str, ...] = ()
+    segments: tuple[TextSegment, ...] = ()
+    authors: tuple[Author, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """An item added, removed or changed (a singleton is always ``changed``)."""
+
+    section: str
+    item_id: str | None
+    kind: ChangeKind
+    title: str
+    path: str
+    fields: tuple[FieldChange, ...] = ()
+    authors: tuple[Author, ...] = ()
+
+    @property
+    def changed_fields(self) -> tuple[str, ...]:
+        """Return the names of the changed fields."""
+        return tuple(change.field for change in self.fields)
+
+    def describe_fr(self) -> str:
+        """Return a one-line French description: ``Action « Piscine » modifiée (lieu, heure)``."""
+        noun = _NOUNS[self.section]
+        participle = _agree(_PARTICIPLES[self.kind], noun.feminine, plural=False)
+        head = noun.singular.capitalize()
+        text = f"{head} « {self.title} » {participle}" if self.item_id else f"{head} {participle}"
+        if self.kind is ChangeKind.CHANGED and self.fields and self.section != "projet_de_vie":
+            text += " (" + ", ".join(change.label for change in self.fields) + ")"
+        return text
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """All changes between two contents, in section order (:data:`SECTIONS` then singletons)."""
+
+    items: tuple[ItemChange, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        """Return whether nothing changed."""
+        return not self.items
+
+    def in_section(self, section: str) -> tuple[ItemChange, ...]:
+        """Return the changes of one section."""
+        return tuple(item for item in self.items if item.section == section)
+
+    def summary_fr(self, max_titles: int = 3) -> str:
+        """Return a French summary, e.g. ``2 actions modifiées (« A », « B »)``.
+
+        Used for avenant titles; at most ``max_titles`` titles are quoted per group.
+        """
+        if not self.items:
+            return "Aucune modification"
+        parts: list[str] = []
+        for section in SECTIONS + SINGLETONS:
+            noun = _NOUNS[section]
+            for kind in (ChangeKind.CHANGED, ChangeKind.ADDED, ChangeKind.REMOVED):
+                group = [i for i in self.items if i.section == section and i.kind is kind]
+                if not group:
+                    continue
+                participle = _agree(_PARTICIPLES[kind], noun.feminine, plural=len(group) > 1)
+                if section in SINGLETONS:
+                    parts.append(f"{noun.singular} {participle}")
+                    continue
+                name = noun.plural if len(group) > 1 else noun.singular
+                titles = ", ".join(f"« {item.title} »" for item in group[:max_titles])
+                if len(group) > max_titles:
+                    titles += ", …"
+                parts.append(f"{len(group)} {name} {participle} ({titles})")
+        text = ", ".join(parts)
+        return text[0].upper() + text[1:]
+
+
+def _agree(participle: str, feminine: bool, *, plural: bool) -> str:
+    return participle + ("e" if feminine else "") + ("s" if plural else "")
+
+
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def word_diff(old: str, new: str) -> tuple[TextSegment, ...]:
+    """Return a word-level diff of two texts.
+
+    The runs' ``equal`` + ``delete`` texts rebuild ``old``; ``equal`` + ``insert`` give ``new``.
+    """
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    segments: list[TextSegment] = []
+
+    def emit(op: Literal["equal", "insert", "delete"], tokens: Sequence[str]) -> None:
+        if not tokens:
+            return
+        text = "".join(tokens)
+        if segments and segments[-1].op == op:
+            segments[-1] = TextSegment(op, segments[-1].text + text)
+        else:
+            segments.append(TextSegment(op, text))
+
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            emit("equal", a[i1:i2])
+        else:
+            emit("delete", a[i1:i2])
+            emit("insert", b[j1:j2])
+    return tuple(segments)
+
+
+def default_labeler() -> CodeLabeler:
+    """Return a SERAFIN-PH labeler backed by ``editor.terminology``, or a null one without it.
+
+    Uses ``editor.terminology.terminology().get(code).label``; unknown codes give ``None``.
+    """
+    try:
+        module = importlib.import_module("editor.terminology")
+        table: Any = module.terminology()
+    except (ImportError, AttributeError):
+        return lambda code: None
+
+    def lookup(code: str) -> str | None:
+        concept = table.get(code)
+        label = getattr(concept, "label", None)
+        return label if isinstance(label, str) else None
+
+    return lookup
+
+
+def _flatten(item: Mapping[str, Any], nested: Iterable[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in item.items():
+        if key in nested:
+            sub = value if isinstance(value, Mapping) else {}
+            for sub_key in _NESTED_KEYS[key]:
+                flat[f"{key}.{sub_key}"] = sub.get(sub_key)
+        elif key != "id":
+            flat[key] = value
+    return flat
+
+
+_NESTED_KEYS: dict[str, tuple[str, ...]] = {
+    "planning": ("frequence", "intervalle", "jours", "heure_debut", "duree_minutes", "lieu")
+}
+
+
+_EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+def _field_kind(name: str) -> FieldKind:
+    if name in _CODE_FIELDS:
+        return "code"
+    if name in _CODES_FIELDS:
+        return "codes"
+    if name in _LINK_FIELDS:
+        return "link"
+    if name in _LINKS_FIELDS:
+        return "links"
+    if name in _DATE_FIELDS:
+        return "date"
+    if name in _VALUE_FIELDS:
+        return "value"
+    return "text"
+
+
+def _title(section: str, item: Mapping[str, Any], labeler: CodeLabeler) -> str:
+    text: Any
+    if section in ("objectifs", "actions"):
+        text = item.get("titre")
+    elif section == "attentes":
+        text = item.get("texte")
+    elif section == "besoins":
+        code = item.get("code")
+        text = item.get("description") or (labeler(code) if code else None) or code
+    elif section == "moyens":
+        text = item.get("description")
+    elif section == "accords":
+        text = f"{item.get('type')} - {item.get('par')}".strip(" -")
+    else:
+        text = None
+    if not isinstance(text, str) or not text.strip():
+        return "sans titre"
+    words: str = " ".join(text.split())
+    return words if len(words) <= 60 else words[:59] + "…"
+
+
+class _Authorship:
+    def __init__(self, source: Sequence[AuthoredChange] | AuthorLookup | None) -> None:
+        self._source = source
+
+    def _candidates(self, path: str) -> Iterable[AuthoredChange]:
+        if self._source is None:
+            return ()
+        if callable(self._source):
+            return self._source(path)
+        return self._source
+
+    def for_path(self, path: str) -> tuple[Author, ...]:
+        found: dict[str, tuple[datetime, datetime]] = {}
+        for change in self._candidates(path):
+            prefix = change.path_prefix
+            if not (
+                prefix == ""
+                or path == prefix
+                or path.startswith(prefix + "/")
+                or prefix.startswith(path + "/")
+            ):
+                continue
+            first, last = found.get(change.author, (change.at, change.at))
+            found[change.author] = (min(first, change.at), max(last, change.at))
+        authors = [Author(name, first, last) for name, (first, last) in found.items()]
+        return tuple(sorted(authors, key=lambda a: (a.first_at, a.author)))
+
+
+def _merge_authors(groups: Iterable[tuple[Author, ...]]) -> tuple[Author, ...]:
+    found: dict[str, tuple[datetime, datetime]] = {}
+    for group in groups:
+        for a in group:
+            first, last = found.get(a.author, (a.first_at, a.last_at))
+            found[a.author] = (min(first, a.first_at), max(last, a.last_at))
+    authors = [Author(name, first, last) for name, (first, last) in found.items()]
+    return tuple(sorted(authors, key=lambda a: (a.first_at, a.author)))
+
+
+class _Differ:
+    def __init__(
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        authorship: _Authorship,
+        labeler: CodeLabeler,
+    ) -> None:
+        self.old, self.new = old, new
+        self.authorship = authorship
+        self.labeler = labeler
+        self.titles: dict[str, str] = {}
+        for content in (old, new):
+            for section in SECTIONS:
+                for item in content[section]:
+                    self.titles.setdefault(item["id"], _title(section, item, labeler))
+        for section in SECTIONS:  # prefer the newest titles
+            for item in new[section]:
+                self.titles[item["id"]] = _title(section, item, labeler)
+
+    def _labels(self, kind: FieldKind, value: Any) -> tuple[str, ...]:
+        values = [value] if kind in ("code", "link") else (value or [])
+        if kind in ("code", "codes"):
+            return tuple(
+                f"{code} - {label}" if (label := self.labeler(code)) else str(code)
+                for code in values
+                if code is not None
+            )
+        if kind in ("link", "links"):
+            return tuple(self.titles.get(v, str(v)) for v in values if v is not None)
+        return ()
+
+    def field_changes(
+        self, base: str, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> tuple[FieldChange, ...]:
+        changes: list[FieldChange] = []
+        for name in list(dict.fromkeys([*old.keys(), *new.keys()])):
+            before, after = old.get(name), new.get(name)
+            if before == after:
+                continue
+            kind = _field_kind(name)
+            path = f"{base}/{name.replace('.', '/')}" if base else name
+            segments: tuple[TextSegment, ...] = ()
+            if kind == "text":
+                segments = word_diff(before or "", after or "")
+            changes.append(
+                FieldChange(
+                    field=name,
+                    path=path,
+                    label=FIELD_LABELS.get(name, name),
+                    kind=kind,
+                    old=before,
+                    new=after,
+                    old_labels=self._labels(kind, before),
+                    new_labels=self._labels(kind, after),
+                    segments=segments,
+                    authors=self.authorship.for_path(path),
+                )
+            )
+        return tuple(changes)
+
+    def section(self, section: str) -> list[ItemChange]:
+        nested = _NESTED_KEYS.keys()
+        old_items = {item["id"]: item for item in self.old[section]}
+        new_items = {item["id"]: item for item in self.new[section]}
+        result: list[ItemChange] = []
+        order = list(dict.fromkeys([*new_items, *old_items]))
+        for item_id in order:
+            path = f"{section}/{item_id}"
+            before, after = old_items.get(item_id), new_items.get(item_id)
+            if before is None or after is None:
+                kind = ChangeKind.ADDED if before is None else ChangeKind.REMOVED
+                present = after if after is not None else before
+                assert present is not None
+                # Only the fields the item actually fills are listed.
+                filled = {k: v for k, v in _flatten(present, nested).items() if v not in _EMPTY}
+                empty = dict.fromkeys(filled)
+                flat_before = empty if before is None else filled
+                flat_after = empty if after is None else filled
+                fields = self.field_changes(path, flat_before, flat_after)
+                title = _title(section, present, self.labeler)
+            else:
+                fields = self.field_changes(path, _flatten(before, nested), _flatten(after, nested))
+                if not fields:
+                    continue
+                kind, title = ChangeKind.CHANGED, _title(section, after, self.labeler)
+            authors = _merge_authors([self.authorship.for_path(path), *(f.authors for f in fields)])
+            result.append(ItemChange(section, item_id, kind, title, path, fields, authors))
+        return result
+
+    def singleton(self, section: str) -> list[ItemChange]:
+        before, after = self.old[section], self.new[section]
+        if section == "projet_de_vie":
+            fields = self.field_changes("", {section: before}, {section: after})
+        else:
+            fields = self.field_changes(section, before, after)
+        if not fields:
+            return []
+        authors = _merge_authors([self.authorship.for_path(section), *(f.authors for f in fields)])
+        noun = _NOUNS[section].singular
+        return [ItemChange(section, None, ChangeKind.CHANGED, noun, section, fields, authors)]
+
+
+def diff_contents(
+    old: PPAContent,
+    new: PPAContent,
+    authorship: Sequence[AuthoredChange] | AuthorLookup | None = None,
+    labeler: CodeLabeler | None = None,
+) -> VersionDiff:
+    """Return the structured diff from ``old`` to ``new``.
+
+    ``authorship`` lists (or looks up) the authored edits made between the two versions; each
+    field change gets the authors whose edits cover its path, each item change the union of its
+    fields' authors and of the edits on the item itself. ``labeler`` names SERAFIN-PH codes
+    (default: :func:`default_labeler`).
+    """
+    differ = _Differ(
+        old.model_dump(mode="json"),
+        new.model_dump(mode="json"),
+        _Authorship(authorship),
+        labeler if labeler is not None else default_labeler(),
+    )
+    items: list[ItemChange] = []
+    for section in SECTIONS:
+        items.extend(differ.section(section))
+    for section in SINGLETONS:
+        items.extend(differ.singleton(section))
+    return VersionDiff(tuple(items))
