@@ -13,6 +13,7 @@ CRDT schema guard enforces.
 
 from __future__ import annotations
 
+import datetime as _dt
 import uuid
 from datetime import date
 from enum import StrEnum
@@ -124,7 +125,10 @@ class Attente(_Model):
 
 
 class Besoin(_Model):
-    """A need coded with a SERAFIN-PH besoin (1.x, JDV_J285) (ServiceRequest tddui-service-request-besoin)."""
+    """A need coded with a SERAFIN-PH besoin (1.x, JDV_J285).
+
+    TDDUI: ServiceRequest tddui-service-request-besoin.
+    """
 
     id: ItemId = Field(default_factory=new_id)
     code: str | None = None
@@ -197,7 +201,7 @@ class Bilan(_Model):
 
 
 class Accord(_Model):
-    """An agreement (Consent tddui-consent-accord): structure's (required to validate) or person's."""
+    """An agreement (Consent tddui-consent-accord): the structure's (required) or the person's."""
 
     id: ItemId = Field(default_factory=new_id)
     type: TypeAccord = TypeAccord.STRUCTURE
@@ -205,7 +209,7 @@ class Accord(_Model):
     par: str = ""
     """Who gave it (name, or the id of a professional / member)."""
     temoin: str = ""
-    date: date | None = None
+    date: _dt.date | None = None
     motif: str = ""
 
 

@@ -1,0 +1,701 @@
+"""The one mapping between a pycrdt/Yjs document and :class:`editor.schema.PPAContent`.
+
+This module is the contract shared with the browser editor; ``docs/document-schema.md`` documents
+the same layout for Yjs. Summary:
+
+* one root shared type per top-level key of :class:`PPAContent`: ``projet`` and ``bilan`` are
+  ``Map``, ``projet_de_vie`` is ``Text``, the other roots (``attentes``, ``besoins``,
+  ``objectifs``, ``actions``, ``moyens``, ``accords``) are ``Array`` of ``Map`` items;
+* every item ``Map`` has an ``id`` key (a non-empty string, at most 64 characters, UUID v4 text
+  for new items) unique within its array;
+* free-text fields are ``Text`` (plain text: no formatting attributes, no embeds); codes, enums,
+  ids and other short strings are plain strings; dates are ISO ``YYYY-MM-DD`` strings or ``null``;
+  integers are numbers; lists of ids / codes / days are ``Array`` of strings;
+  ``actions[].planning`` is a ``Map`` or ``null``;
+* a missing key reads as the model's default; a key not in the layout is an error.
+
+Reading never silently accepts a broken document: :func:`doc_to_content` raises
+:class:`LayoutError` (with every problem) unless the document passes :func:`check_layout`;
+:func:`doc_to_content_repaired` returns a repaired content **and** the list of problems it
+repaired (invalid entries dropped, invalid values reset to their default). Both read from a private
+copy of the document: the caller's document is never modified by a read or a check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any, Final
+
+from pycrdt import Array, Doc, Map, Text
+from pydantic import BaseModel, ValidationError
+
+from editor.schema import (
+    Accord,
+    Action,
+    Attente,
+    Besoin,
+    Bilan,
+    Moyen,
+    Objectif,
+    Planning,
+    PPAContent,
+    Projet,
+)
+
+__all__ = [
+    "ITEM_ROOTS",
+    "MAP_ROOTS",
+    "ROOT_TYPES",
+    "TEXT_ROOTS",
+    "FieldKind",
+    "LayoutError",
+    "LayoutProblem",
+    "check_layout",
+    "check_update",
+    "content_to_doc",
+    "delete_item",
+    "doc_from_state",
+    "doc_to_content",
+    "doc_to_content_repaired",
+    "encode_state",
+    "insert_item",
+    "write_content",
+]
+
+
+class FieldKind(Enum):
+    """How one model field is stored in the CRDT."""
+
+    TEXT = "Text"
+    """``Text`` (``Y.Text``), plain text."""
+    STRING = "string"
+    """A plain string value."""
+    OPTIONAL_STRING = "string|null"
+    DATE = "date"
+    """``"YYYY-MM-DD"`` string or ``null``."""
+    ENUM = "enum"
+    """A plain string, one of the enum's values."""
+    INTEGER = "integer"
+    """A number with an integral value."""
+    OPTIONAL_INTEGER = "integer|null"
+    OPTIONAL_TIME = "time|null"
+    """``"HH:MM"`` string or ``null``."""
+    STRING_ARRAY = "Array<string>"
+    """``Array`` (``Y.Array``) of plain strings."""
+    OPTIONAL_MAP = "Map|null"
+    """A nested ``Map`` (``Y.Map``) or ``null``."""
+    ID = "id"
+    """The item id: non-empty string of at most 64 characters."""
+
+
+K = FieldKind
+
+FIELDS: Final[dict[type[BaseModel], dict[str, FieldKind]]] = {
+    Projet: {
+        "titre": K.TEXT,
+        "type": K.STRING,
+        "date_debut": K.DATE,
+        "date_fin": K.DATE,
+        "modalite_communication": K.TEXT,
+    },
+    Attente: {"id": K.ID, "origine": K.ENUM, "texte": K.TEXT},
+    Besoin: {"id": K.ID, "code": K.OPTIONAL_STRING, "description": K.TEXT, "analyse": K.TEXT},
+    Objectif: {
+        "id": K.ID,
+        "titre": K.TEXT,
+        "description": K.TEXT,
+        "besoin_ids": K.STRING_ARRAY,
+        "domaine": K.TEXT,
+        "date_debut": K.DATE,
+        "date_echeance": K.DATE,
+        "resultat_attendu": K.TEXT,
+        "strategie": K.TEXT,
+        "referent_id": K.OPTIONAL_STRING,
+        "avis_usager": K.TEXT,
+        "statut": K.ENUM,
+    },
+    Planning: {
+        "frequence": K.ENUM,
+        "intervalle": K.INTEGER,
+        "jours": K.STRING_ARRAY,
+        "heure_debut": K.OPTIONAL_TIME,
+        "duree_minutes": K.OPTIONAL_INTEGER,
+        "lieu": K.TEXT,
+    },
+    Action: {
+        "id": K.ID,
+        "titre": K.TEXT,
+        "description": K.TEXT,
+        "objectif_ids": K.STRING_ARRAY,
+        "prestations": K.STRING_ARRAY,
+        "referent_id": K.OPTIONAL_STRING,
+        "intervenant_ids": K.STRING_ARRAY,
+        "date_debut": K.DATE,
+        "date_fin": K.DATE,
+        "planning": K.OPTIONAL_MAP,
+        "statut": K.ENUM,
+        "resultat_attendu": K.TEXT,
+        "avis_usager": K.TEXT,
+    },
+    Moyen: {"id": K.ID, "type": K.ENUM, "description": K.TEXT},
+    Bilan: {
+        "date_evaluation": K.DATE,
+        "prochaine_revision": K.DATE,
+        "notes_preparation": K.TEXT,
+        "redige_par": K.STRING,
+    },
+    Accord: {
+        "id": K.ID,
+        "type": K.ENUM,
+        "mode": K.ENUM,
+        "par": K.STRING,
+        "temoin": K.STRING,
+        "date": K.DATE,
+        "motif": K.TEXT,
+    },
+}
+"""Layout of every model: field name -> storage kind (covers every model field, nothing else)."""
+
+NESTED_MAPS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
+    (Action, "planning"): Planning
+}
+
+MAP_ROOTS: Final[dict[str, type[BaseModel]]] = {"projet": Projet, "bilan": Bilan}
+TEXT_ROOTS: Final[tuple[str, ...]] = ("projet_de_vie",)
+ITEM_ROOTS: Final[dict[str, type[BaseModel]]] = {
+    "attentes": Attente,
+    "besoins": Besoin,
+    "objectifs": Objectif,
+    "actions": Action,
+    "moyens": Moyen,
+    "accords": Accord,
+}
+ROOT_TYPES: Final[dict[str, str]] = {
+    name: ("Map" if name in MAP_ROOTS else "Text" if name in TEXT_ROOTS else "Array")
+    for name in PPAContent.model_fields
+}
+"""Yjs type of every root, in :data:`editor.schema.TOP_LEVEL_KEYS` order."""
+
+_MISSING: Final = object()
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_ID_LENGTH = 64
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutProblem:
+    """A place where a document departs from the layout.
+
+    ``path`` uses array **positions** (the item may have no usable id): ``objectifs[2].titre``,
+    ``actions[0].planning.jours[1]``, ``projet.date_debut``, ``foo`` (a root). ``code`` is one of
+    ``unknown_root``, ``wrong_type``, ``missing_id``, ``bad_id``, ``duplicate_id``,
+    ``unknown_key``, ``bad_value``, ``bad_date``, ``rich_text``. ``message`` is French.
+    """
+
+    path: str
+    code: str
+    message: str
+
+
+class LayoutError(ValueError):
+    """The document does not follow the layout; ``problems`` lists every departure."""
+
+    def __init__(self, problems: Sequence[LayoutProblem]) -> None:
+        self.problems: tuple[LayoutProblem, ...] = tuple(problems)
+        head = "; ".join(f"{p.path}: {p.code}" for p in self.problems[:5])
+        more = f" (+{len(self.problems) - 5})" if len(self.problems) > 5 else ""
+        super().__init__(f"document layout broken: {head}{more}")
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, Text):
+        return "Text"
+    if isinstance(value, Array):
+        return "Array"
+    if isinstance(value, Map):
+        return "Map"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "booléen"
+    if isinstance(value, int | float):
+        return "nombre"
+    if isinstance(value, str):
+        return "chaîne"
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- state helpers
+
+
+def encode_state(doc: Doc[Any]) -> bytes:
+    """The whole document as one Yjs update (``Y.encodeStateAsUpdate``)."""
+    return doc.get_update()
+
+
+def doc_from_state(state: bytes) -> Doc[Any]:
+    """A new document holding ``state`` (an update from :func:`encode_state` or Yjs)."""
+    doc: Doc[Any] = Doc()
+    doc.apply_update(state)
+    return doc
+
+
+def _copy(doc: Doc[Any]) -> Doc[Any]:
+    return doc_from_state(doc.get_update())
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Walks a (private copy of a) document, building plain data and collecting problems."""
+
+    def __init__(self) -> None:
+        self.problems: list[LayoutProblem] = []
+
+    def report(self, path: str, code: str, message: str) -> None:
+        self.problems.append(LayoutProblem(path, code, message))
+
+    # -- roots
+
+    def read_doc(self, doc: Doc[Any]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name in sorted(set(doc.keys()) - set(ROOT_TYPES)):
+            self.report(name, "unknown_root", f"Racine inconnue « {name} ».")
+        for name in ROOT_TYPES:
+            if name in TEXT_ROOTS:
+                data[name] = self.read_text_root(doc, name)
+            elif name in MAP_ROOTS:
+                data[name] = self.read_map_root(doc, name, MAP_ROOTS[name])
+            else:
+                data[name] = self.read_item_root(doc, name, ITEM_ROOTS[name])
+        return data
+
+    def _root_has_text(self, doc: Doc[Any], name: str) -> bool:
+        # Yjs does not encode a root's type: look at the root as Text first. Viewing formatted
+        # text as an Array hangs yrs, so an Array view is only taken when this returns False.
+        as_text = doc.get(name, type=Text)
+        return str(as_text) != "" or any(
+            isinstance(chunk, str) or attrs for chunk, attrs in as_text.diff()
+        )
+
+    def read_text_root(self, doc: Doc[Any], name: str) -> str:
+        if len(doc.get(name, type=Map)) > 0:
+            self.report(name, "wrong_type", f"« {name} » doit être un Text, pas une Map.")
+        return self.read_text(doc.get(name, type=Text), name)
+
+    def read_map_root(self, doc: Doc[Any], name: str, model: type[BaseModel]) -> dict[str, Any]:
+        if self._root_has_text(doc, name) or len(doc.get(name, type=Array)) > 0:
+            self.report(name, "wrong_type", f"« {name} » doit être une Map.")
+        return self.read_map(doc.get(name, type=Map), name, model) or {}
+
+    def read_item_root(
+        self, doc: Doc[Any], name: str, model: type[BaseModel]
+    ) -> list[dict[str, Any]]:
+        if self._root_has_text(doc, name):
+            self.report(name, "wrong_type", f"« {name} » doit être un Array, pas un Text.")
+            return []
+        if len(doc.get(name, type=Map)) > 0:
+            self.report(name, "wrong_type", f"« {name} » doit être un Array, pas une Map.")
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for index, entry in enumerate(doc.get(name, type=Array)):
+            path = f"{name}[{index}]"
+            if not isinstance(entry, Map):
+                self.report(
+                    path, "wrong_type", f"Élément de type {_type_name(entry)} au lieu d'une Map."
+                )
+                continue
+            item = self.read_map(entry, path, model)
+            if item is None:
+                continue
+            if item["id"] in seen:
+                self.report(path, "duplicate_id", f"Identifiant « {item['id']} » en double.")
+                continue
+            seen.add(item["id"])
+            items.append(item)
+        return items
+
+    # -- values
+
+    def read_text(self, text: Text, path: str) -> str:
+        if any(not isinstance(chunk, str) or attrs for chunk, attrs in text.diff()):
+            self.report(path, "rich_text", "Texte enrichi (format ou objet inséré) non admis.")
+        return str(text)
+
+    def read_map(self, ymap: Map[Any], path: str, model: type[BaseModel]) -> dict[str, Any] | None:
+        """Read one Map; ``None`` when the item must be dropped (no usable id)."""
+        fields = FIELDS[model]
+        data: dict[str, Any] = {}
+        for key in sorted(ymap.keys()):
+            sub = f"{path}.{key}"
+            value = ymap[key]
+            kind = fields.get(key)
+            if kind is None:
+                self.report(sub, "unknown_key", f"Clé inconnue « {key} ».")
+                continue
+            ok, converted = self.read_value(value, kind, sub, model, key)
+            if ok:
+                data[key] = converted
+        if "id" in fields:
+            ident = data.get("id")
+            if "id" not in ymap:
+                self.report(path, "missing_id", "Élément sans identifiant « id ».")
+                return None
+            if ident is None:
+                return None  # already reported as wrong_type
+            if not 0 < len(ident) <= MAX_ID_LENGTH:
+                self.report(
+                    f"{path}.id", "bad_id", "L'identifiant doit être un texte de 1 à 64 caractères."
+                )
+                return None
+        return self.check_values(data, path, model)
+
+    def read_value(
+        self, value: Any, kind: FieldKind, path: str, model: type[BaseModel], key: str
+    ) -> tuple[bool, Any]:
+        def wrong(expected: str) -> tuple[bool, Any]:
+            self.report(
+                path,
+                "wrong_type",
+                f"Attendu : {expected} ; trouvé : {_type_name(value)}.",
+            )
+            return False, None
+
+        if kind is K.TEXT:
+            return (True, self.read_text(value, path)) if isinstance(value, Text) else wrong("Text")
+        if kind is K.STRING_ARRAY:
+            if not isinstance(value, Array):
+                return wrong("Array de chaînes")
+            out: list[str] = []
+            for index, element in enumerate(value):
+                if isinstance(element, str):
+                    out.append(element)
+                else:
+                    self.report(
+                        f"{path}[{index}]",
+                        "wrong_type",
+                        f"Attendu : chaîne ; trouvé : {_type_name(element)}.",
+                    )
+            return True, out
+        if kind is K.OPTIONAL_MAP:
+            if value is None:
+                return True, None
+            if not isinstance(value, Map):
+                return wrong("Map ou null")
+            return True, self.read_map(value, path, NESTED_MAPS[(model, key)])
+        if kind in (K.INTEGER, K.OPTIONAL_INTEGER):
+            if value is None and kind is K.OPTIONAL_INTEGER:
+                return True, None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return wrong("nombre entier")
+            if value != int(value):
+                self.report(path, "bad_value", f"Nombre entier attendu, trouvé {value}.")
+                return False, None
+            return True, int(value)
+        nullable = kind in (K.OPTIONAL_STRING, K.DATE, K.OPTIONAL_TIME)
+        if value is None and nullable:
+            return True, None
+        if not isinstance(value, str):
+            return wrong("chaîne ou null" if nullable else "chaîne")
+        if kind is K.DATE:
+            try:
+                if not _DATE_RE.match(value):
+                    raise ValueError(value)
+                date.fromisoformat(value)
+            except ValueError:
+                self.report(path, "bad_date", f"Date « {value} » invalide (AAAA-MM-JJ attendu).")
+                return False, None
+        if kind is K.OPTIONAL_TIME and not _TIME_RE.match(value):
+            self.report(path, "bad_value", f"Heure « {value} » invalide (HH:MM attendu).")
+            return False, None
+        return True, value
+
+    def check_values(
+        self, data: dict[str, Any], path: str, model: type[BaseModel]
+    ) -> dict[str, Any] | None:
+        """Validate with the model (enums, ranges); drop each offending key (-> default)."""
+        for _ in range(len(data) + 1):
+            try:
+                model.model_validate(data)
+            except ValidationError as exc:
+                bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+                if not bad & data.keys():
+                    raise  # pragma: no cover - a layout gap: FIELDS and the model disagree
+                for key in sorted(bad & data.keys()):
+                    self.report(f"{path}.{key}", "bad_value", f"Valeur « {data[key]} » invalide.")
+                    if key == "id":
+                        return None
+                    del data[key]
+            else:
+                return data
+        return None  # pragma: no cover
+
+
+def check_layout(doc: Doc[Any]) -> list[LayoutProblem]:
+    """Every departure of ``doc`` from the layout (``[]`` when it is well formed).
+
+    Works on a private copy: ``doc`` is not modified.
+    """
+    reader = _Reader()
+    reader.read_doc(_copy(doc))
+    return reader.problems
+
+
+def check_update(doc: Doc[Any], update: bytes) -> list[LayoutProblem]:
+    """The layout problems ``doc`` would have after applying ``update`` (``doc`` is untouched).
+
+    The collaboration engine's schema guard: apply the update for real only if this is ``[]``
+    (or if it returns no problem that ``check_layout(doc)`` did not already report).
+    """
+    trial = _copy(doc)
+    trial.apply_update(update)
+    reader = _Reader()
+    reader.read_doc(trial)
+    return reader.problems
+
+
+def doc_to_content(doc: Doc[Any]) -> PPAContent:
+    """The content of a well-formed document; raises :class:`LayoutError` otherwise."""
+    reader = _Reader()
+    data = reader.read_doc(_copy(doc))
+    if reader.problems:
+        raise LayoutError(reader.problems)
+    return PPAContent.model_validate(data)
+
+
+def doc_to_content_repaired(doc: Doc[Any]) -> tuple[PPAContent, list[LayoutProblem]]:
+    """The content of any document, repaired, with the problems that were repaired.
+
+    Repairs: unknown roots and keys are ignored; items that are not Maps, have no valid id or
+    repeat an earlier id are dropped; values of the wrong type or invalid are reset to the
+    field's default; non-string entries of string arrays are dropped; a root of the wrong type
+    reads as empty.
+    """
+    reader = _Reader()
+    data = reader.read_doc(_copy(doc))
+    return PPAContent.model_validate(data), reader.problems
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _prelim_map(model_obj: BaseModel) -> Map[Any]:
+    """A new (preliminary) Map holding every field of ``model_obj``."""
+    fields = FIELDS[type(model_obj)]
+    out: dict[str, Any] = {}
+    for key, kind in fields.items():
+        value = getattr(model_obj, key)
+        if kind is K.TEXT:
+            out[key] = Text(value)
+        elif kind is K.STRING_ARRAY:
+            out[key] = Array([_plain(v) for v in value])
+        elif kind is K.OPTIONAL_MAP:
+            out[key] = None if value is None else _prelim_map(value)
+        else:
+            out[key] = _plain(value)
+    return Map(out)
+
+
+def _set_text(text: Text, value: str) -> None:
+    """Replace the content of ``text`` by ``value`` touching only the changed middle part."""
+    current = str(text)
+    if current == value:
+        return
+    prefix = 0
+    limit = min(len(current), len(value))
+    while prefix < limit and current[prefix] == value[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < limit - prefix
+        and current[len(current) - 1 - suffix] == value[len(value) - 1 - suffix]
+    ):
+        suffix += 1
+    # pycrdt offsets are UTF-8 byte offsets.
+    start = len(current[:prefix].encode("utf-8"))
+    stop = len(current[: len(current) - suffix].encode("utf-8"))
+    if stop > start:
+        del text[start:stop]
+    inserted = value[prefix : len(value) - suffix]
+    if inserted:
+        text.insert(start, inserted)
+
+
+def _update_map(ymap: Map[Any], model_obj: BaseModel) -> None:
+    """Make ``ymap`` hold exactly ``model_obj``, keeping unchanged shared values in place."""
+    fields = FIELDS[type(model_obj)]
+    for key in list(ymap.keys()):
+        if key not in fields:
+            del ymap[key]
+    for key, kind in fields.items():
+        value = getattr(model_obj, key)
+        current = ymap.get(key) if key in ymap else _MISSING
+        if kind is K.TEXT:
+            if isinstance(current, Text):
+                _set_text(current, value)
+            else:
+                ymap[key] = Text(value)
+        elif kind is K.STRING_ARRAY:
+            plain = [_plain(v) for v in value]
+            if isinstance(current, Array) and current.to_py() == plain:
+                continue
+            if isinstance(current, Array) and all(isinstance(v, str) for v in current):
+                current.clear()
+                current.extend(plain)
+            else:
+                ymap[key] = Array(plain)
+        elif kind is K.OPTIONAL_MAP:
+            if value is None:
+                if current is not None:
+                    ymap[key] = None
+            elif isinstance(current, Map):
+                _update_map(current, value)
+            else:
+                ymap[key] = _prelim_map(value)
+        else:
+            plain = _plain(value)
+            if current is _MISSING or not _same_scalar(current, plain):
+                ymap[key] = plain
+
+
+def _same_scalar(current: Any, plain: Any) -> bool:
+    def is_number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if is_number(current) and is_number(plain):
+        return bool(current == plain)
+    return type(current) is type(plain) and bool(current == plain)
+
+
+def _lis_keep(positions: list[int]) -> set[int]:
+    """Indexes (into ``positions``) of a longest strictly increasing subsequence."""
+    tails: list[int] = []
+    tails_idx: list[int] = []
+    prev: list[int] = [-1] * len(positions)
+    for i, pos in enumerate(positions):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if tails[mid] < pos:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(tails):
+            tails.append(pos)
+            tails_idx.append(i)
+        else:
+            tails[lo] = pos
+            tails_idx[lo] = i
+        prev[i] = tails_idx[lo - 1] if lo > 0 else -1
+    keep: set[int] = set()
+    i = tails_idx[-1] if tails_idx else -1
+    while i >= 0:
+        keep.add(i)
+        i = prev[i]
+    return keep
+
+
+def _item_id(entry: Any) -> str | None:
+    if isinstance(entry, Map) and "id" in entry:
+        ident = entry["id"]
+        return ident if isinstance(ident, str) else None
+    return None
+
+
+def _update_items(array: Array[Any], items: Sequence[BaseModel]) -> None:
+    """Make ``array`` hold ``items`` (by id): update kept items in place, insert/delete others.
+
+    Items whose relative order did not change keep their Map (and their Texts' history);
+    moved items are deleted and re-inserted (Yjs has no move).
+    """
+    target_pos = {item.id: index for index, item in enumerate(items)}  # type: ignore[attr-defined]
+    # Drop entries that are broken, unwanted or repeated.
+    seen: set[str] = set()
+    for index in reversed(range(len(array))):
+        ident = _item_id(array[index])
+        if ident is None or ident not in target_pos or ident in seen:
+            del array[index]
+        else:
+            seen.add(ident)
+    # Of the remaining entries (unique ids now), keep the longest run already in target order.
+    current_ids = [_item_id(array[i]) for i in range(len(array))]
+    positions = [target_pos[i] for i in current_ids if i is not None]
+    keep = _lis_keep(positions)
+    for index in reversed(range(len(positions))):
+        if index not in keep:
+            del array[index]
+    for index, item in enumerate(items):
+        ident = item.id  # type: ignore[attr-defined]
+        if index < len(array) and _item_id(array[index]) == ident:
+            _update_map(array[index], item)
+        else:
+            array.insert(index, _prelim_map(item))
+
+
+def write_content(doc: Doc[Any], content: PPAContent, *, origin: Any = None) -> None:
+    """Make ``doc`` hold exactly ``content``, in one transaction, with a minimal set of changes.
+
+    Unchanged fields are not touched, Texts are edited in their changed middle part, items are
+    matched by id. Usable for seeding, restoring a version into a live room, or a REST edit.
+    Parts of ``doc`` that break the layout (unknown roots excepted) are overwritten.
+    """
+    with doc.transaction(origin=origin):
+        for name in ROOT_TYPES:
+            value = getattr(content, name)
+            if name in TEXT_ROOTS:
+                _set_text(doc.get(name, type=Text), value)
+            elif name in MAP_ROOTS:
+                _update_map(doc.get(name, type=Map), value)
+            else:
+                _update_items(doc.get(name, type=Array), value)
+
+
+def content_to_doc(
+    content: PPAContent, doc: Doc[Any] | None = None, *, origin: Any = None
+) -> Doc[Any]:
+    """``content`` written into ``doc`` (a new document when ``None``); returns the document."""
+    target: Doc[Any] = Doc() if doc is None else doc
+    write_content(target, content, origin=origin)
+    return target
+
+
+def insert_item(
+    doc: Doc[Any], root: str, item: BaseModel, index: int | None = None, *, origin: Any = None
+) -> None:
+    """Insert one item (e.g. an :class:`Objectif`) in the Array root ``root`` (end by default)."""
+    model = ITEM_ROOTS[root]
+    if not isinstance(item, model):
+        raise TypeError(f"{root} holds {model.__name__} items, not {type(item).__name__}")
+    with doc.transaction(origin=origin):
+        array = doc.get(root, type=Array)
+        array.insert(len(array) if index is None else index, _prelim_map(item))
+
+
+def delete_item(doc: Doc[Any], root: str, item_id: str, *, origin: Any = None) -> bool:
+    """Delete every item of ``root`` whose id is ``item_id``; ``True`` if one was found."""
+    if root not in ITEM_ROOTS:
+        raise KeyError(root)
+    found = False
+    with doc.transaction(origin=origin):
+        array = doc.get(root, type=Array)
+        for index in reversed(range(len(array))):
+            if _item_id(array[index]) == item_id:
+                del array[index]
+                found = True
+    return found
