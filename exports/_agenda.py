@@ -21,7 +21,8 @@ def schedulable(a: Action) -> bool:
 
 def first_occurrence(a: Action) -> date:
     """First session date on or after ``date_debut`` matching the schedule's days."""
-    assert a.date_debut is not None and a.planning is not None
+    assert a.date_debut is not None
+    assert a.planning is not None
     p = a.planning
     if p.frequence is Frequence.PONCTUELLE or not p.jours:
         return a.date_debut
@@ -34,7 +35,8 @@ def first_occurrence(a: Action) -> date:
 
 def start_end(a: Action) -> tuple[datetime, datetime | None]:
     """Local (Europe/Paris) start and end of the first session."""
-    assert a.planning is not None and a.planning.heure_debut is not None
+    assert a.planning is not None
+    assert a.planning.heure_debut is not None
     h, m = (int(x) for x in a.planning.heure_debut.split(":"))
     start = datetime.combine(first_occurrence(a), time(h, m), PARIS)
     minutes = a.planning.duree_minutes

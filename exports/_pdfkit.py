@@ -88,7 +88,7 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:
         self._saved.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]
 
     def save(self) -> None:
         total = len(self._saved)
@@ -100,7 +100,7 @@ class _NumberedCanvas(Canvas):
 
     def _draw_furniture(self, total: int) -> None:
         f = self.furniture
-        width, height = self._pagesize
+        width, height = self._pagesize  # type: ignore[attr-defined]
         self.saveState()
         self.setFont(FONT, f.font_size)
         self.setFillColor(colors.HexColor("#444444"))
@@ -110,7 +110,7 @@ class _NumberedCanvas(Canvas):
         self.setLineWidth(0.4)
         self.line(18 * mm, height - 14 * mm, width - 18 * mm, height - 14 * mm)
         self.drawString(18 * mm, 10 * mm, f.footer)
-        self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self._pageNumber} / {total}")
+        self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self.getPageNumber()} / {total}")
         self.restoreState()
 
 

@@ -17,9 +17,11 @@ import base64
 import hashlib
 import importlib.resources
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from lxml import etree
 
@@ -148,6 +150,7 @@ def build_cda(
     doc_type: DocType = PPA_DOC,
     title: str | None = None,
     series_kind: str = "ppa",
+    version_number: int | None = None,
 ) -> CdaDocument:
     """Build a CDA R2 level 1 document embedding ``pdf`` for ``inp`` (pure, deterministic)."""
     v = inp.version
@@ -161,9 +164,9 @@ def build_cda(
         else uuid_oid(uuid.uuid5(v.series_id, f"cda-document-{series_kind}"))
     )
     setid = set_id(inp, series_kind)
-    version_number = v.series_version
+    version_number = version_number or v.series_version
 
-    doc = etree.Element(f"{{{NS}}}ClinicalDocument", nsmap={None: NS, "xsi": XSI})
+    doc = etree.Element(f"{{{NS}}}ClinicalDocument", nsmap={None: NS, "xsi": XSI})  # type: ignore[dict-item]
     _el(doc, "realmCode", code="FR")
     _el(doc, "typeId", root="2.16.840.1.113883.1.3", extension="POCD_HD000040")
     _el(doc, "templateId", root="2.16.840.1.113883.2.8.2.1")
@@ -341,4 +344,5 @@ def validate_cda(xml: bytes) -> list[str]:
     """Validate against the shipped HL7 CDA R2 schema (CI-SIS extended); return the errors."""
     schema = _schema()
     ok = schema.validate(etree.fromstring(xml))
-    return [] if ok else [f"{e.line}: {e.message}" for e in schema.error_log]
+    errors: Iterable[Any] = schema.error_log  # type: ignore[assignment]
+    return [] if ok else [f"{e.line}: {e.message}" for e in errors]

@@ -58,7 +58,7 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     rule = ag.rrule(a)
     comment = c.schedule_text(a.planning)
     if rule:
-        comment += f" (RRULE:{vRecur(rule).to_ical().decode()})"
+        comment += f" (RRULE:{vRecur(rule).to_ical().decode()})"  # type: ignore[no-untyped-call]
     participants: list[Json] = [
         {
             "actor": {

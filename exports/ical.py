@@ -11,7 +11,8 @@
   SERAFIN-PH prestation code + official label in ``CATEGORIES`` and ``DESCRIPTION``.
 * ``DTSTAMP`` = the version's validation (or creation) time, not the clock: same input, same bytes.
 
-Feeds: :func:`render_ical` (everything, the person's agenda) and :func:`render_ical_for_professional`.
+Feeds: :func:`render_ical` (everything: the person's agenda) and
+:func:`render_ical_for_professional`.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def _calendar(inp: ExportInput, items: list[ag.AgendaItem], name: str) -> bytes:
     cal.add_component(paris_vtimezone())
     for item in items:
         cal.add_component(_event(inp, item))
-    return cal.to_ical()
+    data: bytes = cal.to_ical()
+    return data
 
 
 def render_ical(inp: ExportInput) -> bytes:

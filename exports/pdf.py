@@ -17,14 +17,13 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     ListFlowable,
-    ListItem,
     Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
 
-from editor.schema import Frequence, Jour
+from editor.schema import Frequence, Jour, TypeAccord
 from exports import _common as c
 from exports._pdfkit import (
     FONT,
@@ -35,7 +34,7 @@ from exports._pdfkit import (
     register_fonts,
     render,
 )
-from exports.context import MODE_ACCORD_FR, ExportInput, TypeAccord
+from exports.context import MODE_ACCORD_FR, ExportInput
 
 BLUE = colors.HexColor("#1F3A68")
 LIGHT = colors.HexColor("#E8EDF5")
@@ -112,7 +111,7 @@ def _grid(
 
 def _bullets(items: list[str], st: dict[str, ParagraphStyle]) -> ListFlowable:
     return ListFlowable(
-        [ListItem(_p(t, st["body"]), leftIndent=10) for t in items],
+        [_p(t, st["body"]) for t in items],
         bulletType="bullet",
         start="•",
         leftIndent=10,

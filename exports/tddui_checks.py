@@ -25,7 +25,7 @@ from typing import Any
 
 from exports import fhir as f
 from exports import terminology
-from exports.context import ins_is_valid
+from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, ins_is_valid
 
 Json = dict[str, Any]
 
@@ -165,7 +165,7 @@ class _Checker:
         self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
         infos = r.get("supportingInfo", [])
         self.card(f"{p}.supportingInfo", infos, 1, None)
-        kinds = Counter()
+        kinds: Counter[str | None] = Counter()
         for k, s in enumerate(infos):
             code = self.disc_code(s)
             if code not in {"accordUsager", "accordStructure"}:
@@ -302,9 +302,7 @@ class _Checker:
 
     def practitioner(self, p: str, r: Json) -> None:
         self.profile(p, r, "tddui-practitioner")
-        ids = [
-            i for i in r.get("identifier", []) if i.get("system") == f"urn:oid:{f.OID_ID_NAT_PS}"
-        ]
+        ids = [i for i in r.get("identifier", []) if i.get("system") == f"urn:oid:{OID_ID_NAT_PS}"]
         self.card(f"{p}.identifier:idNatPs", ids, 1, 1)
         for i in ids:
             if not re.fullmatch(r"8\d{11}|3(\d{9}|2[AB]\d{7})/.+", i.get("value", "")):
@@ -313,9 +311,7 @@ class _Checker:
     def organization(self, p: str, r: Json) -> None:
         self.profile(p, r, "tddui-organization")
         ids = [
-            i
-            for i in r.get("identifier", [])
-            if i.get("system") == f"urn:oid:{f.OID_ID_NAT_STRUCT}"
+            i for i in r.get("identifier", []) if i.get("system") == f"urn:oid:{OID_ID_NAT_STRUCT}"
         ]
         self.card(f"{p}.identifier:idNatSt", ids, 1, 1)
         for i in ids:

@@ -1,0 +1,120 @@
+"""Format name -> renderer, media type, file extension, and whether drafts may use it.
+
+The server serves ``GET /api/ppas/{id}/versions/{n}/exports/{format}`` from :data:`FORMATS`:
+look the format up, refuse drafts where ``drafts_allowed`` is false (409 with
+:func:`draft_refusal`), call :func:`render` in a worker thread, answer the bytes with
+``media_type``, ``Content-Disposition: attachment; filename=...`` (:func:`filename`) and
+``ETag`` = the version hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from exports.cda import render_cda
+from exports.context import ExportInput
+from exports.docx import render_docx
+from exports.errors import ExportNotAllowedError
+from exports.falc import render_falc
+from exports.fhir import render_fhir
+from exports.fhir_agenda import render_fhir_agenda
+from exports.ical import render_ical
+from exports.mdph import render_mdph_cda, render_mdph_pdf, render_mdph_xdm
+from exports.pdf import render_pdf
+from exports.xdm import render_xdm
+
+Renderer = Callable[[ExportInput], bytes]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format."""
+
+    name: str
+    renderer: Renderer
+    media_type: str
+    extension: str
+    drafts_allowed: bool
+    label: str
+    """French label for the UI."""
+    deterministic: bool = True
+    """False when the bytes embed ``generated_at`` (XDM submissionTime)."""
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("pdf", render_pdf, "application/pdf", "pdf", True, "PDF à signer"),
+        ExportFormat(
+            "docx",
+            render_docx,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "docx",
+            True,
+            "Document Word modifiable",
+        ),
+        ExportFormat("falc", render_falc, "application/pdf", "pdf", True, "Version facile à lire"),
+        ExportFormat(
+            "fhir", render_fhir, "application/fhir+json", "json", False, "FHIR TDDUI (DUI)"
+        ),
+        ExportFormat("cda", render_cda, "application/xml", "xml", False, "CDA R2 pour le DMP"),
+        ExportFormat(
+            "xdm", render_xdm, "application/zip", "zip", False, "Paquet IHE XDM (MSSanté)", False
+        ),
+        ExportFormat("ics", render_ical, "text/calendar", "ics", False, "Agenda iCalendar"),
+        ExportFormat(
+            "fhir-agenda",
+            render_fhir_agenda,
+            "application/fhir+json",
+            "json",
+            False,
+            "Agenda FHIR (rendez-vous)",
+        ),
+        ExportFormat(
+            "mdph", render_mdph_pdf, "application/pdf", "pdf", False, "Fiche de liaison MDPH"
+        ),
+        ExportFormat(
+            "mdph-cda",
+            render_mdph_cda,
+            "application/xml",
+            "xml",
+            False,
+            "Fiche de liaison MDPH (CDA)",
+        ),
+        ExportFormat(
+            "mdph-xdm",
+            render_mdph_xdm,
+            "application/zip",
+            "zip",
+            False,
+            "Fiche de liaison MDPH (XDM)",
+            False,
+        ),
+    )
+}
+
+
+def draft_refusal(fmt: ExportFormat) -> str:
+    """French reason given when a draft is asked in a format reserved to validated versions."""
+    return (
+        f"Le format « {fmt.label} » n'est disponible que pour une version validée ou un avenant ; "
+        "un brouillon ne peut être envoyé ni au DMP, ni au DUI, ni aux agendas."
+    )
+
+
+def render(name: str, inp: ExportInput) -> bytes:
+    """Render ``inp`` in format ``name``; raise :class:`ExportNotAllowedError` when refused."""
+    fmt = FORMATS.get(name)
+    if fmt is None:
+        raise KeyError(name)
+    if inp.version.kind.is_draft and not fmt.drafts_allowed:
+        raise ExportNotAllowedError(draft_refusal(fmt))
+    return fmt.renderer(inp)
+
+
+def filename(name: str, inp: ExportInput) -> str:
+    """Download name, e.g. ``ppa-0042-v3.pdf``, ``ppa-0042-v3-falc.pdf`` (no personal data)."""
+    fmt = FORMATS[name]
+    suffix = "" if name in ("pdf", "docx", "fhir", "cda", "xdm", "ics") else f"-{name}"
+    return f"{inp.version.ppa_id}-v{inp.version.number}{suffix}.{fmt.extension}"
