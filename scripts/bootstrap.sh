@@ -1,0 +1,44 @@
+# Sourced by serve.sh and test.sh: idempotent installation steps, nothing installed by hand.
+
+bootstrap_python() {
+  local extra="${1:-}"
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  local stamp=".venv/.installed-${extra:-base}"
+  if [ ! -f "${stamp}" ] || [ pyproject.toml -nt "${stamp}" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    if [ -n "${extra}" ]; then
+      .venv/bin/python -m pip install --quiet -e ".[${extra}]"
+    else
+      .venv/bin/python -m pip install --quiet -e .
+    fi
+    touch "${stamp}"
+  fi
+}
+
+bootstrap_web() {
+  # The browser editor's bundle is built from editor/web with the lockfile (npm ci + esbuild).
+  if [ -f editor/web/package.json ]; then
+    if [ ! -d editor/web/node_modules ] || [ editor/web/package-lock.json -nt editor/web/node_modules ]; then
+      (cd editor/web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    (cd editor/web && npm run --silent build)
+  fi
+}
+
+bootstrap_test_tools() {
+  if [ -f tests/js/package.json ]; then
+    if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
+      (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)" >&2
+      return 1
+    fi
+  fi
+}

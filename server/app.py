@@ -1,0 +1,74 @@
+"""The ASGI application: REST API, WebSocket collaboration, the browser editor's assets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from server.audit.endpoints import router as audit_router
+from server.auth.endpoints import router as auth_router
+from server.cercle.endpoints import router as cercle_router
+from server.config import Settings, get_settings
+from server.db import Database
+from server.errors import install_error_handlers
+from server.people.endpoints import router as people_router
+from server.ppas.documents import StoredDocumentSource
+from server.ppas.endpoints import router as ppas_router
+from server.terminology_api import router as terminology_router
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app.state.db = Database(settings.resolved_database_url())
+        app.state.documents = StoredDocumentSource()
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="ppa-collab",
+        summary="Projet Personnalisé d'Accompagnement collaboratif",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        auth_router,
+        people_router,
+        cercle_router,
+        ppas_router,
+        terminology_router,
+        audit_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["meta"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if (WEB_DIST / "index.html").exists():
+        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets", check_dir=False))
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(WEB_DIST / "index.html")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def no_ui() -> RedirectResponse:
+            return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,29 @@
+"""Who is calling: a user login or a structure's API client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PrincipalType(StrEnum):
+    USER = "user"
+    API_CLIENT = "api_client"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    type: PrincipalType
+    id: str
+    kind: str
+    """User kind (professional, person, aidant, auditor, admin) or ``esms`` for API clients."""
+    display_name: str
+    professional_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.type is PrincipalType.USER and self.kind == "admin"
+
+    @property
+    def is_professional(self) -> bool:
+        return self.type is PrincipalType.USER and self.kind in ("professional", "admin")

@@ -1,0 +1,183 @@
+"""Authorization: cercle roles -> capabilities, enforced inside the queries.
+
+Every route asks for an object *through* one of the statements below, built from the
+principal and the capability it needs. An object the principal may not see at all is
+"not found" (404); an object it may see but not act on is "forbidden" (403). The person's
+opposition to a member removes every capability of that member.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.principal import Principal, PrincipalType
+from server.errors import Forbidden, NotFound
+from server.models import PPA, CercleMember, Person
+from server.models.person import Role
+from server.models.ppa import PPAStatus
+
+
+class Capability(StrEnum):
+    SEE_PERSON = "see_person"
+    """See the person's identity and cercle (any member not opposed)."""
+    READ = "read"
+    """Read the live (draft) document."""
+    READ_VALIDATED = "read_validated"
+    """Read validated versions and their exports."""
+    EDIT = "edit"
+    """Edit the whole document; create PPAs."""
+    EDIT_OWN_FIELDS = "edit_own_fields"
+    """Write only the person's own expression fields."""
+    VALIDATE = "validate"
+    MANAGE_CERCLE = "manage_cercle"
+    OPPOSE = "oppose"
+    """Record the person's opposition to sharing with a member."""
+    READ_HISTORY = "read_history"
+    READ_AUDIT = "read_audit"
+
+
+C = Capability
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.COORDINATOR: frozenset(
+        {
+            C.SEE_PERSON,
+            C.READ,
+            C.READ_VALIDATED,
+            C.EDIT,
+            C.EDIT_OWN_FIELDS,
+            C.VALIDATE,
+            C.MANAGE_CERCLE,
+            C.OPPOSE,
+            C.READ_HISTORY,
+        }
+    ),
+    Role.CONTRIBUTOR: frozenset(
+        {C.SEE_PERSON, C.READ, C.READ_VALIDATED, C.EDIT, C.EDIT_OWN_FIELDS, C.READ_HISTORY}
+    ),
+    Role.READER: frozenset({C.SEE_PERSON, C.READ, C.READ_VALIDATED, C.READ_HISTORY}),
+    Role.PERSON: frozenset(
+        {C.SEE_PERSON, C.READ, C.READ_VALIDATED, C.EDIT_OWN_FIELDS, C.OPPOSE, C.READ_HISTORY}
+    ),
+    Role.AIDANT: frozenset(
+        {C.SEE_PERSON, C.READ, C.READ_VALIDATED, C.EDIT_OWN_FIELDS, C.READ_HISTORY}
+    ),
+    Role.ESMS: frozenset({C.SEE_PERSON, C.READ_VALIDATED}),
+    Role.AUDITOR: frozenset({C.SEE_PERSON, C.READ_VALIDATED, C.READ_HISTORY, C.READ_AUDIT}),
+}
+
+
+def roles_with(capability: Capability) -> list[str]:
+    return [role.value for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+
+
+def capabilities_of(role: str | None) -> frozenset[Capability]:
+    if role is None:
+        return frozenset()
+    try:
+        return ROLE_CAPABILITIES[Role(role)]
+    except ValueError:
+        return frozenset()
+
+
+def is_member(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: this cercle_members row designates the principal."""
+    if principal.type is PrincipalType.API_CLIENT:
+        return CercleMember.api_client_id == principal.id
+    conditions: list[ColumnElement[bool]] = [CercleMember.user_id == principal.id]
+    if principal.professional_id is not None:
+        conditions.append(CercleMember.professional_id == principal.professional_id)
+    return or_(*conditions)
+
+
+def _membership(principal: Principal, person_id: Any, capability: Capability) -> Any:
+    """EXISTS: the principal is an unopposed member of the person's cercle with the capability."""
+    member = and_(
+        CercleMember.person_id == person_id,
+        is_member(principal),
+        CercleMember.role.in_(roles_with(capability)),
+        CercleMember.opposed.is_(False),
+    )
+    opposed = and_(
+        CercleMember.person_id == person_id,
+        is_member(principal),
+        CercleMember.opposed.is_(True),
+    )
+    return and_(exists().where(member), ~exists().where(opposed))
+
+
+def persons_with(principal: Principal, capability: Capability) -> Select[Person]:
+    return select(Person).where(_membership(principal, Person.id, capability))
+
+
+def ppa_condition(principal: Principal, capability: Capability) -> ColumnElement[bool]:
+    condition = _membership(principal, PPA.person_id, capability)
+    if capability is Capability.READ_VALIDATED:
+        # Members who read drafts read everything; esms and auditors only what was validated.
+        validated = PPA.status.in_([PPAStatus.VALIDATED.value, PPAStatus.SUPERSEDED.value])
+        return or_(
+            _membership(principal, PPA.person_id, Capability.READ),
+            and_(condition, or_(validated, PPA.locked.is_(True))),
+        )
+    return condition  # type: ignore[no-any-return]
+
+
+def ppas_with(principal: Principal, capability: Capability) -> Select[PPA]:
+    return select(PPA).where(ppa_condition(principal, capability))
+
+
+def members_with(principal: Principal, capability: Capability) -> Select[CercleMember]:
+    return select(CercleMember).where(_membership(principal, CercleMember.person_id, capability))
+
+
+async def get_person(
+    session: AsyncSession, principal: Principal, person_id: str, capability: Capability
+) -> Person:
+    person = await session.scalar(persons_with(principal, capability).where(Person.id == person_id))
+    if person is not None:
+        return person
+    if capability is not Capability.SEE_PERSON and await session.scalar(
+        persons_with(principal, Capability.SEE_PERSON).where(Person.id == person_id)
+    ):
+        raise Forbidden("Votre rôle dans le cercle ne permet pas cette action.")
+    raise NotFound("Personne introuvable (ou non partagée avec vous).")
+
+
+async def get_ppa(
+    session: AsyncSession, principal: Principal, ppa_id: str, capability: Capability
+) -> PPA:
+    ppa = await session.scalar(ppas_with(principal, capability).where(PPA.id == ppa_id))
+    if ppa is not None:
+        return ppa
+    visible = await session.scalar(
+        select(PPA.id).where(
+            PPA.id == ppa_id, _membership(principal, PPA.person_id, Capability.SEE_PERSON)
+        )
+    )
+    if visible is not None:
+        raise Forbidden("Votre rôle dans le cercle ne permet pas cette action sur ce PPA.")
+    raise NotFound("PPA introuvable (ou non partagé avec vous).")
+
+
+async def role_for_person(
+    session: AsyncSession, principal: Principal, person_id: str
+) -> Role | None:
+    """The principal's effective role in the person's cercle (``None`` if absent or opposed)."""
+    rows = (
+        await session.execute(
+            select(CercleMember.role, CercleMember.opposed).where(
+                CercleMember.person_id == person_id, is_member(principal)
+            )
+        )
+    ).all()
+    if not rows or any(opposed for _role, opposed in rows):
+        return None
+    order = list(Role)
+    return min((Role(role) for role, _ in rows), key=order.index)
+
+
+def nothing() -> ColumnElement[bool]:
+    return false()

@@ -1,0 +1,241 @@
+"""The person's cercle de santé et d'accompagnement: members, roles, opposition."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import func, select
+
+from server import authz
+from server.audit.service import trace
+from server.authz import Capability
+from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
+from server.db import utcnow
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.errors import Conflict, InvalidInput, NotFound
+from server.models import ApiClient, CercleMember, Professional, User
+from server.models.person import MemberKind, Role
+
+router = APIRouter(prefix="/api/persons/{person_id}/cercle", tags=["cercle"])
+
+
+async def _role(session: SessionDep, principal: CurrentPrincipal, person_id: str) -> str | None:
+    role = await authz.role_for_person(session, principal, person_id)
+    return role.value if role else None
+
+
+@router.get("", response_model=list[MemberRead])
+async def list_members(
+    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> list[CercleMember]:
+    """Members of the person's cercle, with their roles."""
+    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
+    members = list(
+        await session.scalars(
+            select(CercleMember)
+            .where(CercleMember.person_id == person.id)
+            .order_by(CercleMember.created_at)
+        )
+    )
+    trace(
+        session,
+        principal,
+        "cercle.list",
+        "cercle",
+        person.id,
+        person_id=person.id,
+        role=await _role(session, principal, person.id),
+        client_addr=addr,
+    )
+    return members
+
+
+async def _display_name(session: SessionDep, body: MemberCreate) -> str:
+    if body.display_name:
+        return body.display_name
+    if body.professional_id:
+        pro = await session.get(Professional, body.professional_id)
+        if pro is None:
+            raise NotFound("Professionnel introuvable.")
+        return f"{pro.first_name} {pro.last_name}"
+    if body.user_id:
+        user = await session.get(User, body.user_id)
+        if user is None:
+            raise NotFound("Utilisateur introuvable.")
+        return user.display_name
+    assert body.api_client_id
+    client = await session.get(ApiClient, body.api_client_id)
+    if client is None:
+        raise NotFound("Client API introuvable.")
+    return client.name
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MemberRead)
+async def add_member(
+    person_id: str,
+    body: MemberCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> CercleMember:
+    """Add a member to the cercle (coordinator)."""
+    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    for column, value in (
+        (CercleMember.user_id, body.user_id),
+        (CercleMember.professional_id, body.professional_id),
+        (CercleMember.api_client_id, body.api_client_id),
+    ):
+        if value and await session.scalar(
+            select(CercleMember.id).where(CercleMember.person_id == person.id, column == value)
+        ):
+            raise Conflict("Ce membre fait déjà partie du cercle : modifiez son rôle.")
+    professional_id = body.professional_id
+    if body.user_id:
+        user = await session.get(User, body.user_id)
+        if user is None:
+            raise NotFound("Utilisateur introuvable.")
+        professional_id = professional_id or user.professional_id
+        if user.kind == "professional" and body.kind is not MemberKind.PROFESSIONAL:
+            raise InvalidInput("kind : un compte professionnel est membre de type professional")
+    member = CercleMember(
+        person_id=person.id,
+        kind=body.kind.value,
+        role=body.role.value,
+        user_id=body.user_id,
+        api_client_id=body.api_client_id,
+        professional_id=professional_id,
+        display_name=await _display_name(session, body),
+        added_by=principal.id,
+    )
+    session.add(member)
+    await session.flush()
+    trace(
+        session,
+        principal,
+        "cercle.add",
+        "cercle_member",
+        member.id,
+        person_id=person.id,
+        role=Role.COORDINATOR.value,
+        client_addr=addr,
+    )
+    return member
+
+
+async def _member(session: SessionDep, person_id: str, member_id: str) -> CercleMember:
+    member = await session.scalar(
+        select(CercleMember).where(
+            CercleMember.id == member_id, CercleMember.person_id == person_id
+        )
+    )
+    if member is None:
+        raise NotFound("Membre du cercle introuvable.")
+    return member
+
+
+async def _ensure_other_coordinator(session: SessionDep, member: CercleMember) -> None:
+    if member.role != Role.COORDINATOR.value:
+        return
+    count = await session.scalar(
+        select(func.count())
+        .select_from(CercleMember)
+        .where(
+            CercleMember.person_id == member.person_id,
+            CercleMember.role == Role.COORDINATOR.value,
+            CercleMember.opposed.is_(False),
+            CercleMember.id != member.id,
+        )
+    )
+    if not count:
+        raise Conflict("Le cercle doit garder au moins un coordinateur.")
+
+
+@router.patch("/{member_id}", response_model=MemberRead)
+async def update_member(
+    person_id: str,
+    member_id: str,
+    body: MemberUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> CercleMember:
+    """Change a member's role (coordinator)."""
+    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    member = await _member(session, person.id, member_id)
+    if body.role is not Role.COORDINATOR:
+        await _ensure_other_coordinator(session, member)
+    if (body.role is Role.ESMS) != (member.kind == MemberKind.STRUCTURE_SYSTEM.value):
+        raise InvalidInput("role : le rôle esms est réservé aux systèmes de structure")
+    member.role = body.role.value
+    trace(
+        session,
+        principal,
+        "cercle.update",
+        "cercle_member",
+        member.id,
+        person_id=person.id,
+        role=Role.COORDINATOR.value,
+        client_addr=addr,
+    )
+    await session.flush()
+    return member
+
+
+@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(
+    person_id: str,
+    member_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> None:
+    """Remove a member from the cercle (coordinator)."""
+    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    member = await _member(session, person.id, member_id)
+    await _ensure_other_coordinator(session, member)
+    await session.delete(member)
+    trace(
+        session,
+        principal,
+        "cercle.remove",
+        "cercle_member",
+        member_id,
+        person_id=person.id,
+        role=Role.COORDINATOR.value,
+        client_addr=addr,
+    )
+
+
+@router.put("/{member_id}/opposition", response_model=MemberRead)
+async def set_opposition(
+    person_id: str,
+    member_id: str,
+    body: OppositionUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> CercleMember:
+    """Record (or lift) the person's opposition to sharing with a member.
+
+    The person does it themself, or a coordinator records it on their behalf.
+    An opposed member reads nothing from then on.
+    """
+    person = await authz.get_person(session, principal, person_id, Capability.OPPOSE)
+    member = await _member(session, person.id, member_id)
+    if member.kind == MemberKind.PERSON.value:
+        raise InvalidInput("La personne ne peut pas s'opposer au partage avec elle-même.")
+    if body.opposed:
+        await _ensure_other_coordinator(session, member)
+    member.opposed = body.opposed
+    member.opposed_at = utcnow() if body.opposed else None
+    trace(
+        session,
+        principal,
+        "cercle.opposition" if body.opposed else "cercle.opposition_lifted",
+        "cercle_member",
+        member.id,
+        person_id=person.id,
+        role=await _role(session, principal, person.id),
+        client_addr=addr,
+    )
+    await session.flush()
+    return member

@@ -1,0 +1,189 @@
+"""The ``ppa`` command line: serve, demo, db upgrade, user and API client management."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from server.config import Settings, get_settings
+
+app = typer.Typer(help="ppa-collab: Projet Personnalisé d'Accompagnement collaboratif.")
+db_app = typer.Typer(help="Database management.")
+user_app = typer.Typer(help="User accounts.")
+client_app = typer.Typer(help="API clients of structures' software (ESMS / DUI).")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(client_app, name="client")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _upgrade(settings: Settings) -> None:
+    from server.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every Alembic migration to the configured database."""
+    settings = get_settings()
+    _upgrade(settings)
+    _out("Base de données à jour.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving")] = True,
+) -> None:
+    """Run the service (REST API, WebSocket collaboration, browser editor)."""
+    import uvicorn
+
+    from server.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(json=settings.log_json)
+    if migrate:
+        _upgrade(settings)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        ws_max_size=16 * 1024 * 1024,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print logins and ids as JSON")] = False,
+) -> None:
+    """Seed the demo (idempotent) and print its logins."""
+    from server.db import Database
+    from server.demo import seed_demo
+    from server.ppas.documents import StoredDocumentSource
+
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> dict[str, object]:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                info = await seed_demo(
+                    session, StoredDocumentSource(), settings.resolved_secret_key()
+                )
+            return info.as_dict()
+        finally:
+            await db.dispose()
+
+    data = asyncio.run(_run())
+    if as_json:
+        _out(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    _out("Démo prête. Comptes (identifiant / mot de passe / rôle) :")
+    for login in data["logins"]:  # type: ignore[attr-defined]
+        _out(f"  {login['username']:<20} {login['password']:<32} {login['role']}")
+    _out(f"Personne : {data['person_id']}  PPA : {data['ppa_id']}")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Login")],
+    display_name: Annotated[str, typer.Option(help="Name shown to others")],
+    kind: Annotated[str, typer.Option(help="professional, person, aidant, auditor or admin")] = (
+        "professional"
+    ),
+    professional_id: Annotated[str | None, typer.Option(help="Linked professional id")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (prompted when absent)", envvar="PPA_NEW_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a user account (the password is stored argon2-hashed)."""
+    from sqlalchemy import select
+
+    from server.auth.security import hash_password
+    from server.db import Database
+    from server.models import Professional, User
+    from server.models.identity import UserKind
+
+    if kind not in {k.value for k in UserKind}:
+        raise typer.BadParameter(f"type de compte inconnu : {kind}")
+    if password is None:
+        password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise typer.BadParameter("le mot de passe doit faire au moins 8 caractères")
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> str:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                if await session.scalar(select(User.id).where(User.username == username)):
+                    raise typer.BadParameter(f"l'identifiant {username} existe déjà")
+                if professional_id and await session.get(Professional, professional_id) is None:
+                    raise typer.BadParameter("professionnel introuvable")
+                user = User(
+                    username=username,
+                    password_hash=hash_password(password),
+                    display_name=display_name,
+                    kind=kind,
+                    professional_id=professional_id,
+                )
+                session.add(user)
+                await session.flush()
+                return user.id
+        finally:
+            await db.dispose()
+
+    _out(asyncio.run(_run()))
+
+
+@client_app.command("create")
+def client_create(
+    name: Annotated[str, typer.Option(help="Software name")],
+    structure_id: Annotated[str | None, typer.Option(help="Structure id")] = None,
+) -> None:
+    """Create an API client; prints its token once (only a hash is stored)."""
+    from server.auth.security import new_api_token
+    from server.db import Database
+    from server.models import ApiClient
+
+    settings = get_settings()
+    _upgrade(settings)
+    token, prefix, token_hash = new_api_token()
+
+    async def _run() -> None:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                session.add(
+                    ApiClient(
+                        name=name,
+                        structure_id=structure_id,
+                        token_prefix=prefix,
+                        token_hash=token_hash,
+                    )
+                )
+        finally:
+            await db.dispose()
+
+    asyncio.run(_run())
+    _out(token)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

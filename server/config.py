@@ -1,0 +1,53 @@
+"""Service settings (environment variables with the ``PPA_`` prefix)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PPA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file ppa.sqlite3 in data_dir"
+    )
+    redis_url: str | None = None
+    secret_key: str | None = Field(
+        default=None,
+        description="Token signing key; default: generated once and kept in data_dir/secret.key",
+    )
+    access_token_minutes: int = Field(default=60 * 8, ge=1)
+    ws_token_minutes: int = Field(default=60 * 8, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_json: bool = False
+    signing_key_path: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) for signed tree heads"
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ppa.sqlite3').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,153 @@
+"""One error hierarchy, rendered as ``{"error": "<Code>", "detail": "<message>"}``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    """Base of every error the API returns on purpose. ``detail`` is French, for people."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "BadRequest"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    code = "Unauthenticated"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "Forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "NotFound"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "Conflict"
+
+
+class Locked(Conflict):
+    code = "Locked"
+
+
+class InvalidInput(AppError):
+    status_code = 422
+    code = "InvalidInput"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "PayloadTooLarge"
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail, **extra}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    return ".".join(parts) or "requête"
+
+
+_PYDANTIC_FR = {
+    "missing": "champ obligatoire manquant",
+    "string_too_short": "texte trop court",
+    "string_too_long": "texte trop long",
+    "string_type": "texte attendu",
+    "int_parsing": "nombre entier attendu",
+    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_type": "date attendue (AAAA-MM-JJ)",
+    "enum": "valeur non autorisée",
+    "literal_error": "valeur non autorisée",
+    "extra_forbidden": "champ inconnu",
+    "json_invalid": "JSON invalide",
+    "model_attributes_type": "objet JSON attendu",
+    "uuid_parsing": "identifiant invalide",
+    "bool_parsing": "booléen attendu",
+    "string_pattern_mismatch": "format invalide",
+    "list_type": "liste attendue",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+}
+
+
+def _problem_message(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    if kind == "value_error":
+        ctx = err.get("ctx") or {}
+        cause = ctx.get("error")
+        return str(cause) if cause is not None else str(err.get("msg", ""))
+    if kind in _PYDANTIC_FR:
+        message = _PYDANTIC_FR[kind]
+        if kind == "enum":
+            expected = (err.get("ctx") or {}).get("expected")
+            if expected:
+                message += f" (attendu : {expected})"
+        return message
+    return str(err.get("msg", "valeur invalide"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.detail, **exc.extra), status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"path": _field_path(tuple(err.get("loc", ()))), "message": _problem_message(err)}
+            for err in exc.errors()
+        ]
+        detail = " ; ".join(f"{p['path']} : {p['message']}" for p in problems)
+        return JSONResponse(error_body("InvalidInput", detail, problems=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {
+            401: "Unauthenticated",
+            403: "Forbidden",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            409: "Conflict",
+            413: "PayloadTooLarge",
+        }
+        detail = exc.detail if isinstance(exc.detail, str) else "Erreur"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "Ressource introuvable."
+        if exc.status_code == 405:
+            detail = "Méthode non autorisée sur cette adresse."
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "HttpError"), detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("http.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        return JSONResponse(
+            error_body("InternalError", "Erreur interne du service. Réessayez plus tard."),
+            status_code=500,
+        )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, IdMixin, TimestampMixin
+
+
+class Person(IdMixin, TimestampMixin, Base):
+    """The person accompanied (usager), identified by the INS."""
+
+    __tablename__ = "persons"
+
+    ins_matricule: Mapped[str] = mapped_column(String(15))
+    ins_oid: Mapped[str] = mapped_column(String(40))
+    birth_family_name: Mapped[str] = mapped_column(String(100))
+    used_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    first_names: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    birthplace_insee: Mapped[str] = mapped_column(String(5))
+    local_id: Mapped[str | None] = mapped_column(String(50), default=None)
+    structure_id: Mapped[str | None] = mapped_column(
+        ForeignKey("structures.id", ondelete="RESTRICT"), default=None
+    )
+    created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+
+    __table_args__ = (Index("uq_persons_ins", "ins_oid", "ins_matricule", unique=True),)
+
+
+class MemberKind(StrEnum):
+    PROFESSIONAL = "professional"
+    STRUCTURE_SYSTEM = "structure_system"
+    PERSON = "person"
+    AIDANT = "aidant"
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    AUDITOR = "auditor"
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    CONTRIBUTOR = "contributor"
+    READER = "reader"
+    PERSON = "person"
+    AIDANT = "aidant"
+    ESMS = "esms"
+    AUDITOR = "auditor"
+
+
+class CercleMember(IdMixin, TimestampMixin, Base):
+    """A member of the person's cercle de santé et d'accompagnement, with one role.
+
+    The member is a user login (professional, person, aidant, auditor) or an API client
+    (a structure's system). ``opposed`` records the person's opposition to sharing with
+    that member: an opposed member reads nothing.
+    """
+
+    __tablename__ = "cercle_members"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(30))
+    role: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), default=None
+    )
+    api_client_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="RESTRICT"), default=None
+    )
+    professional_id: Mapped[str | None] = mapped_column(
+        ForeignKey("professionals.id", ondelete="RESTRICT"), default=None
+    )
+    display_name: Mapped[str] = mapped_column(String(200))
+    opposed: Mapped[bool] = mapped_column(Boolean, default=False)
+    opposed_at: Mapped[datetime | None] = mapped_column(default=None)
+    added_by: Mapped[str | None] = mapped_column(String(36), default=None)
+
+    __table_args__ = (
+        Index("ix_cercle_members_person", "person_id"),
+        Index("ix_cercle_members_user", "user_id"),
+        Index("ix_cercle_members_api_client", "api_client_id"),
+    )

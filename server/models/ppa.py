@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+class PPAStatus(StrEnum):
+    DRAFT = "draft"
+    VALIDATED = "validated"
+    AVENANT_DRAFT = "avenant_draft"
+    SUPERSEDED = "superseded"
+
+
+class PPA(IdMixin, TimestampMixin, Base):
+    """One PPA (one live collaborative document) of a person."""
+
+    __tablename__ = "ppas"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=PPAStatus.DRAFT.value)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_ppa_id: Mapped[str | None] = mapped_column(
+        ForeignKey("ppas.id", ondelete="RESTRICT"), default=None
+    )
+    structure_id: Mapped[str | None] = mapped_column(
+        ForeignKey("structures.id", ondelete="RESTRICT"), default=None
+    )
+    created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_ppas_person", "person_id"),)
+
+
+class PPADocument(Base):
+    """The stored Yjs state of a PPA's live document (the collaboration engine's snapshot)."""
+
+    __tablename__ = "ppa_documents"
+
+    ppa_id: Mapped[str] = mapped_column(
+        ForeignKey("ppas.id", ondelete="RESTRICT"), primary_key=True
+    )
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    compacted_seq: Mapped[int] = mapped_column(Integer, default=0)
+    """Highest update-log sequence number folded into ``state``."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,237 @@
+"""Structures, professionals, persons (usagers) and API clients."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
+from server import authz
+from server.audit.service import trace, trace_many
+from server.auth.security import new_api_token
+from server.authz import Capability
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.errors import Conflict, Forbidden, NotFound
+from server.models import ApiClient, CercleMember, Person, Professional, Structure
+from server.models.person import MemberKind, Role
+from server.people.identifiers import INS_OIDS
+from server.people.schemas import (
+    ApiClientCreate,
+    ApiClientCreated,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    ProfessionalCreate,
+    ProfessionalRead,
+    StructureCreate,
+    StructureRead,
+)
+
+router = APIRouter(prefix="/api", tags=["people"])
+
+
+def _require_professional(principal: CurrentPrincipal) -> None:
+    if not principal.is_professional:
+        raise Forbidden("Réservé aux professionnels connectés.")
+
+
+@router.post("/structures", status_code=status.HTTP_201_CREATED, response_model=StructureRead)
+async def create_structure(
+    body: StructureCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Structure:
+    """Register a structure (ESMS, service, practice) by its FINESS."""
+    _require_professional(principal)
+    if await session.scalar(select(Structure.id).where(Structure.finess == body.finess)):
+        raise Conflict(f"Une structure avec le FINESS {body.finess} existe déjà.")
+    structure = Structure(**body.model_dump())
+    session.add(structure)
+    await session.flush()
+    return structure
+
+
+@router.get("/structures", response_model=list[StructureRead])
+async def list_structures(session: SessionDep, principal: CurrentPrincipal) -> list[Structure]:
+    """List structures."""
+    return list(await session.scalars(select(Structure).order_by(Structure.name)))
+
+
+@router.post("/professionals", status_code=status.HTTP_201_CREATED, response_model=ProfessionalRead)
+async def create_professional(
+    body: ProfessionalCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Professional:
+    """Register a professional (RPPS optional, checked when given)."""
+    _require_professional(principal)
+    if body.rpps and await session.scalar(
+        select(Professional.id).where(Professional.rpps == body.rpps)
+    ):
+        raise Conflict(f"Un professionnel avec le RPPS {body.rpps} existe déjà.")
+    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+        raise NotFound("Structure introuvable.")
+    professional = Professional(**body.model_dump())
+    session.add(professional)
+    await session.flush()
+    return professional
+
+
+@router.get("/professionals", response_model=list[ProfessionalRead])
+async def list_professionals(
+    session: SessionDep, principal: CurrentPrincipal, structure_id: str | None = None
+) -> list[Professional]:
+    """List professionals (optionally of one structure)."""
+    _require_professional(principal)
+    query = select(Professional).order_by(Professional.last_name, Professional.first_name)
+    if structure_id:
+        query = query.where(Professional.structure_id == structure_id)
+    return list(await session.scalars(query))
+
+
+@router.post("/persons", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
+async def create_person(
+    body: PersonCreate, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> PersonRead:
+    """Register a person (usager) with their INS; the creator becomes coordinator of the cercle."""
+    _require_professional(principal)
+    assert body.ins_system is not None
+    oid = INS_OIDS[body.ins_system]
+    if await session.scalar(
+        select(Person.id).where(Person.ins_oid == oid, Person.ins_matricule == body.ins_matricule)
+    ):
+        raise Conflict("Une personne avec ce matricule INS est déjà enregistrée.")
+    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+        raise NotFound("Structure introuvable.")
+    data = body.model_dump(exclude={"ins_system"})
+    person = Person(**data, ins_oid=oid, created_by=principal.id)
+    session.add(person)
+    await session.flush()
+    session.add(
+        CercleMember(
+            person_id=person.id,
+            kind=MemberKind.PROFESSIONAL.value,
+            role=Role.COORDINATOR.value,
+            user_id=principal.id,
+            professional_id=principal.professional_id,
+            display_name=principal.display_name,
+            added_by=principal.id,
+        )
+    )
+    trace(
+        session,
+        principal,
+        "person.create",
+        "person",
+        person.id,
+        person_id=person.id,
+        role=Role.COORDINATOR.value,
+        client_addr=addr,
+    )
+    return PersonRead.model_validate(person).model_copy(update={"my_role": "coordinator"})
+
+
+@router.get("/persons", response_model=list[PersonRead])
+async def list_persons(
+    session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> list[PersonRead]:
+    """Persons whose cercle the caller belongs to (and who did not oppose sharing)."""
+    persons = list(
+        await session.scalars(
+            authz.persons_with(principal, Capability.SEE_PERSON).order_by(Person.birth_family_name)
+        )
+    )
+    trace_many(
+        session,
+        principal,
+        "person.list",
+        "person",
+        [(p.id, p.id) for p in persons],
+        client_addr=addr,
+    )
+    out = []
+    for person in persons:
+        role = await authz.role_for_person(session, principal, person.id)
+        out.append(
+            PersonRead.model_validate(person).model_copy(
+                update={"my_role": role.value if role else None}
+            )
+        )
+    return out
+
+
+@router.get("/persons/{person_id}", response_model=PersonRead)
+async def get_person(
+    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> PersonRead:
+    """One person's identity."""
+    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
+    role = await authz.role_for_person(session, principal, person.id)
+    trace(
+        session,
+        principal,
+        "person.read",
+        "person",
+        person.id,
+        person_id=person.id,
+        role=role.value if role else None,
+        client_addr=addr,
+    )
+    return PersonRead.model_validate(person).model_copy(
+        update={"my_role": role.value if role else None}
+    )
+
+
+@router.patch("/persons/{person_id}", response_model=PersonRead)
+async def update_person(
+    person_id: str,
+    body: PersonUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> PersonRead:
+    """Update administrative fields (coordinator). INS traits are not edited here."""
+    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    changes = body.model_dump(exclude_unset=True)
+    if (
+        changes.get("structure_id")
+        and await session.get(Structure, changes["structure_id"]) is None
+    ):
+        raise NotFound("Structure introuvable.")
+    for key, value in changes.items():
+        setattr(person, key, value)
+    trace(
+        session,
+        principal,
+        "person.update",
+        "person",
+        person.id,
+        person_id=person.id,
+        role=Role.COORDINATOR.value,
+        client_addr=addr,
+    )
+    await session.flush()
+    return PersonRead.model_validate(person).model_copy(update={"my_role": "coordinator"})
+
+
+@router.post("/api-clients", status_code=status.HTTP_201_CREATED, response_model=ApiClientCreated)
+async def create_api_client(
+    body: ApiClientCreate, session: SessionDep, principal: CurrentPrincipal
+) -> ApiClientCreated:
+    """Create an API client for a structure's software (administrators). The token is shown once."""
+    if not principal.is_admin:
+        raise Forbidden("Réservé aux administrateurs.")
+    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+        raise NotFound("Structure introuvable.")
+    token, prefix, token_hash = new_api_token()
+    client = ApiClient(
+        name=body.name,
+        structure_id=body.structure_id,
+        token_prefix=prefix,
+        token_hash=token_hash,
+    )
+    session.add(client)
+    await session.flush()
+    return ApiClientCreated(
+        id=client.id,
+        name=client.name,
+        structure_id=client.structure_id,
+        token_prefix=prefix,
+        revoked_at=None,
+        token=token,
+    )

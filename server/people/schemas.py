@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from server.people.identifiers import (
+    InsSystem,
+    validate_finess,
+    validate_ins,
+    validate_rpps,
+)
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class StructureCreate(_Schema):
+    finess: str = Field(description="FINESS (9 caractères)")
+    name: str = Field(min_length=1, max_length=200)
+    facility_type_code: str = Field(default="SA41", max_length=10)
+
+    @field_validator("finess")
+    @classmethod
+    def _finess(cls, value: str) -> str:
+        return validate_finess(value)
+
+
+class StructureRead(_Schema):
+    id: str
+    finess: str
+    name: str
+    facility_type_code: str
+
+
+class ProfessionalCreate(_Schema):
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    profession: str = Field(min_length=1, max_length=100)
+    rpps: str | None = Field(default=None, description="RPPS (11 chiffres), facultatif")
+    structure_id: str | None = None
+
+    @field_validator("rpps")
+    @classmethod
+    def _rpps(cls, value: str | None) -> str | None:
+        return validate_rpps(value) if value else None
+
+
+class ProfessionalRead(_Schema):
+    id: str
+    first_name: str
+    last_name: str
+    profession: str
+    rpps: str | None
+    structure_id: str | None
+
+
+class PersonCreate(_Schema):
+    ins_system: InsSystem | None = Field(
+        default=None, description="nir, nia, test ou demo (déduit du matricule si absent)"
+    )
+    ins_matricule: str = Field(description="Matricule INS : 15 caractères (NIR ou NIA + clé)")
+    birth_family_name: str = Field(min_length=1, max_length=100)
+    used_name: str | None = Field(default=None, max_length=100)
+    first_names: str = Field(min_length=1, max_length=200)
+    birth_date: date
+    sex: Literal["M", "F", "I"]
+    birthplace_insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3}|99\d{3})$")
+    local_id: str | None = Field(default=None, max_length=50)
+    structure_id: str | None = None
+
+    @field_validator("ins_matricule")
+    @classmethod
+    def _ins(cls, value: str, info: ValidationInfo) -> str:
+        return validate_ins(value, info.data.get("ins_system")).matricule
+
+    @model_validator(mode="after")
+    def _ins_system(self) -> PersonCreate:
+        if self.ins_system is None:
+            self.ins_system = validate_ins(self.ins_matricule).system
+        return self
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("date de naissance dans le futur")
+        return value
+
+
+class PersonUpdate(_Schema):
+    used_name: str | None = Field(default=None, max_length=100)
+    local_id: str | None = Field(default=None, max_length=50)
+    structure_id: str | None = None
+
+
+class PersonRead(_Schema):
+    id: str
+    ins_matricule: str
+    ins_oid: str
+    birth_family_name: str
+    used_name: str | None
+    first_names: str
+    birth_date: date
+    sex: str
+    birthplace_insee: str
+    local_id: str | None
+    structure_id: str | None
+    created_at: datetime
+    my_role: str | None = None
+
+
+class ApiClientCreate(_Schema):
+    name: str = Field(min_length=1, max_length=200)
+    structure_id: str | None = None
+
+
+class ApiClientRead(_Schema):
+    id: str
+    name: str
+    structure_id: str | None
+    token_prefix: str
+    revoked_at: datetime | None
+
+
+class ApiClientCreated(ApiClientRead):
+    token: str = Field(description="Shown once; only its hash is stored")

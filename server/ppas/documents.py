@@ -1,0 +1,35 @@
+"""Where a PPA's current document state comes from.
+
+The foundation reads the stored Yjs state; the collaboration engine replaces the source on
+``app.state.documents`` so REST reads see the live room (stored state + update log tail).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editor.crdt import doc_from_state, doc_to_content
+from editor.schema import PPAContent
+from server.errors import NotFound
+from server.models import PPADocument
+
+
+class DocumentSource(Protocol):
+    async def current_state(self, session: AsyncSession, ppa_id: str) -> bytes: ...
+
+
+class StoredDocumentSource:
+    """Reads the snapshot stored in ``ppa_documents``."""
+
+    async def current_state(self, session: AsyncSession, ppa_id: str) -> bytes:
+        document = await session.get(PPADocument, ppa_id)
+        if document is None:
+            raise NotFound("Document du PPA introuvable.")
+        return document.state
+
+
+async def load_content(source: DocumentSource, session: AsyncSession, ppa_id: str) -> PPAContent:
+    state = await source.current_state(session, ppa_id)
+    return doc_to_content(doc_from_state(state))

@@ -1,0 +1,218 @@
+"""PPAs: create (from scratch or from the previous PPA), list, read as JSON, validation problems."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from server import authz
+from server.audit.service import trace, trace_many
+from server.authz import Capability
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.errors import InvalidInput, Locked, NotFound
+from server.models import PPA
+from server.ppas import service
+from server.ppas.documents import DocumentSource, load_content
+from server.ppas.schemas import PPACreate, PPARead, PPASummary, PPAUpdate, ProblemRead
+
+router = APIRouter(prefix="/api", tags=["ppas"])
+
+
+def get_documents(request: Request) -> DocumentSource:
+    source: DocumentSource = request.app.state.documents
+    return source
+
+
+Documents = Annotated[DocumentSource, Depends(get_documents)]
+
+
+@router.post(
+    "/persons/{person_id}/ppas", status_code=status.HTTP_201_CREATED, response_model=PPARead
+)
+async def create_ppa(
+    person_id: str,
+    body: PPACreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    documents: Documents,
+    addr: ClientAddr,
+) -> PPARead:
+    """Create a PPA for the person: empty, with the given content, or from their previous PPA."""
+    person = await authz.get_person(session, principal, person_id, Capability.EDIT)
+    previous: PPA | None = None
+    if body.previous_ppa_id:
+        previous = await session.scalar(
+            authz.ppas_with(principal, Capability.READ).where(
+                PPA.id == body.previous_ppa_id, PPA.person_id == person.id
+            )
+        )
+        if previous is None:
+            raise NotFound("PPA précédent introuvable pour cette personne.")
+    elif body.from_previous:
+        previous = await service.latest_ppa(session, person.id)
+        if previous is None:
+            raise InvalidInput("Cette personne n'a pas encore de PPA dont partir.")
+    ppa = await service.create_ppa(
+        session,
+        documents,
+        person=person,
+        created_by=principal.id,
+        title=body.title,
+        content=body.content,
+        previous=previous,
+    )
+    trace(
+        session,
+        principal,
+        "ppa.create",
+        "ppa",
+        ppa.id,
+        person_id=person.id,
+        role=await _role(session, principal, person.id),
+        client_addr=addr,
+    )
+    return await _read(session, documents, principal, ppa)
+
+
+async def _role(session: SessionDep, principal: CurrentPrincipal, person_id: str) -> str | None:
+    role = await authz.role_for_person(session, principal, person_id)
+    return role.value if role else None
+
+
+async def _read(
+    session: SessionDep, documents: DocumentSource, principal: CurrentPrincipal, ppa: PPA
+) -> PPARead:
+    content = await load_content(documents, session, ppa.id)
+    problems = await service.problems_of(session, documents, ppa, content)
+    return PPARead.model_validate(
+        {
+            **PPASummary.model_validate(ppa).model_dump(),
+            "content": content,
+            "problems": problems,
+            "serafin": service.labels_of(content),
+            "my_role": await _role(session, principal, ppa.person_id),
+        }
+    )
+
+
+@router.get("/persons/{person_id}/ppas", response_model=list[PPASummary])
+async def list_person_ppas(
+    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> list[PPA]:
+    """The person's PPAs the caller may read (ESMS systems see validated ones only)."""
+    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
+    ppas = list(
+        await session.scalars(
+            authz.ppas_with(principal, Capability.READ_VALIDATED)
+            .where(PPA.person_id == person.id)
+            .order_by(PPA.created_at.desc())
+        )
+    )
+    trace(
+        session,
+        principal,
+        "ppa.list",
+        "person",
+        person.id,
+        person_id=person.id,
+        client_addr=addr,
+    )
+    return ppas
+
+
+@router.get("/ppas", response_model=list[PPASummary])
+async def list_ppas(
+    session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> list[PPA]:
+    """Every PPA the caller may read."""
+    ppas = list(
+        await session.scalars(
+            authz.ppas_with(principal, Capability.READ_VALIDATED).order_by(PPA.updated_at.desc())
+        )
+    )
+    trace_many(
+        session,
+        principal,
+        "ppa.list",
+        "ppa",
+        [(p.id, p.person_id) for p in ppas],
+        client_addr=addr,
+    )
+    return ppas
+
+
+@router.get("/ppas/{ppa_id}", response_model=PPARead)
+async def get_ppa(
+    ppa_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    documents: Documents,
+    addr: ClientAddr,
+) -> PPARead:
+    """The PPA's current content as JSON (the CRDT document's projection) and its problems."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_VALIDATED)
+    result = await _read(session, documents, principal, ppa)
+    trace(
+        session,
+        principal,
+        "ppa.read",
+        "ppa",
+        ppa.id,
+        person_id=ppa.person_id,
+        role=result.my_role,
+        client_addr=addr,
+    )
+    return result
+
+
+@router.get("/ppas/{ppa_id}/problems", response_model=list[ProblemRead])
+async def get_problems(
+    ppa_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    documents: Documents,
+    addr: ClientAddr,
+) -> list[dict[str, str]]:
+    """Every validation problem of the current content, with a path and a French message."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ)
+    content = await load_content(documents, session, ppa.id)
+    trace(
+        session,
+        principal,
+        "ppa.read",
+        "ppa",
+        ppa.id,
+        person_id=ppa.person_id,
+        client_addr=addr,
+    )
+    return await service.problems_of(session, documents, ppa, content)
+
+
+@router.patch("/ppas/{ppa_id}", response_model=PPASummary)
+async def update_ppa(
+    ppa_id: str,
+    body: PPAUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+) -> PPA:
+    """Rename the PPA in listings."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
+    if ppa.locked:
+        raise Locked(
+            "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
+            "Ouvrez un avenant ou une révision."
+        )
+    ppa.title = body.title
+    trace(
+        session,
+        principal,
+        "ppa.update",
+        "ppa",
+        ppa.id,
+        person_id=ppa.person_id,
+        client_addr=addr,
+    )
+    await session.flush()
+    return ppa

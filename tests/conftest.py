@@ -1,0 +1,222 @@
+"""Shared fixtures: a real database (SQLite or PostgreSQL) migrated with Alembic, a real uvicorn
+server on loopback, the seeded demo, and logged-in HTTP clients.
+
+``PPA_TEST_DB=sqlite`` (default) or ``PPA_TEST_DB=postgresql`` selects the database; with
+PostgreSQL a fresh database is created for the run on 127.0.0.1:5432 (trust auth).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+PG_ADMIN_URL = os.environ.get("PPA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _create_pg_database() -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"ppa_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}", drop
+
+
+@dataclass
+class DatabaseInfo:
+    url: str
+    backend: str
+
+    @property
+    def sync_url(self) -> str:
+        return self.url.replace("+aiosqlite", "").replace("+psycopg", "+psycopg")
+
+
+def make_database(tmp: Path) -> tuple[DatabaseInfo, Callable[[], None]]:
+    backend = os.environ.get("PPA_TEST_DB", "sqlite")
+    if backend == "postgresql":
+        url, drop = _create_pg_database()
+        return DatabaseInfo(url, backend), drop
+    if backend != "sqlite":
+        raise pytest.UsageError(f"PPA_TEST_DB must be sqlite or postgresql, not {backend!r}")
+    path = tmp / f"ppa-{uuid.uuid4().hex[:8]}.sqlite3"
+    return DatabaseInfo(f"sqlite+aiosqlite:///{path}", backend), lambda: None
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseInfo]:
+    from server.migrate import upgrade
+
+    db, drop = make_database(tmp_path_factory.mktemp("db"))
+    upgrade(db.url)
+    yield db
+    drop()
+
+
+class LiveServer:
+    """A real uvicorn server running the app in a background thread."""
+
+    def __init__(self, settings: Any) -> None:
+        import uvicorn
+
+        from server.app import create_app
+
+        self.settings = settings
+        self.port = free_port()
+        self.app = create_app(settings)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            ws_max_size=16 * 1024 * 1024,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def make_settings(database: DatabaseInfo, data_dir: Path, **overrides: Any) -> Any:
+    from server.config import Settings
+
+    return Settings(
+        data_dir=data_dir,
+        database_url=database.url,
+        secret_key="test-secret-key-not-for-production-0123456789",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database: DatabaseInfo, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return make_settings(database, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Any) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo(live_server: LiveServer, settings: Any) -> dict[str, Any]:
+    """Seed the demo in the test database (through the same code as ``ppa demo``)."""
+    import asyncio
+
+    from server.db import Database
+    from server.demo import seed_demo
+    from server.ppas.documents import StoredDocumentSource
+
+    async def _seed() -> dict[str, Any]:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                info = await seed_demo(
+                    session, StoredDocumentSource(), settings.resolved_secret_key()
+                )
+            return info.as_dict()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_seed())
+
+
+class Api:
+    """A small HTTP client bound to the live server, optionally authenticated."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.token = token
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.post(url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.put(url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.patch(url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.delete(url, **kw)
+
+
+def login(base_url: str, username: str, password: str) -> str:
+    response = httpx.post(
+        f"{base_url}/api/auth/token", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def api_as(live_server: LiveServer, demo: dict[str, Any]) -> Iterator[Callable[[str], Api]]:
+    """``api_as("coordinatrice")`` -> an Api logged in as that demo user; ``api_as("esms")``
+    uses the demo ESMS API token; ``api_as("anonymous")`` sends no token."""
+    cache: dict[str, Api] = {}
+    passwords = {login_["username"]: login_["password"] for login_ in demo["logins"]}
+
+    def factory(username: str) -> Api:
+        if username not in cache:
+            if username == "anonymous":
+                cache[username] = Api(live_server.url)
+            elif username == "esms":
+                cache[username] = Api(live_server.url, demo["esms"]["token"])
+            else:
+                token = login(live_server.url, username, passwords[username])
+                cache[username] = Api(live_server.url, token)
+        return cache[username]
+
+    yield factory
+    for api in cache.values():
+        api.client.close()
