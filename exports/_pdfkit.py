@@ -104,11 +104,13 @@ class _NumberedCanvas(Canvas):
         self.saveState()
         self.setFont(FONT, f.font_size)
         self.setFillColor(colors.HexColor("#444444"))
-        self.drawString(18 * mm, height - 12 * mm, f.header_left)
-        self.drawRightString(width - 18 * mm, height - 12 * mm, f.header_right)
+        top = height - 8 * mm - f.font_size
+        self.drawString(18 * mm, top, f.header_left)
+        if f.font_size < 12:
+            self.drawRightString(width - 18 * mm, top, f.header_right)
         self.setStrokeColor(colors.HexColor("#999999"))
         self.setLineWidth(0.4)
-        self.line(18 * mm, height - 14 * mm, width - 18 * mm, height - 14 * mm)
+        self.line(18 * mm, top - 2 * mm, width - 18 * mm, top - 2 * mm)
         self.drawString(18 * mm, 10 * mm, f.footer)
         self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self.getPageNumber()} / {total}")
         self.restoreState()
@@ -151,6 +153,8 @@ def render(
         subject=meta.subject,
         creator=meta.creator,
         invariant=1,
+        initialFontName=FONT,
+        initialFontSize=furniture.font_size,
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body")
     on_page = _watermark(furniture.watermark) if furniture.watermark else None

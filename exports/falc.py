@@ -158,5 +158,5 @@ def render_falc(inp: ExportInput) -> bytes:
     meta = pdf_meta(
         inp, title_prefix="Mon projet (FALC)", subject="Projet personnalisé, version facile à lire"
     )
-    furn = furniture(inp, label="Mon projet")
+    furn = furniture(inp, label="Mon projet", font_size=BODY_PT - 1)
     return render(build_story(inp), meta, furn, margins_mm=20)

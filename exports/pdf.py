@@ -82,6 +82,7 @@ def _kv(
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -100,6 +101,7 @@ def _grid(
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
                 ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8899AA")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import io
+import re
+
+import pikepdf
+from pypdf import PdfReader
+
+from exports import terminology
+from exports.context import ExportInput
+from exports.pdf import render_pdf
+from tests.exports.conftest import pdf_text, squash
+
+STANDARD_14 = {
+    "Courier", "Helvetica", "Times-Roman", "Symbol", "ZapfDingbats",
+    "Helvetica-Bold", "Times-Bold", "Courier-Bold",
+}  # fmt: skip
+
+
+def test_pdf_has_every_section_identity_and_version(validated: ExportInput) -> None:
+    text = pdf_text(render_pdf(validated))
+    flat = squash(text)
+    for needle in (
+        "MARTIN Léa Camille, née le 14 mars 2008",
+        "Matricule INS 2 08 03 75 115 123 69 (INS-NIR-TEST)",
+        "IME Les Tilleuls - FINESS 750012345",
+        "Version 3 - Version validée le 12 septembre 2025 à 18 h 05",
+        validated.version.content_hash,
+        "1. Projet de vie",
+        "2. Attentes",
+        "3. Besoins (nomenclature SERAFIN-PH)",
+        "4. Objectifs et actions",
+        "5. Emploi du temps hebdomadaire",
+        "6. Moyens et ressources",
+        "7. Bilan",
+        "8. Accords",
+        "Prochaine révision",
+        "10 septembre 2026",
+        "accord signé",
+        "accord oral",
+    ):
+        assert squash(needle) in flat, needle
+    for o in validated.content.objectifs:
+        assert squash(o.titre) in flat
+    for a in validated.content.actions:
+        assert squash(a.titre) in flat
+    assert "BROUILLON" not in text
+    pages = len(PdfReader(io.BytesIO(render_pdf(validated))).pages)
+    assert f"Page 1 / {pages}" in text
+    assert f"Page {pages} / {pages}" in text
+
+
+def test_every_serafin_code_is_printed_with_its_official_label(validated: ExportInput) -> None:
+    flat = squash(pdf_text(render_pdf(validated)))
+    codes = {b.code for b in validated.content.besoins if b.code}
+    codes |= {p for a in validated.content.actions for p in a.prestations}
+    for code in codes:
+        assert squash(code) in flat
+        assert squash(terminology.label(code)) in flat, code
+
+
+def test_draft_is_watermarked(draft: ExportInput) -> None:
+    data = render_pdf(draft)
+    assert "BROUILLON" in pdf_text(data)
+
+
+def test_fonts_are_all_embedded_truetype_not_the_standard_14(validated: ExportInput) -> None:
+    with pikepdf.open(io.BytesIO(render_pdf(validated))) as pdf:
+        fonts = []
+        for page in pdf.pages:
+            for _name, font in page.Resources.Font.items():
+                fonts.append(font)
+        assert fonts
+        for font in fonts:
+            base = str(font.BaseFont)
+            assert re.fullmatch(r"/[A-Z]{6}\+DejaVuSans.*", base), base
+            assert base.lstrip("/") not in STANDARD_14
+            assert "/FontFile2" in font.FontDescriptor
+
+
+def test_pdfa_2b_identification_metadata_and_output_intent(validated: ExportInput) -> None:
+    data = render_pdf(validated)
+    assert data.startswith(b"%PDF-1.7\n%")
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert "/Encrypt" not in pdf.trailer
+        assert str(pdf.Root.Lang) == "fr-FR"
+        meta_stream = pdf.Root.Metadata
+        assert "/Filter" not in meta_stream  # PDF/A: metadata stream unfiltered
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            assert xmp["pdfaid:part"] == "2"
+            assert xmp["pdfaid:conformance"] == "B"
+            assert xmp["dc:title"] == str(pdf.docinfo.Title)
+            assert xmp["pdf:Producer"] == str(pdf.docinfo.Producer)
+        (intent,) = list(pdf.Root.OutputIntents)
+        assert intent.S == "/GTS_PDFA1"
+        assert int(intent.DestOutputProfile.N) == 3
+        info = pdf.docinfo
+        assert str(info.Title) == "PPA - Léa MARTIN - version 3"
+        assert str(info.Author) == "Karim BENALI"
+        assert str(info.CreationDate) == "D:20250912093000+00'00'"
+        assert str(info.ModDate) == "D:20250912160500+00'00'"
+        assert len(pdf.trailer.ID) == 2
+
+
+def test_same_input_same_bytes(validated: ExportInput) -> None:
+    assert render_pdf(validated) == render_pdf(validated)
