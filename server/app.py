@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+import structlog
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,6 +23,7 @@ from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 
+log = structlog.get_logger(__name__)
 WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
 
 
@@ -45,6 +48,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Our own access log: path only (ids, never query strings: they may carry tokens).
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
     for router in (
         auth_router,
         people_router,

@@ -60,6 +60,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        access_log=False,
         ws_max_size=16 * 1024 * 1024,
         timeout_graceful_shutdown=10,
     )
