@@ -654,7 +654,12 @@ def write_content(doc: Doc[Any], content: PPAContent, *, origin: Any = None) -> 
     Unchanged fields are not touched, Texts are edited in their changed middle part, items are
     matched by id. Usable for seeding, restoring a version into a live room, or a REST edit.
     Parts of ``doc`` that break the layout (unknown roots excepted) are overwritten.
+    Raises ``ValueError`` if ``content`` repeats an item id within a list.
     """
+    for name in ITEM_ROOTS:
+        ids = [item.id for item in getattr(content, name)]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate item id in {name}")
     with doc.transaction(origin=origin):
         for name in ROOT_TYPES:
             value = getattr(content, name)

@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pycrdt import Array, Doc, Map, Text
+
+from editor.crdt import (
+    LayoutError,
+    check_layout,
+    check_update,
+    content_to_doc,
+    doc_from_state,
+    doc_to_content,
+    doc_to_content_repaired,
+    encode_state,
+)
+from editor.schema import StatutObjectif
+
+from .factories import valid_content
+
+Breaker = Callable[[Doc[Any]], None]
+
+
+def _objectif(doc: Doc[Any], index: int = 0) -> Map[Any]:
+    item = doc.get("objectifs", type=Array)[index]
+    assert isinstance(item, Map)
+    return item
+
+
+def _action(doc: Doc[Any]) -> Map[Any]:
+    item = doc.get("actions", type=Array)[0]
+    assert isinstance(item, Map)
+    return item
+
+
+def _planning(doc: Doc[Any]) -> Map[Any]:
+    planning = _action(doc)["planning"]
+    assert isinstance(planning, Map)
+    return planning
+
+
+def _formatted_text_root(doc: Doc[Any]) -> None:
+    text = Text("abc")
+    other: Doc[Any] = Doc()
+    other["objectifs"] = text
+    text.format(0, 2, {"bold": True})
+    doc.apply_update(other.get_update())
+
+
+def _embed(doc: Doc[Any]) -> None:
+    titre = _objectif(doc)["titre"]
+    titre.insert_embed(0, {"image": "x"})
+
+
+def _format(doc: Doc[Any]) -> None:
+    _objectif(doc)["titre"].format(0, 3, {"bold": True})
+
+
+CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
+    (
+        "unknown root",
+        lambda d: d.__setitem__("intrus", Map({"a": 1})),
+        {("intrus", "unknown_root")},
+    ),
+    (
+        "map entries on array root",
+        lambda d: d.get("objectifs", type=Map).__setitem__("x", 1),
+        {("objectifs", "wrong_type")},
+    ),
+    (
+        "array entries on map root",
+        lambda d: d.get("projet", type=Array).append("x"),
+        {("projet", "wrong_type")},
+    ),
+    (
+        "text on map root",
+        lambda d: d.get("bilan", type=Text).insert(0, "x"),
+        {("bilan", "wrong_type")},
+    ),
+    (
+        "map entries on text root",
+        lambda d: d.get("projet_de_vie", type=Map).__setitem__("x", "y"),
+        {("projet_de_vie", "wrong_type")},
+    ),
+    (
+        "item not a map",
+        lambda d: d.get("besoins", type=Array).append("b-3"),
+        {("besoins[2]", "wrong_type")},
+    ),
+    (
+        "item without id",
+        lambda d: d.get("moyens", type=Array).append(Map({"type": "humain"})),
+        {("moyens[1]", "missing_id")},
+    ),
+    ("empty id", lambda d: _objectif(d).__setitem__("id", ""), {("objectifs[0].id", "bad_id")}),
+    (
+        "long id",
+        lambda d: _objectif(d).__setitem__("id", "x" * 65),
+        {("objectifs[0].id", "bad_id")},
+    ),
+    (
+        "numeric id",
+        lambda d: _objectif(d).__setitem__("id", 3),
+        {("objectifs[0].id", "wrong_type")},
+    ),
+    (
+        "duplicate id",
+        lambda d: _objectif(d, 1).__setitem__("id", "o-appart"),
+        {("objectifs[1]", "duplicate_id")},
+    ),
+    (
+        "unknown key",
+        lambda d: _objectif(d).__setitem__("couleur", "rouge"),
+        {("objectifs[0].couleur", "unknown_key")},
+    ),
+    (
+        "unknown key in singleton",
+        lambda d: d.get("projet", type=Map).__setitem__("x", Text()),
+        {("projet.x", "unknown_key")},
+    ),
+    (
+        "string instead of Text",
+        lambda d: _objectif(d).__setitem__("titre", "plain"),
+        {("objectifs[0].titre", "wrong_type")},
+    ),
+    (
+        "Text instead of enum string",
+        lambda d: _objectif(d).__setitem__("statut", Text("actif")),
+        {("objectifs[0].statut", "wrong_type")},
+    ),
+    (
+        "null Text",
+        lambda d: d.get("projet", type=Map).__setitem__("titre", None),
+        {("projet.titre", "wrong_type")},
+    ),
+    (
+        "boolean integer",
+        lambda d: _planning(d).__setitem__("intervalle", True),
+        {("actions[0].planning.intervalle", "wrong_type")},
+    ),
+    (
+        "non integral",
+        lambda d: _planning(d).__setitem__("duree_minutes", 1.5),
+        {("actions[0].planning.duree_minutes", "bad_value")},
+    ),
+    (
+        "out of range",
+        lambda d: _planning(d).__setitem__("intervalle", 60),
+        {("actions[0].planning.intervalle", "bad_value")},
+    ),
+    (
+        "bad enum",
+        lambda d: _objectif(d).__setitem__("statut", "fini"),
+        {("objectifs[0].statut", "bad_value")},
+    ),
+    (
+        "bad day",
+        lambda d: _planning(d)["jours"].append("XX"),
+        {("actions[0].planning.jours", "bad_value")},
+    ),
+    (
+        "bad time",
+        lambda d: _planning(d).__setitem__("heure_debut", "25:00"),
+        {("actions[0].planning.heure_debut", "bad_value")},
+    ),
+    (
+        "bad date format",
+        lambda d: _objectif(d).__setitem__("date_debut", "06/01/2025"),
+        {("objectifs[0].date_debut", "bad_date")},
+    ),
+    (
+        "impossible date",
+        lambda d: d.get("bilan", type=Map).__setitem__("date_evaluation", "2025-02-30"),
+        {("bilan.date_evaluation", "bad_date")},
+    ),
+    (
+        "date as number",
+        lambda d: _action(d).__setitem__("date_fin", 20250101),
+        {("actions[0].date_fin", "wrong_type")},
+    ),
+    (
+        "non-string in id list",
+        lambda d: _objectif(d)["besoin_ids"].append(7),
+        {("objectifs[0].besoin_ids[1]", "wrong_type")},
+    ),
+    (
+        "map in id list",
+        lambda d: _action(d)["prestations"].append(Map()),
+        {("actions[0].prestations[2]", "wrong_type")},
+    ),
+    (
+        "string instead of list",
+        lambda d: _action(d).__setitem__("prestations", "2.3.2.1"),
+        {("actions[0].prestations", "wrong_type")},
+    ),
+    (
+        "planning not a map",
+        lambda d: _action(d).__setitem__("planning", "mardi"),
+        {("actions[0].planning", "wrong_type")},
+    ),
+    (
+        "unknown key in planning",
+        lambda d: _planning(d).__setitem__("fuseau", "UTC"),
+        {("actions[0].planning.fuseau", "unknown_key")},
+    ),
+    ("embed in Text", _embed, {("objectifs[0].titre", "rich_text")}),
+    ("formatting in Text", _format, {("objectifs[0].titre", "rich_text")}),
+    (
+        "formatted text on array root",
+        _formatted_text_root,
+        {("objectifs", "wrong_type")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "breaker", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_guard_detects(name: str, breaker: Breaker, expected: set[tuple[str, str]]) -> None:
+    doc = content_to_doc(valid_content())
+    breaker(doc)
+    problems = check_layout(doc)
+    assert {(p.path, p.code) for p in problems} == expected, name
+    assert all(p.message for p in problems)
+    with pytest.raises(LayoutError) as caught:
+        doc_to_content(doc)
+    assert caught.value.problems == tuple(problems)
+    repaired, reported = doc_to_content_repaired(doc)
+    assert reported == problems
+    assert repaired.model_dump(mode="json")  # a valid content, whatever the breakage
+
+
+def test_well_formed_doc_passes() -> None:
+    assert check_layout(content_to_doc(valid_content())) == []
+    assert check_layout(Doc()) == []
+
+
+def test_all_problems_reported_at_once() -> None:
+    doc = content_to_doc(valid_content())
+    chosen = {"unknown root", "item not a map", "item without id", "long id", "bad time"}
+    expected: set[tuple[str, str]] = set()
+    for name, breaker, codes in CASES:
+        if name in chosen:
+            breaker(doc)
+            expected |= codes
+    assert len(expected) == 5
+    assert {(p.path, p.code) for p in check_layout(doc)} == expected
+
+
+def test_repair_drops_broken_entries_and_resets_values() -> None:
+    doc = content_to_doc(valid_content())
+    doc.get("besoins", type=Array).append("nope")
+    doc.get("moyens", type=Array).append(Map({"type": "humain"}))
+    _objectif(doc, 1).__setitem__("id", "o-appart")
+    _objectif(doc).__setitem__("statut", "fini")
+    _objectif(doc).__setitem__("titre", "plain")
+    _objectif(doc)["besoin_ids"].append(7)
+    repaired, problems = doc_to_content_repaired(doc)
+    assert len(problems) == 6
+    assert [b.id for b in repaired.besoins] == ["b-logement", "b-sante"]
+    assert [m.id for m in repaired.moyens] == ["mo-1"]
+    assert [o.id for o in repaired.objectifs] == ["o-appart"]
+    first = repaired.objectifs[0]
+    assert first.statut is StatutObjectif.EN_PREPARATION
+    assert first.titre == ""
+    assert first.besoin_ids == ["b-logement"]
+
+
+def test_check_update_leaves_doc_untouched() -> None:
+    server = content_to_doc(valid_content())
+    browser = doc_from_state(encode_state(server))
+    before = server.get_state()
+    _objectif(browser).__setitem__("statut", "fini")
+    update = browser.get_update(before)
+    problems = check_update(server, update)
+    assert [(p.path, p.code) for p in problems] == [("objectifs[0].statut", "bad_value")]
+    assert server.get_state() == before
+    good = doc_from_state(encode_state(server))
+    _objectif(good).__setitem__("statut", "termine")
+    assert check_update(server, good.get_update(before)) == []
+
+
+def test_layout_error_message_lists_paths() -> None:
+    doc = content_to_doc(valid_content())
+    for name in ("a", "b", "c", "d", "e", "f"):
+        doc[name] = Map({"x": 1})
+    with pytest.raises(LayoutError, match=r"a: unknown_root.*\(\+1\)"):
+        doc_to_content(doc)
