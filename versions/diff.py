@@ -386,7 +386,13 @@ class _Authorship:
             return self._source(path)
         return self._source
 
-    def for_path(self, path: str) -> tuple[Author, ...]:
+    def for_path(self, path: str, *, deeper: bool = True) -> tuple[Author, ...]:
+        """Authors of edits covering ``path`` and, if ``deeper``, of edits inside it.
+
+        Fields take deeper edits (the update log may name ``.../planning/jours/1``); items do
+        not, so an edit to a field that ended unchanged does not make its author an author of
+        the item's change.
+        """
         found: dict[str, tuple[datetime, datetime]] = {}
         for change in self._candidates(path):
             prefix = change.path_prefix
@@ -394,7 +400,7 @@ class _Authorship:
                 prefix == ""
                 or path == prefix
                 or path.startswith(prefix + "/")
-                or prefix.startswith(path + "/")
+                or (deeper and prefix.startswith(path + "/"))
             ):
                 continue
             first, last = found.get(change.author, (change.at, change.at))
@@ -499,7 +505,9 @@ class _Differ:
                 if not fields:
                     continue
                 kind, title = ChangeKind.CHANGED, _title(section, after, self.labeler)
-            authors = _merge_authors([self.authorship.for_path(path), *(f.authors for f in fields)])
+            authors = _merge_authors(
+                [self.authorship.for_path(path, deeper=False), *(f.authors for f in fields)]
+            )
             result.append(ItemChange(section, item_id, kind, title, path, fields, authors))
         return result
 
@@ -511,7 +519,9 @@ class _Differ:
             fields = self.field_changes(section, before, after)
         if not fields:
             return []
-        authors = _merge_authors([self.authorship.for_path(section), *(f.authors for f in fields)])
+        authors = _merge_authors(
+            [self.authorship.for_path(section, deeper=False), *(f.authors for f in fields)]
+        )
         noun = _NOUNS[section].singular
         return [ItemChange(section, None, ChangeKind.CHANGED, noun, section, fields, authors)]
 

@@ -149,6 +149,7 @@ def test_authorship_is_attached_to_fields_and_items() -> None:
     b = a.model_copy(deep=True)
     assert b.actions[0].planning is not None
     b.actions[0].planning.lieu = "Gare"
+    b.actions[0].planning.jours = [Jour.LUNDI, Jour.MARDI]
     b.actions[0].description = "Nouveau trajet."
     b.actions.append(Action(id="a3", titre="Piscine"))
     b.projet.titre = "PPA 2025-2026"
@@ -159,6 +160,8 @@ def test_authorship_is_attached_to_fields_and_items() -> None:
         AuthoredChange("actions/a3", "bob", at(2)),
         AuthoredChange("projet/titre", "dan", at(5)),
         AuthoredChange("objectifs/o1/titre", "eve", at(6)),  # edited then reverted: no change
+        AuthoredChange("actions/a1/titre", "eve", at(6)),  # idem, on an item that did change
+        AuthoredChange("actions/a1/planning/jours/1", "fred", at(8)),  # deeper than a field
     ]
     diff = diff_contents(a, b, authorship, labeler=labeler)
     by_id = {item.item_id: item for item in diff.items}
@@ -171,7 +174,9 @@ def test_authorship_is_attached_to_fields_and_items() -> None:
         at(4),
     )
     assert [x.author for x in fields["description"].authors] == ["carol"]
-    assert [x.author for x in a1.authors] == ["alice", "carol"]  # ordered by first edit
+    assert [x.author for x in fields["planning.jours"].authors] == ["alice", "fred"]
+    assert "titre" not in fields
+    assert [x.author for x in a1.authors] == ["alice", "carol", "fred"]  # by first edit; no eve
     assert [x.author for x in by_id["a3"].authors] == ["bob"]
     assert all(f.authors[0].author == "bob" for f in by_id["a3"].fields)
     projet = diff.in_section("projet")[0]
