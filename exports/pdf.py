@@ -339,7 +339,10 @@ def pdf_meta(inp: ExportInput, *, title_prefix: str = "PPA", subject: str | None
 
 
 def furniture(
-    inp: ExportInput, label: str = "Projet personnalisé d'accompagnement"
+    inp: ExportInput,
+    label: str = "Projet personnalisé d'accompagnement",
+    *,
+    font_size: float = 8,
 ) -> PageFurniture:
     """Running header/footer of a PPA document (watermark for drafts)."""
     v = inp.version
@@ -348,6 +351,7 @@ def furniture(
         header_right=f"{inp.structure.name} - version {v.number}",
         watermark="BROUILLON" if v.kind.is_draft else None,
         footer=f"Empreinte {v.content_hash[:16]}…",
+        font_size=font_size,
     )
 
 

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pikepdf
+from docx import Document
+from reportlab.lib.enums import TA_LEFT
+from reportlab.platypus import KeepTogether, Paragraph
+
+from exports import terminology
+from exports.context import ExportInput
+from exports.docx import render_docx
+from exports.falc import build_story, render_falc
+from tests.exports.conftest import pdf_text
+
+
+def _paragraphs(story: Sequence[object]) -> list[Paragraph]:
+    out: list[Paragraph] = []
+    for flow in story:
+        if isinstance(flow, KeepTogether):
+            out += _paragraphs(list(flow._content))  # type: ignore[attr-defined]
+        elif isinstance(flow, Paragraph):
+            out.append(flow)
+    return out
+
+
+def test_falc_sections_and_one_short_idea_per_line(validated: ExportInput) -> None:
+    text = pdf_text(render_falc(validated))
+    for section in ("Mes objectifs", "Ce que nous allons faire", "Quand", "Avec qui"):
+        assert section in text
+    paragraphs = _paragraphs(build_story(validated))
+    assert len(paragraphs) > 40
+    for p in paragraphs:
+        assert p.style.alignment == TA_LEFT
+        assert p.style.fontSize >= 14
+        sentence = p.getPlainText()
+        assert sentence.count(". ") == 0, sentence  # one sentence per line
+        assert len(sentence.split()) <= 20, sentence
+    assert "Toutes les semaines, le lundi et le jeudi." in text
+    assert "Avec Karim BENALI." in text
+
+
+def test_falc_pdf_uses_no_text_smaller_than_14_points(validated: ExportInput) -> None:
+    with pikepdf.open(io.BytesIO(render_falc(validated))) as pdf:
+        sizes: set[Decimal] = set()
+        for page in pdf.pages:
+            for instruction in pikepdf.parse_content_stream(page):
+                if (
+                    isinstance(instruction, pikepdf.ContentStreamInstruction)
+                    and str(instruction.operator) == "Tf"
+                ):
+                    sizes.add(Decimal(str(instruction.operands[1])))
+        assert sizes
+        assert min(sizes) >= 14
+
+
+def test_docx_has_real_styles_tables_and_lists(validated: ExportInput) -> None:
+    doc = Document(io.BytesIO(render_docx(validated)))
+    styles = {p.style.name for p in doc.paragraphs if p.style is not None}
+    assert {"Title", "Heading 1", "Heading 2", "List Bullet"} <= styles
+    headings = [
+        p.text for p in doc.paragraphs if p.style is not None and p.style.name == "Heading 1"
+    ]
+    assert headings == [
+        "1. Projet de vie",
+        "2. Attentes",
+        "3. Besoins (nomenclature SERAFIN-PH)",
+        "4. Objectifs et actions",
+        "5. Emploi du temps hebdomadaire",
+        "6. Moyens et ressources",
+        "7. Bilan",
+        "8. Accords",
+    ]
+    assert all(t.style is not None and t.style.name == "Table Grid" for t in doc.tables)
+    xml = zipfile.ZipFile(io.BytesIO(render_docx(validated))).read("word/document.xml").decode()
+    assert xml.count("<w:tblHeader") == len(doc.tables)
+    besoins = doc.tables[1]
+    assert [c.text for c in besoins.rows[0].cells][:2] == ["Code SERAFIN-PH", "Libellé officiel"]
+    for row, besoin in zip(besoins.rows[1:], validated.content.besoins, strict=True):
+        assert row.cells[0].text == besoin.code
+        assert row.cells[1].text == terminology.label(besoin.code or "")
+    body = "\n".join(p.text for p in doc.paragraphs)
+    for code in {p for a in validated.content.actions for p in a.prestations}:
+        assert f"{code} - {terminology.label(code)}" in body
+    assert doc.core_properties.title == "PPA - Léa MARTIN - version 3"
+    assert doc.core_properties.language == "fr-FR"
+
+
+def test_docx_draft_is_marked_and_bytes_are_stable(
+    validated: ExportInput, draft: ExportInput
+) -> None:
+    assert render_docx(validated) == render_docx(validated)
+    doc = Document(io.BytesIO(render_docx(draft)))
+    assert any("BROUILLON" in p.text for p in doc.paragraphs)
