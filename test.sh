@@ -9,9 +9,10 @@ bootstrap_python dev
 bootstrap_web
 bootstrap_test_tools
 
-.venv/bin/ruff format --check .
-.venv/bin/ruff check .
-.venv/bin/mypy server editor versions exports tests bench
+PY_DIRS="server editor versions exports tests bench"
+.venv/bin/ruff format --check ${PY_DIRS}
+.venv/bin/ruff check ${PY_DIRS}
+.venv/bin/mypy ${PY_DIRS}
 
 status=0
 for backend in ${PPA_TEST_BACKENDS:-sqlite postgresql}; do

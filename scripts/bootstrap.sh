@@ -1,5 +1,10 @@
 # Sourced by serve.sh and test.sh: idempotent installation steps, nothing installed by hand.
 
+pip_quiet() {
+  # pip warns about this machine's optional local index; keep real errors visible.
+  .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location" >&2)
+}
+
 bootstrap_python() {
   local extra="${1:-}"
   if [ ! -x .venv/bin/python ]; then
@@ -7,11 +12,11 @@ bootstrap_python() {
   fi
   local stamp=".venv/.installed-${extra:-base}"
   if [ ! -f "${stamp}" ] || [ pyproject.toml -nt "${stamp}" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
+    pip_quiet install --quiet --upgrade pip
     if [ -n "${extra}" ]; then
-      .venv/bin/python -m pip install --quiet -e ".[${extra}]"
+      pip_quiet install --quiet -e ".[${extra}]"
     else
-      .venv/bin/python -m pip install --quiet -e .
+      pip_quiet install --quiet -e .
     fi
     touch "${stamp}"
   fi
