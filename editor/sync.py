@@ -62,7 +62,7 @@ from typing import Any, Final, NamedTuple, Protocol, TypeAlias
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
-from pycrdt import Doc, TransactionEvent, merge_updates
+from pycrdt import Doc, TransactionEvent, get_update, merge_updates
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,8 @@ GUARD_AUTHOR: Final = "system:schema-guard"
 """Author recorded for the compensating changes written by the schema guard."""
 
 _MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
+_MAX_BACKLOG: Final = 10_000
+_MAX_HELD: Final = 256
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,9 +560,11 @@ class Peer:
         "ack_gen",
         "ack_pending",
         "awareness_ids",
+        "backlog",
         "channel",
         "closed",
         "joined_read_only",
+        "last_ack",
         "room",
         "told_read_only",
         "user_id",
@@ -572,8 +576,12 @@ class Peer:
         self.user_id = channel.user_id
         self.joined_read_only = channel.read_only
         self.awareness_ids: set[int] = set()
+        self.backlog: list[bytes] | None = []
+        """Relayed updates held until this connection got its sync step 2 (then ``None``), so
+        that every client receives the document in causal order."""
         self.ack_gen = 0
         self.ack_pending = False
+        self.last_ack = b""
         self.told_read_only = False
         self.closed = False
         self._tokens = float(burst)
@@ -601,6 +609,9 @@ class _Entry(NamedTuple):
     author: str
     at: datetime
     peer: Peer | None
+    own: bool
+    """The effective change is exactly what the peer sent (nothing of others integrated with it),
+    so the peer needs no copy of it."""
 
 
 class _AwarenessState(NamedTuple):
@@ -658,6 +669,8 @@ class Room:
         self._wake = anyio.Event()
         self._committed = anyio.Event()
         self._captured: list[bytes] | None = None
+        self._held: list[tuple[bytes, str]] = []
+        self._held_bytes = 0
         self._doc_bytes = len(doc.get_update())
         self._subscription = doc.observe(self._on_transaction)
         self._observing = True
@@ -758,7 +771,8 @@ class Room:
             channel.read_only = True
         peer = Peer(self, channel, self._monotonic(), self.limits.update_burst)
         self._peers[peer] = None
-        channel.send(encode_sync_step1(self.durable_state_vector))
+        peer.last_ack = self.durable_state_vector
+        channel.send(encode_sync_step1(peer.last_ack))
         states = self._awareness_states()
         if states:
             channel.send(encode_awareness(states))
@@ -817,7 +831,7 @@ class Room:
                     self._doc_bytes += len(captured)
                     if not self.uncommitted:
                         self._durable_sv = None
-                    self._broadcast(encode_update(captured), None)
+                    self._relay(encode_update(captured), None)
             elif isinstance(decoded, AwarenessMessage):
                 for entry in decoded.entries:
                     known = self._awareness.get(entry.client_id)
@@ -840,7 +854,15 @@ class Room:
             # Only durable content may be shown: answer once what the diff holds is committed.
             self._deferred.append((self._applied_gen, peer, reply))
         else:
-            peer.channel.send(reply)
+            self._send_step2(peer, reply)
+
+    def _send_step2(self, peer: Peer, reply: bytes) -> None:
+        peer.channel.send(reply)
+        backlog = peer.backlog
+        if backlog is not None:
+            peer.backlog = None
+            for message in backlog:
+                peer.channel.send(message)
 
     def _full_state(self) -> bytes:
         cached = self._full_update
@@ -871,13 +893,23 @@ class Room:
             self._durable_sv = self.doc.get_state()
         captured = self._apply(update)
         if captured is None:
-            # A duplicate (its original write is acknowledged on its own) or content whose
-            # dependencies are missing: kept pending in memory, never acknowledged until it
-            # integrates (the durable state vector does not cover it, so the client resends it).
+            # Nothing new: a duplicate (e.g. resent after a reconnection while the original is
+            # still being committed) or content whose dependencies are missing (kept pending;
+            # the durable state vector does not cover it, so the client resends it).
+            self._hold_if_pending(peer, update)
+            if self.uncommitted:
+                peer.ack_gen = self._applied_gen
+                peer.ack_pending = True
+            else:
+                self._ack(peer, self.durable_state_vector, None)
             return
-        self._doc_bytes += len(captured)
         at = self._now()
-        entries = [_Entry(captured, peer.user_id, at, peer)]
+        entries = [_Entry(captured, peer.user_id, at, peer, captured == update)]
+        if self._held:
+            entries.extend(self._retry_held(at))
+        self._hold_if_pending(peer, update)
+        for entry in entries:
+            self._doc_bytes += len(entry.update)
         if self._guard is not None:
             violations = self._guard.check(self.doc)
             if violations:
@@ -887,6 +919,41 @@ class Room:
         peer.ack_gen = self._applied_gen
         peer.ack_pending = True
         self._wake.set()
+
+    def _hold_if_pending(self, peer: Peer, update: bytes) -> None:
+        # yrs (pycrdt 0.14) sometimes leaves pending structs unintegrated when their
+        # dependencies arrive in a later update, where Yjs integrates them (see
+        # tests/collab/test_upstream.py). Keep such updates (bounded) and apply them again after
+        # the next write that integrates something.
+        try:
+            missing = get_update(update, self.doc.get_state())
+        except ValueError:
+            return
+        if missing[:1] == b"\x00":
+            return  # every struct is known: a duplicate
+        self._held.append((update, peer.user_id))
+        self._held_bytes += len(update)
+        while self._held and (
+            len(self._held) > _MAX_HELD or self._held_bytes > self.limits.max_message_bytes * 4
+        ):
+            dropped, _ = self._held.pop(0)
+            self._held_bytes -= len(dropped)
+
+    def _retry_held(self, at: datetime) -> list[_Entry]:
+        held, self._held, self._held_bytes = self._held, [], 0
+        entries: list[_Entry] = []
+        for update, author in held:
+            captured = self._apply(update)
+            if captured is not None:
+                entries.append(_Entry(captured, author, at, None, False))
+            else:
+                missing = get_update(update, self.doc.get_state())
+                if missing[:1] != b"\x00":
+                    self._held.append((update, author))
+                    self._held_bytes += len(update)
+        if entries:
+            log.info("collab.room.pending_integrated ppa=%s count=%d", self.ppa_id, len(entries))
+        return entries
 
     def _repair(self, peer: Peer, violations: Sequence[str], at: datetime) -> list[_Entry]:
         assert self._guard is not None
@@ -912,7 +979,7 @@ class Room:
                 len(remaining),
                 ",".join(remaining[:5]),
             )
-        return [_Entry(update, GUARD_AUTHOR, at, None) for update in captured]
+        return [_Entry(update, GUARD_AUTHOR, at, None, False) for update in captured]
 
     def _apply(self, update: bytes) -> bytes | None:
         captured: list[bytes] = []
@@ -981,6 +1048,21 @@ class Room:
             if peer is not exclude:
                 peer.channel.send(message)
 
+    def _relay(self, message: bytes, exclude: Peer | None) -> None:
+        for peer in self._peers:
+            if peer is exclude:
+                continue
+            backlog = peer.backlog
+            if backlog is None:
+                peer.channel.send(message)
+            elif len(backlog) < _MAX_BACKLOG:
+                backlog.append(message)
+            else:  # a client that never asks for the document: stop holding relays for it
+                peer.backlog = None
+                for held in backlog:
+                    peer.channel.send(held)
+                peer.channel.send(message)
+
     async def _commit_pending(self) -> None:
         batch = self._pending
         self._pending = []
@@ -1027,23 +1109,36 @@ class Room:
         senders = {e.peer for e in batch}
         update = batch[0].update if len(batch) == 1 else merge_updates(*(e.update for e in batch))
         message = encode_update(update)
-        exclude = next(iter(senders)) if len(senders) == 1 else None
-        self._broadcast(message, exclude)
+        # A write may integrate content of others held pending until then: the writer is spared
+        # the copy only when the batch is exactly what it sent.
+        exclude = batch[0].peer if len(senders) == 1 and all(e.own for e in batch) else None
+        self._relay(message, exclude)
         if self._fanout is not None:
             self._fanout.publish(self.ppa_id, message)
-        ack: bytes | None = None
+        ack: list[bytes] = []
         for peer in self._peers:
             if peer.ack_pending and peer.ack_gen <= gen:
                 peer.ack_pending = False
-                if ack is None:
-                    ack = encode_sync_step1(durable_sv)
-                peer.channel.send(ack)
+                self._ack(peer, durable_sv, ack)
         if self._deferred:
             ready = [d for d in self._deferred if d[0] <= gen]
             self._deferred = [d for d in self._deferred if d[0] > gen]
             for _, peer, reply in ready:
                 if not peer.closed:
-                    peer.channel.send(reply)
+                    self._send_step2(peer, reply)
+
+    def _ack(self, peer: Peer, durable_sv: bytes, encoded: list[bytes] | None) -> None:
+        """Send ``durable_sv`` (as a sync step 1) unless this peer was last told exactly that:
+        a client answers a step 1 with a step 2, which must not start a ping-pong."""
+        if peer.last_ack == durable_sv:
+            return
+        peer.last_ack = durable_sv
+        if encoded is None:
+            peer.channel.send(encode_sync_step1(durable_sv))
+            return
+        if not encoded:
+            encoded.append(encode_sync_step1(durable_sv))
+        peer.channel.send(encoded[0])
 
     async def _compact(self) -> None:
         try:

@@ -10,6 +10,7 @@ from editor.sync import (
     AuthMessage,
     AwarenessMessage,
     Peer,
+    RoomManager,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -18,7 +19,21 @@ from editor.sync import (
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
+    write_var_uint,
 )
+
+
+def write_state_vector(state: dict[int, int]) -> bytes:
+    parts = [write_var_uint(len(state))]
+    for client, clock in state.items():
+        parts += [write_var_uint(client), write_var_uint(clock)]
+    return b"".join(parts)
+
+
+def text_of(update: bytes, field: str = "t") -> str:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(update)
+    return str(doc.get(field, type=Text))
 
 
 class MemoryChannel:
@@ -86,7 +101,7 @@ class SimClient:
     def handle(self, frame: bytes) -> None:
         for message in decode_messages(frame):
             if isinstance(message, SyncStep1):
-                self.durable_sv = message.state_vector
+                self._merge_durable(message.state_vector)
                 if self.connected:
                     self.outbox.append(encode_sync_step2(self.doc.get_update(message.state_vector)))
             elif isinstance(message, SyncStep2 | SyncUpdate):
@@ -95,6 +110,14 @@ class SimClient:
                 self.denied.append(message.reason)
             elif isinstance(message, AwarenessMessage):
                 self.awareness.append(message.payload)
+
+    def _merge_durable(self, state_vector: bytes) -> None:
+        # The durable state only grows; keeping the maximum also tolerates the reordering that
+        # the convergence test inflicts (a WebSocket never reorders).
+        merged = decode_state_vector(self.durable_sv) if self.durable_sv else {}
+        for client, clock in decode_state_vector(state_vector).items():
+            merged[client] = max(clock, merged.get(client, 0))
+        self.durable_sv = write_state_vector(merged)
 
     def saved(self) -> bool:
         if self.durable_sv is None:
@@ -116,3 +139,36 @@ def pump(peer: Peer, channel: MemoryChannel, client: SimClient) -> int:
         for frame in outgoing:
             peer.receive(frame)
         moved += len(frames) + len(outgoing)
+
+
+class Session:
+    """A SimClient joined to a room through a MemoryChannel."""
+
+    def __init__(self, peer: Peer, channel: MemoryChannel, client: SimClient) -> None:
+        self.peer = peer
+        self.channel = channel
+        self.client = client
+
+    def pump(self) -> int:
+        return pump(self.peer, self.channel, self.client)
+
+    @property
+    def text(self) -> str:
+        return str(self.client.text)
+
+
+async def join(
+    manager: RoomManager,
+    ppa_id: str,
+    user: str = "alice",
+    *,
+    read_only: bool = False,
+    client: SimClient | None = None,
+) -> Session:
+    channel = MemoryChannel(user, read_only=read_only)
+    peer = await manager.join(ppa_id, channel)
+    client = client or SimClient()
+    client.connect()
+    session = Session(peer, channel, client)
+    session.pump()
+    return session

@@ -1,8 +1,8 @@
 """An in-memory :class:`editor.sync.UpdateStore` for tests, with failure and delay injection.
 
 It follows the contract the database store implements: ``append`` is atomic and returns the last
-sequence number; ``compact`` folds the log into the state and keeps, per update, its author, time
-and Yjs client ids.
+sequence number; ``compact`` folds the log into the state and keeps, per update, its author and
+time.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import anyio
-from pycrdt import get_state
 
-from editor.sync import LoadedDocument, StoredUpdate, decode_state_vector, fold_updates
+from editor.sync import LoadedDocument, StoredUpdate, fold_updates
 
 
 @dataclass
@@ -23,7 +22,6 @@ class LogRow:
     update: bytes | None
     author: str
     at: datetime
-    client_ids: tuple[int, ...]
 
 
 @dataclass
@@ -72,8 +70,7 @@ class MemoryStore:
         seq = doc.rows[-1].seq if doc.rows else doc.state_seq
         for update in updates:
             seq += 1
-            client_ids = tuple(decode_state_vector(get_state(update.update)))
-            doc.rows.append(LogRow(seq, update.update, update.author, update.at, client_ids))
+            doc.rows.append(LogRow(seq, update.update, update.author, update.at))
         self.batch_sizes.append(len(updates))
         return seq
 

@@ -53,7 +53,12 @@ const installAckPeek = (p) => {
   p.messageHandlers[0] = (encoder, decoder, prov, emitSynced, messageType) => {
     const peek = decoding.clone(decoder)
     if (decoding.readVarUint(peek) === 0) {
-      durableStateVector = Y.decodeStateVector(decoding.readVarUint8Array(peek))
+      // sync step 1 from the server = the state vector of what is durably stored
+      const received = Y.decodeStateVector(decoding.readVarUint8Array(peek))
+      if (durableStateVector === null) durableStateVector = new Map()
+      received.forEach((clock, client) => {
+        durableStateVector.set(client, Math.max(clock, durableStateVector.get(client) || 0))
+      })
     }
     stock(encoder, decoder, prov, emitSynced, messageType)
   }
