@@ -12,8 +12,8 @@ from pypdf import PdfReader
 from exports.context import ExportInput, VersionKind
 from exports.sample import sample_avenant_input, sample_input
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_CDA = REPO.parent / "shared" / "data" / "cda"
+# ANS CDA validation assets copied into the repository (see data/ans-cda/SOURCE.md).
+ANS_CDA = Path(__file__).resolve().parent / "data" / "ans-cda"
 
 
 @pytest.fixture(scope="session")

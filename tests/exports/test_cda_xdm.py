@@ -14,14 +14,14 @@ from exports.cda import render_cda, render_cda_document, validate_cda
 from exports.context import ExportInput
 from exports.pdf import render_pdf
 from exports.xdm import render_xdm
-from tests.exports.conftest import SHARED_CDA
+from tests.exports.conftest import ANS_CDA
 from tests.exports.schematron import Compiled, compile_schematron, run_schematron
 
 NS = {"h": "urn:hl7-org:v3"}
 RIM = {"rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"}
-EXAMPLE = SHARED_CDA / "ExemplesCDA" / "DOC_NON_STRUCTURE_CDA-R2-N1.xml"
-STRUCMIN = SHARED_CDA / "schematrons/profils/structurationMinimale/ASIP-STRUCT-MIN-StrucMin.sch"
-IHE = SHARED_CDA / "schematrons/profils/IHE.sch"
+EXAMPLE = ANS_CDA / "ExemplesCDA" / "DOC_NON_STRUCTURE_CDA-R2-N1.xml"
+STRUCMIN = ANS_CDA / "schematrons/profils/structurationMinimale/ASIP-STRUCT-MIN-StrucMin.sch"
+IHE = ANS_CDA / "schematrons/profils/IHE.sch"
 J07_MISSING = "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml"
 
 
