@@ -9,6 +9,7 @@ from pycrdt import Doc, Text, TransactionEvent
 from editor.sync import (
     AuthMessage,
     AwarenessMessage,
+    LayoutGuard,
     Peer,
     RoomManager,
     SyncStep1,
@@ -34,6 +35,18 @@ def text_of(update: bytes, field: str = "t") -> str:
     doc: Doc[Any] = Doc()
     doc.apply_update(update)
     return str(doc.get(field, type=Text))
+
+
+class CountingGuard(LayoutGuard):
+    """The PPA layout guard, counting its (costly) full checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def check(self, doc: Doc[Any]) -> list[str]:
+        self.checks += 1
+        return super().check(doc)
 
 
 class MemoryChannel:

@@ -11,6 +11,8 @@ import pytest
 from pycrdt import Doc, Text
 
 from editor.sync import RoomManager
+from tests.collab.channels import CountingGuard
+from tests.collab.conftest import running_manager
 from tests.collab.live import Identity, LiveCollab, NodeClient, live_collab, node_available
 from tests.collab.stores import MemoryStore
 
@@ -177,3 +179,31 @@ async def test_unauthenticated_is_closed_with_4401(
     event = await client.wait_event(lambda e: e.get("event") == "close")
     assert event["code"] == 4401
     assert event["reason"] == "Authentification requise"
+
+
+async def test_schema_guard_with_stock_clients(clients: list[NodeClient]) -> None:
+    guard = CountingGuard()
+    store = MemoryStore()
+    async with (
+        running_manager(store, guard=guard) as manager,
+        live_collab(manager, TOKENS) as server,
+    ):
+        alice, bruno = await start(clients, 2)
+        for client, token in ((alice, "tok-alice"), (bruno, "tok-bruno")):
+            await client.call("connect", url=server.url, room="ppa-guard", token=token)
+            await client.call("waitSynced")
+        await alice.call("insert", field="projet_de_vie", index=0, text="Vivre seul")
+        await bruno.call("waitText", field="projet_de_vie", value="Vivre seul")
+        await alice.call("waitSaved")
+        assert guard.checks == 0  # stock Yjs typing is recognised as a text edit
+
+        await alice.call("pushItem", root="objectifs", item={"id": "o1", "titre": "Marcher"})
+        await alice.call("pushItem", root="objectifs", item={"titre": "sans identifiant"})
+        await alice.call("waitItemIds", root="objectifs", ids=["o1"])
+        await bruno.call("waitItemIds", root="objectifs", ids=["o1"])
+        await alice.wait_event(lambda e: e.get("event") == "warn" and "corrigée" in e["text"])
+        room = manager.room("ppa-guard")
+        assert room is not None
+        assert guard.check(room.doc) == []
+        assert await alice.call("errors") == []
+        assert await bruno.call("errors") == []

@@ -96,6 +96,21 @@ const ops = {
   insert ({ field = 't', index = 0, text }) { doc.getText(field).insert(index, text); return null },
   delete ({ field = 't', index, length }) { doc.getText(field).delete(index, length); return null },
   setMap ({ map = 'm', key, value }) { doc.getMap(map).set(key, value); return null },
+  // PPA layout helpers: an item is a Y.Map whose free-text fields are Y.Text
+  pushItem ({ root, item }) {
+    const ymap = new Y.Map()
+    for (const [key, value] of Object.entries(item)) {
+      ymap.set(key, key === 'id' || typeof value !== 'string' ? value : new Y.Text(value))
+    }
+    doc.getArray(root).push([ymap])
+    return null
+  },
+  itemIds ({ root }) { return doc.getArray(root).toArray().map((m) => (m instanceof Y.Map ? m.get('id') ?? null : null)) },
+  async waitItemIds ({ root, ids, timeout = 10000 }) {
+    const same = () => JSON.stringify(ops.itemIds({ root })) === JSON.stringify(ids)
+    await until(same, timeout, 'item ids of ' + root)
+    return true
+  },
   text ({ field = 't' }) { return doc.getText(field).toString() },
   map ({ map = 'm' }) { return doc.getMap(map).toJSON() },
   async waitText ({ field = 't', value, timeout = 10000 }) {
