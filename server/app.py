@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,8 +28,14 @@ log = structlog.get_logger(__name__)
 WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
 
 
+# Drivers that log statement parameters at DEBUG level (personal data) are capped at WARNING.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "psycopg")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,47 @@
+"""Health data never reaches the logs: ids and hashes only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.server.helpers import person_body
+
+
+def test_logs_hold_no_identity_no_content_no_token(
+    api_as: Any, demo: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    coord = api_as("coordinatrice")
+    body = person_body(birth_family_name="ZYXWORTH", first_names="Quentinella")
+    secret_text = "Souhaite-un-secret-médical-XQZ"
+    with capture_logs() as structured, caplog.at_level(logging.DEBUG):
+        person = coord.post("/api/persons", json=body).json()
+        ppa = coord.post(
+            f"/api/persons/{person['id']}/ppas",
+            json={"content": {"projet_de_vie": secret_text}},
+        ).json()
+        coord.get(f"/api/ppas/{ppa['id']}")
+        coord.get("/api/persons", params={"token": coord.token})
+        api_as("anonymous").post(
+            "/api/auth/token", data={"username": "coordinatrice", "password": "wrong-pass"}
+        )
+        coord.post("/api/persons", json=person_body(ins_matricule="279035121518988"))
+    assert structured, "the access log should have recorded the requests"
+    text = " ".join(str(entry) for entry in structured)
+    # httpx/httpcore are this test's own client, not the service.
+    server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    text += " ".join(f"{record.name} {record.getMessage()}" for record in server_records)
+    for forbidden in (
+        body["ins_matricule"],
+        "279035121518988",
+        "ZYXWORTH",
+        "Quentinella",
+        secret_text,
+        str(coord.token),
+        "wrong-pass",
+    ):
+        assert forbidden not in text
+    assert person["id"] in text or ppa["id"] in text
