@@ -1,0 +1,291 @@
+// One collaborative session on a PPA document: Yjs doc + y-websocket provider + IndexedDB.
+//
+// Save state ("Enregistré" only once the server has durably stored the user's edits):
+// the server answers a sync step 1 with its sync step 2 only once everything it accepted
+// before that step 1 on the same connection is committed (editor/sync.py). So after local
+// edits have been transmitted, the session sends a sync step 1 of its own (a "barrier"); when
+// the step 2 answering it arrives, every edit transmitted before it is durable. This also covers
+// deletions, which do not move Yjs state vectors (so the durable state vector the server sends as
+// a sync step 1 after each commit cannot acknowledge them on its own); that state vector is still
+// read to know when the first server step 1 of a connection (which our offline edits answer)
+// has been handled.
+//
+// Read-only: the server sends an AUTH "permission denied" message whose reason is a French
+// sentence (read-only role, document locked by validation); a reason starting with
+// "Modification non conforme" only says a write was corrected by the schema guard.
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { IndexeddbPersistence, clearDocument } from 'y-indexeddb'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as syncProtocol from 'y-protocols/sync'
+
+export const SAVE_LABELS = {
+  connecting: 'Connexion…',
+  syncing: 'Synchronisation…',
+  saving: 'Enregistrement…',
+  saved: 'Enregistré',
+  offline: 'Hors ligne - vos modifications seront envoyées',
+  readonly: 'Lecture seule',
+  closed: 'Déconnecté'
+}
+
+const REPAIRED_PREFIX = 'Modification non conforme'
+const IDB_LIST_KEY = 'ppa.idb'
+
+/** Getters of every root (docs/document-schema.md §1): always the same getter per root. */
+export function roots (doc) {
+  return {
+    projet: doc.getMap('projet'),
+    projet_de_vie: doc.getText('projet_de_vie'),
+    attentes: doc.getArray('attentes'),
+    besoins: doc.getArray('besoins'),
+    objectifs: doc.getArray('objectifs'),
+    actions: doc.getArray('actions'),
+    moyens: doc.getArray('moyens'),
+    bilan: doc.getMap('bilan'),
+    accords: doc.getArray('accords')
+  }
+}
+
+function rememberDb (userId, name) {
+  const all = JSON.parse(localStorage.getItem(IDB_LIST_KEY) || '{}')
+  const mine = new Set(all[userId] || [])
+  mine.add(name)
+  all[userId] = [...mine]
+  localStorage.setItem(IDB_LIST_KEY, JSON.stringify(all))
+}
+
+/** Delete this user's local copies (logout on a shared computer). */
+export async function forgetLocalCopies (userId) {
+  const all = JSON.parse(localStorage.getItem(IDB_LIST_KEY) || '{}')
+  for (const name of all[userId] || []) {
+    try { await clearDocument(name) } catch { /* already gone */ }
+  }
+  delete all[userId]
+  localStorage.setItem(IDB_LIST_KEY, JSON.stringify(all))
+}
+
+export class CollabSession {
+  /**
+   * @param {{ppaId: string, token: string, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts
+   */
+  constructor ({ ppaId, token, user, persist, readOnly = null }) {
+    this.ppaId = ppaId
+    this.user = user
+    this.doc = new Y.Doc()
+    this.roots = roots(this.doc)
+    this.listeners = new Map()
+    this.readOnlyReason = readOnly
+    this.locked = false
+    this.everConnected = false
+    this.loaded = false // the document has content to show (server sync or local copy)
+    this.closed = null // {code, reason} when the server refused us for good
+    // save-state bookkeeping
+    this.localSeq = 0 // local updates so far
+    this.transmittedSeq = 0 // local updates sent on the current connection
+    this.durableSeq = 0 // local updates known durable
+    this.ready = false // first server step 1 of this connection handled
+    this.pendingStep1 = [] // FIFO of step 1 we sent: barrier seq or null (provider's own)
+    this.barrierTimer = null
+    this.provider = null
+    this.idb = null
+
+    this._onUpdate = (update, origin) => {
+      if (origin === this.provider) return // from the server: durable by construction
+      this.localSeq += 1
+      if (this.provider?.wsconnected && this.ready) {
+        this.transmittedSeq = this.localSeq
+        this._scheduleBarrier()
+      }
+      this._emitState()
+    }
+    this.doc.on('update', this._onUpdate)
+
+    const start = () => {
+      if (this.destroyed) return
+      this._connect(token)
+    }
+    if (persist) {
+      const name = `ppa-collab:${user.id}:${ppaId}`
+      rememberDb(user.id, name)
+      this.idb = new IndexeddbPersistence(name, this.doc)
+      const timeout = new Promise((resolve) => setTimeout(resolve, 3000))
+      Promise.race([this.idb.whenSynced, timeout]).then(() => {
+        if (this.destroyed) return
+        if (this.hasContent()) this._setLoaded()
+        start()
+      })
+    } else {
+      start()
+    }
+    this._online = () => { if (this.provider && !this.closed) this.provider.connect() }
+    this._offline = () => { if (this.provider) this.provider.disconnect() ; this._emitState() }
+    window.addEventListener('online', this._online)
+    window.addEventListener('offline', this._offline)
+  }
+
+  on (name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set())
+    this.listeners.get(name).add(fn)
+    return () => this.listeners.get(name)?.delete(fn)
+  }
+
+  emit (name, ...args) {
+    for (const fn of this.listeners.get(name) || []) {
+      try { fn(...args) } catch (error) { console.error(error) }
+    }
+  }
+
+  hasContent () {
+    return this.doc.share.size > 0 && Y.encodeStateVector(this.doc).length > 1
+  }
+
+  get awareness () {
+    return this.provider?.awareness ?? null
+  }
+
+  get connected () {
+    return Boolean(this.provider?.wsconnected)
+  }
+
+  get saveState () {
+    if (this.closed) return 'closed'
+    if (this.readOnlyReason) return 'readonly'
+    if (!this.provider || !this.provider.wsconnected) return this.everConnected || !navigator.onLine ? 'offline' : 'connecting'
+    if (!this.ready) return 'syncing'
+    return this.durableSeq >= this.localSeq ? 'saved' : 'saving'
+  }
+
+  _emitState () {
+    const state = this.saveState
+    if (state !== this._lastState) {
+      this._lastState = state
+      this.emit('state', state)
+    }
+  }
+
+  _setLoaded () {
+    if (!this.loaded) {
+      this.loaded = true
+      this.emit('loaded')
+    }
+  }
+
+  _connect (token) {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+    const provider = new WebsocketProvider(`${scheme}://${location.host}/ws/ppa`, this.ppaId, this.doc, {
+      params: { token },
+      disableBc: true, // every tab talks to the server: nothing unsaved crosses tabs unseen
+      connect: false,
+      maxBackoffTime: 2500
+    })
+    this.provider = provider
+    const sync = provider.messageHandlers[0]
+    provider.messageHandlers[0] = (encoder, decoder, prov, emitSynced, messageType) => {
+      const peek = decoding.clone(decoder)
+      const kind = decoding.readVarUint(peek)
+      sync(encoder, decoder, prov, emitSynced, messageType)
+      if (kind === syncProtocol.messageYjsSyncStep1) {
+        // The server's durable state vector; our step 2 answering it (written into `encoder`,
+        // sent right after this handler) carries everything local the server lacks.
+        this.transmittedSeq = this.localSeq
+        if (!this.ready) {
+          this.ready = true
+        }
+        this._scheduleBarrier(0)
+      } else if (kind === syncProtocol.messageYjsSyncStep2) {
+        const seq = this.pendingStep1.shift()
+        if (typeof seq === 'number' && seq > this.durableSeq) this.durableSeq = seq
+        this._setLoaded()
+      }
+      this._emitState()
+    }
+    provider.messageHandlers[2] = (_encoder, decoder) => {
+      const kind = decoding.readVarUint(decoder)
+      if (kind !== 0) return
+      const reason = decoding.readVarString(decoder)
+      if (reason.startsWith(REPAIRED_PREFIX)) {
+        this.emit('notice', reason)
+        return
+      }
+      this.setReadOnly(reason, /verrouill/i.test(reason))
+    }
+    provider.on('status', ({ status }) => {
+      if (status === 'connected') {
+        this.everConnected = true
+        this.ready = false
+        this.pendingStep1 = [null] // the provider sends its own step 1 on open
+      } else if (status === 'disconnected') {
+        this.ready = false
+        this.pendingStep1 = []
+      }
+      this._emitState()
+    })
+    provider.on('connection-close', (event) => {
+      const code = event?.code
+      if (code === 4401 || code === 4403 || code === 4404) {
+        this.closed = { code, reason: event.reason || '' }
+        provider.shouldConnect = false
+        this.emit('closed', this.closed)
+      }
+      this._emitState()
+    })
+    if (navigator.onLine) provider.connect()
+    this.emit('provider', provider)
+    this._emitState()
+  }
+
+  _scheduleBarrier (delay = 60) {
+    if (this.barrierTimer !== null) return
+    this.barrierTimer = setTimeout(() => {
+      this.barrierTimer = null
+      this._sendBarrier()
+    }, delay)
+  }
+
+  _sendBarrier () {
+    const ws = this.provider?.ws
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.ready) return
+    const outstanding = this.pendingStep1.filter((s) => typeof s === 'number')
+    const highest = outstanding.length ? Math.max(...outstanding) : this.durableSeq
+    if (this.transmittedSeq <= highest) return
+    if (outstanding.length) {
+      // one barrier in flight at a time: send the next when it is answered
+      this._scheduleBarrier(120)
+      return
+    }
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, 0) // messageSync
+    syncProtocol.writeSyncStep1(encoder, this.doc)
+    this.pendingStep1.push(this.transmittedSeq)
+    ws.send(encoding.toUint8Array(encoder))
+  }
+
+  setReadOnly (reason, locked = false) {
+    const changed = this.readOnlyReason !== reason || this.locked !== locked
+    this.readOnlyReason = reason
+    this.locked = this.locked || locked
+    if (changed) this.emit('readonly', { reason, locked: this.locked })
+    this._emitState()
+  }
+
+  transact (fn) {
+    this.doc.transact(fn)
+  }
+
+  destroy () {
+    this.destroyed = true
+    window.removeEventListener('online', this._online)
+    window.removeEventListener('offline', this._offline)
+    clearTimeout(this.barrierTimer)
+    this.doc.off('update', this._onUpdate)
+    if (this.provider) {
+      this.provider.awareness.setLocalState(null)
+      this.provider.destroy()
+    }
+    if (this.idb) this.idb.destroy()
+    this.doc.destroy()
+    this.listeners.clear()
+  }
+}

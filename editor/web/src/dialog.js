@@ -1,0 +1,43 @@
+// Accessible modal dialogs on the native <dialog> (focus trapped, Escape closes, focus restored).
+import { h, uid } from './dom.js'
+
+/**
+ * openDialog({title, body: Node | (close) => Node, actions?}) -> {dialog, close(result), result: Promise}
+ */
+export function openDialog ({ title, describe, build, className }) {
+  const titleId = uid('dlg')
+  const descId = describe ? `${titleId}-desc` : null
+  const opener = document.activeElement
+  let resolve
+  const result = new Promise((r) => { resolve = r })
+  const dialog = h('dialog', { class: ['dialog', className], 'aria-labelledby': titleId, 'aria-describedby': descId })
+  const close = (value = null) => {
+    if (dialog.open) dialog.close()
+    dialog.remove()
+    resolve(value)
+    if (opener && document.contains(opener)) opener.focus()
+  }
+  dialog.addEventListener('cancel', (event) => { event.preventDefault(); close(null) })
+  dialog.append(
+    h('div', { class: 'dialog__head' },
+      h('h2', { id: titleId }, title),
+      h('button', { type: 'button', class: 'btn btn--ghost btn--icon', 'aria-label': 'Fermer', on: { click: () => close(null) } }, '×')),
+    describe ? h('p', { id: descId, class: 'dialog__desc' }, describe) : null,
+    build(close)
+  )
+  document.body.append(dialog)
+  dialog.showModal()
+  const first = dialog.querySelector('[autofocus]') || dialog.querySelector('input, select, textarea, button:not(.btn--icon)')
+  if (first) first.focus()
+  return { dialog, close, result }
+}
+
+export function confirmDialog (message, { confirmLabel = 'Confirmer', danger = false } = {}) {
+  return openDialog({
+    title: 'Confirmation',
+    describe: message,
+    build: (close) => h('div', { class: 'dialog__actions' },
+      h('button', { type: 'button', class: 'btn', on: { click: () => close(false) } }, 'Annuler'),
+      h('button', { type: 'button', class: ['btn', danger ? 'btn--danger' : 'btn--primary'], autofocus: true, on: { click: () => close(true) } }, confirmLabel))
+  }).result
+}

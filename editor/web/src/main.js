@@ -1,0 +1,76 @@
+// Entry point: hash router (#/connexion, #/, #/ppa/<id>), header, views.
+import './styles.css'
+import { setUnauthenticatedHandler } from './api.js'
+import { clearSession, getMe, getToken } from './auth.js'
+import { clear, h } from './dom.js'
+import { mountLogin } from './views/login.js'
+import { mountList } from './views/list.js'
+import { mountEditor } from './views/editor.js'
+import { forgetLocalCopies } from './collab/session.js'
+
+const main = document.getElementById('main')
+const header = document.getElementById('app-header')
+let cleanup = null
+
+function go (hash) {
+  if (location.hash === hash) route()
+  else location.hash = hash
+}
+
+setUnauthenticatedHandler(() => {
+  sessionStorage.setItem('ppa.flash', 'Votre session a expiré : reconnectez-vous.')
+  go('#/connexion')
+})
+
+function renderHeader () {
+  clear(header)
+  const me = getMe()
+  header.append(
+    h('div', { class: 'app-header__inner' },
+      h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }, 'PPA'), ' collaboratif'),
+      me && getToken()
+        ? h('div', { class: 'app-header__user' },
+          h('span', { class: 'who' }, h('span', { class: 'sr-only' }, 'Connecté·e : '), me.display_name),
+          h('button', {
+            type: 'button',
+            class: 'btn btn--ghost',
+            on: {
+              click: async () => {
+                await forgetLocalCopies(me.id)
+                clearSession()
+                go('#/connexion')
+              }
+            }
+          }, 'Se déconnecter'))
+        : null
+    )
+  )
+}
+
+async function route () {
+  if (cleanup) {
+    try { cleanup() } catch (error) { console.error(error) }
+    cleanup = null
+  }
+  clear(main)
+  const hash = location.hash || '#/'
+  const loggedIn = Boolean(getToken())
+  renderHeader()
+  let match
+  if (hash === '#/connexion') {
+    if (loggedIn) return go('#/')
+    cleanup = mountLogin(main, { onLoggedIn: () => go(sessionStorage.getItem('ppa.next') || '#/') })
+  } else if (!loggedIn) {
+    if (hash !== '#/') sessionStorage.setItem('ppa.next', hash)
+    return go('#/connexion')
+  } else if ((match = /^#\/ppa\/([^/?#]+)$/.exec(hash))) {
+    sessionStorage.removeItem('ppa.next')
+    cleanup = mountEditor(main, { ppaId: decodeURIComponent(match[1]) })
+  } else {
+    sessionStorage.removeItem('ppa.next')
+    cleanup = mountList(main)
+  }
+}
+
+window.addEventListener('hashchange', route)
+route()

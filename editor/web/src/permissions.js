@@ -1,0 +1,42 @@
+// What the UI lets each role edit; it mirrors what the server enforces on the live document
+// (server/collab): writers edit everything, read-only connections nothing, and the person and
+// their aidant only their own expression fields.
+export const WRITER_ROLES = new Set(['coordinator', 'contributor'])
+export const OWN_FIELD_ROLES = new Set(['person', 'aidant'])
+
+const READ_ONLY_REASONS = {
+  reader: 'Vous consultez ce PPA en lecture seule (rôle « lecture » dans le cercle).',
+  esms: 'Système de structure : consultation des versions validées uniquement.',
+  auditor: 'Audit : consultation de l\'historique uniquement, sans modification.',
+  none: 'Vous ne pouvez pas modifier ce PPA.'
+}
+
+export const LOCKED_REASON = 'Ce PPA est validé et verrouillé : personne ne peut plus le modifier. ' +
+  'Pour changer les modalités d\'accompagnement, ouvrez un avenant ; pour un nouveau projet, une révision.'
+
+/** {mode: 'edit' | 'own' | 'read', reason} for a role on a PPA. */
+export function modeFor (ppa) {
+  const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
+  if (locked) return { mode: 'read', reason: LOCKED_REASON, locked: true }
+  const role = ppa.my_role
+  if (WRITER_ROLES.has(role)) return { mode: 'edit', reason: null, locked: false }
+  if (OWN_FIELD_ROLES.has(role)) {
+    return {
+      mode: 'own',
+      reason: role === 'person'
+        ? 'Vous pouvez écrire vos attentes, votre avis sur chaque objectif et chaque action, et les notes de préparation du bilan. Le reste est rédigé par l\'équipe.'
+        : 'En tant qu\'aidant, vous pouvez écrire les attentes de l\'entourage, l\'avis de la personne et les notes de préparation du bilan. Le reste est rédigé par l\'équipe.',
+      locked: false
+    }
+  }
+  return { mode: 'read', reason: READ_ONLY_REASONS[role] || READ_ONLY_REASONS.none, locked: false }
+}
+
+/** The person's and aidant's own fields (fieldKey "root/id/key"). */
+export function ownFieldWritable (fieldKey, { origine } = {}) {
+  const parts = fieldKey.split('/')
+  if (parts[0] === 'attentes' && parts[2] === 'texte') return origine === 'personne' || origine === 'entourage'
+  if ((parts[0] === 'objectifs' || parts[0] === 'actions') && parts[2] === 'avis_usager') return true
+  if (fieldKey === 'bilan/notes_preparation') return true
+  return false
+}

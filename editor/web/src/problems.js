@@ -1,0 +1,93 @@
+// Validation problems (GET /api/ppas/{id}/problems: [{path, code, message}], paths by item id,
+// e.g. "objectifs[<id>].besoin_ids", "actions[<id>].prestations[0]", "projet.date_fin"),
+// attached to the fields registered under the matching key ("objectifs/<id>/besoin_ids").
+import { h, replace } from './dom.js'
+
+export function pathSegments (path) {
+  const segments = []
+  let current = ''
+  for (let i = 0; i < path.length; i++) {
+    const ch = path[i]
+    if (ch === '.') {
+      if (current) segments.push(current)
+      current = ''
+    } else if (ch === '[') {
+      if (current) segments.push(current)
+      current = ''
+      const end = path.indexOf(']', i)
+      segments.push(path.slice(i + 1, end === -1 ? path.length : end))
+      i = end === -1 ? path.length : end
+    } else {
+      current += ch
+    }
+  }
+  if (current) segments.push(current)
+  return segments
+}
+
+export class ProblemRegistry {
+  constructor () {
+    this.entries = new Map() // key -> Set<{wrapper, control, slot}>
+    this.problems = []
+    this.listeners = new Set()
+  }
+
+  register (key, entry) {
+    if (!this.entries.has(key)) this.entries.set(key, new Set())
+    this.entries.get(key).add(entry)
+    this._paintEntry(key, entry)
+    return () => this.entries.get(key)?.delete(entry)
+  }
+
+  /** The registered key a problem path belongs to (the field, else its nearest container). */
+  keyOf (path) {
+    const segments = pathSegments(path)
+    for (let n = segments.length; n > 0; n--) {
+      const key = segments.slice(0, n).join('/')
+      if (this.entries.get(key)?.size) return key
+    }
+    return segments[0] || ''
+  }
+
+  set (problems) {
+    this.problems = problems
+    for (const [key, entries] of this.entries) for (const entry of entries) this._paintEntry(key, entry)
+    for (const fn of this.listeners) fn(problems)
+  }
+
+  onChange (fn) {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  messagesFor (key) {
+    return this.problems.filter((p) => this.keyOf(p.path) === key)
+  }
+
+  _paintEntry (key, { control, slot }) {
+    const mine = this.messagesFor(key)
+    const signature = mine.map((p) => p.message).join('\n')
+    if (slot.dataset.signature === signature) return
+    slot.dataset.signature = signature
+    replace(slot, ...mine.map((p) => h('p', { class: 'problem', dataset: { code: p.code } },
+      h('span', { class: 'problem__icon', 'aria-hidden': 'true' }, '!'), ' ', p.message)))
+    if (control) {
+      if (mine.length) control.setAttribute('aria-invalid', 'true')
+      else control.removeAttribute('aria-invalid')
+    }
+  }
+
+  /** Focus the field of a problem (for the summary's links). */
+  focus (path) {
+    const key = this.keyOf(path)
+    const entry = [...(this.entries.get(key) || [])][0]
+    if (!entry) return false
+    const target = entry.control && !entry.control.matches('fieldset')
+      ? entry.control
+      : entry.wrapper.querySelector('input, select, textarea, button') || entry.wrapper
+    entry.wrapper.scrollIntoView({ block: 'center' })
+    if (target === entry.wrapper) target.setAttribute('tabindex', '-1')
+    target.focus()
+    return true
+  }
+}

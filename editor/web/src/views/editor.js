@@ -1,0 +1,287 @@
+// The PPA editor page: live structured form, presence, save state, problems, history panel.
+import { api, ApiError } from '../api.js'
+import { getMe, getToken } from '../auth.js'
+import { announce, debounce, h, replace } from '../dom.js'
+import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
+import { CollabSession, SAVE_LABELS } from '../collab/session.js'
+import { Presence } from '../collab/presence.js'
+import { ProblemRegistry } from '../problems.js'
+import { SerafinLabels } from '../serafin.js'
+import { Scope } from '../forms/fields.js'
+import { renderForm, SECTIONS } from '../forms/sections.js'
+import { modeFor, ownFieldWritable } from '../permissions.js'
+import { mountHistory } from './history.js'
+
+export function mountEditor (root, { ppaId }) {
+  const controller = new AbortController()
+  const pageScope = new Scope()
+  const me = getMe()
+  let session = null
+  let presence = null
+  const status = h('p', { class: 'loading', role: 'status' }, 'Chargement du PPA…')
+  root.append(status)
+  document.title = 'PPA - PPA collaboratif'
+
+  start().catch((error) => {
+    if (error.name === 'AbortError') return
+    console.error(error)
+    status.textContent = error instanceof ApiError
+      ? (error.status === 404 ? 'PPA introuvable, ou non partagé avec vous.' : error.message)
+      : 'Impossible d\'ouvrir ce PPA.'
+    status.className = 'form-error'
+  })
+
+  async function start () {
+    const ppa = await api(`/api/ppas/${encodeURIComponent(ppaId)}`, { signal: controller.signal })
+    const [person, cercle] = await Promise.all([
+      api(`/api/persons/${encodeURIComponent(ppa.person_id)}`, { signal: controller.signal }),
+      api(`/api/persons/${encodeURIComponent(ppa.person_id)}/cercle`, { signal: controller.signal }).catch(() => [])
+    ])
+    status.remove()
+    build(ppa, person, cercle)
+  }
+
+  function build (initialPpa, person, cercle) {
+    let ppa = initialPpa
+    let { mode, reason, locked } = modeFor(ppa)
+    const role = ppa.my_role
+    document.title = `${ppa.title} - ${personName(person)} - PPA collaboratif`
+
+    // -- members (referents, intervenants): professionals of the cercle. The demo and the exports
+    // designate professionals by their professional id; other members by their member id.
+    const professionals = cercle.filter((m) => m.kind === 'professional' && !m.opposed)
+    const memberOptions = () => professionals.map((m) => [m.professional_id || m.id, m.display_name])
+    const memberName = (id) => {
+      const m = cercle.find((x) => x.id === id || x.professional_id === id || x.user_id === id)
+      return m ? m.display_name : id
+    }
+
+    session = new CollabSession({
+      ppaId,
+      token: getToken(),
+      user: me,
+      persist: mode !== 'read',
+      readOnly: mode === 'read' ? reason : null
+    })
+    presence = new Presence(session, me)
+    const problems = new ProblemRegistry()
+    const serafin = new SerafinLabels(ppa.serafin || {})
+
+    // -- page skeleton
+    const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite', dataset: { state: 'connecting' } }, SAVE_LABELS.connecting)
+    const presenceList = h('ul', { class: 'presence', 'aria-label': 'Personnes présentes dans le document' })
+    const badges = h('p', { class: 'badges' })
+    const banner = h('div', { class: 'banner', role: 'note', hidden: true })
+    const toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' })
+    const problemsSummary = h('details', { class: 'problems-summary', hidden: true })
+    const formRoot = h('div', { class: 'ppa-form', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Chargement du document…'))
+    const historyButton = h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'Historique, validation et exports')
+    const aside = h('aside', { class: 'side-panel', id: 'history-panel', hidden: true, 'aria-label': 'Historique, validation et exports' })
+    const nav = h('nav', { class: 'toc', 'aria-label': 'Parties du PPA' },
+      h('ul', {}, SECTIONS.map(([id, label]) => h('li', {}, h('a', {
+        href: `#/ppa/${encodeURIComponent(ppaId)}`,
+        on: {
+          click: (event) => {
+            event.preventDefault()
+            const target = document.getElementById(id)
+            if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
+          }
+        }
+      }, label)))))
+
+    const paintBadges = () => {
+      replace(badges, 
+        h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
+        ppa.locked || locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
+        h('span', { class: 'badge badge--role' }, `Votre rôle : ${roleLabel(role)}`))
+    }
+    const paintBanner = () => {
+      banner.hidden = !reason
+      banner.className = `banner ${locked ? 'banner--locked' : mode === 'own' ? 'banner--info' : 'banner--readonly'}`
+      replace(banner, 
+        h('strong', {}, locked ? 'Document verrouillé. ' : mode === 'own' ? 'Vos champs. ' : 'Lecture seule. '),
+        reason || '')
+    }
+    paintBadges()
+    paintBanner()
+
+    root.append(h('div', { class: 'editor-page' },
+      h('div', { class: 'editor-head' },
+        h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, 'Accueil'), ' › ', personName(person)),
+        h('h1', {}, ppa.title, h('span', { class: 'sr-only' }, ` — PPA de ${personName(person)}`)),
+        badges,
+        h('div', { class: 'editor-head__bar' },
+          saveState,
+          h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
+          historyButton)),
+      banner,
+      toast,
+      problemsSummary,
+      h('div', { class: 'editor-layout' }, nav, formRoot, aside)))
+
+    // -- save state
+    const paintSave = (state) => {
+      saveState.dataset.state = state
+      saveState.textContent = SAVE_LABELS[state] || state
+    }
+    pageScope.add(session.on('state', paintSave))
+    paintSave(session.saveState)
+
+    // -- presence list
+    const describeField = (key) => {
+      if (!key) return ''
+      const wrapper = document.querySelector(`[data-field="${CSS.escape(key)}"]`)
+      if (!wrapper) return ''
+      const label = wrapper.querySelector('label, legend, .ro-label')?.textContent || ''
+      const card = wrapper.closest('.card')?.querySelector('.card__title')?.textContent
+      const sectionTitle = wrapper.closest('.ppa-section')?.querySelector('h2')?.textContent
+      return [card || sectionTitle, label].filter(Boolean).join(' · ')
+    }
+    let knownOthers = new Map()
+    const paintPresence = (others) => {
+      const items = [h('li', { class: 'presence__me' },
+        h('span', { class: 'dot', style: { background: presence.user.color }, 'aria-hidden': 'true' }),
+        `${me.display_name} (vous)`)]
+      const seen = new Map()
+      for (const other of others) {
+        if (seen.has(other.clientId)) continue
+        seen.set(other.clientId, other.user.name)
+        const where = describeField(other.field)
+        items.push(h('li', { class: 'presence__other', dataset: { clientId: String(other.clientId) } },
+          h('span', { class: 'dot', style: { background: other.user.color }, 'aria-hidden': 'true' }),
+          other.user.name,
+          where ? h('span', { class: 'presence__where' }, ` — ${where}`) : null))
+      }
+      replace(presenceList, ...items)
+      for (const [id, name] of seen) if (!knownOthers.has(id)) announce(`${name} a rejoint le document.`)
+      for (const [id, name] of knownOthers) if (!seen.has(id)) announce(`${name} a quitté le document.`)
+      knownOthers = seen
+    }
+    pageScope.add(presence.onChange(paintPresence))
+    paintPresence([])
+
+    // -- notices
+    let toastTimer = null
+    const showToast = (message) => {
+      toast.textContent = message
+      toast.classList.add('toast--visible')
+      clearTimeout(toastTimer)
+      toastTimer = setTimeout(() => toast.classList.remove('toast--visible'), 6000)
+    }
+    pageScope.add(session.on('notice', showToast))
+    pageScope.add(session.on('closed', ({ code }) => {
+      if (code === 4401) {
+        sessionStorage.setItem('ppa.flash', 'Votre session a expiré : reconnectez-vous.')
+        location.hash = '#/connexion'
+        return
+      }
+      reason = code === 4404 ? 'Ce PPA n\'existe plus.' : 'Vous n\'avez plus accès à ce document.'
+      mode = 'read'
+      paintBanner()
+      renderFormNow()
+    }))
+
+    // -- problems
+    const problemsOk = role && !['esms', 'auditor'].includes(role)
+    const paintSummary = (list) => {
+      problemsSummary.hidden = list.length === 0
+      replace(problemsSummary, 
+        h('summary', {}, `Points à compléter avant validation (${list.length})`),
+        h('ul', {}, list.map((p) => h('li', {}, h('button', {
+          type: 'button',
+          class: 'link',
+          on: { click: () => problems.focus(p.path) }
+        }, p.message)))))
+    }
+    pageScope.add(problems.onChange(paintSummary))
+    let problemsSeq = 0
+    const refreshProblems = debounce(async () => {
+      if (!problemsOk) return
+      const mine = ++problemsSeq
+      try {
+        const list = await api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`)
+        if (mine === problemsSeq) problems.set(list)
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 0) console.warn('problems', error.message)
+      }
+    }, 700)
+    pageScope.add(() => refreshProblems.cancel())
+    problems.set(problemsOk ? ppa.problems || [] : [])
+    pageScope.add(session.on('state', (state) => { if (state === 'saved') refreshProblems() }))
+    const onRemote = (_update, origin) => { if (origin === session.provider) refreshProblems() }
+    session.doc.on('update', onRemote)
+    pageScope.add(() => session.doc.off('update', onRemote))
+
+    // -- the form
+    const ownOrigine = role === 'aidant' ? 'entourage' : 'personne'
+    const ctx = {
+      doc: session.doc,
+      roots: session.roots,
+      session,
+      presence,
+      problems,
+      serafin,
+      memberOptions,
+      memberName,
+      get mode () { return mode },
+      get canStructure () { return mode === 'edit' },
+      ownOrigine,
+      canWrite: (fieldKey, extra) => mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
+    }
+    let formScope = null
+    function renderFormNow () {
+      if (!session.loaded) return
+      const scrollY = window.scrollY
+      const active = document.activeElement?.closest?.('[data-field]')?.dataset.field
+      if (formScope) formScope.dispose()
+      formScope = pageScope.child()
+      replace(formRoot, ...renderForm(ctx, formScope))
+      formRoot.setAttribute('aria-busy', 'false')
+      formRoot.classList.toggle('ppa-form--readonly', mode === 'read')
+      window.scrollTo(0, scrollY)
+      if (active) document.querySelector(`[data-field="${CSS.escape(active)}"]`)?.querySelector('input, textarea, select, button')?.focus()
+      presence.render()
+    }
+    if (session.loaded) renderFormNow()
+    pageScope.add(session.on('loaded', renderFormNow))
+
+    // -- read-only / lock pushed by the server
+    pageScope.add(session.on('readonly', async ({ reason: serverReason, locked: isLocked }) => {
+      const wasMode = mode
+      mode = 'read'
+      locked = locked || isLocked
+      reason = isLocked ? `${serverReason} ${'Pour changer les modalités d\'accompagnement, ouvrez un avenant.'}` : (reason || serverReason)
+      paintBanner()
+      paintBadges()
+      if (wasMode !== 'read') {
+        renderFormNow()
+        announce(reason)
+      }
+      try {
+        ppa = await api(`/api/ppas/${encodeURIComponent(ppaId)}`)
+        paintBadges()
+        history?.refresh()
+      } catch { /* keep what we have */ }
+    }))
+
+    // -- history / validation / exports panel
+    let history = null
+    historyButton.addEventListener('click', () => {
+      const open = aside.hidden
+      aside.hidden = !open
+      historyButton.setAttribute('aria-expanded', String(open))
+      if (open) {
+        if (!history) history = mountHistory(aside, { ppaId, getPpa: () => ppa, role, session, ctx, pageScope, onPpaChanged: (next) => { ppa = next; paintBadges() } })
+        else history.refresh()
+        aside.querySelector('h2')?.focus()
+      }
+    })
+  }
+
+  return () => {
+    controller.abort()
+    pageScope.dispose()
+    if (presence) presence.destroy()
+    if (session) session.destroy()
+  }
+}

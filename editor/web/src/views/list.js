@@ -1,0 +1,85 @@
+// Home: the persons and PPAs the user may see (per their role in each person's cercle).
+import { api, ApiError } from '../api.js'
+import { formatDate, formatDateTime, h } from '../dom.js'
+import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
+
+const EDIT_ROLES = new Set(['coordinator', 'contributor'])
+
+export function mountList (root) {
+  document.title = 'Mes PPA - PPA collaboratif'
+  const controller = new AbortController()
+  const status = h('p', { class: 'loading', role: 'status' }, 'Chargement des personnes accompagnées…')
+  const list = h('div', { class: 'person-list' })
+  root.append(h('div', { class: 'page' }, h('h1', {}, 'Personnes accompagnées et PPA'), status, list))
+  load().catch((error) => {
+    if (error.name === 'AbortError') return
+    status.textContent = error instanceof ApiError ? error.message : 'Chargement impossible.'
+    status.classList.add('form-error')
+  })
+
+  async function load () {
+    const persons = await api('/api/persons', { signal: controller.signal })
+    const ppasByPerson = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/ppas`, { signal: controller.signal })))
+    status.textContent = persons.length === 0
+      ? "Aucune personne accompagnée n'est partagée avec vous."
+      : `${persons.length} personne${persons.length > 1 ? 's' : ''} accompagnée${persons.length > 1 ? 's' : ''}.`
+    persons.forEach((person, index) => list.append(personCard(person, ppasByPerson[index])))
+  }
+
+  function personCard (person, ppas) {
+    const headingId = `person-${person.id}`
+    const rows = ppas.map((ppa) => h('tr', {},
+      h('th', { scope: 'row' }, h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}`, class: 'ppa-link' }, ppa.title || 'PPA sans titre')),
+      h('td', {}, h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
+        ppa.locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null),
+      h('td', {}, formatDateTime(ppa.updated_at))
+    ))
+    const card = h('section', { class: 'card person-card', 'aria-labelledby': headingId },
+      h('h2', { id: headingId }, personName(person)),
+      h('p', { class: 'muted' },
+        `Née ou né le ${formatDate(person.birth_date)}`,
+        person.local_id ? ` · dossier ${person.local_id}` : '',
+        ` · votre rôle : ${roleLabel(person.my_role)}`),
+      ppas.length
+        ? h('table', { class: 'table' },
+          h('caption', { class: 'sr-only' }, `PPA de ${personName(person)}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'PPA'), h('th', { scope: 'col' }, 'État'), h('th', { scope: 'col' }, 'Mis à jour'))),
+          h('tbody', {}, rows))
+        : h('p', {}, 'Aucun PPA visible pour le moment.')
+    )
+    if (EDIT_ROLES.has(person.my_role)) card.append(newPpaForm(person, ppas.length > 0))
+    return card
+  }
+
+  function newPpaForm (person, hasPrevious) {
+    const id = `new-ppa-${person.id}`
+    const title = h('input', { id: `${id}-title`, type: 'text', maxlength: '200', placeholder: 'ex. PPA 2027-2028' })
+    const fromPrevious = h('input', { id: `${id}-prev`, type: 'checkbox', checked: hasPrevious, disabled: !hasPrevious })
+    const error = h('p', { class: 'form-error', role: 'alert' })
+    return h('details', { class: 'new-ppa' },
+      h('summary', {}, 'Créer un nouveau PPA'),
+      h('form', {
+        on: {
+          submit: async (event) => {
+            event.preventDefault()
+            error.textContent = ''
+            try {
+              const created = await api(`/api/persons/${encodeURIComponent(person.id)}/ppas`, {
+                method: 'POST',
+                json: { title: title.value.trim() || null, from_previous: fromPrevious.checked }
+              })
+              location.hash = `#/ppa/${encodeURIComponent(created.id)}`
+            } catch (err) {
+              error.textContent = err.message
+            }
+          }
+        }
+      },
+      h('div', { class: 'field' }, h('label', { for: `${id}-title` }, 'Titre (facultatif)'), title),
+      h('div', { class: 'field field--inline' }, fromPrevious, h('label', { for: `${id}-prev` }, 'Partir du dernier PPA de la personne')),
+      error,
+      h('button', { type: 'submit', class: 'btn' }, 'Créer le PPA')))
+  }
+
+  return () => controller.abort()
+}
