@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -142,6 +143,19 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(codes.get(exc.status_code, "HttpError"), detail),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint caught what a check should have: refuse clearly, nothing was written.
+        log.warning("http.integrity_error", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "Conflict",
+                "La demande contredit des données existantes (doublon ou référence inconnue) : "
+                "rien n'a été enregistré.",
+            ),
+            status_code=409,
         )
 
     @app.exception_handler(Exception)

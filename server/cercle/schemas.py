@@ -12,9 +12,9 @@ class MemberCreate(BaseModel):
 
     kind: MemberKind
     role: Role
-    user_id: str | None = None
-    api_client_id: str | None = None
-    professional_id: str | None = None
+    user_id: str | None = Field(default=None, min_length=1, max_length=36)
+    api_client_id: str | None = Field(default=None, min_length=1, max_length=36)
+    professional_id: str | None = Field(default=None, min_length=1, max_length=36)
     display_name: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")

@@ -64,7 +64,7 @@ async def create_professional(
         select(Professional.id).where(Professional.rpps == body.rpps)
     ):
         raise Conflict(f"Un professionnel avec le RPPS {body.rpps} existe déjà.")
-    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+    if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
         raise NotFound("Structure introuvable.")
     professional = Professional(**body.model_dump())
     session.add(professional)
@@ -96,7 +96,7 @@ async def create_person(
         select(Person.id).where(Person.ins_oid == oid, Person.ins_matricule == body.ins_matricule)
     ):
         raise Conflict("Une personne avec ce matricule INS est déjà enregistrée.")
-    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+    if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
         raise NotFound("Structure introuvable.")
     data = body.model_dump(exclude={"ins_system"})
     person = Person(**data, ins_oid=oid, created_by=principal.id)
@@ -216,7 +216,7 @@ async def create_api_client(
     """Create an API client for a structure's software (administrators). The token is shown once."""
     if not principal.is_admin:
         raise Forbidden("Réservé aux administrateurs.")
-    if body.structure_id and await session.get(Structure, body.structure_id) is None:
+    if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
         raise NotFound("Structure introuvable.")
     token, prefix, token_hash = new_api_token()
     client = ApiClient(

@@ -47,7 +47,7 @@ class ProfessionalCreate(_Schema):
     last_name: str = Field(min_length=1, max_length=100)
     profession: str = Field(min_length=1, max_length=100)
     rpps: str | None = Field(default=None, description="RPPS (11 chiffres), facultatif")
-    structure_id: str | None = None
+    structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
     @field_validator("rpps")
     @classmethod
@@ -76,7 +76,7 @@ class PersonCreate(_Schema):
     sex: Literal["M", "F", "I"]
     birthplace_insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3}|99\d{3})$")
     local_id: str | None = Field(default=None, max_length=50)
-    structure_id: str | None = None
+    structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
     @field_validator("ins_matricule")
     @classmethod
@@ -100,7 +100,7 @@ class PersonCreate(_Schema):
 class PersonUpdate(_Schema):
     used_name: str | None = Field(default=None, max_length=100)
     local_id: str | None = Field(default=None, max_length=50)
-    structure_id: str | None = None
+    structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
 
 class PersonRead(_Schema):
@@ -121,7 +121,7 @@ class PersonRead(_Schema):
 
 class ApiClientCreate(_Schema):
     name: str = Field(min_length=1, max_length=200)
-    structure_id: str | None = None
+    structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
 
 class ApiClientRead(_Schema):

@@ -85,3 +85,14 @@ def test_only_admins_create_api_clients(api_as: Any) -> None:
     me = api_as("anonymous").get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["type"] == "api_client"
+
+
+def test_empty_or_unknown_references_are_clear_errors(api_as: Any) -> None:
+    coord = api_as("coordinatrice")
+    body = {"first_name": "A", "last_name": "B", "profession": "IDE"}
+    empty = coord.post("/api/professionals", json={**body, "structure_id": ""})
+    assert empty.status_code == 422
+    assert "structure_id" in empty.json()["detail"]
+    unknown = coord.post("/api/professionals", json={**body, "structure_id": "nope"})
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "Structure introuvable."
