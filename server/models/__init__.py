@@ -4,15 +4,21 @@ from server.models.audit import AuditEvent
 from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.person import CercleMember, Person
 from server.models.ppa import PPA, PPADocument
+from server.models.versions import LogLeaf, LogNode, TreeHead, Version, VersionAccord
 
 __all__ = [
     "PPA",
     "ApiClient",
     "AuditEvent",
     "CercleMember",
+    "LogLeaf",
+    "LogNode",
     "PPADocument",
     "Person",
     "Professional",
     "Structure",
+    "TreeHead",
     "User",
+    "Version",
+    "VersionAccord",
 ]
