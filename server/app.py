@@ -86,16 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    if (WEB_DIST / "index.html").exists():
-        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets", check_dir=False))
+    # The browser editor (built by `npm run build` in editor/web, see scripts/bootstrap.sh):
+    # looked up per request, so a bundle built after start-up is served; asset names carry a
+    # content hash, index.html is revalidated. Client-side routes are URL fragments (#/ppa/<id>).
+    app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets", check_dir=False))
 
-        @app.get("/", include_in_schema=False)
-        async def index() -> FileResponse:
-            return FileResponse(WEB_DIST / "index.html")
-    else:
-
-        @app.get("/", include_in_schema=False)
-        async def no_ui() -> RedirectResponse:
+    @app.get("/", include_in_schema=False, response_model=None)
+    async def index() -> FileResponse | RedirectResponse:
+        if not (WEB_DIST / "index.html").is_file():
             return RedirectResponse("/docs")
+        return FileResponse(WEB_DIST / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app

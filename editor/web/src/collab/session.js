@@ -157,7 +157,38 @@ export class CollabSession {
     return this.durableSeq >= this.localSeq ? 'saved' : 'saving'
   }
 
+  /** Resolves once the local copy (IndexedDB) holds every change made so far: IndexedDB runs
+   * transactions on the same store in order, so a read after the pending writes waits for them. */
+  whenStoredLocally () {
+    const db = this.idb?.db
+    if (!db) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const tx = db.transaction(['updates'], 'readonly')
+      tx.objectStore('updates').count()
+      tx.oncomplete = () => resolve(true)
+      tx.onerror = () => resolve(false)
+      tx.onabort = () => resolve(false)
+    })
+  }
+
+  /** Resolves once every local change made so far has been answered by the server
+   * (durably stored, or refused when the connection is read-only). */
+  whenFlushed () {
+    const target = this.localSeq
+    if (this.durableSeq >= target) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.flushWaiters = this.flushWaiters || []
+      this.flushWaiters.push({ target, resolve })
+    })
+  }
+
   _emitState () {
+    if (this.flushWaiters?.length) {
+      this.flushWaiters = this.flushWaiters.filter((w) => {
+        if (this.durableSeq >= w.target) { w.resolve(); return false }
+        return true
+      })
+    }
     const state = this.saveState
     if (state !== this._lastState) {
       this._lastState = state

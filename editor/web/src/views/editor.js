@@ -64,6 +64,9 @@ export function mountEditor (root, { ppaId }) {
       readOnly: mode === 'read' ? reason : null
     })
     presence = new Presence(session, me)
+    // Debugging and end-to-end tests drive the live document from page JS through this handle
+    // (nothing it allows is beyond what any client can send: the server is the referee).
+    window.ppaCollab = { session, presence }
     const problems = new ProblemRegistry()
     const serafin = new SerafinLabels(ppa.serafin || {})
 
@@ -109,11 +112,11 @@ export function mountEditor (root, { ppaId }) {
       h('div', { class: 'editor-head' },
         h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, 'Accueil'), ' › ', personName(person)),
         h('h1', {}, ppa.title, h('span', { class: 'sr-only' }, ` — PPA de ${personName(person)}`)),
-        badges,
-        h('div', { class: 'editor-head__bar' },
-          saveState,
-          h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
-          historyButton)),
+        badges),
+      h('div', { class: 'editor-head__bar' },
+        saveState,
+        h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
+        historyButton),
       banner,
       toast,
       problemsSummary,
@@ -279,6 +282,7 @@ export function mountEditor (root, { ppaId }) {
   }
 
   return () => {
+    if (window.ppaCollab?.session === session) delete window.ppaCollab
     controller.abort()
     pageScope.dispose()
     if (presence) presence.destroy()

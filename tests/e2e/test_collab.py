@@ -1,0 +1,162 @@
+"""Live co-editing in two real browsers: character-level merge, presence, offline and reconnect."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import Api
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    OFFLINE,
+    SAVED,
+    PageFactory,
+    content_of,
+    save_state,
+    text_control,
+    wait_saved,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def test_two_professionals_typing_in_the_same_description_merge(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    objectif = content_of(api, ppa_id)["objectifs"][0]
+    original = objectif["description"]
+    key = f"objectifs/{objectif['id']}/description"
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    wait_saved(claire)
+    wait_saved(karim)
+
+    text_control(claire, key).click()
+    claire.keyboard.press("Control+End")
+    text_control(karim, key).click()
+    karim.keyboard.press("Control+Home")
+    at_end, at_start = " Claire ajoute ceci.", "Karim écrit là. "
+    # Keystrokes alternate between the two browsers: each one types before it has received
+    # the other's last characters, so the edits are concurrent.
+    for i in range(max(len(at_end), len(at_start))):
+        if i < len(at_end):
+            claire.keyboard.type(at_end[i])
+        if i < len(at_start):
+            karim.keyboard.type(at_start[i])
+
+    merged = at_start + original + at_end
+    expect(text_control(claire, key)).to_have_value(merged)
+    expect(text_control(karim, key)).to_have_value(merged)
+    wait_saved(claire)
+    wait_saved(karim)
+    assert content_of(api, ppa_id)["objectifs"][0]["description"] == merged
+
+
+def test_presence_shows_who_is_where_with_their_caret(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    objectif = content_of(api_as("coordinatrice"), ppa_id)["objectifs"][1]
+    titre = f"objectifs/{objectif['id']}/titre"
+    strategie = f"objectifs/{objectif['id']}/strategie"
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}", width=1400, height=1000)
+    sophie = open_as("psychologue", f"#/ppa/{ppa_id}", width=1400, height=1000)
+
+    expect(claire.locator(".presence")).to_contain_text("Sophie Lefèvre")
+    expect(sophie.locator(".presence")).to_contain_text("Claire Durand")
+
+    text_control(sophie, strategie).click()
+    sophie.keyboard.press("Control+End")
+    sophie.keyboard.type(" Séances filmées.")
+    sophie.keyboard.press("Shift+ArrowLeft")
+    for _ in range(7):
+        sophie.keyboard.press("Shift+ArrowLeft")
+    text_control(claire, titre).click()
+
+    field = claire.locator(f'[data-field="{strategie}"]')
+    expect(field).to_have_class(re.compile(r"\bhas-remote\b"))
+    expect(field.locator(".remote-tag")).to_have_text("Sophie Lefèvre")
+    expect(field.locator(".remote-caret")).to_have_count(1)
+    expect(field.locator(".remote-selection")).to_have_text("filmées.")
+    expect(claire.locator(".presence")).to_contain_text("Sophie Lefèvre — Objectif 2")
+    expect(sophie.locator(f'[data-field="{titre}"] .remote-tag')).to_have_text("Claire Durand")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    field.scroll_into_view_if_needed()
+    claire.evaluate("window.scrollBy(0, -260)")
+    claire.screenshot(path=str(ARTIFACTS / "editor-two-users-claire.png"))
+    sophie.locator(f'[data-field="{titre}"]').scroll_into_view_if_needed()
+    sophie.evaluate("window.scrollBy(0, -200)")
+    sophie.screenshot(path=str(ARTIFACTS / "editor-two-users-sophie.png"))
+
+    sophie.context.close()
+    expect(claire.locator(".presence")).not_to_contain_text("Sophie Lefèvre")
+    expect(field.locator(".remote-tag")).to_have_count(0)
+
+
+def test_offline_edits_merge_on_reconnect(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    objectif = content_of(api, ppa_id)["objectifs"][1]
+    original = objectif["strategie"]
+    key = f"objectifs/{objectif['id']}/strategie"
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    julien = open_as("ergotherapeute", f"#/ppa/{ppa_id}")
+    wait_saved(claire)
+
+    claire.context.set_offline(True)
+    expect(save_state(claire)).to_have_text(OFFLINE)
+    text_control(claire, key).click()
+    claire.keyboard.press("Control+End")
+    claire.keyboard.type(" (écrit hors ligne)")
+    text_control(julien, key).click()
+    julien.keyboard.press("Control+Home")
+    julien.keyboard.type("[en ligne] ")
+    wait_saved(julien)
+    expect(save_state(claire)).to_have_text(OFFLINE)
+    expect(text_control(claire, key)).to_have_value(original + " (écrit hors ligne)")
+
+    claire.context.set_offline(False)
+    expect(save_state(claire)).to_have_text(SAVED)
+    merged = "[en ligne] " + original + " (écrit hors ligne)"
+    expect(text_control(claire, key)).to_have_value(merged)
+    expect(text_control(julien, key)).to_have_value(merged)
+    assert content_of(api, ppa_id)["objectifs"][1]["strategie"] == merged
+
+
+def test_offline_edits_survive_closing_the_tab(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    original = content_of(api, ppa_id)["projet_de_vie"]
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    wait_saved(claire)
+    context = claire.context
+
+    context.set_offline(True)
+    expect(save_state(claire)).to_have_text(OFFLINE)
+    text_control(claire, "projet_de_vie").click()
+    claire.keyboard.press("Control+End")
+    claire.keyboard.type(" Et avoir un chat.")
+    # the local copy (IndexedDB) holds the edit before the tab goes away
+    assert claire.evaluate("() => window.ppaCollab.session.whenStoredLocally()") is True
+    claire.close()
+    assert content_of(api, ppa_id)["projet_de_vie"] == original
+
+    context.set_offline(False)
+    reopened = context.new_page()
+    reopened.goto(claire.url)
+    reopened.get_by_label("Identifiant").fill("coordinatrice")
+    reopened.get_by_label("Mot de passe").fill("demo-coordinatrice-2026")
+    reopened.get_by_role("button", name="Se connecter").click()
+    expect(text_control(reopened, "projet_de_vie")).to_have_value(original + " Et avoir un chat.")
+    wait_saved(reopened)
+    assert content_of(api, ppa_id)["projet_de_vie"] == original + " Et avoir un chat."
