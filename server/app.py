@@ -13,12 +13,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from server.agenda.endpoints import router as agenda_router
 from server.audit.endpoints import router as audit_router
 from server.auth.endpoints import router as auth_router
 from server.cercle.endpoints import router as cercle_router
 from server.config import Settings, get_settings
 from server.db import Database
 from server.errors import install_error_handlers
+from server.esms.endpoints import router as esms_router
+from server.exports_api.endpoints import router as exports_router
+from server.logging import loggable_path
 from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
@@ -66,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info(
             "http.request",
             method=request.method,
-            path=request.url.path,
+            path=loggable_path(request.url.path),
             status=response.status_code,
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
@@ -79,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ppas_router,
         terminology_router,
         audit_router,
+        exports_router,
+        esms_router,
+        agenda_router,
     ):
         app.include_router(router)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from server.config import Settings, get_settings
+from server.exports_api.cli import export_command
 
 app = typer.Typer(help="ppa-collab: Projet Personnalisé d'Accompagnement collaboratif.")
 db_app = typer.Typer(help="Database management.")
@@ -18,6 +19,7 @@ client_app = typer.Typer(help="API clients of structures' software (ESMS / DUI).
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
+app.command("export")(export_command)
 
 
 def _out(text: str) -> None:

@@ -23,3 +23,15 @@ def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+
+
+SECRET_PATH_PREFIXES = ("/api/agenda/",)
+"""Paths whose last segment is a credential (agenda feed tokens: calendar apps send no header)."""
+
+
+def loggable_path(path: str) -> str:
+    """The request path as logged: credential segments replaced by ``<token>``."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "<token>"
+    return path

@@ -1,0 +1,1 @@
+"""Subscribable agenda feeds (.ics URLs with a revocable token)."""

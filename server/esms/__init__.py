@@ -1,0 +1,1 @@
+"""ESMS import: feed of validated versions, webhooks with signed, retried deliveries."""

@@ -1,0 +1,121 @@
+"""ESMS import API: feed of validated versions, webhooks and their delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import select
+
+from server.audit.service import trace_many
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
+from server.esms import delivery, service
+from server.esms.schemas import (
+    AttemptRead,
+    DeliveryRead,
+    FeedPage,
+    WebhookCreate,
+    WebhookRead,
+)
+from server.models.exports import Webhook, WebhookAttempt, WebhookDelivery
+
+router = APIRouter(prefix="/api/esms", tags=["esms"], lifespan=delivery.lifespan)
+
+
+@router.get("/feed", response_model=FeedPage)
+async def feed(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+    cursor: Annotated[str | None, Query(max_length=18)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> FeedPage:
+    """Validated versions (validations and avenants) the caller may read, published after
+    `cursor`, oldest first, with the download path of every format. Start without a cursor;
+    then pass the `next_cursor` of the previous page. Positions follow commit order, so a
+    cursor never skips a version; versions of persons whose cercle the caller is not in (or
+    who opposed it) are left out."""
+    page, events = await service.feed_page(session, principal, cursor, limit)
+    trace_many(
+        session,
+        principal,
+        "esms.feed",
+        "ppa",
+        [(ev.ppa_id, ev.person_id) for ev in events],
+        client_addr=addr,
+    )
+    return page
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookRead)
+async def create_webhook(
+    body: WebhookCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+) -> Webhook:
+    """Register a URL called (POST, JSON) on every validation and avenant of a PPA the client
+    may read. Each body is signed: `X-PPA-Signature: sha256=<hex HMAC-SHA256(secret, body)>`;
+    also `X-PPA-Event`, `X-PPA-Delivery` (same on retries: dedupe on it) and `X-PPA-Attempt`.
+    Answer 2xx to acknowledge; otherwise the call is retried with exponential backoff.
+    API clients only."""
+    return await service.create_webhook(
+        session, principal, settings.resolved_secret_key(), body.url, body.secret
+    )
+
+
+@router.get("/webhooks", response_model=list[WebhookRead])
+async def list_webhooks(session: SessionDep, principal: CurrentPrincipal) -> list[Webhook]:
+    """The client's webhooks (secrets are never returned)."""
+    return list(await service.own_webhooks(session, principal))
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_webhook(
+    webhook_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Stop calling this webhook; pending deliveries are cancelled, the log is kept."""
+    await service.disable_webhook(session, principal, webhook_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryRead])
+async def list_deliveries(
+    webhook_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryRead]:
+    """The delivery log of the webhook, newest first, each with its attempts."""
+    hook = await service.get_own_webhook(session, principal, webhook_id)
+    deliveries = list(
+        await session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == hook.id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.feed_position.desc())
+            .limit(limit)
+        )
+    )
+    attempts: dict[str, list[AttemptRead]] = {d.id: [] for d in deliveries}
+    for attempt in await session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(attempts))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+    ):
+        attempts[attempt.delivery_id].append(AttemptRead.model_validate(attempt))
+    return [
+        DeliveryRead(
+            id=d.id,
+            event=d.event,
+            feed_position=d.feed_position,
+            status=d.status,
+            attempts=d.attempts,
+            next_attempt_at=delivery.next_attempt(d),
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            delivered_at=d.delivered_at,
+            log=attempts[d.id],
+        )
+        for d in deliveries
+    ]

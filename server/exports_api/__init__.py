@@ -1,0 +1,1 @@
+"""Exports of stored versions: the download endpoint, the renderer input, the CLI."""

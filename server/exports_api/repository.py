@@ -1,0 +1,93 @@
+"""Queries of the exports domain: versions readable by a principal, and their history.
+
+Authorization lives in the statements: a validated version (validation or avenant) is readable
+by every member with ``READ_VALIDATED`` on the person (``esms`` and auditors included, whatever
+state the live PPA is in, e.g. an avenant in progress); any other version (checkpoint, named,
+restore, revision) only by members who read drafts (``READ``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import authz
+from server.auth.principal import Principal
+from server.authz import Capability
+from server.errors import Forbidden, NotFound
+from server.models import PPA, Person, Version
+from versions.chain import VALIDATED_KINDS
+
+VALIDATED_KIND_VALUES = sorted(k.value for k in VALIDATED_KINDS)
+
+
+def person_ids_with(principal: Principal, capability: Capability) -> ColumnElement[bool]:
+    """SQL condition: the PPA's person is readable with ``capability`` by the principal."""
+    persons = authz.persons_with(principal, capability).with_only_columns(Person.id)
+    return PPA.person_id.in_(persons)
+
+
+def version_readable(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on (PPA, Version): the principal may read this version."""
+    return or_(
+        and_(
+            Version.kind.in_(VALIDATED_KIND_VALUES),
+            person_ids_with(principal, Capability.READ_VALIDATED),
+        ),
+        person_ids_with(principal, Capability.READ),
+    )
+
+
+async def get_readable_version(
+    session: AsyncSession, principal: Principal, ppa_id: str, number: int
+) -> tuple[PPA, Version]:
+    """The PPA and its version ``number`` if the principal may read it.
+
+    404 when the PPA is not shared with the principal or the version does not exist; 403 when
+    the principal sees the PPA but not this version (an ``esms`` client and a draft).
+    """
+    row = (
+        await session.execute(
+            select(PPA, Version)
+            .join(Version, Version.ppa_id == PPA.id)
+            .where(PPA.id == ppa_id, Version.number == number, version_readable(principal))
+        )
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.SEE_PERSON)
+    exists = await session.scalar(
+        select(Version.number).where(Version.ppa_id == ppa.id, Version.number == number)
+    )
+    if exists is None:
+        raise NotFound(f"Version {number} introuvable pour ce PPA.")
+    raise Forbidden(
+        "Votre rôle dans le cercle donne accès aux seules versions validées de ce PPA ; "
+        f"la version {number} n'est pas validée."
+    )
+
+
+async def validated_before(session: AsyncSession, ppa_id: str, number: int) -> list[Version]:
+    """Validated versions (validations and avenants) of the PPA before ``number``, oldest first."""
+    return list(
+        await session.scalars(
+            select(Version)
+            .where(
+                Version.ppa_id == ppa_id,
+                Version.number < number,
+                Version.kind.in_(VALIDATED_KIND_VALUES),
+            )
+            .order_by(Version.number)
+        )
+    )
+
+
+async def latest_validated(session: AsyncSession, ppa_id: str) -> Version | None:
+    """The PPA's current validated version (last validation or avenant), if any."""
+    version: Version | None = await session.scalar(
+        select(Version)
+        .where(Version.ppa_id == ppa_id, Version.kind.in_(VALIDATED_KIND_VALUES))
+        .order_by(Version.number.desc())
+        .limit(1)
+    )
+    return version
