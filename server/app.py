@@ -27,6 +27,7 @@ from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
+from server.versions_api.endpoints import router as versions_router
 
 log = structlog.get_logger(__name__)
 WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         people_router,
         cercle_router,
+        versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
         ppas_router,
         terminology_router,
         audit_router,

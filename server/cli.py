@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,8 @@ client_app = typer.Typer(help="API clients of structures' software (ESMS / DUI).
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
+audit_app = typer.Typer(help="Audit bundles of PPAs, verified offline.")
+app.add_typer(audit_app, name="audit")
 app.command("export")(export_command)
 
 
@@ -76,6 +79,7 @@ def demo(
     from server.db import Database
     from server.demo import seed_demo
     from server.ppas.documents import StoredDocumentSource
+    from server.versions_api.log import signing_key
 
     settings = get_settings()
     _upgrade(settings)
@@ -85,7 +89,10 @@ def demo(
         try:
             async with db.transaction() as session:
                 info = await seed_demo(
-                    session, StoredDocumentSource(), settings.resolved_secret_key()
+                    session,
+                    StoredDocumentSource(),
+                    settings.resolved_secret_key(),
+                    signing_key=signing_key(settings),
                 )
             return info.as_dict()
         finally:
@@ -99,6 +106,27 @@ def demo(
     for login in data["logins"]:  # type: ignore[attr-defined]
         _out(f"  {login['username']:<20} {login['password']:<32} {login['role']}")
     _out(f"Personne : {data['person_id']}  PPA : {data['ppa_id']}")
+    if data.get("validated_ppa_id"):
+        _out(
+            f"PPA validé (historique, avenant en cours) : {data['validated_ppa_id']}  "
+            f"version validée : {data['validated_version']}"
+        )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    bundle: Annotated[Path, typer.Argument(help="Audit bundle (zip) of a PPA")],
+    key_id: Annotated[
+        str | None,
+        typer.Option("--key-id", help="Key id the service publishes (GET /api/log/key)"),
+    ] = None,
+) -> None:
+    """Verify an audit bundle offline: exit 0 when intact, 1 naming the first broken link."""
+    from versions.bundle import verify_bundle
+
+    report = verify_bundle(bundle, trusted_key_id=key_id)
+    _out(report.render())
+    raise typer.Exit(report.exit_code)
 
 
 @user_app.command("create")

@@ -12,6 +12,7 @@ import hmac
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,7 @@ from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS, InsSystem, ins_key, luhn_key
 from server.ppas.documents import DocumentSource
 from server.ppas.service import create_ppa
+from server.versions_api.demo import is_history, seed_history
 
 
 def _finess(payload8: str) -> str:
@@ -408,8 +410,18 @@ async def _user(
     return user
 
 
-async def seed_demo(session: AsyncSession, documents: DocumentSource, secret: str) -> DemoInfo:
-    """Create the demo data if absent; return its logins and ids either way."""
+async def seed_demo(
+    session: AsyncSession,
+    documents: DocumentSource,
+    secret: str,
+    *,
+    signing_key: Ed25519PrivateKey | None = None,
+) -> DemoInfo:
+    """Create the demo data if absent; return its logins and ids either way.
+
+    With the service's ``signing_key``, also seeds the person's history (a validated PPA with
+    checkpoints and an avenant in progress, :mod:`server.versions_api.demo`).
+    """
     structures: dict[str, Structure] = {}
     for key, (finess, name, facility) in STRUCTURES.items():
         structure = await session.scalar(select(Structure).where(Structure.finess == finess))
@@ -521,7 +533,10 @@ async def seed_demo(session: AsyncSession, documents: DocumentSource, secret: st
     from server.models import PPA
 
     ppa = await session.scalar(
-        select(PPA).where(PPA.person_id == person.id).order_by(PPA.created_at).limit(1)
+        select(PPA)
+        .where(PPA.person_id == person.id, ~is_history())
+        .order_by(PPA.created_at)
+        .limit(1)
     )
     if ppa is None or created:
         content = demo_content({key: pro.id for key, pro in pros.items()})
@@ -533,6 +548,17 @@ async def seed_demo(session: AsyncSession, documents: DocumentSource, secret: st
             title=content.projet.titre,
             content=content,
             previous=None,
+        )
+
+    extra: dict[str, object] = {}
+    if signing_key is not None:
+        extra = await seed_history(
+            session,
+            documents,
+            signing_key,
+            person=person,
+            users=users,
+            current=demo_content({key: pro.id for key, pro in pros.items()}),
         )
 
     roles = {spec.key: spec.role.value for spec in PROFESSIONALS}
@@ -547,4 +573,5 @@ async def seed_demo(session: AsyncSession, documents: DocumentSource, secret: st
         esms_token=token,
         structures={key: s.id for key, s in structures.items()},
         professionals={key: p.id for key, p in pros.items()},
+        extra=extra,
     )

@@ -151,13 +151,17 @@ def demo(live_server: LiveServer, settings: Any) -> dict[str, Any]:
     from server.db import Database
     from server.demo import seed_demo
     from server.ppas.documents import StoredDocumentSource
+    from server.versions_api.log import signing_key
 
     async def _seed() -> dict[str, Any]:
         db = Database(settings.resolved_database_url())
         try:
             async with db.transaction() as session:
                 info = await seed_demo(
-                    session, StoredDocumentSource(), settings.resolved_secret_key()
+                    session,
+                    StoredDocumentSource(),
+                    settings.resolved_secret_key(),
+                    signing_key=signing_key(settings),
                 )
             return info.as_dict()
         finally:

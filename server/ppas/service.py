@@ -12,6 +12,8 @@ from server.db import utcnow
 from server.errors import NotFound
 from server.models import PPA, Person, PPADocument
 from server.ppas.documents import DocumentSource, load_content
+from server.versions_api.repository import last_validated_content
+from versions.lifecycle import revision_content
 
 
 def codes_in(content: PPAContent) -> frozenset[str]:
@@ -39,6 +41,17 @@ def carry_over(previous: PPAContent) -> PPAContent:
     )
 
 
+async def following_content(
+    session: AsyncSession, documents: DocumentSource, previous: PPA
+) -> PPAContent:
+    """Start of a PPA following ``previous``: its last validated version made ready for the next
+    period (a revision), or its current content when it was never validated."""
+    validated = await last_validated_content(session, previous.id)
+    if validated is not None:
+        return carry_over(revision_content(validated))
+    return carry_over(await load_content(documents, session, previous.id))
+
+
 async def create_ppa(
     session: AsyncSession,
     documents: DocumentSource,
@@ -50,7 +63,7 @@ async def create_ppa(
     previous: PPA | None,
 ) -> PPA:
     if previous is not None:
-        content = carry_over(await load_content(documents, session, previous.id))
+        content = await following_content(session, documents, previous)
     content = content or PPAContent()
     title = title or content.projet.titre or "Projet personnalisé d'accompagnement"
     if not content.projet.titre:

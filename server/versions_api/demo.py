@@ -1,0 +1,219 @@
+"""Demo history: the demo person's previous PPA (2025-2026), validated after two checkpoints,
+with an avenant in progress - through the same service functions as the API, on a past clock.
+
+Idempotent: the history PPA is found again by the label of its first version.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editor.schema import Jour, PPAContent
+from server.auth.principal import Principal, PrincipalType
+from server.models import PPA, Person, User, Version
+from server.ppas.documents import DocumentSource
+from server.ppas.service import create_ppa
+from server.versions_api import repository, service
+from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
+from versions.chain import AccordMode, VersionKind
+
+HISTORY_TITLE = "Projet personnalisé d'accompagnement 2025-2026"
+FIRST_LABEL = "Fin de session d'édition (démo : premier jet)"
+
+_DATE = re.compile(r"^(\d{4})(-\d{2}-\d{2})$")
+
+
+def is_history() -> ColumnElement[bool]:
+    """SQL condition on ``ppas``: this PPA is the demo history (not the editable demo draft)."""
+    return exists().where(
+        Version.ppa_id == PPA.id, Version.number == 1, Version.label == FIRST_LABEL
+    )
+
+
+def _year_before(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _year_before(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_year_before(v) for v in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        return f"{int(match.group(1)) - 1}{match.group(2)}"
+    return value
+
+
+def history_stages(current: PPAContent) -> list[PPAContent]:
+    """Three states of last year's PPA: first draft, completed draft, validated content."""
+    final = PPAContent.model_validate(_year_before(current.model_dump(mode="json")))
+    final.projet.titre = HISTORY_TITLE
+    final.bilan.prochaine_revision = final.projet.date_fin and final.projet.date_fin.replace(day=1)
+    first = copy.deepcopy(final)
+    kept = {o.id for o in first.objectifs[:2]}
+    first.objectifs = first.objectifs[:2]
+    first.besoins = [b for b in first.besoins if any(b.id in o.besoin_ids for o in first.objectifs)]
+    first.actions = [a for a in first.actions if set(a.objectif_ids) <= kept][:2]
+    first.moyens = []
+    second = copy.deepcopy(final)
+    second.actions = second.actions[:-1]
+    return [first, second, final]
+
+
+def avenant_content(validated: PPAContent) -> PPAContent:
+    """The avenant in progress: the cooking workshop moves to Thursday afternoon, with a
+    prestation added; objectives and besoins untouched (the avenant rule)."""
+    content = copy.deepcopy(validated)
+    for action in content.actions:
+        if action.planning is not None and action.planning.jours == [Jour.MERCREDI]:
+            action.planning.jours = [Jour.JEUDI]
+            action.planning.heure_debut = "14:00"
+            action.description += " Créneau déplacé au jeudi après-midi (planning du SAVS)."
+            break
+    return content
+
+
+def _principal(user: User) -> Principal:
+    return Principal(
+        type=PrincipalType.USER,
+        id=user.id,
+        kind=user.kind,
+        display_name=user.display_name,
+        professional_id=user.professional_id,
+    )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 11, 4, 17, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _info(session: AsyncSession, ppa_id: str) -> dict[str, object]:
+    ppa = await session.get(PPA, ppa_id)
+    assert ppa is not None
+    versions = await repository.all_versions(session, ppa_id)
+    validated = [v.number for v in versions if v.kind in repository.VALIDATED_KIND_VALUES]
+    return {
+        "validated_ppa_id": ppa_id,
+        "validated_version": validated[-1] if validated else None,
+        "checkpoint_versions": [v.number for v in versions if v.kind == "checkpoint"],
+        "avenant_in_progress": ppa.status == "avenant_draft",
+        "history": {
+            "ppa_id": ppa_id,
+            "title": ppa.title,
+            "status": ppa.status,
+            "versions": [{"number": v.number, "kind": v.kind, "label": v.label} for v in versions],
+        },
+    }
+
+
+async def seed_history(
+    session: AsyncSession,
+    documents: DocumentSource,
+    key: Ed25519PrivateKey,
+    *,
+    person: Person,
+    users: dict[str, User],
+    current: PPAContent,
+) -> dict[str, object]:
+    """Create the demo history if absent; return its ids for ``ppa demo --json`` either way."""
+    found = await session.scalar(
+        select(Version.ppa_id)
+        .join(PPA, PPA.id == Version.ppa_id)
+        .where(PPA.person_id == person.id, Version.number == 1, Version.label == FIRST_LABEL)
+    )
+    if found is not None:
+        return await _info(session, found)
+
+    clock = _Clock()
+    rt = VersionsRuntime(key=key, documents_of=lambda: documents, clock=clock)
+    first, second, final = history_stages(current)
+    coordinator = users["coordinatrice"]
+    ppa = await create_ppa(
+        session,
+        documents,
+        person=person,
+        created_by=coordinator.id,
+        title=HISTORY_TITLE,
+        content=first,
+        previous=None,
+    )
+    # Last year's PPA: created before the current draft, so "the latest PPA" stays the draft.
+    ppa.created_at = datetime(2025, 10, 20, 9, 0, tzinfo=UTC)
+    await session.flush()
+
+    async def edit(content: PPAContent, author: str, when: datetime) -> None:
+        clock.now = when
+        await service.write_live(session, rt, ppa.id, content, author)
+
+    async def end_of_session(label: str, authors: list[str], when: datetime) -> None:
+        clock.now = when
+        state = await service.read_state(session, rt, ppa.id)
+        await service.record_version(
+            session,
+            rt,
+            ppa.id,
+            service.NewVersion(
+                kind=VersionKind.CHECKPOINT,
+                label=label,
+                state=state,
+                content=service.content_of_state(state),
+                created_by=service.SYSTEM_CHECKPOINT,
+                authors=authors,
+            ),
+            when,
+        )
+
+    ids = {key_: user.id for key_, user in users.items()}
+    await end_of_session(
+        FIRST_LABEL,
+        [ids["coordinatrice"], ids["infirmier"]],
+        datetime(2025, 11, 4, 17, 30, tzinfo=UTC),
+    )
+    await edit(second, ids["psychologue"], datetime(2025, 11, 18, 10, 0, tzinfo=UTC))
+    await end_of_session(
+        "Fin de session d'édition",
+        [ids["psychologue"], ids["ergotherapeute"]],
+        datetime(2025, 11, 18, 11, 45, tzinfo=UTC),
+    )
+    await edit(final, ids["coordinatrice"], datetime(2025, 11, 28, 15, 0, tzinfo=UTC))
+
+    clock.now = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
+    guard = LifecycleGuard(rt)
+    try:
+        await service.validate(
+            session,
+            rt,
+            guard,
+            _principal(coordinator),
+            ppa,
+            service.AccordInput(
+                AccordMode.SIGNE,
+                "Claire Durand, coordinatrice, par délégation de la direction du FAM",
+            ),
+            service.AccordInput(AccordMode.SIGNE, "Léa Martin"),
+        )
+    finally:
+        guard.release()
+    clock.now = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)
+    guard = LifecycleGuard(rt)
+    try:
+        await service.open_avenant(session, rt, guard, _principal(coordinator), ppa)
+    finally:
+        guard.release()
+    await edit(
+        avenant_content(final), ids["ergotherapeute"], datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
+    )
+    await end_of_session(
+        "Fin de session d'édition (avenant)",
+        [ids["ergotherapeute"]],
+        datetime(2026, 10, 12, 10, 15, tzinfo=UTC),
+    )
+    await session.flush()
+    return await _info(session, ppa.id)

@@ -1,0 +1,458 @@
+"""Versions: history, named versions, diffs, validation, avenants, restores, revisions, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import authz
+from server.audit.service import trace, trace_many
+from server.auth.principal import Principal
+from server.authz import Capability
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.models import PPA, TreeHead, Version, VersionAccord
+from server.versions_api import repository, service
+from server.versions_api.log import latest_head
+from server.versions_api.runtime import Guard, Runtime
+from server.versions_api.schemas import (
+    AccordRead,
+    AuthorRead,
+    ChainCheck,
+    DiffRead,
+    FieldChangeRead,
+    HistoryEntry,
+    HistoryRead,
+    ItemChangeRead,
+    LifecycleRead,
+    LogKeyRead,
+    RestoreRead,
+    ReviewDueRead,
+    SegmentRead,
+    TreeHeadRead,
+    ValidateIn,
+    VersionCreate,
+    VersionRead,
+    VersionRefRead,
+    VersionSummary,
+)
+from versions.chain import AccordMode
+from versions.diff import Author, VersionDiff
+from versions.lifecycle import review_status
+from versions.signing import key_id, public_key_to_pem
+
+router = APIRouter(prefix="/api", tags=["versions"])
+
+LOCKED_RESPONSES: dict[int | str, dict[str, str]] = {
+    409: {"description": "PPA validé et verrouillé (Locked) ou état changé (Conflict)"}
+}
+
+
+async def _role(session: AsyncSession, principal: Principal, person_id: str) -> str | None:
+    role = await authz.role_for_person(session, principal, person_id)
+    return role.value if role else None
+
+
+async def _trace(
+    session: AsyncSession, principal: Principal, action: str, ppa: PPA, addr: str | None
+) -> None:
+    trace(
+        session,
+        principal,
+        action,
+        "ppa",
+        ppa.id,
+        person_id=ppa.person_id,
+        role=await _role(session, principal, ppa.person_id),
+        client_addr=addr,
+    )
+
+
+def _summary(version: Version, names: dict[str, str]) -> VersionSummary:
+    based_on = None
+    if version.based_on_ppa_id is not None and version.based_on_number is not None:
+        based_on = VersionRefRead(ppa_id=version.based_on_ppa_id, number=version.based_on_number)
+    return VersionSummary(
+        ppa_id=version.ppa_id,
+        number=version.number,
+        kind=version.kind,
+        label=version.label,
+        summary=version.summary,
+        created_at=version.created_at,
+        created_by=version.created_by,
+        created_by_name=names.get(version.created_by),
+        authors=list(version.authors),
+        author_names={a: names[a] for a in version.authors if a in names},
+        content_hash=version.content_hash,
+        prev_chain_hash=version.prev_chain_hash,
+        chain_hash=version.chain_hash,
+        leaf_index=version.leaf_index,
+        parent_number=version.parent_number,
+        based_on=based_on,
+        series_rank=version.series_rank,
+        avenant_number=version.avenant_number,
+        next_review=version.next_review,
+    )
+
+
+async def _summaries(session: AsyncSession, versions: list[Version]) -> list[VersionSummary]:
+    ids = {v.created_by for v in versions} | {a for v in versions for a in v.authors}
+    names = await repository.display_names(session, ids)
+    return [_summary(v, names) for v in versions]
+
+
+def _accords(rows: list[VersionAccord]) -> list[AccordRead]:
+    return [AccordRead.model_validate(row) for row in rows]
+
+
+async def _read(session: AsyncSession, version: Version) -> VersionRead:
+    (summary,) = await _summaries(session, [version])
+    accords = await repository.accords_of(session, version.ppa_id, [version.number])
+    return VersionRead(
+        **summary.model_dump(),
+        content=service.content_of(version),
+        accords=_accords(accords.get(version.number, [])),
+    )
+
+
+def _head(row: TreeHead | None) -> TreeHeadRead | None:
+    if row is None:
+        return None
+    return TreeHeadRead(
+        tree_size=row.tree_size,
+        root_hash=row.root_hash.hex(),
+        timestamp=row.timestamp,
+        signature=row.signature.hex(),
+        key_id=row.key_id,
+    )
+
+
+@router.get("/ppas/review-due", response_model=list[ReviewDueRead])
+async def list_review_due(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+    within_days: int = Query(default=30, ge=0, le=3660, description="Due within this many days"),
+) -> list[ReviewDueRead]:
+    """Validated PPAs the caller may read whose review is due or overdue (HAS: yearly)."""
+    today = service.local_day(datetime.now(service.PARIS))
+    rows = await service.review_due(session, principal, within_days, today)
+    trace_many(
+        session,
+        principal,
+        "ppa.review_due",
+        "ppa",
+        [(ppa.id, ppa.person_id) for ppa, _ in rows],
+        client_addr=addr,
+    )
+    result = []
+    for ppa, version in rows:
+        assert version.next_review is not None
+        result.append(
+            ReviewDueRead(
+                ppa_id=ppa.id,
+                person_id=ppa.person_id,
+                title=ppa.title,
+                status=ppa.status,
+                version_number=version.number,
+                version_label=version.label,
+                next_review=version.next_review,
+                review_status=review_status(version.next_review, today, within_days).value,
+                days_left=(version.next_review - today).days,
+            )
+        )
+    return result
+
+
+@router.get("/log/key", response_model=LogKeyRead)
+async def get_log_key(session: SessionDep, principal: CurrentPrincipal, rt: Runtime) -> LogKeyRead:
+    """The service's public key (auditors compare its id with the audit bundles') and latest
+    signed tree head of the global log."""
+    public = rt.key.public_key()
+    return LogKeyRead(
+        key_id=key_id(public),
+        public_key_pem=public_key_to_pem(public).decode(),
+        latest_head=_head(await latest_head(session)),
+    )
+
+
+@router.get("/ppas/{ppa_id}/versions", response_model=list[VersionSummary])
+async def list_versions(
+    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> list[VersionSummary]:
+    """The PPA's versions, oldest first (ESMS software: validated versions only)."""
+    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
+    versions = await repository.list_readable(session, principal, ppa.id)
+    await _trace(session, principal, "version.list", ppa, addr)
+    return await _summaries(session, versions)
+
+
+@router.post(
+    "/ppas/{ppa_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VersionSummary,
+    responses=LOCKED_RESPONSES,
+)
+async def save_version(
+    ppa_id: str,
+    body: VersionCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+) -> VersionSummary:
+    """Save a named version of the live document ("Enregistrer une version")."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
+    version = await service.save_named(session, rt, principal, ppa, body.label)
+    await _trace(session, principal, "version.save", ppa, addr)
+    (summary,) = await _summaries(session, [version])
+    return summary
+
+
+@router.get("/ppas/{ppa_id}/versions/{number}", response_model=VersionRead)
+async def get_version(
+    ppa_id: str, number: int, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> VersionRead:
+    """One version: its content as JSON, hashes, authors and agreements."""
+    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
+    version = await repository.get_readable(session, principal, ppa, number)
+    await _trace(session, principal, "version.read", ppa, addr)
+    return await _read(session, version)
+
+
+def _authors(authors: tuple[Author, ...], names: dict[str, str]) -> list[AuthorRead]:
+    return [
+        AuthorRead(
+            author=a.author, name=names.get(a.author), first_at=a.first_at, last_at=a.last_at
+        )
+        for a in authors
+    ]
+
+
+def _diff_items(diff: VersionDiff, names: dict[str, str]) -> list[ItemChangeRead]:
+    return [
+        ItemChangeRead(
+            section=item.section,
+            item_id=item.item_id,
+            kind=item.kind.value,
+            title=item.title,
+            path=item.path,
+            description=item.describe_fr(),
+            fields=[
+                FieldChangeRead(
+                    field=f.field,
+                    path=f.path,
+                    label=f.label,
+                    kind=f.kind,
+                    old=f.old,
+                    new=f.new,
+                    old_labels=list(f.old_labels),
+                    new_labels=list(f.new_labels),
+                    segments=[SegmentRead(op=s.op, text=s.text) for s in f.segments],
+                    authors=_authors(f.authors, names),
+                )
+                for f in item.fields
+            ],
+            authors=_authors(item.authors, names),
+        )
+        for item in diff.items
+    ]
+
+
+@router.get("/ppas/{ppa_id}/diff", response_model=DiffRead)
+async def diff_versions(
+    ppa_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
+    from_: int = Query(alias="from", ge=1, description="Version number to compare from"),
+    to: int = Query(ge=1, description="Version number to compare to"),
+) -> DiffRead:
+    """What changed between any two versions: items added / removed / changed, coded fields
+    with their labels, word-level text, and who made each change and when."""
+    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
+    older = await repository.get_readable(session, principal, ppa, from_)
+    newer = await repository.get_readable(session, principal, ppa, to)
+    diff, source = await service.diff_versions(session, ppa, older, newer)
+    ids = {a.author for item in diff.items for a in item.authors}
+    names = await repository.display_names(session, ids)
+    summaries = await _summaries(session, [older, newer])
+    await _trace(session, principal, "version.diff", ppa, addr)
+    return DiffRead(
+        ppa_id=ppa.id,
+        from_version=summaries[0],
+        to_version=summaries[1],
+        summary=diff.summary_fr(),
+        items=_diff_items(diff, names),
+        authorship=source,
+    )
+
+
+@router.post(
+    "/ppas/{ppa_id}/validate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VersionRead,
+    responses={
+        **LOCKED_RESPONSES,
+        422: {"description": "Problèmes à corriger, ou avenant touchant objectifs / besoins"},
+    },
+)
+async def validate_ppa(
+    ppa_id: str,
+    guard: Guard,
+    body: ValidateIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+) -> VersionRead:
+    """Validate the PPA (or the avenant in progress) with the recorded agreements: the version
+    is frozen for ever and the live document turns read-only for everyone."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
+    s = body.structure
+    personne = None
+    if body.personne is not None:
+        p = body.personne
+        personne = service.AccordInput(p.mode, p.par, p.temoin, p.date, p.motif)
+    version = await service.validate(
+        session,
+        rt,
+        guard,
+        principal,
+        ppa,
+        service.AccordInput(AccordMode(s.mode), s.par, s.temoin, s.date),
+        personne,
+    )
+    await _trace(session, principal, "ppa.validate", ppa, addr)
+    return await _read(session, version)
+
+
+async def _lifecycle_read(session: AsyncSession, ppa: PPA, base: Version) -> LifecycleRead:
+    await session.refresh(ppa)
+    (summary,) = await _summaries(session, [base])
+    return LifecycleRead(ppa_id=ppa.id, status=ppa.status, locked=ppa.locked, base_version=summary)
+
+
+@router.post("/ppas/{ppa_id}/avenant", response_model=LifecycleRead, responses=LOCKED_RESPONSES)
+async def open_avenant(
+    ppa_id: str,
+    guard: Guard,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+) -> LifecycleRead:
+    """Open an avenant from the validated version: the live document becomes editable again
+    (actions, modalités, planning, prestations; not objectives nor besoins)."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
+    base = await service.open_avenant(session, rt, guard, principal, ppa)
+    await _trace(session, principal, "ppa.avenant.open", ppa, addr)
+    return await _lifecycle_read(session, ppa, base)
+
+
+@router.post(
+    "/ppas/{ppa_id}/avenant/abandon", response_model=LifecycleRead, responses=LOCKED_RESPONSES
+)
+async def abandon_avenant(
+    ppa_id: str,
+    guard: Guard,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+) -> LifecycleRead:
+    """Abandon the avenant in progress (its draft is kept as a checkpoint)."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
+    base = await service.abandon_avenant(session, rt, guard, principal, ppa)
+    await _trace(session, principal, "ppa.avenant.abandon", ppa, addr)
+    return await _lifecycle_read(session, ppa, base)
+
+
+@router.post(
+    "/ppas/{ppa_id}/versions/{number}/restore",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RestoreRead,
+    responses=LOCKED_RESPONSES,
+)
+async def restore_version(
+    ppa_id: str,
+    number: int,
+    guard: Guard,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+) -> RestoreRead:
+    """Bring a version back as the new draft: into the live document when the PPA is editable,
+    as a new draft PPA when it is validated. History and hashes stay untouched."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
+    source = await repository.get_readable(session, principal, ppa, number)
+    restored = await service.restore(session, rt, guard, principal, ppa, source)
+    await _trace(session, principal, "version.restore", ppa, addr)
+    if restored.new_ppa:
+        await _trace(session, principal, "ppa.create", restored.ppa, addr)
+    (summary,) = await _summaries(session, [restored.version])
+    return RestoreRead(ppa_id=restored.ppa.id, new_ppa=restored.new_ppa, version=summary)
+
+
+@router.post(
+    "/ppas/{ppa_id}/revisions", status_code=status.HTTP_201_CREATED, response_model=RestoreRead
+)
+async def start_revision(
+    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+) -> RestoreRead:
+    """Start the revision of a PPA: a new PPA for the next period from its last validated
+    version (the old one is superseded when the revision is validated)."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
+    created = await service.start_revision(session, rt, principal, ppa)
+    await _trace(session, principal, "ppa.create", created.ppa, addr)
+    (summary,) = await _summaries(session, [created.version])
+    return RestoreRead(ppa_id=created.ppa.id, new_ppa=True, version=summary)
+
+
+@router.get("/ppas/{ppa_id}/history", response_model=HistoryRead)
+async def get_history(
+    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+) -> HistoryRead:
+    """Auditors: every version with its hashes, agreements and log leaf, the chain checked."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_AUDIT)
+    found = await service.history(session, ppa)
+    summaries = await _summaries(session, found.versions)
+    await _trace(session, principal, "ppa.history", ppa, addr)
+    return HistoryRead(
+        ppa_id=ppa.id,
+        versions=[
+            HistoryEntry(
+                **summary.model_dump(), accords=_accords(found.accords.get(summary.number, []))
+            )
+            for summary in summaries
+        ],
+        chain=ChainCheck(
+            ok=found.chain.ok,
+            checked=found.chain.checked,
+            broken_number=found.chain.broken_number,
+            reason=found.chain.reason,
+        ),
+        latest_head=_head(found.head),
+    )
+
+
+@router.get(
+    "/ppas/{ppa_id}/audit-bundle",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "Audit bundle (zip)"}},
+)
+async def get_audit_bundle(
+    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+) -> Response:
+    """Auditors: every version's canonical content, the proofs, the signed tree heads and the
+    service's public key, in a zip that ``ppa audit verify`` checks offline."""
+    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_AUDIT)
+    data = await service.audit_bundle(session, rt, ppa)
+    await _trace(session, principal, "ppa.audit_bundle", ppa, addr)
+    return Response(
+        content=data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="audit-ppa-{ppa.id}.zip"'},
+    )

@@ -1,0 +1,205 @@
+"""Every query of the versions domain; who may read which version is decided here.
+
+A version is readable by members holding ``read_history`` on its PPA (all kinds), and by members
+holding ``read_validated`` on the person (validated versions and avenants only: ESMS software),
+whatever the PPA's current state (a PPA with an avenant in progress keeps its validated version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editor.schema import PPAContent
+from server import authz
+from server.auth.principal import Principal
+from server.authz import Capability
+from server.errors import Forbidden, NotFound
+from server.models import PPA, ApiClient, Person, User, Version, VersionAccord
+from versions.canonical import content_from_canonical
+from versions.chain import (
+    VALIDATED_KINDS,
+    AccordMode,
+    AccordRecord,
+    AccordType,
+    VersionKind,
+    VersionMeta,
+    VersionRecord,
+    VersionRef,
+)
+
+VALIDATED_KIND_VALUES = tuple(kind.value for kind in VALIDATED_KINDS)
+
+
+def readable_condition(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on ``versions`` joined with ``ppas``: the principal may read the version."""
+    full = authz.ppa_condition(principal, Capability.READ_HISTORY)
+    validated_readers = authz.persons_with(principal, Capability.READ_VALIDATED).with_only_columns(
+        Person.id
+    )
+    validated = and_(Version.kind.in_(VALIDATED_KIND_VALUES), PPA.person_id.in_(validated_readers))
+    return or_(full, validated)
+
+
+def readable_versions(principal: Principal, ppa_id: str) -> Select[Version]:
+    """Versions of the PPA the principal may read."""
+    return (
+        select(Version)
+        .join(PPA, PPA.id == Version.ppa_id)
+        .where(Version.ppa_id == ppa_id, readable_condition(principal))
+    )
+
+
+async def ppa_for_versions(session: AsyncSession, principal: Principal, ppa_id: str) -> PPA:
+    """The PPA if the principal may list some of its versions; 404 if unseen, 403 if no right."""
+    validated_readers = authz.persons_with(principal, Capability.READ_VALIDATED).with_only_columns(
+        Person.id
+    )
+    ppa = await session.scalar(
+        select(PPA).where(
+            PPA.id == ppa_id,
+            or_(
+                authz.ppa_condition(principal, Capability.READ_HISTORY),
+                PPA.person_id.in_(validated_readers),
+            ),
+        )
+    )
+    if ppa is not None:
+        return ppa
+    # Same wording as authz.get_ppa for the other cases (403 if the person is visible).
+    return await authz.get_ppa(session, principal, ppa_id, Capability.READ_HISTORY)
+
+
+async def list_readable(session: AsyncSession, principal: Principal, ppa_id: str) -> list[Version]:
+    return list(
+        await session.scalars(readable_versions(principal, ppa_id).order_by(Version.number))
+    )
+
+
+async def get_readable(
+    session: AsyncSession, principal: Principal, ppa: PPA, number: int
+) -> Version:
+    version = await session.scalar(
+        readable_versions(principal, ppa.id).where(Version.number == number)
+    )
+    if version is not None:
+        return version
+    exists = await session.scalar(
+        select(Version.number).where(Version.ppa_id == ppa.id, Version.number == number)
+    )
+    if exists is not None:
+        raise Forbidden("Votre rôle ne permet de lire que les versions validées de ce PPA.")
+    raise NotFound(f"Version {number} introuvable pour ce PPA.")
+
+
+async def latest_version(session: AsyncSession, ppa_id: str) -> Version | None:
+    return await session.scalar(
+        select(Version).where(Version.ppa_id == ppa_id).order_by(Version.number.desc()).limit(1)
+    )
+
+
+async def all_versions(session: AsyncSession, ppa_id: str) -> list[Version]:
+    return list(
+        await session.scalars(
+            select(Version).where(Version.ppa_id == ppa_id).order_by(Version.number)
+        )
+    )
+
+
+async def last_validated(session: AsyncSession, ppa_id: str) -> Version | None:
+    return await session.scalar(
+        select(Version)
+        .where(Version.ppa_id == ppa_id, Version.kind.in_(VALIDATED_KIND_VALUES))
+        .order_by(Version.number.desc())
+        .limit(1)
+    )
+
+
+async def count_kind(session: AsyncSession, ppa_id: str, kinds: Iterable[str]) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Version)
+            .where(Version.ppa_id == ppa_id, Version.kind.in_(list(kinds)))
+        )
+        or 0
+    )
+
+
+async def last_validated_content(session: AsyncSession, ppa_id: str) -> PPAContent | None:
+    """Content of the PPA's last validated version (validation or avenant), if any."""
+    version = await last_validated(session, ppa_id)
+    return None if version is None else content_from_canonical(version.content)
+
+
+async def accords_of(
+    session: AsyncSession, ppa_id: str, numbers: Iterable[int] | None = None
+) -> dict[int, list[VersionAccord]]:
+    query = select(VersionAccord).where(VersionAccord.ppa_id == ppa_id)
+    if numbers is not None:
+        query = query.where(VersionAccord.version_number.in_(list(numbers)))
+    result: dict[int, list[VersionAccord]] = {}
+    for accord in await session.scalars(
+        query.order_by(VersionAccord.version_number, VersionAccord.position)
+    ):
+        result.setdefault(accord.version_number, []).append(accord)
+    return result
+
+
+def accord_record(row: VersionAccord) -> AccordRecord:
+    return AccordRecord(
+        type=AccordType(row.type),
+        mode=AccordMode(row.mode),
+        par=row.par,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+        temoin=row.temoin,
+        date=row.date,
+        motif=row.motif,
+    )
+
+
+def version_meta(version: Version, accords: Sequence[VersionAccord]) -> VersionMeta:
+    based_on = None
+    if version.based_on_ppa_id is not None and version.based_on_number is not None:
+        based_on = VersionRef(version.based_on_ppa_id, version.based_on_number)
+    return VersionMeta(
+        ppa_id=version.ppa_id,
+        number=version.number,
+        kind=VersionKind(version.kind),
+        label=version.label,
+        created_at=version.created_at,
+        created_by=version.created_by,
+        parent_number=version.parent_number,
+        based_on=based_on,
+        accords=tuple(accord_record(a) for a in accords),
+    )
+
+
+def version_record(version: Version, accords: Sequence[VersionAccord]) -> VersionRecord:
+    """The chain's view of a stored version (what :func:`versions.chain.verify_chain` checks)."""
+    return VersionRecord(
+        meta=version_meta(version, accords),
+        content_hash=version.content_hash,
+        prev_chain_hash=version.prev_chain_hash,
+        chain_hash=version.chain_hash,
+    )
+
+
+async def display_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
+    """Display names of users and API clients (``system:*`` ids read "Service ppa-collab")."""
+    wanted = {i for i in ids if i}
+    names = {i: "Service ppa-collab" for i in wanted if i.startswith("system:")}
+    others = wanted - set(names)
+    if others:
+        for user_id, name in await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(others))
+        ):
+            names[user_id] = name
+        for client_id, name in await session.execute(
+            select(ApiClient.id, ApiClient.name).where(ApiClient.id.in_(others))
+        ):
+            names[client_id] = name
+    return names

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from editor.schema import PPAContent
+from versions.chain import AccordMode
+
+
+class VersionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200, description="Name of the version")
+
+
+class StructureAccordIn(BaseModel):
+    """The structure's agreement (required to validate): who gave it, when, how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    par: str = Field(min_length=1, max_length=200, description="Who agreed for the structure")
+    mode: Literal["signe", "oral"] = "signe"
+    date: dt.date | None = Field(default=None, description="Default: the validation day")
+    temoin: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _witness(self) -> StructureAccordIn:
+        if self.mode == "oral" and not self.temoin.strip():
+            raise ValueError("un accord oral de la structure doit indiquer un témoin")
+        return self
+
+
+class PersonAccordIn(BaseModel):
+    """The person's agreement: signed, oral (with a witness), refused, or not sought (reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: AccordMode
+    par: str = Field(default="", max_length=200, description="Who gave it (the person, or...)")
+    temoin: str = Field(default="", max_length=200)
+    date: dt.date | None = Field(default=None, description="Default: the validation day")
+    motif: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _rules(self) -> PersonAccordIn:
+        if self.mode in (AccordMode.SIGNE, AccordMode.ORAL, AccordMode.REFUSE) and not (
+            self.par.strip()
+        ):
+            raise ValueError("indiquez qui a donné (ou refusé) l'accord de la personne")
+        if self.mode is AccordMode.ORAL and not self.temoin.strip():
+            raise ValueError("un accord oral de la personne doit indiquer un témoin")
+        if self.mode in (AccordMode.REFUSE, AccordMode.NON_SOLLICITE) and not self.motif.strip():
+            raise ValueError("indiquez le motif (refus ou accord non sollicité)")
+        return self
+
+
+class ValidateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    structure: StructureAccordIn
+    personne: PersonAccordIn | None = None
+
+
+class VersionRefRead(BaseModel):
+    ppa_id: str
+    number: int
+
+
+class AccordRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    type: str
+    mode: str
+    par: str
+    temoin: str
+    date: date | None
+    motif: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class VersionSummary(BaseModel):
+    ppa_id: str
+    number: int
+    kind: str
+    label: str
+    summary: str
+    created_at: datetime
+    created_by: str
+    created_by_name: str | None
+    authors: list[str]
+    author_names: dict[str, str]
+    content_hash: str
+    prev_chain_hash: str
+    chain_hash: str
+    leaf_index: int
+    parent_number: int | None
+    based_on: VersionRefRead | None
+    series_rank: int | None
+    avenant_number: int | None
+    next_review: date | None
+
+
+class VersionRead(VersionSummary):
+    content: PPAContent
+    accords: list[AccordRead]
+
+
+class RestoreRead(BaseModel):
+    ppa_id: str
+    new_ppa: bool = Field(description="True when the PPA was locked: the restore is a new PPA")
+    version: VersionSummary
+
+
+class LifecycleRead(BaseModel):
+    ppa_id: str
+    status: str
+    locked: bool
+    base_version: VersionSummary
+
+
+class SegmentRead(BaseModel):
+    op: str
+    text: str
+
+
+class AuthorRead(BaseModel):
+    author: str
+    name: str | None
+    first_at: datetime
+    last_at: datetime
+
+
+class FieldChangeRead(BaseModel):
+    field: str
+    path: str
+    label: str
+    kind: str
+    old: Any
+    new: Any
+    old_labels: list[str]
+    new_labels: list[str]
+    segments: list[SegmentRead]
+    authors: list[AuthorRead]
+
+
+class ItemChangeRead(BaseModel):
+    section: str
+    item_id: str | None
+    kind: str
+    title: str
+    path: str
+    description: str
+    fields: list[FieldChangeRead]
+    authors: list[AuthorRead]
+
+
+class DiffRead(BaseModel):
+    ppa_id: str
+    from_version: VersionSummary
+    to_version: VersionSummary
+    summary: str
+    items: list[ItemChangeRead]
+    authorship: Literal["update_log", "versions"]
+    """Where authors come from: the update log, or the authors recorded on each version."""
+
+
+class ChainCheck(BaseModel):
+    ok: bool
+    checked: int
+    broken_number: int | None
+    reason: str | None
+
+
+class TreeHeadRead(BaseModel):
+    tree_size: int
+    root_hash: str
+    timestamp: int
+    signature: str
+    key_id: str
+
+
+class HistoryEntry(VersionSummary):
+    accords: list[AccordRead]
+
+
+class HistoryRead(BaseModel):
+    ppa_id: str
+    versions: list[HistoryEntry]
+    chain: ChainCheck
+    latest_head: TreeHeadRead | None
+
+
+class ReviewDueRead(BaseModel):
+    ppa_id: str
+    person_id: str
+    title: str
+    status: str
+    version_number: int
+    version_label: str
+    next_review: date
+    review_status: str
+    days_left: int
+
+
+class LogKeyRead(BaseModel):
+    key_id: str
+    public_key_pem: str
+    latest_head: TreeHeadRead | None

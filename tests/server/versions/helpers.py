@@ -1,0 +1,60 @@
+"""Builders for the versions tests: a person with a complete cercle and a valid PPA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from editor.schema import PPAContent
+from server.demo import demo_content
+from tests.conftest import Api
+from tests.server.helpers import Cercle, build_cercle
+
+COORD = "coordinatrice"
+CONTRIB = "infirmier"
+CONTRIB2 = "ergotherapeute"
+AUDITOR = "auditeur"
+ESMS = "esms"
+
+STRUCTURE_ACCORD = {"par": "Claire Durand, directrice du FAM", "date": "2026-11-20"}
+PERSON_ACCORD = {"mode": "signe", "par": "Jean Paul Dupont", "date": "2026-11-20"}
+
+
+def valid_content() -> PPAContent:
+    pros = {k: f"pro-{k}" for k in ("coordinatrice", "infirmier", "psychologue", "ergotherapeute")}
+    pros["assistante-sociale"] = "pro-as"
+    return demo_content(pros)
+
+
+@dataclass
+class Setup:
+    cercle: Cercle
+    ppa_id: str
+    content: PPAContent
+
+
+def new_ppa(api_as: Any, demo: dict[str, Any], content: PPAContent | None = None) -> Setup:
+    """A fresh person (every role in the cercle) with a draft PPA holding a valid content."""
+    cercle = build_cercle(api_as, demo)
+    content = content or valid_content()
+    response = api_as(COORD).post(
+        f"/api/persons/{cercle.person_id}/ppas",
+        json={"title": "PPA versions", "content": content.model_dump(mode="json")},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["problems"] == [], response.text
+    return Setup(cercle, response.json()["id"], content)
+
+
+def validate(api: Api, ppa_id: str, **body: Any) -> Any:
+    return api.post(
+        f"/api/ppas/{ppa_id}/validate",
+        json={"structure": STRUCTURE_ACCORD, "personne": PERSON_ACCORD, **body},
+    )
+
+
+def save(api: Api, ppa_id: str, label: str) -> dict[str, Any]:
+    response = api.post(f"/api/ppas/{ppa_id}/versions", json={"label": label})
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
