@@ -1,0 +1,1 @@
+"""Versions of PPAs: history, validation, avenants, restores, revisions, diffs, audit bundles."""
