@@ -59,7 +59,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -93,6 +93,7 @@ __all__ = [
     "Room",
     "RoomManager",
     "SchemaGuard",
+    "SessionEnd",
     "StoreUnavailable",
     "StoredUpdate",
     "SyncError",
@@ -102,6 +103,7 @@ __all__ = [
     "SyncUpdate",
     "UnknownMessage",
     "UpdateStore",
+    "WritePolicy",
     "decode_awareness",
     "decode_messages",
     "decode_state_vector",
@@ -586,14 +588,18 @@ class LoadedDocument(NamedTuple):
     updates: Sequence[bytes]
     """The log tail after the folded state, in commit order."""
     last_seq: int
+    locked: bool = False
+    """The document is locked (validated): its room starts read-only for every connection."""
 
 
 class UpdateStore(Protocol):
     """The durable update log of the PPA documents.
 
     ``append`` returns once the updates are committed (durable); it returns the sequence number of
-    the last one. ``compact`` folds the log into the stored state (:func:`fold_updates`) and must
-    keep, per update, its author and time; it returns the number of updates folded.
+    the last one. Sequence numbers of a document are contiguous (the batch of ``n`` updates that
+    returns ``s`` holds ``s - n + 1 .. s``), also across server processes. ``compact`` folds the
+    log into the stored state (:func:`fold_updates`) and must keep, per update, its author and
+    time; it returns the number of updates folded.
     """
 
     async def load(self, ppa_id: str) -> LoadedDocument: ...
@@ -621,12 +627,37 @@ class SchemaGuard(Protocol):
 
 
 class Fanout(Protocol):
-    """Publishes what a room relays to the other server processes serving the same document.
+    """Shares a room with the other server processes serving the same document (Redis).
 
-    Only committed updates and awareness messages are published, never sync step 2 replies.
+    ``publish`` sends what a room relays: committed updates (with the sequence numbers they were
+    stored under, so that a process missing some notices the gap and reads them from the store)
+    and awareness messages; never sync step 2 replies, which are one client's view. ``subscribe``
+    starts receiving a document's messages (called before the room is loaded from the store, so
+    that nothing committed meanwhile is missed: what arrives early is held), ``attach`` hands
+    them to the loaded room (:meth:`Room.receive_remote`), ``unsubscribe`` stops (subscriptions
+    are counted).
     """
 
-    def publish(self, ppa_id: str, message: bytes) -> None: ...
+    def publish(self, ppa_id: str, message: bytes, seqs: tuple[int, int] | None) -> None: ...
+
+    async def subscribe(self, ppa_id: str) -> None: ...
+
+    def attach(self, room: Room) -> None: ...
+
+    async def unsubscribe(self, ppa_id: str) -> None: ...
+
+
+class WritePolicy(Protocol):
+    """Decides, per connection, whether a write may be applied (e.g. a person who may only write
+    their own fields). It sees the room (``room.doc`` before the write, ``room.version``) and the
+    update; it must not change the document. A refused write is neither applied, stored nor
+    relayed, and the connection turns read-only (its later updates could not be integrated
+    anyway: they build on the refused one).
+    """
+
+    def refuse(self, room: Room, update: bytes) -> str | None:
+        """``None`` to accept, or the reason (French, shown to the writer) to refuse."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,20 +698,35 @@ class Peer:
         "ack_pending",
         "awareness_ids",
         "backlog",
+        "base_read_only",
         "channel",
         "closed",
-        "joined_read_only",
         "last_ack",
+        "policy",
         "room",
         "told_read_only",
         "user_id",
+        "writes",
     )
 
-    def __init__(self, room: Room, channel: Channel, now: float, burst: int) -> None:
+    def __init__(
+        self,
+        room: Room,
+        channel: Channel,
+        now: float,
+        burst: int,
+        *,
+        base_read_only: bool,
+        policy: WritePolicy | None = None,
+    ) -> None:
         self.room = room
         self.channel = channel
         self.user_id = channel.user_id
-        self.joined_read_only = channel.read_only
+        self.base_read_only = base_read_only
+        """Read-only whatever the lock (role, or a refused write): stays so after an unlock."""
+        self.policy = policy
+        self.writes = 0
+        """Writes of this connection applied to the document."""
         self.awareness_ids: set[int] = set()
         self.backlog: list[bytes] | None = []
         """Relayed updates held until this connection got its sync step 2 (then ``None``), so
@@ -724,6 +770,14 @@ class _AwarenessState(NamedTuple):
     clock: int
     state: str | None
     owner: Peer | None
+    """The local connection that owns this presence; ``None`` for one of another process."""
+    at: float = 0.0
+    """When it was last received (monotonic): presences of other processes expire."""
+
+
+REMOTE_AWARENESS_TTL: Final = 45.0
+"""Seconds a presence received from another process is kept without renewal (stock clients
+renew theirs every 15 s; a crashed process never sends their removal)."""
 
 
 class Room:
@@ -781,6 +835,13 @@ class Room:
         self._held: list[tuple[bytes, str]] = []
         self._held_bytes = 0
         self._doc_bytes = len(doc.get_update())
+        self._known_seq = last_seq
+        """Every update stored up to this sequence number is in ``doc``."""
+        self._ahead: dict[int, int] = {}
+        """Ranges of sequence numbers received beyond a gap (first -> last)."""
+        self._catching_up = False
+        self.authors: dict[str, None] = {}
+        """Who wrote to the document since the room was loaded (in order of first write)."""
         self._subscription = doc.observe(self._on_transaction)
         self._observing = True
         self._cancel: anyio.CancelScope | None = None
@@ -847,20 +908,53 @@ class Room:
 
     async def lock(self, reason: str = LOCKED_REASON) -> None:
         """Turn every live connection (and every future one) read-only, then flush."""
-        self.locked = True
-        notice = encode_permission_denied(reason)
-        for peer in self._peers:
-            peer.channel.read_only = True
-            peer.told_read_only = True
-            peer.channel.send(notice)
-        log.info("collab.room.locked ppa=%s connections=%d", self.ppa_id, len(self._peers))
+        if not self.locked:
+            self.locked = True
+            notice = encode_permission_denied(reason)
+            for peer in self._peers:
+                peer.channel.read_only = True
+                peer.told_read_only = True
+                peer.channel.send(notice)
+            log.info("collab.room.locked ppa=%s connections=%d", self.ppa_id, len(self._peers))
         await self.flush()
 
     def unlock(self) -> None:
+        """Give writers back their rights. Each is sent the durable state vector (a sync step 1):
+        its client answers with what it holds that the room lacks (what it typed while locked),
+        without which none of its later writes could be integrated."""
+        if not self.locked:
+            return
         self.locked = False
+        durable_sv = self.durable_state_vector
         for peer in self._peers:
-            peer.channel.read_only = peer.joined_read_only
-            peer.told_read_only = peer.joined_read_only
+            if peer.base_read_only:
+                continue
+            peer.channel.read_only = False
+            peer.told_read_only = False
+            peer.last_ack = b""
+            self._ack(peer, durable_sv, None)
+        log.info("collab.room.unlocked ppa=%s connections=%d", self.ppa_id, len(self._peers))
+
+    async def write(self, update: bytes, author: str) -> None:
+        """Apply a server-made update (a restore, an avenant's content): stored under ``author``,
+        relayed to every connection; also on a locked room. Returns once it is durable."""
+        if self.broken:
+            raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
+        captured = self._apply(update)
+        if captured is not None:
+            at = self._now()
+            entries = [_Entry(captured, author, at, None, False)]
+            if self._held:
+                entries.extend(self._retry_held(at))
+            for entry in entries:
+                self._doc_bytes += len(entry.update)
+            self.authors[author] = None
+            self._applied_gen += 1
+            self._pending.extend(entries)
+            self._wake.set()
+        await self.flush()
+        if self.broken:
+            raise StoreUnavailable("Enregistrement impossible", CloseCode.SERVICE_RESTART)
 
     def close_all(self, code: int, reason: str) -> None:
         for peer in list(self._peers):
@@ -869,16 +963,24 @@ class Room:
 
     # -- connections -------------------------------------------------------------------------
 
-    def join(self, channel: Channel) -> Peer:
+    def join(self, channel: Channel, policy: WritePolicy | None = None) -> Peer:
         if self.broken:
             raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
         if len(self._peers) >= self.limits.max_connections_per_document:
             raise LimitExceeded(
                 "Trop de connexions sur ce document", CloseCode.TOO_MANY_DOCUMENT_CONNECTIONS
             )
+        base_read_only = channel.read_only
         if self.locked:
             channel.read_only = True
-        peer = Peer(self, channel, self._monotonic(), self.limits.update_burst)
+        peer = Peer(
+            self,
+            channel,
+            self._monotonic(),
+            self.limits.update_burst,
+            base_read_only=base_read_only,
+            policy=policy,
+        )
         self._peers[peer] = None
         peer.last_ack = self.durable_state_vector
         channel.send(encode_sync_step1(peer.last_ack))
@@ -908,7 +1010,7 @@ class Room:
             message = encode_awareness(gone)
             self._broadcast(message, None)
             if self._fanout is not None:
-                self._fanout.publish(self.ppa_id, message)
+                self._fanout.publish(self.ppa_id, message, None)
 
     # -- inbound -----------------------------------------------------------------------------
 
@@ -931,24 +1033,91 @@ class Room:
                 peer.channel.send(encode_awareness(self._awareness_states()))
             # AUTH from a client and unknown types are ignored.
 
-    def receive_remote(self, message: bytes) -> None:
-        """Apply a message published by another server process (durable there already)."""
+    def receive_remote(self, message: bytes, seqs: tuple[int, int] | None = None) -> None:
+        """Apply a message published by another server process (durable there already).
+
+        ``seqs``: the sequence numbers the update was stored under; a gap before them (a message
+        this process missed) is filled from the store shortly after, unless it closes by itself.
+        """
+        if self.broken:
+            return
         for decoded in decode_messages(message):
             if isinstance(decoded, SyncUpdate | SyncStep2):
-                captured = self._apply(decoded.update)
-                if captured is not None:
-                    self._doc_bytes += len(captured)
-                    if not self.uncommitted:
-                        self._durable_sv = None
-                    self._relay(encode_update(captured), None)
+                self._integrate_durable(decoded.update)
             elif isinstance(decoded, AwarenessMessage):
+                now = self._monotonic()
                 for entry in decoded.entries:
                     known = self._awareness.get(entry.client_id)
                     if known is not None and known.owner is not None:
                         continue
                     state = None if entry.state == "null" else entry.state
-                    self._awareness[entry.client_id] = _AwarenessState(entry.clock, state, None)
+                    self._awareness[entry.client_id] = _AwarenessState(
+                        entry.clock, state, None, now
+                    )
                 self._broadcast(message, None)
+        if seqs is not None and self._note_seqs(*seqs):
+            self._schedule_catch_up()
+
+    def note_stored(self, seq: int) -> None:
+        """Another process says the store holds updates up to ``seq``: read any missing."""
+        if seq > self._known_seq:
+            self._ahead[seq] = max(seq, self._ahead.get(seq, 0))
+            self._schedule_catch_up()
+
+    def _integrate_durable(self, update: bytes) -> None:
+        captured = self._apply(update)
+        if captured is not None:
+            self._doc_bytes += len(captured)
+            if not self.uncommitted:
+                self._durable_sv = None
+            self._relay(encode_update(captured), None)
+
+    def _note_seqs(self, first: int, last: int) -> bool:
+        """Record that the updates stored as ``first..last`` are in the document; returns whether
+        some stored update is known to be missing."""
+        if first <= self._known_seq + 1:
+            self._known_seq = max(self._known_seq, last)
+            while self._ahead:
+                joined = [f for f in self._ahead if f <= self._known_seq + 1]
+                if not joined:
+                    break
+                for f in joined:
+                    self._known_seq = max(self._known_seq, self._ahead.pop(f))
+        else:
+            self._ahead[first] = max(last, self._ahead.get(first, 0))
+        return bool(self._ahead)
+
+    def _schedule_catch_up(self) -> None:
+        if not self._catching_up and self._task_group is not None:
+            self._catching_up = True
+            self._task_group.start_soon(self._catch_up_later)
+
+    async def _catch_up_later(self) -> None:
+        try:
+            await anyio.sleep(0.2)  # messages may just be out of order: give them time
+            if self._ahead:
+                await self.catch_up()
+        finally:
+            self._catching_up = False
+
+    async def catch_up(self) -> None:
+        """Read the store and integrate what this process missed (after a gap in the sequence
+        numbers published by other processes, or after the fan-out reconnected)."""
+        try:
+            stored = await self._store.load(self.ppa_id)
+        except Exception:
+            log.exception("collab.room.catch_up_failed ppa=%s", self.ppa_id)
+            return
+        if self.broken:
+            return
+        if stored.state is not None:
+            self._integrate_durable(stored.state)
+        if stored.updates:
+            self._integrate_durable(merge_updates(*stored.updates))
+        self._known_seq = max(self._known_seq, stored.last_seq)
+        self._ahead = {f: last for f, last in self._ahead.items() if last > self._known_seq}
+        self._note_seqs(self._known_seq + 1, self._known_seq)
+        log.info("collab.room.caught_up ppa=%s seq=%d", self.ppa_id, stored.last_seq)
 
     def _on_sync_step1(self, peer: Peer, state_vector: bytes) -> None:
         if state_vector == EMPTY_STATE_VECTOR:
@@ -998,6 +1167,15 @@ class Room:
             self._doc_bytes = len(self.doc.get_update())
             if self._doc_bytes + len(update) > limits.max_document_bytes:
                 raise LimitExceeded("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
+        if peer.policy is not None:
+            reason = peer.policy.refuse(self, update)
+            if reason is not None:
+                peer.base_read_only = True
+                peer.channel.read_only = True
+                peer.told_read_only = True
+                peer.channel.send(encode_permission_denied(reason))
+                log.warning("collab.write.refused ppa=%s user=%s", self.ppa_id, peer.user_id)
+                return
         if not self.uncommitted and self._durable_sv is None:
             self._durable_sv = self.doc.get_state()
         captured = self._apply(update)
@@ -1012,6 +1190,8 @@ class Room:
             else:
                 self._ack(peer, self.durable_state_vector, None)
             return
+        peer.writes += 1
+        self.authors[peer.user_id] = None
         at = self._now()
         entries = [_Entry(captured, peer.user_id, at, peer, captured == update)]
         if self._held:
@@ -1139,6 +1319,9 @@ class Room:
             self._captured.append(event.update)
 
     def _awareness_states(self) -> list[AwarenessEntry]:
+        expired = self._monotonic() - REMOTE_AWARENESS_TTL
+        for cid in [c for c, s in self._awareness.items() if s.owner is None and s.at < expired]:
+            del self._awareness[cid]
         return [
             AwarenessEntry(cid, s.clock, s.state)
             for cid, s in self._awareness.items()
@@ -1170,7 +1353,7 @@ class Room:
             relayed = encode_awareness(accepted)
         self._broadcast(relayed, peer)
         if self._fanout is not None:
-            self._fanout.publish(self.ppa_id, relayed)
+            self._fanout.publish(self.ppa_id, relayed, None)
 
     # -- outbound ----------------------------------------------------------------------------
 
@@ -1209,7 +1392,10 @@ class Room:
         self._durable_sv = durable_sv
         committed = self._committed
         self._committed = anyio.Event()
-        self._after_commit(batch, gen, durable_sv)
+        seqs = (seq - len(stored) + 1, seq)
+        self._after_commit(batch, gen, durable_sv, seqs)
+        if self._note_seqs(*seqs):
+            self._schedule_catch_up()
         committed.set()
         self._since_compaction += len(batch)
         if (
@@ -1237,7 +1423,9 @@ class Room:
         self._break("Enregistrement impossible, reconnexion")
         return None
 
-    def _after_commit(self, batch: list[_Entry], gen: int, durable_sv: bytes) -> None:
+    def _after_commit(
+        self, batch: list[_Entry], gen: int, durable_sv: bytes, seqs: tuple[int, int]
+    ) -> None:
         senders = {e.peer for e in batch}
         update = batch[0].update if len(batch) == 1 else merge_updates(*(e.update for e in batch))
         message = encode_update(update)
@@ -1246,7 +1434,7 @@ class Room:
         exclude = batch[0].peer if len(senders) == 1 and all(e.own for e in batch) else None
         self._relay(message, exclude)
         if self._fanout is not None:
-            self._fanout.publish(self.ppa_id, message)
+            self._fanout.publish(self.ppa_id, message, seqs)
         ack: list[bytes] = []
         for peer in self._peers:
             if peer.ack_pending and peer.ack_gen <= gen:
@@ -1463,6 +1651,11 @@ class _Loading:
         self.error: BaseException | None = None
 
 
+SessionEnd: TypeAlias = Callable[[str, Sequence[str]], Awaitable[None]]
+"""``on_session_end(ppa_id, authors)``: a room was unloaded (its last connection left and every
+write is stored) or the server is shutting down; ``authors`` wrote since it was loaded."""
+
+
 class RoomManager:
     """Loads rooms (single-flight), enforces per-user limits, unloads idle rooms, shuts down.
 
@@ -1476,6 +1669,7 @@ class RoomManager:
         limits: Limits | None = None,
         guard: SchemaGuard | None = None,
         fanout: Fanout | None = None,
+        on_session_end: SessionEnd | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -1483,6 +1677,10 @@ class RoomManager:
         self.limits = limits or Limits()
         self._guard = guard
         self._fanout = fanout
+        self.on_session_end = on_session_end
+        self._locked: set[str] = set()
+        """Documents locked here since this process started (a room loaded later starts locked,
+        even before the store says so)."""
         self._monotonic = monotonic
         self._now = now
         self._rooms: dict[str, Room] = {}
@@ -1520,7 +1718,7 @@ class RoomManager:
     def connections_of(self, user_id: str) -> int:
         return self._per_user[user_id]
 
-    async def join(self, ppa_id: str, channel: Channel) -> Peer:
+    async def join(self, ppa_id: str, channel: Channel, policy: WritePolicy | None = None) -> Peer:
         """Load the room (single-flight) and join it; raises :class:`SyncError` to refuse."""
         if self._closing:
             raise SyncError("Serveur en cours d'arrêt", CloseCode.SERVICE_RESTART)
@@ -1531,7 +1729,7 @@ class RoomManager:
             if self._closing:
                 raise SyncError("Serveur en cours d'arrêt", CloseCode.SERVICE_RESTART)
             self._check_user(channel.user_id)
-            peer = room.join(channel)
+            peer = room.join(channel, policy)
         finally:
             self._joining[ppa_id] -= 1
             if self._joining[ppa_id] <= 0:
@@ -1559,12 +1757,46 @@ class RoomManager:
             self._schedule_unload(room)
 
     async def lock(self, ppa_id: str, reason: str = LOCKED_REASON) -> bool:
-        """Lock the live room of ``ppa_id`` if loaded; returns whether one was."""
+        """Lock ``ppa_id``: its live room if loaded (returns whether one was, once every write
+        it accepted is stored), and the room loaded later, until :meth:`unlock`."""
+        self._locked.add(ppa_id)
         room = self._rooms.get(ppa_id)
+        loading = self._loading.get(ppa_id)
+        if room is None and loading is not None:
+            await loading.done.wait()
+            room = self._rooms.get(ppa_id)
         if room is None:
             return False
         await room.lock(reason)
         return True
+
+    def unlock(self, ppa_id: str) -> bool:
+        """Undo :meth:`lock`; returns whether a live room was unlocked."""
+        self._locked.discard(ppa_id)
+        room = self._rooms.get(ppa_id)
+        if room is None:
+            return False
+        room.unlock()
+        return True
+
+    def is_locked(self, ppa_id: str) -> bool:
+        return ppa_id in self._locked
+
+    async def write(self, ppa_id: str, update: bytes, author: str) -> None:
+        """Apply a server-made update to ``ppa_id`` durably (loading its room if needed) and relay
+        it to every connection, locked or not."""
+        if self._closing:
+            raise SyncError("Serveur en cours d'arrêt", CloseCode.SERVICE_RESTART)
+        self._joining[ppa_id] += 1
+        try:
+            room = await self._get_room(ppa_id)
+            await room.write(update, author)
+        finally:
+            self._joining[ppa_id] -= 1
+            if self._joining[ppa_id] <= 0:
+                del self._joining[ppa_id]
+        if not room.peers and self._rooms.get(ppa_id) is room:
+            self._schedule_unload(room)
 
     async def _get_room(self, ppa_id: str) -> Room:
         room = self._rooms.get(ppa_id)
@@ -1584,7 +1816,11 @@ class RoomManager:
         return loading.room
 
     async def _load(self, ppa_id: str, loading: _Loading) -> None:
+        subscribed = False
         try:
+            if self._fanout is not None:
+                await self._fanout.subscribe(ppa_id)
+                subscribed = True
             stored = await self.store.load(ppa_id)
             doc: Doc[Any] = Doc()
             if stored.state is not None:
@@ -1603,12 +1839,18 @@ class RoomManager:
                 monotonic=self._monotonic,
                 now=self._now,
             )
+            if stored.locked or ppa_id in self._locked:
+                room.locked = True
             assert self._task_group is not None
             await self._task_group.start(room.run)
             old = self._rooms.get(ppa_id)
             if old is not None:
                 old.stop()
             self._rooms[ppa_id] = room
+            if self._fanout is not None:
+                self._fanout.attach(room)
+                if old is not None:
+                    await self._fanout.unsubscribe(ppa_id)
             self.loads += 1
             loading.room = room
             log.info(
@@ -1620,6 +1862,9 @@ class RoomManager:
         except Exception as exc:
             log.exception("collab.room.load_failed ppa=%s", ppa_id)
             loading.error = exc
+            if subscribed and self._fanout is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._fanout.unsubscribe(ppa_id)
         finally:
             self._loading.pop(ppa_id, None)
             loading.done.set()
@@ -1651,23 +1896,41 @@ class RoomManager:
             del self._rooms[room.ppa_id]
             room.stop()
             log.info("collab.room.unloaded ppa=%s seq=%d", room.ppa_id, room.last_seq)
+            if self._fanout is not None:
+                await self._fanout.unsubscribe(room.ppa_id)
+            await self._session_end(room)
             return
+
+    async def _session_end(self, room: Room) -> None:
+        if self.on_session_end is None:
+            return
+        try:
+            await self.on_session_end(room.ppa_id, list(room.authors))
+        except Exception:
+            log.exception("collab.room.session_end_failed ppa=%s", room.ppa_id)
 
     async def shutdown(self, grace_period: float = 10.0) -> None:
         """Stop accepting connections, commit everything pending, close every connection."""
         if self._closing:
             return
         self._closing = True
-        with anyio.move_on_after(grace_period):
+        with anyio.move_on_after(grace_period) as scope:
             for room in list(self._rooms.values()):
                 await room.flush()
-        for room in list(self._rooms.values()):
+        flushed = not scope.cancelled_caught
+        rooms = list(self._rooms.values())
+        for room in rooms:
             for peer in room.peers:
                 self.leave(peer)
                 peer.channel.close(CloseCode.GOING_AWAY, "Arrêt du serveur")
             room.stop()
         self._rooms.clear()
-        log.info("collab.manager.shutdown")
+        if flushed:
+            with anyio.move_on_after(grace_period):
+                for room in rooms:
+                    if room.authors and not room.broken:
+                        await self._session_end(room)
+        log.info("collab.manager.shutdown rooms=%d flushed=%s", len(rooms), flushed)
 
 
 def clock_of(state_vector: bytes, client_id: int) -> int:

@@ -17,6 +17,8 @@ from server.agenda.endpoints import router as agenda_router
 from server.audit.endpoints import router as audit_router
 from server.auth.endpoints import router as auth_router
 from server.cercle.endpoints import router as cercle_router
+from server.collab import endpoint as collab_endpoint
+from server.collab.service import collaboration
 from server.config import Settings, get_settings
 from server.db import Database
 from server.errors import install_error_handlers
@@ -48,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings.resolved_database_url())
         app.state.documents = StoredDocumentSource()
         try:
-            yield
+            async with collaboration(app, settings, app.state.db):
+                yield
         finally:
             await app.state.db.dispose()
 
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    collab_endpoint.install(app)
 
     @app.middleware("http")
     async def access_log(

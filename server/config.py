@@ -17,6 +17,27 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file ppa.sqlite3 in data_dir"
     )
     redis_url: str | None = None
+    redis_channel_prefix: str = Field(
+        default="ppa-collab",
+        description="Prefix of the Redis keys and pub/sub channels of the collaboration fan-out",
+    )
+    # Live collaboration (WebSocket /ws/ppa/{id}); each limit closes with its own code
+    collab_max_message_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    collab_max_document_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    collab_max_connections_per_ppa: int = Field(default=256, ge=1)
+    collab_max_connections_per_user: int = Field(default=32, ge=1)
+    collab_updates_per_second: float = Field(default=60.0, gt=0)
+    collab_update_burst: int = Field(default=600, ge=1)
+    collab_max_send_buffer_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=65536, description="Unsent bytes before a slow client is closed"
+    )
+    collab_compact_every: int = Field(default=1000, ge=1)
+    collab_unload_after_seconds: float = Field(default=30.0, ge=0)
+    collab_update_retention_days: float = Field(
+        default=400.0,
+        ge=0,
+        description="Days the bytes of a folded update are kept (authorship is kept for ever)",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Token signing key; default: generated once and kept in data_dir/secret.key",

@@ -1,6 +1,7 @@
 """All ORM tables (one module per table family); imported here so metadata is complete."""
 
 from server.models.audit import AuditEvent
+from server.models.collab import PPAUpdate
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)
 from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.person import CercleMember, Person
@@ -15,6 +16,7 @@ __all__ = [
     "LogLeaf",
     "LogNode",
     "PPADocument",
+    "PPAUpdate",
     "Person",
     "Professional",
     "Structure",

@@ -1,0 +1,7 @@
+"""Live collaboration: the WebSocket endpoint of the PPA documents, on :mod:`editor.sync`.
+
+``endpoint`` (route), ``service`` (authorisation, audit, the room manager in the app lifespan,
+the ``LiveRooms`` seam and the live ``DocumentSource``), ``channel`` (one WebSocket as the room
+sees it), ``store`` (the SQL update log), ``policy`` (own-fields writes), ``fanout`` (Redis).
+See ``docs/collaboration.md``.
+"""

@@ -1,0 +1,187 @@
+"""One WebSocket connection as the room sees it (:class:`editor.sync.Channel`).
+
+The room sends the same ``bytes`` object to every recipient of a broadcast; server frames are not
+masked, so the WebSocket frame is built once and written to each connection's transport directly
+(no task, no coroutine per recipient): that is what keeps a relay to 200 clients cheap. This fast
+path needs uvicorn's default WebSocket protocol (``websockets-sansio``), whose instance
+:class:`RawSendMiddleware` finds; under any other server the channel falls back to a queue and a
+writer task per connection. Frames written directly are never compressed (permitted with
+permessage-deflate: RSV1 unset means an uncompressed message).
+
+A client that does not read is closed (4408) once its unsent bytes pass the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from editor.sync import CloseCode
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # pragma: no cover - another ASGI server
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger(__name__)
+
+RAW_PROTOCOL_KEY = "ppa.collab.ws_protocol"
+_CLOSE_TIMEOUT = 5.0
+
+
+class RawSendMiddleware:
+    """Puts uvicorn's WebSocket protocol instance in the scope (before any middleware wraps
+    ``send``), for :class:`WebSocketChannel`'s direct writes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and WebSocketsSansIOProtocol is not None:
+            protocol = getattr(send, "__self__", None)
+            if isinstance(protocol, WebSocketsSansIOProtocol):
+                scope[RAW_PROTOCOL_KEY] = protocol
+        await self.app(scope, receive, send)
+
+
+def frame(payload: bytes) -> bytes:
+    """A final, unmasked, binary WebSocket frame (server to client)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x82, size)) + payload
+    if size < 65536:
+        return b"\x82\x7e" + size.to_bytes(2, "big") + payload
+    return b"\x82\x7f" + size.to_bytes(8, "big") + payload
+
+
+class _FrameCache:
+    """The frame of the last message sent: a broadcast frames its message once."""
+
+    __slots__ = ("frame", "message")
+
+    def __init__(self) -> None:
+        self.message: bytes | None = None
+        self.frame = b""
+
+    def get(self, message: bytes) -> bytes:
+        if message is not self.message:
+            self.frame = frame(message)
+            self.message = message
+        return self.frame
+
+
+_frames = _FrameCache()
+
+
+class WebSocketChannel:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user_id: str,
+        read_only: bool,
+        *,
+        max_buffer: int,
+    ) -> None:
+        self._websocket = websocket
+        self._user_id = user_id
+        self.read_only = read_only
+        self._max_buffer = max_buffer
+        self.closing = False
+        self.close_code: int | None = None
+        protocol: Any = websocket.scope.get(RAW_PROTOCOL_KEY)
+        self._protocol = protocol
+        self._transport: asyncio.Transport | None = protocol.transport if protocol else None
+        self._closer: asyncio.Task[None] | None = None
+        # Fallback (no direct transport): a queue drained by one writer task.
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+        self._ready = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._close_request: tuple[int, str] | None = None
+        if self._transport is None:
+            self._writer = asyncio.ensure_future(self._write_queue())
+
+    @property
+    def user_id(self) -> str:
+        return self._user_id
+
+    @property
+    def direct(self) -> bool:
+        """Frames are written to the transport directly (the fast path)."""
+        return self._transport is not None
+
+    def send(self, message: bytes) -> None:
+        if self.closing:
+            return
+        transport = self._transport
+        if transport is not None:
+            if self._protocol.close_sent or transport.is_closing():
+                self.closing = True  # the client is gone; the reader sees the disconnect
+                return
+            data = _frames.get(message)
+            transport.write(data)
+            if transport.get_write_buffer_size() > self._max_buffer:
+                self.close(CloseCode.SLOW_CONSUMER, "Client trop lent")
+            return
+        self._queue.append(message)
+        self._queued += len(message)
+        self._ready.set()
+        if self._queued > self._max_buffer:
+            self.close(CloseCode.SLOW_CONSUMER, "Client trop lent")
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code = code
+        if self._writer is not None:
+            self._close_request = (code, reason)
+            self._ready.set()
+        else:
+            self._closer = asyncio.ensure_future(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await self._websocket.close(code, reason)
+        except TimeoutError:
+            if self._transport is not None:
+                self._transport.abort()  # its buffer never drained: drop it
+        except Exception:
+            log.debug("collab.channel.close_failed code=%d", code)
+
+    async def _write_queue(self) -> None:
+        try:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                while self._queue and self._close_request is None:
+                    message = self._queue.popleft()
+                    self._queued -= len(message)
+                    await self._websocket.send_bytes(message)
+                if self._close_request is not None:
+                    if self._close_request[0] == CloseCode.SLOW_CONSUMER:
+                        self._queue.clear()
+                    while self._queue:
+                        await self._websocket.send_bytes(self._queue.popleft())
+                    await self._websocket.close(*self._close_request)
+                    return
+        except Exception:  # the client went away: the reader sees it too
+            self.closing = True
+
+    async def finish(self) -> None:
+        """Wait until a close requested by the room is sent (called when the endpoint ends)."""
+        if self._writer is not None:
+            if self._close_request is None:
+                self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+        if self._closer is not None:
+            with contextlib.suppress(Exception):
+                await self._closer

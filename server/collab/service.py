@@ -1,0 +1,314 @@
+"""The collaboration engine inside the app: hooks of one connection (authenticate, authorise,
+audit, join, receive, leave), the room manager in the lifespan, the versions seam
+(:class:`server.ppas.lock.LiveRooms`) and the live :class:`server.ppas.documents.DocumentSource`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocket
+
+from editor.sync import (
+    CloseCode,
+    LayoutGuard,
+    Limits,
+    MalformedMessage,
+    RoomManager,
+    SessionEnd,
+    SyncError,
+    WritePolicy,
+)
+from server import authz
+from server.audit.service import trace
+from server.auth.principal import Principal
+from server.auth.service import principal_from_token
+from server.authz import Capability
+from server.collab.channel import WebSocketChannel
+from server.collab.fanout import RedisFanout
+from server.collab.policy import OwnFieldsPolicy
+from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
+from server.config import Settings
+from server.db import Database
+from server.models import PPA
+from server.models.ppa import PPAStatus
+from server.versions_api.service import checkpoint
+
+log = structlog.get_logger(__name__)
+
+UNAUTHENTICATED_REASON = "Authentification requise"
+UNKNOWN_REASON = "PPA introuvable"
+FORBIDDEN_REASON = "Accès refusé à ce PPA"
+_VALIDATED = (PPAStatus.VALIDATED.value, PPAStatus.SUPERSEDED.value)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        max_message_bytes=settings.collab_max_message_bytes,
+        max_document_bytes=settings.collab_max_document_bytes,
+        max_connections_per_document=settings.collab_max_connections_per_ppa,
+        max_connections_per_user=settings.collab_max_connections_per_user,
+        updates_per_second=settings.collab_updates_per_second,
+        update_burst=settings.collab_update_burst,
+        compact_every=settings.collab_compact_every,
+        unload_after=settings.collab_unload_after_seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one connection may do, decided at connect time."""
+
+    principal: Principal
+    ppa_id: str
+    person_id: str
+    role: str
+    read_only: bool
+    own_fields_only: bool
+    locked: bool
+
+
+class LiveDocuments:
+    """``DocumentSource`` of the REST API: the live room if loaded here (flushed, so only durable
+    content is shown), else the stored state + the update log tail."""
+
+    def __init__(self, manager: RoomManager) -> None:
+        self._manager = manager
+
+    async def current_state(self, session: AsyncSession, ppa_id: str) -> bytes:
+        room = self._manager.room(ppa_id)
+        if room is not None and not room.broken:
+            await room.flush()
+            return room.doc.get_update()
+        return await stored_state(session, ppa_id)
+
+
+class CollabService:
+    """Owns the room manager; implements :class:`server.ppas.lock.LiveRooms`."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.fanout: RedisFanout | None = None
+        lease: CompactionLease = LocalLease()
+        if settings.redis_url:
+            self.fanout = RedisFanout(settings.redis_url, settings.redis_channel_prefix)
+            lease = self.fanout
+        self.store = SqlUpdateStore(
+            db,
+            retention=timedelta(days=settings.collab_update_retention_days),
+            lease=lease,
+        )
+        self.manager = RoomManager(
+            self.store,
+            limits=limits_of(settings),
+            guard=LayoutGuard(),
+            fanout=self.fanout,
+            on_session_end=self._session_end,
+        )
+        if self.fanout is not None:
+            self.fanout.locker = self.manager
+        self.documents = LiveDocuments(self.manager)
+        self.session_end_hooks: list[SessionEnd] = []
+        """Called with ``(ppa_id, authors)`` when a room unloads (its editing session ended)."""
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[CollabService]:
+        async with self.manager, anyio.create_task_group() as tg:
+            if self.fanout is not None:
+                await self.fanout.run(tg)
+            try:
+                yield self
+            finally:
+                await self.manager.shutdown()
+                if self.fanout is not None:
+                    await self.fanout.close()
+                tg.cancel_scope.cancel()
+
+    async def _session_end(self, ppa_id: str, authors: Sequence[str]) -> None:
+        for hook in self.session_end_hooks:
+            await hook(ppa_id, authors)
+
+    # -- LiveRooms -----------------------------------------------------------------------------
+
+    async def lock(self, ppa_id: str) -> None:
+        await self.manager.lock(ppa_id)
+        if self.fanout is not None:
+            await self.fanout.lock_everywhere(ppa_id)
+
+    async def unlock(self, ppa_id: str) -> None:
+        self.manager.unlock(ppa_id)
+        if self.fanout is not None:
+            await self.fanout.unlock_everywhere(ppa_id)
+
+    async def current_state(self, ppa_id: str) -> bytes | None:
+        room = self.manager.room(ppa_id)
+        if room is None or room.broken:
+            return None
+        await room.flush()
+        return room.doc.get_update()
+
+    async def write(self, ppa_id: str, update: bytes, author: str) -> bool:
+        await self.manager.write(ppa_id, update, author)
+        return True
+
+    # -- one connection ------------------------------------------------------------------------
+
+    async def authorize(self, token: str, ppa_id: str, client_addr: str | None) -> Access:
+        """Authenticate and authorise a connection, and audit it; raises :class:`SyncError`."""
+        denied: Access | None = None
+        async with self.db.transaction() as session:
+            principal = await principal_from_token(session, self.settings, token) if token else None
+            if principal is None:
+                raise SyncError(UNAUTHENTICATED_REASON, CloseCode.UNAUTHENTICATED)
+            ppa = await session.get(PPA, ppa_id) if len(ppa_id) <= 36 else None
+            if ppa is None:
+                raise SyncError(UNKNOWN_REASON, CloseCode.UNKNOWN_DOCUMENT)
+            role = await authz.role_for_person(session, principal, ppa.person_id)
+            capabilities = authz.capabilities_of(role)
+            validated = ppa.locked or ppa.status in _VALIDATED
+            edit = Capability.EDIT in capabilities
+            own = not edit and Capability.EDIT_OWN_FIELDS in capabilities
+            access = Access(
+                principal=principal,
+                ppa_id=ppa.id,
+                person_id=ppa.person_id,
+                role=role.value if role else "",
+                read_only=not (edit or own),
+                own_fields_only=own,
+                locked=ppa.locked,
+            )
+            readable = Capability.READ in capabilities or (
+                Capability.READ_VALIDATED in capabilities and validated
+            )
+            trace(
+                session,
+                principal,
+                "ppa.live_open",
+                "ppa",
+                ppa.id,
+                person_id=ppa.person_id,
+                role=access.role or None,
+                client_addr=client_addr,
+                outcome="ok" if readable else "denied",
+            )
+            if not readable:
+                denied = access
+        if denied is not None:
+            raise SyncError(FORBIDDEN_REASON, CloseCode.FORBIDDEN)
+        return access
+
+    async def _trace_write(self, access: Access, client_addr: str | None) -> None:
+        try:
+            async with self.db.transaction() as session:
+                trace(
+                    session,
+                    access.principal,
+                    "ppa.live_write",
+                    "ppa",
+                    access.ppa_id,
+                    person_id=access.person_id,
+                    role=access.role or None,
+                    client_addr=client_addr,
+                )
+        except Exception:
+            log.exception("collab.audit_failed", ppa=access.ppa_id)
+
+    async def serve(self, websocket: WebSocket, ppa_id: str) -> None:
+        """The whole life of one connection."""
+        await websocket.accept()
+        client_addr = websocket.client.host if websocket.client else None
+        try:
+            access = await self.authorize(
+                websocket.query_params.get("token", ""), ppa_id, client_addr
+            )
+        except SyncError as error:
+            log.info("collab.refused", ppa=ppa_id[:36], code=int(error.code))
+            await websocket.close(error.code, error.reason)
+            return
+        if access.locked and not self.manager.is_locked(ppa_id):
+            await self.manager.lock(ppa_id)
+        channel = WebSocketChannel(
+            websocket,
+            access.principal.id,
+            access.read_only,
+            max_buffer=self.settings.collab_max_send_buffer_bytes,
+        )
+        policy: WritePolicy | None = OwnFieldsPolicy() if access.own_fields_only else None
+        try:
+            peer = await self.manager.join(ppa_id, channel, policy)
+        except SyncError as error:
+            channel.close(error.code, error.reason)
+            await channel.finish()
+            return
+        log.info(
+            "collab.joined",
+            ppa=ppa_id,
+            user=access.principal.id,
+            read_only=channel.read_only,
+            direct=channel.direct,
+        )
+        audited_write = False
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                if data is None:
+                    raise MalformedMessage("Message texte inattendu")
+                peer.receive(data)
+                if channel.closing:
+                    break
+                if peer.writes and not audited_write:
+                    audited_write = True
+                    await self._trace_write(access, client_addr)
+        except SyncError as error:
+            log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
+            channel.close(error.code, error.reason)
+        finally:
+            self.manager.leave(peer)
+            await channel.finish()
+
+
+class _NoQueryString(logging.Filter):
+    """uvicorn logs each WebSocket with its query string: WebSocket tokens go there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and "WebSocket" in str(record.msg):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def hide_websocket_tokens() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NoQueryString) for f in logger.filters):
+        logger.addFilter(_NoQueryString())
+
+
+@contextlib.asynccontextmanager
+async def collaboration(app: FastAPI, settings: Settings, db: Database) -> AsyncIterator[None]:
+    """Run the engine for the app's lifetime: registers ``app.state.collab``,
+    ``app.state.live_rooms`` and the live ``app.state.documents``; an editing session that ends
+    leaves a version checkpoint (:func:`server.versions_api.service.checkpoint`)."""
+    service = CollabService(settings, db)
+
+    async def version_checkpoint(ppa_id: str, authors: Sequence[str]) -> None:
+        await checkpoint(app.state, ppa_id)
+
+    service.session_end_hooks.append(version_checkpoint)
+    async with service.running():
+        app.state.collab = service
+        app.state.live_rooms = service
+        app.state.documents = service.documents
+        yield

@@ -1,0 +1,165 @@
+"""Helpers for the tests of the real app's collaboration endpoint: fresh PPAs through REST,
+tokens, the update log read straight from the database, ``ppa serve`` as a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pycrdt import Doc
+
+from editor.crdt import doc_to_content
+from editor.schema import PPAContent
+from tests.conftest import Api, DatabaseInfo, free_port
+from tests.server.helpers import Cercle, build_cercle
+
+REPO = Path(__file__).resolve().parents[2]
+PPA = str(Path(sys.executable).parent / "ppa")
+
+
+def fresh_ppa(api_as: Any, demo: dict[str, Any], *, opposed: tuple[str, ...] = ()) -> Cercle:
+    """A new person and PPA whose cercle has every role (``tests.server.helpers``)."""
+    return build_cercle(api_as, demo, opposed=opposed)
+
+
+def token_of(api_as: Any, username: str) -> str:
+    api: Api = api_as(username)
+    assert api.token is not None
+    return api.token
+
+
+@dataclass(frozen=True)
+class LogRow:
+    seq: int
+    data: bytes | None
+    author: str
+    client_ids: str
+    size: int
+
+
+@contextlib.contextmanager
+def sync_engine(database: DatabaseInfo) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(database.sync_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def update_log(database: DatabaseInfo, ppa_id: str) -> list[LogRow]:
+    with sync_engine(database) as engine, engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT seq, data, author, client_ids, size FROM ppa_updates "
+                "WHERE ppa_id = :p ORDER BY seq"
+            ),
+            {"p": ppa_id},
+        ).all()
+    return [LogRow(r.seq, r.data, r.author, r.client_ids, r.size) for r in rows]
+
+
+def stored_doc(database: DatabaseInfo, ppa_id: str) -> Doc[Any]:
+    """The durable document: ``ppa_documents.state`` + every logged update after it."""
+    with sync_engine(database) as engine, engine.connect() as conn:
+        state, compacted = conn.execute(
+            sa.text("SELECT state, compacted_seq FROM ppa_documents WHERE ppa_id = :p"),
+            {"p": ppa_id},
+        ).one()
+        tail = conn.execute(
+            sa.text("SELECT data FROM ppa_updates WHERE ppa_id = :p AND seq > :s ORDER BY seq"),
+            {"p": ppa_id, "s": compacted},
+        ).all()
+    doc: Doc[Any] = Doc()
+    doc.apply_update(state)
+    for (data,) in tail:
+        doc.apply_update(data)
+    return doc
+
+
+def stored_content(database: DatabaseInfo, ppa_id: str) -> PPAContent:
+    return doc_to_content(stored_doc(database, ppa_id))
+
+
+def audit_actions(database: DatabaseInfo, ppa_id: str) -> list[tuple[str, str, str | None]]:
+    """(action, outcome, actor id) of every trace on the PPA, oldest first."""
+    with sync_engine(database) as engine, engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT action, outcome, actor_id FROM audit_events "
+                "WHERE object_id = :p ORDER BY id"
+            ),
+            {"p": ppa_id},
+        ).all()
+    return [(r.action, r.outcome, r.actor_id) for r in rows]
+
+
+class ServeProcess:
+    """``ppa serve`` in a subprocess (a real process, to be killed with SIGKILL)."""
+
+    def __init__(self, settings: Any, *, port: int | None = None, **env: str) -> None:
+        self.settings = settings
+        self.port = port or free_port()
+        self.env = {
+            **os.environ,
+            "PPA_DATA_DIR": str(settings.data_dir),
+            "PPA_DATABASE_URL": settings.resolved_database_url(),
+            "PPA_SECRET_KEY": settings.resolved_secret_key(),
+            "PPA_COLLAB_UNLOAD_AFTER_SECONDS": "0.2",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(settings.data_dir) / f"serve-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/ppa"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                [PPA, "serve", "--no-migrate", "--port", str(self.port)],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ppa serve exited: {self.log_path.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("ppa serve did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
