@@ -239,8 +239,13 @@ class WsClient:
 
     async def _send(self, frame: bytes) -> None:
         if self._ws is not None:
-            with contextlib.suppress(ConnectionClosed):
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
                 await self._ws.send(frame)
+
+    async def drain(self) -> None:
+        """Wait until every frame queued by ``send_nowait`` (local edits) went out."""
+        while self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
 
     async def send(self, frame: bytes) -> None:
         assert self._ws is not None
@@ -251,7 +256,7 @@ class WsClient:
         self.close_code = None
         self._ws = await connect(self.url, max_size=None, compression=None)
         self._reader = asyncio.ensure_future(self._read())
-        await self.send(encode_sync_step1(self.doc.get_state()))
+        self.send_nowait(encode_sync_step1(self.doc.get_state()))
 
     async def _read(self) -> None:
         assert self._ws is not None
