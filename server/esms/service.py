@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import structlog
 from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exports import registry
 from server import authz
@@ -62,6 +63,28 @@ def remove_waker(waker: Callable[[], None]) -> None:
 def _wake(_session: Any) -> None:
     for waker in list(_wakers):
         waker()
+
+
+_VALIDATED_FLUSHED = "esms.validated_version_flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_validated_versions(session: Session, _context: Any) -> None:
+    # Safety net for callers that do not call notify_validated: wake the worker after the
+    # commit, and its sweep publishes the new validated version at once (see publish_missing).
+    if any(isinstance(o, Version) and o.kind in VALIDATED_KIND_VALUES for o in session.new):
+        session.info[_VALIDATED_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_validation(session: Session) -> None:
+    if session.info.pop(_VALIDATED_FLUSHED, False):
+        _wake(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_validation(session: Session) -> None:
+    session.info.pop(_VALIDATED_FLUSHED, None)
 
 
 def export_links(ppa_id: str, number: int, kind: str) -> dict[str, str]:
