@@ -34,7 +34,8 @@ def serve(settings: Any, database: DatabaseInfo) -> Iterator[ServeProcess]:
 
 
 def field(client: WsClient) -> Text:
-    return client.doc.get("projet_de_vie", type=Text)
+    text: Text = client.doc.get("projet_de_vie", type=Text)
+    return text
 
 
 def clock(state_vector: bytes | None, client_id: int) -> int:
@@ -101,7 +102,7 @@ async def test_sigkill_never_loses_an_acknowledged_or_relayed_update(
         states = [c.doc.get_state() for c in clients]
         for client in clients:
             await client.wait_for(
-                lambda c=client: all(  # type: ignore[misc]
+                lambda c=client: all(
                     clock(c.doc.get_state(), o.doc.client_id) >= clock(s, o.doc.client_id)
                     for o, s in zip(clients, states, strict=True)
                 ),
