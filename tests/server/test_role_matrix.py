@@ -11,7 +11,6 @@ import pytest
 from server.demo import demo_content
 from tests.server.exports_api.support import validate
 from tests.server.helpers import Cercle, build_cercle, random_rpps
-from tests.server.versions.matrix import VERSION_ROUTES
 
 COORD = "coordinatrice"
 CONTRIB = "infirmier"
@@ -164,7 +163,6 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         201,
     ),
 }
-ROUTES.update(VERSION_ROUTES)
 
 
 @pytest.fixture(scope="module")
