@@ -34,7 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--lang=fr-FR",  # date and time inputs shown as a French user sees them
 ]
 SAVED = "Enregistré"
 OFFLINE = "Hors ligne - vos modifications seront envoyées"

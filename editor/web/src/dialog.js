@@ -37,7 +37,8 @@ export function confirmDialog (message, { confirmLabel = 'Confirmer', danger = f
     title: 'Confirmation',
     describe: message,
     build: (close) => h('div', { class: 'dialog__actions' },
-      h('button', { type: 'button', class: 'btn', on: { click: () => close(false) } }, 'Annuler'),
-      h('button', { type: 'button', class: ['btn', danger ? 'btn--danger' : 'btn--primary'], autofocus: true, on: { click: () => close(true) } }, confirmLabel))
+      // a destructive action starts on "Annuler": Enter alone never deletes
+      h('button', { type: 'button', class: 'btn', autofocus: danger, on: { click: () => close(false) } }, 'Annuler'),
+      h('button', { type: 'button', class: ['btn', danger ? 'btn--danger' : 'btn--primary'], autofocus: !danger, on: { click: () => close(true) } }, confirmLabel))
   }).result
 }

@@ -24,19 +24,22 @@ export function modeFor (ppa) {
     return {
       mode: 'own',
       reason: role === 'person'
-        ? 'Vous pouvez écrire vos attentes, votre avis sur chaque objectif et chaque action, et les notes de préparation du bilan. Le reste est rédigé par l\'équipe.'
-        : 'En tant qu\'aidant, vous pouvez écrire les attentes de l\'entourage, l\'avis de la personne et les notes de préparation du bilan. Le reste est rédigé par l\'équipe.',
+        ? 'Vous pouvez écrire vos attentes et votre avis sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.'
+        : 'En tant qu\'aidant, vous pouvez écrire les attentes de la personne et de son entourage, et l\'avis de la personne sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.',
       locked: false
     }
   }
   return { mode: 'read', reason: READ_ONLY_REASONS[role] || READ_ONLY_REASONS.none, locked: false }
 }
 
-/** The person's and aidant's own fields (fieldKey "root/id/key"). */
+export const OWN_ORIGINS = new Set(['personne', 'entourage'])
+
+/** The person's and aidant's own fields (fieldKey "root/id/key"), as server/collab/policy.py
+ * enforces them: the attentes whose origine is "personne" or "entourage" (create, edit, delete,
+ * origine among those two) and the avis_usager of every objectif and action. */
 export function ownFieldWritable (fieldKey, { origine } = {}) {
   const parts = fieldKey.split('/')
-  if (parts[0] === 'attentes' && parts[2] === 'texte') return origine === 'personne' || origine === 'entourage'
+  if (parts[0] === 'attentes') return OWN_ORIGINS.has(origine) && (parts[2] === 'texte' || parts[2] === 'origine')
   if ((parts[0] === 'objectifs' || parts[0] === 'actions') && parts[2] === 'avis_usager') return true
-  if (fieldKey === 'bilan/notes_preparation') return true
   return false
 }

@@ -31,6 +31,9 @@ export const SAVE_LABELS = {
 }
 
 const REPAIRED_PREFIX = 'Modification non conforme'
+// server/collab/policy.py: a person's or aidant's write outside their own fields, or one that
+// depends on content the server does not have
+const REFUSED_PREFIXES = ['Vous ne pouvez modifier que', 'Modification incomplète']
 const IDB_LIST_KEY = 'ppa.idb'
 
 /** Getters of every root (docs/document-schema.md §1): always the same getter per root. */
@@ -240,6 +243,13 @@ export class CollabSession {
         this.emit('notice', reason)
         return
       }
+      if (REFUSED_PREFIXES.some((prefix) => reason.startsWith(prefix))) {
+        // The write was refused and the connection turned read-only: our replica holds changes
+        // the server will never take; the editor reopens on a fresh copy.
+        this.setReadOnly(reason, false)
+        this.emit('refused', reason)
+        return
+      }
       this.setReadOnly(reason, /verrouill/i.test(reason))
     }
     provider.on('status', ({ status }) => {
@@ -299,6 +309,20 @@ export class CollabSession {
     this.locked = this.locked || locked
     if (changed) this.emit('readonly', { reason, locked: this.locked })
     this._emitState()
+  }
+
+  /** Local changes the server has not acknowledged. */
+  get unsaved () {
+    return this.localSeq > this.durableSeq
+  }
+
+  /** Forget this device's copy (changes the server refused or can no longer accept). */
+  async discardLocalCopy () {
+    if (!this.idb) return
+    const name = this.idb.name
+    try { await this.idb.destroy() } catch { /* closed already */ }
+    this.idb = null
+    try { await clearDocument(name) } catch { /* nothing stored */ }
   }
 
   transact (fn) {

@@ -208,7 +208,7 @@ export function selectField (ctx, scope, { ymap, key, fieldKey, label, options, 
     wanted.forEach(([value, text], i) => {
       let option = control.options[i]
       if (!option) { option = h('option'); control.add(option) }
-      if (option.value !== value) option.value = value
+      if (option.getAttribute('value') !== value) option.setAttribute('value', value)
       if (option.textContent !== text) option.textContent = text
     })
     control.value = v ?? ''

@@ -10,6 +10,7 @@ import {
   addAction, addAttente, addBesoin, addMoyen, addObjectif, deleteItem, newPlanning, setSingleBesoin, textOf
 } from '../model.js'
 import { pickSerafin } from '../serafin.js'
+import { OWN_ORIGINS } from '../permissions.js'
 import {
   arrayOf, checkboxesField, dateField, ensureArray, integerField, observe, observeKeys, selectField,
   stringField, textField
@@ -133,6 +134,11 @@ function focusNewItem (sectionEl, id) {
   })
 }
 
+function frozenNote (ctx, sectionName) {
+  if (!ctx.isFrozen(sectionName)) return null
+  return h('p', { class: 'notice' }, "Avenant en cours : un avenant ne modifie ni les objectifs ni les besoins. Pour les changer, démarrez une révision (nouveau PPA).")
+}
+
 function row (...children) {
   return h('div', { class: 'row' }, ...children)
 }
@@ -179,23 +185,26 @@ function attentesSection (ctx, scope) {
       replace(body, 
         selectField(ctx, inner, {
           ymap: item, key: 'origine', fieldKey: `attentes/${id}/origine`, label: 'Exprimée par',
-          options: entries(ORIGINE_LABELS), fallback: 'personne', writable: ctx.canWrite(`attentes/${id}/origine`, { origine })
+          options: ctx.mode === 'own' ? entries(ORIGINE_LABELS).filter(([v]) => OWN_ORIGINS.has(v)) : entries(ORIGINE_LABELS), fallback: 'personne', writable: ctx.canWrite(`attentes/${id}/origine`, { origine })
         }),
         textField(ctx, inner, { ymap: item, key: 'texte', fieldKey: `attentes/${id}/texte`, label: 'Attente', writable: ctx.canWrite(`attentes/${id}/texte`, { origine }) })
       )
+      replace(actions, ctx.canStructureOf('attentes') || (ctx.mode === 'own' && OWN_ORIGINS.has(origine))
+        ? deleteButton(ctx, 'attentes', item, 'Attente', "l'attente")
+        : null)
     }
+    const actions = h('div', { class: 'card__actions' })
     paint()
     if (ctx.mode === 'own') observeKeys(s, item, ['origine'], paint)
     card.append(
-      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Attente', api, null),
-        ctx.canStructure ? deleteButton(ctx, 'attentes', item, 'Attente', "l'attente") : null),
+      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Attente', api, null), actions),
       body)
     return card
   }
   const own = ctx.mode === 'own' ? ctx.ownOrigine : null
   sectionEl = section('attentes', 'Attentes', 'Ce que la personne, son entourage ou les professionnels attendent de l\'accompagnement.',
     itemList(ctx, scope, { yarray: arr, renderItem, emptyText: 'Aucune attente pour le moment.', label: 'Attentes' }),
-    ctx.canStructure || own
+    ctx.canStructureOf('attentes') || own
       ? addButton('Ajouter une attente', () => {
         const id = addAttente(ctx.doc, { origine: own || 'professionnel' })
         focusNewItem(sectionEl, id)
@@ -254,7 +263,7 @@ function besoinsSection (ctx, scope) {
     const card = h('article', { class: 'card item', dataset: { itemId: id } })
     const heading = cardHeading(s, card, item, 'Besoin', api, 'description')
     card.append(
-      h('div', { class: 'card__head' }, heading, ctx.canStructure ? deleteButton(ctx, 'besoins', item, 'Besoin', 'le besoin') : null),
+      h('div', { class: 'card__head' }, heading, ctx.canStructureOf('besoins') ? deleteButton(ctx, 'besoins', item, 'Besoin', 'le besoin') : null),
       h('div', { class: 'card__body' },
         besoinCodeField(ctx, s, item),
         textField(ctx, s, { ymap: item, key: 'description', fieldKey: `besoins/${id}/description`, label: 'Description du besoin', writable: ctx.canWrite(`besoins/${id}/description`) }),
@@ -262,8 +271,9 @@ function besoinsSection (ctx, scope) {
     return card
   }
   sectionEl = section('besoins', 'Besoins', 'Chaque besoin est codé avec la nomenclature SERAFIN-PH (codes 1.x).',
+    frozenNote(ctx, 'besoins'),
     itemList(ctx, scope, { yarray: ctx.roots.besoins, renderItem, emptyText: 'Aucun besoin pour le moment.', label: 'Besoins' }),
-    ctx.canStructure
+    ctx.canStructureOf('besoins')
       ? addButton('Ajouter un besoin', async () => {
         const code = await pickSerafin({ title: 'Nouveau besoin : choisir le code SERAFIN-PH', kinds: ['besoin'], labels: ctx.serafin })
         if (code === null) return
@@ -306,7 +316,7 @@ function besoinOfObjectif (ctx, scope, item) {
       wanted.forEach(([v, text], i) => {
         let option = control.options[i]
         if (!option) { option = h('option'); control.add(option) }
-        if (option.value !== v) option.value = v
+        if (option.getAttribute('value') !== v) option.setAttribute('value', v)
         if (option.textContent !== text) option.textContent = text
       })
       control.value = ids[0] || ''
@@ -367,7 +377,7 @@ function objectifsSection (ctx, scope) {
     const w = (key) => ctx.canWrite(k(key))
     const card = h('article', { class: 'card item', dataset: { itemId: id } })
     card.append(
-      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Objectif', api), ctx.canStructure ? deleteButton(ctx, 'objectifs', item, 'Objectif', "l'objectif") : null),
+      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Objectif', api), ctx.canStructureOf('objectifs') ? deleteButton(ctx, 'objectifs', item, 'Objectif', "l'objectif") : null),
       h('div', { class: 'card__body' },
         textField(ctx, s, { ymap: item, key: 'titre', fieldKey: k('titre'), label: 'Titre', multiline: false, writable: w('titre') }),
         textField(ctx, s, { ymap: item, key: 'description', fieldKey: k('description'), label: 'Description', writable: w('description') }),
@@ -385,8 +395,9 @@ function objectifsSection (ctx, scope) {
     return card
   }
   sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.',
+    frozenNote(ctx, 'objectifs'),
     itemList(ctx, scope, { yarray: ctx.roots.objectifs, renderItem, emptyText: 'Aucun objectif pour le moment.', label: 'Objectifs' }),
-    ctx.canStructure ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null)
+    ctx.canStructureOf('objectifs') ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null)
   return sectionEl
 }
 
@@ -568,7 +579,7 @@ function actionsSection (ctx, scope) {
     const w = (key) => ctx.canWrite(k(key))
     const card = h('article', { class: 'card item', dataset: { itemId: id } })
     card.append(
-      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Action', api), ctx.canStructure ? deleteButton(ctx, 'actions', item, 'Action', "l'action") : null),
+      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Action', api), ctx.canStructureOf('actions') ? deleteButton(ctx, 'actions', item, 'Action', "l'action") : null),
       h('div', { class: 'card__body' },
         textField(ctx, s, { ymap: item, key: 'titre', fieldKey: k('titre'), label: 'Titre', multiline: false, writable: w('titre') }),
         textField(ctx, s, { ymap: item, key: 'description', fieldKey: k('description'), label: 'Description', writable: w('description') }),
@@ -593,7 +604,7 @@ function actionsSection (ctx, scope) {
   }
   sectionEl = section('actions', "Actions (modalités d'accompagnement)", 'Ce qui est fait, par qui, quand et où, au service des objectifs.',
     itemList(ctx, scope, { yarray: ctx.roots.actions, renderItem, emptyText: 'Aucune action pour le moment.', label: 'Actions' }),
-    ctx.canStructure ? addButton('Ajouter une action', () => focusNewItem(sectionEl, addAction(ctx.doc))) : null)
+    ctx.canStructureOf('actions') ? addButton('Ajouter une action', () => focusNewItem(sectionEl, addAction(ctx.doc))) : null)
   return sectionEl
 }
 
@@ -603,7 +614,7 @@ function moyensSection (ctx, scope) {
     const id = item.get('id')
     const card = h('article', { class: 'card item', dataset: { itemId: id } })
     card.append(
-      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Moyen', api, 'description'), ctx.canStructure ? deleteButton(ctx, 'moyens', item, 'Moyen', 'le moyen') : null),
+      h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Moyen', api, 'description'), ctx.canStructureOf('moyens') ? deleteButton(ctx, 'moyens', item, 'Moyen', 'le moyen') : null),
       h('div', { class: 'card__body' },
         selectField(ctx, s, { ymap: item, key: 'type', fieldKey: `moyens/${id}/type`, label: 'Type', options: entries(TYPE_MOYEN_LABELS), fallback: 'autre', writable: ctx.canWrite(`moyens/${id}/type`) }),
         textField(ctx, s, { ymap: item, key: 'description', fieldKey: `moyens/${id}/description`, label: 'Description', writable: ctx.canWrite(`moyens/${id}/description`) })))
@@ -611,7 +622,7 @@ function moyensSection (ctx, scope) {
   }
   sectionEl = section('moyens', 'Moyens et ressources', null,
     itemList(ctx, scope, { yarray: ctx.roots.moyens, renderItem, emptyText: 'Aucun moyen pour le moment.', label: 'Moyens' }),
-    ctx.canStructure ? addButton('Ajouter un moyen', () => focusNewItem(sectionEl, addMoyen(ctx.doc))) : null)
+    ctx.canStructureOf('moyens') ? addButton('Ajouter un moyen', () => focusNewItem(sectionEl, addMoyen(ctx.doc))) : null)
   return sectionEl
 }
 

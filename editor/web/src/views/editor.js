@@ -9,7 +9,7 @@ import { ProblemRegistry } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
 import { Scope } from '../forms/fields.js'
 import { renderForm, SECTIONS } from '../forms/sections.js'
-import { modeFor, ownFieldWritable } from '../permissions.js'
+import { LOCKED_REASON, modeFor, ownFieldWritable } from '../permissions.js'
 import { mountHistory } from './history.js'
 
 export function mountEditor (root, { ppaId }) {
@@ -107,6 +107,9 @@ export function mountEditor (root, { ppaId }) {
     }
     paintBadges()
     paintBanner()
+    const pending = sessionStorage.getItem(`ppa.notice.${ppaId}`)
+    sessionStorage.removeItem(`ppa.notice.${ppaId}`)
+    const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
 
     root.append(h('div', { class: 'editor-page' },
       h('div', { class: 'editor-head' },
@@ -117,6 +120,7 @@ export function mountEditor (root, { ppaId }) {
         saveState,
         h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
         historyButton),
+      notice,
       banner,
       toast,
       problemsSummary,
@@ -217,6 +221,9 @@ export function mountEditor (root, { ppaId }) {
 
     // -- the form
     const ownOrigine = role === 'aidant' ? 'entourage' : 'personne'
+    // An avenant changes actions and their modalités, never objectives nor besoins (versions
+    // refuses to validate it otherwise): those sections are read-only while it is drafted.
+    const frozen = new Set(ppa.status === 'avenant_draft' ? ['besoins', 'objectifs'] : [])
     const ctx = {
       doc: session.doc,
       roots: session.roots,
@@ -227,9 +234,13 @@ export function mountEditor (root, { ppaId }) {
       memberOptions,
       memberName,
       get mode () { return mode },
-      get canStructure () { return mode === 'edit' },
+      canStructureOf: (section) => mode === 'edit' && !frozen.has(section),
       ownOrigine,
-      canWrite: (fieldKey, extra) => mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
+      canWrite: (fieldKey, extra) => {
+        if (frozen.has(fieldKey.split('/')[0])) return false
+        return mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
+      },
+      isFrozen: (section) => frozen.has(section)
     }
     let formScope = null
     function renderFormNow () {
@@ -248,12 +259,47 @@ export function mountEditor (root, { ppaId }) {
     if (session.loaded) renderFormNow()
     pageScope.add(session.on('loaded', renderFormNow))
 
+    // -- a refused write (person/aidant outside their fields), or a lock that caught unsaved
+    // changes: our replica diverged from the server for good; reopen on a fresh copy.
+    let reopening = false
+    const reload = (message) => {
+      if (reopening) return
+      reopening = true
+      if (message) sessionStorage.setItem(`ppa.notice.${ppaId}`, message)
+      window.dispatchEvent(new HashChangeEvent('hashchange'))
+    }
+    const reopen = async (message) => {
+      if (reopening) return
+      await session.discardLocalCopy()
+      reload(message)
+    }
+    // A locked PPA reopens by itself when a coordinator opens an avenant elsewhere.
+    if (locked) {
+      const timer = setInterval(async () => {
+        if (document.hidden || reopening) return
+        try {
+          const next = await api(`/api/ppas/${encodeURIComponent(ppaId)}`)
+          if (!next.locked && next.status !== 'validated' && next.status !== 'superseded') {
+            reload('Un avenant a été ouvert : le document est de nouveau modifiable (actions, modalités, planning).')
+          }
+        } catch { /* offline: try again later */ }
+      }, 10000)
+      pageScope.add(() => clearInterval(timer))
+    }
+    pageScope.add(session.on('refused', (serverReason) => {
+      reopen(`${serverReason.replace(/ Rechargez la page pour continuer\.?$/, '')} Le document a été rechargé.`)
+    }))
+
     // -- read-only / lock pushed by the server
     pageScope.add(session.on('readonly', async ({ reason: serverReason, locked: isLocked }) => {
+      if (isLocked && session.unsaved) {
+        reopen('Le PPA a été validé et verrouillé pendant que vous écriviez : le document affiché est celui enregistré sur le serveur, vérifiez vos dernières modifications.')
+        return
+      }
       const wasMode = mode
       mode = 'read'
       locked = locked || isLocked
-      reason = isLocked ? `${serverReason} ${'Pour changer les modalités d\'accompagnement, ouvrez un avenant.'}` : (reason || serverReason)
+      reason = isLocked ? LOCKED_REASON : (reason || serverReason)
       paintBanner()
       paintBadges()
       if (wasMode !== 'read') {
@@ -274,7 +320,17 @@ export function mountEditor (root, { ppaId }) {
       aside.hidden = !open
       historyButton.setAttribute('aria-expanded', String(open))
       if (open) {
-        if (!history) history = mountHistory(aside, { ppaId, getPpa: () => ppa, role, session, ctx, pageScope, onPpaChanged: (next) => { ppa = next; paintBadges() } })
+        if (!history) {
+          history = mountHistory(aside, {
+            ppaId,
+            getPpa: () => ppa,
+            role,
+            person,
+            ctx,
+            onPpaChanged: (next) => { ppa = next; paintBadges() },
+            reload: (message) => reload(message)
+          })
+        }
         else history.refresh()
         aside.querySelector('h2')?.focus()
       }

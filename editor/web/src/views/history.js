@@ -1,10 +1,398 @@
-// History, validation and exports panel (versions API). Filled in as the versions and exports
-// APIs land on the server.
-import { h } from '../dom.js'
+// History, validation and exports panel (versions API, exports API):
+// versions list (kind, number, authors, date, hash), open a version, diff between two, save a
+// named version, validate (structure's and person's agreements), avenant, restore, revision,
+// downloads in every export format.
+import { api, ApiError, download } from '../api.js'
+import { getMe } from '../auth.js'
+import { openDialog } from '../dialog.js'
+import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
+import { ACCORD_MODE_LABELS, PPA_STATUS_LABELS, personName } from '../labels.js'
+import { renderContent } from './content.js'
 
-export function mountHistory (root, { ppaId }) {
-  const heading = h('h2', { tabindex: '-1' }, 'Historique')
-  const body = h('div', {}, h('p', { class: 'muted' }, 'L\'historique des versions sera bientôt disponible.'))
-  root.append(heading, body)
-  return { refresh () {}, ppaId }
+export const KIND_LABELS = {
+  checkpoint: 'Point de sauvegarde',
+  named: 'Version enregistrée',
+  validated: 'Version validée',
+  avenant: 'Avenant validé',
+  revision: 'Révision (nouveau PPA)',
+  restore: 'Restauration'
+}
+
+/** exports/registry.py: name, French label, available for drafts. */
+export const EXPORT_FORMATS = [
+  ['pdf', 'PDF à signer', true],
+  ['docx', 'Document Word modifiable', true],
+  ['falc', 'Version facile à lire (FALC)', true],
+  ['fhir', 'FHIR TDDUI (logiciel de la structure)', false],
+  ['cda', 'CDA R2 pour le DMP', false],
+  ['xdm', 'Paquet IHE XDM (MSSanté)', false],
+  ['ics', 'Agenda iCalendar', false],
+  ['fhir-agenda', 'Agenda FHIR (rendez-vous)', false],
+  ['mdph', 'Fiche de liaison MDPH (PDF)', false],
+  ['mdph-cda', 'Fiche de liaison MDPH (CDA)', false],
+  ['mdph-xdm', 'Fiche de liaison MDPH (XDM)', false]
+]
+const VALIDATED_KINDS = new Set(['validated', 'avenant'])
+
+export function formatsFor (version) {
+  const validated = VALIDATED_KINDS.has(version.kind)
+  return EXPORT_FORMATS.filter(([name, , drafts]) => {
+    if (name.startsWith('mdph')) return version.kind === 'avenant'
+    return drafts || validated
+  })
+}
+
+function shortHash (hash) {
+  return hash ? `${hash.slice(0, 12)}…` : ''
+}
+
+function authorsOf (version) {
+  const names = version.authors.map((a) => version.author_names[a] || null).filter(Boolean)
+  return names.length ? names.join(', ') : (version.created_by_name || '')
+}
+
+const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' })
+
+export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaChanged, reload }) {
+  const canEdit = role === 'coordinator' || role === 'contributor'
+  const canValidate = role === 'coordinator'
+  const isAuditor = role === 'auditor'
+  const heading = h('h2', { tabindex: '-1' }, 'Historique, validation et exports')
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' })
+  const actions = h('div', { class: 'history-actions' })
+  const compare = h('form', { class: 'compare' })
+  const list = h('ol', { class: 'versions', reversed: true, 'aria-label': 'Versions' })
+  const diffRegion = h('section', { class: 'diff', 'aria-live': 'polite', hidden: true, 'aria-label': 'Différences' })
+  root.append(heading, status, actions,
+    h('h3', {}, 'Versions'), compare, diffRegion, list)
+  let versions = []
+
+  function setStatus (text) {
+    status.textContent = text
+  }
+
+  async function run (label, fn) {
+    setStatus(`${label}…`)
+    try {
+      const result = await fn()
+      return result
+    } catch (error) {
+      setStatus(error instanceof ApiError ? error.message : `${label} : échec.`)
+      throw error
+    }
+  }
+
+  function paintActions () {
+    const ppa = getPpa()
+    const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
+    const hasValidated = versions.some((v) => VALIDATED_KINDS.has(v.kind))
+    const buttons = []
+    if (canEdit && !locked) {
+      const labelId = uid('vlabel')
+      const input = h('input', { id: labelId, type: 'text', maxlength: '200', required: true, placeholder: 'ex. Après la réunion de synthèse' })
+      buttons.push(h('form', {
+        class: 'named-version',
+        on: {
+          submit: async (event) => {
+            event.preventDefault()
+            const label = input.value.trim()
+            if (!label) { input.focus(); return }
+            await ctx.session.whenFlushed()
+            const version = await run('Enregistrement de la version', () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions`, { method: 'POST', json: { label } }))
+            input.value = ''
+            setStatus(`Version ${version.number} enregistrée : « ${version.label} ».`)
+            await refresh()
+          }
+        }
+      }, h('label', { for: labelId }, 'Nom de la version'), h('div', { class: 'inline-actions' }, input, h('button', { type: 'submit', class: 'btn' }, 'Enregistrer une version'))))
+    }
+    if (canValidate && !locked && (ppa.status === 'draft' || ppa.status === 'avenant_draft')) {
+      buttons.push(h('button', { type: 'button', class: 'btn btn--primary', on: { click: () => openValidation() } },
+        ppa.status === 'avenant_draft' ? "Valider l'avenant" : 'Valider le PPA'))
+    }
+    if (canValidate && ppa.status === 'validated') {
+      buttons.push(h('button', {
+        type: 'button',
+        class: 'btn',
+        on: {
+          click: async () => {
+            await run("Ouverture de l'avenant", () => api(`/api/ppas/${encodeURIComponent(ppaId)}/avenant`, { method: 'POST' }))
+            reload("Avenant ouvert : modifiez les actions, leurs modalités et le planning, puis validez l'avenant. Les objectifs et les besoins ne changent pas.")
+          }
+        }
+      }, 'Ouvrir un avenant'))
+    }
+    if (canValidate && ppa.status === 'avenant_draft') {
+      buttons.push(h('button', {
+        type: 'button',
+        class: 'btn btn--ghost btn--danger-text',
+        on: {
+          click: async () => {
+            await run("Abandon de l'avenant", () => api(`/api/ppas/${encodeURIComponent(ppaId)}/avenant/abandon`, { method: 'POST' }))
+            reload("Avenant abandonné : le PPA validé reste en vigueur.")
+          }
+        }
+      }, "Abandonner l'avenant"))
+    }
+    if (canEdit && hasValidated && ppa.status !== 'superseded') {
+      buttons.push(h('button', {
+        type: 'button',
+        class: 'btn',
+        on: {
+          click: async () => {
+            const created = await run('Création de la révision', () => api(`/api/ppas/${encodeURIComponent(ppaId)}/revisions`, { method: 'POST' }))
+            sessionStorage.setItem(`ppa.notice.${created.ppa_id}`, 'Révision démarrée : un nouveau PPA a été créé à partir de la dernière version validée.')
+            location.hash = `#/ppa/${encodeURIComponent(created.ppa_id)}`
+          }
+        }
+      }, 'Démarrer une révision (nouveau PPA)'))
+    }
+    if (isAuditor) {
+      buttons.push(h('button', {
+        type: 'button',
+        class: 'btn',
+        on: {
+          click: async () => {
+            const name = await run("Préparation du dossier d'audit", () => download(`/api/ppas/${encodeURIComponent(ppaId)}/audit-bundle`, `audit-ppa-${ppaId}.zip`))
+            setStatus(`Téléchargé : ${name}`)
+          }
+        }
+      }, "Télécharger le dossier d'audit"))
+    }
+    replace(actions,
+      h('p', {}, 'État : ', h('strong', {}, PPA_STATUS_LABELS[ppa.status] || ppa.status), ppa.locked ? ' (verrouillé)' : ''),
+      buttons.length ? h('div', { class: 'history-buttons' }, buttons) : null)
+  }
+
+  function paintCompare () {
+    if (versions.length < 2) { replace(compare); return }
+    const options = () => versions.slice().reverse().map((v) => h('option', { value: String(v.number) }, `v${v.number} · ${KIND_LABELS[v.kind] || v.kind}${v.label ? ` · ${v.label}` : ''}`))
+    const fromId = uid('from')
+    const toId = uid('to')
+    // a refresh keeps what the user chose
+    const previous = [compare.querySelector('select'), compare.querySelectorAll('select')[1]].map((el) => el?.value)
+    const from = h('select', { id: fromId }, options())
+    const to = h('select', { id: toId }, options())
+    const known = (v) => v && versions.some((x) => String(x.number) === v)
+    from.value = known(previous[0]) ? previous[0] : String(versions[versions.length - 2].number)
+    to.value = known(previous[1]) ? previous[1] : String(versions[versions.length - 1].number)
+    replace(compare,
+      h('div', { class: 'row' },
+        h('div', { class: 'field' }, h('label', { for: fromId }, 'Comparer la version'), from),
+        h('div', { class: 'field' }, h('label', { for: toId }, 'avec la version'), to)),
+      h('button', { type: 'submit', class: 'btn' }, 'Afficher les différences'))
+    compare.onsubmit = (event) => {
+      event.preventDefault()
+      showDiff(Number(from.value), Number(to.value))
+    }
+  }
+
+  function paintList () {
+    replace(list, versions.slice().reverse().map((v) => {
+      const exportsId = uid('exp')
+      return h('li', { class: 'version', dataset: { number: String(v.number), kind: v.kind } },
+        h('p', { class: 'version__title' }, h('strong', {}, `v${v.number} · ${KIND_LABELS[v.kind] || v.kind}`),
+          v.avenant_number ? ` n°${v.avenant_number}` : '', v.label ? ` — ${v.label}` : ''),
+        h('p', { class: 'version__meta' },
+          formatDateTime(v.created_at), authorsOf(v) ? ` · ${authorsOf(v)}` : '',
+          v.next_review ? ` · prochaine révision : ${formatDate(v.next_review)}` : ''),
+        v.summary ? h('p', { class: 'version__meta' }, v.summary) : null,
+        h('p', { class: 'version__meta' }, 'Empreinte : ',
+          h('code', { class: 'hash', title: v.content_hash }, shortHash(v.content_hash)),
+          h('span', { class: 'sr-only' }, ` (complète : ${v.content_hash})`)),
+        h('div', { class: 'inline-actions' },
+          h('button', { type: 'button', class: 'btn btn--small', on: { click: () => openVersion(v.number) } }, `Ouvrir v${v.number}`),
+          canEdit && getPpa().status !== 'superseded'
+            ? h('button', { type: 'button', class: 'btn btn--small', on: { click: () => restore(v) } }, `Restaurer v${v.number} comme nouveau brouillon`)
+            : null),
+        h('details', { class: 'exports-menu' },
+          h('summary', { id: exportsId }, `Télécharger v${v.number}`),
+          h('ul', { class: 'exports', 'aria-labelledby': exportsId }, formatsFor(v).map(([name, label]) => h('li', {},
+            h('button', {
+              type: 'button',
+              class: 'btn btn--small',
+              dataset: { format: name },
+              on: {
+                click: async () => {
+                  const file = await run(`Préparation de « ${label} »`, () => download(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${v.number}/exports/${name}`, `ppa-v${v.number}-${name}`))
+                  setStatus(`Téléchargé : ${file}`)
+                }
+              }
+            }, label))))))
+    }))
+  }
+
+  async function refresh () {
+    try {
+      versions = await api(`/api/ppas/${encodeURIComponent(ppaId)}/versions`)
+    } catch (error) {
+      versions = []
+      setStatus(error instanceof ApiError ? error.message : 'Historique indisponible.')
+    }
+    paintActions()
+    paintCompare()
+    paintList()
+    if (!versions.length) list.append(h('li', { class: 'muted' }, 'Aucune version pour le moment.'))
+  }
+
+  async function openVersion (number) {
+    const version = await run(`Chargement de la version ${number}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${number}`))
+    setStatus('')
+    openDialog({
+      title: `Version ${number} · ${KIND_LABELS[version.kind] || version.kind}`,
+      className: 'dialog--wide',
+      describe: `${version.label || ''} ${formatDateTime(version.created_at)} · empreinte ${version.content_hash}`,
+      build: (close) => h('div', {},
+        version.accords.length
+          ? h('div', {}, h('h3', {}, 'Accords recueillis'), h('ul', {}, version.accords.map((a) => h('li', {},
+            `${a.type === 'structure' ? 'Structure' : 'Personne'} : ${ACCORD_MODE_LABELS[a.mode] || a.mode}`,
+            a.par ? `, par ${a.par}` : '', a.temoin ? `, témoin : ${a.temoin}` : '', a.date ? `, le ${formatDate(a.date)}` : '',
+            a.motif ? ` — motif : ${a.motif}` : ''))))
+          : null,
+        renderContent(version.content, ctx),
+        h('div', { class: 'dialog__actions' }, h('button', { type: 'button', class: 'btn', autofocus: true, on: { click: () => close() } }, 'Fermer')))
+    })
+  }
+
+  async function showDiff (from, to) {
+    const diff = await run('Calcul des différences', () => api(`/api/ppas/${encodeURIComponent(ppaId)}/diff?from=${from}&to=${to}`))
+    setStatus('')
+    const segments = (field) => field.segments.length
+      ? h('p', { class: 'diff-text' }, field.segments.map((s) => s.op === 'insert'
+        ? h('ins', { class: 'diff-added' }, s.text)
+        : s.op === 'delete' ? h('del', { class: 'diff-removed' }, s.text) : s.text))
+      : h('p', {},
+        h('del', { class: 'diff-removed' }, (field.old_labels.length ? field.old_labels : [field.old ?? '—']).map(String).join(', ')),
+        ' → ',
+        h('ins', { class: 'diff-added' }, (field.new_labels.length ? field.new_labels : [field.new ?? '—']).map(String).join(', ')))
+    const who = (authors) => authors.length ? h('span', { class: 'muted' }, ` — par ${authors.map((a) => a.name || a.author).join(', ')}`) : null
+    diffRegion.hidden = false
+    replace(diffRegion,
+      h('h3', { tabindex: '-1' }, `Différences v${from} → v${to}`),
+      h('p', {}, diff.summary),
+      diff.items.length === 0
+        ? h('p', { class: 'muted' }, 'Aucune différence.')
+        : h('ul', { class: 'diff-list' }, diff.items.map((item) => h('li', { class: `diff-item diff-item--${item.kind}` },
+          h('p', {}, h('strong', {}, item.description), who(item.authors)),
+          item.fields.length
+            ? h('ul', {}, item.fields.map((f) => h('li', {}, h('span', { class: 'diff-label' }, `${f.label.charAt(0).toUpperCase()}${f.label.slice(1)} : `), segments(f), who(f.authors))))
+            : null))),
+      h('button', { type: 'button', class: 'btn btn--small', on: { click: () => { diffRegion.hidden = true; replace(diffRegion) } } }, 'Fermer la comparaison'))
+    diffRegion.querySelector('h3').focus()
+    announce(diff.summary)
+  }
+
+  async function restore (version) {
+    const result = await run(`Restauration de la version ${version.number}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}/restore`, { method: 'POST' }))
+    if (result.new_ppa) {
+      sessionStorage.setItem(`ppa.notice.${result.ppa_id}`, `Version ${version.number} restaurée comme nouveau brouillon (nouveau PPA, le PPA validé reste inchangé).`)
+      location.hash = `#/ppa/${encodeURIComponent(result.ppa_id)}`
+      return
+    }
+    setStatus(`Version ${version.number} restaurée : le brouillon reprend son contenu (nouvelle version ${result.version.number}).`)
+    await refresh()
+  }
+
+  function openValidation () {
+    const ppa = getPpa()
+    const me = getMe()
+    const avenant = ppa.status === 'avenant_draft'
+    openDialog({
+      title: avenant ? "Valider l'avenant" : 'Valider le PPA',
+      className: 'dialog--wide',
+      describe: 'La version validée sera figée pour toujours : plus personne ne pourra la modifier, et le document passera en lecture seule pour tous.',
+      build: (close) => {
+        const problems = h('div', { class: 'validation-problems' })
+        api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then((list) => {
+          if (list.length) {
+            replace(problems, h('div', { class: 'warning', role: 'alert' },
+              h('p', {}, h('strong', {}, `${list.length} point${list.length > 1 ? 's' : ''} à corriger avant de valider :`)),
+              h('ul', {}, list.map((p) => h('li', {}, p.message)))))
+          }
+        }).catch(() => {})
+        const field = (label, control, extra = {}) => h('div', { class: 'field', ...extra }, h('label', { for: control.id }, label), control)
+        const radios = (name, legend, choices, value) => {
+          const group = h('fieldset', { class: 'segmented' }, h('legend', {}, legend))
+          for (const [v, label] of choices) {
+            const id = uid(name)
+            group.append(h('span', { class: 'segmented__item' }, h('input', { type: 'radio', name, id, value: v, checked: v === value }), h('label', { for: id }, label)))
+          }
+          return group
+        }
+        const value = (form, name) => form.querySelector(`input[name="${name}"]:checked`)?.value
+        const sPar = h('input', { id: uid('spar'), type: 'text', value: me?.display_name || '', required: true, autocomplete: 'name' })
+        const sTemoin = h('input', { id: uid('stem'), type: 'text' })
+        const sDate = h('input', { id: uid('sdate'), type: 'date', value: today() })
+        const pPar = h('input', { id: uid('ppar'), type: 'text', value: person ? personName(person) : '' })
+        const pTemoin = h('input', { id: uid('ptem'), type: 'text' })
+        const pDate = h('input', { id: uid('pdate'), type: 'date', value: today() })
+        const pMotif = h('textarea', { id: uid('pmot'), rows: '2' })
+        const error = h('div', { class: 'form-error', role: 'alert' })
+        const submit = h('button', { type: 'submit', class: 'btn btn--primary' }, avenant ? "Valider définitivement l'avenant" : 'Valider définitivement')
+        const sName = uid('smode')
+        const pName = uid('pmode')
+        const form = h('form', {},
+          problems,
+          h('fieldset', { class: 'accord' }, h('legend', {}, 'Accord de la structure (obligatoire)'),
+            field('Donné par', sPar),
+            radios(sName, 'Mode', [['signe', 'Signé'], ['oral', 'Oral (avec témoin)']], 'signe'),
+            field('Témoin (accord oral)', sTemoin),
+            field('Date', sDate)),
+          h('fieldset', { class: 'accord' }, h('legend', {}, 'Accord de la personne'),
+            radios(pName, 'Mode', [['signe', 'Signé'], ['oral', 'Oral (avec témoin)'], ['refuse', 'Refusé'], ['non_sollicite', 'Non sollicité'], ['', 'Non renseigné']], 'signe'),
+            field('Donné (ou refusé) par', pPar),
+            field('Témoin (accord oral)', pTemoin),
+            field('Motif (refus ou accord non sollicité)', pMotif),
+            field('Date', pDate)),
+          error,
+          h('div', { class: 'dialog__actions' },
+            h('button', { type: 'button', class: 'btn', on: { click: () => close(null) } }, 'Annuler'),
+            submit))
+        form.addEventListener('submit', async (event) => {
+          event.preventDefault()
+          error.textContent = ''
+          const sMode = value(form, sName)
+          const pMode = value(form, pName)
+          const messages = []
+          if (!sPar.value.trim()) messages.push("Indiquez qui donne l'accord de la structure.")
+          if (sMode === 'oral' && !sTemoin.value.trim()) messages.push("Un accord oral de la structure demande un témoin.")
+          if (pMode && pMode !== 'non_sollicite' && !pPar.value.trim()) messages.push("Indiquez qui a donné (ou refusé) l'accord de la personne.")
+          if (pMode === 'oral' && !pTemoin.value.trim()) messages.push("Un accord oral de la personne demande un témoin.")
+          if ((pMode === 'refuse' || pMode === 'non_sollicite') && !pMotif.value.trim()) messages.push('Indiquez le motif du refus ou de l\'accord non sollicité.')
+          if (messages.length) {
+            replace(error, h('ul', {}, messages.map((m) => h('li', {}, m))))
+            return
+          }
+          const body = {
+            structure: { par: sPar.value.trim(), mode: sMode, temoin: sTemoin.value.trim(), date: sDate.value || null },
+            personne: pMode
+              ? { mode: pMode, par: pPar.value.trim(), temoin: pTemoin.value.trim(), motif: pMotif.value.trim(), date: pDate.value || null }
+              : null
+          }
+          submit.disabled = true
+          try {
+            await ctx.session.whenFlushed()
+            const version = await api(`/api/ppas/${encodeURIComponent(ppaId)}/validate`, { method: 'POST', json: body })
+            close(version)
+            try { onPpaChanged(await api(`/api/ppas/${encodeURIComponent(ppaId)}`)) } catch { /* the lock message updates the page anyway */ }
+            await refresh()
+            setStatus(`${avenant ? 'Avenant validé' : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).`)
+            announce(status.textContent)
+          } catch (err) {
+            submit.disabled = false
+            if (err instanceof ApiError) {
+              replace(error, h('p', {}, err.status === 422 && err.problems.length ? 'Validation refusée :' : err.message),
+                err.problems.length ? h('ul', {}, err.problems.map((p) => h('li', {}, p.message))) : null)
+            } else {
+              error.textContent = 'Validation impossible.'
+            }
+          }
+        })
+        return form
+      }
+    })
+  }
+
+  refresh()
+  return { refresh }
 }

@@ -1,0 +1,63 @@
+"""Read-only modes are obvious (no editing controls, the reason shown) and enforced by the
+server (a Yjs write forced from the page is neither stored nor relayed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import Api
+from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+
+pytestmark = pytest.mark.browser
+
+EDIT_CONTROLS = ".ppa-form textarea, .ppa-form input, .ppa-form select, .ppa-form button"
+
+
+def force_write(page: Page, text: str) -> None:
+    """Write into the live document from page JS, as a tampered client would, and wait for the
+    server's answer to it (its sync step 2 comes after the write was handled)."""
+    page.evaluate(
+        """async (text) => {
+            const session = window.ppaCollab.session
+            session.doc.transact(() => {
+                session.doc.getText('projet_de_vie').insert(0, text)
+                session.doc.getMap('projet').set('date_fin', '2099-01-01')
+            })
+            await session.whenFlushed()
+        }""",
+        text,
+    )
+
+
+def test_reader_sees_no_controls_and_cannot_write(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    before = content_of(api, ppa_id)
+    reader = open_as("assistante-sociale", f"#/ppa/{ppa_id}")
+    writer = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    wait_saved(writer)
+
+    expect(reader.locator(".banner")).to_contain_text("lecture seule")
+    expect(save_state(reader)).to_have_text("Lecture seule")
+    expect(reader.locator(".ppa-form .ro-value").first).to_be_visible()
+    expect(reader.locator(EDIT_CONTROLS)).to_have_count(0)
+    expect(reader.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
+
+    force_write(reader, "ÉCRIT PAR LE LECTEUR ")
+    after = content_of(api, ppa_id)
+    assert after["projet_de_vie"] == before["projet_de_vie"]
+    assert after["projet"]["date_fin"] == before["projet"]["date_fin"]
+
+    # the writer's own edit reaches the reader; the reader's forced write never reached anyone
+    text_control(writer, "projet_de_vie").click()
+    writer.keyboard.press("Control+End")
+    writer.keyboard.type(" Fin.")
+    wait_saved(writer)
+    expect(reader.locator('[data-field="projet_de_vie"] .ro-value')).to_contain_text(" Fin.")
+    expect(text_control(writer, "projet_de_vie")).to_have_value(before["projet_de_vie"] + " Fin.")
+    assert content_of(api, ppa_id)["projet_de_vie"] == before["projet_de_vie"] + " Fin."

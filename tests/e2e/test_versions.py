@@ -1,0 +1,226 @@
+"""History panel: named versions, diff, restore, validation that locks every open editor,
+avenant, and downloads in every export format."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import Api
+from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+from tests.e2e.test_read_only import EDIT_CONTROLS, force_write
+
+pytestmark = pytest.mark.browser
+
+HISTORY = "Historique, validation et exports"
+ALL_FORMATS = [
+    "pdf",
+    "docx",
+    "falc",
+    "fhir",
+    "cda",
+    "xdm",
+    "ics",
+    "fhir-agenda",
+    "mdph",
+    "mdph-cda",
+    "mdph-xdm",
+]
+
+
+def open_history(page: Page) -> Any:
+    page.get_by_role("button", name=HISTORY).click()
+    panel = page.get_by_role("complementary", name=HISTORY)
+    expect(panel.locator(".version").first.or_(panel.get_by_text("Aucune version"))).to_be_visible()
+    return panel
+
+
+def validate_by_api(api: Api, ppa_id: str) -> dict[str, Any]:
+    response = api.post(
+        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+    )
+    assert response.status_code == 201, response.text
+    version: dict[str, Any] = response.json()
+    return version
+
+
+def test_validation_from_the_ui_locks_every_open_editor(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA à valider")
+    api = api_as("coordinatrice")
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    wait_saved(karim)
+    expect(karim.locator(".ppa-form textarea").first).to_be_visible()
+
+    panel = open_history(claire)
+    panel.get_by_role("button", name="Valider le PPA").click()
+    dialog = claire.get_by_role("dialog", name="Valider le PPA")
+    structure = dialog.get_by_role("group", name="Accord de la structure (obligatoire)")
+    expect(structure.get_by_label("Donné par")).to_have_value("Claire Durand")
+    personne = dialog.get_by_role("group", name="Accord de la personne")
+    personne.get_by_label("Oral (avec témoin)").check()
+    personne.get_by_label("Donné (ou refusé) par").fill("Léa Martin")
+    dialog.get_by_role("button", name="Valider définitivement").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("demande un témoin")
+    personne.get_by_label("Témoin (accord oral)").fill("Emma Martin (sœur)")
+    dialog.get_by_role("button", name="Valider définitivement").click()
+    expect(dialog).to_have_count(0)
+
+    # the other open editor turns read-only within a second of the validation's answer
+    expect(karim.locator(".banner--locked")).to_be_visible(timeout=1000)
+    expect(karim.locator(EDIT_CONTROLS)).to_have_count(0, timeout=1000)
+    expect(save_state(karim)).to_have_text("Lecture seule")
+    expect(claire.locator(".banner--locked")).to_contain_text("validé et verrouillé")
+    expect(claire.locator(EDIT_CONTROLS)).to_have_count(0)
+    expect(panel).to_contain_text("PPA validé : version")
+    expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+
+    ppa = api.get(f"/api/ppas/{ppa_id}").json()
+    assert (ppa["status"], ppa["locked"]) == ("validated", True)
+    versions = api.get(f"/api/ppas/{ppa_id}/versions").json()
+    validated = next(v for v in versions if v["kind"] == "validated")
+    accords = api.get(f"/api/ppas/{ppa_id}/versions/{validated['number']}").json()["accords"]
+    assert {(a["type"], a["mode"], a["par"], a["temoin"]) for a in accords} == {
+        ("structure", "signe", "Claire Durand", ""),
+        ("personne", "oral", "Léa Martin", "Emma Martin (sœur)"),
+    }
+
+    # a Yjs write forced from the page of the locked document is refused by the server
+    before = content_of(api, ppa_id)
+    force_write(karim, "ÉCRIT APRÈS VALIDATION ")
+    assert content_of(api, ppa_id) == before
+
+    # opened later, a locked PPA shows no controls at all
+    later = open_as("psychologue", f"#/ppa/{ppa_id}")
+    expect(later.locator(".banner--locked")).to_be_visible()
+    expect(later.locator(EDIT_CONTROLS)).to_have_count(0)
+    force_write(later, "ÉCRIT PLUS TARD ")
+    assert content_of(api, ppa_id) == before
+
+
+def test_avenant_changes_modalites_and_is_validated_from_the_ui(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA avec avenant")
+    api = api_as("coordinatrice")
+    validated = validate_by_api(api, ppa_id)
+    action = content_of(api, ppa_id)["actions"][0]
+    lieu = f"actions/{action['id']}/planning/lieu"
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    expect(claire.locator(".banner--locked")).to_be_visible()
+
+    panel = open_history(claire)
+    panel.get_by_role("button", name="Ouvrir un avenant").click()
+    expect(claire.get_by_role("alert").filter(has_text="Avenant ouvert")).to_be_visible()
+    expect(claire.locator(".badges")).to_contain_text("Avenant en préparation")
+    expect(claire.locator(".banner--locked")).to_have_count(0)
+    # objectives and besoins are frozen in an avenant; actions are not
+    expect(claire.locator("#objectifs .notice")).to_contain_text("Avenant en cours")
+    expect(
+        claire.locator("#objectifs textarea, #objectifs input, #objectifs select")
+    ).to_have_count(0)
+    expect(claire.locator("#besoins button")).to_have_count(0)
+    text_control(claire, lieu).fill("Infirmerie du foyer, salle 2")
+    wait_saved(claire)
+    assert content_of(api, ppa_id)["actions"][0]["planning"]["lieu"] == (
+        "Infirmerie du foyer, salle 2"
+    )
+
+    panel = open_history(claire)
+    panel.get_by_role("button", name="Valider l'avenant").click()
+    dialog = claire.get_by_role("dialog", name="Valider l'avenant")
+    dialog.get_by_role("group", name="Accord de la personne").get_by_role(
+        "radio", name="Non sollicité"
+    ).check()
+    dialog.get_by_label("Motif (refus ou accord non sollicité)").fill(
+        "Changement de salle sans effet pour la personne."
+    )
+    dialog.get_by_role("button", name="Valider définitivement l'avenant").click()
+    expect(dialog).to_have_count(0)
+    expect(claire.locator(".banner--locked")).to_be_visible(timeout=1000)
+    expect(panel).to_contain_text("Avenant validé : version")
+    avenant = panel.locator('.version[data-kind="avenant"]')
+    expect(avenant).to_have_count(1)
+    number = int(avenant.get_attribute("data-number") or "0")
+
+    # the diff between the validated version and the avenant highlights the new place
+    panel.get_by_label("Comparer la version").select_option(str(validated["number"]))
+    panel.get_by_label("avec la version").select_option(str(number))
+    panel.get_by_role("button", name="Afficher les différences").click()
+    diff = panel.get_by_role("region", name="Différences")
+    expect(diff).to_contain_text("1 action modifiée")
+    expect(diff.locator("ins.diff-added")).to_contain_text(["salle 2"])
+    expect(diff).to_contain_text("Lieu")
+
+    # every export format of the avenant downloads
+    avenant.get_by_text(f"Télécharger v{number}").click()
+    buttons = avenant.locator("[data-format]")
+    expect(buttons).to_have_count(len(ALL_FORMATS))
+    assert buttons.evaluate_all("els => els.map(e => e.dataset.format)") == ALL_FORMATS
+    for name in ALL_FORMATS:
+        with claire.expect_download() as info:
+            avenant.locator(f'[data-format="{name}"]').click()
+        download = info.value
+        path = download.path()
+        assert path.stat().st_size > 200, name
+        assert re.search(r"\.(pdf|docx|json|xml|zip|ics)$", download.suggested_filename), name
+    expect(panel.get_by_role("status").first).to_contain_text("Téléchargé")
+
+
+def test_named_versions_diff_and_restore(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA versions")
+    api = api_as("coordinatrice")
+    original = content_of(api, ppa_id)["projet_de_vie"]
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    panel = open_history(claire)
+
+    def save(label: str) -> None:
+        wait_saved(claire)
+        panel.get_by_label("Nom de la version").fill(label)
+        panel.get_by_role("button", name="Enregistrer une version").click()
+        expect(panel.locator(".version__title").first).to_contain_text(label)
+
+    save("Avant réunion")
+    text_control(claire, "projet_de_vie").click()
+    claire.keyboard.press("Control+End")
+    claire.keyboard.type(" Et partir en vacances à la mer.")
+    save("Après réunion")
+    first = panel.locator(".version").filter(has_text="Avant réunion")
+    second = panel.locator(".version").filter(has_text="Après réunion")
+    n1 = first.get_attribute("data-number")
+    n2 = second.get_attribute("data-number")
+    assert n1 is not None
+    assert n2 is not None
+    expect(first.locator(".version__meta").first).to_contain_text("Claire Durand")
+    expect(first.locator(".hash")).to_have_text(re.compile(r"^[0-9a-f]{12}…$"))
+
+    panel.get_by_label("Comparer la version").select_option(n1)
+    panel.get_by_label("avec la version").select_option(n2)
+    panel.get_by_role("button", name="Afficher les différences").click()
+    diff = panel.get_by_role("region", name="Différences")
+    expect(diff.locator("ins.diff-added")).to_contain_text(["partir en vacances"])
+    expect(diff).to_contain_text("Claire Durand")
+
+    # a draft version offers the formats drafts allow
+    first.get_by_text(f"Télécharger v{n1}").click()
+    expect(first.locator("[data-format]")).to_have_count(3)
+
+    first.get_by_role("button", name=f"Ouvrir v{n1}").click()
+    dialog = claire.get_by_role("dialog")
+    expect(dialog).to_contain_text(original)
+    expect(dialog).not_to_contain_text("vacances")
+    dialog.get_by_role("button", name="Fermer").first.click()
+
+    first.get_by_role("button", name=f"Restaurer v{n1} comme nouveau brouillon").click()
+    expect(text_control(claire, "projet_de_vie")).to_have_value(original)
+    expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
+    wait_saved(claire)
+    assert content_of(api, ppa_id)["projet_de_vie"] == original
