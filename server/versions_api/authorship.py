@@ -8,10 +8,10 @@ in the diff's vocabulary (``actions/<id>/planning/lieu``, ``objectifs/<id>``, ``
 CRDT apply per update plus a list of item ids per structural change - no content projection per
 update.
 
-Until the update log is readable (:func:`read_update_log` returns ``None``), changes are
-attributed to the authors recorded on each version between the two (the version's creator when
-nothing better is known): every field changed from version ``k-1`` to ``k`` is credited to the
-authors of version ``k``, at its creation time.
+When the bytes of some updates of the range are gone (the log keeps author and time for ever but
+drops folded bytes after its retention period), changes are attributed per version instead: every
+field changed from version ``k-1`` to ``k`` is credited to the authors recorded on version ``k``
+(who wrote in the log between the two, or the version's creator), at its creation time.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent, Text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.crdt import MAP_ROOTS, ROOT_TYPES, TEXT_ROOTS
-from server.models import Version
+from server.models import PPAUpdate, Version
 from versions.canonical import content_from_canonical
 from versions.diff import AuthoredChange, ChangeKind, diff_contents
 
@@ -39,11 +40,33 @@ class LoggedUpdate(NamedTuple):
 async def read_update_log(
     session: AsyncSession, ppa_id: str, after: datetime | None, until: datetime
 ) -> list[LoggedUpdate] | None:
-    """Updates of the PPA's document committed in ``(after, until]``, oldest first.
+    """Updates of the PPA's document made in ``(after, until]`` (the collaboration engine's
+    ``ppa_updates``, in commit order), or ``None`` when the bytes of some of them are gone
+    (folded and past the log's retention: their authors and times stay, not their content)."""
+    query = select(PPAUpdate.data, PPAUpdate.author, PPAUpdate.created_at).where(
+        PPAUpdate.ppa_id == ppa_id, PPAUpdate.created_at <= until
+    )
+    if after is not None:
+        query = query.where(PPAUpdate.created_at > after)
+    updates: list[LoggedUpdate] = []
+    for data, author, at in await session.execute(query.order_by(PPAUpdate.seq)):
+        if data is None:
+            return None
+        updates.append(LoggedUpdate(bytes(data), author, at))
+    return updates
 
-    ``None`` while the collaboration engine's update log is not available.
-    """
-    return None
+
+async def authors_in_log(
+    session: AsyncSession, ppa_id: str, after: datetime | None, until: datetime
+) -> list[str]:
+    """Who wrote in ``(after, until]`` (authors and times are kept for ever)."""
+    query = select(PPAUpdate.author).where(
+        PPAUpdate.ppa_id == ppa_id, PPAUpdate.created_at <= until
+    )
+    if after is not None:
+        query = query.where(PPAUpdate.created_at > after)
+    authors = set(await session.scalars(query.distinct()))
+    return sorted(a for a in authors if not a.startswith("system:"))
 
 
 def _item_id(entry: Any) -> str | None:
@@ -177,8 +200,9 @@ async def authorship_between(
 async def authors_since(
     session: AsyncSession, ppa_id: str, since: datetime | None, until: datetime, fallback: str
 ) -> list[str]:
-    """Who edited the document in ``(since, until]`` (the update log), else ``[fallback]``."""
-    updates = await read_update_log(session, ppa_id, since, until)
-    if updates is None:
-        return [] if fallback.startswith("system:") else [fallback]
-    return sorted({u.author for u in updates if not u.author.startswith("system:")})
+    """Who edited the document in ``(since, until]`` (the update log); ``[fallback]`` (the
+    version's creator, unless the service) when nobody did: a version always names someone."""
+    authors = await authors_in_log(session, ppa_id, since, until)
+    if authors:
+        return authors
+    return [] if fallback.startswith("system:") else [fallback]

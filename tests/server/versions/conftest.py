@@ -9,44 +9,63 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from editor.crdt import doc_from_state, doc_to_content, encode_state, write_content
 from editor.schema import PPAContent
 from server.db import create_engine
+from server.ppas.lock import LiveRooms, live_rooms
 from server.versions_api import service
 from tests.conftest import DatabaseInfo, LiveServer
+from tests.server.versions.live import edit_over_websocket
 
 
 class RecordingRooms:
-    """A :class:`server.ppas.lock.LiveRooms` that records what versions asks of the rooms."""
+    """Records what versions asks of the live rooms, and passes it on to the real ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner: LiveRooms) -> None:
+        self.inner = inner
         self.locked: set[str] = set()
         self.calls: list[tuple[str, str]] = []
 
     async def lock(self, ppa_id: str) -> None:
         self.calls.append(("lock", ppa_id))
         self.locked.add(ppa_id)
+        await self.inner.lock(ppa_id)
 
     async def unlock(self, ppa_id: str) -> None:
         self.calls.append(("unlock", ppa_id))
         self.locked.discard(ppa_id)
+        await self.inner.unlock(ppa_id)
 
     async def current_state(self, ppa_id: str) -> bytes | None:
-        return None
+        return await self.inner.current_state(ppa_id)
 
     async def write(self, ppa_id: str, update: bytes, author: str) -> bool:
         self.calls.append(("write", ppa_id))
-        return False
+        return await self.inner.write(ppa_id, update, author)
 
 
 @pytest.fixture
 def rooms(live_server: LiveServer) -> Iterator[RecordingRooms]:
     state = live_server.app.state
-    previous = getattr(state, "live_rooms", None)
-    recorder = RecordingRooms()
+    real = live_rooms(state)
+    recorder = RecordingRooms(real)
     state.live_rooms = recorder
     yield recorder
-    state.live_rooms = previous
+    state.live_rooms = real
+
+
+Edit = Callable[..., None]
+
+
+@pytest.fixture
+def edit(live_server: LiveServer, api_as: Any) -> Edit:
+    """``edit(ppa_id, mutate, as_="infirmier")``: a live edit over the collaboration WebSocket."""
+
+    def run(ppa_id: str, mutate: Callable[[PPAContent], Any], as_: str = "infirmier") -> None:
+        token = api_as(as_).token
+        assert token is not None
+        edit_over_websocket(live_server.ws_url, ppa_id, token, mutate)
+
+    return run
 
 
 class Faults:
@@ -85,33 +104,28 @@ def sql(database: DatabaseInfo, statement: str, **params: Any) -> list[Any]:
     return asyncio.run(run())
 
 
-def live_content(database: DatabaseInfo, ppa_id: str) -> PPAContent:
-    (row,) = sql(database, "SELECT state FROM ppa_documents WHERE ppa_id = :id", id=ppa_id)
-    return doc_to_content(doc_from_state(bytes(row[0])))
-
-
-def edit_live(database: DatabaseInfo, ppa_id: str, mutate: Callable[[PPAContent], None]) -> None:
-    """Edit the stored live document as the collaboration engine would store an edit."""
-    (row,) = sql(database, "SELECT state FROM ppa_documents WHERE ppa_id = :id", id=ppa_id)
-    doc = doc_from_state(bytes(row[0]))
-    content = doc_to_content(doc)
-    mutate(content)
-    write_content(doc, content)
-    sql(
-        database,
-        "UPDATE ppa_documents SET state = :state WHERE ppa_id = :id",
-        state=encode_state(doc),
-        id=ppa_id,
-    )
+def live_content(api: Any, ppa_id: str) -> dict[str, Any]:
+    """The live document's content as the REST API shows it."""
+    response = api.get(f"/api/ppas/{ppa_id}")
+    assert response.status_code == 200, response.text
+    content: dict[str, Any] = response.json()["content"]
+    return content
 
 
 def counts(database: DatabaseInfo, ppa_id: str) -> dict[str, int]:
-    """Rows of the insert-only tables (versions, accords of the PPA; whole log and heads)."""
-    one = {
-        "versions": "SELECT count(*) FROM versions WHERE ppa_id = :id",
-        "accords": "SELECT count(*) FROM version_accords WHERE ppa_id = :id",
-        "leaves": "SELECT count(*) FROM log_leaves",
-        "nodes": "SELECT count(*) FROM log_nodes",
-        "heads": "SELECT count(*) FROM tree_heads",
-    }
-    return {name: int(sql(database, q, id=ppa_id)[0][0]) for name, q in one.items()}
+    """Rows of the PPA in the insert-only tables; checks the log's invariants on the way (one
+    signed head per leaf, ``n - popcount(n)`` stored nodes), which any leaf, node or head left
+    behind by a failed transaction would break (other PPAs may append to the log meanwhile)."""
+    (row,) = sql(
+        database,
+        "SELECT (SELECT count(*) FROM versions WHERE ppa_id = :id),"
+        " (SELECT count(*) FROM version_accords WHERE ppa_id = :id),"
+        " (SELECT count(*) FROM log_leaves WHERE ppa_id = :id),"
+        " (SELECT count(*) FROM log_leaves), (SELECT count(*) FROM log_nodes),"
+        " (SELECT count(*) FROM tree_heads), (SELECT max(tree_size) FROM tree_heads)",
+        id=ppa_id,
+    )
+    versions, accords, leaves, size, nodes, heads, largest = (int(v or 0) for v in row)
+    assert heads == size == largest, (heads, size, largest)
+    assert nodes == size - bin(size).count("1"), (nodes, size)
+    return {"versions": versions, "accords": accords, "leaves": leaves}

@@ -1,0 +1,141 @@
+"""The auditor's audit bundle: downloaded from the API, verified offline by ``ppa audit verify``;
+any altered byte of a tampered copy is caught and the first broken link named."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from editor.schema import Jour
+from tests.conftest import LiveServer
+from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, new_ppa, save, validate
+from tests.server.versions.live import edit_over_websocket
+from versions.bundle import read_members, verify_bundle, zip_members
+
+
+def ppa_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def bundle(api_as: Any, demo: dict[str, Any], live_server: LiveServer) -> tuple[str, bytes]:
+    def edit(ppa_id: str, mutate: Any) -> None:
+        token = api_as(CONTRIB).token
+        assert token is not None
+        edit_over_websocket(live_server.ws_url, ppa_id, token, mutate)
+
+    setup = new_ppa(api_as, demo)
+    save(api_as(CONTRIB), setup.ppa_id, "Premier jet")
+    edit(setup.ppa_id, lambda c: setattr(c, "projet_de_vie", "Vivre chez moi."))
+    assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+    assert api_as(COORD).post(f"/api/ppas/{setup.ppa_id}/avenant").status_code == 200
+
+    def move(content: Any) -> None:
+        assert content.actions[0].planning is not None
+        content.actions[0].planning.jours = [Jour.MARDI]
+
+    edit(setup.ppa_id, move)
+    assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+    response = api_as(AUDITOR).get(f"/api/ppas/{setup.ppa_id}/audit-bundle")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert "attachment" in response.headers["content-disposition"]
+    return setup.ppa_id, response.content
+
+
+def test_bundle_holds_every_version_and_verifies(bundle: tuple[str, bytes], api_as: Any) -> None:
+    ppa_id, data = bundle
+    report = verify_bundle(data)
+    assert report.ok, report.render()
+    assert report.ppa_id == ppa_id
+    versions = api_as(COORD).get(f"/api/ppas/{ppa_id}/versions").json()
+    assert (
+        report.versions == len(versions) == 5
+    )  # named, checkpoint, validated, checkpoint, avenant
+    members = read_members(data)
+    for version in versions:
+        content = members[f"versions/{version['number']:04d}/content.json"]
+        detail = api_as(COORD).get(f"/api/ppas/{ppa_id}/versions/{version['number']}").json()
+        meta = members[f"versions/{version['number']:04d}/meta.json"].decode()
+        assert version["content_hash"] in meta
+        assert content.decode().startswith("{")
+        assert detail["content_hash"] == version["content_hash"]
+    key = api_as(AUDITOR).get("/api/log/key").json()
+    assert report.key_id == key["key_id"]
+    assert members["public_key.pem"].decode() == key["public_key_pem"]
+
+
+def test_ppa_audit_verify_accepts_the_bundle(
+    bundle: tuple[str, bytes], api_as: Any, tmp_path: Path
+) -> None:
+    _, data = bundle
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    key_id = api_as(AUDITOR).get("/api/log/key").json()["key_id"]
+    result = ppa_cli("audit", "verify", str(path), "--key-id", key_id)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Bundle d'audit intègre" in result.stdout
+    assert "Audit bundle intact" in result.stdout
+    wrong = ppa_cli("audit", "verify", str(path), "--key-id", "0" * 64)
+    assert wrong.returncode == 1
+    assert "clé publique" in wrong.stdout
+
+
+TAMPERED = [
+    ("versions/0001/content.json", "version 1", "empreinte du contenu"),
+    ("versions/0003/accords.json", "accords de la version 3", "accords de la version 3"),
+    ("versions/0002/meta.json", "version 2", "version 2"),
+    ("versions/0004/leaf.json", "log leaf of version 4", "feuille du journal"),
+    ("versions/0005/inclusion.json", "inclusion proof of version 5", "preuve d'inclusion"),
+    ("heads/0001.json", "signed tree head 1", "tête d'arbre signée 1"),
+]
+
+
+@pytest.mark.parametrize(("member", "english", "french"), TAMPERED)
+def test_tampered_bundle_fails_naming_the_link(
+    bundle: tuple[str, bytes], tmp_path: Path, member: str, english: str, french: str
+) -> None:
+    _, data = bundle
+    members = read_members(data)
+    original = members[member]
+    # Flip one byte inside a hex digest or a text value (keeps the JSON well-formed).
+    hexdigits = b"0123456789abcdef"
+    middle = range(len(original) // 2, len(original))
+    position = next(i for i in middle if original[i] in hexdigits)
+    flipped = b"1" if original[position : position + 1] != b"1" else b"2"
+    members[member] = original[:position] + flipped + original[position + 1 :]
+    path = tmp_path / "tampered.zip"
+    path.write_bytes(zip_members(members))
+    result = ppa_cli("audit", "verify", str(path))
+    assert result.returncode == 1, result.stdout
+    assert "ALTÉRÉ" in result.stdout
+    assert "BROKEN" in result.stdout
+    assert english in result.stdout
+    assert french in result.stdout
+
+
+def test_only_auditors_download_bundles(bundle: tuple[str, bytes], api_as: Any) -> None:
+    ppa_id, _ = bundle
+    response = api_as(COORD).get(f"/api/ppas/{ppa_id}/audit-bundle")
+    assert response.status_code == 403
+    events = (
+        api_as(AUDITOR)
+        .get(
+            f"/api/persons/{api_as(COORD).get(f'/api/ppas/{ppa_id}').json()['person_id']}/audit",
+            params={"limit": 5000},
+        )
+        .json()
+    )
+    assert any(e["action"] == "ppa.audit_bundle" and e["object_id"] == ppa_id for e in events)

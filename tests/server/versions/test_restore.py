@@ -1,0 +1,92 @@
+"""Restore is a forward step: the old content becomes the new draft, history and hashes stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.server.versions.conftest import Edit, RecordingRooms, live_content
+from tests.server.versions.helpers import (
+    AUDITOR,
+    CONTRIB,
+    COORD,
+    ESMS,
+    new_ppa,
+    save,
+    validate,
+)
+
+
+def _hashes(api_as: Any, ppa_id: str) -> list[tuple[int, str, str, str]]:
+    versions = api_as(COORD).get(f"/api/ppas/{ppa_id}/versions").json()
+    return [(v["number"], v["content_hash"], v["chain_hash"], v["label"]) for v in versions]
+
+
+def test_restore_into_the_draft(
+    api_as: Any, demo: dict[str, Any], edit: Edit, rooms: RecordingRooms
+) -> None:
+    setup = new_ppa(api_as, demo)
+    save(api_as(CONTRIB), setup.ppa_id, "Premier jet")
+    edit(setup.ppa_id, lambda c: setattr(c, "projet_de_vie", "Changé."))
+    save(api_as(CONTRIB), setup.ppa_id, "Projet de vie réécrit")
+    edit(setup.ppa_id, lambda c: setattr(c.objectifs[0], "titre", "Autre"))
+    before = _hashes(api_as, setup.ppa_id)
+
+    response = api_as(CONTRIB).post(f"/api/ppas/{setup.ppa_id}/versions/1/restore")
+    assert response.status_code == 201, response.text
+    restored = response.json()
+    assert restored["ppa_id"] == setup.ppa_id
+    assert restored["new_ppa"] is False
+    version = restored["version"]
+    assert (version["number"], version["kind"], version["parent_number"]) == (4, "restore", 1)
+    assert version["label"] == "Restauration de la version 1"
+
+    after = _hashes(api_as, setup.ppa_id)
+    assert after[:2] == before, "history and hashes untouched"
+    assert after[2][3] == "Point de sauvegarde avant restauration"  # the draft is not lost
+    first = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/1").json()
+    assert version["content_hash"] == first["content_hash"]
+    assert live_content(api_as(COORD), setup.ppa_id) == first["content"]
+    kept = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/3").json()
+    assert kept["content"]["objectifs"][0]["titre"] == "Autre"
+    assert ("write", setup.ppa_id) in rooms.calls  # through the live rooms
+    chain = api_as(AUDITOR).get(f"/api/ppas/{setup.ppa_id}/history").json()["chain"]
+    assert chain["ok"] is True
+    assert chain["checked"] == 4
+    # Readers may not restore.
+    assert (
+        api_as("assistante-sociale")
+        .post(f"/api/ppas/{setup.ppa_id}/versions/1/restore")
+        .status_code
+        == 403
+    )
+
+
+def test_restore_of_a_locked_ppa_creates_a_new_draft(
+    api_as: Any, demo: dict[str, Any], edit: Edit
+) -> None:
+    setup = new_ppa(api_as, demo)
+    save(api_as(CONTRIB), setup.ppa_id, "Premier jet")
+    edit(setup.ppa_id, lambda c: setattr(c, "projet_de_vie", "Validé ainsi."))
+    assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+    before = _hashes(api_as, setup.ppa_id)
+
+    response = api_as(CONTRIB).post(f"/api/ppas/{setup.ppa_id}/versions/1/restore")
+    assert response.status_code == 201, response.text
+    restored = response.json()
+    assert restored["new_ppa"] is True
+    new_id = restored["ppa_id"]
+    assert new_id != setup.ppa_id
+    version = restored["version"]
+    assert (version["number"], version["kind"]) == (1, "restore")
+    assert version["based_on"] == {"ppa_id": setup.ppa_id, "number": 1}
+    assert _hashes(api_as, setup.ppa_id) == before
+    original = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}").json()
+    assert (original["status"], original["locked"]) == ("validated", True)
+    assert original["content"]["projet_de_vie"] == "Validé ainsi."
+    new = api_as(COORD).get(f"/api/ppas/{new_id}").json()
+    assert (new["status"], new["locked"], new["previous_ppa_id"]) == ("draft", False, setup.ppa_id)
+    first = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/1").json()
+    assert new["content"]["projet_de_vie"] == first["content"]["projet_de_vie"]
+    assert new["content"]["objectifs"] == first["content"]["objectifs"]
+    # ESMS software cannot read the draft version it would restore.
+    assert api_as(ESMS).post(f"/api/ppas/{setup.ppa_id}/versions/1/restore").status_code == 403

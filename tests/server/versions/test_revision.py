@@ -1,0 +1,114 @@
+"""Revisions start from the last validated version; validating one supersedes the old PPA.
+Every validated version carries its next review date; review-due lists what the caller reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from editor.schema import PPAContent
+from tests.server.versions.conftest import Edit, RecordingRooms
+from tests.server.versions.helpers import (
+    AUDITOR,
+    CONTRIB,
+    COORD,
+    ESMS,
+    new_ppa,
+    valid_content,
+    validate,
+)
+from versions.lifecycle import add_months
+
+
+def _validated_with_avenant_draft(api_as: Any, demo: dict[str, Any], edit: Edit) -> str:
+    setup = new_ppa(api_as, demo)
+    assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+    assert api_as(COORD).post(f"/api/ppas/{setup.ppa_id}/avenant").status_code == 200
+    edit(setup.ppa_id, lambda c: setattr(c.actions[0], "titre", "En avenant"))
+    return setup.ppa_id
+
+
+def test_revision_starts_from_the_last_validated_version(
+    api_as: Any, demo: dict[str, Any], edit: Edit, rooms: RecordingRooms
+) -> None:
+    ppa_id = _validated_with_avenant_draft(api_as, demo, edit)
+    response = api_as(CONTRIB).post(f"/api/ppas/{ppa_id}/revisions")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    version = created["version"]
+    assert (version["number"], version["kind"]) == (1, "revision")
+    assert version["based_on"] == {"ppa_id": ppa_id, "number": 2}
+    revision = api_as(COORD).get(f"/api/ppas/{created['ppa_id']}").json()
+    validated = api_as(COORD).get(f"/api/ppas/{ppa_id}/versions/2").json()["content"]
+    assert revision["previous_ppa_id"] == ppa_id
+    assert revision["content"]["actions"] == validated["actions"]  # not the avenant draft
+    assert revision["content"]["objectifs"] == validated["objectifs"]
+    assert revision["content"]["accords"] == []
+    assert revision["content"]["projet"]["date_debut"] is None
+    assert revision["content"]["bilan"]["prochaine_revision"] is None
+
+    # The foundation's route (previous_ppa_id) starts from the validated version as well.
+    person_id = revision["person_id"]
+    other = api_as(COORD).post(f"/api/persons/{person_id}/ppas", json={"previous_ppa_id": ppa_id})
+    assert other.status_code == 201, other.text
+    assert other.json()["content"]["actions"] == validated["actions"]
+
+    # Validating the revision supersedes the old PPA (its avenant draft is dropped, locked).
+    response = validate(api_as(COORD), created["ppa_id"])
+    assert response.status_code == 201, response.text
+    old = api_as(COORD).get(f"/api/ppas/{ppa_id}").json()
+    assert (old["status"], old["locked"]) == ("superseded", True)
+    assert ppa_id in rooms.locked
+    refused = api_as(COORD).post(f"/api/ppas/{ppa_id}/avenant")
+    assert refused.status_code == 409
+    assert "remplacé" in refused.json()["detail"]
+
+
+def test_revision_needs_a_validated_version(api_as: Any, demo: dict[str, Any]) -> None:
+    setup = new_ppa(api_as, demo)
+    response = api_as(CONTRIB).post(f"/api/ppas/{setup.ppa_id}/revisions")
+    assert response.status_code == 409
+    assert "pas encore de version validée" in response.json()["detail"]
+
+
+def _with_review(day: dt.date | None) -> PPAContent:
+    content = valid_content()
+    content.bilan.date_evaluation = None
+    content.bilan.prochaine_revision = day
+    return content
+
+
+def test_review_due_lists_due_and_overdue_ppas(api_as: Any, demo: dict[str, Any]) -> None:
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    overdue = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=3)))
+    due = new_ppa(api_as, demo, _with_review(today + dt.timedelta(days=10)))
+    later = new_ppa(api_as, demo, _with_review(None))  # validation + 12 months
+    draft = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=30)))
+    for setup in (overdue, due, later):
+        assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+
+    def listed(username: str, within: int) -> dict[str, dict[str, Any]]:
+        response = api_as(username).get("/api/ppas/review-due", params={"within_days": within})
+        assert response.status_code == 200, response.text
+        return {item["ppa_id"]: item for item in response.json()}
+
+    found = listed(COORD, 30)
+    assert found[overdue.ppa_id]["review_status"] == "overdue"
+    assert found[overdue.ppa_id]["days_left"] == -3
+    assert found[due.ppa_id]["review_status"] == "due"
+    assert found[due.ppa_id]["version_label"] == "v1 - version validée"
+    assert later.ppa_id not in found
+    assert draft.ppa_id not in found  # never validated
+    year = listed(COORD, 400)
+    assert year[later.ppa_id]["review_status"] == "due"
+    assert year[later.ppa_id]["next_review"] == add_months(today, 12).isoformat()
+    # Whoever may read validated versions sees them; outsiders see nothing.
+    assert overdue.ppa_id in listed(ESMS, 30)
+    assert overdue.ppa_id in listed(AUDITOR, 30)
+    assert overdue.ppa_id not in listed("admin", 30)
+    # Due dates come from the bilan, or 12 months after validation.
+    version = api_as(COORD).get(f"/api/ppas/{due.ppa_id}/versions/2").json()
+    assert version["next_review"] == (today + dt.timedelta(days=10)).isoformat()
+    bad = api_as(COORD).get("/api/ppas/review-due", params={"within_days": -1})
+    assert bad.status_code == 422
