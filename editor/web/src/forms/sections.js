@@ -126,12 +126,15 @@ function addButton (label, onClick) {
   return h('button', { type: 'button', class: 'btn add-item', on: { click: onClick } }, h('span', { 'aria-hidden': 'true' }, '+ '), label)
 }
 
+/** Move the focus into the item just added (its first text field), so typing goes there. */
 function focusNewItem (sectionEl, id) {
-  requestAnimationFrame(() => {
+  const focus = () => {
     const card = sectionEl.querySelector(`[data-item-id="${CSS.escape(id)}"]`)
-    const target = card?.querySelector('input, textarea, select')
+    const target = card?.querySelector('input[type="text"], textarea') || card?.querySelector('input, select, button')
     if (target) target.focus()
-  })
+    return Boolean(target)
+  }
+  if (!focus()) requestAnimationFrame(focus)
 }
 
 function frozenNote (ctx, sectionName) {
