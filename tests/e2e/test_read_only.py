@@ -3,6 +3,7 @@ server (a Yjs write forced from the page is neither stored nor relayed)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -61,3 +62,33 @@ def test_reader_sees_no_controls_and_cannot_write(
     expect(reader.locator('[data-field="projet_de_vie"] .ro-value')).to_contain_text(" Fin.")
     expect(text_control(writer, "projet_de_vie")).to_have_value(before["projet_de_vie"] + " Fin.")
     assert content_of(api, ppa_id)["projet_de_vie"] == before["projet_de_vie"] + " Fin."
+
+
+def test_auditor_reads_validated_history_and_downloads_the_audit_bundle(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    fresh_ppa("Brouillon invisible pour l'audit")
+    ppa_id = fresh_ppa("PPA audité")
+    response = api_as("coordinatrice").post(
+        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+    )
+    assert response.status_code == 201, response.text
+
+    auditor = open_as("auditeur")
+    expect(auditor.get_by_role("link", name="PPA audité")).to_be_visible()
+    expect(auditor.get_by_role("link", name="Brouillon invisible pour l'audit")).to_have_count(0)
+    auditor.get_by_role("link", name="PPA audité").click()
+    expect(auditor.locator(".ppa-form")).to_have_attribute("aria-busy", "false")
+    expect(auditor.locator(".banner--locked")).to_be_visible()
+    expect(auditor.locator(EDIT_CONTROLS)).to_have_count(0)
+
+    auditor.get_by_role("button", name="Historique, validation et exports").click()
+    panel = auditor.get_by_role("complementary", name="Historique, validation et exports")
+    expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+    expect(panel.get_by_role("button", name="Ouvrir un avenant")).to_have_count(0)
+    expect(panel.get_by_role("button", name=re.compile("^Restaurer"))).to_have_count(0)
+    with auditor.expect_download() as info:
+        panel.get_by_role("button", name="Télécharger le dossier d'audit").click()
+    download = info.value
+    assert download.suggested_filename == f"audit-ppa-{ppa_id}.zip"
+    assert download.path().read_bytes()[:2] == b"PK"
