@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editor.crdt import doc_from_state, write_content
 from editor.schema import Jour, PPAContent
 from server.auth.principal import Principal, PrincipalType
-from server.models import PPA, Person, User, Version
+from server.collab.store import client_ids_of, stored_state
+from server.models import PPA, Person, PPAUpdate, User, Version
 from server.ppas.documents import DocumentSource
 from server.ppas.service import create_ppa
 from server.versions_api import repository, service
+from server.versions_api.authorship import authors_since
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
 from versions.chain import AccordMode, VersionKind
 
@@ -86,6 +89,13 @@ def _principal(user: User) -> Principal:
     )
 
 
+class _StoredAndLogged:
+    """The stored document plus the update log tail (what a room would load)."""
+
+    async def current_state(self, session: AsyncSession, ppa_id: str) -> bytes:
+        return await stored_state(session, ppa_id)
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = datetime(2025, 11, 4, 17, 30, tzinfo=UTC)
@@ -132,7 +142,7 @@ async def seed_history(
         return await _info(session, found)
 
     clock = _Clock()
-    rt = VersionsRuntime(key=key, documents_of=lambda: documents, clock=clock)
+    rt = VersionsRuntime(key=key, documents_of=_StoredAndLogged, clock=clock)
     first, second, final = history_stages(current)
     coordinator = users["coordinatrice"]
     ppa = await create_ppa(
@@ -149,12 +159,34 @@ async def seed_history(
     await session.flush()
 
     async def edit(content: PPAContent, author: str, when: datetime) -> None:
-        clock.now = when
-        await service.write_live(session, rt, ppa.id, content, author)
+        """An edit as the collaboration engine logs it (``ppa_updates``: author, time)."""
+        doc = doc_from_state(await stored_state(session, ppa.id))
+        before = doc.get_state()
+        write_content(doc, content)
+        update = doc.get_update(before)
+        last = await session.scalar(
+            select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa.id)
+        )
+        session.add(
+            PPAUpdate(
+                ppa_id=ppa.id,
+                seq=(last or 0) + 1,
+                data=update,
+                author=author,
+                created_at=when,
+                client_ids=client_ids_of(update),
+                size=len(update),
+            )
+        )
+        await session.flush()
 
-    async def end_of_session(label: str, authors: list[str], when: datetime) -> None:
+    async def end_of_session(label: str, authors: list[str] | None, when: datetime) -> None:
         clock.now = when
         state = await service.read_state(session, rt, ppa.id)
+        if authors is None:
+            latest = await repository.latest_version(session, ppa.id)
+            since = None if latest is None else latest.created_at
+            authors = await authors_since(session, ppa.id, since, when, service.SYSTEM_CHECKPOINT)
         await service.record_version(
             session,
             rt,
@@ -176,11 +208,12 @@ async def seed_history(
         [ids["coordinatrice"], ids["infirmier"]],
         datetime(2025, 11, 4, 17, 30, tzinfo=UTC),
     )
-    await edit(second, ids["psychologue"], datetime(2025, 11, 18, 10, 0, tzinfo=UTC))
+    plan = copy.deepcopy(second)
+    plan.actions = first.actions
+    await edit(plan, ids["psychologue"], datetime(2025, 11, 18, 10, 0, tzinfo=UTC))
+    await edit(second, ids["ergotherapeute"], datetime(2025, 11, 18, 11, 20, tzinfo=UTC))
     await end_of_session(
-        "Fin de session d'édition",
-        [ids["psychologue"], ids["ergotherapeute"]],
-        datetime(2025, 11, 18, 11, 45, tzinfo=UTC),
+        "Fin de session d'édition", None, datetime(2025, 11, 18, 11, 45, tzinfo=UTC)
     )
     await edit(final, ids["coordinatrice"], datetime(2025, 11, 28, 15, 0, tzinfo=UTC))
 
@@ -211,9 +244,7 @@ async def seed_history(
         avenant_content(final), ids["ergotherapeute"], datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
     )
     await end_of_session(
-        "Fin de session d'édition (avenant)",
-        [ids["ergotherapeute"]],
-        datetime(2026, 10, 12, 10, 15, tzinfo=UTC),
+        "Fin de session d'édition (avenant)", None, datetime(2026, 10, 12, 10, 15, tzinfo=UTC)
     )
     await session.flush()
     return await _info(session, ppa.id)

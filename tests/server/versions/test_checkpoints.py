@@ -126,7 +126,19 @@ def test_demo_seeds_a_validated_ppa_with_history(api_as: Any, demo: dict[str, An
         .get(f"/api/ppas/{demo['validated_ppa_id']}/diff", params={"from": 1, "to": validated})
         .json()
     )
-    assert diff["items"]
+    assert diff["authorship"] == "update_log"
+    names = {a["name"] for item in diff["items"] for a in item["authors"]}
+    assert {"Sophie Lefèvre", "Julien Moreau", "Claire Durand"} <= names
+    avenant = (
+        api_as(COORD)
+        .get(
+            f"/api/ppas/{demo['validated_ppa_id']}/diff",
+            params={"from": validated, "to": validated + 1},
+        )
+        .json()
+    )
+    assert [(i["section"], i["kind"]) for i in avenant["items"]] == [("actions", "changed")]
+    assert [a["name"] for a in avenant["items"][0]["authors"]] == ["Julien Moreau"]
     esms = api_as(ESMS).get(f"/api/ppas/{demo['validated_ppa_id']}/versions").json()
     assert [v["number"] for v in esms] == [validated]
     bundle = api_as(AUDITOR).get(f"/api/ppas/{demo['validated_ppa_id']}/audit-bundle")
