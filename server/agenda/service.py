@@ -19,7 +19,6 @@ from icalendar import Calendar, Component
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exports.context import ExportInput
 from exports.ical import PRODID, paris_vtimezone, render_ical, render_ical_for_professional
 from server import authz
 from server.auth.principal import Principal, PrincipalType
@@ -28,8 +27,8 @@ from server.authz import Capability
 from server.errors import Forbidden, NotFound
 from server.exports_api.context import export_input
 from server.exports_api.repository import latest_validated
-from server.exports_api.service import RENDER_LIMITER
-from server.models import PPA, ApiClient, Person, Professional, User
+from server.exports_api.service import CACHE, RENDER_LIMITER, Rendered
+from server.models import PPA, ApiClient, Person, Professional, User, Version
 from server.models.exports import AgendaFeed, AgendaFeedKind
 from server.models.ppa import PPAStatus
 
@@ -153,9 +152,10 @@ class FeedContent:
     """(PPA id, person id) of every PPA whose events are in the feed (for the audit trail)."""
 
 
-async def _inputs(
+async def _current_versions(
     session: AsyncSession, principal: Principal, person_id: str | None
-) -> list[tuple[PPA, ExportInput]]:
+) -> list[tuple[PPA, Version]]:
+    """Latest validated version of each PPA (not superseded) the principal reads validated."""
     persons = authz.persons_with(principal, Capability.READ_VALIDATED).with_only_columns(Person.id)
     query = (
         select(PPA)
@@ -164,16 +164,20 @@ async def _inputs(
     )
     if person_id is not None:
         query = query.where(PPA.person_id == person_id)
-    inputs = []
+    pairs = []
     for ppa in await session.scalars(query):
         version = await latest_validated(session, ppa.id)
         if version is not None:
-            inputs.append((ppa, await export_input(session, ppa, version)))
-    return inputs
+            pairs.append((ppa, version))
+    return pairs
 
 
-def merge_calendars(parts: list[bytes], name: str) -> bytes:
-    """One VCALENDAR with every VEVENT of ``parts`` (their UIDs are per action, so distinct)."""
+def merge_calendars(parts: list[bytes], name: str | None = None) -> bytes:
+    """One VCALENDAR with every VEVENT of ``parts`` (their UIDs are per action, so distinct);
+    named ``name``, else like the first part."""
+    calendars = [Calendar.from_ical(part) for part in parts]
+    if name is None:
+        name = str(calendars[0].get("X-WR-CALNAME", "PPA")) if calendars else "PPA"
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -182,44 +186,44 @@ def merge_calendars(parts: list[bytes], name: str) -> bytes:
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Europe/Paris")
     cal.add_component(paris_vtimezone())
-    for part in parts:
+    for calendar in calendars:
         component: Component
-        for component in Calendar.from_ical(part).walk("VEVENT"):
+        for component in calendar.walk("VEVENT"):
             cal.add_component(component)
     data: bytes = cal.to_ical()
     return data
 
 
-async def _render(inputs: list[ExportInput], professional_id: str | None) -> list[bytes]:
-    parts = []
-    for inp in inputs:
-        if professional_id is None:
-            part = await anyio.to_thread.run_sync(render_ical, inp, limiter=RENDER_LIMITER)
-        else:
-            part = await anyio.to_thread.run_sync(
-                render_ical_for_professional, inp, professional_id, limiter=RENDER_LIMITER
-            )
-        parts.append(part)
-    return parts
+async def _part(
+    session: AsyncSession, ppa: PPA, version: Version, professional_id: str | None
+) -> bytes:
+    """One PPA's calendar (cached per version: it never changes)."""
+    key = (version.chain_hash, "ics" if professional_id is None else f"ics@{professional_id}")
+    cached = CACHE.get(key)
+    if cached is not None:
+        return cached.data
+    inp = await export_input(session, ppa, version)
+    if professional_id is None:
+        data = await anyio.to_thread.run_sync(render_ical, inp, limiter=RENDER_LIMITER)
+    else:
+        data = await anyio.to_thread.run_sync(
+            render_ical_for_professional, inp, professional_id, limiter=RENDER_LIMITER
+        )
+    CACHE.put(key, Rendered(data, "text/calendar", "agenda.ics"))
+    return data
 
 
 async def feed_content(
     session: AsyncSession, feed: AgendaFeed, principal: Principal
 ) -> FeedContent:
-    """The feed's calendar now (rendered in worker threads)."""
-    if feed.kind == AgendaFeedKind.PERSON.value:
-        pairs = await _inputs(session, principal, feed.person_id)
-        inputs = [inp for _, inp in pairs]
-        parts = await _render(inputs, None)
-        if len(parts) == 1:
-            ics = parts[0]
-        else:
-            name = f"PPA - {inputs[0].person.display_name}" if inputs else "PPA"
-            ics = merge_calendars(parts, name)
+    """The feed's calendar now (rendered in worker threads, cached per version)."""
+    professional_id = None if feed.kind == AgendaFeedKind.PERSON.value else feed.professional_id
+    pairs = await _current_versions(session, principal, feed.person_id)
+    parts = [await _part(session, ppa, version, professional_id) for ppa, version in pairs]
+    if professional_id is None:
+        ics = parts[0] if len(parts) == 1 else merge_calendars(parts)
     else:
-        pro_id = feed.professional_id or ""
-        pairs = await _inputs(session, principal, None)
-        pro = await session.get(Professional, pro_id)
+        pro = await session.get(Professional, professional_id)
         name = f"PPA - agenda de {pro.first_name} {pro.last_name.upper()}" if pro else "PPA"
-        ics = merge_calendars(await _render([inp for _, inp in pairs], pro_id), name)
+        ics = merge_calendars(parts, name)
     return FeedContent(ics, [(ppa.id, ppa.person_id) for ppa, _ in pairs])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import anyio
@@ -53,6 +54,34 @@ class Rendered:
     filename: str
 
 
+class RenderCache:
+    """Recently rendered files, by (version chain hash, format): a version is immutable and its
+    context frozen, so its bytes never change within a process. Bounded in bytes (LRU)."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], Rendered] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: tuple[str, str]) -> Rendered | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[str, str], item: Rendered) -> None:
+        if len(item.data) > self.max_bytes // 8 or key in self._items:
+            return
+        self._items[key] = item
+        self._size += len(item.data)
+        while self._size > self.max_bytes:
+            _, old = self._items.popitem(last=False)
+            self._size -= len(old.data)
+
+
+CACHE = RenderCache()
+
+
 async def render(fmt: ExportFormat, inp: ExportInput) -> Rendered:
     """Render in a worker thread; refusals of the renderer (MDPH without avenant) become 409."""
     try:
@@ -67,7 +96,12 @@ async def render(fmt: ExportFormat, inp: ExportInput) -> Rendered:
 async def export_version(
     session: AsyncSession, ppa: PPA, version: Version, format_name: str
 ) -> Rendered:
-    """Bytes of ``version`` (already authorised) in ``format_name``."""
+    """Bytes of ``version`` (already authorised) in ``format_name`` (from the cache if there)."""
     fmt = get_format(format_name)
     check_allowed(fmt, version)
-    return await render(fmt, await export_input(session, ppa, version))
+    key = (version.chain_hash, fmt.name)
+    cached = CACHE.get(key)
+    if cached is None:
+        cached = await render(fmt, await export_input(session, ppa, version))
+        CACHE.put(key, cached)
+    return cached
