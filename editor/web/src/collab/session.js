@@ -176,12 +176,19 @@ export class CollabSession {
 
   /** Resolves once every local change made so far has been answered by the server
    * (durably stored, or refused when the connection is read-only). */
-  whenFlushed () {
+  whenFlushed (timeoutMs = 0) {
     const target = this.localSeq
-    if (this.durableSeq >= target) return Promise.resolve()
+    if (this.durableSeq >= target) return Promise.resolve(true)
     return new Promise((resolve) => {
       this.flushWaiters = this.flushWaiters || []
-      this.flushWaiters.push({ target, resolve })
+      const waiter = { target, resolve: () => resolve(true) }
+      this.flushWaiters.push(waiter)
+      if (timeoutMs > 0) {
+        setTimeout(() => {
+          this.flushWaiters = (this.flushWaiters || []).filter((w) => w !== waiter)
+          resolve(false)
+        }, timeoutMs)
+      }
     })
   }
 

@@ -112,7 +112,7 @@ function deleteButton (ctx, rootName, ymap, noun, what) {
         const button = event.currentTarget
         const label = textOf(ymap, 'titre') || textOf(ymap, 'description') || textOf(ymap, 'texte')
         const ok = await confirmDialog(`Supprimer ${what}${label ? ` « ${excerpt(label, 60)} »` : ''} ? Les autres participants le verront disparaître.`, { confirmLabel: 'Supprimer', danger: true })
-        if (!ok) return
+        if (!ok || !ctx.stillWritable()) return
         const section = button.closest('.ppa-section')
         deleteItem(ctx.doc, rootName, ymap.get('id'))
         announce(`${noun} supprimé.`)
@@ -242,7 +242,7 @@ function besoinCodeField (ctx, scope, item) {
       on: {
         click: async () => {
           const code = await pickSerafin({ title: 'Choisir le besoin SERAFIN-PH', kinds: ['besoin'], labels: ctx.serafin })
-          if (code && code !== item.get('code')) ctx.doc.transact(() => item.set('code', code))
+          if (code && code !== item.get('code') && ctx.stillWritable()) ctx.doc.transact(() => item.set('code', code))
         }
       }
     })
@@ -279,7 +279,7 @@ function besoinsSection (ctx, scope) {
     ctx.canStructureOf('besoins')
       ? addButton('Ajouter un besoin', async () => {
         const code = await pickSerafin({ title: 'Nouveau besoin : choisir le code SERAFIN-PH', kinds: ['besoin'], labels: ctx.serafin })
-        if (code === null) return
+        if (code === null || !ctx.stillWritable()) return
         focusNewItem(sectionEl, addBesoin(ctx.doc, { code }))
       })
       : null)
@@ -451,7 +451,7 @@ function prestationsField (ctx, scope, item) {
             labels: ctx.serafin,
             exclude: new Set(arrayOf(item, 'prestations'))
           })
-          if (!code) return
+          if (!code || !ctx.stillWritable()) return
           ctx.doc.transact(() => {
             const arr = ensureArray(ctx, item, 'prestations')
             if (!arr.toArray().includes(code)) arr.push([code])
@@ -544,7 +544,7 @@ function planningField (ctx, scope, item) {
             class: 'btn btn--ghost btn--danger-text',
             on: {
               click: async () => {
-                if (await confirmDialog('Supprimer le planning de cette action ?', { confirmLabel: 'Supprimer', danger: true })) {
+                if (await confirmDialog('Supprimer le planning de cette action ?', { confirmLabel: 'Supprimer', danger: true }) && ctx.stillWritable()) {
                   ctx.doc.transact(() => item.set('planning', null))
                 }
               }

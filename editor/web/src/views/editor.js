@@ -240,7 +240,9 @@ export function mountEditor (root, { ppaId }) {
         if (frozen.has(fieldKey.split('/')[0])) return false
         return mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
       },
-      isFrozen: (section) => frozen.has(section)
+      isFrozen: (section) => frozen.has(section),
+      // after an await (a dialog), the document may have turned read-only (locked meanwhile)
+      stillWritable: () => mode !== 'read' && !session.readOnlyReason
     }
     let formScope = null
     function renderFormNow () {

@@ -97,7 +97,10 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             event.preventDefault()
             const label = input.value.trim()
             if (!label) { input.focus(); return }
-            await ctx.session.whenFlushed()
+            if (!(await ctx.session.whenFlushed(8000))) {
+              setStatus("Vos dernières modifications ne sont pas encore enregistrées sur le serveur (hors ligne ?) : réessayez une fois « Enregistré » affiché.")
+              return
+            }
             const version = await run('Enregistrement de la version', () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions`, { method: 'POST', json: { label } }))
             input.value = ''
             setStatus(`Version ${version.number} enregistrée : « ${version.label} ».`)
@@ -371,7 +374,11 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
           }
           submit.disabled = true
           try {
-            await ctx.session.whenFlushed()
+            if (!(await ctx.session.whenFlushed(8000))) {
+              submit.disabled = false
+              error.textContent = "Vos dernières modifications ne sont pas encore enregistrées sur le serveur (hors ligne ?) : réessayez une fois « Enregistré » affiché."
+              return
+            }
             const version = await api(`/api/ppas/${encodeURIComponent(ppaId)}/validate`, { method: 'POST', json: body })
             close(version)
             try { onPpaChanged(await api(`/api/ppas/${encodeURIComponent(ppaId)}`)) } catch { /* the lock message updates the page anyway */ }
