@@ -121,3 +121,30 @@ def test_an_objective_cannot_be_given_two_besoins(
     expect(field.locator(".warning")).to_be_hidden()
     expect(field.locator(".problem")).to_have_count(0)
     assert content_of(api, ppa_id)["objectifs"][0]["besoin_ids"] == [besoins[1]["id"]]
+
+
+def test_validation_problems_show_inline_with_the_api_messages(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    assert api.get(f"/api/ppas/{ppa_id}/problems").json() == []
+    page = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    expect(page.locator(".problems-summary")).to_be_hidden()
+
+    page.locator('[data-field="projet/date_fin"] input').fill("2026-01-15")
+    wait_saved(page)
+    problems = api.get(f"/api/ppas/{ppa_id}/problems").json()
+    assert [p["path"] for p in problems] == ["projet.date_fin"]
+    field = page.locator('[data-field="projet/date_fin"]')
+    expect(field.locator(".problem")).to_have_text(re.compile(re.escape(problems[0]["message"])))
+    expect(field.locator("input")).to_have_attribute("aria-invalid", "true")
+    summary = page.locator(".problems-summary")
+    expect(summary).to_contain_text("Points à compléter avant validation (1)")
+    summary.locator("summary").click()
+    summary.get_by_role("button", name=problems[0]["message"]).click()
+    expect(field.locator("input")).to_be_focused()
+
+    field.locator("input").fill("2027-11-30")
+    expect(field.locator(".problem")).to_have_count(0)
+    expect(summary).to_be_hidden()
