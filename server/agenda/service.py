@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 import anyio.to_thread
+import structlog
 from icalendar import Calendar, Component
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +25,15 @@ from server import authz
 from server.auth.principal import Principal, PrincipalType
 from server.auth.service import client_principal, user_principal
 from server.authz import Capability
-from server.errors import Forbidden, NotFound
+from server.errors import Conflict, Forbidden, NotFound
 from server.exports_api.context import export_input
 from server.exports_api.repository import latest_validated
 from server.exports_api.service import CACHE, RENDER_LIMITER, Rendered
 from server.models import PPA, ApiClient, Person, Professional, User, Version
 from server.models.exports import AgendaFeed, AgendaFeedKind
 from server.models.ppa import PPAStatus
+
+log = structlog.get_logger(__name__)
 
 TOKEN_PREFIX = "cal_"
 
@@ -218,8 +221,16 @@ async def feed_content(
 ) -> FeedContent:
     """The feed's calendar now (rendered in worker threads, cached per version)."""
     professional_id = None if feed.kind == AgendaFeedKind.PERSON.value else feed.professional_id
-    pairs = await _current_versions(session, principal, feed.person_id)
-    parts = [await _part(session, ppa, version, professional_id) for ppa, version in pairs]
+    pairs = []
+    parts = []
+    for ppa, version in await _current_versions(session, principal, feed.person_id):
+        try:
+            parts.append(await _part(session, ppa, version, professional_id))
+        except Conflict:
+            # Not exportable (no structure...): the other PPAs of the feed still go out.
+            log.warning("agenda.feed.ppa_skipped", ppa_id=ppa.id, version=version.number)
+            continue
+        pairs.append((ppa, version))
     if professional_id is None:
         ics = parts[0] if len(parts) == 1 else merge_calendars(parts)
     else:

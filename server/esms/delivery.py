@@ -45,6 +45,9 @@ from server.models.exports import (
 log = structlog.get_logger(__name__)
 
 
+SWEEP_MARGIN = timedelta(minutes=10)
+
+
 class WebhookSettings(BaseSettings):
     """``PPA_WEBHOOK_*`` environment variables."""
 
@@ -75,6 +78,7 @@ class DeliveryWorker:
         self.settings = settings
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._swept_from: datetime | None = None
 
     def wake(self) -> None:
         """Thread-safe: ask the worker to look for due deliveries now."""
@@ -99,8 +103,13 @@ class DeliveryWorker:
         """Safety net: publish validated versions that no transaction published (versions
         validated before this feature existed, or by a path that did not call
         ``notify_validated``), each in its own transaction. Returns how many."""
+        # The first sweep of the process looks at every version; later ones only at recent ones
+        # (a validation commits well within SWEEP_MARGIN of its version's created_at).
+        started = utcnow()
         async with self.db.transaction() as session:
-            missing = await service.unpublished(session, self.settings.batch)
+            missing = await service.unpublished(session, self.settings.batch, self._swept_from)
+        if len(missing) < self.settings.batch:
+            self._swept_from = started - SWEEP_MARGIN
         for ppa_id, number in missing:
             try:
                 async with self.db.transaction() as session:

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -236,9 +237,11 @@ async def notify_validated(
     return ev
 
 
-async def unpublished(session: AsyncSession, limit: int) -> list[tuple[str, int]]:
-    """Committed validated versions that have no feed event (oldest first)."""
-    rows = await session.execute(
+async def unpublished(
+    session: AsyncSession, limit: int, since: datetime | None = None
+) -> list[tuple[str, int]]:
+    """Committed validated versions (created at or after ``since``) without a feed event."""
+    query = (
         select(Version.ppa_id, Version.number)
         .outerjoin(
             EsmsFeedEvent,
@@ -249,6 +252,9 @@ async def unpublished(session: AsyncSession, limit: int) -> list[tuple[str, int]
         .order_by(Version.created_at, Version.ppa_id, Version.number)
         .limit(limit)
     )
+    if since is not None:
+        query = query.where(Version.created_at >= since)
+    rows = await session.execute(query)
     return [(ppa_id, number) for ppa_id, number in rows.all()]
 
 

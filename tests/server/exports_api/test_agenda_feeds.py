@@ -177,3 +177,16 @@ def test_feed_reads_are_traced(ppa: Validated, api_as: Callable[[str], Api]) -> 
     reads = [e for e in trail if e["action"] == "agenda.feed.read" and e["object_id"] == ppa.ppa_id]
     assert reads
     assert reads[-1]["actor_type"] == "user"
+
+
+def test_a_ppa_that_cannot_be_exported_does_not_break_the_feed(
+    api_as: Callable[[str], Api], demo: dict[str, Any]
+) -> None:
+    broken = new_validated(api_as, demo, structure=None)  # no FINESS: not exportable
+    fine = new_validated(api_as, demo)
+    feed = subscribe(api_as("infirmier"), kind="professional")
+    response = fetch(feed["url"])
+    assert response.status_code == 200, response.text
+    events = {uid.split("@")[0] for uid in uids(response.content)}
+    assert {a.id for a in fine.content.actions} & events
+    assert not {a.id for a in broken.content.actions} & events
