@@ -115,6 +115,7 @@ __all__ = [
     "encode_update",
     "fold_updates",
     "is_text_edit",
+    "update_clients",
     "write_var_string",
     "write_var_uint",
     "write_var_uint8_array",
@@ -505,6 +506,65 @@ def _skip_any(decoder: Decoder, depth: int = 0) -> None:
             _skip_any(decoder, depth + 1)
         return
     raise MalformedMessage("Valeur de type inconnu")
+
+
+def _skip_struct(decoder: Decoder, info: int) -> None:
+    ref = info & 0x1F
+    if ref in (0, 10):  # GC, Skip
+        decoder.read_var_uint()
+        return
+    if info & 0x80:  # origin
+        decoder.read_var_uint()
+        decoder.read_var_uint()
+    if info & 0x40:  # right origin
+        decoder.read_var_uint()
+        decoder.read_var_uint()
+    if not info & 0xC0:
+        if decoder.read_var_uint() == 1:
+            decoder.read_var_uint8_array()  # root name
+        else:
+            decoder.read_var_uint()
+            decoder.read_var_uint()
+        if info & 0x20:
+            decoder.read_var_uint8_array()  # key in the parent map
+    if ref == 1:  # deleted
+        decoder.read_var_uint()
+    elif ref == 2:  # JSON
+        for _ in range(decoder.read_var_uint()):
+            decoder.read_var_uint8_array()
+    elif ref in (3, 4, 5):  # binary, string, embed
+        decoder.read_var_uint8_array()
+    elif ref == 6:  # format
+        decoder.read_var_uint8_array()
+        decoder.read_var_uint8_array()
+    elif ref == 7:  # type
+        if decoder.read_var_uint() in (3, 5):  # XmlElement, XmlHook: a name
+            decoder.read_var_uint8_array()
+    elif ref == 8:  # any
+        for _ in range(decoder.read_var_uint()):
+            _skip_any(decoder)
+    elif ref == 9:  # subdocument
+        decoder.read_var_uint8_array()
+        _skip_any(decoder)
+    else:
+        raise MalformedMessage("Contenu de type inconnu")
+
+
+def update_clients(update: bytes) -> list[int]:
+    """The Yjs client ids whose structs a (v1) update holds, in the update's order."""
+    decoder = Decoder(update)
+    clients: list[int] = []
+    for _ in range(decoder.read_var_uint()):
+        structs = decoder.read_var_uint()
+        clients.append(decoder.read_var_uint())
+        decoder.read_var_uint()  # first clock
+        for _ in range(structs):
+            if decoder.pos >= len(update):
+                raise MalformedMessage("Message tronqué (structure)")
+            info = update[decoder.pos]
+            decoder.pos += 1
+            _skip_struct(decoder, info)
+    return clients
 
 
 def is_text_edit(update: bytes, text_roots: frozenset[str] = frozenset()) -> bool:

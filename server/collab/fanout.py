@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import struct
 import uuid
 from collections import Counter, deque
@@ -246,7 +247,9 @@ class RedisFanout:
 
     async def _connect(self) -> PubSub:
         # No silent reconnection inside redis-py: a reconnection must be seen, to catch up.
-        self._subscriber = Redis.from_url(self._url, retry=Retry(NoBackoff(), 0))
+        self._subscriber = Redis.from_url(
+            self._url, retry=Retry(NoBackoff(), 0), client_name=f"{self._prefix}:sub:{os.getpid()}"
+        )
         pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self._control)
         done: set[str] = set()

@@ -21,12 +21,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
-from pycrdt import get_state
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
 
-from editor.sync import LoadedDocument, StoredUpdate, decode_state_vector, fold_updates
+from editor.sync import (
+    LoadedDocument,
+    MalformedMessage,
+    StoredUpdate,
+    fold_updates,
+    update_clients,
+)
 from server.db import Database, UTCDateTime, utcnow
 from server.errors import NotFound
 from server.models import PPA, PPADocument, PPAUpdate
@@ -51,10 +56,10 @@ class UnknownDocument(NotFound):
 def client_ids_of(update: bytes) -> str:
     """The Yjs client ids whose structs ``update`` holds, space-separated, ascending."""
     try:
-        clients = decode_state_vector(get_state(update))
-    except Exception:
+        clients = update_clients(update)
+    except MalformedMessage:
         return ""
-    return " ".join(str(client) for client in sorted(clients))
+    return " ".join(str(client) for client in sorted(set(clients)))
 
 
 class CompactionLease(Protocol):

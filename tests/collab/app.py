@@ -3,13 +3,14 @@ tokens, the update log read straight from the database, ``ppa serve`` as a subpr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ def audit_actions(database: DatabaseInfo, ppa_id: str) -> list[tuple[str, str, s
 class ServeProcess:
     """``ppa serve`` in a subprocess (a real process, to be killed with SIGKILL)."""
 
-    def __init__(self, settings: Any, *, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, settings: Any, *, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.port = port or free_port()
         self.env = {
@@ -115,7 +118,7 @@ class ServeProcess:
             "PPA_DATABASE_URL": settings.resolved_database_url(),
             "PPA_SECRET_KEY": settings.resolved_secret_key(),
             "PPA_COLLAB_UNLOAD_AFTER_SECONDS": "0.2",
-            **env,
+            **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(settings.data_dir) / f"serve-{self.port}.log"
@@ -163,3 +166,19 @@ class ServeProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], within: float = 10.0, interval: float = 0.05
+) -> None:
+    """Poll ``check`` until it holds (for what no event signals: the database, a log file)."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {within} s")
+        await asyncio.sleep(interval)

@@ -24,6 +24,7 @@ from editor.sync import (
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
+    update_clients,
     write_var_uint,
 )
 from tests.collab.channels import MemoryChannel
@@ -220,3 +221,21 @@ async def test_unknown_message_type_is_ignored(server: LiveCollab) -> None:
     await client.wait_for(client.saved)
     assert client.close_code is None
     await client.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(frames, st.sampled_from(UPDATES), mutated().map(lambda m: m[3:])))
+def test_client_ids_of_any_bytes_are_read_or_refused_cleanly(data: bytes) -> None:
+    try:
+        clients = update_clients(data)
+    except SyncError:
+        return
+    assert all(isinstance(c, int) for c in clients)
+
+
+def test_client_ids_of_updates() -> None:
+    assert [update_clients(u) for u in UPDATES] == [[424242]] * len(UPDATES)
+    other: Doc[Any] = Doc(client_id=9)
+    other.apply_update(BASE_STATE)
+    other.get("m", type=Map)["k"] = [1.5, "x", None, True, {"a": b"\x01"}]
+    assert sorted(update_clients(other.get_update())) == [1, 9]

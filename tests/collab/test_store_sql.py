@@ -1,0 +1,151 @@
+"""The SQL update log (``ppa_updates``) on SQLite and PostgreSQL: contiguous sequence numbers also
+from concurrent writers, load = state + tail, compaction that keeps authorship, retention of the
+bytes, and the database refusing any other change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pycrdt import Doc, Text
+
+from editor.sync import StoredUpdate
+from server.collab.store import SqlUpdateStore, client_ids_of, stored_state
+from server.db import Database
+from tests.collab.app import fresh_ppa, update_log
+from tests.conftest import DatabaseInfo
+
+
+@pytest.fixture
+async def db(database: DatabaseInfo) -> AsyncIterator[Database]:
+    db = Database(database.url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def ppa_id(api_as: Any, demo: dict[str, Any]) -> str:
+    return fresh_ppa(api_as, demo).ppa_id
+
+
+def edits(n: int, client_id: int = 7) -> list[bytes]:
+    doc: Doc[Any] = Doc(client_id=client_id)
+    text = doc.get("projet_de_vie", type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for i in range(n):
+        text.insert(len(text), f"{i},")
+    return updates
+
+
+def text_of(state: bytes) -> str:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(state)
+    return str(doc.get("projet_de_vie", type=Text))
+
+
+def stored(update: bytes, author: str = "u1", at: datetime | None = None) -> StoredUpdate:
+    return StoredUpdate(update, author, at or datetime.now(UTC))
+
+
+async def test_append_load_and_contiguous_sequence(
+    db: Database, ppa_id: str, database: DatabaseInfo
+) -> None:
+    store = SqlUpdateStore(db, retention=timedelta(days=400))
+    updates = edits(5)
+    assert await store.append(ppa_id, [stored(updates[0])]) == 1
+    assert await store.append(ppa_id, [stored(u, "u2") for u in updates[1:]]) == 5
+    loaded = await store.load(ppa_id)
+    assert loaded.last_seq == 5
+    assert loaded.updates == updates
+    assert loaded.locked is False
+    rows = update_log(database, ppa_id)
+    assert [r.author for r in rows] == ["u1", "u2", "u2", "u2", "u2"]
+    assert all(r.client_ids == "7" and r.size == len(r.data or b"") for r in rows)
+    assert client_ids_of(b"not an update") == ""
+
+
+async def test_concurrent_writers_get_contiguous_sequence_numbers(
+    database: DatabaseInfo, ppa_id: str
+) -> None:
+    # Two engines: as two server processes would.
+    dbs = [Database(database.url), Database(database.url)]
+    try:
+        stores = [SqlUpdateStore(d, retention=timedelta(days=1)) for d in dbs]
+        updates = edits(40)
+
+        async def write(store: SqlUpdateStore, part: list[bytes]) -> None:
+            for i in range(0, len(part), 2):
+                await store.append(ppa_id, [stored(u) for u in part[i : i + 2]])
+
+        await asyncio.gather(write(stores[0], updates[:20]), write(stores[1], updates[20:]))
+        seqs = [r.seq for r in update_log(database, ppa_id)]
+        assert seqs == list(range(1, 41))
+    finally:
+        for d in dbs:
+            await d.dispose()
+
+
+async def test_compaction_folds_and_keeps_authorship(
+    db: Database, ppa_id: str, database: DatabaseInfo
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=30)
+    store = SqlUpdateStore(db, retention=timedelta(days=7))
+    updates = edits(6)
+    await store.append(ppa_id, [stored(u, "ancien", old) for u in updates[:3]])
+    await store.append(ppa_id, [stored(u, "recent") for u in updates[3:]])
+    expected = "0,1,2,3,4,5,"
+    assert await store.compact(ppa_id) == 6
+    assert await store.compact(ppa_id) == 0  # nothing left to fold
+    loaded = await store.load(ppa_id)
+    assert loaded.updates == []
+    assert loaded.last_seq == 6
+    assert loaded.state is not None
+    assert text_of(loaded.state) == expected
+    rows = update_log(database, ppa_id)
+    assert [(r.seq, r.author, r.data is None) for r in rows] == [
+        (1, "ancien", True),
+        (2, "ancien", True),
+        (3, "ancien", True),
+        (4, "recent", False),  # folded, but within the retention period
+        (5, "recent", False),
+        (6, "recent", False),
+    ]
+    assert all(r.size > 0 and r.client_ids == "7" for r in rows)
+    # A tail after the folded state loads on top of it.
+    more = edits(8)[6:]
+    assert await store.append(ppa_id, [stored(u) for u in more]) == 8
+    loaded = await store.load(ppa_id)
+    assert loaded.updates == more
+    async with db.sessionmaker() as session:
+        assert text_of(await stored_state(session, ppa_id)) == expected + "6,7,"
+
+
+async def test_database_refuses_any_other_change(
+    db: Database, ppa_id: str, database: DatabaseInfo
+) -> None:
+    store = SqlUpdateStore(db, retention=timedelta(days=1))
+    await store.append(ppa_id, [stored(u) for u in edits(2)])
+    statements = [
+        "DELETE FROM ppa_updates WHERE ppa_id = :p",
+        "UPDATE ppa_updates SET author = 'autre' WHERE ppa_id = :p",
+        "UPDATE ppa_updates SET data = X'00' WHERE ppa_id = :p"
+        if database.backend == "sqlite"
+        else "UPDATE ppa_updates SET data = '\\x00'::bytea WHERE ppa_id = :p",
+        "UPDATE ppa_updates SET data = NULL, size = 0 WHERE ppa_id = :p",
+    ]
+    for statement in statements:
+        with pytest.raises(sa.exc.DBAPIError):
+            async with db.engine.begin() as conn:
+                await conn.execute(sa.text(statement), {"p": ppa_id})
+    assert len(update_log(database, ppa_id)) == 2
+    async with db.engine.begin() as conn:  # what compaction does is allowed
+        await conn.execute(
+            sa.text("UPDATE ppa_updates SET data = NULL WHERE ppa_id = :p AND seq = 1"),
+            {"p": ppa_id},
+        )
+    assert [r.data is None for r in update_log(database, ppa_id)] == [True, False]
