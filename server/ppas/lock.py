@@ -1,9 +1,10 @@
 """The seam between versions (validation, avenants, restores) and the live collaboration rooms.
 
-The collaboration engine implements :class:`LiveRooms` and registers it as
-``app.state.live_rooms``; until then (and in scripts such as ``ppa demo``) :class:`NoLiveRooms`
-stands in: nothing is live, locks are no-ops, and server-made changes are folded into the
-stored document by the caller, in its own transaction.
+The collaboration engine implements :class:`LiveRooms`
+(:class:`server.collab.service.CollabService`) and registers it as ``app.state.live_rooms`` for
+the app's lifetime; elsewhere (scripts such as ``ppa demo``) :class:`NoLiveRooms` stands in:
+nothing is live, locks are no-ops, and server-made changes are folded into the stored document by
+the caller, in its own transaction.
 
 Contract (what the versions code relies on):
 
