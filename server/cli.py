@@ -120,11 +120,26 @@ def audit_verify(
         str | None,
         typer.Option("--key-id", help="Key id the service publishes (GET /api/log/key)"),
     ] = None,
+    known_head: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--known-head",
+            help="A signed tree head obtained earlier (JSON, e.g. latest_head of GET "
+            "/api/log/key): the bundle must agree with it (repeatable)",
+        ),
+    ] = None,
 ) -> None:
     """Verify an audit bundle offline: exit 0 when intact, 1 naming the first broken link."""
     from versions.bundle import verify_bundle
+    from versions.signing import SignatureError, SignedTreeHead
 
-    report = verify_bundle(bundle, trusted_key_id=key_id)
+    heads = []
+    for path in known_head or []:
+        try:
+            heads.append(SignedTreeHead.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError, SignatureError) as exc:
+            raise typer.BadParameter(f"tête signée illisible : {path}") from exc
+    report = verify_bundle(bundle, trusted_key_id=key_id, known_heads=heads)
     _out(report.render())
     raise typer.Exit(report.exit_code)
 

@@ -3,6 +3,7 @@ any altered byte of a tampered copy is caught and the first broken link named.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -139,3 +140,18 @@ def test_only_auditors_download_bundles(bundle: tuple[str, bytes], api_as: Any) 
         .json()
     )
     assert any(e["action"] == "ppa.audit_bundle" and e["object_id"] == ppa_id for e in events)
+
+
+def test_known_heads_catch_a_rewritten_history(bundle: tuple[str, bytes], tmp_path: Path) -> None:
+    _, data = bundle
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    head = json.loads(read_members(data)["heads/0001.json"])
+    known = tmp_path / "known.json"
+    known.write_text(json.dumps(head))
+    assert ppa_cli("audit", "verify", str(path), "--known-head", str(known)).returncode == 0
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**head, "root_hash": "ab" * 32}))
+    result = ppa_cli("audit", "verify", str(path), "--known-head", str(forged))
+    assert result.returncode == 1
+    assert "historique réécrit" in result.stdout
