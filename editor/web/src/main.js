@@ -7,6 +7,7 @@ import { mountLogin } from './views/login.js'
 import { mountList } from './views/list.js'
 import { mountEditor } from './views/editor.js'
 import { forgetLocalCopies } from './collab/session.js'
+import { confirmDialog } from './dialog.js'
 
 const main = document.getElementById('main')
 const header = document.getElementById('app-header')
@@ -36,6 +37,10 @@ function renderHeader () {
             class: 'btn btn--ghost',
             on: {
               click: async () => {
+                const session = window.ppaCollab?.session
+                if (session?.unsaved && !(await confirmDialog(
+                  "Des modifications ne sont pas encore enregistrées sur le serveur (hors ligne ?). En vous déconnectant, elles seront perdues. Se déconnecter quand même ?",
+                  { confirmLabel: 'Se déconnecter', danger: true }))) return
                 await forgetLocalCopies(me.id)
                 clearSession()
                 go('#/connexion')

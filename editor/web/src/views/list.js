@@ -37,7 +37,7 @@ export function mountList (root) {
     const card = h('section', { class: 'card person-card', 'aria-labelledby': headingId },
       h('h2', { id: headingId }, personName(person)),
       h('p', { class: 'muted' },
-        `Née ou né le ${formatDate(person.birth_date)}`,
+        `${person.sex === 'F' ? 'Née' : person.sex === 'M' ? 'Né' : 'Né·e'} le ${formatDate(person.birth_date)}`,
         person.local_id ? ` · dossier ${person.local_id}` : '',
         ` · votre rôle : ${roleLabel(person.my_role)}`),
       ppas.length
