@@ -25,6 +25,13 @@ app.add_typer(audit_app, name="audit")
 app.command("export")(export_command)
 
 
+@app.callback()
+def _setup() -> None:
+    from server.logging import configure_logging
+
+    configure_logging(json=get_settings().log_json)
+
+
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -53,10 +60,7 @@ def serve(
     """Run the service (REST API, WebSocket collaboration, browser editor)."""
     import uvicorn
 
-    from server.logging import configure_logging
-
     settings = get_settings()
-    configure_logging(json=settings.log_json)
     if migrate:
         _upgrade(settings)
     uvicorn.run(

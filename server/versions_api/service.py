@@ -44,6 +44,7 @@ from server import authz
 from server.auth.principal import Principal
 from server.authz import Capability
 from server.errors import Conflict, InvalidInput, Locked, NotFound
+from server.esms.service import notify_validated
 from server.models import PPA, Person, PPADocument, TreeHead, Version, VersionAccord
 from server.models.ppa import PPAStatus
 from server.ppas import service as ppas_service
@@ -524,6 +525,8 @@ async def validate(
         new.parent_number = base.number
         new.avenant_number = avenant_number
     version = await record_version(session, rt, ppa.id, new, at)
+    # Published to the structures' software in the same transaction (sent after commit).
+    await notify_validated(session, ppa.id, version.number)
     if faults is not None:
         event.listen(session.sync_session, "before_commit", lambda _s: _step("commit"), once=True)
     return version
