@@ -279,6 +279,20 @@ export class CollabSession {
       }
       this._emitState()
     })
+    // y-websocket drops a connection that received nothing for 30 s, and the server does not
+    // echo our own presence: alone in a document we would reconnect every 30 s. A sync step 1
+    // every 10 s of silence gets an answer (counted in the FIFO, so it is never taken for a
+    // barrier's answer).
+    this.keepalive = setInterval(() => {
+      const ws = provider.ws
+      if (!ws || ws.readyState !== WebSocket.OPEN || !this.ready) return
+      if (Date.now() - provider.wsLastMessageReceived < 10000) return
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, 0)
+      syncProtocol.writeSyncStep1(encoder, this.doc)
+      this.pendingStep1.push(null)
+      ws.send(encoding.toUint8Array(encoder))
+    }, 5000)
     if (navigator.onLine) provider.connect()
     this.emit('provider', provider)
     this._emitState()
@@ -341,6 +355,7 @@ export class CollabSession {
     window.removeEventListener('online', this._online)
     window.removeEventListener('offline', this._offline)
     clearTimeout(this.barrierTimer)
+    clearInterval(this.keepalive)
     this.doc.off('update', this._onUpdate)
     if (this.provider) {
       this.provider.awareness.setLocalState(null)
