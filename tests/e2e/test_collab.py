@@ -160,3 +160,29 @@ def test_offline_edits_survive_closing_the_tab(
     expect(text_control(reopened, "projet_de_vie")).to_have_value(original + " Et avoir un chat.")
     wait_saved(reopened)
     assert content_of(api, ppa_id)["projet_de_vie"] == original + " Et avoir un chat."
+
+
+def test_undo_takes_back_only_ones_own_typing(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    original = content_of(api, ppa_id)["projet_de_vie"]
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    text_control(claire, "projet_de_vie").click()
+    claire.keyboard.press("Control+End")
+    claire.keyboard.type(" Claire.")
+    wait_saved(claire)
+    text_control(karim, "projet_de_vie").click()
+    karim.keyboard.press("Control+Home")
+    karim.keyboard.type("Karim. ")
+    expect(text_control(claire, "projet_de_vie")).to_have_value(f"Karim. {original} Claire.")
+
+    claire.keyboard.press("Control+z")
+    expect(text_control(claire, "projet_de_vie")).to_have_value(f"Karim. {original}")
+    expect(text_control(karim, "projet_de_vie")).to_have_value(f"Karim. {original}")
+    claire.keyboard.press("Control+Shift+z")
+    expect(text_control(karim, "projet_de_vie")).to_have_value(f"Karim. {original} Claire.")
+    wait_saved(claire)
+    assert content_of(api, ppa_id)["projet_de_vie"] == f"Karim. {original} Claire."

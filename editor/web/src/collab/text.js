@@ -3,7 +3,10 @@
 // * remote changes -> applied as their delta with setRangeText(..., 'preserve'), so the local
 //   caret and selection stay on the same characters (an insertion exactly at the caret stays
 //   after it: two people typing at the same place keep their words whole);
-// * remote carets and selections are drawn in a backdrop under the (transparent) control.
+// * remote carets and selections are drawn in a backdrop under the (transparent) control;
+// * undo/redo (Ctrl+Z, Ctrl+Y, Ctrl+Shift+Z) undo this user's own typing only (Y.UndoManager):
+//   the browser's native undo would restore an old value and so delete others' text.
+import * as Y from 'yjs'
 
 /** Minimal edit turning `before` into `after`; `cursor` (caret after the edit) disambiguates. */
 export function diffText (before, after, cursor) {
@@ -61,6 +64,17 @@ export class TextBinding {
     el.addEventListener('input', this._onInput)
     for (const ev of ['select', 'keyup', 'mouseup', 'focus']) el.addEventListener(ev, this._onSelect)
     el.addEventListener('scroll', this._onScroll)
+    this.undoManager = new Y.UndoManager(ytext, { trackedOrigins: new Set([this.origin]), captureTimeout: 600 })
+    this._onKeydown = (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return
+      const key = event.key.toLowerCase()
+      if (key === 'z' && !event.shiftKey) { event.preventDefault(); this.undoManager.undo() } else if (key === 'y' || (key === 'z' && event.shiftKey)) { event.preventDefault(); this.undoManager.redo() }
+    }
+    this._onBeforeInput = (event) => {
+      if (event.inputType === 'historyUndo') { event.preventDefault(); this.undoManager.undo() } else if (event.inputType === 'historyRedo') { event.preventDefault(); this.undoManager.redo() }
+    }
+    el.addEventListener('keydown', this._onKeydown)
+    el.addEventListener('beforeinput', this._onBeforeInput)
     this.autosize()
   }
 
@@ -195,5 +209,8 @@ export class TextBinding {
     el.removeEventListener('input', this._onInput)
     for (const ev of ['select', 'keyup', 'mouseup', 'focus']) el.removeEventListener(ev, this._onSelect)
     el.removeEventListener('scroll', this._onScroll)
+    el.removeEventListener('keydown', this._onKeydown)
+    el.removeEventListener('beforeinput', this._onBeforeInput)
+    this.undoManager.destroy()
   }
 }
