@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     OFFLINE,
     SAVED,
     PageFactory,
+    axe_violations,
     content_of,
     save_state,
     text_control,
@@ -85,6 +86,8 @@ def test_presence_shows_who_is_where_with_their_caret(
     expect(field.locator(".remote-selection")).to_have_text("filmées.")
     expect(claire.locator(".presence")).to_contain_text("Sophie Lefèvre — Objectif 2")
     expect(sophie.locator(f'[data-field="{titre}"] .remote-tag')).to_have_text("Claire Durand")
+
+    assert axe_violations(claire) == []  # the presence outlines, tags and carets included
 
     ARTIFACTS.mkdir(exist_ok=True)
     field.scroll_into_view_if_needed()
