@@ -224,3 +224,33 @@ def test_named_versions_diff_and_restore(
     expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
     wait_saved(claire)
     assert content_of(api, ppa_id)["projet_de_vie"] == original
+
+
+def test_offline_edits_overtaken_by_a_validation_are_reported(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA validé pendant une absence")
+    api = api_as("coordinatrice")
+    before = content_of(api, ppa_id)
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    wait_saved(karim)
+    context = karim.context
+    context.set_offline(True)
+    text_control(karim, "projet_de_vie").click()
+    karim.keyboard.type("Écrit dans le train. ")
+    assert karim.evaluate("() => window.ppaCollab.session.whenStoredLocally()") is True
+    karim.close()
+
+    validate_by_api(api, ppa_id)
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto(karim.url)
+    page.get_by_label("Identifiant").fill("infirmier")
+    page.get_by_label("Mot de passe").fill("demo-infirmier-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".banner--locked")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="hors ligne sur cet appareil")).to_be_visible()
+    expect(page.locator('[data-field="projet_de_vie"] .ro-value')).to_have_text(
+        before["projet_de_vie"]
+    )
+    assert content_of(api, ppa_id) == before

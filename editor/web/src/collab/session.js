@@ -69,6 +69,30 @@ export async function forgetLocalCopies (userId) {
   localStorage.setItem(IDB_LIST_KEY, JSON.stringify(all))
 }
 
+/**
+ * Whether this device holds edits of a PPA that never reached the server (typed offline, then the
+ * PPA was locked by a validation before they could be sent): compares the local copy's state
+ * vector with the server's document. The local copy is then deleted (it can never be stored).
+ */
+export async function orphanedLocalEdits (userId, ppaId, serverDoc) {
+  const name = `ppa-collab:${userId}:${ppaId}`
+  if (!indexedDB.databases) return false
+  const known = await indexedDB.databases()
+  if (!known.some((d) => d.name === name)) return false
+  const scratch = new Y.Doc()
+  const copy = new IndexeddbPersistence(name, scratch)
+  await copy.whenSynced
+  const server = Y.decodeStateVector(Y.encodeStateVector(serverDoc))
+  let orphaned = false
+  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(scratch))) {
+    if ((server.get(client) || 0) < clock) orphaned = true
+  }
+  await copy.destroy()
+  scratch.destroy()
+  await clearDocument(name)
+  return orphaned
+}
+
 export class CollabSession {
   /**
    * @param {{ppaId: string, token: string, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts

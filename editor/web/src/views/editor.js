@@ -3,7 +3,7 @@ import { api, ApiError } from '../api.js'
 import { getMe, getToken } from '../auth.js'
 import { announce, debounce, h, replace } from '../dom.js'
 import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
-import { CollabSession, SAVE_LABELS } from '../collab/session.js'
+import { CollabSession, SAVE_LABELS, orphanedLocalEdits } from '../collab/session.js'
 import { Presence } from '../collab/presence.js'
 import { ProblemRegistry } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
@@ -260,6 +260,14 @@ export function mountEditor (root, { ppaId }) {
     }
     if (session.loaded) renderFormNow()
     pageScope.add(session.on('loaded', renderFormNow))
+    if (locked && me) {
+      // edits typed offline on this device before the PPA was validated can no longer be stored
+      const check = () => orphanedLocalEdits(me.id, ppaId, session.doc).then((orphaned) => {
+        if (orphaned) banner.before(h('p', { class: 'notice', role: 'alert' }, 'Des modifications faites hors ligne sur cet appareil n\'ont pas pu être enregistrées : le PPA a été validé entre-temps.'))
+      }).catch(() => {})
+      if (session.loaded) check()
+      else pageScope.add(session.on('loaded', check))
+    }
 
     // -- a refused write (person/aidant outside their fields), or a lock that caught unsaved
     // changes: our replica diverged from the server for good; reopen on a fresh copy.
