@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import server.db
+from server.migration_helpers import append_only, drop_append_only
 
 revision: str = "99e8bcc40f9e"
 down_revision: str | None = None
@@ -256,35 +257,3 @@ def downgrade() -> None:
 
     op.drop_table("audit_events")
     # ### end Alembic commands ###
-
-
-def append_only(table: str) -> None:
-    """Forbid UPDATE and DELETE on ``table`` at the database level (SQLite and PostgreSQL)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-    else:
-        op.execute(
-            "CREATE OR REPLACE FUNCTION ppa_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION ppa_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ppa_append_only()"
-        )
-
-
-def drop_append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
-    else:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import server.db
+from server.migration_helpers import append_only, drop_append_only
 
 revision: str = "d05f986af520"
 down_revision: str | None = "66e82cd516ee"
@@ -242,35 +243,3 @@ def downgrade() -> None:
     op.drop_table("agenda_feeds")
     op.drop_table("feed_counters")
     # ### end Alembic commands ###
-
-
-def append_only(table: str) -> None:
-    """Forbid UPDATE and DELETE on ``table`` (same triggers as the foundation's audit trail)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-    else:
-        op.execute(
-            "CREATE OR REPLACE FUNCTION ppa_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION ppa_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ppa_append_only()"
-        )
-
-
-def drop_append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
-    else:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
