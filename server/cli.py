@@ -80,29 +80,11 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print logins and ids as JSON")] = False,
 ) -> None:
     """Seed the demo (idempotent) and print its logins."""
-    from server.db import Database
-    from server.demo import seed_demo
-    from server.ppas.documents import StoredDocumentSource
-    from server.versions_api.log import signing_key
+    from server.demo import seed_demo_database
 
     settings = get_settings()
     _upgrade(settings)
-
-    async def _run() -> dict[str, object]:
-        db = Database(settings.resolved_database_url())
-        try:
-            async with db.transaction() as session:
-                info = await seed_demo(
-                    session,
-                    StoredDocumentSource(),
-                    settings.resolved_secret_key(),
-                    signing_key=signing_key(settings),
-                )
-            return info.as_dict()
-        finally:
-            await db.dispose()
-
-    data = asyncio.run(_run())
+    data = asyncio.run(seed_demo_database(settings)).as_dict()
     if as_json:
         _out(json.dumps(data, ensure_ascii=False, indent=2))
         return

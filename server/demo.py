@@ -34,6 +34,7 @@ from editor.schema import (
     TypeMoyen,
 )
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
+from server.config import Settings
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS, InsSystem, ins_key, luhn_key
@@ -575,3 +576,22 @@ async def seed_demo(
         professionals={key: p.id for key, p in pros.items()},
         extra=extra,
     )
+
+
+async def seed_demo_database(settings: Settings) -> DemoInfo:
+    """Seed the demo in the configured (already migrated) database, in one transaction."""
+    from server.db import Database
+    from server.ppas.documents import StoredDocumentSource
+    from server.versions_api.log import signing_key
+
+    db = Database(settings.resolved_database_url())
+    try:
+        async with db.transaction() as session:
+            return await seed_demo(
+                session,
+                StoredDocumentSource(),
+                settings.resolved_secret_key(),
+                signing_key=signing_key(settings),
+            )
+    finally:
+        await db.dispose()

@@ -148,26 +148,9 @@ def demo(live_server: LiveServer, settings: Any) -> dict[str, Any]:
     """Seed the demo in the test database (through the same code as ``ppa demo``)."""
     import asyncio
 
-    from server.db import Database
-    from server.demo import seed_demo
-    from server.ppas.documents import StoredDocumentSource
-    from server.versions_api.log import signing_key
+    from server.demo import seed_demo_database
 
-    async def _seed() -> dict[str, Any]:
-        db = Database(settings.resolved_database_url())
-        try:
-            async with db.transaction() as session:
-                info = await seed_demo(
-                    session,
-                    StoredDocumentSource(),
-                    settings.resolved_secret_key(),
-                    signing_key=signing_key(settings),
-                )
-            return info.as_dict()
-        finally:
-            await db.dispose()
-
-    return asyncio.run(_seed())
+    return asyncio.run(seed_demo_database(settings)).as_dict()
 
 
 class Api:
