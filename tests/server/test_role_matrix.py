@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from server.demo import demo_content
+from tests.server.exports_api.support import validate
 from tests.server.helpers import Cercle, build_cercle, random_rpps
 from tests.server.versions.matrix import VERSION_ROUTES
 
@@ -41,6 +43,35 @@ def _new_professional(api_as: Any) -> str:
     pro_id: str = response.json()["id"]
     return pro_id
 
+
+_validated: dict[str, tuple[str, int, int]] = {}
+"""person id -> (PPA id, validated version, draft version): built once per cercle."""
+
+
+def _version_url(c: Cercle, api_as: Any, which: str, fmt: str) -> str:
+    """Export URL of a validated PPA of the cercle's person (its draft or validated version)."""
+    if c.person_id not in _validated:
+        coord = api_as(COORD)
+        structure = coord.get("/api/structures").json()[0]["id"]
+        assert (
+            coord.patch(f"/api/persons/{c.person_id}", json={"structure_id": structure}).status_code
+            == 200
+        )
+        pros = {k: f"pro-{k}" for k in ("coordinatrice", "infirmier", "psychologue")}
+        pros |= {"ergotherapeute": "pro-ergo", "assistante-sociale": "pro-as"}
+        content = demo_content(pros).model_dump(mode="json")
+        created = coord.post(f"/api/persons/{c.person_id}/ppas", json={"content": content})
+        assert created.status_code == 201, created.text
+        ppa_id = created.json()["id"]
+        draft = coord.post(f"/api/ppas/{ppa_id}/versions", json={"label": "Brouillon"})
+        assert draft.status_code == 201, draft.text
+        _validated[c.person_id] = (ppa_id, validate(coord, ppa_id), draft.json()["number"])
+    ppa_id, validated, draft_number = _validated[c.person_id]
+    number = validated if which == "validated" else draft_number
+    return f"/api/ppas/{ppa_id}/versions/{number}/exports/{fmt}"
+
+
+DRAFT_READERS = {COORD, CONTRIB, READER, PERSON, AIDANT}
 
 ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
     "GET person": (lambda c, _: ("GET", f"/api/persons/{c.person_id}", None), MEMBERS, 200),
@@ -107,6 +138,31 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         200,
     ),
     "GET audit": (lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None), {AUDITOR}, 200),
+    "GET export pdf (validated)": (
+        lambda c, api_as: ("GET", _version_url(c, api_as, "validated", "pdf"), None),
+        MEMBERS,
+        200,
+    ),
+    "GET export fhir (validated)": (
+        lambda c, api_as: ("GET", _version_url(c, api_as, "validated", "fhir"), None),
+        MEMBERS,
+        200,
+    ),
+    "GET export pdf (draft)": (
+        lambda c, api_as: ("GET", _version_url(c, api_as, "draft", "pdf"), None),
+        DRAFT_READERS,
+        200,
+    ),
+    "GET export cda (draft: refused)": (
+        lambda c, api_as: ("GET", _version_url(c, api_as, "draft", "cda"), None),
+        DRAFT_READERS,
+        409,
+    ),
+    "POST agenda feed (person)": (
+        lambda c, _: ("POST", "/api/agenda-feeds", {"kind": "person", "person_id": c.person_id}),
+        MEMBERS,
+        201,
+    ),
 }
 ROUTES.update(VERSION_ROUTES)
 
@@ -161,7 +217,9 @@ def test_lifting_opposition_restores_access(api_as: Any, demo: dict[str, Any]) -
 
 def test_esms_lists_no_draft(cercle: Cercle, api_as: Any) -> None:
     ppas = api_as(ESMS).get(f"/api/persons/{cercle.person_id}/ppas").json()
-    assert ppas == []
+    # The export routes above add a validated PPA to this person: the only one ESMS may list.
+    assert cercle.ppa_id not in {p["id"] for p in ppas}
+    assert all(p["status"] in ("validated", "superseded") for p in ppas)
     coordinator_view = api_as(COORD).get(f"/api/persons/{cercle.person_id}/ppas").json()
     assert cercle.ppa_id in {p["id"] for p in coordinator_view}
 
