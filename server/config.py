@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     collab_updates_per_second: float = Field(default=60.0, gt=0)
     collab_update_burst: int = Field(default=600, ge=1)
     collab_max_send_buffer_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=65536, description="Unsent bytes before a slow client is closed"
+        default=16 * 1024 * 1024,
+        ge=65536,
+        description="Unsent bytes before a slow client is closed",
     )
     collab_compact_every: int = Field(default=1000, ge=1)
     collab_unload_after_seconds: float = Field(default=30.0, ge=0)
