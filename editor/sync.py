@@ -78,6 +78,7 @@ __all__ = [
     "AwarenessEntry",
     "AwarenessMessage",
     "Channel",
+    "ClockRange",
     "CloseCode",
     "Decoder",
     "Fanout",
@@ -116,6 +117,7 @@ __all__ = [
     "fold_updates",
     "is_text_edit",
     "update_clients",
+    "update_ranges",
     "write_var_string",
     "write_var_uint",
     "write_var_uint8_array",
@@ -508,11 +510,11 @@ def _skip_any(decoder: Decoder, depth: int = 0) -> None:
     raise MalformedMessage("Valeur de type inconnu")
 
 
-def _skip_struct(decoder: Decoder, info: int) -> None:
+def _struct_length(decoder: Decoder, info: int) -> int:
+    """Skip one struct of a v1 update; return its length in clock units."""
     ref = info & 0x1F
     if ref in (0, 10):  # GC, Skip
-        decoder.read_var_uint()
-        return
+        return decoder.read_var_uint()
     if info & 0x80:  # origin
         decoder.read_var_uint()
         decoder.read_var_uint()
@@ -528,43 +530,70 @@ def _skip_struct(decoder: Decoder, info: int) -> None:
         if info & 0x20:
             decoder.read_var_uint8_array()  # key in the parent map
     if ref == 1:  # deleted
-        decoder.read_var_uint()
-    elif ref == 2:  # JSON
-        for _ in range(decoder.read_var_uint()):
+        return decoder.read_var_uint()
+    if ref == 2:  # JSON
+        count = decoder.read_var_uint()
+        for _ in range(count):
             decoder.read_var_uint8_array()
-    elif ref in (3, 4, 5):  # binary, string, embed
+        return count
+    if ref == 4:  # string: its length in UTF-16 code units, as Yjs counts
+        try:
+            text = decoder.read_var_uint8_array().decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise MalformedMessage("Texte non UTF-8") from exc
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if ref in (3, 5):  # binary, embed
         decoder.read_var_uint8_array()
-    elif ref == 6:  # format
+        return 1
+    if ref == 6:  # format
         decoder.read_var_uint8_array()
         decoder.read_var_uint8_array()
-    elif ref == 7:  # type
+        return 1
+    if ref == 7:  # type
         if decoder.read_var_uint() in (3, 5):  # XmlElement, XmlHook: a name
             decoder.read_var_uint8_array()
-    elif ref == 8:  # any
-        for _ in range(decoder.read_var_uint()):
+        return 1
+    if ref == 8:  # any
+        count = decoder.read_var_uint()
+        for _ in range(count):
             _skip_any(decoder)
-    elif ref == 9:  # subdocument
+        return count
+    if ref == 9:  # subdocument
         decoder.read_var_uint8_array()
         _skip_any(decoder)
-    else:
-        raise MalformedMessage("Contenu de type inconnu")
+        return 1
+    raise MalformedMessage("Contenu de type inconnu")
 
 
-def update_clients(update: bytes) -> list[int]:
-    """The Yjs client ids whose structs a (v1) update holds, in the update's order."""
+class ClockRange(NamedTuple):
+    client: int
+    start: int
+    end: int
+    """Exclusive: the update holds this client's clocks ``start .. end - 1`` (and maybe gaps)."""
+
+
+def update_ranges(update: bytes) -> list[ClockRange]:
+    """The clock range of each client whose structs a (v1) update holds, without applying it
+    (deletions carry no clock). Raises :class:`MalformedMessage` on bytes that are not one."""
     decoder = Decoder(update)
-    clients: list[int] = []
+    ranges: list[ClockRange] = []
     for _ in range(decoder.read_var_uint()):
         structs = decoder.read_var_uint()
-        clients.append(decoder.read_var_uint())
-        decoder.read_var_uint()  # first clock
+        client = decoder.read_var_uint()
+        start = clock = decoder.read_var_uint()
         for _ in range(structs):
             if decoder.pos >= len(update):
                 raise MalformedMessage("Message tronqué (structure)")
             info = update[decoder.pos]
             decoder.pos += 1
-            _skip_struct(decoder, info)
-    return clients
+            clock += _struct_length(decoder, info)
+        ranges.append(ClockRange(client, start, clock))
+    return ranges
+
+
+def update_clients(update: bytes) -> list[int]:
+    """The Yjs client ids whose structs a (v1) update holds, in the update's order."""
+    return [r.client for r in update_ranges(update)]
 
 
 def is_text_edit(update: bytes, text_roots: frozenset[str] = frozenset()) -> bool:
@@ -1253,10 +1282,12 @@ class Room:
         peer.writes += 1
         self.authors[peer.user_id] = None
         at = self._now()
-        entries = [_Entry(captured, peer.user_id, at, peer, captured == update)]
+        own = captured == update
+        entries = [_Entry(captured, peer.user_id, at, peer, own)]
         if self._held:
             entries.extend(self._retry_held(at))
-        self._hold_if_pending(peer, update)
+        if not own:  # the very bytes sent were integrated: nothing of it can be pending
+            self._hold_if_pending(peer, update)
         for entry in entries:
             self._doc_bytes += len(entry.update)
         if self._guard is not None:

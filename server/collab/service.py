@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
@@ -117,12 +119,14 @@ class CollabService:
         if self.fanout is not None:
             self.fanout.locker = self.manager
         self.documents = LiveDocuments(self.manager)
+        self._task_group: TaskGroup | None = None
         self.session_end_hooks: list[SessionEnd] = []
         """Called with ``(ppa_id, authors)`` when a room unloads (its editing session ended)."""
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[CollabService]:
         async with self.manager, anyio.create_task_group() as tg:
+            self._task_group = tg
             if self.fanout is not None:
                 await self.fanout.run(tg)
             try:
@@ -131,7 +135,14 @@ class CollabService:
                 await self.manager.shutdown()
                 if self.fanout is not None:
                     await self.fanout.close()
+                await self.store.close()
                 tg.cancel_scope.cancel()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._task_group is None:
+            work.close()
+            return
+        self._task_group.start_soon(lambda: work)
 
     async def _session_end(self, ppa_id: str, authors: Sequence[str]) -> None:
         for hook in self.session_end_hooks:
@@ -269,8 +280,8 @@ class CollabService:
                 if channel.closing:
                     break
                 if peer.writes and not audited_write:
-                    audited_write = True
-                    await self._trace_write(access, client_addr)
+                    audited_write = True  # traced aside: the writer's next frames do not wait
+                    self._spawn(self._trace_write(access, client_addr))
         except SyncError as error:
             log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
             channel.close(error.code, error.reason)

@@ -3,25 +3,33 @@
 ``ppa_documents.state`` holds the folded document up to ``compacted_seq``; ``ppa_updates`` holds
 every update with its author and time. Loading = state + the log tail after ``compacted_seq``.
 
-* ``append`` is one transaction per batch (the room's group commit). Sequence numbers are
+* ``append`` is one transaction per batch (the room's group commit); on SQLite it runs on a
+  connection and a thread of its own (``BEGIN IMMEDIATE``, the inserts, ``COMMIT``: one thread
+  hop per batch instead of one per statement). Sequence numbers are
   contiguous per PPA, also with several server processes: PostgreSQL serialises the appends of a
   PPA on its ``ppa_documents`` row (``FOR UPDATE``), SQLite on its single writer; each row takes
   ``MAX(seq) + 1`` inside the statement that inserts it.
-* ``compact`` folds the tail into ``ppa_documents.state`` (optimistic: it writes only if no other
-  compaction moved ``compacted_seq`` meanwhile) and clears the bytes of folded updates older than
-  the retention period. Author, time, client ids and size are kept for ever. A lease (in-process,
-  or Redis with several processes) keeps two compactions of one document from running at once.
+* ``compact`` merges the tail into ``ppa_documents.state`` (:func:`pycrdt.merge_updates`, in a
+  thread: it releases the GIL, where building a document would stall the event loop; optimistic:
+  it writes only if no other compaction moved ``compacted_seq`` meanwhile) and clears the bytes
+  of folded updates older than the retention period. Author, time, client ids and size are kept
+  for ever. A lease (in-process, or Redis with several processes) keeps two compactions of one
+  document from running at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
-from sqlalchemy import bindparam, func, select, text, update
+from pycrdt import merge_updates
+from sqlalchemy import bindparam, func, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
 
@@ -29,7 +37,6 @@ from editor.sync import (
     LoadedDocument,
     MalformedMessage,
     StoredUpdate,
-    fold_updates,
     update_clients,
 )
 from server.db import Database, UTCDateTime, utcnow
@@ -47,10 +54,21 @@ _INSERT = text(
 )
 
 _LOAD_ATTEMPTS = 5
+_SQLITE_INSERT = (
+    "INSERT INTO ppa_updates (ppa_id, seq, data, author, created_at, client_ids, size) "
+    "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM ppa_updates WHERE ppa_id = ?"
+)
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores UTCDateTime on SQLite
 
 
 class UnknownDocument(NotFound):
     pass
+
+
+def merge_state(state: bytes, updates: Sequence[bytes]) -> bytes:
+    """The stored state and the updates after it as one update (:func:`pycrdt.merge_updates`:
+    no document is built, so deleted content is kept, as it is in the log)."""
+    return merge_updates(state, *updates)
 
 
 def client_ids_of(update: bytes) -> str:
@@ -131,7 +149,117 @@ async def stored_state(session: AsyncSession, ppa_id: str) -> bytes:
     stored = await _read(session, ppa_id)
     if not stored.rows:
         return stored.state
-    return fold_updates(stored.state, [row.data for row in stored.rows])
+    return await anyio.to_thread.run_sync(
+        merge_state, stored.state, [row.data for row in stored.rows]
+    )
+
+
+class SqliteAppender:
+    """The appends of SQLite: one ``sqlite3`` connection used by one thread."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ppa-update-log")
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._conn = conn
+        return self._conn
+
+    def _append(self, ppa_id: str, rows: list[tuple[Any, ...]]) -> int:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_SQLITE_INSERT, rows)
+            (seq,) = conn.execute(
+                "SELECT MAX(seq) FROM ppa_updates WHERE ppa_id = ?", (ppa_id,)
+            ).fetchone()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return int(seq)
+
+    async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int:
+        rows = [
+            (
+                ppa_id,
+                u.update,
+                u.author[:100],
+                u.at.astimezone(UTC).strftime(_SQLITE_DATETIME),
+                client_ids_of(u.update),
+                len(u.update),
+                ppa_id,
+            )
+            for u in updates
+        ]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._append, ppa_id, rows)
+
+    def _compact(
+        self,
+        ppa_id: str,
+        state: bytes,
+        old_seq: int,
+        last_seq: int,
+        now: str,
+        cutoff: str,
+    ) -> bool:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            moved = conn.execute(
+                "UPDATE ppa_documents SET state = ?, compacted_seq = ?, updated_at = ? "
+                "WHERE ppa_id = ? AND compacted_seq = ?",
+                (state, last_seq, now, ppa_id, old_seq),
+            ).rowcount
+            if moved == 1:
+                conn.execute(
+                    "UPDATE ppa_updates SET data = NULL WHERE ppa_id = ? AND seq <= ? "
+                    "AND data IS NOT NULL AND created_at < ?",
+                    (ppa_id, last_seq, cutoff),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return moved == 1
+
+    async def compact(
+        self,
+        ppa_id: str,
+        state: bytes,
+        old_seq: int,
+        last_seq: int,
+        now: datetime,
+        cutoff: datetime,
+    ) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor,
+            self._compact,
+            ppa_id,
+            state,
+            old_seq,
+            last_seq,
+            now.astimezone(UTC).strftime(_SQLITE_DATETIME),
+            cutoff.astimezone(UTC).strftime(_SQLITE_DATETIME),
+        )
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
 
 
 class SqlUpdateStore:
@@ -147,6 +275,15 @@ class SqlUpdateStore:
         self._retention = retention
         self._lease = lease or LocalLease()
         self._now = now
+        self._sqlite: SqliteAppender | None = None
+        if db.is_sqlite:
+            path = make_url(db.url).database
+            if path and path != ":memory:":
+                self._sqlite = SqliteAppender(path)
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def load(self, ppa_id: str) -> LoadedDocument:
         async with self._db.engine.connect() as conn:
@@ -156,6 +293,8 @@ class SqlUpdateStore:
         )
 
     async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int:
+        if self._sqlite is not None:
+            return await self._sqlite.append(ppa_id, updates)
         rows = [
             {
                 "ppa_id": ppa_id,
@@ -188,9 +327,15 @@ class SqlUpdateStore:
             if not stored.rows:
                 return 0
             updates = [row.data for row in stored.rows]
-            state = await anyio.to_thread.run_sync(fold_updates, stored.state, updates)
+            # merge_updates releases the GIL (a Doc-based fold would stall the event loop)
+            state = await anyio.to_thread.run_sync(merge_state, stored.state, updates)
             last = stored.last_seq
             now = self._now()
+            if self._sqlite is not None:
+                done = await self._sqlite.compact(
+                    ppa_id, state, stored.compacted_seq, last, now, now - self._retention
+                )
+                return len(updates) if done else 0
             async with self._db.engine.begin() as conn:
                 moved = await conn.execute(
                     update(PPADocument)

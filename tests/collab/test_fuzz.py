@@ -12,6 +12,7 @@ from pycrdt import Doc, Map, Text
 
 from editor.sync import (
     AwarenessEntry,
+    ClockRange,
     CloseCode,
     Limits,
     Room,
@@ -20,11 +21,13 @@ from editor.sync import (
     SyncStep2,
     SyncUpdate,
     decode_messages,
+    decode_state_vector,
     encode_awareness,
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
     update_clients,
+    update_ranges,
     write_var_uint,
 )
 from tests.collab.channels import MemoryChannel
@@ -239,3 +242,19 @@ def test_client_ids_of_updates() -> None:
     other.apply_update(BASE_STATE)
     other.get("m", type=Map)["k"] = [1.5, "x", None, True, {"a": b"\x01"}]
     assert sorted(update_clients(other.get_update())) == [1, 9]
+
+
+def test_clock_ranges_of_updates() -> None:
+    doc: Doc[Any] = Doc(client_id=5)
+    text = doc.get("t", type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    text.insert(0, "abcd")
+    text.insert(2, "€x")
+    text.insert(0, "😀")  # two UTF-16 code units, as Yjs counts
+    assert [update_ranges(u) for u in updates] == [
+        [ClockRange(5, 0, 4)],
+        [ClockRange(5, 4, 6)],
+        [ClockRange(5, 6, 8)],
+    ]
+    assert decode_state_vector(doc.get_state()) == {5: 8}

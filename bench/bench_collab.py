@@ -1,0 +1,804 @@
+"""Live collaboration figures: our server (``ppa serve``: auth, durable update log, relay) against
+pycrdt-websocket 0.16.5, the nearest Python peer, in the same run and on the same load.
+
+Run: ``.venv/bin/python bench/bench_collab.py`` (about 5 minutes). Both servers run pinned to
+core 1 (``taskset -c 1``), the load generator to core 0. The peer runs from its own venv
+(``--peer-venv``, default ``/tmp/pycrdt-ws-venv``), created with pip when missing: it is not a
+dependency of this project.
+
+For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
+replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
+the generator is not the bottleneck), inserts 4 characters at a random place R times a second,
+applies what it received before each edit, and answers the server's sync step 1 like a stock
+client. Propagation latency is measured by every other client, from just before the sender
+writes its update to the moment the relayed update is read (its clock range identifies it).
+Then: relayed messages/s received by all clients, server CPU (share of one core) and RSS, and
+convergence (every replica identical once the edits stop). Our server commits every update to
+its SQLite update log before relaying it; pycrdt-websocket keeps nothing (no store configured).
+
+Late joiner: two writers build a document of 100,000 updates (random places); a new client then
+connects and sends sync step 1: time to receive the whole document (sync step 2) and to have
+applied it. Memory: the server's RSS before that document exists, while loaded, and once every
+client left and the room was unloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import gc
+import heapq
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import uvloop
+from pycrdt import Doc, Text, TransactionEvent, merge_updates
+
+from editor.sync import (
+    MessageType,
+    SyncMessageType,
+    decode_state_vector,
+    encode_sync_step1,
+    encode_sync_step2,
+    encode_update,
+    update_ranges,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+PEER_SERVER = """
+import asyncio, sys
+import uvicorn
+from pycrdt.websocket import ASGIServer, WebsocketServer
+
+async def main() -> None:
+    server = WebsocketServer()
+    config = uvicorn.Config(ASGIServer(server), host="127.0.0.1", port=int(sys.argv[1]),
+                            log_level="warning", ws_max_size=64 * 1024 * 1024)
+    async with server:
+        await uvicorn.Server(config).serve()
+
+asyncio.run(main())
+"""
+EDIT = "abcd"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------------------------
+# Process figures
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_mib(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# --------------------------------------------------------------------------------------------
+# A minimal WebSocket client (RFC 6455): enough to speak y-websocket cheaply
+
+
+class WsProtocol(asyncio.Protocol):
+    def __init__(self, host: str, path: str, client: BenchClient) -> None:
+        self.host = host
+        self.path = path
+        self.client = client
+        client.protocol = self  # frames may arrive before create_connection returns
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.open = False
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.rng = random.Random()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()
+        if not self.closed.done():
+            self.closed.set_result(1006)
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()  # when these bytes arrived: what latencies are measured to
+        buffer = self.buffer
+        if not self.open:
+            buffer += data
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(ConnectionError(bytes(buffer[:end]).decode()))
+                return
+            data = bytes(buffer[end + 4 :])
+            buffer.clear()
+            self.open = True
+            self.opened.set_result(None)
+        elif buffer:
+            buffer += data
+            data = bytes(buffer)
+            buffer.clear()
+        pos = 0
+        size = len(data)
+        on_message = self.client.on_message
+        while size - pos >= 2:
+            b0 = data[pos]
+            length = data[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                head = 10
+            if size - pos < head + length:
+                break
+            payload = data[pos + head : pos + head + length]
+            pos += head + length
+            opcode = b0 & 0x0F
+            if opcode == 2:
+                on_message(payload, now)
+            elif opcode == 8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                if not self.closed.done():
+                    self.closed.set_result(code)
+                if self.transport is not None:
+                    self.transport.close()
+            elif opcode == 9:
+                self._write(0x8A, payload)
+        if pos < size:
+            buffer += data[pos:]
+
+    def _write(self, first: int, payload: bytes) -> None:
+        assert self.transport is not None
+        size = len(payload)
+        if size < 126:
+            header = bytes((first, 0x80 | size))
+        elif size < 65536:
+            header = bytes((first, 0xFE)) + size.to_bytes(2, "big")
+        else:
+            header = bytes((first, 0xFF)) + size.to_bytes(8, "big")
+        mask = self.rng.getrandbits(32).to_bytes(4, "big")
+        if size:
+            repeated = (mask * (size // 4 + 1))[:size]
+            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+                size, "big"
+            )
+        self.transport.write(header + mask + payload)
+
+    def send(self, payload: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self._write(0x82, payload)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self._write(0x88, (1000).to_bytes(2, "big"))
+            self.transport.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Clients and the shared latency record
+
+
+@dataclass
+class Run:
+    """What one scenario records, shared by its clients."""
+
+    sent: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    """Per sender client id: (clock after the edit, time written), in order."""
+    window: tuple[float, float] = (float("inf"), float("inf"))
+    latencies: list[float] = field(default_factory=list)
+    relayed: int = 0
+    """Update messages read by all clients during the window."""
+
+
+def read_var_uint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+class BenchClient:
+    def __init__(self, run: Run, seed: int) -> None:
+        self.run = run
+        self.doc: Doc[Any] = Doc()
+        self.id = self.doc.client_id
+        self.text = self.doc.get("projet_de_vie", type=Text)
+        self.rng = random.Random(seed)
+        self.received: list[tuple[float, bytes]] = []
+        """Update messages as read (time, y-websocket message), parsed by :meth:`scan`."""
+        self.applied = 0
+        self.scanned = 0
+        self.cursor: dict[int, int] = {}
+        """Per sender: how many of its edits this client has received."""
+        self.seen: dict[int, int] = {}
+        """Per client id: highest clock received."""
+        self.synced = asyncio.Event()
+        self.step2_at = 0.0
+        self.step2_size = 0
+        self.acks = 0
+        self.protocol: WsProtocol | None = None
+        self._local = False
+        self._outgoing: list[bytes] = []
+        self.doc.observe(self._on_transaction)
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        if self._local:
+            self._outgoing.append(event.update)
+
+    async def connect(self, host: str, port: int, path: str) -> float:
+        """Open the socket; returns the time the WebSocket opened (after the handshake)."""
+        loop = asyncio.get_running_loop()
+        _transport, protocol = await loop.create_connection(
+            lambda: WsProtocol(f"{host}:{port}", path, self), host, port
+        )
+        await protocol.opened
+        opened = time.perf_counter()
+        protocol.send(encode_sync_step1(self.doc.get_state()))
+        return opened
+
+    def close(self) -> None:
+        if self.protocol is not None:
+            self.protocol.close()
+
+    def apply_pending(self) -> None:
+        received = self.received
+        if self.applied < len(received):
+            bodies = []
+            for _now, payload in received[self.applied :]:
+                size, pos = read_var_uint(payload, 2)
+                bodies.append(payload[pos : pos + size])
+            self.applied = len(received)
+            self.doc.apply_update(bodies[0] if len(bodies) == 1 else merge_updates(*bodies))
+
+    def edit(self) -> None:
+        self.apply_pending()
+        self._local = True
+        try:
+            self.text.insert(self.rng.randint(0, len(self.text)), EDIT)
+        finally:
+            self._local = False
+        outgoing, self._outgoing = self._outgoing, []
+        log = self.run.sent.setdefault(self.id, [])
+        clock = (log[-1][0] if log else 0) + len(EDIT)
+        assert self.protocol is not None
+        for update in outgoing:
+            now = time.perf_counter()
+            self.protocol.send(encode_update(update))
+            log.append((clock, now))
+
+    def on_message(self, payload: bytes, now: float) -> None:
+        # The hot path of the generator: keep it to a test and an append (parsed later).
+        if not payload or payload[0] != MessageType.SYNC:
+            return
+        kind = payload[1]
+        if kind == SyncMessageType.UPDATE or (kind == SyncMessageType.STEP2 and self.step2_at):
+            self.received.append((now, payload))
+            return
+        size, pos = read_var_uint(payload, 2)
+        body = payload[pos : pos + size]
+        if kind == SyncMessageType.STEP1:
+            self.acks += 1
+            assert self.protocol is not None
+            self.protocol.send(encode_sync_step2(self.doc.get_update(body)))
+        elif kind == SyncMessageType.STEP2:
+            self.step2_at = now
+            self.step2_size = len(body)
+            self.doc.apply_update(body)
+            for client, clock in decode_state_vector(self.doc.get_state()).items():
+                self.seen[client] = clock
+            self.synced.set()
+
+    def scan(self) -> None:
+        """Parse what was received since the last scan: clocks seen, and the latency of every
+        edit sent during the window (from the time its bytes were read)."""
+        run = self.run
+        window_start, window_end = run.window
+        for now, payload in self.received[self.scanned :]:
+            size, pos = read_var_uint(payload, 2)
+            if window_start <= now < window_end:
+                run.relayed += 1
+            for client, _start, end in update_ranges(payload[pos : pos + size]):
+                if end > self.seen.get(client, 0):
+                    self.seen[client] = end
+                if client == self.id:
+                    continue
+                log = run.sent.get(client)
+                if log is None:
+                    continue
+                index = self.cursor.get(client, 0)
+                while index < len(log) and log[index][0] <= end:
+                    sent_at = log[index][1]
+                    if window_start <= sent_at < window_end:
+                        run.latencies.append(now - sent_at)
+                    index += 1
+                self.cursor[client] = index
+        self.scanned = len(self.received)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+class Server:
+    name = ""
+    host = "127.0.0.1"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def path(self, document: str) -> str:
+        raise NotImplementedError
+
+    def new_document(self) -> str:
+        raise NotImplementedError
+
+    def wait_ready(self, probe: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited")
+            with contextlib.suppress(Exception):
+                if probe():
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class Ours(Server):
+    name = "ppa-collab"
+
+    def __init__(self, port: int, data_dir: Path, log: Path) -> None:
+        super().__init__(port)
+        self.env = {
+            **os.environ,
+            "PPA_DATA_DIR": str(data_dir),
+            "PPA_SECRET_KEY": uuid.uuid4().hex * 2,
+            "PPA_COLLAB_MAX_CONNECTIONS_PER_USER": "100000",
+            "PPA_COLLAB_MAX_CONNECTIONS_PER_PPA": "100000",
+            "PPA_COLLAB_UPDATES_PER_SECOND": "1000000",
+            "PPA_COLLAB_UPDATE_BURST": "1000000",
+            "PPA_COLLAB_UNLOAD_AFTER_SECONDS": "2",
+            **dict(e.split("=", 1) for e in os.environ.get("BENCH_OURS_ENV", "").split() if e),
+        }
+        ppa = str(Path(sys.executable).parent / "ppa")
+        demo = subprocess.run(
+            [ppa, "demo", "--json"], env=self.env, check=True, capture_output=True
+        )
+        printed = demo.stdout.decode()
+        info = json.loads(printed[printed.index("{") :])
+        self.person_id = info["person_id"]
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                ["taskset", "-c", "1", ppa, "serve", "--no-migrate", "--port", str(port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.http = httpx.Client(base_url=f"http://{self.host}:{port}", timeout=30)
+        self.wait_ready(lambda: self.http.get("/api/health").status_code == 200)
+        response = self.http.post(
+            "/api/auth/token",
+            data={"username": "coordinatrice", "password": "demo-coordinatrice-2026"},
+        )
+        response.raise_for_status()
+        self.token = response.json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {self.token}"
+
+    def new_document(self) -> str:
+        response = self.http.post(f"/api/persons/{self.person_id}/ppas", json={"title": "Bench"})
+        response.raise_for_status()
+        ppa_id: str = response.json()["id"]
+        return ppa_id
+
+    def path(self, document: str) -> str:
+        return f"/ws/ppa/{document}?token={self.token}"
+
+    def stop(self) -> None:
+        self.http.close()
+        super().stop()
+
+
+class Peer(Server):
+    name = "pycrdt-websocket 0.16.5"
+
+    def __init__(self, port: int, python: Path, script: Path, log: Path) -> None:
+        super().__init__(port)
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                ["taskset", "-c", "1", str(python), str(script), str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def probe() -> bool:
+            import socket
+
+            with socket.create_connection((self.host, port), timeout=1):
+                return True
+
+        self.wait_ready(probe)
+
+    def new_document(self) -> str:
+        return f"bench-{uuid.uuid4().hex[:12]}"
+
+    def path(self, document: str) -> str:
+        return f"/{document}"
+
+
+def peer_python(venv: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "pycrdt-websocket==0.16.5",
+                "pycrdt==0.14.13",
+                "uvicorn[standard]==0.54.0",
+            ],
+            check=True,
+        )
+    return python
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass
+class ScenarioResult:
+    server: str
+    clients: int
+    rate: float
+    sent: int
+    expected: int
+    latencies: list[float]
+    relayed_per_s: float
+    cpu: float
+    rss: float
+    converged: bool
+    drain_s: float
+    generator_cpu: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def connect_all(server: Server, document: str, clients: list[BenchClient]) -> None:
+    # One client first: pycrdt-websocket 0.16.5 never syncs clients that join a new room at the
+    # same moment as the first one (our server has a test for exactly that).
+    batches = [clients[:1]] + [clients[i : i + 25] for i in range(1, len(clients), 25)]
+    for batch in batches:
+        await asyncio.gather(
+            *(c.connect(server.host, server.port, server.path(document)) for c in batch)
+        )
+        await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for c in batch))
+
+
+async def scenario(
+    server: Server, n: int, rate: float, seconds: float, warmup: float
+) -> ScenarioResult:
+    run = Run()
+    document = server.new_document()
+    clients = [BenchClient(run, seed) for seed in range(n)]
+    await connect_all(server, document, clients)
+    await asyncio.sleep(0.5)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.1
+    interval = 1.0 / rate
+    queue = [(start + random.random() * interval, i) for i in range(n)]
+    heapq.heapify(queue)
+    window_start = time.perf_counter() + 0.1 + warmup
+    run.window = (window_start, window_start + seconds)
+    cpu_start: float | None = None
+    own_start: float | None = None
+    end = start + warmup + seconds
+    while queue[0][0] < end:
+        at, index = heapq.heappop(queue)
+        delay = at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if cpu_start is None and time.perf_counter() >= window_start:
+            cpu_start = cpu_seconds(server.pid)
+            own_start = cpu_seconds(os.getpid())
+        clients[index].edit()
+        heapq.heappush(queue, (at + interval, index))
+    cpu = (cpu_seconds(server.pid) - (cpu_start or 0.0)) / seconds
+    generator_cpu = (cpu_seconds(os.getpid()) - (own_start or 0.0)) / seconds
+    rss = rss_mib(server.pid)
+    sent = sum(1 for log in run.sent.values() for _, t in log if run.window[0] <= t < run.window[1])
+    final = {cid: log[-1][0] for cid, log in run.sent.items()}
+    drain_started = time.perf_counter()
+    await asyncio.sleep(0.5)  # the last edits arrive before parsing blocks this loop
+    deadline = drain_started + 60
+    while time.perf_counter() < deadline:
+        for client in clients:
+            client.scan()
+        if all(
+            c.seen.get(cid, 0) >= clock
+            for c in clients
+            for cid, clock in final.items()
+            if cid != c.id
+        ):
+            break
+        await asyncio.sleep(0.05)
+    drain = time.perf_counter() - drain_started
+    for client in clients:
+        client.apply_pending()
+    states = {
+        tuple(sorted(decode_state_vector(client.doc.get_state()).items())) for client in clients
+    }
+    texts = {str(client.text) for client in clients}
+    converged = len(states) == 1 and len(texts) == 1
+    for client in clients:
+        client.close()
+    await asyncio.sleep(0.5)
+    return ScenarioResult(
+        server.name,
+        n,
+        rate,
+        sent,
+        sent * (n - 1),
+        run.latencies,
+        run.relayed / seconds,
+        cpu,
+        rss,
+        converged,
+        drain,
+        generator_cpu,
+    )
+
+
+@dataclass
+class LateJoinResult:
+    server: str
+    updates: int
+    build_s: float
+    step2_kib: float
+    receive_ms: list[float]
+    applied_ms: list[float]
+    connect_ms: list[float]
+    rss_before: float
+    rss_loaded: float
+    rss_unloaded: float
+
+
+async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinResult:
+    rss_before = rss_mib(server.pid)
+    run = Run()
+    document = server.new_document()
+    writers = [BenchClient(run, 1000 + i) for i in range(2)]
+    observer = BenchClient(run, 2000)
+    await connect_all(server, document, [*writers, observer])
+    started = time.perf_counter()
+    per_writer = updates // len(writers)
+
+    async def write(writer: BenchClient) -> None:
+        assert writer.protocol is not None
+        for i in range(per_writer):
+            writer.edit()
+            if i % 200 == 0:
+                await writer.protocol.writable.wait()
+                await asyncio.sleep(0)
+
+    await asyncio.gather(*(write(w) for w in writers))
+    final = {w.id: run.sent[w.id][-1][0] for w in writers}
+    deadline = time.perf_counter() + 600
+    while time.perf_counter() < deadline:
+        observer.scan()
+        if all(observer.seen.get(cid, 0) >= clock for cid, clock in final.items()):
+            break
+        await asyncio.sleep(0.05)
+    build = time.perf_counter() - started
+    await asyncio.sleep(1.0)
+    receive: list[float] = []
+    applied: list[float] = []
+    connect: list[float] = []
+    size = 0.0
+    for _ in range(joiners):
+        joiner = BenchClient(Run(), 3000)
+        began = time.perf_counter()
+        opened = await joiner.connect(server.host, server.port, server.path(document))
+        await asyncio.wait_for(joiner.synced.wait(), 120)
+        done = time.perf_counter()
+        receive.append((joiner.step2_at - opened) * 1000)
+        applied.append((done - opened) * 1000)
+        connect.append((done - began) * 1000)
+        size = joiner.step2_size / 1024
+        assert len(joiner.text) > 0
+        joiner.close()
+        await asyncio.sleep(0.2)
+    rss_loaded = rss_mib(server.pid)
+    for client in [*writers, observer]:
+        client.close()
+    await asyncio.sleep(6.0)  # our rooms unload 2 s after the last client; peer at once
+    rss_unloaded = rss_mib(server.pid)
+    return LateJoinResult(
+        server.name,
+        updates,
+        build,
+        size,
+        receive,
+        applied,
+        connect,
+        rss_before,
+        rss_loaded,
+        rss_unloaded,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.1f}"
+
+
+def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
+    lines = [
+        "| clients x updates/s | server | p50 | p95 | p99 | max (ms) | received | "
+        "relayed msg/s | server CPU | server RSS | converged | generator CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in scenarios:
+        lines.append(
+            f"| {r.clients}x{r.rate:g} | {r.server} | {ms(percentile(r.latencies, 0.5))} | "
+            f"{ms(percentile(r.latencies, 0.95))} | {ms(percentile(r.latencies, 0.99))} | "
+            f"{ms(max(r.latencies, default=float('nan')))} | "
+            f"{len(r.latencies)}/{r.expected} | {r.relayed_per_s:,.0f} | {r.cpu:.0%} | "
+            f"{r.rss:.0f} MiB | {'yes' if r.converged else 'no'} | {r.generator_cpu:.0%} |"
+        )
+    lines += [
+        "",
+        "| late joiner | server | document | sync step 2 received | applied | "
+        "with connection | RSS before / loaded / unloaded |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for j in late:
+        lines.append(
+            f"| {j.updates:,} updates | {j.server} | {j.step2_kib:.0f} KiB, built in "
+            f"{j.build_s:.0f} s | {statistics.median(j.receive_ms):.1f} ms | "
+            f"{statistics.median(j.applied_ms):.1f} ms | {statistics.median(j.connect_ms):.1f} ms "
+            f"| {j.rss_before:.0f} / {j.rss_loaded:.0f} / {j.rss_unloaded:.0f} MiB |"
+        )
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-collab-"))
+    servers: list[Server] = []
+    scenarios: list[ScenarioResult] = []
+    late: list[LateJoinResult] = []
+    try:
+        if "ours" in args.servers:
+            servers.append(Ours(free_port(), work / "data", work / "ours.log"))
+        if "peer" in args.servers:
+            script = work / "peer_server.py"
+            script.write_text(PEER_SERVER)
+            python = peer_python(Path(args.peer_venv))
+            servers.append(Peer(free_port(), python, script, work / "peer.log"))
+        gc.collect()
+        gc.freeze()
+        gc.disable()  # a full collection over the received messages would stall the measure
+        for spec in args.scenarios.split(","):
+            n, rate = spec.split("x")
+            for server in servers:
+                result = await scenario(server, int(n), float(rate), args.seconds, args.warmup)
+                scenarios.append(result)
+                print(report([result], []).splitlines()[-1], flush=True)
+        if args.late_updates:
+            for server in servers:
+                result_late = await late_joiner(server, args.late_updates, args.joiners)
+                late.append(result_late)
+                print(report([], [result_late]).splitlines()[-1], flush=True)
+    finally:
+        for server in servers:
+            server.stop()
+    print()
+    print(report(scenarios, late))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"logs and data kept in {work}")
+    return {"scenarios": [vars(r) for r in scenarios], "late_joiner": [vars(j) for j in late]}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default="10x20,50x5,200x1")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--late-updates", type=int, default=100_000)
+    parser.add_argument("--joiners", type=int, default=5)
+    parser.add_argument("--servers", default="ours,peer")
+    parser.add_argument("--peer-venv", default="/tmp/pycrdt-ws-venv")
+    parser.add_argument("--json", default="")
+    parser.add_argument("--keep", action="store_true", help="keep the data and server logs")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the generator")
+    arguments = parser.parse_args()
+    if not arguments.no_pin:
+        os.sched_setaffinity(0, {0})
+    results = uvloop.run(main(arguments))
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(results, indent=1))
