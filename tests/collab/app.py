@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+import uvicorn
 from pycrdt import Doc
 
 from editor.crdt import doc_to_content
 from editor.schema import PPAContent
+from server.app import create_app
 from tests.conftest import Api, DatabaseInfo, free_port
 from tests.server.helpers import Cercle, build_cercle
 
@@ -182,3 +184,40 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {within} s")
         await asyncio.sleep(interval)
+
+
+class AppServer:
+    """The real app served by uvicorn in this event loop; ``restart`` is a graceful stop (the
+    lifespan flushes) followed by a fresh app on the same port."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/ppa"
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.ensure_future(self._server._serve())
+        async with asyncio.timeout(20):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        self._server = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()

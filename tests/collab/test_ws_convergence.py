@@ -14,58 +14,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from editor.sync import decode_state_vector
-from server.app import create_app
-from tests.collab.app import fresh_ppa, stored_doc, token_of
+from tests.collab.app import AppServer, fresh_ppa, stored_doc, token_of
 from tests.collab.channels import SimClient
-from tests.conftest import DatabaseInfo, free_port
+from tests.conftest import DatabaseInfo
 
 pytestmark = pytest.mark.slow
 
 SEEDS = [11, 23, 37, 41, 53, 67]
 USERS = ("coordinatrice", "infirmier", "ergotherapeute", "psychologue")
-
-
-class AppServer:
-    """The real app served by uvicorn in this event loop; ``restart`` is a graceful stop (the
-    lifespan flushes) followed by a fresh app on the same port."""
-
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
-        self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/ppa"
-
-    async def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.ensure_future(self._server._serve())
-        async with asyncio.timeout(20):
-            while not self._server.started:
-                if self._task.done():
-                    self._task.result()
-                await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-        self._server = None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
 
 
 @pytest.fixture
