@@ -1743,8 +1743,9 @@ class _Loading:
 
 
 SessionEnd: TypeAlias = Callable[[str, Sequence[str]], Awaitable[None]]
-"""``on_session_end(ppa_id, authors)``: a room was unloaded (its last connection left and every
-write is stored) or the server is shutting down; ``authors`` wrote since it was loaded."""
+"""``on_session_end(ppa_id, authors)``: a room someone wrote to was unloaded (its last connection
+left and every write is stored) or the server is shutting down; ``authors`` wrote since it was
+loaded (never empty)."""
 
 
 class RoomManager:
@@ -1993,7 +1994,7 @@ class RoomManager:
             return
 
     async def _session_end(self, room: Room) -> None:
-        if self.on_session_end is None:
+        if self.on_session_end is None or not room.authors or room.broken:
             return
         try:
             await self.on_session_end(room.ppa_id, list(room.authors))
@@ -2019,8 +2020,7 @@ class RoomManager:
         if flushed:
             with anyio.move_on_after(grace_period):
                 for room in rooms:
-                    if room.authors and not room.broken:
-                        await self._session_end(room)
+                    await self._session_end(room)
         log.info("collab.manager.shutdown rooms=%d flushed=%s", len(rooms), flushed)
 
 

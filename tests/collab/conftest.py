@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -51,3 +52,14 @@ def limits() -> Limits:
 async def manager(store: MemoryStore, limits: Limits) -> AsyncIterator[RoomManager]:
     async with running_manager(store, limits=limits) as manager:
         yield manager
+
+
+@pytest.fixture(autouse=True)
+def _quick_unload(request: pytest.FixtureRequest) -> None:
+    """Rooms of the shared test server unload right after their last client left, so that their
+    end-of-session checkpoints happen during these tests, not in the middle of later ones."""
+    if "live_server" not in request.fixturenames:
+        return
+    manager = request.getfixturevalue("live_server").app.state.collab.manager
+    if manager.limits.unload_after > 0.1:
+        manager.limits = dataclasses.replace(manager.limits, unload_after=0.1)

@@ -104,11 +104,6 @@ async def test_avenant_gives_live_writers_their_rights_back(
     assert live["content"]["actions"][0]["titre"].startswith("[avenant] (pendant le verrou) ")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (open): on SQLite the session-end checkpoint can hold the write lock "
-    "until the busy timeout while another writer waits; fails intermittently",
-)
 async def test_session_end_leaves_a_checkpoint(
     api_as: Any,
     demo: dict[str, Any],
@@ -116,24 +111,36 @@ async def test_session_end_leaves_a_checkpoint(
     tmp_path: Path,
     open_clients: list[WsClient],
 ) -> None:
+    # This app runs in the test's event loop: blocking HTTP calls to the shared server go to a
+    # thread, or that server's writes would wait for a SQLite lock this loop could not release.
     settings = make_settings(database, tmp_path, collab_unload_after_seconds=0.1)
     server = AppServer(settings)
     await server.start()
+    coord = api_as(COORD)
+
+    async def versions(ppa_id: str) -> list[dict[str, Any]]:
+        response = await asyncio.to_thread(coord.get, f"/api/ppas/{ppa_id}/versions")
+        found: list[dict[str, Any]] = response.json()
+        return found
+
     try:
-        setup = new_ppa(api_as, demo)
-        before = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()
-        nurse = await connect(open_clients, server.url, setup.ppa_id, token_of(api_as, WRITER))
+        setup = await asyncio.to_thread(new_ppa, api_as, demo)
+        before = await versions(setup.ppa_id)
+        token = await asyncio.to_thread(token_of, api_as, WRITER)
+        nurse = await connect(open_clients, server.url, setup.ppa_id, token)
         nurse.doc.get("projet_de_vie", type=Text).insert(0, "Fin de séance : ")
         await saved(nurse)
         await nurse.close()
 
-        def checkpointed() -> bool:
-            versions = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()
-            return len(versions) == len(before) + 1 and versions[-1]["kind"] == "checkpoint"
+        async def checkpointed() -> bool:
+            found = await versions(setup.ppa_id)
+            return len(found) == len(before) + 1 and found[-1]["kind"] == "checkpoint"
 
         await eventually(checkpointed)
-        latest = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()[-1]
-        version = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/{latest['number']}")
+        latest = (await versions(setup.ppa_id))[-1]
+        version = await asyncio.to_thread(
+            coord.get, f"/api/ppas/{setup.ppa_id}/versions/{latest['number']}"
+        )
         assert version.json()["content"]["projet_de_vie"].startswith("Fin de séance : ")
     finally:
         await server.stop()
