@@ -116,6 +116,7 @@ __all__ = [
     "encode_update",
     "fold_updates",
     "is_text_edit",
+    "merge_many",
     "update_clients",
     "update_ranges",
     "write_var_string",
@@ -453,6 +454,22 @@ def encode_query_awareness() -> bytes:
 
 def encode_permission_denied(reason: str) -> bytes:
     return bytes([MessageType.AUTH, 0]) + write_var_string(reason)
+
+
+_MERGE_CHUNK: Final = 64
+
+
+def merge_many(updates: Sequence[bytes]) -> bytes:
+    """:func:`pycrdt.merge_updates` of any number of updates: it is quadratic in their number
+    (16,000 small updates: 1.2 s), so they are merged by chunks, then the chunks (28 ms)."""
+    if len(updates) == 1:
+        return updates[0]
+    while len(updates) > _MERGE_CHUNK:
+        updates = [
+            merge_updates(*updates[i : i + _MERGE_CHUNK])
+            for i in range(0, len(updates), _MERGE_CHUNK)
+        ]
+    return merge_updates(*updates)
 
 
 def fold_updates(state: bytes | None, updates: Iterable[bytes]) -> bytes:
@@ -1202,7 +1219,7 @@ class Room:
         if stored.state is not None:
             self._integrate_durable(stored.state)
         if stored.updates:
-            self._integrate_durable(merge_updates(*stored.updates))
+            self._integrate_durable(merge_many(stored.updates))
         self._known_seq = max(self._known_seq, stored.last_seq)
         self._ahead = {f: last for f, last in self._ahead.items() if last > self._known_seq}
         self._note_seqs(self._known_seq + 1, self._known_seq)
@@ -1402,7 +1419,7 @@ class Room:
             self._captured = None
         if not captured:
             return None
-        return captured[0] if len(captured) == 1 else merge_updates(*captured)
+        return merge_many(captured)
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self.version += 1
@@ -1518,7 +1535,7 @@ class Room:
         self, batch: list[_Entry], gen: int, durable_sv: bytes, seqs: tuple[int, int]
     ) -> None:
         senders = {e.peer for e in batch}
-        update = batch[0].update if len(batch) == 1 else merge_updates(*(e.update for e in batch))
+        update = merge_many([e.update for e in batch])
         message = encode_update(update)
         # A write may integrate content of others held pending until then: the writer is spared
         # the copy only when the batch is exactly what it sent.
@@ -1918,7 +1935,7 @@ class RoomManager:
             if stored.state is not None:
                 doc.apply_update(stored.state)
             if stored.updates:
-                doc.apply_update(merge_updates(*stored.updates))
+                doc.apply_update(merge_many(stored.updates))
             room = Room(
                 ppa_id,
                 doc,

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
-from pycrdt import merge_updates
 from sqlalchemy import bindparam, func, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
@@ -37,6 +36,7 @@ from editor.sync import (
     LoadedDocument,
     MalformedMessage,
     StoredUpdate,
+    merge_many,
     update_clients,
 )
 from server.db import Database, UTCDateTime, utcnow
@@ -68,7 +68,7 @@ class UnknownDocument(NotFound):
 def merge_state(state: bytes, updates: Sequence[bytes]) -> bytes:
     """The stored state and the updates after it as one update (:func:`pycrdt.merge_updates`:
     no document is built, so deleted content is kept, as it is in the log)."""
-    return merge_updates(state, *updates)
+    return merge_many([state, merge_many(updates)]) if updates else state
 
 
 def client_ids_of(update: bytes) -> str:
