@@ -66,6 +66,10 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   root.append(heading, status, actions,
     h('h3', {}, 'Versions'), compare, diffRegion, list)
   let versions = []
+  // Export menus the user opened stay open when the list repaints (a lock notice or a
+  // validation refreshes it while the user may be choosing a format).
+  const openMenus = new Set()
+  let refreshSeq = 0
 
   function setStatus (text) {
     status.textContent = text
@@ -208,7 +212,11 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
           canEdit && getPpa().status !== 'superseded'
             ? h('button', { type: 'button', class: 'btn btn--small', on: { click: () => restore(v) } }, `Restaurer v${v.number} comme nouveau brouillon`)
             : null),
-        h('details', { class: 'exports-menu' },
+        h('details', {
+          class: 'exports-menu',
+          open: openMenus.has(v.number),
+          on: { toggle: (event) => { if (event.target.open) openMenus.add(v.number); else openMenus.delete(v.number) } }
+        },
           h('summary', { id: exportsId }, `Télécharger v${v.number}`),
           h('ul', { class: 'exports', 'aria-labelledby': exportsId }, formatsFor(v).map(([name, label]) => h('li', {},
             h('button', {
@@ -226,12 +234,19 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   }
 
   async function refresh () {
+    // Refreshes may overlap (lock notice, validation, panel reopened): only the latest
+    // request paints, so an older answer never replaces a newer list.
+    const seq = ++refreshSeq
+    let next
     try {
-      versions = await api(`/api/ppas/${encodeURIComponent(ppaId)}/versions`)
+      next = await api(`/api/ppas/${encodeURIComponent(ppaId)}/versions`)
     } catch (error) {
-      versions = []
+      if (seq !== refreshSeq) return
+      next = []
       setStatus(error instanceof ApiError ? error.message : 'Historique indisponible.')
     }
+    if (seq !== refreshSeq) return
+    versions = next
     paintActions()
     paintCompare()
     paintList()
