@@ -110,24 +110,99 @@ def audit_verify(
         list[Path] | None,
         typer.Option(
             "--known-head",
-            help="A signed tree head obtained earlier (JSON, e.g. latest_head of GET "
-            "/api/log/key): the bundle must agree with it (repeatable)",
+            help="A signed tree head obtained earlier (JSON: GET /api/log/heads/latest, or a "
+            "sth-<size>.json file of PPA_LOG_PUBLISH_DIR): the bundle must hold it with the same "
+            "root, linked by consistency proofs (download the bundle with ?known_size=<size>) "
+            "(repeatable)",
         ),
     ] = None,
 ) -> None:
     """Verify an audit bundle offline: exit 0 when intact, 1 naming the first broken link."""
     from versions.bundle import verify_bundle
+    from versions.signing import SignedTreeHead
+
+    heads = [h for h in _read_heads(known_head) if isinstance(h, SignedTreeHead)]
+    report = verify_bundle(bundle, trusted_key_id=key_id, known_heads=heads)
+    _out(report.render())
+    raise typer.Exit(report.exit_code)
+
+
+def _read_heads(paths: list[Path] | None) -> list[object]:
     from versions.signing import SignatureError, SignedTreeHead
 
-    heads = []
-    for path in known_head or []:
+    heads: list[object] = []
+    for path in paths or []:
         try:
             heads.append(SignedTreeHead.from_json(json.loads(path.read_text())))
         except (OSError, ValueError, SignatureError) as exc:
             raise typer.BadParameter(f"tête signée illisible : {path}") from exc
-    report = verify_bundle(bundle, trusted_key_id=key_id, known_heads=heads)
+    return heads
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Seal the audit events not sealed yet into the global log (signed checkpoints)."""
+    from server.audit.seal import seal
+    from server.db import Database
+    from server.versions_api.log import signing_key
+
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> tuple[int, int]:
+        db = Database(settings.resolved_database_url())
+        checkpoints = events = 0
+        try:
+            while True:
+                async with db.transaction() as session:
+                    row = await seal(
+                        session, signing_key(settings), publish_dir=settings.log_publish_dir
+                    )
+                    if row is None:
+                        return checkpoints, events
+                    checkpoints += 1
+                    events += row.last_seq - row.first_seq + 1
+        finally:
+            await db.dispose()
+
+    checkpoints, events = asyncio.run(_run())
+    _out(
+        f"{events} événement(s) d'audit scellé(s) en {checkpoints} point(s) de scellement.\n"
+        f"{events} audit event(s) sealed in {checkpoints} checkpoint(s)."
+    )
+
+
+@audit_app.command("verify-trail")
+def audit_verify_trail(
+    known_head: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--known-head",
+            help="A signed tree head published earlier (sth-<size>.json): the log must still "
+            "agree with it (repeatable)",
+        ),
+    ] = None,
+) -> None:
+    """Check the service's own audit trail against its sealed checkpoints: exit 0 when intact,
+    1 naming the first broken checkpoint."""
+    from server.audit.seal import TrailReport, verify_trail
+    from server.db import Database
+    from versions.signing import SignedTreeHead
+
+    heads = [h for h in _read_heads(known_head) if isinstance(h, SignedTreeHead)]
+    settings = get_settings()
+
+    async def _run() -> TrailReport:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                return await verify_trail(session, heads)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(_run())
     _out(report.render())
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @user_app.command("create")

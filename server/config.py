@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     signing_key_path: Path | None = Field(
         default=None, description="Ed25519 private key (PEM) for signed tree heads"
     )
+    log_publish_dir: Path | None = Field(
+        default=None,
+        description="Directory where every new signed tree head is also written "
+        "(sth-<size>.json, atomically) for an operator to sync to a witness",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

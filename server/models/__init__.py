@@ -1,6 +1,6 @@
 """All ORM tables (one module per table family); imported here so metadata is complete."""
 
-from server.models.audit import AuditEvent
+from server.models.audit import AuditCheckpointRow, AuditEvent
 from server.models.collab import PPAUpdate
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)
 from server.models.identity import ApiClient, Professional, Structure, User
@@ -11,6 +11,7 @@ from server.models.versions import LogLeaf, LogNode, TreeHead, Version, VersionA
 __all__ = [
     "PPA",
     "ApiClient",
+    "AuditCheckpointRow",
     "AuditEvent",
     "CercleMember",
     "LogLeaf",

@@ -33,6 +33,10 @@ class PPA(IdMixin, TimestampMixin, Base):
     )
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    restore_claim: Mapped[str | None] = mapped_column(String(36), default=None)
+    """Token of a restore writing into the live document (validation waits for it, 409)."""
+    restore_claim_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the claim was taken; a claim older than the service's limit is stale."""
 
     __table_args__ = (Index("ix_ppas_person", "person_id"),)
 

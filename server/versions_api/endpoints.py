@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
+from server.audit.seal import seal as seal_audit
 from server.audit.service import trace, trace_many
-from server.auth.principal import Principal
+from server.auth.principal import Principal, PrincipalType
 from server.authz import Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.errors import Forbidden, InvalidInput, NotFound
 from server.models import PPA, TreeHead, Version, VersionAccord
 from server.versions_api import repository, service
-from server.versions_api.log import latest_head
+from server.versions_api.log import latest_head, tree
 from server.versions_api.runtime import Guard, Runtime
 from server.versions_api.schemas import (
     AccordRead,
+    AuditCheckpointRead,
     AuthorRead,
     ChainCheck,
+    ConsistencyRead,
     DiffRead,
     FieldChangeRead,
     HistoryEntry,
@@ -174,6 +180,86 @@ async def get_log_key(session: SessionDep, principal: CurrentPrincipal, rt: Runt
         key_id=key_id(public),
         public_key_pem=public_key_to_pem(public).decode(),
         latest_head=_head(await latest_head(session)),
+    )
+
+
+async def _head_row(session: AsyncSession, size: int | None) -> TreeHead:
+    row = (
+        await latest_head(session)
+        if size is None
+        else await session.scalar(select(TreeHead).where(TreeHead.tree_size == size))
+    )
+    if row is None:
+        raise NotFound("Aucune tête d'arbre signée de cette taille.")
+    return row
+
+
+@router.get("/log/heads/latest", response_model=TreeHeadRead)
+async def get_latest_head(session: SessionDep, principal: CurrentPrincipal) -> TreeHeadRead:
+    """The latest signed tree head of the global log (witnesses keep it: ``ppa audit verify
+    --known-head``)."""
+    head = _head(await _head_row(session, None))
+    assert head is not None
+    return head
+
+
+@router.get("/log/heads/{tree_size}", response_model=TreeHeadRead)
+async def get_head(
+    tree_size: int, session: SessionDep, principal: CurrentPrincipal
+) -> TreeHeadRead:
+    """The signed tree head of the log when it had ``tree_size`` leaves (one per leaf)."""
+    head = _head(await _head_row(session, tree_size))
+    assert head is not None
+    return head
+
+
+@router.get("/log/consistency", response_model=ConsistencyRead)
+async def get_consistency(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    from_: int = Query(alias="from", ge=1, description="Size of the earlier signed head"),
+    to: int | None = Query(default=None, ge=1, description="Size of the later head (latest)"),
+) -> ConsistencyRead:
+    """RFC 9162 consistency proof from the head of size ``from`` to the head of size ``to``:
+    a witness holding the earlier head checks that the log only grew."""
+    new = await _head_row(session, to)
+    old = await _head_row(session, from_)
+    if old.tree_size > new.tree_size:
+        raise InvalidInput("« from » doit être inférieur ou égal à « to ».")
+    new_size, old_size = new.tree_size, old.tree_size
+
+    def prove(sync: Any) -> list[bytes]:
+        return tree(sync, new_size).consistency_proof(old_size, new_size)
+
+    path = await session.run_sync(prove)
+    return ConsistencyRead(old_size=old_size, new_size=new_size, path=[p.hex() for p in path])
+
+
+@router.post(
+    "/log/audit-checkpoints",
+    response_model=AuditCheckpointRead | None,
+    responses={403: {"description": "Réservé aux auditeurs et administrateurs"}},
+)
+async def seal_audit_trail(
+    session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+) -> AuditCheckpointRead | None:
+    """Seal the audit events not sealed yet into the global log now (auditor and admin
+    accounts); ``null`` when nothing was pending."""
+    if principal.type is not PrincipalType.USER or principal.kind not in ("auditor", "admin"):
+        raise Forbidden("Seuls les comptes auditeur et administrateur peuvent sceller le journal.")
+    row = await seal_audit(session, rt.key, publish_dir=rt.publish_dir)
+    trace(session, principal, "audit.seal", "log", None, person_id=None, client_addr=addr)
+    if row is None:
+        return None
+    return AuditCheckpointRead(
+        seq=row.seq,
+        first_seq=row.first_seq,
+        last_seq=row.last_seq,
+        events=row.last_seq - row.first_seq + 1,
+        events_digest=row.events_digest,
+        at=row.at,
+        leaf_index=row.leaf_index,
+        tree_size=row.leaf_index + 1,
     )
 
 

@@ -10,11 +10,15 @@ lock). Roots and proofs read ``O(log n)`` nodes (``versions.merkle`` explains wh
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -28,6 +32,8 @@ from versions.signing import (
     sign_tree_head,
     timestamp_ms,
 )
+
+log = structlog.get_logger(__name__)
 
 LOG_LOCK_ID = 0x7070614C4F47
 """PostgreSQL advisory lock id serialising appends to the log ("ppaLOG")."""
@@ -115,7 +121,8 @@ async def latest_head(session: AsyncSession) -> TreeHead | None:
     return await session.scalar(select(TreeHead).order_by(TreeHead.tree_size.desc()).limit(1))
 
 
-async def _serialise(session: AsyncSession) -> None:
+async def serialise_appends(session: AsyncSession) -> None:
+    """Wait for (and hold until the transaction ends) the right to append to the log."""
     if (await session.connection()).dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOG_LOCK_ID})
 
@@ -128,13 +135,16 @@ async def append_leaf(
     kind: str,
     ppa_id: str | None,
     step: Callable[[str], None] = lambda _name: None,
+    publish_dir: Path | None = None,
 ) -> tuple[int, TreeHead]:
     """Append one leaf, its completed nodes and a new signed tree head; return index and head.
 
-    The head is signed at the current time (never before the previous head).
+    The head is signed at the current time (never before the previous head). With
+    ``publish_dir``, the head is also written there as ``sth-<size>.json`` once the transaction
+    has committed (a head rolled back is never published).
     """
     at = utcnow()
-    await _serialise(session)
+    await serialise_appends(session)
     index = await log_size(session)
     leaf_hash = hash_leaf(data)
 
@@ -186,4 +196,37 @@ async def append_leaf(
     session.add(head)
     await session.flush()
     step("head")
+    if publish_dir is not None:
+        directory = publish_dir
+
+        def publish(_session: Session) -> None:
+            try:
+                write_published_head(directory, signed)
+            except OSError:
+                log.exception("log.publish_failed", tree_size=signed.tree_size)
+
+        event.listen(session.sync_session, "after_commit", publish, once=True)
     return index, head
+
+
+def published_name(tree_size: int) -> str:
+    """File name of a published signed head."""
+    return f"sth-{tree_size}.json"
+
+
+def write_published_head(directory: Path, head: SignedTreeHead) -> Path:
+    """Write ``head`` as JSON (:meth:`SignedTreeHead.to_json`, what ``ppa audit verify
+    --known-head`` reads) to ``directory/sth-<size>.json`` atomically (temporary file, fsync,
+    rename); an operator syncs the directory to a witness."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / published_name(head.tree_size)
+    tmp = directory / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    data = json.dumps(head.to_json(), sort_keys=True).encode() + b"\n"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path

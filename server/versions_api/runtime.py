@@ -15,6 +15,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import structlog
@@ -44,6 +45,8 @@ class VersionsRuntime:
     db: Database | None = None
     clock: Callable[[], datetime] = utcnow
     """Time of the versions recorded (the demo seeds a past history with its own clock)."""
+    publish_dir: Path | None = None
+    """Where new signed tree heads are also written (``PPA_LOG_PUBLISH_DIR``)."""
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
@@ -87,6 +90,7 @@ def runtime(state: State) -> VersionsRuntime:
             rooms_of=lambda: live_rooms(state),
             documents_of=documents,
             db=state.db,
+            publish_dir=state.settings.log_publish_dir,
         )
         state.versions = current
     return current

@@ -210,3 +210,22 @@ class LogKeyRead(BaseModel):
     key_id: str
     public_key_pem: str
     latest_head: TreeHeadRead | None
+
+
+class ConsistencyRead(BaseModel):
+    """RFC 9162 consistency proof between two signed heads (the audit bundle's JSON form)."""
+
+    old_size: int
+    new_size: int
+    path: list[str]
+
+
+class AuditCheckpointRead(BaseModel):
+    seq: int
+    first_seq: int
+    last_seq: int
+    events: int
+    events_digest: str
+    at: datetime
+    leaf_index: int
+    tree_size: int

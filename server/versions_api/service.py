@@ -23,6 +23,21 @@ whose parent is ``n``, preceded by a checkpoint of what the draft held - and nev
 history. Restoring a version of a locked PPA (validated or superseded) creates a new draft PPA for
 the person (``previous_ppa_id`` = the locked PPA) whose version 1 is a ``restore`` based on
 ``(PPA, n)``; the validated PPA stays untouched.
+
+Restore versus validation across processes (decided here): a restore writes into the live room,
+so the database must say it may *before* the room write. A restore first **claims** the PPA in a
+short transaction of its own - ``UPDATE ppas SET restore_claim = <token>, restore_claim_at = now
+WHERE id = ? AND NOT locked AND status IN (draft, avenant_draft) AND no live claim`` - and answers
+409 (French) when no row matched; only then does it write the room, and its main transaction
+releases the claim with a compare-and-set on the token. Validation (and abandoning an avenant)
+reads the PPA's last claim token *before* reading the live state, refuses (409) while a claim is
+live, and its own compare-and-set requires the token to be unchanged and no claim live: a restore
+that claimed after the validation read the state makes the validation lose; a restore that claims
+after the validation's compare-and-set waits for it (row lock on PostgreSQL, single writer on
+SQLite) and then finds the PPA locked. So a validated version always holds what the locked
+document holds, and no restore writes into a locked document. A claim left by a crashed restore
+goes stale after :data:`RESTORE_CLAIM_TTL`. (Across processes, the live state of a room loaded by
+another process reaches this one through the Redis fan-out, as for every live write.)
 """
 
 from __future__ import annotations
@@ -34,15 +49,17 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from pycrdt import merge_updates
-from sqlalchemy import CursorResult, and_, event, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
 from editor.crdt import doc_from_state, doc_to_content, encode_state, write_content
 from editor.schema import PPAContent
 from server import authz
+from server.audit.seal import seal as seal_audit
 from server.auth.principal import Principal
 from server.authz import Capability
+from server.db import new_uuid, utcnow
 from server.errors import Conflict, InvalidInput, Locked, NotFound
 from server.esms.service import notify_validated
 from server.models import PPA, Person, PPADocument, TreeHead, Version, VersionAccord
@@ -84,6 +101,13 @@ PARIS = ZoneInfo("Europe/Paris")
 SYSTEM_CHECKPOINT = "system:checkpoint"
 """``created_by`` of the checkpoints the service takes on its own."""
 EMPTY_UPDATE = b"\x00\x00"
+
+RESTORE_CLAIM_TTL = timedelta(minutes=2)
+"""A restore claim older than this is stale (its restore crashed)."""
+RESTORE_IN_PROGRESS = (
+    "Une restauration de version est en cours (ou vient d'avoir lieu) sur ce PPA : "
+    "rechargez-le et réessayez dans un instant."
+)
 
 faults: Callable[[str], None] | None = None
 """Test seam: called with the name of each step of a validation (raise to inject a failure)."""
@@ -187,6 +211,64 @@ async def _lock_editable_row(session: AsyncSession, ppa_id: str, at: datetime) -
         )
 
 
+def _claim_live(now: datetime) -> ColumnElement[bool]:
+    return and_(PPA.restore_claim_at.is_not(None), PPA.restore_claim_at > now - RESTORE_CLAIM_TTL)
+
+
+async def _restore_marker(session: AsyncSession, ppa_id: str) -> str | None:
+    """The PPA's last restore claim token, read before the live state; 409 while one is live."""
+    row = (
+        await session.execute(
+            select(PPA.restore_claim, _claim_live(utcnow()).label("live")).where(PPA.id == ppa_id)
+        )
+    ).one()
+    if row.live:
+        raise Conflict(RESTORE_IN_PROGRESS)
+    token: str | None = row.restore_claim
+    return token
+
+
+def _no_restore_since(marker: str | None) -> list[ColumnElement[bool]]:
+    """Compare-and-set conditions: no restore claimed since ``marker`` was read, none live."""
+    return [PPA.restore_claim.is_not_distinct_from(marker), ~_claim_live(utcnow())]
+
+
+async def _claim_for_restore(rt: VersionsRuntime, ppa_id: str) -> str | None:
+    """Claim the editable PPA for a restore in a committed transaction of its own (see the
+    module docstring); 409 when it is locked or another restore holds it."""
+    if rt.db is None:
+        return None  # scripts: no live rooms, no other process writing
+    token, now = new_uuid(), utcnow()
+    editable = [PPAStatus.DRAFT.value, PPAStatus.AVENANT_DRAFT.value]
+    async with rt.db.transaction() as claim:
+        won = await _compare_and_set(
+            claim,
+            ppa_id,
+            [PPA.locked.is_(False), PPA.status.in_(editable), ~_claim_live(now)],
+            {"restore_claim": token, "restore_claim_at": now},
+        )
+        locked = (
+            False if won else bool(await claim.scalar(select(PPA.locked).where(PPA.id == ppa_id)))
+        )
+    if won:
+        return token
+    if locked:
+        raise Locked(
+            "Ce PPA vient d'être validé et verrouillé : la restauration n'a pas été appliquée. "
+            "Restaurez la version depuis le PPA validé (un nouveau brouillon sera créé)."
+        )
+    raise Conflict(RESTORE_IN_PROGRESS)
+
+
+async def _release_claim(rt: VersionsRuntime, ppa_id: str, token: str) -> None:
+    if rt.db is None:
+        return
+    async with rt.db.transaction() as session:
+        await _compare_and_set(
+            session, ppa_id, [PPA.restore_claim == token], {"restore_claim_at": None}
+        )
+
+
 @dataclass
 class NewVersion:
     kind: VersionKind
@@ -228,6 +310,9 @@ async def record_version(
     )
     prev = GENESIS if previous is None else previous.chain_hash
     chained = chain_hash(prev, digest, meta)
+    # The audit events committed so far are sealed first (server.audit.seal), so the version's
+    # signed head covers them too.
+    await seal_audit(session, rt.key, publish_dir=rt.publish_dir)
     leaf_index, _head = await append_leaf(
         session,
         rt.key,
@@ -235,6 +320,7 @@ async def record_version(
         kind=LEAF_TYPE_VERSION,
         ppa_id=ppa_id,
         step=_step,
+        publish_dir=rt.publish_dir,
     )
     version = Version(
         ppa_id=ppa_id,
@@ -413,15 +499,18 @@ async def validate(
 
     guard.on_failure(undo_lock)
     _step("room_locked")
+    marker = await _restore_marker(session, ppa.id)
     doc_state = await read_state(session, rt, ppa.id)
     at = rt.clock()
     won = await _compare_and_set(
         session,
         ppa.id,
-        [PPA.status == state.value, PPA.locked.is_(False)],
+        [PPA.status == state.value, PPA.locked.is_(False), *_no_restore_since(marker)],
         {"status": PPAStatus.VALIDATED.value, "locked": True, "updated_at": at},
     )
     if not won:
+        if await session.scalar(select(PPA.restore_claim).where(PPA.id == ppa.id)) != marker:
+            raise Conflict(RESTORE_IN_PROGRESS)
         raise Conflict(
             "Ce PPA vient de changer d'état (validé par quelqu'un d'autre ?) : "
             "rechargez-le avant de recommencer."
@@ -594,13 +683,18 @@ async def abandon_avenant(
 
     guard.on_failure(undo_lock)
     base = await _validated_base(session, ppa)
+    marker = await _restore_marker(session, ppa.id)
     draft = await read_state(session, rt, ppa.id)
     await write_live(session, rt, ppa.id, content_of(base), principal.id, current=draft)
     at = rt.clock()
     won = await _compare_and_set(
         session,
         ppa.id,
-        [PPA.status == PPAStatus.AVENANT_DRAFT.value, PPA.locked.is_(False)],
+        [
+            PPA.status == PPAStatus.AVENANT_DRAFT.value,
+            PPA.locked.is_(False),
+            *_no_restore_since(marker),
+        ],
         {"status": PPAStatus.VALIDATED.value, "locked": True, "updated_at": at},
     )
     if not won:
@@ -636,10 +730,31 @@ async def restore(
     if ppa.locked:
         return await _restore_as_new_ppa(session, rt, principal, ppa, source, target)
     _lifecycle(ppa, LifecycleEvent.RESTORE)
+    token = await _claim_for_restore(rt, ppa.id)
+    if token is not None:
+        claimed = token
+        ppa_id = ppa.id
+
+        async def release() -> None:
+            await _release_claim(rt, ppa_id, claimed)
+
+        guard.on_failure(release)
+    _step("restore_claimed")
     before = await read_state(session, rt, ppa.id)
     after = await write_live(session, rt, ppa.id, target, principal.id, current=before)
+    _step("restore_written")
     at = rt.clock()
-    await _lock_editable_row(session, ppa.id, at)
+    if token is None:
+        await _lock_editable_row(session, ppa.id, at)
+    elif not await _compare_and_set(
+        session,
+        ppa.id,
+        [PPA.restore_claim == token, PPA.locked.is_(False)],
+        {"updated_at": at, "restore_claim_at": None},
+    ):
+        raise Locked(
+            "Ce PPA vient d'être verrouillé : la restauration n'a pas pu être enregistrée."
+        )
     await _checkpoint_if_changed(
         session, rt, ppa.id, before, "Point de sauvegarde avant restauration", principal.id, at
     )
