@@ -530,12 +530,21 @@ async def get_history(
     responses={200: {"content": {"application/zip": {}}, "description": "Audit bundle (zip)"}},
 )
 async def get_audit_bundle(
-    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+    ppa_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    addr: ClientAddr,
+    known_size: list[int] = Query(
+        default=[],
+        description="Sizes of signed heads already held (published sth-<size>.json): their "
+        "heads are added, linked by consistency proofs",
+    ),
 ) -> Response:
     """Auditors: every version's canonical content, the proofs, the signed tree heads and the
     service's public key, in a zip that ``ppa audit verify`` checks offline."""
     ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_AUDIT)
-    data = await service.audit_bundle(session, rt, ppa)
+    data = await service.audit_bundle(session, rt, ppa, known_size[:50])
     await _trace(session, principal, "ppa.audit_bundle", ppa, addr)
     return Response(
         content=data,

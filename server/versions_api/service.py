@@ -899,14 +899,23 @@ async def history(session: AsyncSession, ppa: PPA) -> History:
     return History(versions, accords, chain, await latest_head(session))
 
 
-async def audit_bundle(session: AsyncSession, rt: VersionsRuntime, ppa: PPA) -> bytes:
-    """The zip an auditor verifies offline (:mod:`versions.bundle`)."""
+async def audit_bundle(
+    session: AsyncSession, rt: VersionsRuntime, ppa: PPA, known_sizes: Sequence[int] = ()
+) -> bytes:
+    """The zip an auditor verifies offline (:mod:`versions.bundle`).
+
+    ``known_sizes`` are sizes of signed heads the auditor (or a witness) already holds: their
+    heads join the bundle, linked to the others by consistency proofs, so ``ppa audit verify
+    --known-head`` checks that today's log extends what was published then.
+    """
     latest = await latest_head(session)
     if latest is None:
         raise Conflict("Le journal des versions est vide : aucune preuve à exporter.")
+    if any(size < 1 or size > latest.tree_size for size in known_sizes):
+        raise InvalidInput("Taille de tête signée inconnue du journal.")
     versions = await repository.all_versions(session, ppa.id)
     accords = await repository.accords_of(session, ppa.id)
-    sizes = {v.leaf_index + 1 for v in versions} | {latest.tree_size}
+    sizes = {v.leaf_index + 1 for v in versions} | {latest.tree_size} | set(known_sizes)
     heads = list(
         await session.scalars(
             select(TreeHead).where(TreeHead.tree_size.in_(sizes)).order_by(TreeHead.tree_size)
