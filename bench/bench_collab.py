@@ -9,18 +9,23 @@ dependency of this project.
 For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
 replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
 the generator is not the bottleneck), inserts 4 characters at a random place R times a second,
-applies what it received before each edit, and answers the server's sync step 1 like a stock
-client. Propagation latency is measured by every other client, from just before the sender
-writes its update to the moment the relayed update is read (its clock range identifies it).
+applies what it receives (in the background, 16 messages at a time, so that no step of the
+generator holds its loop long: the longest is reported) and answers the server's sync step 1
+like a stock client. Propagation latency is measured by every other client, from just before the
+sender writes its update to the moment the relayed update is read (its clock range identifies
+it).
 Then: relayed messages/s received by all clients, server CPU (share of one core) and RSS, and
 convergence (every replica identical once the edits stop). Our server commits every update to
 its SQLite update log before relaying it; pycrdt-websocket keeps nothing (no store configured).
 
 Late joiner: ten writers build a document of 100,000 updates (4 characters each, at random places
 of their own text, so the document keeps 100,000 separate items); a new client then
-connects and sends sync step 1: time to receive the whole document (sync step 2) and to have
-applied it. Memory: the server's RSS before that document exists, while loaded, and once every
-client left and the room was unloaded.
+connects, waits for the server's sync step 1 (our server sends it once the token is checked, the
+connection audited and joined to the room), and sends its own: time from that request to
+receiving the whole document (sync step 2) and to having applied it (pycrdt, in the generator),
+and the whole join from opening the TCP connection. Memory: the server's RSS before that document
+exists, while loaded, and once every client left and the room was unloaded (ours: the log says
+so; its editing session then ends with a version checkpoint, which is in the figure).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from typing import Any, cast
 
 import httpx
 import uvloop
-from pycrdt import Doc, Text, TransactionEvent
+from pycrdt import Doc, Text
 
 from editor.sync import (
     MessageType,
@@ -283,61 +288,69 @@ class BenchClient:
         self.seen: dict[int, int] = {}
         """Per client id: highest clock received."""
         self.synced = asyncio.Event()
+        self.ready = asyncio.Event()
+        """Set when the server's sync step 1 arrived: it authorised the connection and joined it
+        to the room."""
         self.step2_at = 0.0
         self.step2_size = 0
         self.acks = 0
         self.protocol: WsProtocol | None = None
-        self._local = False
-        self._outgoing: list[bytes] = []
-        self.doc.observe(self._on_transaction)
 
-    def _on_transaction(self, event: TransactionEvent) -> None:
-        if self._local:
-            self._outgoing.append(event.update)
-
-    async def connect(self, host: str, port: int, path: str) -> float:
-        """Open the socket; returns the time the WebSocket opened (after the handshake)."""
+    async def connect(self, host: str, port: int, path: str, *, step1: bool = True) -> float:
+        """Open the socket; returns the time the WebSocket opened (after the handshake). Like a
+        stock client, sends sync step 1 at once, unless ``step1`` is false (then the caller
+        sends it with :meth:`request_document`)."""
         loop = asyncio.get_running_loop()
         _transport, protocol = await loop.create_connection(
             lambda: WsProtocol(f"{host}:{port}", path, self), host, port
         )
         await protocol.opened
         opened = time.perf_counter()
-        protocol.send(encode_sync_step1(self.doc.get_state()))
+        if step1:
+            self.request_document()
         return opened
+
+    def request_document(self) -> float:
+        """Send sync step 1 (this replica's state vector); returns when it was written."""
+        assert self.protocol is not None
+        sent = time.perf_counter()
+        self.protocol.send(encode_sync_step1(self.doc.get_state()))
+        return sent
 
     def close(self) -> None:
         if self.protocol is not None:
             self.protocol.close()
 
-    def apply_pending(self) -> None:
+    def apply_pending(self, limit: int | None = None) -> int:
+        """Apply what was received and not yet applied (at most ``limit`` messages); returns
+        how many messages were applied."""
         received = self.received
-        if self.applied < len(received):
-            bodies = []
-            for _now, payload in received[self.applied :]:
-                size, pos = read_var_uint(payload, 2)
-                bodies.append(payload[pos : pos + size])
-            self.applied = len(received)
-            self.doc.apply_update(merge_many(bodies))
+        start = self.applied
+        stop = len(received) if limit is None else min(len(received), start + limit)
+        if start >= stop:
+            return 0
+        bodies = []
+        for _now, payload in received[start:stop]:
+            size, pos = read_var_uint(payload, 2)
+            bodies.append(payload[pos : pos + size])
+        self.applied = stop
+        self.doc.apply_update(merge_many(bodies))
+        return stop - start
 
-    def edit(self, *, alone: bool = False) -> None:
-        """Insert 4 characters at a random place, after applying what was received (``alone``:
-        in its own text only, applying nothing: builds a document of many items quickly)."""
-        if not alone:
-            self.apply_pending()
-        self._local = True
-        try:
-            self.text.insert(self.rng.randint(0, len(self.text)), EDIT)
-        finally:
-            self._local = False
-        outgoing, self._outgoing = self._outgoing, []
+    def edit(self) -> None:
+        """Insert 4 characters at a random place of this replica (which applies what it
+        receives in the background: :func:`applier`)."""
+        # The update is the difference from the state before the edit: observing the document
+        # would encode an update for every transaction, the many remote ones included.
+        before = self.doc.get_state()
+        self.text.insert(self.rng.randint(0, len(self.text)), EDIT)
+        update = self.doc.get_update(before)
         log = self.run.sent.setdefault(self.id, [])
         clock = (log[-1][0] if log else 0) + len(EDIT)
         assert self.protocol is not None
-        for update in outgoing:
-            now = time.perf_counter()
-            self.protocol.send(encode_update(update))
-            log.append((clock, now))
+        now = time.perf_counter()
+        self.protocol.send(encode_update(update))
+        log.append((clock, now))
 
     def on_message(self, payload: bytes, now: float) -> None:
         # The hot path of the generator: keep it to a test and an append (parsed later).
@@ -350,6 +363,7 @@ class BenchClient:
         size, pos = read_var_uint(payload, 2)
         body = payload[pos : pos + size]
         if kind == SyncMessageType.STEP1:
+            self.ready.set()
             self.acks += 1
             assert self.protocol is not None
             self.protocol.send(encode_sync_step2(self.doc.get_update(body)))
@@ -411,6 +425,10 @@ class Server:
     def new_document(self) -> str:
         raise NotImplementedError
 
+    async def unloaded(self, document: str) -> None:
+        """Return once the room of ``document`` is unloaded (no client left)."""
+        await asyncio.sleep(1.0)
+
     def wait_ready(self, probe: Callable[[], bool]) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -455,6 +473,7 @@ class Ours(Server):
         printed = demo.stdout.decode()
         info = json.loads(printed[printed.index("{") :])
         self.person_id = info["person_id"]
+        self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 ["taskset", "-c", "1", ppa, "serve", "--no-migrate", "--port", str(port)],
@@ -480,6 +499,17 @@ class Ours(Server):
 
     def path(self, document: str) -> str:
         return f"/ws/ppa/{document}?token={self.token}"
+
+    async def unloaded(self, document: str) -> None:
+        # The room unloads PPA_COLLAB_UNLOAD_AFTER_SECONDS after its last client left, then its
+        # editing session ends with a version checkpoint (the version's work is in the figure).
+        line = f"collab.room.unloaded ppa={document}".encode()
+        deadline = time.monotonic() + 120
+        while line not in self.log.read_bytes():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the room did not unload")
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)
 
     def stop(self) -> None:
         self.http.close()
@@ -551,6 +581,9 @@ class ScenarioResult:
     converged: bool
     drain_s: float
     generator_cpu: float
+    generator_step: float
+    """The longest the generator's loop was held by an edit or an apply slice (seconds): how
+    late an arrival time can be read because of the generator's own work."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -571,6 +604,28 @@ async def connect_all(server: Server, document: str, clients: list[BenchClient])
         await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for c in batch))
 
 
+APPLY_SLICE = 16
+"""Messages a client applies at a time in the background: one slice blocks the generator's loop
+for well under a millisecond, so that arrival times stay exact."""
+
+
+async def applier(clients: list[BenchClient], steps: list[float]) -> None:
+    """Apply what every client received, a slice at a time, yielding between slices: a browser
+    applies each update as it comes, but 200 replicas applying everything on the generator's
+    one core in one go would hold its loop for milliseconds and delay the arrival times read
+    meanwhile. ``steps``: how long each slice held the loop (seconds)."""
+    while True:
+        busy = False
+        for client in clients:
+            began = time.perf_counter()
+            if client.apply_pending(APPLY_SLICE):
+                steps.append(time.perf_counter() - began)
+                busy = True
+                await asyncio.sleep(0)
+        if not busy:
+            await asyncio.sleep(0.002)
+
+
 async def scenario(
     server: Server, n: int, rate: float, seconds: float, warmup: float
 ) -> ScenarioResult:
@@ -589,6 +644,8 @@ async def scenario(
     cpu_start: float | None = None
     own_start: float | None = None
     end = start + warmup + seconds
+    steps: list[float] = []
+    applying = asyncio.ensure_future(applier(clients, steps))
     while queue[0][0] < end:
         at, index = heapq.heappop(queue)
         delay = at - loop.time()
@@ -597,10 +654,17 @@ async def scenario(
         if cpu_start is None and time.perf_counter() >= window_start:
             cpu_start = cpu_seconds(server.pid)
             own_start = cpu_seconds(os.getpid())
+            steps.clear()
+        began = time.perf_counter()
         clients[index].edit()
+        steps.append(time.perf_counter() - began)
         heapq.heappush(queue, (at + interval, index))
     cpu = (cpu_seconds(server.pid) - (cpu_start or 0.0)) / seconds
     generator_cpu = (cpu_seconds(os.getpid()) - (own_start or 0.0)) / seconds
+    generator_step = max(steps, default=0.0)
+    applying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await applying
     rss = rss_mib(server.pid)
     sent = sum(1 for log in run.sent.values() for _, t in log if run.window[0] <= t < run.window[1])
     final = {cid: log[-1][0] for cid, log in run.sent.items()}
@@ -642,6 +706,7 @@ async def scenario(
         converged,
         drain,
         generator_cpu,
+        generator_step,
     )
 
 
@@ -672,7 +737,7 @@ async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinRes
     async def write(writer: BenchClient) -> None:
         assert writer.protocol is not None
         for i in range(per_writer):
-            writer.edit(alone=True)
+            writer.edit()
             if i % 200 == 0:
                 await writer.protocol.writable.wait()
                 await asyncio.sleep(0)
@@ -692,13 +757,18 @@ async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinRes
     connect: list[float] = []
     size = 0.0
     for _ in range(joiners):
+        # The joiner asks for the document once the server is ready (its sync step 1 arrived:
+        # the connection is authorised and in the room), so that the sync itself is timed
+        # apart from connecting (TCP, WebSocket handshake, our authorisation and audit).
         joiner = BenchClient(Run(), 3000)
         began = time.perf_counter()
-        opened = await joiner.connect(server.host, server.port, server.path(document))
+        await joiner.connect(server.host, server.port, server.path(document), step1=False)
+        await asyncio.wait_for(joiner.ready.wait(), 60)
+        requested = joiner.request_document()
         await asyncio.wait_for(joiner.synced.wait(), 120)
         done = time.perf_counter()
-        receive.append((joiner.step2_at - opened) * 1000)
-        applied.append((done - opened) * 1000)
+        receive.append((joiner.step2_at - requested) * 1000)
+        applied.append((done - requested) * 1000)
         connect.append((done - began) * 1000)
         size = joiner.step2_size / 1024
         assert len(joiner.text) > 0
@@ -707,7 +777,8 @@ async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinRes
     rss_loaded = rss_mib(server.pid)
     for client in [*writers, observer]:
         client.close()
-    await asyncio.sleep(6.0)  # our rooms unload 2 s after the last client; peer at once
+    await server.unloaded(document)
+    await asyncio.sleep(2.0)
     rss_unloaded = rss_mib(server.pid)
     return LateJoinResult(
         server.name,
@@ -734,7 +805,7 @@ def ms(value: float) -> str:
 def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
     lines = [
         "| clients x updates/s | server | p50 | p95 | p99 | max (ms) | received | "
-        "relayed msg/s | server CPU | server RSS | converged | generator CPU |",
+        "relayed msg/s | server CPU | server RSS | converged | generator CPU, longest step |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in scenarios:
@@ -743,7 +814,8 @@ def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
             f"{ms(percentile(r.latencies, 0.95))} | {ms(percentile(r.latencies, 0.99))} | "
             f"{ms(max(r.latencies, default=float('nan')))} | "
             f"{len(r.latencies)}/{r.expected} | {r.relayed_per_s:,.0f} | {r.cpu:.0%} | "
-            f"{r.rss:.0f} MiB | {'yes' if r.converged else 'no'} | {r.generator_cpu:.0%} |"
+            f"{r.rss:.0f} MiB | {'yes' if r.converged else 'no'} | {r.generator_cpu:.0%}, "
+            f"{ms(r.generator_step)} ms |"
         )
     lines += [
         "",
