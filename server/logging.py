@@ -10,6 +10,8 @@ import structlog
 
 def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
+    # Alembic reports each plugin and its migration context at INFO: noise for the CLI's users.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

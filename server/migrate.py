@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from alembic import command
@@ -23,8 +22,6 @@ def alembic_config(database_url: str | None = None) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (runs in a worker thread if a loop is running)."""
     config = alembic_config(database_url)
-    # Alembic reports each plugin and migration context at INFO: noise for the CLI's users.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
