@@ -3,7 +3,8 @@
 Layout (every JSON member is canonical JSON, :mod:`versions.canonical`; ``NNNN`` is 1-based and
 zero-padded)::
 
-    manifest.json                 {"format", "ppa_id", "key_id", "versions", "heads", "tree_size"}
+    manifest.json                 {"format", "ppa_id", "key_id", "versions", "heads", "tree_size",
+                                   "audit_events", "audit_checkpoints"}
     public_key.pem                the service's Ed25519 public key (SubjectPublicKeyInfo PEM)
     heads/NNNN.json               signed tree heads, oldest first (the last one is "latest")
     consistency/NNNN.json         {"old_size", "new_size", "path"}: head NNNN -> head NNNN+1
@@ -12,7 +13,23 @@ zero-padded)::
     versions/NNNN/accords.json    agreements recorded with the version ([] if none)
     versions/NNNN/leaf.json       the version's leaf data in the global log (bytes as hashed)
     versions/NNNN/inclusion.json  {"leaf_index", "tree_size", "path"}: leaf -> latest head
+    audit/checkpoints/KKKK/leaf.json       an audit checkpoint's leaf data (bytes as hashed)
+    audit/checkpoints/KKKK/inclusion.json  {"leaf_index", "tree_size", "path"}: -> latest head
+    audit/events/NNNN/event.json  an audit event of the PPA, canonical (versions.audit)
+    audit/events/NNNN/seal.json   {"checkpoint", "position", "path"}: event -> batch digest of
+                                  checkpoint KKKK = "checkpoint" (all null/[] when not sealed yet)
 
+The PPA's audit events are those whose object is the PPA (``object_type`` ``"ppa"``,
+``object_id`` = the PPA's id: reads, saves, validations, live writes, exports of this PPA), in
+increasing id order; never the traces of the person's other PPAs or of other persons. An event
+carries ids, action, instant and outcome only (the audit table holds no document content). A
+sealed event comes with the RFC 9162 inclusion proof of its canonical encoding in its batch
+(:func:`versions.audit.batch_digest`; the batch size is ``last_seq - first_seq + 1`` of the
+checkpoint), and the checkpoint leaf with its inclusion proof into the bundle's latest signed head
+- the same head that covers the versions. Only the checkpoints sealing at least one shown event
+are included, oldest first. Events not sealed yet (committed after the last seal, or sealed after
+the latest head) are listed with a null seal: the verifier counts them as "non scellés", not as
+failures. Format 1 bundles (no ``audit/`` members, no audit counts in the manifest) still verify.
 What :func:`verify_bundle` checks, in this order (the first failure is "the first broken link"):
 
 1. the archive: readable, no duplicate, missing or unexpected member, sizes within limits;
@@ -24,7 +41,19 @@ What :func:`verify_bundle` checks, in this order (the first failure is "the firs
 5. every version in order: content hash of the stored bytes, metadata and accords well-formed,
    numbering, link to the previous chain hash, recomputed chain hash, leaf data equal to the
    version's leaf encoding, inclusion of that leaf into the latest signed head (RFC 9162 section
-   2.1.3.2), leaf indexes increasing.
+   2.1.3.2), leaf indexes increasing;
+6. every audit checkpoint in order: leaf data well-formed and canonical, sealed positions after
+   the previous checkpoint's, inclusion of its leaf into the latest signed head, leaf indexes
+   increasing;
+7. every audit event in order: canonical encoding, about this PPA, ids increasing, and for a
+   sealed one the inclusion proof of its encoding into its checkpoint's batch digest.
+
+What the audit part proves: each shown event is intact and was sealed in a batch the signed log
+covers (so it existed, as shown, when that checkpoint was sealed). It does *not* prove
+completeness: a batch mixes every person's traces, the bundle holds only this PPA's subset, and
+a checkpoint does not commit to per-PPA counts, so an event of this PPA left out of the bundle
+is not detected here (``ppa audit verify-trail`` recomputes whole batches on the server's
+database).
 
 Every member is parsed strictly (canonical bytes, exact keys, lowercase hex), so flipping any
 byte of any member is detected. The bundle carries its own public key: the signature proves who
@@ -44,11 +73,21 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from versions.audit import (
+    AUDIT_EVENT_TYPE,
+    AuditEventRecord,
+    canonical_event,
+    verify_event_in_batch,
+)
 from versions.canonical import CanonicalError, canonical_json, parse_canonical, sha256_hex
 from versions.chain import GENESIS, AccordRecord, ChainError, VersionRecord, chain_hash
 from versions.merkle import (
+    LEAF_TYPE_AUDIT_CHECKPOINT,
+    AuditCheckpoint,
+    InMemoryLog,
     MerkleTree,
     ProofError,
+    audit_checkpoint_leaf_data,
     hash_leaf,
     verify_consistency,
     verify_inclusion,
@@ -62,11 +101,18 @@ from versions.signing import (
     public_key_to_pem,
     verify_tree_head,
 )
+from versions.timefmt import parse_instant
 
 _T = TypeVar("_T")
 
-BUNDLE_FORMAT = "ppa-collab-audit-bundle/1"
-"""Value of ``format`` in the manifest."""
+BUNDLE_FORMAT = "ppa-collab-audit-bundle/2"
+"""Value of ``format`` in the manifest of the bundles built now (with the PPA's audit trail)."""
+
+BUNDLE_FORMAT_V1 = "ppa-collab-audit-bundle/1"
+"""Format of the earlier bundles (versions and proofs only), still verified."""
+
+AUDIT_OBJECT_TYPE = "ppa"
+"""``object_type`` of the audit events a PPA's bundle shows (with ``object_id`` = the PPA)."""
 
 MAX_MEMBERS = 100_000
 """Most members a bundle may hold (refuses zip bombs)."""
@@ -91,6 +137,43 @@ class BundleVersion:
     inclusion_proof: tuple[bytes, ...]
 
 
+@dataclass(frozen=True)
+class BundleCheckpoint:
+    """An audit checkpoint as exported: its leaf content, leaf index and inclusion proof.
+
+    ``inclusion_proof`` proves leaf ``leaf_index`` into the latest signed head of the bundle.
+    """
+
+    checkpoint: AuditCheckpoint
+    leaf_index: int
+    inclusion_proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class BundleAuditEvent:
+    """An audit event of the PPA as exported, with its proof into a checkpoint's batch.
+
+    ``checkpoint`` is the 1-based number of the bundle's checkpoint sealing it (``None``: not
+    sealed yet); ``position`` is its index in that batch (increasing ids) and ``batch_proof`` the
+    RFC 9162 inclusion proof of its canonical encoding into the batch digest.
+    """
+
+    event: AuditEventRecord
+    checkpoint: int | None = None
+    position: int = 0
+    batch_proof: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class SealedBatch:
+    """A sealed batch, for :func:`assemble_bundle`: its checkpoint, leaf index and every event
+    of the batch (all persons', increasing ids; only the PPA's go into the bundle)."""
+
+    checkpoint: AuditCheckpoint
+    leaf_index: int
+    events: tuple[AuditEventRecord, ...]
+
+
 def _name(prefix: str, number: int, suffix: str = "") -> str:
     return f"{prefix}/{number:04d}{suffix}"
 
@@ -105,11 +188,14 @@ def build_bundle(
     heads: Sequence[SignedTreeHead],
     consistency_proofs: Sequence[Sequence[bytes]],
     public_key: Ed25519PublicKey,
+    audit_events: Sequence[BundleAuditEvent] = (),
+    audit_checkpoints: Sequence[BundleCheckpoint] = (),
 ) -> bytes:
     """Return the zip bytes of an audit bundle built from plain data (deterministic output).
 
     ``heads`` are oldest first and need at least one (the latest, which every inclusion proof
     targets); ``consistency_proofs[i]`` goes from ``heads[i]`` to ``heads[i + 1]``.
+    ``audit_events`` (increasing ids) refer to ``audit_checkpoints`` (oldest first) by number.
     """
     if not heads:
         raise ValueError("an audit bundle needs at least one signed tree head")
@@ -125,6 +211,8 @@ def build_bundle(
                 "versions": len(versions),
                 "heads": len(heads),
                 "tree_size": latest.tree_size,
+                "audit_events": len(audit_events),
+                "audit_checkpoints": len(audit_checkpoints),
             }
         ),
         "public_key.pem": public_key_to_pem(public_key),
@@ -154,6 +242,26 @@ def build_bundle(
                 "path": _proof_json(version.inclusion_proof),
             }
         )
+    for number, sealed in enumerate(audit_checkpoints, start=1):
+        base = _name("audit/checkpoints", number)
+        members[f"{base}/leaf.json"] = audit_checkpoint_leaf_data(sealed.checkpoint)
+        members[f"{base}/inclusion.json"] = canonical_json(
+            {
+                "leaf_index": sealed.leaf_index,
+                "tree_size": latest.tree_size,
+                "path": _proof_json(sealed.inclusion_proof),
+            }
+        )
+    for number, shown in enumerate(audit_events, start=1):
+        base = _name("audit/events", number)
+        members[f"{base}/event.json"] = canonical_event(shown.event)
+        members[f"{base}/seal.json"] = canonical_json(
+            {
+                "checkpoint": shown.checkpoint,
+                "position": None if shown.checkpoint is None else shown.position,
+                "path": _proof_json(shown.batch_proof) if shown.checkpoint is not None else [],
+            }
+        )
     return zip_members(members)
 
 
@@ -175,15 +283,21 @@ def assemble_bundle(
     tree: MerkleTree,
     heads: Sequence[SignedTreeHead],
     public_key: Ed25519PublicKey,
+    audit_events: Sequence[AuditEventRecord] = (),
+    audit_batches: Sequence[SealedBatch] = (),
 ) -> bytes:
     """Build a bundle computing the proofs from a :class:`~versions.merkle.MerkleTree`.
 
     ``versions`` are ``(record, canonical content, leaf index)``; inclusion proofs target the
-    last of ``heads`` and consistency proofs link successive heads.
+    last of ``heads`` and consistency proofs link successive heads. ``audit_events`` are the
+    PPA's events to show; ``audit_batches`` the sealed batches holding some of them (leaves
+    below the latest head). An event found in no batch is exported as not sealed yet; a batch
+    holding none of the events is left out.
     """
     if not heads:
         raise ValueError("an audit bundle needs at least one signed tree head")
     size = heads[-1].tree_size
+    bundle_events, bundle_checkpoints = _audit_entries(tree, size, audit_events, audit_batches)
     bundle_versions = [
         BundleVersion(record, content, index, tuple(tree.inclusion_proof(index, size)))
         for record, content, index in versions
@@ -192,7 +306,56 @@ def assemble_bundle(
         tree.consistency_proof(old.tree_size, new.tree_size)
         for old, new in itertools.pairwise(heads)
     ]
-    return build_bundle(ppa_id, bundle_versions, heads, proofs, public_key)
+    return build_bundle(
+        ppa_id,
+        bundle_versions,
+        heads,
+        proofs,
+        public_key,
+        bundle_events,
+        bundle_checkpoints,
+    )
+
+
+def _audit_entries(
+    tree: MerkleTree,
+    size: int,
+    events: Sequence[AuditEventRecord],
+    batches: Sequence[SealedBatch],
+) -> tuple[list[BundleAuditEvent], list[BundleCheckpoint]]:
+    shown = sorted(events, key=lambda event: event.id)
+    wanted = {event.id for event in shown}
+    if len(wanted) != len(shown):
+        raise ValueError("audit events must be distinct")
+    sealing: dict[int, tuple[int, int, tuple[bytes, ...]]] = {}
+    checkpoints: list[BundleCheckpoint] = []
+    for batch in sorted(batches, key=lambda b: b.leaf_index):
+        if batch.leaf_index >= size:
+            raise ValueError("a sealed batch lies beyond the latest signed head")
+        positions = [i for i, event in enumerate(batch.events) if event.id in wanted]
+        if not positions:
+            continue
+        log = InMemoryLog()
+        for event in batch.events:
+            log.append(canonical_event(event))
+        checkpoints.append(
+            BundleCheckpoint(
+                batch.checkpoint,
+                batch.leaf_index,
+                tuple(tree.inclusion_proof(batch.leaf_index, size)),
+            )
+        )
+        for position in positions:
+            proof = tuple(log.tree.inclusion_proof(position))
+            sealing[batch.events[position].id] = (len(checkpoints), position, proof)
+    bundle_events = []
+    for event in shown:
+        if event.id in sealing:
+            number, position, proof = sealing[event.id]
+            bundle_events.append(BundleAuditEvent(event, number, position, proof))
+        else:
+            bundle_events.append(BundleAuditEvent(event))
+    return bundle_events, checkpoints
 
 
 @dataclass(frozen=True)
@@ -224,6 +387,11 @@ class Report:
     tree_size: int | None = None
     key_id: str | None = None
     checked: tuple[str, ...] = field(default=())
+    audit_trail: bool = False
+    audit_events: int = 0
+    audit_sealed: int = 0
+    audit_unsealed: int = 0
+    audit_checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
@@ -240,6 +408,20 @@ class Report:
         """Return the command's exit status: 0 intact, 1 broken."""
         return 0 if self.ok else 1
 
+    def _render_audit(self) -> str:
+        if not self.audit_trail:
+            return (
+                "Journal d'audit : absent (bundle au format 1).\n"
+                "Audit trail: not in the bundle (format 1).\n"
+            )
+        return (
+            f"Journal d'audit du PPA : {self.audit_sealed} événement(s) vérifié(s) "
+            f"(scellé(s) dans {self.audit_checkpoints} point(s) de scellement), "
+            f"{self.audit_unsealed} non scellé(s).\n"
+            f"PPA audit trail: {self.audit_sealed} event(s) verified (sealed in "
+            f"{self.audit_checkpoints} checkpoint(s)), {self.audit_unsealed} not sealed yet.\n"
+        )
+
     def render(self) -> str:
         """Return the short French + English report printed by ``ppa audit verify``."""
         if self.ok:
@@ -248,7 +430,8 @@ class Report:
                 f"{self.heads} tête(s) d'arbre signée(s), journal de taille {self.tree_size}.\n"
                 f"Audit bundle intact: PPA {self.ppa_id}, {self.versions} version(s), "
                 f"{self.heads} signed tree head(s), log size {self.tree_size}.\n"
-                f"Clé / key id : {self.key_id} (à comparer avec la clé publiée / compare it "
+                + self._render_audit()
+                + f"Clé / key id : {self.key_id} (à comparer avec la clé publiée / compare it "
                 "with the published key)."
             )
         first = self.findings[0]
@@ -352,6 +535,12 @@ class _Verifier:
         self.key_id: str | None = None
         self.public_key: Ed25519PublicKey | None = None
         self.heads: list[SignedTreeHead | None] = []
+        self.audit_trail = False
+        self.audit_events = 0
+        self.audit_checkpoints = 0
+        self.audit_sealed = 0
+        self.audit_unsealed = 0
+        self.checkpoints: list[AuditCheckpoint | None] = []
 
     def check(self, step: Callable[..., _T], *args: Any) -> _T | None:
         """Run one check; record its finding and return ``None`` if it fails."""
@@ -369,13 +558,19 @@ class _Verifier:
 
     def manifest(self) -> bool:
         subject = _Subject("manifest", "manifeste")
-        value = _obj(
-            subject,
-            _canonical(subject, self.member(subject, "manifest.json")),
-            {"format", "ppa_id", "key_id", "versions", "heads", "tree_size"},
-        )
-        if value["format"] != BUNDLE_FORMAT:
+        value = _canonical(subject, self.member(subject, "manifest.json"))
+        keys = {"format", "ppa_id", "key_id", "versions", "heads", "tree_size"}
+        if isinstance(value, dict) and value.get("format") == BUNDLE_FORMAT:
+            self.audit_trail = True
+            keys |= {"audit_events", "audit_checkpoints"}
+        elif not isinstance(value, dict) or value.get("format") != BUNDLE_FORMAT_V1:
             raise subject.fail("unknown format", "format inconnu")
+        value = _obj(subject, value, keys)
+        if self.audit_trail:
+            self.audit_events = _nat(subject, value["audit_events"])
+            self.audit_checkpoints = _nat(subject, value["audit_checkpoints"])
+            if self.audit_events > MAX_MEMBERS or self.audit_checkpoints > MAX_MEMBERS:
+                raise subject.fail("malformed", "mal formé")
         if not isinstance(value["ppa_id"], str) or not isinstance(value["key_id"], str):
             raise subject.fail("malformed", "mal formé")
         self.ppa_id, self.key_id = value["ppa_id"], value["key_id"]
@@ -393,6 +588,12 @@ class _Verifier:
                 f"{base}/{part}.json"
                 for part in ("content", "meta", "accords", "leaf", "inclusion")
             }
+        for number in range(1, self.audit_checkpoints + 1):
+            base = _name("audit/checkpoints", number)
+            expected |= {f"{base}/leaf.json", f"{base}/inclusion.json"}
+        for number in range(1, self.audit_events + 1):
+            base = _name("audit/events", number)
+            expected |= {f"{base}/event.json", f"{base}/seal.json"}
         names = set(self.members)
         if missing := sorted(expected - names):
             raise _Subject("bundle", "archive").fail(
@@ -525,26 +726,168 @@ class _Verifier:
         proof_subject = _Subject(
             f"inclusion proof of version {number}", f"preuve d'inclusion de la version {number}"
         )
+        leaf_index = self.inclusion(proof_subject, f"{base}/inclusion.json", leaf, last_leaf)
+        return record.chain_hash, leaf_index
+
+    def inclusion(self, subject: _Subject, name: str, leaf: bytes, last_leaf: int) -> int:
+        """Check ``{"leaf_index", "tree_size", "path"}`` of ``leaf`` into the latest head."""
         value = _obj(
-            proof_subject,
-            _canonical(proof_subject, self.member(proof_subject, f"{base}/inclusion.json")),
+            subject,
+            _canonical(subject, self.member(subject, name)),
             {"leaf_index", "tree_size", "path"},
         )
-        leaf_index = _nat(proof_subject, value["leaf_index"])
-        size = _nat(proof_subject, value["tree_size"])
-        path = _path(proof_subject, value["path"])
+        leaf_index = _nat(subject, value["leaf_index"])
+        size = _nat(subject, value["tree_size"])
+        path = _path(subject, value["path"])
         latest = self.heads[-1] if self.heads else None
         if latest is None:
-            raise proof_subject.fail("no valid latest signed head", "pas de tête signée valide")
+            raise subject.fail("no valid latest signed head", "pas de tête signée valide")
         if size != latest.tree_size:
-            raise proof_subject.fail("not into the latest head", "ne vise pas la dernière tête")
+            raise subject.fail("not into the latest head", "ne vise pas la dernière tête")
         if leaf_index <= last_leaf:
-            raise proof_subject.fail("leaf index out of order", "index de feuille dans le désordre")
+            raise subject.fail("leaf index out of order", "index de feuille dans le désordre")
         try:
             verify_inclusion(hash_leaf(leaf), leaf_index, size, path, latest.root_hash)
         except ProofError as exc:
-            raise proof_subject.fail(str(exc), "preuve rejetée") from exc
-        return record.chain_hash, leaf_index
+            raise subject.fail(str(exc), "preuve rejetée") from exc
+        return leaf_index
+
+    def checkpoint(self, number: int, last_seq: int, last_leaf: int) -> tuple[int, int]:
+        """Check audit checkpoint ``number``; return its last sealed position and leaf index."""
+        self.checkpoints.append(None)
+        subject = _Subject(
+            f"audit checkpoint {number}", f"point de scellement {number} du journal d'audit"
+        )
+        base = _name("audit/checkpoints", number)
+        leaf = self.member(subject, f"{base}/leaf.json")
+        value = _obj(
+            subject,
+            _canonical(subject, leaf),
+            {"type", "first_seq", "last_seq", "events_digest", "at"},
+        )
+        digest = value["events_digest"]
+        if (
+            value["type"] != LEAF_TYPE_AUDIT_CHECKPOINT
+            or not isinstance(digest, str)
+            or not _HEX32.match(digest)
+            or not isinstance(value["at"], str)
+        ):
+            raise subject.fail("malformed", "mal formé")
+        first, last = _nat(subject, value["first_seq"]), _nat(subject, value["last_seq"])
+        try:
+            at = parse_instant(value["at"])
+        except ValueError as exc:
+            raise subject.fail("malformed", "mal formé") from exc
+        checkpoint = AuditCheckpoint(first, last, digest, at)
+        if audit_checkpoint_leaf_data(checkpoint) != leaf:
+            raise subject.fail("not canonical", "non canonique")
+        if first < 1 or last < first:
+            raise subject.fail("sealed positions invalid", "positions scellées invalides")
+        if first <= last_seq:
+            raise subject.fail(
+                "sealed positions overlap the previous checkpoint",
+                "positions scellées chevauchant le point précédent",
+            )
+        proof_subject = _Subject(
+            f"inclusion proof of audit checkpoint {number}",
+            f"preuve d'inclusion du point de scellement {number}",
+        )
+        leaf_index = self.inclusion(proof_subject, f"{base}/inclusion.json", leaf, last_leaf)
+        self.checkpoints[-1] = checkpoint
+        return last, leaf_index
+
+    def audit_event(self, number: int, last_id: int) -> int:
+        """Check audit event ``number``; return its id."""
+        subject = _Subject(f"audit event {number}", f"événement d'audit {number}")
+        base = _name("audit/events", number)
+        data = self.member(subject, f"{base}/event.json")
+        value = _obj(
+            subject,
+            _canonical(subject, data),
+            {
+                "type",
+                "id",
+                "at",
+                "actor_type",
+                "actor_id",
+                "role",
+                "action",
+                "object_type",
+                "object_id",
+                "person_id",
+                "client_addr",
+                "outcome",
+            },
+        )
+        texts = ("actor_type", "action", "object_type", "outcome")
+        optional = ("actor_id", "role", "object_id", "person_id", "client_addr")
+        if (
+            value["type"] != AUDIT_EVENT_TYPE
+            or not isinstance(value["at"], str)
+            or not all(isinstance(value[k], str) for k in texts)
+            or not all(value[k] is None or isinstance(value[k], str) for k in optional)
+        ):
+            raise subject.fail("malformed", "mal formé")
+        try:
+            at = parse_instant(value["at"])
+        except ValueError as exc:
+            raise subject.fail("malformed", "mal formé") from exc
+        event = AuditEventRecord(
+            id=_nat(subject, value["id"]),
+            at=at,
+            actor_type=value["actor_type"],
+            actor_id=value["actor_id"],
+            role=value["role"],
+            action=value["action"],
+            object_type=value["object_type"],
+            object_id=value["object_id"],
+            person_id=value["person_id"],
+            client_addr=value["client_addr"],
+            outcome=value["outcome"],
+        )
+        if canonical_event(event) != data:
+            raise subject.fail("not canonical", "non canonique")
+        if event.object_type != AUDIT_OBJECT_TYPE or event.object_id != self.ppa_id:
+            raise subject.fail("not about this PPA", "ne concerne pas ce PPA")
+        if event.id <= last_id:
+            raise subject.fail("ids out of order", "identifiants dans le désordre")
+        seal_subject = _Subject(
+            f"batch proof of audit event {number}",
+            f"preuve de scellement de l'événement d'audit {number}",
+        )
+        seal = _obj(
+            seal_subject,
+            _canonical(seal_subject, self.member(seal_subject, f"{base}/seal.json")),
+            {"checkpoint", "position", "path"},
+        )
+        if seal["checkpoint"] is None:
+            if seal["position"] is not None or seal["path"] != []:
+                raise seal_subject.fail("malformed", "mal formée")
+            self.audit_unsealed += 1
+            return event.id
+        which = _nat(seal_subject, seal["checkpoint"])
+        position = _nat(seal_subject, seal["position"])
+        path = _path(seal_subject, seal["path"])
+        if not 1 <= which <= self.audit_checkpoints:
+            raise seal_subject.fail("unknown checkpoint", "point de scellement inconnu")
+        checkpoint = self.checkpoints[which - 1] if which <= len(self.checkpoints) else None
+        if checkpoint is None:
+            raise seal_subject.fail(
+                f"audit checkpoint {which} is invalid",
+                f"le point de scellement {which} est invalide",
+            )
+        size = checkpoint.last_seq - checkpoint.first_seq + 1
+        if position >= size:
+            raise seal_subject.fail("position outside the batch", "position hors du lot")
+        try:
+            verify_event_in_batch(event, position, size, path, checkpoint.events_digest)
+        except ProofError as exc:
+            raise seal_subject.fail(
+                f"{exc} (not in the batch of audit checkpoint {which})",
+                f"preuve rejetée (absent du lot du point de scellement {which})",
+            ) from exc
+        self.audit_sealed += 1
+        return event.id
 
     def run(self) -> None:
         if not self.check(self.manifest):
@@ -574,6 +917,16 @@ class _Verifier:
                 prev = None  # the next link cannot be checked against an unverified version
             else:
                 prev, last_leaf = outcome
+        last_seq, last_leaf = 0, -1
+        for number in range(1, self.audit_checkpoints + 1):
+            sealed = self.check(self.checkpoint, number, last_seq, last_leaf)
+            if sealed is not None:
+                last_seq, last_leaf = sealed
+        last_id = -1
+        for number in range(1, self.audit_events + 1):
+            event_id = self.check(self.audit_event, number, last_id)
+            if event_id is not None:
+                last_id = event_id
 
 
 def verify_members(
@@ -591,6 +944,11 @@ def verify_members(
         heads=verifier.heads_count,
         tree_size=verifier.tree_size,
         key_id=verifier.key_id,
+        audit_trail=verifier.audit_trail,
+        audit_events=verifier.audit_events,
+        audit_sealed=verifier.audit_sealed,
+        audit_unsealed=verifier.audit_unsealed,
+        audit_checkpoints=verifier.audit_checkpoints,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,6 +21,8 @@ from editor.schema import (
     PPAContent,
     Projet,
 )
+from versions.audit import AuditEventRecord, batch_digest
+from versions.bundle import SealedBatch
 from versions.canonical import canonical_content, content_hash
 from versions.chain import (
     AccordMode,
@@ -94,6 +96,7 @@ class History:
     contents: list[bytes]
     leaf_indexes: list[int]
     heads: list[SignedTreeHead]
+    sealed: list[SealedBatch] = field(default_factory=list)
 
 
 DEFAULT_KINDS = (
@@ -108,10 +111,13 @@ def history(
     n_versions: int = 3,
     kinds: Sequence[VersionKind] = DEFAULT_KINDS,
     content: PPAContent | None = None,
+    batches: Sequence[Sequence[AuditEventRecord]] = (),
 ) -> History:
     """Build ``n_versions`` versions of PPA ``ppa-1`` interleaved with other leaves, with heads.
 
     ``kinds`` cycle over the versions; a ``validated`` version carries two recorded accords.
+    ``batches[i]`` (if given) are the audit events really sealed just before version ``i + 1``
+    (otherwise a checkpoint leaf with a dummy digest stands there).
     """
     key = generate_private_key()
     log = InMemoryLog()
@@ -119,12 +125,22 @@ def history(
     contents: list[bytes] = []
     indexes: list[int] = []
     heads: list[SignedTreeHead] = []
+    sealed: list[SealedBatch] = []
     content = base_content() if content is None else content
     for number in range(1, n_versions + 1):
         at = T0 + timedelta(days=number)
         # Other PPAs and the audit trail share the log.
         log.append(version_leaf_data(f"other-{number}", 1, "a" * 64, "b" * 64))
-        log.append(audit_checkpoint_leaf_data(AuditCheckpoint(number, number + 9, "c" * 64, at)))
+        if number <= len(batches):
+            events = tuple(batches[number - 1])
+            first = sealed[-1].checkpoint.last_seq + 1 if sealed else 1
+            checkpoint = AuditCheckpoint(first, first + len(events) - 1, batch_digest(events), at)
+            index = log.append(audit_checkpoint_leaf_data(checkpoint))
+            sealed.append(SealedBatch(checkpoint, index, events))
+        else:
+            log.append(
+                audit_checkpoint_leaf_data(AuditCheckpoint(number, number + 9, "c" * 64, at))
+            )
         if number > 1:
             content = content.model_copy(deep=True)
             content.projet_de_vie += f" Étape {number}."
@@ -155,4 +171,4 @@ def history(
             log.append(version_leaf_data("ppa-1", number, record.content_hash, record.chain_hash))
         )
         heads.append(sign_tree_head(key, log.size(), log.tree.root(), at + timedelta(minutes=1)))
-    return History(key, log, records, contents, indexes, heads)
+    return History(key, log, records, contents, indexes, heads, sealed)
