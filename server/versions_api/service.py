@@ -56,6 +56,7 @@ from starlette.datastructures import State
 from editor.crdt import doc_from_state, doc_to_content, encode_state, write_content
 from editor.schema import PPAContent
 from server import authz
+from server.audit.bundle import ppa_audit_trail
 from server.audit.seal import seal as seal_audit
 from server.auth.principal import Principal
 from server.authz import Capability
@@ -906,7 +907,9 @@ async def audit_bundle(
 
     ``known_sizes`` are sizes of signed heads the auditor (or a witness) already holds: their
     heads join the bundle, linked to the others by consistency proofs, so ``ppa audit verify
-    --known-head`` checks that today's log extends what was published then.
+    --known-head`` checks that today's log extends what was published then. The PPA's audit
+    events and the checkpoints sealing them under the latest head come along
+    (:func:`server.audit.bundle.ppa_audit_trail`).
     """
     latest = await latest_head(session)
     if latest is None:
@@ -927,9 +930,18 @@ async def audit_bundle(
     ]
     signed = [head_of(h) for h in heads]
     public_key = rt.key.public_key()
+    events, batches = await ppa_audit_trail(session, ppa, latest.tree_size)
 
     def build(sync: Any) -> bytes:
-        return assemble_bundle(ppa.id, entries, tree(sync, latest.tree_size), signed, public_key)
+        return assemble_bundle(
+            ppa.id,
+            entries,
+            tree(sync, latest.tree_size),
+            signed,
+            public_key,
+            events,
+            batches,
+        )
 
     return await session.run_sync(build)
 

@@ -78,6 +78,56 @@ def test_bundle_holds_every_version_and_verifies(bundle: tuple[str, bytes], api_
     assert members["public_key.pem"].decode() == key["public_key_pem"]
 
 
+def ppa_events(api_as: Any, ppa_id: str) -> list[dict[str, Any]]:
+    """The PPA's audit events as the audit API lists them (oldest first)."""
+    person_id = api_as(COORD).get(f"/api/ppas/{ppa_id}").json()["person_id"]
+    events = api_as(AUDITOR).get(f"/api/persons/{person_id}/audit", params={"limit": 5000}).json()
+    mine = [e for e in events if e["object_type"] == "ppa" and e["object_id"] == ppa_id]
+    return sorted(mine, key=lambda e: e["id"])
+
+
+def test_bundle_holds_the_ppas_audit_trail_with_its_seals(
+    bundle: tuple[str, bytes], api_as: Any
+) -> None:
+    ppa_id, data = bundle
+    report = verify_bundle(data)
+    assert report.ok, report.render()
+    members = read_members(data)
+    shown = [
+        json.loads(members[f"audit/events/{n:04d}/event.json"])
+        for n in range(1, report.audit_events + 1)
+    ]
+    # Every trace of this PPA written before the download, in id order, nobody else's.
+    listed = [e for e in ppa_events(api_as, ppa_id) if e["id"] <= shown[-1]["id"]]
+    assert [e["id"] for e in shown] == [e["id"] for e in listed]
+    assert {e["object_id"] for e in shown} == {ppa_id}
+    assert "ppa.validate" in {e["action"] for e in shown}
+    # Sealed at each version append; the last validation's own trace comes after its seal.
+    assert report.audit_sealed >= 3
+    assert report.audit_unsealed >= 1
+    assert report.audit_sealed + report.audit_unsealed == report.audit_events == len(shown)
+    assert report.audit_checkpoints >= 2
+    seals = [json.loads(members[f"audit/events/{n:04d}/seal.json"]) for n in range(1, 3)]
+    assert all(seal["checkpoint"] is not None for seal in seals)
+
+
+def test_after_a_seal_every_event_of_the_bundle_is_sealed(
+    bundle: tuple[str, bytes], api_as: Any
+) -> None:
+    ppa_id, _ = bundle
+    assert api_as(AUDITOR).post("/api/log/audit-checkpoints").status_code == 200
+    response = api_as(AUDITOR).get(f"/api/ppas/{ppa_id}/audit-bundle")
+    assert response.status_code == 200
+    report = verify_bundle(response.content)
+    assert report.ok, report.render()
+    assert report.audit_unsealed == 0
+    assert report.audit_sealed == report.audit_events >= 5
+    # The download is traced after the bundle was built: the next bundle shows it, unsealed.
+    again = verify_bundle(api_as(AUDITOR).get(f"/api/ppas/{ppa_id}/audit-bundle").content)
+    assert again.ok
+    assert (again.audit_events, again.audit_unsealed) == (report.audit_events + 1, 1)
+
+
 def test_ppa_audit_verify_accepts_the_bundle(
     bundle: tuple[str, bytes], api_as: Any, tmp_path: Path
 ) -> None:
@@ -89,6 +139,11 @@ def test_ppa_audit_verify_accepts_the_bundle(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Bundle d'audit intègre" in result.stdout
     assert "Audit bundle intact" in result.stdout
+    report = verify_bundle(data)
+    assert report.audit_sealed > 0
+    assert f"{report.audit_sealed} événement(s) vérifié(s)" in result.stdout
+    assert f"{report.audit_unsealed} non scellé(s)" in result.stdout
+    assert f"{report.audit_sealed} event(s) verified" in result.stdout
     wrong = ppa_cli("audit", "verify", str(path), "--key-id", "0" * 64)
     assert wrong.returncode == 1
     assert "clé publique" in wrong.stdout
@@ -101,6 +156,14 @@ TAMPERED = [
     ("versions/0004/leaf.json", "log leaf of version 4", "feuille du journal"),
     ("versions/0005/inclusion.json", "inclusion proof of version 5", "preuve d'inclusion"),
     ("heads/0001.json", "signed tree head 1", "tête d'arbre signée 1"),
+    ("audit/events/0001/event.json", "audit event 1", "événement d'audit 1"),
+    ("audit/events/0002/seal.json", "batch proof of audit event 2", "preuve de scellement"),
+    ("audit/checkpoints/0001/leaf.json", "audit checkpoint 1", "point de scellement 1"),
+    (
+        "audit/checkpoints/0002/inclusion.json",
+        "inclusion proof of audit checkpoint 2",
+        "preuve d'inclusion du point de scellement 2",
+    ),
 ]
 
 
