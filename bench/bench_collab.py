@@ -1,7 +1,7 @@
 """Live collaboration figures: our server (``ppa serve``: auth, durable update log, relay) against
 pycrdt-websocket 0.16.5, the nearest Python peer, in the same run and on the same load.
 
-Run: ``.venv/bin/python bench/bench_collab.py`` (about 5 minutes). Both servers run pinned to
+Run: ``.venv/bin/python bench/bench_collab.py`` (about 6 minutes). Both servers run pinned to
 core 1 (``taskset -c 1``), the load generator to core 0. The peer runs from its own venv
 (``--peer-venv``, default ``/tmp/pycrdt-ws-venv``), created with pip when missing: it is not a
 dependency of this project.
@@ -9,14 +9,15 @@ dependency of this project.
 For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
 replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
 the generator is not the bottleneck), inserts 4 characters at a random place R times a second,
-applies what it receives (in the background, 16 messages at a time, so that no step of the
-generator holds its loop long: the longest is reported) and answers the server's sync step 1
-like a stock client. Propagation latency is measured by every other client, from just before the
-sender writes its update to the moment the relayed update is read (its clock range identifies
-it).
-Then: relayed messages/s received by all clients, server CPU (share of one core) and RSS, and
-convergence (every replica identical once the edits stop). Our server commits every update to
-its SQLite update log before relaying it; pycrdt-websocket keeps nothing (no store configured).
+applies what it receives (in the background, 16 messages at a time at a bounded pace, so that
+no step of the generator holds its loop long - the longest is reported - and the generator's core
+does not saturate; every replica applies the rest before the convergence check) and answers the
+server's sync step 1 like a stock client. Propagation latency is measured by every other client,
+from just before the sender writes its update to the moment the relayed update is read (its
+clock range identifies it). Then: relayed messages/s received by all clients, server CPU (share
+of one core) and RSS, and convergence (every replica identical once the edits stop). Our server
+commits every update to its SQLite update log before relaying it; pycrdt-websocket keeps nothing
+(no store configured).
 
 Late joiner: ten writers build a document of 100,000 updates (4 characters each, at random places
 of their own text, so the document keeps 100,000 separate items); a new client then
@@ -68,8 +69,8 @@ from editor.sync import (
 
 REPO = Path(__file__).resolve().parent.parent
 PEER_SERVER = """
-import asyncio, sys
-import uvicorn
+import sys
+import uvicorn, uvloop
 from pycrdt.websocket import ASGIServer, WebsocketServer
 
 async def main() -> None:
@@ -79,7 +80,7 @@ async def main() -> None:
     async with server:
         await uvicorn.Server(config).serve()
 
-asyncio.run(main())
+uvloop.run(main())  # the event loop of ours too (uvicorn's default when installed)
 """
 EDIT = "abcd"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -607,13 +608,17 @@ async def connect_all(server: Server, document: str, clients: list[BenchClient])
 APPLY_SLICE = 16
 """Messages a client applies at a time in the background: one slice blocks the generator's loop
 for well under a millisecond, so that arrival times stay exact."""
+APPLY_PAUSE = 0.001
+"""Seconds between two slices (at most about 16,000 messages applied a second)."""
 
 
 async def applier(clients: list[BenchClient], steps: list[float]) -> None:
-    """Apply what every client received, a slice at a time, yielding between slices: a browser
-    applies each update as it comes, but 200 replicas applying everything on the generator's
-    one core in one go would hold its loop for milliseconds and delay the arrival times read
-    meanwhile. ``steps``: how long each slice held the loop (seconds)."""
+    """Apply what every client received, a slice at a time with a pause between slices: a
+    browser applies each update as it comes, but 200 replicas applying everything on the
+    generator's one core would hold its loop for milliseconds (delaying the arrival times read
+    meanwhile) and saturate that core. Paced, the replicas may lag behind during the measure
+    (their edits are then concurrent with more of the others'); they apply the rest before the
+    convergence check. ``steps``: how long each slice held the loop (seconds)."""
     while True:
         busy = False
         for client in clients:
@@ -621,7 +626,7 @@ async def applier(clients: list[BenchClient], steps: list[float]) -> None:
             if client.apply_pending(APPLY_SLICE):
                 steps.append(time.perf_counter() - began)
                 busy = True
-                await asyncio.sleep(0)
+                await asyncio.sleep(APPLY_PAUSE)
         if not busy:
             await asyncio.sleep(0.002)
 
