@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from editor.schema import Jour
-from tests.conftest import LiveServer
+from tests.conftest import DatabaseInfo, LiveServer
+from tests.server.versions.conftest import sql
 from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, new_ppa, save, validate
 from tests.server.versions.live import edit_over_websocket
+from tests.server.versions.test_audit_seal import _tamper
 from versions.bundle import read_members, verify_bundle, zip_members
 
 
@@ -218,3 +220,28 @@ def test_known_heads_catch_a_rewritten_history(bundle: tuple[str, bytes], tmp_pa
     result = ppa_cli("audit", "verify", str(path), "--known-head", str(forged))
     assert result.returncode == 1
     assert "historique réécrit" in result.stdout
+
+
+def test_a_sealed_event_altered_in_the_database_breaks_the_bundle(
+    bundle: tuple[str, bytes], api_as: Any, database: DatabaseInfo
+) -> None:
+    """A superuser rewriting a sealed trace of the PPA (triggers disabled): the bundle built from
+    the altered row no longer proves it into its sealed batch, and says which event."""
+    ppa_id, data = bundle
+    first_id = json.loads(read_members(data)["audit/events/0001/event.json"])["id"]
+    (original,) = sql(database, "SELECT actor_id FROM audit_events WHERE id = :i", i=first_id)
+    _tamper(database, "UPDATE audit_events SET actor_id = 'quelqu-un' WHERE id = :i", i=first_id)
+    try:
+        response = api_as(AUDITOR).get(f"/api/ppas/{ppa_id}/audit-bundle")
+        assert response.status_code == 200
+        report = verify_bundle(response.content)
+        assert str(report.first_broken).startswith("batch proof of audit event 1: root mismatch")
+        assert "preuve de scellement de l'événement d'audit 1" in report.render()
+    finally:
+        _tamper(
+            database,
+            "UPDATE audit_events SET actor_id = :a WHERE id = :i",
+            a=original[0],
+            i=first_id,
+        )
+    assert verify_bundle(api_as(AUDITOR).get(f"/api/ppas/{ppa_id}/audit-bundle").content).ok
