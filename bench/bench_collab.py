@@ -1,10 +1,10 @@
 """Live collaboration figures: our server (``ppa serve``: auth, durable update log, relay) against
 pycrdt-websocket 0.16.5, the nearest Python peer, in the same run and on the same load.
 
-Run: ``.venv/bin/python bench/bench_collab.py`` (about 6 minutes). Both servers run pinned to
-core 1 (``taskset -c 1``), the load generator to core 0. The peer runs from its own venv
-(``--peer-venv``, default ``/tmp/pycrdt-ws-venv``), created with pip when missing: it is not a
-dependency of this project.
+Run: ``taskset -c 0 .venv/bin/python bench/bench_collab.py`` (about 7 minutes). Both servers run
+pinned to core 1 (``taskset -c 1``), the load generator to core 0. The peer runs from its own
+venv (``--peer-venv``, default ``/tmp/pycrdt-ws-venv``), created with pip when missing: it is not
+a dependency of this project.
 
 For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
 replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
@@ -41,7 +41,9 @@ import json
 import os
 import random
 import shutil
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,7 +52,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import uvloop
@@ -103,7 +105,6 @@ def rss_mib(pid: int, key: str = "VmRSS") -> float:
 
 
 def free_port() -> int:
-    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,49 +116,122 @@ def free_port() -> int:
 # A minimal WebSocket client (RFC 6455): enough to speak y-websocket cheaply
 
 
-class WsProtocol(asyncio.Protocol):
+SO_TIMESTAMPNS = 35
+"""Linux (``SO_TIMESTAMPNS_OLD``, also the control message type): the kernel stamps each received
+segment with the time it arrived (CLOCK_REALTIME); ``recvmsg`` returns the stamp of the last one
+read."""
+_TIMESPEC = struct.Struct("qq")
+
+
+class WsProtocol:
+    """One client socket, read with ``recvmsg``: the arrival time of a message is the kernel's
+    receive time of its bytes, not the moment this (busy, one-core) generator got round to reading
+    them, so that the figures measure the server and the network, not the generator."""
+
     def __init__(self, host: str, path: str, client: BenchClient) -> None:
         self.host = host
         self.path = path
         self.client = client
-        client.protocol = self  # frames may arrive before create_connection returns
-        self.transport: asyncio.Transport | None = None
+        client.protocol = self
+        self.sock: socket.socket | None = None
+        self.loop = asyncio.get_running_loop()
         self.buffer = bytearray()
         self.need = 0
         """Bytes the partial frame in ``buffer`` needs (0: unknown)."""
         self.open = False
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.opened: asyncio.Future[None] = self.loop.create_future()
+        self.closed: asyncio.Future[int] = self.loop.create_future()
         self.writable = asyncio.Event()
         self.writable.set()
+        self.out = bytearray()
         self.rng = random.Random()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
+    async def connect(self, host: str, port: int) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        await self.loop.sock_connect(sock, (host, port))
+        self.sock = sock
+        self.loop.add_reader(sock.fileno(), self._readable)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.transport.write(
+        self._send_raw(
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 "Sec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
         )
+        await self.opened
 
-    def pause_writing(self) -> None:
-        self.writable.clear()
+    def _readable(self) -> None:
+        assert self.sock is not None
+        try:
+            data, ancillary, _flags, _addr = self.sock.recvmsg(1 << 20, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        if not data:
+            self._lost()
+            return
+        now = time.perf_counter()
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                arrived = seconds + nanoseconds * 1e-9
+                now = min(now, arrived - (time.time() - time.perf_counter()))
+        self.data_received(data, now)
 
-    def resume_writing(self) -> None:
-        self.writable.set()
-
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _lost(self) -> None:
+        if self.sock is not None:
+            self.loop.remove_reader(self.sock.fileno())
+            self.loop.remove_writer(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
         self.writable.set()
         if not self.closed.done():
             self.closed.set_result(1006)
         if not self.opened.done():
             self.opened.set_exception(ConnectionError("closed during the handshake"))
 
-    def data_received(self, data: bytes) -> None:
-        now = time.perf_counter()  # when these bytes arrived: what latencies are measured to
+    def _send_raw(self, data: bytes) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        if not self.out:
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._lost()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self.loop.add_writer(sock.fileno(), self._flush)
+        self.out += data
+        if len(self.out) > 1 << 16:
+            self.writable.clear()
+
+    def _flush(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        try:
+            sent = sock.send(self.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._lost()
+            return
+        del self.out[:sent]
+        if not self.out:
+            self.loop.remove_writer(sock.fileno())
+            self.writable.set()
+
+    def data_received(self, data: bytes, now: float) -> None:
         buffer = self.buffer
         if not self.open:
             buffer += data
@@ -205,8 +279,8 @@ class WsProtocol(asyncio.Protocol):
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
                 if not self.closed.done():
                     self.closed.set_result(code)
-                if self.transport is not None:
-                    self.transport.close()
+                self._lost()
+                return
             elif opcode == 9:
                 self._write(0x8A, payload)
         self.need = 0
@@ -220,7 +294,6 @@ class WsProtocol(asyncio.Protocol):
                     self.need = 10 + int.from_bytes(data[pos + 2 : pos + 10], "big")
 
     def _write(self, first: int, payload: bytes) -> None:
-        assert self.transport is not None
         size = len(payload)
         if size < 126:
             header = bytes((first, 0x80 | size))
@@ -234,16 +307,16 @@ class WsProtocol(asyncio.Protocol):
             payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
                 size, "big"
             )
-        self.transport.write(header + mask + payload)
+        self._send_raw(header + mask + payload)
 
     def send(self, payload: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.sock is not None:
             self._write(0x82, payload)
 
     def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.sock is not None:
             self._write(0x88, (1000).to_bytes(2, "big"))
-            self.transport.close()
+            self._lost()
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,11 +374,8 @@ class BenchClient:
         """Open the socket; returns the time the WebSocket opened (after the handshake). Like a
         stock client, sends sync step 1 at once, unless ``step1`` is false (then the caller
         sends it with :meth:`request_document`)."""
-        loop = asyncio.get_running_loop()
-        _transport, protocol = await loop.create_connection(
-            lambda: WsProtocol(f"{host}:{port}", path, self), host, port
-        )
-        await protocol.opened
+        protocol = WsProtocol(f"{host}:{port}", path, self)
+        await protocol.connect(host, port)
         opened = time.perf_counter()
         if step1:
             self.request_document()
@@ -530,8 +600,6 @@ class Peer(Server):
             )
 
         def probe() -> bool:
-            import socket
-
             with socket.create_connection((self.host, port), timeout=1):
                 return True
 
