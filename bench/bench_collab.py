@@ -9,15 +9,17 @@ a dependency of this project.
 For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
 replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
 the generator is not the bottleneck), inserts 4 characters at a random place R times a second,
-applies what it receives (in the background, 16 messages at a time at a bounded pace, so that
-no step of the generator holds its loop long - the longest is reported - and the generator's core
-does not saturate; every replica applies the rest before the convergence check) and answers the
-server's sync step 1 like a stock client. Propagation latency is measured by every other client,
-from just before the sender writes its update to the moment the relayed update is read (its
-clock range identifies it). Then: relayed messages/s received by all clients, server CPU (share
-of one core) and RSS, and convergence (every replica identical once the edits stop). Our server
-commits every update to its SQLite update log before relaying it; pycrdt-websocket keeps nothing
-(no store configured).
+and answers the server's sync step 1 like a stock client. The replicas apply what they received
+only once the edits stop, before the convergence check: 200 replicas applying 40,000 updates a
+second on the generator's one core would saturate it (a browser applies each update as it comes,
+on its own machine); meanwhile each edits its own view, so the edits are all concurrent, a worst
+case for merging. Propagation latency is measured by every other client, from just before the
+sender writes its update to the moment the kernel received the relayed update (a receive
+timestamp: the generator reads 200 sockets on one core and may get to one late; its longest step
+is reported); the update's clock range identifies it. Then: relayed messages/s received by all
+clients, server CPU (share of one core) and RSS, and convergence (every replica identical once
+the edits stop). Our server commits every update to its SQLite update log before relaying it;
+pycrdt-websocket keeps nothing (no store configured).
 
 Late joiner: ten writers build a document of 100,000 updates (4 characters each, at random places
 of their own text, so the document keeps 100,000 separate items); a new client then
@@ -121,6 +123,8 @@ SO_TIMESTAMPNS = 35
 segment with the time it arrived (CLOCK_REALTIME); ``recvmsg`` returns the stamp of the last one
 read."""
 _TIMESPEC = struct.Struct("qq")
+_READ_VIEW = memoryview(bytearray(1 << 18))
+"""The buffer every socket is read into (one loop, one read at a time)."""
 
 
 class WsProtocol:
@@ -167,11 +171,12 @@ class WsProtocol:
     def _readable(self) -> None:
         assert self.sock is not None
         try:
-            data, ancillary, _flags, _addr = self.sock.recvmsg(1 << 20, 64)
+            size, ancillary, _flags, _addr = self.sock.recvmsg_into([_READ_VIEW], 64)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            data, ancillary = b"", []
+            size, ancillary = 0, []
+        data = bytes(_READ_VIEW[:size])  # recvmsg(n) would allocate n bytes at every read
         if not data:
             self._lost()
             return
@@ -409,8 +414,7 @@ class BenchClient:
         return stop - start
 
     def edit(self) -> None:
-        """Insert 4 characters at a random place of this replica (which applies what it
-        receives in the background: :func:`applier`)."""
+        """Insert 4 characters at a random place of this replica."""
         # The update is the difference from the state before the edit: observing the document
         # would encode an update for every transaction, the many remote ones included.
         before = self.doc.get_state()
@@ -673,32 +677,6 @@ async def connect_all(server: Server, document: str, clients: list[BenchClient])
         await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for c in batch))
 
 
-APPLY_SLICE = 16
-"""Messages a client applies at a time in the background: one slice blocks the generator's loop
-for well under a millisecond, so that arrival times stay exact."""
-APPLY_PAUSE = 0.001
-"""Seconds between two slices (at most about 16,000 messages applied a second)."""
-
-
-async def applier(clients: list[BenchClient], steps: list[float]) -> None:
-    """Apply what every client received, a slice at a time with a pause between slices: a
-    browser applies each update as it comes, but 200 replicas applying everything on the
-    generator's one core would hold its loop for milliseconds (delaying the arrival times read
-    meanwhile) and saturate that core. Paced, the replicas may lag behind during the measure
-    (their edits are then concurrent with more of the others'); they apply the rest before the
-    convergence check. ``steps``: how long each slice held the loop (seconds)."""
-    while True:
-        busy = False
-        for client in clients:
-            began = time.perf_counter()
-            if client.apply_pending(APPLY_SLICE):
-                steps.append(time.perf_counter() - began)
-                busy = True
-                await asyncio.sleep(APPLY_PAUSE)
-        if not busy:
-            await asyncio.sleep(0.002)
-
-
 async def scenario(
     server: Server, n: int, rate: float, seconds: float, warmup: float
 ) -> ScenarioResult:
@@ -718,7 +696,6 @@ async def scenario(
     own_start: float | None = None
     end = start + warmup + seconds
     steps: list[float] = []
-    applying = asyncio.ensure_future(applier(clients, steps))
     while queue[0][0] < end:
         at, index = heapq.heappop(queue)
         delay = at - loop.time()
@@ -735,9 +712,6 @@ async def scenario(
     cpu = (cpu_seconds(server.pid) - (cpu_start or 0.0)) / seconds
     generator_cpu = (cpu_seconds(os.getpid()) - (own_start or 0.0)) / seconds
     generator_step = max(steps, default=0.0)
-    applying.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await applying
     rss = rss_mib(server.pid)
     sent = sum(1 for log in run.sent.values() for _, t in log if run.window[0] <= t < run.window[1])
     final = {cid: log[-1][0] for cid, log in run.sent.items()}
