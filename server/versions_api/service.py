@@ -43,6 +43,7 @@ another process reaches this one through the Redis fan-out, as for every live wr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
@@ -110,13 +111,18 @@ RESTORE_IN_PROGRESS = (
     "rechargez-le et réessayez dans un instant."
 )
 
-faults: Callable[[str], None] | None = None
-"""Test seam: called with the name of each step of a validation (raise to inject a failure)."""
+faults: Callable[[str, str | None], None] | None = None
+"""Test seam: called with the name of each step of a validation and the id of the PPA it works
+on (raise to inject a failure). Background work on other PPAs (session-end checkpoints) calls it
+too: a test filters on the PPA id."""
+
+_step_ppa: ContextVar[str | None] = ContextVar("versions_step_ppa", default=None)
+"""The PPA the current task is recording or validating (for :data:`faults`)."""
 
 
 def _step(name: str) -> None:
     if faults is not None:
-        faults(name)
+        faults(name, _step_ppa.get())
 
 
 class AvenantRefusedError(InvalidInput):
@@ -294,6 +300,7 @@ async def record_version(
 
     The caller holds the PPA's row (it wrote it in this transaction).
     """
+    _step_ppa.set(ppa_id)
     previous = await repository.latest_version(session, ppa_id)
     number = 1 if previous is None else previous.number + 1
     canonical = canonical_content(new.content)
@@ -488,6 +495,7 @@ async def validate(
     changed since the last version, then the validated version with its agreements, log leaf and
     signed head; a revision supersedes the PPA it replaces.
     """
+    _step_ppa.set(ppa.id)
     _lifecycle(ppa, LifecycleEvent.VALIDATE)
     await guard.hold(ppa.id)
     await session.refresh(ppa)
@@ -725,6 +733,7 @@ async def restore(
     source: Version,
 ) -> Restored:
     """Bring version ``source`` back as the new draft (see the module docstring)."""
+    _step_ppa.set(ppa.id)
     target = content_of(source)
     await guard.hold(ppa.id)
     await session.refresh(ppa)

@@ -69,13 +69,17 @@ def edit(live_server: LiveServer, api_as: Any) -> Edit:
 
 
 class Faults:
-    """Raise at the ``occurrence``-th time a validation reaches ``step``."""
+    """Raise at the ``occurrence``-th time a validation of PPA ``ppa_id`` reaches ``step``
+    (steps of other PPAs, e.g. session-end checkpoints of earlier tests' rooms, are ignored)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
         self.target: tuple[str, int] | None = None
+        self.ppa_id: str | None = None
 
-    def __call__(self, step: str) -> None:
+    def __call__(self, step: str, ppa_id: str | None) -> None:
+        if ppa_id != self.ppa_id:
+            return
         self.seen.append(step)
         if self.target is not None and self.target == (step, self.seen.count(step)):
             raise RuntimeError(f"injected failure at {step}")

@@ -55,7 +55,7 @@ def two_servers(settings: Any, api_as: Any) -> Iterator[tuple[LiveServer, LiveSe
 def jitter() -> Iterator[None]:
     """Random pauses at the steps where the two requests can interleave."""
 
-    def pause(step: str) -> None:
+    def pause(step: str, ppa_id: str | None) -> None:
         if step in ("room_locked", "restore_claimed", "restore_written", "ppa_locked"):
             time.sleep(random.uniform(0, 0.03))
 

@@ -43,6 +43,7 @@ def test_steps_cover_a_validation(
     api_as: Any, demo: dict[str, Any], faults: Faults, rooms: RecordingRooms
 ) -> None:
     setup = new_ppa(api_as, demo)
+    faults.ppa_id = setup.ppa_id
     assert validate(api_as(COORD), setup.ppa_id).status_code == 201
     assert [(s, faults.seen[: i + 1].count(s)) for i, s in enumerate(faults.seen)] == STEPS
 
@@ -61,6 +62,7 @@ def test_failure_at_any_step_leaves_nothing(
     setup = new_ppa(api_as, demo)
     coord = api_as(COORD)
     before = counts(database, setup.ppa_id)
+    faults.ppa_id = setup.ppa_id
     faults.target = (step, occurrence)
     # A one-off connection: uvicorn closes the connection of a request that failed with an
     # unexpected error, and a pooled client could reuse it for its next request.
