@@ -135,6 +135,10 @@ GUARD_AUTHOR: Final = "system:schema-guard"
 _MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
 _MAX_BACKLOG: Final = 10_000
 _MAX_HELD: Final = 256
+_MAX_FULL_TAIL: Final = 1000
+"""Transactions kept after the encoded full document before it is dropped (re-encoded by the
+next join): merging 1,000 small updates takes under 2 ms, encoding a 100,000-update document
+about 65 ms, on the event loop."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -907,7 +911,10 @@ class Room:
         fanout: Fanout | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        encoded: Sequence[bytes] = (),
     ) -> None:
+        """``encoded``: updates that give ``doc`` when applied in order (what it was loaded
+        from), so that the first client to join gets them without encoding the document."""
         self.ppa_id = ppa_id
         self.doc = doc
         self.limits = limits or Limits()
@@ -924,11 +931,20 @@ class Room:
         self._peers: dict[Peer, None] = {}
         self._awareness: dict[int, _AwarenessState] = {}
         self._pending: list[_Entry] = []
-        self._deferred: list[tuple[int, Peer, bytes]] = []
+        self._deferred: list[tuple[int, Peer, list[bytes]]] = []
         self._applied_gen = 0
         self._committed_gen = 0
         self._durable_sv: bytes | None = doc.get_state()
-        self._full_update: tuple[int, bytes] | None = None
+        self._full: bytes | None = None
+        """The whole document as it was at some point, as a sync step 2 (encoded once)."""
+        self._full_tail: list[bytes] = []
+        """The update of every transaction since ``_full`` (see :meth:`_full_state`)."""
+        self._full_tail_bytes = 0
+        self._full_tail_merged: tuple[int, bytes] | None = None
+        if encoded:
+            self._full = encode_sync_step2(encoded[0])
+            for update in encoded[1:]:
+                self._note_full_tail(update)
         self._since_compaction = tail_length
         self._compacting = False
         self._compacted = anyio.Event()
@@ -1227,34 +1243,66 @@ class Room:
 
     def _on_sync_step1(self, peer: Peer, state_vector: bytes) -> None:
         if state_vector == EMPTY_STATE_VECTOR:
-            diff = self._full_state()
+            reply = self._full_state()
         else:
             try:
-                diff = self.doc.get_update(state_vector)
+                reply = [encode_sync_step2(self.doc.get_update(state_vector))]
             except ValueError as exc:
                 raise MalformedMessage("Vecteur d'état illisible") from exc
-        reply = encode_sync_step2(diff)
         if self.uncommitted:
             # Only durable content may be shown: answer once what the diff holds is committed.
             self._deferred.append((self._applied_gen, peer, reply))
         else:
             self._send_step2(peer, reply)
 
-    def _send_step2(self, peer: Peer, reply: bytes) -> None:
-        peer.channel.send(reply)
+    def _send_step2(self, peer: Peer, reply: list[bytes]) -> None:
+        for message in reply:
+            peer.channel.send(message)
         backlog = peer.backlog
         if backlog is not None:
             peer.backlog = None
             for message in backlog:
                 peer.channel.send(message)
 
-    def _full_state(self) -> bytes:
-        cached = self._full_update
-        if cached is not None and cached[0] == self.version:
-            return cached[1]
-        update = self.doc.get_update()
-        self._full_update = (self.version, update)
-        return update
+    def _full_state(self) -> list[bytes]:
+        """The reply to an empty state vector (a client with nothing): the whole document as a
+        sync step 2 encoded once, then one update message with every transaction since (merged).
+        A stock client applies both; the step 2 alone is a consistent earlier state of the
+        document. Encoding the whole document costs about 65 ms for 100,000 updates on the event
+        loop, where merging a few small updates costs microseconds: it is encoded again only
+        once the tail is long (:data:`_MAX_FULL_TAIL` transactions, or more bytes than half the
+        document and 64 KiB)."""
+        full = self._full
+        if full is None:
+            full = self._full = encode_sync_step2(self.doc.get_update())
+            self._full_tail = []
+            self._full_tail_bytes = 0
+            self._full_tail_merged = None
+        tail = self._full_tail
+        if not tail:
+            return [full]
+        merged = self._full_tail_merged
+        if merged is None:
+            update = merge_many(tail)
+        elif merged[0] < len(tail):
+            update = merge_many([merged[1], *tail[merged[0] :]])
+        else:
+            update = merged[1]
+        self._full_tail_merged = (len(tail), update)
+        return [full, encode_update(update)]
+
+    def _note_full_tail(self, update: bytes) -> None:
+        if self._full is None or update == EMPTY_UPDATE:
+            return
+        self._full_tail.append(update)
+        self._full_tail_bytes += len(update)
+        if len(self._full_tail) > _MAX_FULL_TAIL or self._full_tail_bytes > max(
+            len(self._full) // 2, 1 << 16
+        ):
+            self._full = None  # the next join encodes the document again
+            self._full_tail = []
+            self._full_tail_bytes = 0
+            self._full_tail_merged = None
 
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -1423,8 +1471,12 @@ class Room:
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self.version += 1
+        if self._captured is None and self._full is None:
+            return
+        update = event.update
         if self._captured is not None:
-            self._captured.append(event.update)
+            self._captured.append(update)
+        self._note_full_tail(update)
 
     def _awareness_states(self) -> list[AwarenessEntry]:
         expired = self._monotonic() - REMOTE_AWARENESS_TTL
@@ -1932,10 +1984,14 @@ class RoomManager:
                 subscribed = True
             stored = await self.store.load(ppa_id)
             doc: Doc[Any] = Doc()
+            encoded: list[bytes] = []
             if stored.state is not None:
                 doc.apply_update(stored.state)
+                encoded.append(stored.state)
             if stored.updates:
-                doc.apply_update(merge_many(stored.updates))
+                tail = merge_many(stored.updates)
+                doc.apply_update(tail)
+                encoded.append(tail)
             room = Room(
                 ppa_id,
                 doc,
@@ -1947,6 +2003,7 @@ class RoomManager:
                 fanout=self._fanout,
                 monotonic=self._monotonic,
                 now=self._now,
+                encoded=encoded,
             )
             if stored.locked or ppa_id in self._locked:
                 room.locked = True
