@@ -11,24 +11,13 @@ checkpoint beyond that head (sealed meanwhile) or not sealed yet is exported as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.seal import checkpoint_of, record_of
+from server.audit.seal import checkpoint_of, events_by_id, record_of
 from server.models import PPA, AuditCheckpointRow, AuditEvent
 from versions.audit import AuditEventRecord, decode_id_ranges
 from versions.bundle import AUDIT_OBJECT_TYPE, SealedBatch
-
-
-async def _events(session: AsyncSession, ids: Sequence[int]) -> dict[int, AuditEvent]:
-    found: dict[int, AuditEvent] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        for event in await session.scalars(select(AuditEvent).where(AuditEvent.id.in_(chunk))):
-            found[event.id] = event
-    return found
 
 
 async def ppa_audit_trail(
@@ -67,7 +56,7 @@ async def ppa_audit_trail(
         ids = decode_id_ranges(checkpoint.event_ids)
         if wanted.isdisjoint(ids):
             continue
-        found = await _events(session, ids)
+        found = await events_by_id(session, ids)
         batch = tuple(record_of(found[i]) for i in ids if i in found)
         batches.append(SealedBatch(checkpoint_of(checkpoint), checkpoint.leaf_index, batch))
     return events, batches

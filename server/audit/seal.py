@@ -202,7 +202,8 @@ class _Broken(Exception):
         self.problem_fr = problem_fr
 
 
-async def _events_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, AuditEvent]:
+async def events_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, AuditEvent]:
+    """The audit events with these ids (read by chunks of 1,000), keyed by id."""
     found: dict[int, AuditEvent] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
@@ -228,7 +229,7 @@ async def _check_checkpoint(
             "event id set does not match the sealed positions",
             "liste des événements ≠ positions scellées",
         )
-    events = await _events_by_id(session, ids)
+    events = await events_by_id(session, ids)
     if missing := [i for i in ids if i not in events]:
         raise _Broken(
             f"sealed event {missing[0]} deleted", f"événement scellé {missing[0]} supprimé"
