@@ -67,7 +67,7 @@ import itertools
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -182,6 +182,17 @@ def _proof_json(path: Sequence[bytes]) -> list[str]:
     return [node.hex() for node in path]
 
 
+def _inclusion_json(leaf_index: int, tree_size: int, path: Sequence[bytes]) -> bytes:
+    """The ``inclusion.json`` member of a log leaf (a version or an audit checkpoint)."""
+    return canonical_json(
+        {"leaf_index": leaf_index, "tree_size": tree_size, "path": _proof_json(path)}
+    )
+
+
+_AUDIT_EVENT_KEYS = {"type", *(f.name for f in fields(AuditEventRecord))}
+"""The keys of an audit event's canonical encoding (its type tag and its fields)."""
+
+
 def build_bundle(
     ppa_id: str,
     versions: Sequence[BundleVersion],
@@ -235,22 +246,14 @@ def build_bundle(
         members[f"{base}/leaf.json"] = version_leaf_data(
             record.meta.ppa_id, record.meta.number, record.content_hash, record.chain_hash
         )
-        members[f"{base}/inclusion.json"] = canonical_json(
-            {
-                "leaf_index": version.leaf_index,
-                "tree_size": latest.tree_size,
-                "path": _proof_json(version.inclusion_proof),
-            }
+        members[f"{base}/inclusion.json"] = _inclusion_json(
+            version.leaf_index, latest.tree_size, version.inclusion_proof
         )
     for number, sealed in enumerate(audit_checkpoints, start=1):
         base = _name("audit/checkpoints", number)
         members[f"{base}/leaf.json"] = audit_checkpoint_leaf_data(sealed.checkpoint)
-        members[f"{base}/inclusion.json"] = canonical_json(
-            {
-                "leaf_index": sealed.leaf_index,
-                "tree_size": latest.tree_size,
-                "path": _proof_json(sealed.inclusion_proof),
-            }
+        members[f"{base}/inclusion.json"] = _inclusion_json(
+            sealed.leaf_index, latest.tree_size, sealed.inclusion_proof
         )
     for number, shown in enumerate(audit_events, start=1):
         base = _name("audit/events", number)
@@ -804,20 +807,7 @@ class _Verifier:
         value = _obj(
             subject,
             _canonical(subject, data),
-            {
-                "type",
-                "id",
-                "at",
-                "actor_type",
-                "actor_id",
-                "role",
-                "action",
-                "object_type",
-                "object_id",
-                "person_id",
-                "client_addr",
-                "outcome",
-            },
+            _AUDIT_EVENT_KEYS,
         )
         texts = ("actor_type", "action", "object_type", "outcome")
         optional = ("actor_id", "role", "object_id", "person_id", "client_addr")
