@@ -55,6 +55,7 @@ state; the store keeps each update's author, time and client ids for the version
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -94,6 +95,7 @@ __all__ = [
     "Room",
     "RoomManager",
     "SchemaGuard",
+    "ServedDocument",
     "SessionEnd",
     "StoreUnavailable",
     "StoredUpdate",
@@ -135,10 +137,6 @@ GUARD_AUTHOR: Final = "system:schema-guard"
 _MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
 _MAX_BACKLOG: Final = 10_000
 _MAX_HELD: Final = 256
-_MAX_FULL_TAIL: Final = 1000
-"""Transactions kept after the encoded full document before it is dropped (re-encoded by the
-next join): merging 1,000 small updates takes under 2 ms, encoding a 100,000-update document
-about 65 ms, on the event loop."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -890,6 +888,141 @@ REMOTE_AWARENESS_TTL: Final = 45.0
 renew theirs every 15 s; a crashed process never sends their removal)."""
 
 
+class _Chunk:
+    """Consecutive transactions of the served document's tail, merged into one update once
+    closed (by the room's refresh worker, in a thread)."""
+
+    __slots__ = ("message", "size", "updates")
+
+    def __init__(self) -> None:
+        self.updates: list[bytes] = []
+        self.size = 0
+        self.message: bytes | None = None
+        """The merged transactions as one update message, once merged."""
+
+    def merge(self) -> bytes:
+        return encode_update(merge_many(self.updates))
+
+
+class ServedDocument:
+    """What a client with nothing (empty state vector) receives, kept current without encoding
+    the document on the event loop.
+
+    The reply is a *base* (the whole document at some point, as a sync step 2 encoded once),
+    then the transactions since as a few update messages: closed *chunks* of up to
+    :data:`CHUNK_TRANSACTIONS` transactions or :data:`CHUNK_BYTES` bytes, each merged once, and
+    the open chunk, merged when asked (a few small updates: microseconds). Stock clients apply
+    the step 2 and every update after it. Merging is the room's background work
+    (:meth:`next_job`, run in a worker thread: :func:`pycrdt.merge_updates` releases the GIL):
+    closed chunks are merged, and once the chunks hold :data:`REBASE_CHUNKS` chunks or more
+    bytes than a quarter of the base, the base and the chunks are merged into a new base.
+    Encoding a 100,000-item document takes 25-60 ms on the event loop; with this the reply to a
+    late joiner is ready at any time (merging a lagging chunk costs under a millisecond).
+    """
+
+    CHUNK_TRANSACTIONS: Final = 256
+    CHUNK_BYTES: Final = 1 << 16
+    REBASE_CHUNKS: Final = 16
+    MAX_CHUNKS: Final = 512
+    """Closed chunks past this (the worker cannot keep up): :attr:`overflowing`."""
+
+    def __init__(self, base: bytes) -> None:
+        self._base_update = base
+        self.base = encode_sync_step2(base)
+        self.chunks: list[_Chunk] = []
+        self._open = _Chunk()
+        self._open_merged: tuple[int, bytes] | None = None
+
+    @property
+    def overflowing(self) -> bool:
+        return len(self.chunks) > self.MAX_CHUNKS
+
+    def note(self, update: bytes) -> bool:
+        """One more transaction of the document (in the order they were applied); ``True`` when
+        it closed a chunk (there is background work)."""
+        if update == EMPTY_UPDATE:
+            return False
+        chunk = self._open
+        chunk.updates.append(update)
+        chunk.size += len(update)
+        if len(chunk.updates) >= self.CHUNK_TRANSACTIONS or chunk.size >= self.CHUNK_BYTES:
+            if self._open_merged is not None and self._open_merged[0] == len(chunk.updates):
+                chunk.message = self._open_merged[1]
+            elif len(chunk.updates) == 1:
+                chunk.message = encode_update(update)
+            self.chunks.append(chunk)
+            self._open = _Chunk()
+            self._open_merged = None
+            return True
+        return False
+
+    def reply(self) -> list[bytes]:
+        """The whole document: the base, then every transaction since (merged)."""
+        messages = [self.base]
+        for chunk in self.chunks:
+            if chunk.message is None:  # the worker lags: merge it here, once
+                chunk.message = chunk.merge()
+            messages.append(chunk.message)
+        open_ = self._open
+        if open_.updates:
+            count = len(open_.updates)
+            merged = self._open_merged
+            if merged is None:
+                message = encode_update(merge_many(open_.updates))
+            elif merged[0] < count:
+                # Merge the previous merge (an update message: skip its 2-byte prefix and length)
+                # with what came since.
+                previous = _update_of(merged[1])
+                message = encode_update(merge_many([previous, *open_.updates[merged[0] :]]))
+            else:
+                message = merged[1]
+            self._open_merged = (count, message)
+            messages.append(message)
+        return messages
+
+    def next_job(self) -> Callable[[], Callable[[], None]] | None:
+        """Background work, if any: a function to run in a worker thread, which returns the
+        function that installs its result (to call on the event loop)."""
+        for chunk in self.chunks:
+            if chunk.message is None:
+                return functools.partial(self._merge_chunk, chunk)
+        chunks = self.chunks
+        merged_bytes = sum(len(c.message or b"") for c in chunks)
+        if chunks and (
+            len(chunks) >= self.REBASE_CHUNKS
+            or merged_bytes > max(len(self._base_update) // 4, self.CHUNK_BYTES)
+        ):
+            return functools.partial(self._rebase, self._base_update, list(chunks))
+        return None
+
+    def _merge_chunk(self, chunk: _Chunk) -> Callable[[], None]:
+        message = chunk.merge()
+
+        def install() -> None:
+            if chunk.message is None:
+                chunk.message = message
+
+        return install
+
+    def _rebase(self, base: bytes, chunks: list[_Chunk]) -> Callable[[], None]:
+        updates = [_update_of(c.message) for c in chunks if c.message is not None]
+        new_base = merge_many([base, *updates])
+        step2 = encode_sync_step2(new_base)
+
+        def install() -> None:  # one worker per room: nothing else moved the base meanwhile
+            self._base_update = new_base
+            self.base = step2
+            del self.chunks[: len(chunks)]
+
+        return install
+
+
+def _update_of(message: bytes) -> bytes:
+    """The update inside a sync step 2 or update message (it ends the message)."""
+    size = Decoder(message, 2).read_var_uint()
+    return message[len(message) - size :]
+
+
 class Room:
     """One PPA document being edited: the doc, its connections, presence and group commit.
 
@@ -935,16 +1068,13 @@ class Room:
         self._applied_gen = 0
         self._committed_gen = 0
         self._durable_sv: bytes | None = doc.get_state()
-        self._full: bytes | None = None
-        """The whole document as it was at some point, as a sync step 2 (encoded once)."""
-        self._full_tail: list[bytes] = []
-        """The update of every transaction since ``_full`` (see :meth:`_full_state`)."""
-        self._full_tail_bytes = 0
-        self._full_tail_merged: tuple[int, bytes] | None = None
+        self._served: ServedDocument | None = None
+        """The reply to a client with nothing (``None``: encode the document at the next one)."""
+        self._refreshing = False
         if encoded:
-            self._full = encode_sync_step2(encoded[0])
+            self._served = ServedDocument(encoded[0])
             for update in encoded[1:]:
-                self._note_full_tail(update)
+                self._served.note(update)
         self._since_compaction = tail_length
         self._compacting = False
         self._compacted = anyio.Event()
@@ -1265,44 +1395,26 @@ class Room:
                 peer.channel.send(message)
 
     def _full_state(self) -> list[bytes]:
-        """The reply to an empty state vector (a client with nothing): the whole document as a
-        sync step 2 encoded once, then one update message with every transaction since (merged).
-        A stock client applies both; the step 2 alone is a consistent earlier state of the
-        document. Encoding the whole document costs about 65 ms for 100,000 updates on the event
-        loop, where merging a few small updates costs microseconds: it is encoded again only
-        once the tail is long (:data:`_MAX_FULL_TAIL` transactions, or more bytes than half the
-        document and 64 KiB)."""
-        full = self._full
-        if full is None:
-            full = self._full = encode_sync_step2(self.doc.get_update())
-            self._full_tail = []
-            self._full_tail_bytes = 0
-            self._full_tail_merged = None
-        tail = self._full_tail
-        if not tail:
-            return [full]
-        merged = self._full_tail_merged
-        if merged is None:
-            update = merge_many(tail)
-        elif merged[0] < len(tail):
-            update = merge_many([merged[1], *tail[merged[0] :]])
-        else:
-            update = merged[1]
-        self._full_tail_merged = (len(tail), update)
-        return [full, encode_update(update)]
+        """The reply to an empty state vector (a client with nothing): see
+        :class:`ServedDocument`. The document is encoded only for the first such client after
+        the room was created empty, or after the refresh worker could not keep up."""
+        served = self._served
+        if served is None:
+            served = self._served = ServedDocument(self.doc.get_update())
+        return served.reply()
 
-    def _note_full_tail(self, update: bytes) -> None:
-        if self._full is None or update == EMPTY_UPDATE:
-            return
-        self._full_tail.append(update)
-        self._full_tail_bytes += len(update)
-        if len(self._full_tail) > _MAX_FULL_TAIL or self._full_tail_bytes > max(
-            len(self._full) // 2, 1 << 16
-        ):
-            self._full = None  # the next join encodes the document again
-            self._full_tail = []
-            self._full_tail_bytes = 0
-            self._full_tail_merged = None
+    async def _refresh_served(self) -> None:
+        """The background work of :class:`ServedDocument`, one job at a time, in a thread."""
+        try:
+            while (served := self._served) is not None and (job := served.next_job()) is not None:
+                install = await anyio.to_thread.run_sync(job)
+                if self._served is served:
+                    install()
+        except Exception:
+            log.exception("collab.room.served_refresh_failed ppa=%s", self.ppa_id)
+            self._served = None  # the next client with nothing gets the document encoded
+        finally:
+            self._refreshing = False
 
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -1471,12 +1583,18 @@ class Room:
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self.version += 1
-        if self._captured is None and self._full is None:
+        served = self._served
+        if self._captured is None and served is None:
             return
         update = event.update
         if self._captured is not None:
             self._captured.append(update)
-        self._note_full_tail(update)
+        if served is not None and served.note(update):
+            if served.overflowing:
+                self._served = None  # dropped: encoded again when needed
+            elif not self._refreshing and self._task_group is not None:
+                self._refreshing = True
+                self._task_group.start_soon(self._refresh_served)
 
     def _awareness_states(self) -> list[AwarenessEntry]:
         expired = self._monotonic() - REMOTE_AWARENESS_TTL
