@@ -12,16 +12,23 @@ def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
     # Alembic reports each plugin and its migration context at INFO: noise for the CLI's users.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    # Tracebacks as plain text, never with the frames' local variables (structlog's default
+    # console formatter, rich's, prints them: they may hold a person's identity or a document).
+    processors: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if json:
+        processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        processors.append(
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # Logs go to stderr: stdout is for command output (``ppa demo --json``).
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),

@@ -45,3 +45,33 @@ def test_logs_hold_no_identity_no_content_no_token(
     ):
         assert forbidden not in text
     assert person["id"] in text or ppa["id"] in text
+
+
+@pytest.mark.parametrize("json_logs", [False, True])
+def test_logged_tracebacks_hold_no_local_variables(
+    json_logs: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import structlog
+
+    from server.logging import configure_logging
+
+    def fails(person_name: str) -> None:
+        document = f"Projet de vie de {person_name}"
+        raise ValueError(len(document))
+
+    name = "".join(("Quentinella ", "ZYX", "WORTH"))  # not in any source line shown
+    saved = structlog.get_config()
+    configure_logging(json=json_logs)
+    try:
+        try:
+            fails(name)
+        except ValueError:
+            structlog.get_logger("t").exception("collab.audit_failed", ppa="p-1")
+        err = capsys.readouterr().err
+    finally:
+        structlog.configure(**saved)
+    assert "collab.audit_failed" in err
+    assert "ValueError" in err
+    assert "in fails" in err  # the traceback itself is there
+    assert "ZYXWORTH" not in err
+    assert "Projet de vie" not in err
