@@ -50,6 +50,8 @@ UNAUTHENTICATED_REASON = "Authentification requise"
 UNKNOWN_REASON = "PPA introuvable"
 FORBIDDEN_REASON = "Accès refusé à ce PPA"
 _VALIDATED = (PPAStatus.VALIDATED.value, PPAStatus.SUPERSEDED.value)
+TRACE_RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0, 5.0, 10.0, 20.0)
+"""Seconds between the attempts to record a live write's audit trace."""
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -218,20 +220,38 @@ class CollabService:
         return access
 
     async def _trace_write(self, access: Access, client_addr: str | None) -> None:
-        try:
-            async with self.db.transaction() as session:
-                trace(
-                    session,
-                    access.principal,
-                    "ppa.live_write",
-                    "ppa",
-                    access.ppa_id,
-                    person_id=access.person_id,
-                    role=access.role or None,
-                    client_addr=client_addr,
+        """Record ``ppa.live_write`` (the connection's first write), retried: on SQLite, a burst
+        of writes on a busy document can hold the single writer lock past the busy timeout."""
+        for attempt, delay in enumerate((*TRACE_RETRY_DELAYS, None), start=1):
+            try:
+                async with self.db.transaction() as session:
+                    trace(
+                        session,
+                        access.principal,
+                        "ppa.live_write",
+                        "ppa",
+                        access.ppa_id,
+                        person_id=access.person_id,
+                        role=access.role or None,
+                        client_addr=client_addr,
+                    )
+                return
+            except Exception as error:
+                if delay is None:
+                    log.error(
+                        "collab.audit_failed",
+                        ppa=access.ppa_id,
+                        attempts=attempt,
+                        error=type(error).__name__,
+                    )
+                    return
+                log.warning(
+                    "collab.audit_retry",
+                    ppa=access.ppa_id,
+                    attempt=attempt,
+                    error=type(error).__name__,
                 )
-        except Exception:
-            log.exception("collab.audit_failed", ppa=access.ppa_id)
+                await anyio.sleep(delay)
 
     async def serve(self, websocket: WebSocket, ppa_id: str) -> None:
         """The whole life of one connection."""
