@@ -1949,14 +1949,18 @@ class RoomManager:
         guard: SchemaGuard | None = None,
         fanout: Fanout | None = None,
         on_session_end: SessionEnd | None = None,
+        on_unloaded: Callable[[str], Awaitable[None]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``on_unloaded(ppa_id)``: called once a room unloaded and its session ended (e.g. to
+        give the memory it freed back to the system)."""
         self.store = store
         self.limits = limits or Limits()
         self._guard = guard
         self._fanout = fanout
         self.on_session_end = on_session_end
+        self.on_unloaded = on_unloaded
         self._locked: set[str] = set()
         """Documents locked here since this process started (a room loaded later starts locked,
         even before the store says so)."""
@@ -2183,6 +2187,11 @@ class RoomManager:
             if self._fanout is not None:
                 await self._fanout.unsubscribe(room.ppa_id)
             await self._session_end(room)
+            if self.on_unloaded is not None:
+                try:
+                    await self.on_unloaded(room.ppa_id)
+                except Exception:
+                    log.exception("collab.room.on_unloaded_failed ppa=%s", room.ppa_id)
             return
 
     async def _session_end(self, room: Room) -> None:

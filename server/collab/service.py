@@ -36,6 +36,7 @@ from server.auth.service import principal_from_token
 from server.authz import Capability
 from server.collab.channel import WebSocketChannel
 from server.collab.fanout import RedisFanout
+from server.collab.memory import release_freed_memory
 from server.collab.policy import OwnFieldsPolicy
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
@@ -117,6 +118,7 @@ class CollabService:
             guard=LayoutGuard(),
             fanout=self.fanout,
             on_session_end=self._session_end,
+            on_unloaded=release_freed_memory,
         )
         if self.fanout is not None:
             self.fanout.locker = self.manager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Sequence
 
 import anyio
 
@@ -78,3 +79,34 @@ async def test_shutdown_commits_pending_writes_and_closes_connections() -> None:
         await manager.shutdown()
         assert alice.channel.closed == (CloseCode.GOING_AWAY, "Arrêt du serveur")
     assert text_of(store.stored_state("u4")) == "01234"
+
+
+async def test_unload_hook_runs_after_the_session_end() -> None:
+    calls: list[tuple[str, str]] = []
+
+    async def session_end(ppa_id: str, authors: Sequence[str]) -> None:
+        calls.append(("session_end", ppa_id))
+
+    async def unloaded(ppa_id: str) -> None:
+        calls.append(("unloaded", ppa_id))
+
+    async with running_manager(
+        MemoryStore(),
+        limits=Limits(unload_after=0.01),
+        on_session_end=session_end,
+        on_unloaded=unloaded,
+    ) as manager:
+        alice = await join(manager, "u5", "alice")
+        alice.client.text += "x"
+        alice.pump()
+        manager.leave(alice.peer)
+        await wait_until(lambda: len(calls) == 2)
+    assert calls == [("session_end", "u5"), ("unloaded", "u5")]
+
+
+async def test_freed_memory_is_given_back_on_glibc() -> None:
+    from server.collab import memory
+
+    assert memory._TRIM is not None  # this machine runs glibc (Debian)
+    assert memory._TRIM() in (0, 1)
+    await memory.release_freed_memory("u6")
