@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=60 * 8, ge=1)
     ws_token_minutes: int = Field(default=60 * 8, ge=1)
+    webhook_allow_private_networks: bool = Field(
+        default=False,
+        description="Let webhooks call http:// loopback URLs and private, loopback or link-local "
+        "addresses (development and tests only: otherwise an API client could make the server "
+        "call internal services)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = False

@@ -132,7 +132,11 @@ def make_settings(database: DatabaseInfo, data_dir: Path, **overrides: Any) -> A
 
 @pytest.fixture(scope="session")
 def settings(database: DatabaseInfo, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return make_settings(database, tmp_path_factory.mktemp("data"))
+    # The webhook tests' receivers listen on loopback (tests/server/exports_api/
+    # test_webhook_addresses.py tests the default, which refuses them).
+    return make_settings(
+        database, tmp_path_factory.mktemp("data"), webhook_allow_private_networks=True
+    )
 
 
 @pytest.fixture(scope="session")

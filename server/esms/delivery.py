@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -46,6 +47,8 @@ log = structlog.get_logger(__name__)
 
 
 SWEEP_MARGIN = timedelta(minutes=10)
+PRIVATE_ADDRESS = "PrivateAddress"
+"""Error of an attempt not made: the webhook's host resolves to a non-public address."""
 
 
 class WebhookSettings(BaseSettings):
@@ -72,10 +75,18 @@ def backoff(settings: WebhookSettings, attempts: int) -> timedelta:
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, service_secret: str, settings: WebhookSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        service_secret: str,
+        settings: WebhookSettings,
+        *,
+        allow_private_networks: bool = False,
+    ) -> None:
         self.db = db
         self.service_secret = service_secret
         self.settings = settings
+        self.allow_private_networks = allow_private_networks
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._swept_from: datetime | None = None
@@ -205,6 +216,13 @@ class DeliveryWorker:
             unreadable = "webhook secret unreadable (service secret key changed)"
             await self._record(delivery_id, number, None, unreadable, 0, api_client, ev)
             return
+        if not self.allow_private_networks:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            if await service.non_public_address(parts.hostname or "", port) is not None:
+                # Never sent: the name resolves to an internal address (or the setting changed).
+                await self._record(delivery_id, number, None, PRIVATE_ADDRESS, 0, api_client, ev)
+                return
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "ppa-collab-webhook/1",
@@ -294,7 +312,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not settings.enabled:
         yield
         return
-    worker = DeliveryWorker(app.state.db, app.state.settings.resolved_secret_key(), settings)
+    worker = DeliveryWorker(
+        app.state.db,
+        app.state.settings.resolved_secret_key(),
+        settings,
+        allow_private_networks=app.state.settings.webhook_allow_private_networks,
+    )
     app.state.delivery_worker = worker
     service.add_waker(worker.wake)
     try:

@@ -60,7 +60,12 @@ async def create_webhook(
     Answer 2xx to acknowledge; otherwise the call is retried with exponential backoff.
     API clients only."""
     return await service.create_webhook(
-        session, principal, settings.resolved_secret_key(), body.url, body.secret
+        session,
+        principal,
+        settings.resolved_secret_key(),
+        body.url,
+        body.secret,
+        allow_private_networks=settings.webhook_allow_private_networks,
     )
 
 

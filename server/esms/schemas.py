@@ -36,7 +36,8 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=8, max_length=2000)
-    """``https://`` (``http://`` accepted for loopback addresses only, for tests)."""
+    """``https://`` at a public address (private, loopback and link-local addresses, and
+    ``http://`` on loopback, only with ``PPA_WEBHOOK_ALLOW_PRIVATE_NETWORKS``)."""
     secret: str = Field(min_length=16, max_length=200)
     """Key of the HMAC-SHA256 signature of every body (``X-PPA-Signature: sha256=<hex>``)."""
 

@@ -8,8 +8,10 @@ read the PPA; nothing leaves the service before that transaction commits. The de
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import socket
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -308,29 +310,75 @@ def require_client(principal: Principal) -> None:
         )
 
 
-def check_url(url: str) -> None:
+def check_url(url: str, *, allow_private_networks: bool = False) -> None:
+    """A webhook calls ``https://`` at a public address. With ``allow_private_networks``
+    (development, tests), also private, loopback and link-local addresses, and ``http://`` on
+    loopback. Host names are checked again, resolved, at each delivery
+    (:func:`non_public_address`)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return
-    if parts.scheme == "http" and host:
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if loopback:
-            return
-    raise InvalidInput(
-        "Adresse de webhook invalide : https:// obligatoire (http:// accepté seulement en local).",
-        extra={"problems": [{"path": "url", "message": "https:// obligatoire"}]},
-    )
+    problem: str | None = None
+    if not host or parts.scheme not in ("https", "http"):
+        problem = "https:// obligatoire"
+    elif parts.scheme == "http" and not (allow_private_networks and _is_loopback(host)):
+        problem = "https:// obligatoire (http:// accepté seulement en local)"
+    elif not allow_private_networks and not _is_public(host):
+        problem = "adresse privée, locale ou réservée refusée"
+    if problem is not None:
+        raise InvalidInput(
+            f"Adresse de webhook invalide : {problem}.",
+            extra={"problems": [{"path": "url", "message": problem}]},
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _is_public(host: str) -> bool:
+    """False for an address literal that is not globally routable and for ``localhost``; a
+    host name is judged by its addresses at delivery time."""
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return not (host == "localhost" or host.endswith(".localhost"))
+
+
+async def non_public_address(host: str, port: int) -> str | None:
+    """The first address of ``host`` (resolved now) that is not globally routable, if any:
+    a webhook is not sent there unless private networks are allowed. ``None`` also when the
+    name does not resolve (the HTTP client then reports the failure)."""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None if literal.is_global else str(literal)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return None
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if not address.is_global:
+            return str(address)
+    return None
 
 
 async def create_webhook(
-    session: AsyncSession, principal: Principal, service_secret: str, url: str, secret: str
+    session: AsyncSession,
+    principal: Principal,
+    service_secret: str,
+    url: str,
+    secret: str,
+    *,
+    allow_private_networks: bool = False,
 ) -> Webhook:
     require_client(principal)
-    check_url(url)
+    check_url(url, allow_private_networks=allow_private_networks)
     count = await session.scalar(
         select(func.count(Webhook.id)).where(
             Webhook.api_client_id == principal.id, Webhook.disabled_at.is_(None)

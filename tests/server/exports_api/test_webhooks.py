@@ -172,7 +172,11 @@ def _cli(env: dict[str, str], *args: str) -> str:
 def _server(env: dict[str, str], webhooks: WebhookSettings) -> LiveServer:
     from server.config import Settings
 
-    settings = Settings(data_dir=Path(env["PPA_DATA_DIR"]), database_url=env["PPA_DATABASE_URL"])
+    settings = Settings(
+        data_dir=Path(env["PPA_DATA_DIR"]),
+        database_url=env["PPA_DATABASE_URL"],
+        webhook_allow_private_networks=True,  # the receiver listens on loopback
+    )
     server = LiveServer(settings)
     server.app.state.webhook_settings = webhooks
     server.start()
