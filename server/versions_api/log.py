@@ -197,16 +197,31 @@ async def append_leaf(
     await session.flush()
     step("head")
     if publish_dir is not None:
-        directory = publish_dir
-
-        def publish(_session: Session) -> None:
-            try:
-                write_published_head(directory, signed)
-            except OSError:
-                log.exception("log.publish_failed", tree_size=signed.tree_size)
-
-        event.listen(session.sync_session, "after_commit", publish, once=True)
+        _publish_on_commit(session.sync_session, publish_dir, signed)
     return index, head
+
+
+def _publish_on_commit(session: Session, directory: Path, signed: SignedTreeHead) -> None:
+    """Write ``signed`` to ``directory`` when the session's transaction commits; never once it
+    rolled back (even if the same session commits later)."""
+    pending = True
+
+    def publish(_session: Session) -> None:
+        nonlocal pending
+        if not pending:
+            return
+        pending = False
+        try:
+            write_published_head(directory, signed)
+        except OSError:
+            log.exception("log.publish_failed", tree_size=signed.tree_size)
+
+    def forget(_session: Session) -> None:
+        nonlocal pending
+        pending = False
+
+    event.listen(session, "after_commit", publish, once=True)
+    event.listen(session, "after_rollback", forget, once=True)
 
 
 def published_name(tree_size: int) -> str:
