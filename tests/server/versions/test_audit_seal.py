@@ -334,3 +334,38 @@ def test_an_event_committed_after_a_seal_with_a_lower_id_is_sealed_next(
     assert second[1] == checkpoints(database)[second[0] - 2][2] + 1  # contiguous positions
     result = cli(settings, "audit", "verify-trail")
     assert result.returncode == 0, result.stdout
+
+
+def test_a_checkpoint_sealed_after_the_bundle_read_its_head_stays_out_of_it(
+    api_as: Any, demo: dict[str, Any], settings: Any, database: DatabaseInfo
+) -> None:
+    """The bundle reads the latest signed head first; a checkpoint sealed after that (a leaf
+    beyond the head) must not come with it: its proof could not reach the bundle's head. Its
+    events are then shown as not sealed yet."""
+    from server.audit.bundle import ppa_audit_trail
+    from server.models import PPA
+
+    setup = new_ppa(api_as, demo)
+    assert api_as(COORD).get(f"/api/ppas/{setup.ppa_id}").status_code == 200
+    read = event_ids(database, "ppa.read", setup.ppa_id)[-1]
+    seal_now(settings)
+    leaf = int(checkpoint_of_event(database, read)[6])
+
+    async def trail(tree_size: int) -> tuple[set[int], set[int]]:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                ppa = await session.get(PPA, setup.ppa_id)
+                assert ppa is not None
+                events, batches = await ppa_audit_trail(session, ppa, tree_size)
+        finally:
+            await db.dispose()
+        return {e.id for e in events}, {b.leaf_index for b in batches}
+
+    events_before, leaves_before = asyncio.run(trail(leaf))  # the head read before the seal
+    events_after, leaves_after = asyncio.run(trail(leaf + 1))
+    assert read in events_before
+    assert read in events_after
+    assert leaf not in leaves_before
+    assert all(index < leaf for index in leaves_before)
+    assert leaf in leaves_after
