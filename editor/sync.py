@@ -137,6 +137,9 @@ GUARD_AUTHOR: Final = "system:schema-guard"
 _MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
 _MAX_BACKLOG: Final = 10_000
 _MAX_HELD: Final = 256
+_REENCODE_MAX_BYTES: Final = 1 << 18
+"""Largest document (as last encoded) that the room encodes again on the event loop to drop the
+deleted content its served base accumulated (a few milliseconds)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -1071,6 +1074,8 @@ class Room:
         self._served: ServedDocument | None = None
         """The reply to a client with nothing (``None``: encode the document at the next one)."""
         self._refreshing = False
+        self._encoded_bytes = len(encoded[0]) if encoded else 0
+        """Size of the base the served document last started from."""
         if encoded:
             self._served = ServedDocument(encoded[0])
             for update in encoded[1:]:
@@ -1400,16 +1405,31 @@ class Room:
         the room was created empty, or after the refresh worker could not keep up."""
         served = self._served
         if served is None:
-            served = self._served = ServedDocument(self.doc.get_update())
+            served = self._served = self._encode_served()
         return served.reply()
 
+    def _encode_served(self) -> ServedDocument:
+        update = self.doc.get_update()
+        self._encoded_bytes = len(update)
+        return ServedDocument(update)
+
     async def _refresh_served(self) -> None:
-        """The background work of :class:`ServedDocument`, one job at a time, in a thread."""
+        """The background work of :class:`ServedDocument`, one job at a time, in a thread.
+
+        Merged updates keep the content of deleted text (only a document drops it), so a long
+        session of typing and deleting grows the base past the document's own encoding: once
+        the base is more than twice the last encoding (and 64 KiB more), a document small enough
+        to encode in a few milliseconds (:data:`_REENCODE_MAX_BYTES`) is encoded again."""
         try:
             while (served := self._served) is not None and (job := served.next_job()) is not None:
                 install = await anyio.to_thread.run_sync(job)
                 if self._served is served:
                     install()
+                    if (
+                        len(served.base) > 2 * self._encoded_bytes + ServedDocument.CHUNK_BYTES
+                        and self._encoded_bytes <= _REENCODE_MAX_BYTES
+                    ):
+                        self._served = self._encode_served()
         except Exception:
             log.exception("collab.room.served_refresh_failed ppa=%s", self.ppa_id)
             self._served = None  # the next client with nothing gets the document encoded

@@ -232,3 +232,33 @@ async def test_a_reply_the_worker_cannot_keep_up_with_is_dropped_then_encoded(
     late = await join(manager, "l5", "carla")  # the document is encoded for it
     assert late.text == str(alice.client.text)
     assert room._served is not None
+
+
+async def test_deleted_text_does_not_grow_the_reply_for_ever(
+    manager: RoomManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merged updates keep deleted content; the room encodes a small document again once the
+    base has doubled, so a session of typing and deleting does not inflate what joiners get."""
+    small_chunks(monkeypatch)
+    alice = await join(manager, "l6", "alice")
+    room = manager.room("l6")
+    assert room is not None
+    await join(manager, "l6", "bruno")
+    for i in range(80):  # 80 x 2 KiB typed then deleted: 160 KiB of deleted text
+        alice.client.text.insert(0, f"{i:04d}" + "x" * 2044)
+        alice.pump()
+        del alice.client.text[0:2048]
+        alice.pump()
+        await room.flush()
+    alice.client.text += "reste"
+    alice.pump()
+    await room.flush()
+    for _ in range(500):
+        served = room._served
+        if served is not None and served.next_job() is None:
+            break
+        await anyio.sleep(0.01)
+    assert served is not None
+    assert len(served.base) < 2 * len(room.doc.get_update()) + 2 * ServedDocument.CHUNK_BYTES
+    late = await join(manager, "l6", "carla")
+    assert late.text == "reste"
