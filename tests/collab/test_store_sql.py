@@ -5,7 +5,7 @@ bytes, and the database refusing any other change."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,20 @@ async def db(database: DatabaseInfo) -> AsyncIterator[Database]:
     db = Database(database.url)
     yield db
     await db.dispose()
+
+
+@pytest.fixture
+async def new_store() -> AsyncIterator[Callable[..., SqlUpdateStore]]:
+    """``SqlUpdateStore(...)``, closed after the test (its appender holds a connection)."""
+    made: list[SqlUpdateStore] = []
+
+    def make(db: Database, retention: timedelta) -> SqlUpdateStore:
+        made.append(SqlUpdateStore(db, retention=retention))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.close()
 
 
 @pytest.fixture
@@ -53,9 +67,9 @@ def stored(update: bytes, author: str = "u1", at: datetime | None = None) -> Sto
 
 
 async def test_append_load_and_contiguous_sequence(
-    db: Database, ppa_id: str, database: DatabaseInfo
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
 ) -> None:
-    store = SqlUpdateStore(db, retention=timedelta(days=400))
+    store = new_store(db, timedelta(days=400))
     updates = edits(5)
     assert await store.append(ppa_id, [stored(updates[0])]) == 1
     assert await store.append(ppa_id, [stored(u, "u2") for u in updates[1:]]) == 5
@@ -70,12 +84,12 @@ async def test_append_load_and_contiguous_sequence(
 
 
 async def test_concurrent_writers_get_contiguous_sequence_numbers(
-    database: DatabaseInfo, ppa_id: str
+    database: DatabaseInfo, ppa_id: str, new_store: Callable[..., SqlUpdateStore]
 ) -> None:
-    # Two engines: as two server processes would.
+    # Two engines (and appenders): as two server processes would.
     dbs = [Database(database.url), Database(database.url)]
     try:
-        stores = [SqlUpdateStore(d, retention=timedelta(days=1)) for d in dbs]
+        stores = [new_store(d, timedelta(days=1)) for d in dbs]
         updates = edits(40)
 
         async def write(store: SqlUpdateStore, part: list[bytes]) -> None:
@@ -91,10 +105,10 @@ async def test_concurrent_writers_get_contiguous_sequence_numbers(
 
 
 async def test_compaction_folds_and_keeps_authorship(
-    db: Database, ppa_id: str, database: DatabaseInfo
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
 ) -> None:
     old = datetime.now(UTC) - timedelta(days=30)
-    store = SqlUpdateStore(db, retention=timedelta(days=7))
+    store = new_store(db, timedelta(days=7))
     updates = edits(6)
     await store.append(ppa_id, [stored(u, "ancien", old) for u in updates[:3]])
     await store.append(ppa_id, [stored(u, "recent") for u in updates[3:]])
@@ -126,9 +140,9 @@ async def test_compaction_folds_and_keeps_authorship(
 
 
 async def test_database_refuses_any_other_change(
-    db: Database, ppa_id: str, database: DatabaseInfo
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
 ) -> None:
-    store = SqlUpdateStore(db, retention=timedelta(days=1))
+    store = new_store(db, timedelta(days=1))
     await store.append(ppa_id, [stored(u) for u in edits(2)])
     statements = [
         "DELETE FROM ppa_updates WHERE ppa_id = :p",
