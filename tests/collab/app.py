@@ -72,20 +72,25 @@ def update_log(database: DatabaseInfo, ppa_id: str) -> list[LogRow]:
 
 
 def stored_doc(database: DatabaseInfo, ppa_id: str) -> Doc[Any]:
-    """The durable document: ``ppa_documents.state`` + every logged update after it."""
+    """The durable document: ``ppa_documents.state`` + every logged update after it, read in
+    one statement (one snapshot: a compaction committing between two reads would fold and clear
+    rows the second read expects)."""
     with sync_engine(database) as engine, engine.connect() as conn:
-        state, compacted = conn.execute(
-            sa.text("SELECT state, compacted_seq FROM ppa_documents WHERE ppa_id = :p"),
+        rows = conn.execute(
+            sa.text(
+                "SELECT d.state, u.seq, u.data FROM ppa_documents d LEFT JOIN ppa_updates u "
+                "ON u.ppa_id = d.ppa_id AND u.seq > d.compacted_seq "
+                "WHERE d.ppa_id = :p ORDER BY u.seq"
+            ),
             {"p": ppa_id},
-        ).one()
-        tail = conn.execute(
-            sa.text("SELECT data FROM ppa_updates WHERE ppa_id = :p AND seq > :s ORDER BY seq"),
-            {"p": ppa_id, "s": compacted},
         ).all()
     doc: Doc[Any] = Doc()
-    doc.apply_update(state)
-    for (data,) in tail:
-        doc.apply_update(data)
+    doc.apply_update(rows[0].state)
+    for row in rows:
+        if row.seq is None:
+            continue  # no tail
+        assert row.data is not None, f"update {row.seq} after the stored state has no bytes"
+        doc.apply_update(row.data)
     return doc
 
 
