@@ -337,10 +337,10 @@ class PgAppender:
     """The appends of PostgreSQL: one ``psycopg`` connection of its own (no pool, no
     pre-ping), one batch at a time: ``FOR UPDATE`` on the PPA's ``ppa_documents`` row, then one
     ``INSERT ... SELECT`` of the whole batch (``MAX(seq)`` + its position, read after the lock
-    was granted: READ COMMITTED gives each statement a fresh snapshot) ``RETURNING seq``, then
-    ``COMMIT``: three round trips, next to six through the pooled SQLAlchemy engine, and little
-    Python on the event loop. A connection that failed or was interrupted mid-batch is closed
-    (its state is unknown); the next batch opens another."""
+    was granted: READ COMMITTED gives each statement a fresh snapshot) ``RETURNING seq``, sent
+    with ``BEGIN`` in one pipeline, then ``COMMIT``: two round trips, next to six through the
+    pooled SQLAlchemy engine, and little Python on the event loop. A connection that failed or
+    was interrupted mid-batch is closed (its state is unknown); the next batch opens another."""
 
     def __init__(self, url: str) -> None:
         self._conninfo = (
@@ -433,6 +433,7 @@ class SqlUpdateStore:
             return await self._sqlite.append(ppa_id, updates)
         if self._pg is not None:
             return await self._pg.append(ppa_id, updates)
+        # An in-memory SQLite database (a second connection would open another one): its engine.
         rows = [
             {
                 "ppa_id": ppa_id,
@@ -445,10 +446,6 @@ class SqlUpdateStore:
             for u in updates
         ]
         async with self._db.engine.begin() as conn:
-            if not self._db.is_sqlite:
-                await conn.execute(
-                    select(PPADocument.ppa_id).where(PPADocument.ppa_id == ppa_id).with_for_update()
-                )
             await conn.execute(_INSERT, rows)
             seq = await conn.scalar(
                 select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa_id)
