@@ -261,3 +261,70 @@ def test_offline_edits_overtaken_by_a_validation_are_reported(
         before["projet_de_vie"]
     )
     assert content_of(api, ppa_id) == before
+
+
+def test_diff_shows_removed_text_and_a_changed_serafin_code(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA diff de code")
+    api = api_as("coordinatrice")
+    besoin = content_of(api, ppa_id)["besoins"][1]
+    old_code, new_code = besoin["code"], "1.3.2.2"
+    assert old_code != new_code
+    removed = " d'ici deux ans"
+    assert besoin["description"].endswith(removed + ".")
+    kept = besoin["description"][: -len(removed) - 1] + "."
+
+    def label(code: str) -> str:
+        response = api.get(f"/api/terminology/serafin/{code}")
+        assert response.status_code == 200, response.text
+        name: str = response.json()["label"]
+        return f"{code} - {name}"
+
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    panel = open_history(claire)
+
+    def save(name: str) -> str:
+        wait_saved(claire)
+        panel.get_by_label("Nom de la version").fill(name)
+        panel.get_by_role("button", name="Enregistrer une version").click()
+        version = panel.locator(".version").filter(has_text=name)
+        expect(version).to_have_count(1)
+        number: str | None = version.get_attribute("data-number")
+        assert number is not None
+        return number
+
+    before = save("Avant correction du besoin")
+    card = claire.locator(f'[data-field="besoins/{besoin["id"]}/code"]')
+    card.get_by_role("button", name="Changer le code SERAFIN-PH").click()
+    dialog = claire.get_by_role("dialog")
+    dialog.get_by_label("Rechercher un code ou des mots").fill(new_code)
+    dialog.locator(f'.serafin-results [data-code="{new_code}"]').click()
+    expect(dialog).to_have_count(0)
+    expect(card.locator(".code")).to_have_text(new_code)
+    description = text_control(claire, f"besoins/{besoin['id']}/description")
+    description.click()
+    claire.keyboard.press("Control+End")
+    for _ in range(len(removed) + 1):
+        claire.keyboard.press("Backspace")
+    claire.keyboard.type(".")
+    expect(description).to_have_value(kept)
+    after = save("Après correction du besoin")
+    stored = content_of(api, ppa_id)["besoins"][1]
+    assert (stored["code"], stored["description"]) == (new_code, kept)
+
+    panel.get_by_label("Comparer la version").select_option(before)
+    panel.get_by_label("avec la version").select_option(after)
+    panel.get_by_role("button", name="Afficher les différences").click()
+    diff = panel.get_by_role("region", name="Différences")
+    item = diff.locator(".diff-item--changed").filter(has_text=new_code)
+    expect(item).to_have_count(1)
+    code_change = item.locator("li").filter(has_text="Code")
+    expect(code_change.locator("del.diff-removed")).to_have_text(label(old_code))
+    expect(code_change.locator("ins.diff-added")).to_have_text(label(new_code))
+    text_change = item.locator("li").filter(has=claire.locator(".diff-text"))
+    expect(text_change.locator("del.diff-removed")).to_have_text(
+        re.compile(r"^\s*" + re.escape(removed.strip()) + r"\s*$")
+    )
+    expect(text_change.locator("ins.diff-added")).to_have_count(0)
+    expect(text_change).to_contain_text(kept[:-1])
