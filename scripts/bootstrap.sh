@@ -38,11 +38,22 @@ bootstrap_test_tools() {
       (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
     fi
   fi
-  if ! command -v chromium >/dev/null 2>&1; then
+  # Debian packages the tests need: chromium (e2e) and Apache PDFBox Preflight with its jars
+  # (tests/exports/test_pdfa_preflight.py). Only file checks when everything is there.
+  local missing="" pair
+  command -v chromium >/dev/null 2>&1 || missing="chromium"
+  command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+  for pair in preflight.jar:libpdfbox2-java fontbox2.jar:libfontbox2-java \
+    commons-logging.jar:libcommons-logging-java jaxb-api.jar:libjaxb-api-java \
+    javax.activation.jar:libactivation-java; do
+    [ -f "/usr/share/java/${pair%%:*}" ] || missing="$missing ${pair#*:}"
+  done
+  if [ -n "$missing" ]; then
     if [ "$(id -u)" = "0" ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+      # shellcheck disable=SC2086
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     else
-      echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)" >&2
+      echo "missing Debian packages for the tests: sudo apt-get install$missing" >&2
       return 1
     fi
   fi
