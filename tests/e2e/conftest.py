@@ -37,6 +37,21 @@ CHROMIUM_ARGS = [
 ]
 SAVED = "Enregistré"
 OFFLINE = "Hors ligne - vos modifications seront envoyées"
+REPAIRED_NOTICE = "Modification non conforme"
+"""Start of the notice shown when the server's schema guard corrected a write of the page
+(``editor.sync.REPAIRED_REASON``; ``REPAIRED_PREFIX`` in editor/web/src/collab/session.js): the
+editor never writes anything the guard has to correct, so every test fails if one appears."""
+_WATCH_REPAIRED_NOTICE = """(prefix) => {
+    const report = (text) => {
+        if (text && text.includes(prefix)) window.ppaReportRepairedNotice(text.slice(0, 200))
+    }
+    new MutationObserver((records) => {
+        for (const record of records) {
+            if (record.type === 'characterData') report(record.target.data)
+            for (const node of record.addedNodes) report(node.textContent)
+        }
+    }).observe(document, { subtree: true, childList: true, characterData: true })
+}"""
 
 PageFactory = Callable[..., Page]
 
@@ -91,6 +106,7 @@ def open_as(
     another person's computer), logged in through the login form, on that page."""
     contexts = []
     errors: list[str] = []
+    notices: list[str] = []
 
     def factory(
         username: str,
@@ -106,6 +122,12 @@ def open_as(
             timezone_id="Europe/Paris",
         )
         contexts.append(context)
+        # every page of the context (also one opened later by the test) reports the notice
+        context.expose_binding(
+            "ppaReportRepairedNotice",
+            lambda _source, text: notices.append(f"{username}: {text}"),
+        )
+        context.add_init_script(script=f"({_WATCH_REPAIRED_NOTICE})({REPAIRED_NOTICE!r})")
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{username}: {error}"))
         page.goto(f"{live_server.url}/{where}")
@@ -122,6 +144,7 @@ def open_as(
     for context in contexts:
         context.close()
     assert errors == [], f"JavaScript errors in the page: {errors}"
+    assert notices == [], f"the server's schema guard corrected a write of the page: {notices}"
 
 
 @pytest.fixture
