@@ -69,6 +69,18 @@ class Replica:
         if self.reader is not None:
             await self.reader
 
+    def describe(self) -> str:
+        """What a failed convergence needs to show about this replica (test content only)."""
+        ws = self.ws
+        durable = decode_state_vector(self.client.durable_sv) if self.client.durable_sv else None
+        return (
+            f"replica {self.doc.client_id}: {snapshot(self.doc)} saved={self.client.saved()} "
+            f"durable={durable} outbox={len(self.client.outbox)} "
+            f"socket={'none' if ws is None else ws.state.name} "
+            f"close={None if ws is None else (ws.close_code, ws.close_reason)} "
+            f"denied={self.client.denied}"
+        )
+
     def edit(self, rng: random.Random) -> None:
         text = self.doc.get("projet_de_vie", type=Text)
         chars = str(text)
@@ -165,19 +177,26 @@ async def test_replicas_store_and_rest_converge_across_a_restart(
             if replica.ws is None:
                 await replica.connect()
 
-        async with asyncio.timeout(30):
-            while True:
-                for replica in replicas:
-                    await replica.flush()
-                # State vectors alone are not enough: a deletion-only update leaves the state
-                # vector unchanged, and may still be on its way to some replica.
-                states = {
-                    (tuple(sorted(snap[0].items())), *snap[1:])
-                    for snap in (snapshot(r.doc) for r in replicas)
-                }
-                if len(states) == 1 and all(r.client.saved() for r in replicas):
-                    break
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(30):
+                while True:
+                    for replica in replicas:
+                        await replica.flush()
+                    # State vectors alone are not enough: a deletion-only update leaves the
+                    # state vector unchanged, and may still be on its way to some replica.
+                    states = {
+                        (tuple(sorted(snap[0].items())), *snap[1:])
+                        for snap in (snapshot(r.doc) for r in replicas)
+                    }
+                    if len(states) == 1 and all(r.client.saved() for r in replicas):
+                        break
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pytest.fail(
+                "no convergence in 30 s:\n"
+                + "\n".join(replica.describe() for replica in replicas)
+                + f"\nstored: {snapshot(stored_doc(database, cercle.ppa_id))}"
+            )
         expected = snapshot(replicas[0].doc)
         for replica in replicas:
             assert snapshot(replica.doc) == expected
