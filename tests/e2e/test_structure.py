@@ -34,6 +34,16 @@ def test_serafin_besoin_picker_finds_logement_codes(
     search.fill("autonomie")
     expect(dialog.locator('.serafin-results [data-code="1.2"]')).to_have_count(1)
     expect(dialog.locator('.serafin-results [data-code="1.2.1"]')).to_have_count(0)
+
+    # a code finds itself and the codes under it (the results of "autonomie" are gone first)
+    search.fill("1.3.2")
+    expect(dialog.locator('.serafin-results [data-code="1.2"]')).to_have_count(0)
+    found = dialog.locator('.serafin-results [data-code="1.3.2.1"]')
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("Besoins pour vivre dans un logement")
+    codes = results.evaluate_all("els => els.map(e => e.dataset.code)")
+    assert codes[0] == "1.3.2"
+    assert all(code.startswith("1.3.2.") for code in codes[1:]), codes
     dialog.get_by_text("Parcourir la nomenclature SERAFIN-PH").click()
     expect(dialog.locator('.serafin-tree [data-code="1.3.2.1"]')).to_have_count(1)
     expect(dialog.locator('.serafin-tree [data-code="1.2.1"]')).to_have_count(0)
