@@ -3,17 +3,21 @@ server (a Yjs write forced from the page is neither stored nor relayed)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import Api
+from tests.conftest import Api, LiveServer
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
 
 pytestmark = pytest.mark.browser
 
+ESMS_REASON = "Système de structure : consultation des versions validées uniquement."
+"""editor/web/src/permissions.js, READ_ONLY_REASONS.esms"""
 EDIT_CONTROLS = ".ppa-form textarea, .ppa-form input, .ppa-form select, .ppa-form button"
 
 
@@ -92,3 +96,59 @@ def test_auditor_reads_validated_history_and_downloads_the_audit_bundle(
     download = info.value
     assert download.suggested_filename == f"audit-ppa-{ppa_id}.zip"
     assert download.path().read_bytes()[:2] == b"PK"
+
+
+def test_esms_reads_a_validated_ppa_without_controls(
+    browser: Browser,
+    live_server: LiveServer,
+    demo: dict[str, Any],
+    fresh_ppa: Callable[..., str],
+    api_as: Callable[[str], Api],
+) -> None:
+    """An ESMS (a structure's software, API token) has no login form: its token goes where the
+    login puts a person's (sessionStorage, per tab)."""
+    ppa_id = fresh_ppa("PPA transmis à l'ESMS")
+    coordinatrice = api_as("coordinatrice")
+    response = coordinatrice.post(
+        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+    )
+    assert response.status_code == 201, response.text
+    before = content_of(coordinatrice, ppa_id)
+    esms = api_as("esms")
+    me = esms.get("/api/auth/me")
+    assert me.status_code == 200, me.text
+    assert esms.get(f"/api/ppas/{ppa_id}").json()["my_role"] == "esms"
+
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+    errors: list[str] = []
+    token, who = json.dumps(demo["esms"]["token"]), json.dumps(json.dumps(me.json()))
+    context.add_init_script(
+        f"sessionStorage.setItem('ppa.token', {token}); sessionStorage.setItem('ppa.me', {who})"
+    )
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/#/ppa/{ppa_id}")
+    expect(page.locator(".ppa-form")).to_have_attribute("aria-busy", "false")
+
+    expect(page.locator(".badges")).to_contain_text("Système de structure (ESMS)")
+    expect(page.locator(".banner")).to_contain_text(ESMS_REASON)
+    expect(save_state(page)).to_have_text("Lecture seule")
+    expect(page.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
+    expect(page.locator(".ppa-form .ro-value").first).to_be_visible()
+    expect(page.locator(EDIT_CONTROLS)).to_have_count(0)
+    # nor in the history panel: no version to save, nothing to validate, restore or reopen
+    page.get_by_role("button", name="Historique, validation et exports").click()
+    panel = page.get_by_role("complementary", name="Historique, validation et exports")
+    expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+    expect(panel.get_by_label("Nom de la version")).to_have_count(0)
+    expect(
+        panel.get_by_role(
+            "button",
+            name=re.compile("^(Restaurer|Ouvrir un avenant|Valider|Démarrer une révision)"),
+        )
+    ).to_have_count(0)
+
+    force_write(page, "ÉCRIT PAR L'ESMS ")
+    assert content_of(coordinatrice, ppa_id) == before
+    context.close()
+    assert errors == []

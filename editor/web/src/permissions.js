@@ -14,10 +14,19 @@ const READ_ONLY_REASONS = {
 export const LOCKED_REASON = 'Ce PPA est validé et verrouillé : personne ne peut plus le modifier. ' +
   'Pour changer les modalités d\'accompagnement, ouvrez un avenant ; pour un nouveau projet, une révision.'
 
+// An ESMS and an auditor only ever see validated (locked) PPAs: the lock's advice (open an
+// avenant) is not for them; their own reason says why they read.
+const HISTORY_ONLY_ROLES = new Set(['esms', 'auditor'])
+
+/** Why a role sees a locked PPA read-only. */
+export function lockedReasonFor (role) {
+  return HISTORY_ONLY_ROLES.has(role) ? READ_ONLY_REASONS[role] : LOCKED_REASON
+}
+
 /** {mode: 'edit' | 'own' | 'read', reason} for a role on a PPA. */
 export function modeFor (ppa) {
   const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
-  if (locked) return { mode: 'read', reason: LOCKED_REASON, locked: true }
+  if (locked) return { mode: 'read', reason: lockedReasonFor(ppa.my_role), locked: true }
   const role = ppa.my_role
   if (WRITER_ROLES.has(role)) return { mode: 'edit', reason: null, locked: false }
   if (OWN_FIELD_ROLES.has(role)) {

@@ -9,7 +9,7 @@ import { ProblemRegistry } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
 import { Scope } from '../forms/fields.js'
 import { renderForm, SECTIONS } from '../forms/sections.js'
-import { LOCKED_REASON, modeFor, ownFieldWritable } from '../permissions.js'
+import { lockedReasonFor, modeFor, ownFieldWritable } from '../permissions.js'
 import { mountHistory } from './history.js'
 
 export function mountEditor (root, { ppaId }) {
@@ -309,7 +309,7 @@ export function mountEditor (root, { ppaId }) {
       const wasMode = mode
       mode = 'read'
       locked = locked || isLocked
-      reason = isLocked ? LOCKED_REASON : (reason || serverReason)
+      reason = isLocked ? lockedReasonFor(role) : (reason || serverReason)
       paintBanner()
       paintBadges()
       if (wasMode !== 'read') {
