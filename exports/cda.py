@@ -274,12 +274,14 @@ def build_cda(
         codeSystemName="practiceSettingCode",
     )
 
-    # relatedDocument: replaces the previous document of the series
+    # relatedDocument: replaces the previous document of the series. The CI-SIS template
+    # (CI-SISRelatedDocument, 1.2.250.1.213.1.1.1.1.10.3) allows only id (1..1) and
+    # versionNumber (0..1) in parentDocument; the CDA R2 schema has setId optional there, so
+    # leaving it out satisfies both (the series is the document's own setId).
     if version_number > 1:
         rel = _el(doc, "relatedDocument", typeCode="RPLC")
         parent = _el(rel, "parentDocument")
         _el(parent, "id", root=root_oid, extension=str(version_number - 1))
-        _el(parent, "setId", root=setid)
         _el(parent, "versionNumber", value=str(version_number - 1))
 
     # componentOf/encompassingEncounter (healthcareFacilityTypeCode)

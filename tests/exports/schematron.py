@@ -11,11 +11,13 @@ Missing include files are skipped and reported.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
@@ -189,15 +191,27 @@ class Finding:
     text: str
 
 
-def run_schematron(compiled: Compiled, xml: bytes) -> list[Finding]:
-    """Run a compiled schematron on ``xml`` with saxonche; return the findings (SVRL)."""
+_SAXON: dict[str, Any] = {}
+
+
+def _executable(compiled: Compiled) -> Any:
+    """The compiled stylesheet, built once per schematron with one shared Saxon processor."""
     from saxonche import PySaxonProcessor  # type: ignore[import-not-found]
 
-    with PySaxonProcessor(license=False) as proc:
-        xslt = proc.new_xslt30_processor()
-        executable = xslt.compile_stylesheet(stylesheet_text=compiled.xslt)
-        node = proc.parse_xml(xml_text=xml.decode("utf-8"))
-        svrl = executable.transform_to_string(xdm_node=node)
+    if "proc" not in _SAXON:
+        _SAXON["proc"] = PySaxonProcessor(license=False)
+    key = hashlib.sha256(compiled.xslt.encode("utf-8")).hexdigest()
+    if key not in _SAXON:
+        xslt = _SAXON["proc"].new_xslt30_processor()
+        _SAXON[key] = xslt.compile_stylesheet(stylesheet_text=compiled.xslt)
+    return _SAXON[key]
+
+
+def run_schematron(compiled: Compiled, xml: bytes) -> list[Finding]:
+    """Run a compiled schematron on ``xml`` with saxonche; return the findings (SVRL)."""
+    executable = _executable(compiled)
+    node = _SAXON["proc"].parse_xml(xml_text=xml.decode("utf-8"))
+    svrl = executable.transform_to_string(xdm_node=node)
     tree = etree.fromstring(svrl.encode("utf-8"))
     findings = []
     for el in tree:

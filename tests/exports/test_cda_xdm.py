@@ -12,6 +12,7 @@ from lxml import etree
 
 from exports.cda import render_cda, render_cda_document, validate_cda
 from exports.context import ExportInput
+from exports.mdph import render_mdph_cda
 from exports.pdf import render_pdf
 from exports.xdm import render_xdm
 from tests.exports.conftest import ANS_CDA
@@ -23,6 +24,7 @@ EXAMPLE = ANS_CDA / "ExemplesCDA" / "DOC_NON_STRUCTURE_CDA-R2-N1.xml"
 STRUCMIN = ANS_CDA / "schematrons/profils/structurationMinimale/ASIP-STRUCT-MIN-StrucMin.sch"
 IHE = ANS_CDA / "schematrons/profils/IHE.sch"
 J07_MISSING = "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml"
+IHE_MISSING = "E_directiveAnticipee_int.sch"
 
 
 def _x(doc: etree._Element, path: str) -> str:
@@ -88,6 +90,9 @@ def test_avenant_replaces_the_previous_document_in_the_same_series(
     assert _x(second, "h:relatedDocument/h:parentDocument/h:id/@extension") == _x(
         first, "h:id/@extension"
     )
+    parent = "h:relatedDocument/h:parentDocument"
+    assert _x(second, f"{parent}/h:versionNumber/@value") == _x(first, "h:versionNumber/@value")
+    assert not second.xpath(f"{parent}/h:setId", namespaces=NS)  # not in CI-SISRelatedDocument
     assert not first.xpath("h:relatedDocument", namespaces=NS)
 
 
@@ -96,25 +101,75 @@ def _compiled(path: str) -> Compiled:
     return compile_schematron(path)
 
 
-def test_ans_structuration_minimale_schematron(validated: ExportInput) -> None:
-    """Our CDA raises exactly what the ANS example raises: the J07 check whose vocabulary file
-    is missing from the ANS schematron package (so it cannot be verified here)."""
+def _documents(validated: ExportInput, avenant: ExportInput) -> dict[str, bytes]:
+    """The three CDA documents we produce: PPA version, its avenant, MDPH fiche de liaison."""
+    return {
+        "validated": render_cda(validated),
+        "avenant": render_cda(avenant),
+        "mdph": render_mdph_cda(avenant),
+    }
+
+
+def test_ans_structuration_minimale_schematron(
+    validated: ExportInput, avenant: ExportInput
+) -> None:
+    """Each of our CDA documents raises exactly what the ANS example raises: the J07 check whose
+    vocabulary file is missing from the ANS schematron package (so it cannot be verified here).
+    The avenant's relatedDocument/parentDocument holds id + versionNumber only (a setId there is
+    a CI-SISRelatedDocument warning)."""
     compiled = _compiled(str(STRUCMIN))
     assert compiled.rules > 500
     assert [p.rsplit("/", 1)[1] for p in compiled.missing_documents] == [J07_MISSING]
-    ours = run_schematron(compiled, render_cda(validated))
-    example = run_schematron(compiled, EXAMPLE.read_bytes())
-    assert [f.text for f in ours] == [f.text for f in example]
-    assert len(ours) == 1
-    assert "1.2.250.1.213.1.1.5.471" in ours[0].text
-    broken = render_cda(validated).replace(b'<realmCode code="FR"/>', b"")
-    assert len(run_schematron(compiled, broken)) > 1
+    example = [f.text for f in run_schematron(compiled, EXAMPLE.read_bytes())]
+    assert len(example) == 1
+    assert "1.2.250.1.213.1.1.5.471" in example[0]
+    for name, xml in _documents(validated, avenant).items():
+        found = run_schematron(compiled, xml)
+        assert [f.text for f in found] == example, (name, [(f.role, f.text) for f in found])
 
 
-def test_ans_ihe_schematron_has_nothing_to_say_about_a_level_1_body(validated: ExportInput) -> None:
+def test_structuration_minimale_catches_a_broken_header(validated: ExportInput) -> None:
+    """Positive controls: removing realmCode or the XDS-SD templateId yields their findings."""
+    compiled = _compiled(str(STRUCMIN))
+    xml = render_cda(validated)
+    no_realm = run_schematron(compiled, xml.replace(b'<realmCode code="FR"/>', b""))
+    assert any("realmCode" in f.text for f in no_realm), no_realm
+    no_xds_sd = xml.replace(b'<templateId root="1.3.6.1.4.1.19376.1.2.20"/>', b"")
+    texts = [f.text for f in run_schematron(compiled, no_xds_sd)]
+    assert any('templateId "1.3.6.1.4.1.19376.1.2.20" est obligatoire' in t for t in texts), texts
+
+
+def test_ans_ihe_schematron_has_nothing_to_say_about_our_documents(
+    validated: ExportInput, avenant: ExportInput
+) -> None:
+    """IHE.sch checks IHE sections and entries (the body); a level 1 nonXMLBody has none."""
     compiled = _compiled(str(IHE))
     assert compiled.patterns > 200
-    assert run_schematron(compiled, render_cda(validated)) == []
+    assert [p.rsplit("/", 1)[1] for p in compiled.missing_includes] == [IHE_MISSING]
+    for name, xml in _documents(validated, avenant).items():
+        assert run_schematron(compiled, xml) == [], name
+
+
+def test_ans_ihe_schematron_catches_a_broken_section(validated: ExportInput) -> None:
+    """Positive control: the same run reports an IHE PCC Care Plan section that lacks its parent
+    templateId and has the wrong LOINC code. (IHE.sch has no nonXMLBody pattern since 2011, so a
+    wrong mediaType or a missing XDS-SD templateId is for StrucMin, tested above.)"""
+    compiled = _compiled(str(IHE))
+    xml = render_cda(validated)
+    start = xml.index(b"<component><nonXMLBody>")
+    section = (
+        b"<component><structuredBody><component><section>"
+        b'<templateId root="1.3.6.1.4.1.19376.1.5.3.1.3.31"/>'
+        b'<code code="11450-4" codeSystem="2.16.840.1.113883.6.1"/>'
+        b"<title>Plan</title><text>Texte</text>"
+        b"</section></component></structuredBody></component></ClinicalDocument>"
+    )
+    broken = xml[:start] + section
+    texts = [f.text for f in run_schematron(compiled, broken)]
+    assert texts
+    assert all("[S_carePlan.sch]" in t for t in texts), texts
+    assert any("2.16.840.1.113883.10.20.1.10" in t for t in texts), texts
+    assert any("18776-5" in t for t in texts), texts
 
 
 def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) -> None:
