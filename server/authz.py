@@ -4,19 +4,28 @@ Every route asks for an object *through* one of the statements below, built from
 principal and the capability it needs. An object the principal may not see at all is
 "not found" (404); an object it may see but not act on is "forbidden" (403). The person's
 opposition to a member removes every capability of that member.
+
+Routes not tied to one person (the directory, API clients, sealing the audit trail) depend on
+the kind of account instead: they take the principal through one of the account dependencies
+at the end of this module (``ProfessionalAccount``, ``DirectoryManager``, ``AdminAccount``,
+``AuditSealer``), which answer 403 to any other account (and 401 without a token).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal, PrincipalType
+from server.deps import CurrentPrincipal
 from server.errors import Forbidden, NotFound
 from server.models import PPA, CercleMember, Person
+from server.models.identity import UserKind
 from server.models.person import Role
 from server.models.ppa import PPAStatus
 
@@ -173,11 +182,78 @@ async def role_for_person(
             )
         )
     ).all()
+    return _effective_role(rows)
+
+
+def _effective_role(rows: Iterable[tuple[str, bool]]) -> Role | None:
+    """The strongest role of the principal's rows in one cercle; ``None`` if any is opposed."""
+    rows = list(rows)
     if not rows or any(opposed for _role, opposed in rows):
         return None
     order = list(Role)
     return min((Role(role) for role, _ in rows), key=order.index)
 
 
+async def roles_for_persons(
+    session: AsyncSession, principal: Principal, person_ids: Iterable[str]
+) -> dict[str, str | None]:
+    """:func:`role_for_person` for several persons in one query (person id -> role value)."""
+    rows: dict[str, list[tuple[str, bool]]] = {person_id: [] for person_id in person_ids}
+    if not rows:
+        return {}
+    # Every membership of the principal (one row per cercle it is in): no IN list to bound.
+    for person_id, role, opposed in await session.execute(
+        select(CercleMember.person_id, CercleMember.role, CercleMember.opposed).where(
+            is_member(principal)
+        )
+    ):
+        if person_id in rows:
+            rows[person_id].append((role, opposed))
+    roles = {person_id: _effective_role(found) for person_id, found in rows.items()}
+    return {person_id: role.value if role else None for person_id, role in roles.items()}
+
+
 def nothing() -> ColumnElement[bool]:
     return false()
+
+
+# Account checks for the routes not tied to one person's cercle: FastAPI dependencies that
+# give the route its principal, or refuse with 403 (401 comes first without a valid token).
+
+
+def _is_user(principal: Principal, *kinds: UserKind) -> bool:
+    return principal.type is PrincipalType.USER and principal.kind in kinds
+
+
+async def professional_account(principal: CurrentPrincipal) -> Principal:
+    """Professional accounts: register a person (and become the coordinator of their cercle)."""
+    if not _is_user(principal, UserKind.PROFESSIONAL):
+        raise Forbidden("Réservé aux professionnels connectés.")
+    return principal
+
+
+async def directory_manager(principal: CurrentPrincipal) -> Principal:
+    """Professional and administrator accounts: the directory of structures and professionals."""
+    if not _is_user(principal, UserKind.PROFESSIONAL, UserKind.ADMIN):
+        raise Forbidden("Réservé aux professionnels et aux administrateurs connectés.")
+    return principal
+
+
+async def admin_account(principal: CurrentPrincipal) -> Principal:
+    """Administrator accounts: API clients of the structures' software."""
+    if not _is_user(principal, UserKind.ADMIN):
+        raise Forbidden("Réservé aux administrateurs.")
+    return principal
+
+
+async def audit_sealer(principal: CurrentPrincipal) -> Principal:
+    """Auditor and administrator accounts: seal the pending audit events into the log now."""
+    if not _is_user(principal, UserKind.AUDITOR, UserKind.ADMIN):
+        raise Forbidden("Seuls les comptes auditeur et administrateur peuvent sceller le journal.")
+    return principal
+
+
+ProfessionalAccount = Annotated[Principal, Depends(professional_account)]
+DirectoryManager = Annotated[Principal, Depends(directory_manager)]
+AdminAccount = Annotated[Principal, Depends(admin_account)]
+AuditSealer = Annotated[Principal, Depends(audit_sealer)]

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from server import authz
 from server.audit.service import trace, trace_many
 from server.auth.security import new_api_token
-from server.authz import Capability
+from server.authz import AdminAccount, Capability, DirectoryManager, ProfessionalAccount
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import Conflict, NotFound
 from server.models import ApiClient, CercleMember, Person, Professional, Structure
 from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS
@@ -29,17 +29,11 @@ from server.people.schemas import (
 router = APIRouter(prefix="/api", tags=["people"])
 
 
-def _require_professional(principal: CurrentPrincipal) -> None:
-    if not principal.is_professional:
-        raise Forbidden("Réservé aux professionnels connectés.")
-
-
 @router.post("/structures", status_code=status.HTTP_201_CREATED, response_model=StructureRead)
 async def create_structure(
-    body: StructureCreate, session: SessionDep, principal: CurrentPrincipal
+    body: StructureCreate, session: SessionDep, principal: DirectoryManager
 ) -> Structure:
-    """Register a structure (ESMS, service, practice) by its FINESS."""
-    _require_professional(principal)
+    """Register a structure (ESMS, service, practice) by its FINESS (professionals, admins)."""
     if await session.scalar(select(Structure.id).where(Structure.finess == body.finess)):
         raise Conflict(f"Une structure avec le FINESS {body.finess} existe déjà.")
     structure = Structure(**body.model_dump())
@@ -49,17 +43,16 @@ async def create_structure(
 
 
 @router.get("/structures", response_model=list[StructureRead])
-async def list_structures(session: SessionDep, principal: CurrentPrincipal) -> list[Structure]:
-    """List structures."""
+async def list_structures(session: SessionDep, principal: DirectoryManager) -> list[Structure]:
+    """List structures (professionals, administrators)."""
     return list(await session.scalars(select(Structure).order_by(Structure.name)))
 
 
 @router.post("/professionals", status_code=status.HTTP_201_CREATED, response_model=ProfessionalRead)
 async def create_professional(
-    body: ProfessionalCreate, session: SessionDep, principal: CurrentPrincipal
+    body: ProfessionalCreate, session: SessionDep, principal: DirectoryManager
 ) -> Professional:
-    """Register a professional (RPPS optional, checked when given)."""
-    _require_professional(principal)
+    """Register a professional (RPPS optional, checked when given; professionals, admins)."""
     if body.rpps and await session.scalar(
         select(Professional.id).where(Professional.rpps == body.rpps)
     ):
@@ -74,10 +67,9 @@ async def create_professional(
 
 @router.get("/professionals", response_model=list[ProfessionalRead])
 async def list_professionals(
-    session: SessionDep, principal: CurrentPrincipal, structure_id: str | None = None
+    session: SessionDep, principal: DirectoryManager, structure_id: str | None = None
 ) -> list[Professional]:
-    """List professionals (optionally of one structure)."""
-    _require_professional(principal)
+    """List professionals, optionally of one structure (professionals, administrators)."""
     query = select(Professional).order_by(Professional.last_name, Professional.first_name)
     if structure_id:
         query = query.where(Professional.structure_id == structure_id)
@@ -86,10 +78,10 @@ async def list_professionals(
 
 @router.post("/persons", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
 async def create_person(
-    body: PersonCreate, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    body: PersonCreate, session: SessionDep, principal: ProfessionalAccount, addr: ClientAddr
 ) -> PersonRead:
-    """Register a person (usager) with their INS; the creator becomes coordinator of the cercle."""
-    _require_professional(principal)
+    """Register a person (usager) with their INS (professionals); the creator becomes
+    coordinator of the cercle."""
     assert body.ins_system is not None
     oid = INS_OIDS[body.ins_system]
     if await session.scalar(
@@ -136,6 +128,7 @@ async def list_persons(
             authz.persons_with(principal, Capability.SEE_PERSON).order_by(Person.birth_family_name)
         )
     )
+    roles = await authz.roles_for_persons(session, principal, (p.id for p in persons))
     trace_many(
         session,
         principal,
@@ -143,16 +136,12 @@ async def list_persons(
         "person",
         [(p.id, p.id) for p in persons],
         client_addr=addr,
+        roles=roles,
     )
-    out = []
-    for person in persons:
-        role = await authz.role_for_person(session, principal, person.id)
-        out.append(
-            PersonRead.model_validate(person).model_copy(
-                update={"my_role": role.value if role else None}
-            )
-        )
-    return out
+    return [
+        PersonRead.model_validate(person).model_copy(update={"my_role": roles[person.id]})
+        for person in persons
+    ]
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
@@ -211,11 +200,9 @@ async def update_person(
 
 @router.post("/api-clients", status_code=status.HTTP_201_CREATED, response_model=ApiClientCreated)
 async def create_api_client(
-    body: ApiClientCreate, session: SessionDep, principal: CurrentPrincipal
+    body: ApiClientCreate, session: SessionDep, principal: AdminAccount
 ) -> ApiClientCreated:
     """Create an API client for a structure's software (administrators). The token is shown once."""
-    if not principal.is_admin:
-        raise Forbidden("Réservé aux administrateurs.")
     if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
         raise NotFound("Structure introuvable.")
     token, prefix, token_hash = new_api_token()

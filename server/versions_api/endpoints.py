@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.service import trace, trace_many
-from server.auth.principal import Principal, PrincipalType
-from server.authz import Capability
+from server.auth.principal import Principal
+from server.authz import AuditSealer, Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.models import PPA, TreeHead, Version, VersionAccord
 from server.versions_api import repository, service
 from server.versions_api.log import latest_head, tree
@@ -241,12 +241,10 @@ async def get_consistency(
     responses={403: {"description": "Réservé aux auditeurs et administrateurs"}},
 )
 async def seal_audit_trail(
-    session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+    session: SessionDep, principal: AuditSealer, rt: Runtime, addr: ClientAddr
 ) -> AuditCheckpointRead | None:
     """Seal the audit events not sealed yet into the global log now (auditor and admin
     accounts); ``null`` when nothing was pending."""
-    if principal.type is not PrincipalType.USER or principal.kind not in ("auditor", "admin"):
-        raise Forbidden("Seuls les comptes auditeur et administrateur peuvent sceller le journal.")
     row = await seal_audit(session, rt.key, publish_dir=rt.publish_dir)
     trace(session, principal, "audit.seal", "log", None, person_id=None, client_addr=addr)
     if row is None:

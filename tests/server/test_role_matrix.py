@@ -1,16 +1,27 @@
 """Every role against every route: allowed, or 403 (member without the capability), or 404
-(not a member, or opposed by the person), or 401 (no token)."""
+(not a member, or opposed by the person), or 401 (no token).
+
+``ROUTES`` holds the routes on one person's data (the cercle role decides); ``GLOBAL_ROUTES`` the
+others (the kind of account decides). ``test_matrix_covers_every_route`` checks that every route
+of the app is in one of them or on the short ``EXEMPT`` list, with its reason."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
+from starlette.routing import Mount, Route
 
 from server.demo import demo_content
+from server.people.identifiers import luhn_key
+from tests.conftest import LiveServer
 from tests.server.exports_api.support import validate
-from tests.server.helpers import Cercle, build_cercle, random_rpps
+from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 from tests.server.versions.matrix import VERSION_ROUTES
 
 COORD = "coordinatrice"
@@ -42,6 +53,21 @@ def _new_professional(api_as: Any) -> str:
     assert response.status_code == 201, response.text
     pro_id: str = response.json()["id"]
     return pro_id
+
+
+def _new_member(c: Cercle, api_as: Any) -> str:
+    """A fresh reader of the cercle (added by the coordinator), for a principal to remove."""
+    response = api_as(COORD).post(
+        f"/api/persons/{c.person_id}/cercle",
+        json={
+            "kind": "professional",
+            "role": "reader",
+            "professional_id": _new_professional(api_as),
+        },
+    )
+    assert response.status_code == 201, response.text
+    member_id: str = response.json()["id"]
+    return member_id
 
 
 _validated: dict[str, tuple[str, int, int]] = {}
@@ -102,6 +128,15 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         ),
         {COORD},
         200,
+    ),
+    "DELETE cercle member": (
+        lambda c, api_as: (
+            "DELETE",
+            f"/api/persons/{c.person_id}/cercle/{_new_member(c, api_as)}",
+            None,
+        ),
+        {COORD},
+        204,
     ),
     "PUT opposition": (
         lambda c, _: (
@@ -195,6 +230,276 @@ def test_role_route_matrix(route: str, principal: str, cercle: Cercle, api_as: A
         payload = response.json()
         assert set(payload) >= {"error", "detail"}
         assert payload["detail"]
+
+
+PROFESSIONALS = {COORD, CONTRIB, READER, OPPOSED}
+"""Professional accounts (OPPOSED is one too: the person's opposition is about one cercle)."""
+AUTHENTICATED = set(PRINCIPALS) - {ANON}
+DIRECTORY = PROFESSIONALS | {OUTSIDER}
+"""Who keeps the directory of structures and professionals: professionals and the admin."""
+
+
+@dataclass(frozen=True)
+class GlobalRoute:
+    """A route not tied to one person: the account kind decides, not a cercle role."""
+
+    build: Callable[[Cercle, Any], Request]
+    allowed: set[str]
+    ok: int
+    refused: int = 403
+    """Status of every other authenticated principal."""
+    anonymous: int = 401
+
+
+def _random_finess() -> str:
+    payload = f"{random.randint(1, 95):02d}{random.randint(0, 999_999):06d}"
+    return payload + luhn_key(payload)
+
+
+def _head_size(api_as: Any) -> int:
+    """Size of the latest signed tree head of the log (sealing the audit trail if none yet)."""
+    latest = api_as(COORD).get("/api/log/heads/latest")
+    if latest.status_code == 404:
+        assert api_as(AUDITOR).post("/api/log/audit-checkpoints").status_code == 200
+        latest = api_as(COORD).get("/api/log/heads/latest")
+    assert latest.status_code == 200, latest.text
+    size: int = latest.json()["tree_size"]
+    return size
+
+
+WEBHOOK_URL = "https://dui.example.org/role-matrix"
+"""Webhooks registered by the matrix (disabled again when the module ends)."""
+
+
+_webhooks: list[str] = []
+
+
+def _webhook(api_as: Any) -> str:
+    """The matrix's webhook of the ESMS client (one per module: at most 10 active per client)."""
+    if not _webhooks:
+        response = api_as(ESMS).post(
+            "/api/esms/webhooks", json={"url": WEBHOOK_URL, "secret": "s" * 32}
+        )
+        assert response.status_code == 201, response.text
+        _webhooks.append(response.json()["id"])
+    return _webhooks[0]
+
+
+def _agenda_feed(c: Cercle, api_as: Any) -> tuple[str, str]:
+    """(id, path) of a new subscription of the coordinator to the cercle person's agenda."""
+    response = api_as(COORD).post(
+        "/api/agenda-feeds", json={"kind": "person", "person_id": c.person_id}
+    )
+    assert response.status_code == 201, response.text
+    feed = response.json()
+    path = "/" + feed["url"].split("://", 1)[1].split("/", 1)[1]
+    return feed["id"], path
+
+
+def _revoked_feed(c: Cercle, api_as: Any) -> str:
+    feed_id, path = _agenda_feed(c, api_as)
+    assert api_as(COORD).delete(f"/api/agenda-feeds/{feed_id}").status_code == 204
+    return path
+
+
+GLOBAL_ROUTES: dict[str, GlobalRoute] = {
+    "GET auth me": GlobalRoute(lambda c, _: ("GET", "/api/auth/me", None), AUTHENTICATED, 200),
+    "POST persons": GlobalRoute(
+        lambda c, _: ("POST", "/api/persons", person_body()), PROFESSIONALS, 201
+    ),
+    "GET persons": GlobalRoute(lambda c, _: ("GET", "/api/persons", None), AUTHENTICATED, 200),
+    "GET ppas": GlobalRoute(lambda c, _: ("GET", "/api/ppas", None), AUTHENTICATED, 200),
+    "GET professionals": GlobalRoute(
+        lambda c, _: ("GET", "/api/professionals", None), DIRECTORY, 200
+    ),
+    "POST professionals": GlobalRoute(
+        lambda c, _: (
+            "POST",
+            "/api/professionals",
+            {"first_name": "A", "last_name": "B", "profession": "Éducateur", "rpps": random_rpps()},
+        ),
+        DIRECTORY,
+        201,
+    ),
+    "GET structures": GlobalRoute(lambda c, _: ("GET", "/api/structures", None), DIRECTORY, 200),
+    "POST structures": GlobalRoute(
+        lambda c, _: (
+            "POST",
+            "/api/structures",
+            {"finess": _random_finess(), "name": "Structure de la matrice"},
+        ),
+        DIRECTORY,
+        201,
+    ),
+    "POST api-clients": GlobalRoute(
+        lambda c, _: ("POST", "/api/api-clients", {"name": "DUI matrice"}), {OUTSIDER}, 201
+    ),
+    "GET serafin search": GlobalRoute(
+        lambda c, _: ("GET", "/api/terminology/serafin?q=logement", None), AUTHENTICATED, 200
+    ),
+    "GET serafin tree": GlobalRoute(
+        lambda c, _: ("GET", "/api/terminology/serafin/tree", None), AUTHENTICATED, 200
+    ),
+    "GET serafin code": GlobalRoute(
+        lambda c, _: ("GET", "/api/terminology/serafin/1.3.2.1", None), AUTHENTICATED, 200
+    ),
+    "GET log latest head": GlobalRoute(
+        lambda c, _: ("GET", "/api/log/heads/latest", None), AUTHENTICATED, 200
+    ),
+    "GET log head": GlobalRoute(
+        lambda c, api_as: ("GET", f"/api/log/heads/{_head_size(api_as)}", None),
+        AUTHENTICATED,
+        200,
+    ),
+    "GET log consistency": GlobalRoute(
+        lambda c, api_as: ("GET", f"/api/log/consistency?from={_head_size(api_as)}", None),
+        AUTHENTICATED,
+        200,
+    ),
+    "POST log audit-checkpoints": GlobalRoute(
+        lambda c, _: ("POST", "/api/log/audit-checkpoints", None), {AUDITOR, OUTSIDER}, 200
+    ),
+    # Filtered by the caller's cercles (validated versions it may read): users too.
+    "GET esms feed": GlobalRoute(lambda c, _: ("GET", "/api/esms/feed", None), AUTHENTICATED, 200),
+    "GET esms webhooks": GlobalRoute(lambda c, _: ("GET", "/api/esms/webhooks", None), {ESMS}, 200),
+    "POST esms webhooks": GlobalRoute(
+        lambda c, _: ("POST", "/api/esms/webhooks", {"url": WEBHOOK_URL, "secret": "s" * 32}),
+        {ESMS},
+        201,
+    ),
+    "DELETE esms webhook": GlobalRoute(
+        lambda c, api_as: ("DELETE", f"/api/esms/webhooks/{_webhook(api_as)}", None),
+        {ESMS},
+        204,
+    ),
+    "GET esms webhook deliveries": GlobalRoute(
+        lambda c, api_as: ("GET", f"/api/esms/webhooks/{_webhook(api_as)}/deliveries", None),
+        {ESMS},
+        200,
+    ),
+    "GET agenda feeds": GlobalRoute(
+        lambda c, _: ("GET", "/api/agenda-feeds", None), AUTHENTICATED, 200
+    ),
+    "POST agenda feed (own, professional)": GlobalRoute(
+        lambda c, _: ("POST", "/api/agenda-feeds", {"kind": "professional"}), PROFESSIONALS, 201
+    ),
+    "DELETE agenda feed (the coordinator's)": GlobalRoute(
+        lambda c, api_as: ("DELETE", f"/api/agenda-feeds/{_agenda_feed(c, api_as)[0]}", None),
+        {COORD},
+        204,
+        refused=404,
+    ),
+    # The token in the path is the credential (calendar applications send no header).
+    "GET agenda .ics": GlobalRoute(
+        lambda c, api_as: ("GET", _agenda_feed(c, api_as)[1], None),
+        AUTHENTICATED,
+        200,
+        anonymous=200,
+    ),
+    "GET agenda .ics (revoked)": GlobalRoute(
+        lambda c, api_as: ("GET", _revoked_feed(c, api_as), None),
+        set(),
+        200,
+        refused=404,
+        anonymous=404,
+    ),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _disable_matrix_webhooks(api_as: Any) -> Iterator[None]:
+    yield
+    esms = api_as(ESMS)
+    for hook in esms.get("/api/esms/webhooks").json():
+        if hook["url"] == WEBHOOK_URL and hook["disabled_at"] is None:
+            assert esms.delete(f"/api/esms/webhooks/{hook['id']}").status_code == 204
+
+
+def expected_global_status(route: str, principal: str) -> int:
+    row = GLOBAL_ROUTES[route]
+    if principal == ANON:
+        return row.anonymous
+    return row.ok if principal in row.allowed else row.refused
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("route", list(GLOBAL_ROUTES))
+def test_global_route_matrix(route: str, principal: str, cercle: Cercle, api_as: Any) -> None:
+    method, url, body = GLOBAL_ROUTES[route].build(cercle, api_as)
+    response = api_as(principal).client.request(method, url, json=body)
+    expected = expected_global_status(route, principal)
+    assert response.status_code == expected, (route, principal, response.text)
+    if expected >= 400:
+        payload = response.json()
+        assert set(payload) >= {"error", "detail"}
+        assert payload["detail"]
+
+
+EXEMPT: dict[tuple[str, str], str] = {
+    (
+        "POST",
+        "/api/auth/token",
+    ): "login itself (anonymous by design): tests/server/test_auth_errors.py",
+    ("GET", "/api/health"): "liveness probe: no data, no token",
+    ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
+    ("GET", "/"): "the browser editor's page (static, no data)",
+    ("MOUNT", "/assets"): "the browser editor's static files (no data)",
+    ("GET", "/openapi.json"): "OpenAPI description (no data)",
+    ("GET", "/docs"): "OpenAPI documentation page (no data)",
+    ("GET", "/docs/oauth2-redirect"): "OpenAPI documentation page (no data)",
+    ("GET", "/redoc"): "OpenAPI documentation page (no data)",
+}
+
+
+def _app_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path template) the app answers, in the order the router tries them."""
+    routes: list[tuple[str, str]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.route
+        if isinstance(route, APIWebSocketRoute):
+            routes.append(("WS", route.path))
+        elif isinstance(route, Mount):
+            routes.append(("MOUNT", route.path))
+        else:
+            assert isinstance(route, Route), f"unknown kind of route: {route!r}"
+            methods = set(route.methods or ())
+            if "GET" in methods:
+                methods.discard("HEAD")
+            routes.extend((method, route.path) for method in sorted(methods))
+    return routes
+
+
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile(
+        "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts) + "$"
+    )
+
+
+def test_matrix_covers_every_route(live_server: LiveServer, cercle: Cercle, api_as: Any) -> None:
+    routes = _app_routes(live_server.app)
+    # The enumeration sees at least what the OpenAPI description lists.
+    documented = {
+        (method.upper(), path)
+        for path, operations in live_server.app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert documented <= set(routes), documented - set(routes)
+    patterns = [(method, path, _template(path)) for method, path in routes]
+    covered: dict[tuple[str, str], str] = {}
+    requests = [(name, build) for name, (build, _a, _o) in ROUTES.items()]
+    requests += [(name, row.build) for name, row in GLOBAL_ROUTES.items()]
+    for name, build in requests:
+        method, url, _body = build(cercle, api_as)
+        path = url.split("?", 1)[0]
+        # The first route that matches, as the router picks it (/api/ppas/review-due is not
+        # /api/ppas/{ppa_id}).
+        match = next((m, p) for m, p, rx in patterns if rx.match(path) and m == method)
+        covered.setdefault(match, name)
+    missing = [r for r in routes if r not in covered and r not in EXEMPT]
+    assert missing == [], f"routes in no matrix table and not exempt: {missing}"
+    assert set(EXEMPT) <= set(routes), f"stale exemptions: {set(EXEMPT) - set(routes)}"
+    assert not set(EXEMPT) & set(covered), "a route both exempt and in the matrix"
 
 
 def test_opposed_member_sees_nothing_in_lists(cercle: Cercle, api_as: Any) -> None:
