@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from exports.registry import FORMATS
 from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
 from tests.e2e.test_read_only import EDIT_CONTROLS, force_write
@@ -22,19 +25,15 @@ DOWNLOADS_PER_BURST = 8
 11th never starts, without a message): the test pauses before reaching it. A person clicking
 cannot hit it."""
 
-ALL_FORMATS = [
-    "pdf",
-    "docx",
-    "falc",
-    "fhir",
-    "cda",
-    "xdm",
-    "ics",
-    "fhir-agenda",
-    "mdph",
-    "mdph-cda",
-    "mdph-xdm",
-]
+ALL_FORMATS = list(FORMATS)
+"""The export menu of an avenant offers every format of the registry, in its order."""
+DRAFT_FORMATS = [name for name, fmt in FORMATS.items() if fmt.drafts_allowed]
+
+
+def shown_date(created_at: str) -> str:
+    """A version's date as the history panel shows it (Europe/Paris, fr-FR short style)."""
+    moment = datetime.fromisoformat(created_at).astimezone(ZoneInfo("Europe/Paris"))
+    return f"{moment:%d/%m/%Y %H:%M}"
 
 
 def open_history(page: Page) -> Any:
@@ -208,6 +207,14 @@ def test_named_versions_diff_and_restore(
     assert n2 is not None
     expect(first.locator(".version__meta").first).to_contain_text("Claire Durand")
     expect(first.locator(".hash")).to_have_text(re.compile(r"^[0-9a-f]{12}…$"))
+    # every version row shows its date
+    versions = api.get(f"/api/ppas/{ppa_id}/versions").json()
+    expect(panel.locator(".version")).to_have_count(len(versions))
+    for version in versions:
+        row = panel.locator(f'.version[data-number="{version["number"]}"]')
+        expect(row.locator(".version__meta").first).to_contain_text(
+            shown_date(version["created_at"])
+        )
 
     panel.get_by_label("Comparer la version").select_option(n1)
     panel.get_by_label("avec la version").select_option(n2)
@@ -218,7 +225,9 @@ def test_named_versions_diff_and_restore(
 
     # a draft version offers the formats drafts allow
     first.get_by_text(f"Télécharger v{n1}").click()
-    expect(first.locator("[data-format]")).to_have_count(3)
+    draft_buttons = first.locator("[data-format]")
+    expect(draft_buttons).to_have_count(len(DRAFT_FORMATS))
+    assert draft_buttons.evaluate_all("els => els.map(e => e.dataset.format)") == DRAFT_FORMATS
 
     first.get_by_role("button", name=f"Ouvrir v{n1}").click()
     dialog = claire.get_by_role("dialog")
