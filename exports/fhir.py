@@ -44,6 +44,8 @@ CAREPLAN_REF_EXT = SD + "tddui-careplan-reference"
 TASK_INPUT_ACTION_CS = CS + "tddui-task-input-action"
 TASK_INPUT_PRESTATION_CS = CS + "tddui-task-input-prestation"
 TRE_R390 = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
+TRE_R390_PPA_DISPLAY = "Projet Personnalisé d'Accompagnement"
+"""Official display of TRE_R390 ``PPA`` (CodeSystem version 20250422120000)."""
 
 ID_PPER = "https://identifiant-medicosocial-projetpersonnalise.esante.gouv.fr"
 ID_BESO = "https://identifiant-medicosocial-besoin.esante.gouv.fr"
@@ -282,13 +284,15 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
         "identifier": [{"system": ID_PPER, "value": f"{b.prefix}-PPER-{v.ppa_number}"}],
         "status": "draft" if v.kind.is_draft else "active",
         "intent": "plan",
+        # always PPA: this application writes projets personnalisés d'accompagnement
+        # (docs: "category TRE_R390 PPA"), whatever ``projet.type`` says
         "category": [
             {
                 "coding": [
                     {
                         "system": TRE_R390,
-                        "code": ct.projet.type or "PPA",
-                        "display": "Projet Personnalisé d'Accompagnement",
+                        "code": "PPA",
+                        "display": TRE_R390_PPA_DISPLAY,
                     }
                 ]
             }

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from editor.schema import PPAContent
 from exports import fhir as f
 from exports import terminology
 from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, ins_is_valid
@@ -42,13 +43,16 @@ BUSINESS_ID = r"^3(\d{9}|2[AB]\d{7})/[^/]+-TYPE-.+$"
 
 
 class _Checker:
-    def __init__(self, bundle: Json) -> None:
+    def __init__(self, bundle: Json, content: PPAContent | None) -> None:
         self.bundle = bundle
+        self.content = content
         self.problems: list[str] = []
         self.types: dict[str, str] = {}
+        self.resources: dict[str, Json] = {}
         for i, e in enumerate(bundle.get("entry", [])):
             url = e.get("fullUrl", "")
             self.types[url] = e.get("resource", {}).get("resourceType", "")
+            self.resources[url] = e.get("resource", {})
             if not re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", url):
                 self.err(f"entry[{i}].fullUrl", "doit être une URN urn:uuid:")
 
@@ -79,6 +83,22 @@ class _Checker:
     def profile(self, path: str, res: Json, profile_id: str) -> None:
         if f.SD + profile_id not in res.get("meta", {}).get("profile", []):
             self.err(path, f"meta.profile doit contenir {profile_id}")
+
+    def target(self, ref: Json | None) -> Json:
+        """The Bundle resource a reference points to ({} when none)."""
+        return self.resources.get((ref or {}).get("reference", ""), {})
+
+    def has_profile(self, res: Json, profile_id: str) -> bool:
+        return f.SD + profile_id in res.get("meta", {}).get("profile", [])
+
+    @staticmethod
+    def item_id(res: Json, type_: str) -> str | None:
+        """The PPA item id in a business identifier ``<prefix>-<TYPE>-<item id>``."""
+        for ident in res.get("identifier", []):
+            _, sep, tail = str(ident.get("value", "")).partition(f"-{type_}-")
+            if sep:
+                return tail
+        return None
 
     def business_id(self, path: str, res: Json, system: str, type_: str) -> None:
         ids = res.get("identifier", [])
@@ -162,6 +182,10 @@ class _Checker:
                 x.get("system") == f.TRE_R390 and x.get("code") in TRE_R390_CODES for x in codings
             ):
                 self.err(f"{p}.category", "code TRE_R390 (JDV_J367) requis")
+        # project rule: a PPA, exactly one coding TRE_R390 PPA with its official display
+        ppa = {"system": f.TRE_R390, "code": "PPA", "display": f.TRE_R390_PPA_DISPLAY}
+        if [c.get("coding") for c in cats] != [[ppa]]:
+            self.err(f"{p}.category", "exactement une catégorie TRE_R390 « PPA » attendue")
         self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
         infos = r.get("supportingInfo", [])
         self.card(f"{p}.supportingInfo", infos, 1, None)
@@ -227,8 +251,15 @@ class _Checker:
         self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
         if "expressedBy" in r:
             self.ref(f"{p}.expressedBy", r["expressedBy"], {"Practitioner", "PractitionerRole"})
-        for k, a in enumerate(r.get("addresses", [])):
+        addresses = r.get("addresses", [])
+        for k, a in enumerate(addresses):
             self.ref(f"{p}.addresses[{k}]", a, {"ServiceRequest"})
+        # project rule: an objective answers exactly one besoin (editor check
+        # objectif_without_besoin / objectif_multiple_besoins)
+        self.card(f"{p}.addresses", addresses, 1, 1)
+        for a in addresses:
+            if not self.has_profile(self.target(a), "tddui-service-request-besoin"):
+                self.err(f"{p}.addresses", "doit viser le besoin (tddui-service-request-besoin)")
         notes = Counter(self.disc_code(n) for n in r.get("note", []))
         if notes["titreObjectif"] != 1:
             self.err(f"{p}.note:titreObjectif", "exactement une note titre")
@@ -237,6 +268,25 @@ class _Checker:
                 self.err(f"{p}.note:{code}", "au plus une")
         if None in notes:
             self.err(f"{p}.note", "chaque note porte l'extension tddui-discriminator")
+        if self.content is not None:
+            self.goal_content(p, r, addresses)
+
+    def goal_content(self, p: str, r: Json, addresses: list[Json]) -> None:
+        """The Goal against its objective in the version's content."""
+        assert self.content is not None
+        oid = self.item_id(r, "OBJE")
+        obj = next((o for o in self.content.objectifs if o.id == oid), None)
+        if obj is None:
+            self.err(f"{p}.identifier", f"objectif {oid} absent du contenu de la version")
+            return
+        besoins = {self.item_id(self.target(a), "BESO") for a in addresses}
+        if besoins != set(obj.besoin_ids):
+            self.err(f"{p}.addresses", f"doit viser le besoin de l'objectif {oid}")
+        avis = [
+            n.get("text") for n in r.get("note", []) if self.disc_code(n) == "avisUsagerObjectif"
+        ]
+        if avis != ([obj.avis_usager] if obj.avis_usager else []):
+            self.err(f"{p}.note:avisUsagerObjectif", "doit reprendre l'avis de la personne")
 
     def task_common(self, p: str, r: Json, system: str, type_: str) -> None:
         self.business_id(p, r, system, type_)
@@ -276,15 +326,49 @@ class _Checker:
                 self.err(f"{p}.input[{k}]", "valueString requis")
             if code == "objectif":
                 self.ref(f"{p}.input[{k}].valueReference", i.get("valueReference"), {"Goal"})
+        # project rule: every action serves at least one objective (editor check)
+        if seen["objectif"] < 1:
+            self.err(f"{p}.input:objectif", "au moins un objectif requis")
         if "owner" in r:
             self.ref(f"{p}.owner", r["owner"], {"Practitioner", "PractitionerRole"})
+        if self.content is not None:
+            self.action_content(p, r)
+
+    def action_content(self, p: str, r: Json) -> None:
+        """The action Task against its action in the version's content."""
+        assert self.content is not None
+        aid = self.item_id(r, "ACTI")
+        act = next((a for a in self.content.actions if a.id == aid), None)
+        if act is None:
+            self.err(f"{p}.identifier", f"action {aid} absente du contenu de la version")
+            return
+
+        def values(code: str, key: str) -> list[Any]:
+            return [
+                i.get(key)
+                for i in r.get("input", [])
+                if (i.get("type", {}).get("coding") or [{}])[0].get("code") == code
+            ]
+
+        goals = {self.item_id(self.target(v), "OBJE") for v in values("objectif", "valueReference")}
+        if goals != set(act.objectif_ids):
+            self.err(f"{p}.input:objectif", f"doit viser les objectifs de l'action {aid}")
+        if values("avisUsager", "valueString") != ([act.avis_usager] if act.avis_usager else []):
+            self.err(f"{p}.input:avisUsager", "doit reprendre l'avis de la personne")
 
     def prestation(self, p: str, r: Json) -> None:
         self.task_common(p, r, f.ID_PRES, "PRES")
         part = r.get("partOf", [])
-        self.card(f"{p}.partOf", part, 0, 1)
+        # TDDUI 0..1; project rule: every prestation is part of its action (1..1)
+        self.card(f"{p}.partOf", part, 1, 1)
         for x in part:
             self.ref(f"{p}.partOf", x, {"Task"})
+            action = self.target(x)
+            pres = self.item_id(r, "PRES") or ""
+            if not self.has_profile(action, "tddui-task-action"):
+                self.err(f"{p}.partOf", "doit viser une Task tddui-task-action")
+            elif not pres.startswith(f"{self.item_id(action, 'ACTI')}."):
+                self.err(f"{p}.partOf", "doit viser l'action de la prestation")
         seen = self.inputs(p, r, f.TASK_INPUT_PRESTATION_CS, PRESTATION_INPUTS)
         if seen["titre"] != 1:
             self.err(f"{p}.input:titre", "exactement un titre")
@@ -365,9 +449,37 @@ class _Checker:
                 self.err(p, "ressource ou profil non pris en charge")
         self.card("Bundle.entry:CarePlan", range(counts["CarePlan"]), 1, 1)
         self.card("Bundle.entry:Patient", range(counts["Patient"]), 1, 1)
+        if self.content is not None:
+            self.coverage()
         return self.problems
 
+    def coverage(self) -> None:
+        """One resource per besoin, objective, action and prestation of the version."""
+        assert self.content is not None
+        ct = self.content
+        expected = {
+            ("BESO", "tddui-service-request-besoin"): {b.id for b in ct.besoins},
+            ("OBJE", "tddui-goal-objectif"): {o.id for o in ct.objectifs},
+            ("ACTI", "tddui-task-action"): {a.id for a in ct.actions},
+            ("PRES", "tddui-task-prestation"): {
+                f"{a.id}.{code}" for a in ct.actions for code in a.prestations
+            },
+        }
+        for (type_, profile), ids in expected.items():
+            found = [
+                self.item_id(r, type_)
+                for r in self.resources.values()
+                if self.has_profile(r, profile)
+            ]
+            if sorted(ids) != sorted(i or "" for i in found):
+                self.err(f"Bundle.entry:{profile}", "ne correspond pas au contenu de la version")
 
-def check_bundle(bundle: Json) -> list[str]:
-    """Check a TDDUI Bundle dict; return the list of problems (empty when conformant)."""
-    return _Checker(bundle).run()
+
+def check_bundle(bundle: Json, content: PPAContent | None = None) -> list[str]:
+    """Check a TDDUI Bundle dict; return the list of problems (empty when conformant).
+
+    With ``content`` (the version rendered), also check the links against it: each Goal
+    addresses the ServiceRequest of its objective's besoin and carries its avis usager, each
+    action Task points to its objectives' Goals and carries its avis usager.
+    """
+    return _Checker(bundle, content).run()

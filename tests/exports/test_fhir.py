@@ -30,6 +30,7 @@ def test_bundle_parses_with_fhir_r4_models_and_passes_tddui_checks(validated: Ex
     R4BBundle.model_validate(bundle)  # fhir.resources (pydantic, R4B = R4 for these resources)
     R4Bundle(bundle, strict=True)  # fhirclient models generated from FHIR 4.0.1
     assert check_bundle(bundle) == []
+    assert check_bundle(bundle, validated.content) == []
 
 
 def test_bundle_shape_golden(validated: ExportInput) -> None:
@@ -94,7 +95,7 @@ def test_business_identifiers_are_stable_across_an_avenant(
         }
 
     assert ids(validated) == ids(avenant)
-    assert check_bundle(render_fhir_bundle(avenant)) == []
+    assert check_bundle(render_fhir_bundle(avenant), avenant.content) == []
 
 
 def _mutate(bundle: Json, profile: str, fn: Any) -> Json:
@@ -141,3 +142,167 @@ def test_tddui_checks_catch_broken_bundles(
 
 def test_same_input_same_bytes(validated: ExportInput) -> None:
     assert render_fhir(validated) == render_fhir(validated)
+
+
+# -- links between entries (project-level TDDUI constraints) ---------------------------------
+
+
+def _entries(bundle: Json, profile: str) -> list[Json]:
+    return [e for e in bundle["entry"] if e["resource"]["meta"]["profile"][0] == SD + profile]
+
+
+def _res(bundle: Json, profile: str, n: int = 0) -> Json:
+    resource: Json = _entries(bundle, profile)[n]["resource"]
+    return resource
+
+
+def _url(bundle: Json, profile: str, n: int = 0) -> str:
+    url: str = _entries(bundle, profile)[n]["fullUrl"]
+    return url
+
+
+def _input_code(i: Json) -> str:
+    code: str = i["type"]["coding"][0]["code"]
+    return code
+
+
+def _drop_inputs(task: Json, code: str) -> None:
+    task["input"] = [i for i in task["input"] if _input_code(i) != code]
+
+
+def _drop_notes(goal: Json, code: str) -> None:
+    goal["note"] = [
+        n
+        for n in goal["note"]
+        if n["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] != code
+    ]
+
+
+GOAL = "tddui-goal-objectif"
+BESOIN = "tddui-service-request-besoin"
+ACTION = "tddui-task-action"
+PRESTATION = "tddui-task-prestation"
+CAREPLAN = "tddui-careplan-projet-personnalise"
+PPA_CATEGORY = "CarePlan.category: exactement une catégorie TRE_R390 « PPA »"
+
+
+def _set_category(b: Json, **changes: str) -> None:
+    _res(b, CAREPLAN)["category"][0]["coding"][0].update(changes)
+
+
+LINK_MUTATIONS: dict[str, tuple[Any, str]] = {
+    "goal without addresses": (
+        lambda b: _res(b, GOAL).pop("addresses"),
+        "Goal.addresses: cardinalité 0 hors de 1..1",
+    ),
+    "goal addressing two besoins": (
+        lambda b: _res(b, GOAL)["addresses"].append({"reference": _url(b, BESOIN, 1)}),
+        "Goal.addresses: cardinalité 2 hors de 1..1",
+    ),
+    "goal addressing the careplan": (
+        lambda b: _res(b, GOAL)["addresses"][0].update(reference=_url(b, CAREPLAN)),
+        "Goal.addresses: doit viser le besoin (tddui-service-request-besoin)",
+    ),
+    "goal addressing another objective's besoin": (
+        lambda b: _res(b, GOAL)["addresses"][0].update(reference=_url(b, BESOIN, 1)),
+        "Goal.addresses: doit viser le besoin de l'objectif o-1",
+    ),
+    "goal without the person's avis": (
+        lambda b: _drop_notes(_res(b, GOAL), "avisUsagerObjectif"),
+        "Goal.note:avisUsagerObjectif: doit reprendre l'avis de la personne",
+    ),
+    "goal with an avis the person did not give": (
+        lambda b: _res(b, GOAL, 4)["note"].append(
+            {**_res(b, GOAL, 0)["note"][1], "text": "Avis inventé."}
+        ),
+        "Goal.note:avisUsagerObjectif: doit reprendre l'avis de la personne",
+    ),
+    "prestation without partOf": (
+        lambda b: _res(b, PRESTATION).pop("partOf"),
+        "Task.partOf: cardinalité 0 hors de 1..1",
+    ),
+    "prestation part of another action": (
+        lambda b: _res(b, PRESTATION)["partOf"][0].update(reference=_url(b, ACTION, 1)),
+        "Task.partOf: doit viser l'action de la prestation",
+    ),
+    "prestation part of a goal": (
+        lambda b: _res(b, PRESTATION)["partOf"][0].update(reference=_url(b, GOAL)),
+        "Task.partOf: doit viser une Task tddui-task-action",
+    ),
+    "action without objectif input": (
+        lambda b: _drop_inputs(_res(b, ACTION), "objectif"),
+        "Task.input:objectif: au moins un objectif requis",
+    ),
+    "action pointing to another objective": (
+        lambda b: [
+            i["valueReference"].update(reference=_url(b, GOAL, 3))
+            for i in _res(b, ACTION)["input"]
+            if _input_code(i) == "objectif"
+        ],
+        "Task.input:objectif: doit viser les objectifs de l'action act-bus",
+    ),
+    "action without the person's avis": (
+        lambda b: _drop_inputs(_res(b, ACTION), "avisUsager"),
+        "Task.input:avisUsager: doit reprendre l'avis de la personne",
+    ),
+    "careplan without category": (lambda b: _res(b, CAREPLAN).pop("category"), PPA_CATEGORY),
+    "careplan category PPI": (lambda b: _set_category(b, code="PPI"), PPA_CATEGORY),
+    "careplan category in another system": (
+        lambda b: _set_category(b, system="http://example.org/type"),
+        PPA_CATEGORY,
+    ),
+    "careplan category with a wrong display": (
+        lambda b: _set_category(b, display="Projet"),
+        PPA_CATEGORY,
+    ),
+    "careplan category with a second coding": (
+        lambda b: _res(b, CAREPLAN)["category"][0]["coding"].append(
+            {"system": "http://example.org/type", "code": "x"}
+        ),
+        PPA_CATEGORY,
+    ),
+    "a prestation of the version missing": (
+        lambda b: b["entry"].remove(_entries(b, PRESTATION)[-1]),
+        "Bundle.entry:tddui-task-prestation: ne correspond pas au contenu de la version",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINK_MUTATIONS))
+def test_tddui_checks_catch_broken_links(validated: ExportInput, name: str) -> None:
+    bundle = render_fhir_bundle(validated)
+    assert check_bundle(bundle, validated.content) == []
+    mutation, expected = LINK_MUTATIONS[name]
+    broken = copy.deepcopy(bundle)
+    mutation(broken)
+    problems = check_bundle(broken, validated.content)
+    assert any(expected in p for p in problems), problems
+
+
+def test_links_follow_the_content(validated: ExportInput) -> None:
+    """Read independently of the checker: identifiers say which item each resource is."""
+    bundle = render_fhir_bundle(validated)
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+
+    def item(res: Json) -> str:
+        value: str = res["identifier"][0]["value"]
+        return value.split("-", 3)[-1]
+
+    ct = validated.content
+    goals = {item(g): g for g in (e["resource"] for e in _entries(bundle, GOAL))}
+    assert set(goals) == {o.id for o in ct.objectifs}
+    for o in ct.objectifs:
+        (addr,) = goals[o.id]["addresses"]
+        assert [item(by_url[addr["reference"]])] == o.besoin_ids
+    actions = {item(t["resource"]): t for t in _entries(bundle, ACTION)}
+    for a in ct.actions:
+        refs = [
+            i["valueReference"]["reference"]
+            for i in actions[a.id]["resource"]["input"]
+            if _input_code(i) == "objectif"
+        ]
+        assert [item(by_url[r]) for r in refs] == a.objectif_ids
+    for e in _entries(bundle, PRESTATION):
+        (part,) = e["resource"]["partOf"]
+        action_id = item(by_url[part["reference"]])
+        assert item(e["resource"]).startswith(action_id + ".")
