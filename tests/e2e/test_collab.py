@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
+import anyio
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
-from tests.conftest import Api
+from editor.sync import StoredUpdate
+from tests.conftest import Api, LiveServer
 from tests.e2e.conftest import (
     ARTIFACTS,
     OFFLINE,
@@ -22,6 +28,69 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = pytest.mark.browser
+
+SAVING = "Enregistrement…"
+"""editor/web/src/collab/session.js, SAVE_LABELS.saving"""
+
+
+class HeldStore:
+    """The live server's durable store, held back for one PPA: its appends wait until
+    :meth:`release` (test-only: wraps the running server's store instance, undone on exit)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.reached = threading.Event()
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@contextlib.contextmanager
+def held_store(live_server: LiveServer, ppa_id: str) -> Iterator[HeldStore]:
+    store = live_server.app.state.collab.store
+    original = store.append
+    held = HeldStore()
+
+    async def append(doc_id: str, updates: Sequence[StoredUpdate]) -> int:
+        if doc_id == ppa_id and not held.gate.is_set():
+            held.reached.set()
+            await anyio.to_thread.run_sync(held.gate.wait)
+        seq: int = await original(doc_id, updates)
+        return seq
+
+    setattr(store, "append", append)  # noqa: B010 (an instance attribute shadows the method)
+    try:
+        yield held
+    finally:
+        held.release()
+        delattr(store, "append")
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for a condition of the server's state (not a timing assertion: the limit only
+    keeps a broken run from hanging)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+def record_save_states(page: Page) -> None:
+    """From now on, every text the save state shows is kept in ``window.savedStates``."""
+    page.evaluate(
+        """() => {
+            const el = document.querySelector('.save-state')
+            window.savedStates = [el.textContent]
+            new MutationObserver(() => window.savedStates.push(el.textContent))
+                .observe(el, {childList: true, characterData: true, subtree: true})
+        }"""
+    )
+
+
+def save_states(page: Page) -> list[str]:
+    states: list[str] = page.evaluate("() => window.savedStates.slice()")
+    return states
 
 
 def test_two_professionals_typing_in_the_same_description_merge(
@@ -189,3 +258,43 @@ def test_undo_takes_back_only_ones_own_typing(
     expect(text_control(karim, "projet_de_vie")).to_have_value(f"Karim. {original} Claire.")
     wait_saved(claire)
     assert content_of(api, ppa_id)["projet_de_vie"] == f"Karim. {original} Claire."
+
+
+def test_saved_only_once_the_server_stored_the_edit(
+    open_as: PageFactory,
+    fresh_ppa: Callable[..., str],
+    api_as: Callable[[str], Api],
+    live_server: LiveServer,
+) -> None:
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    original = content_of(api, ppa_id)["projet_de_vie"]
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    wait_saved(claire)
+    record_save_states(claire)
+
+    with held_store(live_server, ppa_id) as held:
+        text_control(claire, "projet_de_vie").click()
+        claire.keyboard.press("Control+End")
+        claire.keyboard.type(" Écrit pendant que le serveur attend.")
+        expect(save_state(claire)).to_have_text(SAVING)
+        # the edit reached the store, which holds it; the page asked whether it is stored
+        # (its barrier), and the server holds that answer too
+        assert held.reached.wait(30), "the edit never reached the store"
+        # (one barrier in flight at a time: the first one, sent after the first keystroke)
+        claire.wait_for_function(
+            "() => window.ppaCollab.session.pendingStep1.some((s) => typeof s === 'number')"
+        )
+        room: Any = live_server.app.state.collab.manager.room(ppa_id)
+        wait_until(lambda: bool(room._deferred), "the server received the page's barrier")
+        expect(save_state(claire)).to_have_text(SAVING)
+        while_held = save_states(claire)
+        assert SAVING in while_held
+        assert SAVED not in while_held[while_held.index(SAVING) :], while_held
+
+        held.release()
+        wait_saved(claire)
+
+    assert content_of(api, ppa_id)["projet_de_vie"] == (
+        original + " Écrit pendant que le serveur attend."
+    )
