@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,18 @@ class Outcome:
     """(PPA id, French reason)."""
 
 
+def _progress(jobs: list[Job], label: str) -> Iterator[Job]:
+    """Yield ``jobs`` while showing progress on stderr: a bar on a terminal, else (a log, a
+    cron mail) one line per PPA done, ``<label> i/n``."""
+    if sys.stderr.isatty():
+        with typer.progressbar(jobs, label=label, file=sys.stderr, show_pos=True) as bar:
+            yield from bar
+        return
+    for done, job in enumerate(jobs, 1):
+        yield job
+        _err(f"{label} {done}/{len(jobs)}")
+
+
 async def _export(jobs: list[Job] | None, format_name: str, out_dir: Path | None) -> Outcome:
     from sqlalchemy import select
 
@@ -57,48 +70,43 @@ async def _export(jobs: list[Job] | None, format_name: str, out_dir: Path | None
             async with db.transaction() as session:
                 ids = list(await session.scalars(select(PPA.id).order_by(PPA.created_at, PPA.id)))
             jobs = [Job(ppa_id, None, out_dir) for ppa_id in ids]
-        with typer.progressbar(
-            jobs, label=f"Export {fmt.name}", file=sys.stderr, show_pos=True
-        ) as progress:
-            for job in progress:
-                async with db.transaction() as session:
-                    ppa = await session.get(PPA, job.ppa_id)
-                    if ppa is None:
-                        outcome.skipped.append((job.ppa_id, "PPA introuvable"))
-                        continue
-                    version: Version | None
-                    if job.number is None:
-                        version = await repository.latest_validated(session, ppa.id)
-                    else:
-                        version = await session.get(Version, (ppa.id, job.number))
-                    if version is None:
-                        what = "aucune version validée" if job.number is None else "version absente"
-                        outcome.skipped.append((ppa.id, what))
-                        continue
-                    try:
-                        service.check_allowed(fmt, version)
-                        rendered = await service.render(
-                            fmt, await export_input(session, ppa, version)
-                        )
-                    except AppError as exc:
-                        outcome.skipped.append((ppa.id, exc.detail))
-                        continue
-                    path = job.target
-                    if path.is_dir():
-                        path = path / rendered.filename
-                    path.write_bytes(rendered.data)
-                    outcome.written.append(path)
-                    session.add(
-                        AuditEvent(
-                            at=utcnow(),
-                            actor_type="cli",
-                            actor_id=actor,
-                            action=f"ppa.export:{fmt.name}:v{version.number}",
-                            object_type="ppa",
-                            object_id=ppa.id,
-                            person_id=ppa.person_id,
-                        )
+        for job in _progress(jobs, f"Export {fmt.name}"):
+            async with db.transaction() as session:
+                ppa = await session.get(PPA, job.ppa_id)
+                if ppa is None:
+                    outcome.skipped.append((job.ppa_id, "PPA introuvable"))
+                    continue
+                version: Version | None
+                if job.number is None:
+                    version = await repository.latest_validated(session, ppa.id)
+                else:
+                    version = await session.get(Version, (ppa.id, job.number))
+                if version is None:
+                    what = "aucune version validée" if job.number is None else "version absente"
+                    outcome.skipped.append((ppa.id, what))
+                    continue
+                try:
+                    service.check_allowed(fmt, version)
+                    rendered = await service.render(fmt, await export_input(session, ppa, version))
+                except AppError as exc:
+                    outcome.skipped.append((ppa.id, exc.detail))
+                    continue
+                path = job.target
+                if path.is_dir():
+                    path = path / rendered.filename
+                path.write_bytes(rendered.data)
+                outcome.written.append(path)
+                session.add(
+                    AuditEvent(
+                        at=utcnow(),
+                        actor_type="cli",
+                        actor_id=actor,
+                        action=f"ppa.export:{fmt.name}:v{version.number}",
+                        object_type="ppa",
+                        object_id=ppa.id,
+                        person_id=ppa.person_id,
                     )
+                )
     finally:
         await db.dispose()
     return outcome

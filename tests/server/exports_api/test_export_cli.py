@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pty
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,15 +23,28 @@ def ppa(api_as: Callable[[str], Api], demo: dict[str, Any]) -> Validated:
     return new_validated(api_as, demo)
 
 
-def run(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+SUMMARY = re.compile(r"(\d+) fichier\(s\) écrit\(s\), (\d+) ignoré\(s\)\.")
+
+
+def summary(stdout: str) -> tuple[int, int]:
+    """(files written, PPAs skipped) from the command's last line."""
+    found = SUMMARY.fullmatch(stdout.strip())
+    assert found is not None, stdout
+    return int(found[1]), int(found[2])
+
+
+def cli_env(settings: Any) -> dict[str, str]:
+    return {
         **os.environ,
         "PPA_DATA_DIR": str(settings.data_dir),
         "PPA_DATABASE_URL": settings.resolved_database_url(),
     }
+
+
+def run(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", "export", *args],
-        env=env,
+        env=cli_env(settings),
         capture_output=True,
         text=True,
         timeout=300,
@@ -81,16 +96,69 @@ def test_bulk_export_writes_every_validated_ppa_with_a_progress_bar(
     out = tmp_path / "bulk"
     done = run(settings, "--all", "--format", "fhir", "-o", str(out))
     assert done.returncode == 0, done.stderr
-    assert "Export fhir" in done.stderr
     names = {p.name for p in out.iterdir()}
     for v in (ppa, other):
         assert f"{v.ppa_id}-v{v.validated}.json" in names
     assert all(n.endswith("." + registry.FORMATS["fhir"].extension) for n in names)
-    written = int(done.stdout.split(" fichier")[0])
+    written, skipped = summary(done.stdout)
     assert written == len(names)
+    # stderr is not a terminal: one progress line per PPA, in order, up to n/n.
+    total = written + skipped
+    progress = [line for line in done.stderr.splitlines() if line.startswith("Export fhir")]
+    assert progress == [f"Export fhir {i}/{total}" for i in range(1, total + 1)]
     assert "aucune version validée" in done.stderr  # draft-only PPAs are listed as skipped
     trail = api_as("auditeur").get(f"/api/persons/{other.person_id}/audit").json()
     assert any(
         e["action"] == f"ppa.export:fhir:v{other.validated}" and e["actor_type"] == "cli"
         for e in trail
     )
+
+
+def run_on_a_terminal(settings: Any, *args: str) -> tuple[int, str, str]:
+    """Run ``ppa export`` with stderr on a pseudo-terminal (as an operator at a shell);
+    return the exit code, stdout and everything the terminal received."""
+    master, slave = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "export", *args],
+        env={**cli_env(settings), "COLUMNS": "100"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    ) as proc:
+        os.close(slave)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        os.close(master)
+        assert proc.stdout is not None
+        stdout = proc.stdout.read()
+        code = proc.wait(timeout=300)
+    return code, stdout, screen.decode("utf-8", "replace")
+
+
+def test_bulk_export_on_a_terminal_draws_a_bar_up_to_n_of_n(
+    ppa: Validated, settings: Any, tmp_path: Path
+) -> None:
+    code, stdout, screen = run_on_a_terminal(settings, "--all", "-f", "ics", "-o", str(tmp_path))
+    assert code == 0, screen
+    written, skipped = summary(stdout)
+    total = written + skipped
+    assert written == len(list(tmp_path.iterdir())) > 0
+    # click redraws the bar in place (carriage returns, cursor hidden then shown again).
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    frames = [f for f in re.split(r"[\r\n]+", plain) if f.startswith("Export ics")]
+    drawn = [re.fullmatch(r"Export ics\s+\[[#-]+\]\s+(\d+)/(\d+).*", f) for f in frames]
+    assert all(drawn), frames
+    positions = [int(m[1]) for m in drawn if m]
+    assert {int(m[2]) for m in drawn if m} == {total}
+    assert sorted(set(positions)) == list(range(total + 1)), frames  # advanced one PPA at a time
+    assert positions[-1] == total
+    assert re.fullmatch(r"Export ics\s+\[#+\]\s+.*", frames[-1]), frames[-1]  # full bar
+    assert "Export ics 1/" not in screen  # the line-per-PPA form is for non-terminals only
