@@ -3,8 +3,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import zipfile
 from collections import Counter
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -12,7 +14,7 @@ from lxml import etree
 
 from exports.cda import render_cda, render_cda_document, validate_cda
 from exports.context import ExportInput
-from exports.mdph import render_mdph_cda
+from exports.mdph import render_mdph_cda, render_mdph_xdm
 from exports.pdf import render_pdf
 from exports.xdm import render_xdm
 from tests.exports.conftest import ANS_CDA
@@ -172,8 +174,34 @@ def test_ans_ihe_schematron_catches_a_broken_section(validated: ExportInput) -> 
     assert any("18776-5" in t for t in texts), texts
 
 
-def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) -> None:
-    data = render_xdm(validated)
+def _xcn(value: str) -> dict[str, str]:
+    """HL7 v2 XCN (authorPerson, legalAuthenticator): id, family, given, assigning authority."""
+    parts = value.split("^")
+    assert len(parts) == 9, value
+    assert re.fullmatch(r"&[0-9.]+&ISO", parts[8]), value
+    return {"id": parts[0], "family": parts[1], "given": parts[2], "oid": parts[8][1:-4]}
+
+
+def _xon(value: str) -> dict[str, str]:
+    """HL7 v2 XON (authorInstitution): name, assigning authority, identifier type, id."""
+    parts = value.split("^")
+    assert len(parts) == 10, value
+    assert re.fullmatch(r"&[0-9.]+&ISO", parts[5]), value
+    return {"name": parts[0], "oid": parts[5][1:-4], "type": parts[6], "id": parts[9]}
+
+
+def _person_in_cda(cda: Any, entity: str) -> dict[str, str]:
+    return {
+        "id": _x(cda, f"{entity}/h:id/@extension"),
+        "family": _x(cda, f"{entity}/h:assignedPerson/h:name/h:family/text()"),
+        "given": _x(cda, f"{entity}/h:assignedPerson/h:name/h:given/text()"),
+        "oid": _x(cda, f"{entity}/h:id/@root"),
+    }
+
+
+def _check_xdm_against_cda(data: bytes, cda_bytes: bytes) -> Any:
+    """Layout, and every METADATA.XML value that the CDA header also states; return the
+    parsed METADATA.XML."""
     zf = zipfile.ZipFile(io.BytesIO(data))
     assert zf.namelist() == [
         "README.TXT",
@@ -181,21 +209,22 @@ def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) ->
         "IHE_XDM/SUBSET01/METADATA.XML",
         "IHE_XDM/SUBSET01/DOC0001.XML",
     ]
-    cda_bytes = zf.read("IHE_XDM/SUBSET01/DOC0001.XML")
-    assert cda_bytes == render_cda(validated)
+    assert zf.read("IHE_XDM/SUBSET01/DOC0001.XML") == cda_bytes
     cda: Any = etree.fromstring(cda_bytes)
     meta: Any = etree.fromstring(zf.read("IHE_XDM/SUBSET01/METADATA.XML"))
     eo: Any
     (eo,) = meta.xpath("//rim:ExtrinsicObject", namespaces=RIM)
 
-    def slot(name: str) -> list[str]:
+    def slot(name: str, node: Any = eo) -> list[str]:
         return [
-            str(v) for v in eo.xpath(f"rim:Slot[@name='{name}']//rim:Value/text()", namespaces=RIM)
+            str(v)
+            for v in node.xpath(f"rim:Slot[@name='{name}']//rim:Value/text()", namespaces=RIM)
         ]
 
-    def classification(scheme: str) -> str:
+    def classification(scheme: str) -> tuple[str, str]:
         (node,) = eo.xpath(f"rim:Classification[@classificationScheme='{scheme}']", namespaces=RIM)
-        return str(node.get("nodeRepresentation"))
+        (display,) = node.xpath("rim:Name/rim:LocalizedString/@value", namespaces=RIM)
+        return str(node.get("nodeRepresentation")), str(display)
 
     def external(scheme: str) -> str:
         (node,) = eo.xpath(
@@ -205,7 +234,6 @@ def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) ->
 
     assert slot("hash") == [hashlib.sha1(cda_bytes).hexdigest()]
     assert slot("size") == [str(len(cda_bytes))]
-    assert slot("creationTime") == ["20250912160500"]
     assert slot("languageCode") == [_x(cda, "h:languageCode/@code")]
     assert slot("serviceStartTime") == [_x(cda, "//h:serviceEvent/h:effectiveTime/h:low/@value")]
     assert slot("URI") == ["DOC0001.XML"]
@@ -215,33 +243,91 @@ def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) ->
     unique = f"{_x(cda, 'h:id/@root')}^{_x(cda, 'h:id/@extension')}"
     assert external("urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab") == unique
     assert external("urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427") == f"{ins}^^^&{ins_root}&ISO"
-    assert classification("urn:uuid:f0306f51-975f-434e-a61c-c59651d33983") == _x(
-        cda, "h:code/@code"
+    assert classification("urn:uuid:f0306f51-975f-434e-a61c-c59651d33983") == (
+        _x(cda, "h:code/@code"),
+        _x(cda, "h:code/@displayName"),
     )
-    assert classification("urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a") == "44"
     assert (
-        classification("urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d")
+        classification("urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d")[0]
         == "urn:ihe:iti:xds-sd:pdf:2008"
     )
-    assert classification("urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f") == _x(
-        cda, "h:confidentialityCode/@code"
+    assert _x(cda, "h:component/h:nonXMLBody/h:text/@mediaType") == "application/pdf"
+    assert classification("urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f") == (
+        _x(cda, "h:confidentialityCode/@code"),
+        _x(cda, "h:confidentialityCode/@displayName"),
     )
-    assert classification("urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1") == _x(
-        cda, "//h:healthCareFacility/h:code/@code"
+    assert classification("urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1") == (
+        _x(cda, "//h:healthCareFacility/h:code/@code"),
+        _x(cda, "//h:healthCareFacility/h:code/@displayName"),
     )
-    assert classification("urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead") == _x(
-        cda, "//h:standardIndustryClassCode/@code"
+    assert classification("urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead") == (
+        _x(cda, "//h:standardIndustryClassCode/@code"),
+        _x(cda, "//h:standardIndustryClassCode/@displayName"),
     )
     (title,) = eo.xpath("rim:Name/rim:LocalizedString/@value", namespaces=RIM)
     assert title == _x(cda, "h:title/text()")
+
+    # author (DocumentEntry and SubmissionSet) and legalAuthenticator = the CDA header's
+    author = _person_in_cda(cda, "h:author/h:assignedAuthor")
+    organisation = "h:author/h:assignedAuthor/h:representedOrganization"
+    institution = {
+        "name": _x(cda, f"{organisation}/h:name/text()"),
+        "oid": _x(cda, f"{organisation}/h:id/@root"),
+        "type": "IDNST",
+        "id": _x(cda, f"{organisation}/h:id/@extension"),
+    }
+    authors = meta.xpath(
+        "//rim:Classification[@classificationScheme='urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d'"
+        " or @classificationScheme='urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d']",
+        namespaces=RIM,
+    )
+    assert len(authors) == 2  # DocumentEntry.author, SubmissionSet.author
+    for node in authors:
+        (person,) = slot("authorPerson", node)
+        assert _xcn(person) == author
+        (inst,) = slot("authorInstitution", node)
+        assert _xon(inst) == institution
+    (legal,) = slot("legalAuthenticator")
+    assert _xcn(legal) == _person_in_cda(cda, "h:legalAuthenticator/h:assignedEntity")
+    (created,) = slot("creationTime")
+    local = datetime.strptime(_x(cda, "h:effectiveTime/@value"), "%Y%m%d%H%M%S%z")
+    assert created == local.astimezone(UTC).strftime("%Y%m%d%H%M%S")  # XDS DTM is UTC
+
     kinds = Counter(
         etree.QName(el).localname for el in meta.xpath("//rim:RegistryObjectList/*", namespaces=RIM)
     )
     assert kinds == Counter(ExtrinsicObject=1, RegistryPackage=1, Classification=1, Association=1)
+    return meta
+
+
+def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) -> None:
+    meta = _check_xdm_against_cda(render_xdm(validated), render_cda(validated))
+    (eo,) = meta.xpath("//rim:ExtrinsicObject", namespaces=RIM)
+    (class_code,) = eo.xpath(
+        "rim:Classification[@classificationScheme="
+        "'urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a']/@nodeRepresentation",
+        namespaces=RIM,
+    )
+    assert class_code == "44"
+    (creation,) = eo.xpath("rim:Slot[@name='creationTime']//rim:Value/text()", namespaces=RIM)
+    assert creation == "20250912160500"
     (submission,) = meta.xpath(
         "//rim:RegistryPackage/rim:Slot[@name='submissionTime']//rim:Value/text()", namespaces=RIM
     )
     assert submission == "20260301100000"  # generated_at, the one generation timestamp
+
+
+def test_mdph_xdm_metadata_match_the_mdph_cda(avenant: ExportInput) -> None:
+    cda = render_mdph_cda(avenant)
+    meta = _check_xdm_against_cda(render_mdph_xdm(avenant), cda)
+    (eo,) = meta.xpath("//rim:ExtrinsicObject", namespaces=RIM)
+    (class_code,) = eo.xpath(
+        "rim:Classification[@classificationScheme="
+        "'urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a']/@nodeRepresentation",
+        namespaces=RIM,
+    )
+    assert class_code == "10"
+    assert b'code="28653-4"' in cda
 
 
 def test_xdm_is_deterministic_for_the_same_generation_time(validated: ExportInput) -> None:
