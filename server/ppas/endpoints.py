@@ -116,6 +116,7 @@ async def list_person_ppas(
         "person",
         person.id,
         person_id=person.id,
+        role=await _role(session, principal, person.id),
         client_addr=addr,
     )
     return ppas
@@ -138,6 +139,7 @@ async def list_ppas(
         "ppa",
         [(p.id, p.person_id) for p in ppas],
         client_addr=addr,
+        roles=await authz.roles_for_persons(session, principal, (p.person_id for p in ppas)),
     )
     return ppas
 
@@ -184,6 +186,7 @@ async def get_problems(
         "ppa",
         ppa.id,
         person_id=ppa.person_id,
+        role=await _role(session, principal, ppa.person_id),
         client_addr=addr,
     )
     return await service.problems_of(session, documents, ppa, content)
@@ -212,6 +215,7 @@ async def update_ppa(
         "ppa",
         ppa.id,
         person_id=ppa.person_id,
+        role=await _role(session, principal, ppa.person_id),
         client_addr=addr,
     )
     await session.flush()

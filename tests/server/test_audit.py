@@ -1,9 +1,15 @@
-"""Every access to personal data leaves exactly one trace; traces cannot be rewritten."""
+"""Every access to personal data leaves exactly one trace; traces cannot be rewritten.
+
+The traces are read straight from ``audit_events`` (the auditor's own listing would add its
+trace to every count): each access must leave exactly one row naming who (actor type and id),
+with which role, the action, the object (type and id), the person and the client address.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,7 +18,9 @@ from sqlalchemy.exc import DBAPIError
 
 from server.db import create_engine
 from tests.conftest import DatabaseInfo
-from tests.server.helpers import Cercle, build_cercle
+from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
+
+CLIENT_ADDR = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
@@ -20,99 +28,333 @@ def cercle(api_as: Any, demo: dict[str, Any]) -> Cercle:
     return build_cercle(api_as, demo)
 
 
-def _events(api_as: Any, person_id: str) -> list[dict[str, Any]]:
-    response = api_as("auditeur").get(f"/api/persons/{person_id}/audit", params={"limit": 5000})
-    assert response.status_code == 200
-    events: list[dict[str, Any]] = response.json()
-    return events
+@pytest.fixture(scope="module")
+def trail(database: DatabaseInfo) -> Iterator[sa.Engine]:
+    """A synchronous connection to the test database, to read the audit rows themselves."""
+    engine = sa.create_engine(database.sync_url)
+    yield engine
+    engine.dispose()
 
 
-def _new_events(api_as: Any, person_id: str, action: Callable[[], Any]) -> list[dict[str, Any]]:
-    before = _events(api_as, person_id)
-    action()
-    after = _events(api_as, person_id)
-    # The auditor's own listing is traced too: drop the trace of the "before" listing.
-    new = [e for e in after[len(before) :] if e["action"] != "audit.list"]
-    return new
+def _last_id(trail: sa.Engine) -> int:
+    with trail.connect() as conn:
+        return int(conn.scalar(sa.text("SELECT COALESCE(MAX(id), 0) FROM audit_events")) or 0)
 
 
-ACCESSES: dict[str, tuple[str, Callable[[Cercle], tuple[str, str]], str, str]] = {
-    "read person": (
+def _traces_since(trail: sa.Engine, after: int, actor_id: str) -> list[dict[str, Any]]:
+    """The rows written after ``after`` by this actor, oldest first."""
+    with trail.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT actor_type, actor_id, role, action, object_type, object_id, person_id,"
+                " client_addr, outcome FROM audit_events WHERE id > :after AND actor_id = :actor"
+                " ORDER BY id"
+            ),
+            {"after": after, "actor": actor_id},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def _me(api_as: Any, username: str) -> dict[str, Any]:
+    me: dict[str, Any] = api_as(username).get("/api/auth/me").json()
+    return me
+
+
+def _new_professional(api_as: Any) -> str:
+    body = {
+        "first_name": "Aud",
+        "last_name": "It",
+        "profession": "Éducateur",
+        "rpps": random_rpps(),
+    }
+    response = api_as("coordinatrice").post("/api/professionals", json=body)
+    assert response.status_code == 201, response.text
+    pro_id: str = response.json()["id"]
+    return pro_id
+
+
+def _new_member(c: Cercle, api_as: Any) -> str:
+    """A fresh reader of the cercle (its addition is traced before the access under test)."""
+    response = api_as("coordinatrice").post(
+        f"/api/persons/{c.person_id}/cercle",
+        json={
+            "kind": "professional",
+            "role": "reader",
+            "professional_id": _new_professional(api_as),
+        },
+    )
+    assert response.status_code == 201, response.text
+    member_id: str = response.json()["id"]
+    return member_id
+
+
+Call = tuple[str, str, dict[str, Any] | None, str | None]
+"""method, URL, JSON body, id of the object the trace names (None: the created object's id)."""
+
+
+def _remove_member(c: Cercle, api_as: Any) -> Call:
+    member = _new_member(c, api_as)
+    return ("DELETE", f"/api/persons/{c.person_id}/cercle/{member}", None, member)
+
+
+def _opposition(*, opposed: bool) -> Callable[[Cercle, Any], Call]:
+    def call(c: Cercle, api_as: Any) -> Call:
+        member = _new_member(c, api_as)
+        url = f"/api/persons/{c.person_id}/cercle/{member}/opposition"
+        return ("PUT", url, {"opposed": opposed}, member)
+
+    return call
+
+
+@dataclass(frozen=True)
+class Access:
+    username: str
+    call: Callable[[Cercle, Any], Call]
+    status: int
+    action: str
+    role: str
+    object_type: str
+    creates_person: bool = False
+    """The trace's person is the one created (not the cercle's)."""
+
+
+ACCESSES: dict[str, Access] = {
+    "create person": Access(
+        "coordinatrice",
+        lambda c, _: ("POST", "/api/persons", person_body(), None),
+        201,
+        "person.create",
+        "coordinator",
+        "person",
+        creates_person=True,
+    ),
+    "read person": Access(
         "infirmier",
-        lambda c: ("GET", f"/api/persons/{c.person_id}"),
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}", None, c.person_id),
+        200,
         "person.read",
         "contributor",
-    ),
-    "read ppa": (
-        "assistante-sociale",
-        lambda c: ("GET", f"/api/ppas/{c.ppa_id}"),
-        "ppa.read",
-        "reader",
-    ),
-    "read cercle": (
-        "usager",
-        lambda c: ("GET", f"/api/persons/{c.person_id}/cercle"),
-        "cercle.list",
         "person",
     ),
-    "list ppas of person": (
+    "read person (esms software)": Access(
+        "esms",
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}", None, c.person_id),
+        200,
+        "person.read",
+        "esms",
+        "person",
+    ),
+    "update person": Access(
+        "coordinatrice",
+        lambda c, _: ("PATCH", f"/api/persons/{c.person_id}", {"local_id": "AUD-1"}, c.person_id),
+        200,
+        "person.update",
+        "coordinator",
+        "person",
+    ),
+    "read cercle": Access(
+        "usager",
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}/cercle", None, c.person_id),
+        200,
+        "cercle.list",
+        "person",
+        "cercle",
+    ),
+    "add cercle member": Access(
+        "coordinatrice",
+        lambda c, api_as: (
+            "POST",
+            f"/api/persons/{c.person_id}/cercle",
+            {
+                "kind": "professional",
+                "role": "reader",
+                "professional_id": _new_professional(api_as),
+            },
+            None,
+        ),
+        201,
+        "cercle.add",
+        "coordinator",
+        "cercle_member",
+    ),
+    "update cercle member": Access(
+        "coordinatrice",
+        lambda c, _: (
+            "PATCH",
+            f"/api/persons/{c.person_id}/cercle/{c.members['assistante-sociale']}",
+            {"role": "reader"},
+            c.members["assistante-sociale"],
+        ),
+        200,
+        "cercle.update",
+        "coordinator",
+        "cercle_member",
+    ),
+    "remove cercle member": Access(
+        "coordinatrice",
+        _remove_member,
+        204,
+        "cercle.remove",
+        "coordinator",
+        "cercle_member",
+    ),
+    "record opposition": Access(
+        "usager",
+        _opposition(opposed=True),
+        200,
+        "cercle.opposition",
+        "person",
+        "cercle_member",
+    ),
+    "lift opposition": Access(
+        "coordinatrice",
+        _opposition(opposed=False),
+        200,
+        "cercle.opposition_lifted",
+        "coordinator",
+        "cercle_member",
+    ),
+    "create ppa": Access(
+        "infirmier",
+        lambda c, _: ("POST", f"/api/persons/{c.person_id}/ppas", {"title": "Audit"}, None),
+        201,
+        "ppa.create",
+        "contributor",
+        "ppa",
+    ),
+    "list ppas of person": Access(
         "aidant",
-        lambda c: ("GET", f"/api/persons/{c.person_id}/ppas"),
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}/ppas", None, c.person_id),
+        200,
         "ppa.list",
         "aidant",
+        "person",
+    ),
+    "read ppa": Access(
+        "assistante-sociale",
+        lambda c, _: ("GET", f"/api/ppas/{c.ppa_id}", None, c.ppa_id),
+        200,
+        "ppa.read",
+        "reader",
+        "ppa",
+    ),
+    "read ppa problems": Access(
+        "usager",
+        lambda c, _: ("GET", f"/api/ppas/{c.ppa_id}/problems", None, c.ppa_id),
+        200,
+        "ppa.read",
+        "person",
+        "ppa",
+    ),
+    "rename ppa": Access(
+        "infirmier",
+        lambda c, _: ("PATCH", f"/api/ppas/{c.ppa_id}", {"title": "Renommé"}, c.ppa_id),
+        200,
+        "ppa.update",
+        "contributor",
+        "ppa",
+    ),
+    "read audit trail": Access(
+        "auditeur",
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None, c.person_id),
+        200,
+        "audit.list",
+        "auditor",
+        "person",
     ),
 }
 
 
 @pytest.mark.parametrize("name", list(ACCESSES))
-def test_one_trace_per_access(name: str, cercle: Cercle, api_as: Any) -> None:
-    username, request, action, role = ACCESSES[name]
-    method, url = request(cercle)
-    me = api_as(username).get("/api/auth/me").json()
+def test_one_trace_per_access(name: str, cercle: Cercle, api_as: Any, trail: sa.Engine) -> None:
+    access = ACCESSES[name]
+    me = _me(api_as, access.username)
+    method, url, body, object_id = access.call(cercle, api_as)
+    before = _last_id(trail)
+    response = api_as(access.username).client.request(method, url, json=body)
+    assert response.status_code == access.status, response.text
+    if object_id is None:
+        object_id = response.json()["id"]
+    person_id = object_id if access.creates_person else cercle.person_id
+    assert _traces_since(trail, before, me["id"]) == [
+        {
+            "actor_type": "api_client" if access.username == "esms" else "user",
+            "actor_id": me["id"],
+            "role": access.role,
+            "action": access.action,
+            "object_type": access.object_type,
+            "object_id": object_id,
+            "person_id": person_id,
+            "client_addr": CLIENT_ADDR,
+            "outcome": "ok",
+        }
+    ]
 
-    def access() -> None:
-        assert api_as(username).client.request(method, url).status_code == 200
 
-    new = _new_events(api_as, cercle.person_id, access)
-    assert len(new) == 1, new
-    event = new[0]
-    assert event["action"] == action
-    assert event["actor_id"] == me["id"]
-    assert event["actor_type"] == "user"
-    assert event["client_addr"] == "127.0.0.1"
-    assert event["person_id"] == cercle.person_id
-    if action != "ppa.list":
-        assert event["role"] == role
-
-
-def test_person_listing_traces_each_person(cercle: Cercle, api_as: Any) -> None:
-    new = _new_events(api_as, cercle.person_id, lambda: api_as("infirmier").get("/api/persons"))
-    assert [e["action"] for e in new] == ["person.list"]
+def _role_in_cercle(trail: sa.Engine, person_id: str, me: dict[str, Any]) -> str:
+    """The caller's role in the person's cercle, read from the cercle's own rows."""
+    with trail.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT role FROM cercle_members WHERE person_id = :person AND opposed = :no"
+                " AND (user_id = :user OR professional_id = :pro)"
+            ),
+            {"person": person_id, "no": False, "user": me["id"], "pro": me["professional_id"]},
+        ).all()
+    assert len(rows) == 1, (person_id, rows)
+    role: str = rows[0][0]
+    return role
 
 
-def test_writes_are_traced(cercle: Cercle, api_as: Any) -> None:
-    new = _new_events(
-        api_as,
+@pytest.mark.parametrize(
+    ("url", "action", "object_type"),
+    [("/api/persons", "person.list", "person"), ("/api/ppas", "ppa.list", "ppa")],
+)
+def test_listings_trace_each_item_with_its_role(
+    url: str, action: str, object_type: str, cercle: Cercle, api_as: Any, trail: sa.Engine
+) -> None:
+    me = _me(api_as, "infirmier")
+    before = _last_id(trail)
+    response = api_as("infirmier").get(url)
+    assert response.status_code == 200, response.text
+    listed = response.json()
+    person_of = {
+        item["id"]: item["id"] if object_type == "person" else item["person_id"] for item in listed
+    }
+    assert cercle.person_id in person_of.values()
+    traces = _traces_since(trail, before, me["id"])
+    assert len(traces) == len(listed)
+    assert {t["object_id"] for t in traces} == set(person_of)
+    for t in traces:
+        assert t["actor_type"] == "user"
+        assert t["action"] == action
+        assert t["object_type"] == object_type
+        assert t["person_id"] == person_of[t["object_id"]]
+        assert t["client_addr"] == CLIENT_ADDR
+        assert t["role"] == _role_in_cercle(trail, t["person_id"], me)
+    assert {t["role"] for t in traces if t["person_id"] == cercle.person_id} == {"contributor"}
+
+
+def test_the_auditor_lists_the_traces(cercle: Cercle, api_as: Any) -> None:
+    me = _me(api_as, "infirmier")
+    assert api_as("infirmier").get(f"/api/persons/{cercle.person_id}").status_code == 200
+    events = api_as("auditeur").get(
+        f"/api/persons/{cercle.person_id}/audit", params={"limit": 5000}
+    )
+    assert events.status_code == 200
+    last_read = [e for e in events.json() if e["action"] == "person.read"][-1]
+    assert (last_read["actor_id"], last_read["role"], last_read["object_id"]) == (
+        me["id"],
+        "contributor",
         cercle.person_id,
-        lambda: api_as("coordinatrice").patch(f"/api/ppas/{cercle.ppa_id}", json={"title": "T2"}),
     )
-    assert [(e["action"], e["object_id"]) for e in new] == [("ppa.update", cercle.ppa_id)]
 
 
-def test_esms_access_is_traced_as_api_client(cercle: Cercle, api_as: Any) -> None:
-    new = _new_events(
-        api_as, cercle.person_id, lambda: api_as("esms").get(f"/api/persons/{cercle.person_id}")
-    )
-    assert len(new) == 1
-    assert new[0]["actor_type"] == "api_client"
-    assert new[0]["role"] == "esms"
-
-
-def test_refused_access_leaves_no_read_trace(cercle: Cercle, api_as: Any) -> None:
-    new = _new_events(
-        api_as, cercle.person_id, lambda: api_as("esms").get(f"/api/ppas/{cercle.ppa_id}")
-    )
-    assert new == []
+def test_refused_access_leaves_no_read_trace(cercle: Cercle, api_as: Any, trail: sa.Engine) -> None:
+    me = _me(api_as, "esms")
+    before = _last_id(trail)
+    assert api_as("esms").get(f"/api/ppas/{cercle.ppa_id}").status_code == 403
+    assert _traces_since(trail, before, me["id"]) == []
 
 
 def test_audit_rows_cannot_be_updated_or_deleted(database: DatabaseInfo, cercle: Cercle) -> None:
