@@ -45,7 +45,6 @@ class Settings(BaseSettings):
         description="Token signing key; default: generated once and kept in data_dir/secret.key",
     )
     access_token_minutes: int = Field(default=60 * 8, ge=1)
-    ws_token_minutes: int = Field(default=60 * 8, ge=1)
     webhook_allow_private_networks: bool = Field(
         default=False,
         description="Let webhooks call http:// loopback URLs and private, loopback or link-local "
