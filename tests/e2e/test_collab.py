@@ -203,7 +203,7 @@ def test_offline_edits_merge_on_reconnect(
     assert content_of(api, ppa_id)["objectifs"][1]["strategie"] == merged
 
 
-def test_offline_edits_survive_closing_the_tab(
+def test_offline_edits_survive_closing_the_tab_and_merge_with_a_colleagues(
     open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
 ) -> None:
     ppa_id = fresh_ppa()
@@ -223,15 +223,25 @@ def test_offline_edits_survive_closing_the_tab(
     claire.close()
     assert content_of(api, ppa_id)["projet_de_vie"] == original
 
+    # while the tab is closed, a colleague edits the same field
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    text_control(karim, "projet_de_vie").click()
+    karim.keyboard.press("Control+Home")
+    karim.keyboard.type("Karim : ")
+    wait_saved(karim)
+    assert content_of(api, ppa_id)["projet_de_vie"] == "Karim : " + original
+
     context.set_offline(False)
     reopened = context.new_page()
     reopened.goto(claire.url)
     reopened.get_by_label("Identifiant").fill("coordinatrice")
     reopened.get_by_label("Mot de passe").fill("demo-coordinatrice-2026")
     reopened.get_by_role("button", name="Se connecter").click()
-    expect(text_control(reopened, "projet_de_vie")).to_have_value(original + " Et avoir un chat.")
+    merged = "Karim : " + original + " Et avoir un chat."
+    expect(text_control(reopened, "projet_de_vie")).to_have_value(merged)
     wait_saved(reopened)
-    assert content_of(api, ppa_id)["projet_de_vie"] == original + " Et avoir un chat."
+    expect(text_control(karim, "projet_de_vie")).to_have_value(merged)
+    assert content_of(api, ppa_id)["projet_de_vie"] == merged
 
 
 def test_undo_takes_back_only_ones_own_typing(
