@@ -23,7 +23,7 @@ from editor.schema import Action, PPAContent
 from exports import _common as c
 from exports._pdfkit import render
 from exports.cda import CdaDocument, DocType, build_cda
-from exports.context import ExportInput, VersionKind
+from exports.context import MODE_ACCORD_FR, ExportInput, VersionKind
 from exports.errors import ExportNotAllowedError
 from exports.pdf import _grid, _kv, _styles, furniture, pdf_meta
 from exports.xdm import build_xdm
@@ -157,9 +157,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         if acc.type.value == "personne":
             story.append(
                 Paragraph(
-                    escape(
-                        f"{acc.by} : {acc.mode.value.replace('_', ' ')} le {c.fr_date(acc.date)}"
-                    ),
+                    escape(f"{acc.by} : {MODE_ACCORD_FR[acc.mode]} le {c.fr_date(acc.date)}"),
                     st["body"],
                 )
             )

@@ -32,6 +32,7 @@ def test_mdph_fiche_summarises_the_changed_modalites(avenant: ExportInput) -> No
         "2.1.1.3 - Prestations des psychologues",
         "le lundi, jeudi, de 8 h 15",
         "le lundi, mercredi, vendredi, de 8 h 00",
+        "Léa MARTIN : accord signé le 20 février 2026",
     ):
         assert squash(needle) in flat, needle
 
