@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,14 +59,51 @@ def rooms(live_server: LiveServer) -> Iterator[RecordingRooms]:
 Edit = Callable[..., None]
 
 
+@contextlib.contextmanager
+def session_ended(live_server: LiveServer, ppa_id: str, within: float = 30.0) -> Iterator[None]:
+    """Unload the PPA's room as soon as its last connection leaves, and wait until it is unloaded
+    and its session-end checkpoint written: without this the checkpoint lands whenever the
+    unload delay (30 s) runs out, possibly between a test's "before" and "after" (seen on a
+    loaded machine)."""
+    manager = live_server.app.state.collab.manager
+    limits, hook = manager.limits, manager.on_unloaded
+    unloaded: set[str] = set()
+
+    async def record(unloaded_id: str) -> None:
+        if hook is not None:
+            await hook(unloaded_id)
+        unloaded.add(unloaded_id)  # after the session-end hook, which runs before this one
+
+    manager.limits = dataclasses.replace(limits, unload_after=0.0)
+    manager.on_unloaded = record
+    try:
+        yield
+        deadline = time.monotonic() + within
+        while ppa_id not in unloaded:
+            assert time.monotonic() < deadline, f"the room of {ppa_id} was not unloaded"
+            time.sleep(0.02)
+    finally:
+        manager.limits, manager.on_unloaded = limits, hook
+
+
 @pytest.fixture
 def edit(live_server: LiveServer, api_as: Any) -> Edit:
-    """``edit(ppa_id, mutate, as_="infirmier")``: a live edit over the collaboration WebSocket."""
+    """``edit(ppa_id, mutate, as_="infirmier", end_session=False)``: a live edit over the
+    collaboration WebSocket; with ``end_session`` the room's session ends before it returns."""
 
-    def run(ppa_id: str, mutate: Callable[[PPAContent], Any], as_: str = "infirmier") -> None:
+    def run(
+        ppa_id: str,
+        mutate: Callable[[PPAContent], Any],
+        as_: str = "infirmier",
+        end_session: bool = False,
+    ) -> None:
         token = api_as(as_).token
         assert token is not None
-        edit_over_websocket(live_server.ws_url, ppa_id, token, mutate)
+        if not end_session:
+            edit_over_websocket(live_server.ws_url, ppa_id, token, mutate)
+            return
+        with session_ended(live_server, ppa_id):
+            edit_over_websocket(live_server.ws_url, ppa_id, token, mutate)
 
     return run
 

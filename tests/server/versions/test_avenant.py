@@ -110,7 +110,7 @@ def test_avenant_touching_objectives_or_besoins_is_refused(
     setup = _validated(api_as, demo)
     _open(api_as, setup.ppa_id)
     edit(setup.ppa_id, _move_workshop)  # allowed on its own
-    edit(setup.ppa_id, change)
+    edit(setup.ppa_id, change, end_session=True)  # its checkpoint is in "before"
     before = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()
     response = validate(api_as(COORD), setup.ppa_id)
     if response.status_code == 422 and response.json()["error"] == "ValidationRefused":

@@ -68,7 +68,7 @@ def test_restore_of_a_locked_ppa_creates_a_new_draft(
 ) -> None:
     setup = new_ppa(api_as, demo)
     save(api_as(CONTRIB), setup.ppa_id, "Premier jet")
-    edit(setup.ppa_id, lambda c: setattr(c, "projet_de_vie", "Validé ainsi."))
+    edit(setup.ppa_id, lambda c: setattr(c, "projet_de_vie", "Validé ainsi."), end_session=True)
     assert validate(api_as(COORD), setup.ppa_id).status_code == 201
     before = _hashes(api_as, setup.ppa_id)
 

@@ -94,7 +94,7 @@ def test_refused_validation_unlocks_the_room(
     api_as: Any, demo: dict[str, Any], database: DatabaseInfo, rooms: RecordingRooms, edit: Edit
 ) -> None:
     setup = new_ppa(api_as, demo)
-    edit(setup.ppa_id, lambda c: setattr(c.besoins[0], "code", None))
+    edit(setup.ppa_id, lambda c: setattr(c.besoins[0], "code", None), end_session=True)
     before = counts(database, setup.ppa_id)
     response = validate(api_as(COORD), setup.ppa_id)
     assert response.status_code == 422, response.text
