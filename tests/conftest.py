@@ -163,7 +163,11 @@ class Api:
     def __init__(self, base_url: str, token: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.token = token
-        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: with httpx's
+        # default (5 s too) a request could leave on a connection the server was closing
+        # ("Server disconnected without sending a response", seen once on a loaded machine).
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=30, limits=limits)
 
     def get(self, url: str, **kw: Any) -> httpx.Response:
         return self.client.get(url, **kw)
