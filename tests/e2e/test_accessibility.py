@@ -14,6 +14,8 @@ from tests.e2e.conftest import PageFactory, axe_violations, content_of, wait_sav
 
 pytestmark = pytest.mark.browser
 
+HISTORY = "Historique, validation et exports"
+
 
 def test_login_page_has_no_serious_violations(browser: Browser, live_server: LiveServer) -> None:
     context = browser.new_context(locale="fr-FR")
@@ -93,25 +95,32 @@ def test_editor_fits_tablets_and_200_percent_zoom(
     context.close()
 
 
-def tab_to(page: Page, predicate: str, limit: int = 400) -> dict[str, Any]:
-    """Press Tab until the focused element satisfies the JS predicate ``el => ...``; returns
-    what the focus looks like (to check it is visible)."""
+def focus_of(page: Page, predicate: str = "el => true") -> dict[str, Any] | None:
+    """What the focus looks like (to check it is visible), if the focused element satisfies
+    the JS predicate ``el => ...``."""
+    info: dict[str, Any] | None = page.evaluate(
+        f"""() => {{
+            const el = document.activeElement
+            if (!el || el === document.body || !({predicate})(el)) return null
+            const s = getComputedStyle(el)
+            return {{outline: s.outlineStyle, width: s.outlineWidth, shadow: s.boxShadow}}
+        }}"""
+    )
+    return info
+
+
+def tab_to(page: Page, predicate: str, limit: int = 400, key: str = "Tab") -> dict[str, Any]:
+    """Press Tab (or ``key``) until the focused element satisfies the JS predicate."""
     for _ in range(limit):
-        page.keyboard.press("Tab")
-        info: dict[str, Any] | None = page.evaluate(
-            f"""() => {{
-                const el = document.activeElement
-                if (!el || el === document.body || !({predicate})(el)) return null
-                const s = getComputedStyle(el)
-                return {{outline: s.outlineStyle, width: s.outlineWidth, shadow: s.boxShadow}}
-            }}"""
-        )
+        page.keyboard.press(key)
+        info = focus_of(page, predicate)
         if info is not None:
             return info
     raise AssertionError(f"no focusable element matched {predicate}")
 
 
-def assert_focus_visible(info: dict[str, Any]) -> None:
+def assert_focus_visible(info: dict[str, Any] | None) -> None:
+    assert info is not None, "the focus is not where it should be"
     assert info["outline"] != "none" or info["shadow"] != "none", info
 
 
@@ -140,6 +149,33 @@ def test_every_action_works_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     expect(page.locator(".ppa-form")).to_have_attribute("aria-busy", "false")
     wait_saved(page)
+
+    # the history panel: save a named version (Shift+Tab back to the name, Space submits)
+    assert_focus_visible(tab_to(page, f"el => el.textContent === '{HISTORY}'"))
+    page.keyboard.press("Enter")
+    panel = page.get_by_role("complementary", name=HISTORY)
+    expect(panel.get_by_label("Nom de la version")).to_be_visible()
+    assert page.evaluate("document.activeElement.textContent") == HISTORY  # the panel's heading
+    assert_focus_visible(tab_to(page, "el => el.labels?.[0]?.textContent === 'Nom de la version'"))
+    page.keyboard.type("Avant la saisie au clavier")
+    assert_focus_visible(tab_to(page, "el => el.textContent === 'Enregistrer une version'"))
+    assert_focus_visible(
+        tab_to(
+            page, "el => el.tagName === 'INPUT' && el.value.includes('clavier')", key="Shift+Tab"
+        )
+    )
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    named = panel.locator(".version").filter(has_text="Avant la saisie au clavier")
+    expect(named).to_have_count(1)
+    number = named.get_attribute("data-number")
+    assert number is not None
+    # the list repainted: the focus stayed on the button, not dropped to the top of the page
+    assert_focus_visible(focus_of(page, "el => el.textContent === 'Enregistrer une version'"))
+    # on to the panel's button (past the panel's end, the page's start), which closes it
+    assert_focus_visible(tab_to(page, f"el => el.textContent === '{HISTORY}'"))
+    page.keyboard.press("Enter")
+    expect(panel).to_be_hidden()
 
     # add an objective, type its title, choose its besoin
     assert_focus_visible(tab_to(page, "el => el.textContent.includes('Ajouter un objectif')"))
@@ -181,4 +217,54 @@ def test_every_action_works_with_the_keyboard_alone(
     assert after["objectifs"][-1]["besoin_ids"] == [before["besoins"][0]["id"]]
     assert after["besoins"][-1]["code"] == "1.3.2.1"
     assert len(after["moyens"]) == len(before["moyens"]) - 1
+
+    # restore the named version: the keyboard edits are undone
+    assert_focus_visible(tab_to(page, f"el => el.textContent === '{HISTORY}'"))
+    page.keyboard.press("Enter")
+    expect(named).to_be_visible()
+    assert_focus_visible(
+        tab_to(page, f"el => el.textContent === 'Restaurer v{number} comme nouveau brouillon'")
+    )
+    page.keyboard.press("Enter")
+    expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
+    expect(page.locator("#objectifs article")).to_have_count(len(before["objectifs"]))
+    expect(page.locator("#moyens article")).to_have_count(len(before["moyens"]))
+    wait_saved(page)
+    assert content_of(api, ppa_id) == before
+
+    # validate through the dialog: Escape closes it and gives the focus back, Enter reopens it
+    # back up the panel (Shift+Tab) from the restore button, which kept the focus
+    assert_focus_visible(
+        tab_to(page, "el => el.textContent === 'Valider le PPA'", key="Shift+Tab", limit=60)
+    )
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Valider le PPA")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    assert_focus_visible(focus_of(page, "el => el.textContent === 'Valider le PPA'"))
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    assert_focus_visible(focus_of(page, "el => el.closest('dialog') !== null"))
+    assert_focus_visible(tab_to(page, "el => el.textContent === 'Valider définitivement'"))
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+    expect(page.locator(".banner--locked")).to_be_visible()
+    validated = panel.locator('.version[data-kind="validated"]')
+    expect(validated).to_have_count(1)
+    v_number = validated.get_attribute("data-number")
+    ppa = api.get(f"/api/ppas/{ppa_id}").json()
+    assert (ppa["status"], ppa["locked"]) == ("validated", True)
+
+    # open the validated version's export menu (Space on its summary), download a format
+    assert_focus_visible(tab_to(page, f"el => el.textContent === 'Télécharger v{v_number}'"))
+    page.keyboard.press("Space")
+    expect(validated.locator(".exports-menu")).to_have_attribute("open", "")
+    assert_focus_visible(tab_to(page, "el => el.dataset.format === 'pdf'"))
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf"), download.suggested_filename
+    assert download.path().read_bytes()[:5] == b"%PDF-"
+    expect(panel.get_by_role("status").first).to_contain_text("Téléchargé")
     context.close()

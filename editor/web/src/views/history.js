@@ -247,10 +247,28 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
     }
     if (seq !== refreshSeq) return
     versions = next
-    paintActions()
-    paintCompare()
-    paintList()
-    if (!versions.length) list.append(h('li', { class: 'muted' }, 'Aucune version pour le moment.'))
+    keepFocus(() => {
+      paintActions()
+      paintCompare()
+      paintList()
+      if (!versions.length) list.append(h('li', { class: 'muted' }, 'Aucune version pour le moment.'))
+    })
+  }
+
+  // A repaint replaces the panel's controls: a keyboard user's focus stays on the same control
+  // (same text, version and format) or, when it is gone (a validation removes the buttons that
+  // change the document), on the panel's heading; it is never dropped to the top of the page.
+  const focusSignature = (el) => [el.tagName, el.closest('.version')?.dataset.number || '',
+    el.dataset.format || '', el.tagName === 'INPUT' ? (el.labels?.[0]?.textContent || '') : el.textContent].join('|')
+  function keepFocus (paint) {
+    const active = document.activeElement
+    const inside = active && active !== heading && root.contains(active)
+    const signature = inside ? focusSignature(active) : null
+    paint()
+    if (!inside || document.contains(active)) return
+    const same = [...root.querySelectorAll('button, summary, input, select, textarea, a[href]')]
+      .find((el) => focusSignature(el) === signature)
+    ;(same || heading).focus()
   }
 
   async function openVersion (number) {
