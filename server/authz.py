@@ -5,10 +5,12 @@ principal and the capability it needs. An object the principal may not see at al
 "not found" (404); an object it may see but not act on is "forbidden" (403). The person's
 opposition to a member removes every capability of that member.
 
-Routes not tied to one person (the directory, API clients, sealing the audit trail) depend on
-the kind of account instead: they take the principal through one of the account dependencies
-at the end of this module (``ProfessionalAccount``, ``DirectoryManager``, ``AdminAccount``,
-``AuditSealer``), which answer 403 to any other account (and 401 without a token).
+Routes not tied to one person (the directory, API clients, sealing the audit trail, the ESMS
+feed and webhooks) depend on the kind of account instead: they take the principal through one of
+the account dependencies at the end of this module (``ProfessionalAccount``, ``DirectoryManager``,
+``AdminAccount``, ``AuditSealer``, ``EsmsClient``), which answer 403 to any other account (and 401
+without a token). A check that depends on the request body (subscribing to one's own agenda) is a
+named function here too (:func:`own_agenda_professional`).
 """
 
 from __future__ import annotations
@@ -253,7 +255,26 @@ async def audit_sealer(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+async def esms_client(principal: CurrentPrincipal) -> Principal:
+    """Structures' software (API clients): their webhooks."""
+    if principal.type is not PrincipalType.API_CLIENT:
+        raise Forbidden(
+            "Réservé aux logiciels des structures (jeton d'API) : un compte personnel ne peut "
+            "pas enregistrer de webhook."
+        )
+    return principal
+
+
+def own_agenda_professional(principal: Principal) -> str:
+    """The professional whose own agenda the principal may subscribe to (its own, if it is a
+    professional's login); 403 otherwise."""
+    if principal.professional_id is None:
+        raise Forbidden("Seul un professionnel peut s'abonner à son propre agenda.")
+    return principal.professional_id
+
+
 ProfessionalAccount = Annotated[Principal, Depends(professional_account)]
 DirectoryManager = Annotated[Principal, Depends(directory_manager)]
 AdminAccount = Annotated[Principal, Depends(admin_account)]
 AuditSealer = Annotated[Principal, Depends(audit_sealer)]
+EsmsClient = Annotated[Principal, Depends(esms_client)]

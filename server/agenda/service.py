@@ -25,7 +25,7 @@ from server import authz
 from server.auth.principal import Principal, PrincipalType
 from server.auth.service import client_principal, user_principal
 from server.authz import Capability
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import Conflict, NotFound
 from server.exports_api.context import export_input
 from server.exports_api.repository import latest_validated
 from server.exports_api.service import CACHE, RENDER_LIMITER, Rendered
@@ -75,9 +75,7 @@ async def create_feed(
         person = await authz.get_person(session, principal, person_id, Capability.READ_VALIDATED)
         person_id = person.id
     else:
-        if principal.professional_id is None:
-            raise Forbidden("Seul un professionnel peut s'abonner à son propre agenda.")
-        professional_id = principal.professional_id
+        professional_id = authz.own_agenda_professional(principal)
         person_id = None
     token, prefix, token_hash = new_feed_token()
     feed = AgendaFeed(

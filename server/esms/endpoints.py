@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
 from server.audit.service import trace_many
+from server.authz import EsmsClient
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
 from server.esms import delivery, service
 from server.esms.schemas import (
@@ -51,7 +52,7 @@ async def feed(
 async def create_webhook(
     body: WebhookCreate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: EsmsClient,
     settings: SettingsDep,
 ) -> Webhook:
     """Register a URL called (POST, JSON) on every validation and avenant of a PPA the client
@@ -70,15 +71,13 @@ async def create_webhook(
 
 
 @router.get("/webhooks", response_model=list[WebhookRead])
-async def list_webhooks(session: SessionDep, principal: CurrentPrincipal) -> list[Webhook]:
+async def list_webhooks(session: SessionDep, principal: EsmsClient) -> list[Webhook]:
     """The client's webhooks (secrets are never returned)."""
     return list(await service.own_webhooks(session, principal))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(
-    webhook_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> Response:
+async def delete_webhook(webhook_id: str, session: SessionDep, principal: EsmsClient) -> Response:
     """Stop calling this webhook; pending deliveries are cancelled, the log is kept."""
     await service.disable_webhook(session, principal, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -88,7 +87,7 @@ async def delete_webhook(
 async def list_deliveries(
     webhook_id: str,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: EsmsClient,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryRead]:
     """The delivery log of the webhook, newest first, each with its attempts."""
