@@ -19,11 +19,3 @@ class Principal:
     """User kind (professional, person, aidant, auditor, admin) or ``esms`` for API clients."""
     display_name: str
     professional_id: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.type is PrincipalType.USER and self.kind == "admin"
-
-    @property
-    def is_professional(self) -> bool:
-        return self.type is PrincipalType.USER and self.kind in ("professional", "admin")
