@@ -13,6 +13,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -22,6 +23,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.doctemplate import ActionFlowable, NullActionFlowable
 
 from editor.schema import Frequence, Jour, TypeAccord
 from exports import _common as c
@@ -119,6 +121,64 @@ def _bullets(items: list[str], st: dict[str, ParagraphStyle]) -> ListFlowable:
         leftIndent=10,
         bulletFontName=FONT,
     )
+
+
+class HeadingWithNext(KeepTogether):
+    """A heading laid out only where the start of the flowable after it fits below it.
+
+    ``KeepTogether([heading, following])`` would push a long table to the next page whole (leaving
+    a blank half page); here the following flowable is split as usual and the heading goes with
+    its first piece (a table's header and first row, a paragraph's first lines, a whole
+    ``KeepTogether`` block). When nothing of it fits, neither is placed: both move to the next
+    page, so no page ends with a heading.
+    """
+
+    def __init__(self, heading: Flowable, following: Flowable) -> None:
+        super().__init__([heading, following])
+        self.heading = heading
+        self.following = following
+
+    def split(self, aW: float, aH: float) -> list[Flowable]:
+        canv = self.canv
+        _, head_h = self.heading.wrapOn(canv, aW, aH)
+        gap = self.heading.getSpaceAfter() + self.following.getSpaceBefore()
+        lead = _lead(self.following, canv, aW, aH - head_h - gap)
+        if lead is not None:
+            return [self.heading, *lead]
+        frame = getattr(self, "_frame", None)
+        if frame is not None and getattr(frame, "_atTop", False):
+            # Even an empty page cannot take the start: let ReportLab place them as it can.
+            return [self.heading, self.following]
+        return []
+
+
+def _lead(f: Flowable, canv: Canvas, aW: float, aH: float) -> list[Flowable] | None:
+    """``f`` as pieces whose first one fits in ``aH`` (None when nothing of ``f`` fits)."""
+    if aH <= 0:
+        return None
+    _, h = f.wrapOn(canv, aW, aH)
+    if h <= aH:
+        return [f]
+    pieces = f.splitOn(canv, aW, aH)
+    if pieces and isinstance(pieces[0], ActionFlowable):
+        if not isinstance(pieces[0], NullActionFlowable):
+            return None  # a frame break: KeepTogether content that does not fit here
+        pieces = pieces[1:]
+    if not pieces:
+        return None
+    first = _lead(pieces[0], canv, aW, aH)
+    return None if first is None else [*first, *pieces[1:]]
+
+
+def keep_headings_with_next(story: list[Flowable], heading_styles: set[str]) -> list[Flowable]:
+    """``story`` with each heading (a Paragraph in ``heading_styles``) bound to what follows."""
+    out: list[Flowable] = []
+    for f in reversed(story):
+        if isinstance(f, Paragraph) and f.style.name in heading_styles and out:
+            out[-1] = HeadingWithNext(f, out[-1])
+        else:
+            out.append(f)
+    return out[::-1]
 
 
 def weekly_rows(inp: ExportInput) -> list[list[str]]:
@@ -321,7 +381,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
             st["small"],
         ),
     ]
-    return story
+    return keep_headings_with_next(story, {"h1", "h2"})
 
 
 def pdf_meta(inp: ExportInput, *, title_prefix: str = "PPA", subject: str | None = None) -> PdfMeta:

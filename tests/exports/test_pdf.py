@@ -4,11 +4,13 @@ import io
 import re
 
 import pikepdf
+import pytest
 from pypdf import PdfReader
 
 from exports import terminology
 from exports.context import ExportInput
-from exports.pdf import render_pdf
+from exports.pdf import furniture, render_pdf
+from exports.sample import sample_large_input
 from tests.exports.conftest import pdf_text, squash
 
 STANDARD_14 = {
@@ -104,3 +106,51 @@ def test_pdfa_2b_identification_metadata_and_output_intent(validated: ExportInpu
 
 def test_same_input_same_bytes(validated: ExportInput) -> None:
     assert render_pdf(validated) == render_pdf(validated)
+
+
+SECTION_HEADINGS = (
+    "1. Projet de vie",
+    "2. Attentes",
+    "3. Besoins (nomenclature SERAFIN-PH)",
+    "4. Objectifs et actions",
+    "5. Emploi du temps hebdomadaire",
+    "6. Moyens et ressources",
+    "7. Bilan",
+    "8. Accords",
+    "Modalités de communication du projet",
+    "Actions non rattachées à un objectif",
+)
+
+
+def _last_body_lines(data: bytes, inp: ExportInput) -> list[str]:
+    """Per page, the last line of text above the running header/footer (drawn last)."""
+    furn = furniture(inp)
+    running = {furn.header_left, furn.header_right, furn.footer, furn.watermark}
+    last: list[str] = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        lines = [line.strip() for line in page.extract_text().splitlines()]
+        body = [
+            line
+            for line in lines
+            if line and line not in running and not re.fullmatch(r"Page \d+ / \d+", line)
+        ]
+        last.append(body[-1])
+    return last
+
+
+@pytest.mark.parametrize(
+    "which",
+    # The sample fixtures and the bench's large PPA (40 objectives, 80 actions), plus two sizes of
+    # it that left "7. Bilan" and "5. Emploi du temps hebdomadaire" alone at a page bottom.
+    ["validated", "avenant", "draft", "large-40-80", "large-8-0", "large-8-21"],
+)
+def test_no_page_ends_with_a_section_heading(which: str, request: pytest.FixtureRequest) -> None:
+    if which.startswith("large"):
+        _, objectives, actions = which.split("-")
+        inp = sample_large_input(int(objectives), int(actions))
+    else:
+        inp = request.getfixturevalue(which)
+    last = _last_body_lines(render_pdf(inp), inp)
+    assert len(last) > 1
+    for number, line in enumerate(last[:-1], 1):
+        assert line not in SECTION_HEADINGS, f"page {number} ends with the heading {line!r}"
