@@ -84,6 +84,23 @@ def fr_date(d: date | None) -> str:
     return f"{day} {MONTHS[d.month - 1]} {d.year}"
 
 
+def fr_period(start: date | None, end: date | None) -> str:
+    """``du 15 septembre 2025 au 30 juin 2026``; ``le 6 novembre 2025`` when it is one day.
+
+    Open ends read ``à partir du ...`` / ``jusqu'au ...``; no dates at all, ``non renseignée``.
+    Lower case: capitalise it at the start of a sentence.
+    """
+    if start is not None and start == end:
+        return f"le {fr_date(start)}"
+    if start is not None and end is not None:
+        return f"du {fr_date(start)} au {fr_date(end)}"
+    if start is not None:
+        return f"à partir du {fr_date(start)}"
+    if end is not None:
+        return f"jusqu'au {fr_date(end)}"
+    return "non renseignée"
+
+
 def fr_datetime(dt: datetime | None) -> str:
     """``12 septembre 2025 à 18 h 05`` in Europe/Paris time."""
     if dt is None:

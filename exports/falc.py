@@ -92,10 +92,14 @@ def when_lines(a: Action) -> list[str]:
         lines.append(f"Pendant {dur.strip()}.")
     if p.lieu:
         lines.append(f"Où : {_sentence(p.lieu)}")
-    if p.frequence is not Frequence.PONCTUELLE and a.date_debut:
-        lines.append(f"À partir du {c.fr_date(a.date_debut)}.")
-    if p.frequence is not Frequence.PONCTUELLE and a.date_fin:
-        lines.append(f"Jusqu'au {c.fr_date(a.date_fin)}.")
+    if p.frequence is not Frequence.PONCTUELLE:
+        if a.date_debut is not None and a.date_debut == a.date_fin:
+            lines.append(f"Le {c.fr_date(a.date_debut)}.")  # same sentence as fr_period
+        else:
+            if a.date_debut:
+                lines.append(f"À partir du {c.fr_date(a.date_debut)}.")
+            if a.date_fin:
+                lines.append(f"Jusqu'au {c.fr_date(a.date_fin)}.")
     return lines
 
 

@@ -88,8 +88,9 @@ def _describe(inp: ExportInput, a: Action | None) -> str:
     if a is None:
         return "-"
     prest = "; ".join(c.serafin_text(code) for code in a.prestations) or "aucune prestation"
+    period = c.fr_period(a.date_debut, a.date_fin)
     return (
-        f"{c.schedule_text(a.planning)}. Du {c.fr_date(a.date_debut)} au {c.fr_date(a.date_fin)}."
+        f"{c.schedule_text(a.planning)}. {period[0].upper()}{period[1:]}."
         f" Prestations : {prest}. Avec : {', '.join(c.people_of(inp, a)) or 'non précisé'}."
     )
 

@@ -228,7 +228,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         ("Empreinte SHA-256", v.content_hash),
         (
             "Période de mise en œuvre",
-            f"du {c.fr_date(ct.projet.date_debut)} au {c.fr_date(ct.projet.date_fin)}",
+            c.fr_period(ct.projet.date_debut, ct.projet.date_fin),
         ),
         ("Prochaine révision", c.fr_date(inp.next_review)),
     ]
@@ -273,7 +273,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         rows = [
             ("Besoin", c.besoin_of(ct, o) or "non rattaché"),
             ("Description", o.description),
-            ("Période", f"du {c.fr_date(o.date_debut)} au {c.fr_date(o.date_echeance)}"),
+            ("Période", c.fr_period(o.date_debut, o.date_echeance)),
             ("Résultat attendu", o.resultat_attendu),
             ("Stratégie", o.strategie),
             ("Référent", inp.professional_name(o.referent_id)),
@@ -290,7 +290,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
                 ("Description", a.description),
                 ("Prestations SERAFIN-PH", prest),
                 ("Référent et intervenants", ", ".join(c.people_of(inp, a))),
-                ("Dates", f"du {c.fr_date(a.date_debut)} au {c.fr_date(a.date_fin)}"),
+                ("Dates", c.fr_period(a.date_debut, a.date_fin)),
                 ("Planning", c.schedule_text(a.planning)),
                 ("Statut", c.STATUT_ACTION_FR[a.statut]),
                 ("Résultat attendu", a.resultat_attendu),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 import pikepdf
@@ -13,7 +14,7 @@ from reportlab.platypus import KeepTogether, Paragraph
 from exports import terminology
 from exports.context import ExportInput
 from exports.docx import render_docx
-from exports.falc import build_story, render_falc
+from exports.falc import build_story, render_falc, when_lines
 from tests.exports.conftest import pdf_text
 
 
@@ -95,3 +96,24 @@ def test_docx_draft_is_marked_and_bytes_are_stable(
     assert render_docx(validated) == render_docx(validated)
     doc = Document(io.BytesIO(render_docx(draft)))
     assert any("BROUILLON" in p.text for p in doc.paragraphs)
+
+
+def test_docx_one_day_action_reads_le_date(validated: ExportInput) -> None:
+    doc = Document(io.BytesIO(render_docx(validated)))
+    dates = [p.text for p in doc.paragraphs if p.text.startswith("Dates : ")]
+    assert "Dates : le 6 novembre 2025" in dates  # act-ergo: 6 November 2025 only
+    assert "Dates : du 15 septembre 2025 au 30 juin 2026" in dates
+    assert not any("au 6 novembre 2025" in d for d in dates), dates
+
+
+def test_falc_recurring_action_on_a_single_day_reads_le_date(validated: ExportInput) -> None:
+    bus = next(a for a in validated.content.actions if a.id == "act-bus")
+    one_day = bus.model_copy(
+        update={"date_debut": date(2025, 11, 6), "date_fin": date(2025, 11, 6)}
+    )
+    lines = when_lines(one_day)
+    assert "Le 6 novembre 2025." in lines
+    assert not any(s.startswith(("À partir du", "Jusqu'au")) for s in lines), lines
+    spanning = when_lines(bus)
+    assert "À partir du 15 septembre 2025." in spanning
+    assert "Jusqu'au 30 juin 2026." in spanning

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 
 import pytest
 
@@ -78,3 +79,17 @@ def test_every_format_renders_the_same_bytes_twice(avenant: ExportInput, name: s
     assert render(name, avenant) == first
     assert filename(name, avenant).startswith("ppa-0042-v5")
     assert "MARTIN" not in filename(name, avenant)
+
+
+def test_mdph_one_day_action_reads_le_date(avenant: ExportInput) -> None:
+    content = avenant.content.model_copy(deep=True)
+    ergo = next(a for a in content.actions if a.id == "act-ergo")
+    ergo.date_debut = ergo.date_fin = date(2025, 11, 13)  # was 6 November, one day too
+    moved = avenant.model_copy(update={"content": content})
+    flat = squash(pdf_text(render_mdph_pdf(moved)))
+    assert squash("Bilan en ergothérapie (modifiée : début, fin)") in flat
+    assert squash("Le 6 novembre 2025.") in flat  # before the avenant
+    assert squash("Le 13 novembre 2025.") in flat  # after
+    assert squash("Du 15 septembre 2025 au 30 juin 2026.") in flat  # the bus action still spans
+    assert squash("au 6 novembre 2025") not in flat
+    assert squash("au 13 novembre 2025") not in flat

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pikepdf
 import pytest
 from pypdf import PdfReader
 
 from exports import terminology
+from exports._common import fr_period
 from exports.context import ExportInput
 from exports.pdf import furniture, render_pdf
 from exports.sample import sample_large_input
@@ -154,3 +156,23 @@ def test_no_page_ends_with_a_section_heading(which: str, request: pytest.Fixture
     assert len(last) > 1
     for number, line in enumerate(last[:-1], 1):
         assert line not in SECTION_HEADINGS, f"page {number} ends with the heading {line!r}"
+
+
+def test_a_one_day_action_reads_le_date_not_du_au(validated: ExportInput) -> None:
+    # "Bilan en ergothérapie" starts and ends on 6 November 2025; the bus action spans a year.
+    ergo = next(a for a in validated.content.actions if a.id == "act-ergo")
+    assert ergo.date_debut == ergo.date_fin == date(2025, 11, 6)
+    lines = pdf_text(render_pdf(validated)).splitlines()
+    dates = [lines[i + 1] for i, line in enumerate(lines[:-1]) if line.strip() == "Dates"]
+    assert "le 6 novembre 2025" in dates
+    assert "du 15 septembre 2025 au 30 juin 2026" in dates
+    assert not any("au 6 novembre 2025" in d for d in dates), dates
+
+
+def test_fr_period() -> None:
+    d1, d2 = date(2025, 11, 6), date(2026, 6, 30)
+    assert fr_period(d1, d1) == "le 6 novembre 2025"
+    assert fr_period(d1, d2) == "du 6 novembre 2025 au 30 juin 2026"
+    assert fr_period(date(2025, 9, 1), None) == "à partir du 1er septembre 2025"
+    assert fr_period(None, d2) == "jusqu'au 30 juin 2026"
+    assert fr_period(None, None) == "non renseignée"
