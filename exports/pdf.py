@@ -262,7 +262,9 @@ def build_story(inp: ExportInput) -> list[Flowable]:
                 [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
                 for b in ct.besoins
             ],
-            [22 * mm, 52 * mm, 45 * mm, 55 * mm],
+            # 27 mm: "SERAFIN-PH" in the 8.5 pt bold header (20.5 mm) plus the cell paddings
+            # (2 x 6 pt), so the header wraps as "Code / SERAFIN-PH", never inside the word.
+            [27 * mm, 50 * mm, 42 * mm, 55 * mm],
             st,
         )
     )

@@ -176,3 +176,12 @@ def test_fr_period() -> None:
     assert fr_period(date(2025, 9, 1), None) == "à partir du 1er septembre 2025"
     assert fr_period(None, d2) == "jusqu'au 30 juin 2026"
     assert fr_period(None, None) == "non renseignée"
+
+
+def test_besoins_table_header_keeps_serafin_ph_in_one_piece(validated: ExportInput) -> None:
+    lines = [line.strip() for line in pdf_text(render_pdf(validated)).splitlines()]
+    start = lines.index("3. Besoins (nomenclature SERAFIN-PH)") + 1
+    header = lines[start : lines.index("Libellé officiel", start)]
+    assert header, lines[start : start + 5]
+    assert "SERAFIN-PH" in " ".join(header).split(), header  # not "SER" / "AFIN-PH"
+    assert squash(" ".join(header)) == "CodeSERAFIN-PH"
