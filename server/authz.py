@@ -256,11 +256,16 @@ async def audit_sealer(principal: CurrentPrincipal) -> Principal:
 
 
 async def esms_client(principal: CurrentPrincipal) -> Principal:
-    """Structures' software (API clients): their webhooks."""
+    """Structures' software (API clients): the feed of validated versions and the webhooks.
+
+    Personal accounts are refused the feed too (least privilege): they read the same versions
+    through the PPA routes, and the feed's cursor would tell any login how many versions the
+    whole service has published.
+    """
     if principal.type is not PrincipalType.API_CLIENT:
         raise Forbidden(
-            "Réservé aux logiciels des structures (jeton d'API) : un compte personnel ne peut "
-            "pas enregistrer de webhook."
+            "Réservé aux logiciels des structures (jeton d'API) : un compte personnel n'a accès "
+            "ni au flux des versions validées ni aux webhooks."
         )
     return principal
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
 from server.audit.service import trace_many
-from server.authz import EsmsClient
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
+from server.authz import EsmsClient, roles_for_persons
+from server.deps import ClientAddr, SessionDep, SettingsDep
 from server.esms import delivery, service
 from server.esms.schemas import (
     AttemptRead,
@@ -23,10 +23,14 @@ from server.models.exports import Webhook, WebhookAttempt, WebhookDelivery
 router = APIRouter(prefix="/api/esms", tags=["esms"], lifespan=delivery.lifespan)
 
 
+# API clients only (EsmsClient): the feed is the structures' software's import (issue 2: the
+# role esms reads validated versions); the browser editor never calls it, persons and
+# professionals read the same versions through the PPA routes, and its cursor counts the versions
+# published by the whole service.
 @router.get("/feed", response_model=FeedPage)
 async def feed(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: EsmsClient,
     addr: ClientAddr,
     cursor: Annotated[str | None, Query(max_length=18)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -35,7 +39,7 @@ async def feed(
     `cursor`, oldest first, with the download path of every format. Start without a cursor;
     then pass the `next_cursor` of the previous page. Positions follow commit order, so a
     cursor never skips a version; versions of persons whose cercle the caller is not in (or
-    who opposed it) are left out."""
+    who opposed it) are left out. API clients only."""
     page, events = await service.feed_page(session, principal, cursor, limit)
     trace_many(
         session,
@@ -44,6 +48,7 @@ async def feed(
         "ppa",
         [(ev.ppa_id, ev.person_id) for ev in events],
         client_addr=addr,
+        roles=await roles_for_persons(session, principal, {ev.person_id for ev in events}),
     )
     return page
 

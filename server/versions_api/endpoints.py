@@ -151,6 +151,7 @@ async def list_review_due(
         "ppa",
         [(ppa.id, ppa.person_id) for ppa, _ in rows],
         client_addr=addr,
+        roles=await authz.roles_for_persons(session, principal, {ppa.person_id for ppa, _ in rows}),
     )
     result = []
     for ppa, version in rows:

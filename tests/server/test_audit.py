@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from server.db import create_engine
+from server.demo import demo_content
 from tests.conftest import DatabaseInfo
+from tests.server.exports_api.support import feed_until, validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 
 CLIENT_ADDR = "127.0.0.1"
@@ -86,6 +88,37 @@ def _new_member(c: Cercle, api_as: Any) -> str:
     assert response.status_code == 201, response.text
     member_id: str = response.json()["id"]
     return member_id
+
+
+_validated: dict[str, tuple[str, int]] = {}
+"""person id -> (id of a validated PPA of that person, its validated version)."""
+
+
+def _validated_ppa(c: Cercle, api_as: Any) -> tuple[str, int]:
+    """A validated PPA of the cercle's person (built once): in the ESMS feed and review-due."""
+    if c.person_id not in _validated:
+        coord = api_as("coordinatrice")
+        structure = coord.get("/api/structures").json()[0]["id"]
+        response = coord.patch(f"/api/persons/{c.person_id}", json={"structure_id": structure})
+        assert response.status_code == 200, response.text
+        pros = {k: f"pro-{k}" for k in ("coordinatrice", "infirmier", "psychologue")}
+        pros |= {"ergotherapeute": "pro-ergo", "assistante-sociale": "pro-as"}
+        content = demo_content(pros).model_dump(mode="json")
+        created = coord.post(f"/api/persons/{c.person_id}/ppas", json={"content": content})
+        assert created.status_code == 201, created.text
+        ppa_id: str = created.json()["id"]
+        _validated[c.person_id] = (ppa_id, validate(coord, ppa_id))
+    return _validated[c.person_id]
+
+
+def _esms_feed_item(c: Cercle, api_as: Any) -> Call:
+    """The feed page holding exactly the validated version of the cercle's PPA."""
+    ppa_id, version = _validated_ppa(c, api_as)
+    items = feed_until(api_as("esms"), ppa_id, version)
+    position = next(
+        i["position"] for i in items if (i["ppa_id"], i["version"]) == (ppa_id, version)
+    )
+    return ("GET", f"/api/esms/feed?cursor={position - 1}&limit=1", None, ppa_id)
 
 
 Call = tuple[str, str, dict[str, Any] | None, str | None]
@@ -254,6 +287,14 @@ ACCESSES: dict[str, Access] = {
         "contributor",
         "ppa",
     ),
+    "read esms feed": Access(
+        "esms",
+        _esms_feed_item,
+        200,
+        "esms.feed",
+        "esms",
+        "ppa",
+    ),
     "read audit trail": Access(
         "auditeur",
         lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None, c.person_id),
@@ -307,19 +348,32 @@ def _role_in_cercle(trail: sa.Engine, person_id: str, me: dict[str, Any]) -> str
 
 
 @pytest.mark.parametrize(
-    ("url", "action", "object_type"),
-    [("/api/persons", "person.list", "person"), ("/api/ppas", "ppa.list", "ppa")],
+    ("url", "action", "object_type", "id_key"),
+    [
+        ("/api/persons", "person.list", "person", "id"),
+        ("/api/ppas", "ppa.list", "ppa", "id"),
+        # Every validated PPA the caller reads whose review falls in the next ten years.
+        ("/api/ppas/review-due?within_days=3660", "ppa.review_due", "ppa", "ppa_id"),
+    ],
 )
 def test_listings_trace_each_item_with_its_role(
-    url: str, action: str, object_type: str, cercle: Cercle, api_as: Any, trail: sa.Engine
+    url: str,
+    action: str,
+    object_type: str,
+    id_key: str,
+    cercle: Cercle,
+    api_as: Any,
+    trail: sa.Engine,
 ) -> None:
+    _validated_ppa(cercle, api_as)
     me = _me(api_as, "infirmier")
     before = _last_id(trail)
     response = api_as("infirmier").get(url)
     assert response.status_code == 200, response.text
     listed = response.json()
     person_of = {
-        item["id"]: item["id"] if object_type == "person" else item["person_id"] for item in listed
+        item[id_key]: item["id"] if object_type == "person" else item["person_id"]
+        for item in listed
     }
     assert cercle.person_id in person_of.values()
     traces = _traces_since(trail, before, me["id"])

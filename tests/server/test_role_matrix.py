@@ -359,8 +359,8 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
     "POST log audit-checkpoints": GlobalRoute(
         lambda c, _: ("POST", "/api/log/audit-checkpoints", None), {AUDITOR, OUTSIDER}, 200
     ),
-    # Filtered by the caller's cercles (validated versions it may read): users too.
-    "GET esms feed": GlobalRoute(lambda c, _: ("GET", "/api/esms/feed", None), AUTHENTICATED, 200),
+    # The structures' software only (least privilege; filtered by its cercles as well).
+    "GET esms feed": GlobalRoute(lambda c, _: ("GET", "/api/esms/feed", None), {ESMS}, 200),
     "GET esms webhooks": GlobalRoute(lambda c, _: ("GET", "/api/esms/webhooks", None), {ESMS}, 200),
     "POST esms webhooks": GlobalRoute(
         lambda c, _: ("POST", "/api/esms/webhooks", {"url": WEBHOOK_URL, "secret": "s" * 32}),

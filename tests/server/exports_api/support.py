@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+
 from editor.crdt import doc_from_state, encode_state, write_content
 from editor.schema import PPAContent
 from server.db import Database, utcnow
 from server.demo import demo_content
 from server.models import PPADocument
-from tests.conftest import Api
+from tests.conftest import Api, DatabaseInfo
 from tests.server.helpers import Cercle, build_cercle
 
 COORD = "coordinatrice"
@@ -141,6 +143,29 @@ def feed_items(api: Api, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()
     return page
+
+
+def feed_position(database: DatabaseInfo, ppa_id: str, version: int) -> int:
+    """The feed position of a published version, read from ``esms_feed_events`` (for a version
+    the demo ESMS client may not read: the feed answers API clients only)."""
+    engine = sa.create_engine(database.sync_url)
+
+    def check() -> int | None:
+        with engine.connect() as conn:
+            position = conn.scalar(
+                sa.text(
+                    "SELECT position FROM esms_feed_events"
+                    " WHERE ppa_id = :ppa AND version_number = :version"
+                ),
+                {"ppa": ppa_id, "version": version},
+            )
+        return None if position is None else int(position)
+
+    try:
+        result: int = wait_for(check)
+    finally:
+        engine.dispose()
+    return result
 
 
 def feed_until(api: Api, ppa_id: str, version: int) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from exports import registry
-from tests.conftest import Api
+from tests.conftest import Api, DatabaseInfo, LiveServer
 from tests.server.exports_api.support import (
     COORD,
     ESMS,
     Validated,
     add_avenant,
     feed_items,
+    feed_position,
     feed_until,
     new_validated,
     wait_for,
@@ -89,16 +90,26 @@ def test_cursor_only_moves_forward_and_never_repeats(
 
 
 def test_feed_leaves_out_persons_not_shared_or_opposed(
-    api_as: Callable[[str], Api], demo: dict[str, Any]
+    api_as: Callable[[str], Api],
+    demo: dict[str, Any],
+    database: DatabaseInfo,
+    live_server: LiveServer,
 ) -> None:
     opposed = new_validated(api_as, demo, opposed=(ESMS,))
     shared = new_validated(api_as, demo)
-    feed_until(api_as(COORD), opposed.ppa_id, opposed.validated)
-    feed_until(api_as(COORD), shared.ppa_id, shared.validated)
+    # Both are published (the ESMS client cannot see the opposed one: read the table).
+    assert feed_position(database, opposed.ppa_id, opposed.validated) > 0
     esms_items = feed_until(api_as(ESMS), shared.ppa_id, shared.validated)
     assert opposed.ppa_id not in {i["ppa_id"] for i in esms_items}
-    outsider = feed_items(api_as("admin"))["items"]
-    assert not {shared.ppa_id, opposed.ppa_id} & {i["ppa_id"] for i in outsider}
+    # Another structure's software, in neither cercle, reads neither.
+    created = api_as("admin").post("/api/api-clients", json={"name": "DUI hors cercle"})
+    assert created.status_code == 201, created.text
+    outsider = Api(live_server.url, created.json()["token"])
+    try:
+        items = feed_items(outsider)["items"]
+    finally:
+        outsider.client.close()
+    assert not {shared.ppa_id, opposed.ppa_id} & {i["ppa_id"] for i in items}
 
 
 def test_feed_needs_a_token_and_a_well_formed_cursor(api_as: Callable[[str], Api]) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from server.esms.delivery import WebhookSettings
 from server.esms.signing import verify_signature
-from tests.conftest import Api, LiveServer, login, make_database
+from tests.conftest import Api, DatabaseInfo, LiveServer, login, make_database
 from tests.server.exports_api.receiver import Receiver
 from tests.server.exports_api.support import (
     COORD,
@@ -23,7 +23,7 @@ from tests.server.exports_api.support import (
     PERSON_ACCORD,
     STRUCTURE_ACCORD,
     add_avenant,
-    feed_until,
+    feed_position,
     new_validated,
     wait_for,
 )
@@ -134,12 +134,14 @@ def test_validation_and_avenant_are_delivered_signed_after_a_failed_attempt(
 
 
 def test_no_delivery_for_a_person_who_opposed_the_esms(
-    api_as: Callable[[str], Api], demo: dict[str, Any], webhook: dict[str, Any]
+    api_as: Callable[[str], Api],
+    demo: dict[str, Any],
+    webhook: dict[str, Any],
+    database: DatabaseInfo,
 ) -> None:
     opposed = new_validated(api_as, demo, opposed=(ESMS,))
     # The feed event and the deliveries are written in the same transaction.
-    items = feed_until(api_as(COORD), opposed.ppa_id, opposed.validated)
-    position = next(i["position"] for i in items if i["ppa_id"] == opposed.ppa_id)
+    position = feed_position(database, opposed.ppa_id, opposed.validated)
     log = api_as(ESMS).get(f"/api/esms/webhooks/{webhook['id']}/deliveries").json()
     assert position not in {d["feed_position"] for d in log}
 
