@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pikepdf
 from docx import Document
+from lxml import etree
 from reportlab.lib.enums import TA_LEFT
 from reportlab.platypus import KeepTogether, Paragraph
 
@@ -117,3 +118,41 @@ def test_falc_recurring_action_on_a_single_day_reads_le_date(validated: ExportIn
     spanning = when_lines(bus)
     assert "À partir du 15 septembre 2025." in spanning
     assert "Jusqu'au 30 juin 2026." in spanning
+
+
+CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+DC = "http://purl.org/dc/elements/1.1/"
+EP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+
+
+def test_docx_properties_are_ours_not_the_library_template(validated: ExportInput) -> None:
+    zf = zipfile.ZipFile(io.BytesIO(render_docx(validated)))
+    core = etree.fromstring(zf.read("docProps/core.xml"))
+
+    def prop(ns: str, name: str) -> str | None:
+        el = core.find(f"{{{ns}}}{name}")
+        return None if el is None else el.text
+
+    assert prop(DC, "title") == "PPA - Léa MARTIN - version 3"
+    assert prop(DC, "subject") == (
+        "Projet personnalisé d'accompagnement, IME Les Tilleuls, version validée"
+    )
+    assert prop(DC, "creator") == "Karim BENALI"  # the author, as the PDF's /Author
+    assert prop(CP, "lastModifiedBy") == "ppa-collab"
+    assert prop(DC, "description") == (
+        "PPA de Léa MARTIN, IME Les Tilleuls (FINESS 750012345), version 3 - Version validée, "
+        f"empreinte SHA-256 {validated.version.content_hash}"
+    )
+    assert prop(CP, "keywords") == f"PPA; SERAFIN-PH; sha256:{validated.version.content_hash}"
+    assert prop(DC, "language") == "fr-FR"
+    app = etree.fromstring(zf.read("docProps/app.xml"))
+    assert app.findtext(f"{{{EP}}}Application") == "ppa-collab"
+    assert app.findtext(f"{{{EP}}}Company") == "IME Les Tilleuls"
+    for name in ("docProps/core.xml", "docProps/app.xml"):
+        data = zf.read(name).decode()
+        for boilerplate in ("python-docx", "Microsoft", "Macintosh", "Normal.dotm"):
+            assert boilerplate not in data, (name, boilerplate)
+    assert "docProps/thumbnail.jpeg" not in zf.namelist()  # the template's blank-page picture
+    assert "thumbnail" not in zf.read("_rels/.rels").decode()
+    reopened = Document(io.BytesIO(render_docx(validated))).core_properties  # still a valid package
+    assert reopened.last_modified_by == "ppa-collab"
