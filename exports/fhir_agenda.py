@@ -37,13 +37,38 @@ ID_SYSTEM = "urn:ietf:rfc:3986"
 
 
 def _status(item: ag.AgendaItem) -> str:
+    """Appointment.status (FHIR R4 AppointmentStatus), consistent with the iCalendar STATUS.
+
+    * ``cancelled`` (ICS CANCELLED): removed by an avenant or annulée.
+    * ``fulfilled`` / ``booked`` (ICS CONFIRMED): terminée / en cours - booked is "confirmed to go
+      ahead at the date/times specified".
+    * ``pending`` (ICS TENTATIVE): à l'essai - the sessions have their dates and times but the
+      trial is not confirmed yet; pending is "some or all of the participants have not finalized
+      their acceptance", whereas proposed also allows "the start/end time might not be set yet".
+    * ``proposed`` (ICS TENTATIVE): en préparation - the schedule may still change.
+
+    GAP (``gap-fr-appointment``) adds no constraint on the status; its request example uses
+    ``proposed`` (standards.md, GAP).
+    """
     if item.cancelled:
         return "cancelled"
     if item.action.statut is StatutAction.TERMINE:
         return "fulfilled"
     if item.action.statut is StatutAction.EN_PREPARATION:
         return "proposed"
+    if item.action.statut is StatutAction.ESSAI:
+        return "pending"
     return "booked"
+
+
+# Participant.status (ParticipationStatus) of the people, matching the Appointment.status.
+PARTICIPANT_STATUS = {
+    "proposed": "needs-action",
+    "pending": "tentative",
+    "booked": "accepted",
+    "fulfilled": "accepted",
+    "cancelled": "accepted",
+}
 
 
 def _iso(dt: datetime) -> str:
@@ -56,6 +81,8 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     assert a.planning is not None
     start, end = ag.start_end(a)
     rule = ag.rrule(a)
+    status = _status(item)
+    joined = PARTICIPANT_STATUS[status]
     comment = c.schedule_text(a.planning)
     if rule:
         comment += f" (RRULE:{vRecur(rule).to_ical().decode()})"  # type: ignore[no-untyped-call]
@@ -69,7 +96,7 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
                 "display": inp.person.display_name,
             },
             "required": "required",
-            "status": "accepted",
+            "status": joined,
         }
     ]
     for pid in dict.fromkeys([*([a.referent_id] if a.referent_id else []), *a.intervenant_ids]):
@@ -80,7 +107,7 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
                 "system": f"urn:oid:{OID_ID_NAT_PS}",
                 "value": pro.id_nat_ps(inp.structure.finess),
             }
-        participants.append({"actor": actor, "required": "required", "status": "accepted"})
+        participants.append({"actor": actor, "required": "required", "status": joined})
     if a.planning.lieu:
         participants.append(
             {
@@ -93,7 +120,7 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
         "resourceType": "Appointment",
         "meta": {"profile": [GAP_APPOINTMENT]},
         "identifier": [{"system": ID_SYSTEM, "value": f"urn:uuid:{ag.agenda_uuid(inp, a.id)}"}],
-        "status": _status(item),
+        "status": status,
         "serviceType": [{"coding": [serafin_coding(code)]} for code in a.prestations],
         "description": a.titre or "Action du PPA",
         "start": _iso(start),

@@ -122,3 +122,46 @@ def test_fhir_appointments(validated: ExportInput, avenant: ExportInput) -> None
     }
     assert after[ident["value"]]["start"] == "2025-09-15T08:00:00+02:00"
     assert sorted(r["status"] for r in after.values()).count("cancelled") == 1
+
+
+# iCalendar STATUS -> the FHIR R4 Appointment.status values that say the same thing.
+SAME_STATUS = {
+    "CONFIRMED": {"booked", "fulfilled"},
+    "TENTATIVE": {"proposed", "pending"},
+    "CANCELLED": {"cancelled"},
+}
+
+
+def test_essai_action_is_tentative_in_ics_and_pending_in_fhir(
+    validated: ExportInput, avenant: ExportInput
+) -> None:
+    # "Sortie mensuelle en groupe" (validated) and "Piscine avec le groupe" (avenant) are on trial.
+    for inp, uid in ((validated, "act-sortie@ppa-collab"), (avenant, "act-piscine@ppa-collab")):
+        essai = next(a for a in inp.content.actions if f"{a.id}@ppa-collab" == uid)
+        assert essai.statut.value == "essai"
+        events = _events(render_ical(inp))
+        assert str(events[uid]["STATUS"]) == "TENTATIVE"
+        entries = {
+            e["resource"]["description"]: e["resource"]
+            for e in render_fhir_agenda_bundle(inp)["entry"]
+        }
+        res = entries[essai.titre]
+        assert res["status"] == "pending"
+        people = [p for p in res["participant"] if p["required"] == "required"]
+        assert people
+        assert {p["status"] for p in people} == {"tentative"}
+        # Every event: the two exports say the same thing.
+        by_title = {str(ev["SUMMARY"]): str(ev["STATUS"]) for ev in events.values()}
+        assert set(by_title) == set(entries)
+        for title, status in by_title.items():
+            assert entries[title]["status"] in SAME_STATUS[status], title
+    # En préparation ("Atelier cuisine préprofessionnel"): proposed, nobody has accepted yet.
+    cuisine = next(
+        e["resource"]
+        for e in render_fhir_agenda_bundle(validated)["entry"]
+        if e["resource"]["description"] == "Atelier cuisine préprofessionnel"
+    )
+    assert cuisine["status"] == "proposed"
+    assert {p["status"] for p in cuisine["participant"] if p["required"] == "required"} == {
+        "needs-action"
+    }
