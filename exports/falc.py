@@ -21,7 +21,7 @@ from editor.schema import Action, Frequence, Planning
 from exports import _common as c
 from exports._pdfkit import FONT, FONT_BOLD, register_fonts, render
 from exports.context import ExportInput
-from exports.pdf import furniture, pdf_meta
+from exports.pdf import furniture, keep_headings_with_next, pdf_meta
 
 BODY_PT = 15
 
@@ -154,7 +154,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     story.append(line("Je peux demander à changer mon projet."))
     story.append(line("Je peux poser des questions à mon référent."))
     story.append(Spacer(1, 8 * mm))
-    return story
+    return keep_headings_with_next(story, {"falc-h1"})
 
 
 def render_falc(inp: ExportInput) -> bytes:

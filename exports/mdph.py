@@ -25,7 +25,7 @@ from exports._pdfkit import render
 from exports.cda import CdaDocument, DocType, build_cda
 from exports.context import MODE_ACCORD_FR, ExportInput, VersionKind
 from exports.errors import ExportNotAllowedError
-from exports.pdf import _grid, _kv, _styles, furniture, pdf_meta
+from exports.pdf import _grid, _kv, _styles, furniture, keep_headings_with_next, pdf_meta
 from exports.xdm import build_xdm
 
 MDPH_DOC = DocType(
@@ -162,7 +162,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
                     st["body"],
                 )
             )
-    return story
+    return keep_headings_with_next(story, {"h1"})
 
 
 def render_mdph_pdf(inp: ExportInput) -> bytes:

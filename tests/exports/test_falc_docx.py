@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pikepdf
+import pytest
 from docx import Document
 from lxml import etree
 from reportlab.lib.enums import TA_LEFT
@@ -16,7 +17,10 @@ from exports import terminology
 from exports.context import ExportInput
 from exports.docx import render_docx
 from exports.falc import build_story, render_falc, when_lines
+from exports.pdf import furniture
+from exports.sample import sample_large_input
 from tests.exports.conftest import pdf_text
+from tests.exports.test_pdf import last_body_lines
 
 
 def _paragraphs(story: Sequence[object]) -> list[Paragraph]:
@@ -156,3 +160,27 @@ def test_docx_properties_are_ours_not_the_library_template(validated: ExportInpu
     assert "thumbnail" not in zf.read("_rels/.rels").decode()
     reopened = Document(io.BytesIO(render_docx(validated))).core_properties  # still a valid package
     assert reopened.last_modified_by == "ppa-collab"
+
+
+@pytest.mark.parametrize(
+    "size",
+    # The sample, the bench's large PPA, and sizes of it that left "Quand", "Avec qui" and
+    # "La suite" alone at a page bottom.
+    [None, (40, 80), (5, 7), (3, 5), (4, 11)],
+)
+def test_falc_no_page_ends_with_a_heading(
+    validated: ExportInput, size: tuple[int, int] | None
+) -> None:
+    inp = validated if size is None else sample_large_input(*size)
+    headings = {
+        "Ce que je veux pour ma vie",
+        "Mes objectifs",
+        "Ce que nous allons faire",
+        "Quand",
+        "Avec qui",
+        "La suite",
+    }
+    last = last_body_lines(render_falc(inp), furniture(inp, label="Mon projet"))
+    assert len(last) > 1
+    for number, line in enumerate(last[:-1], 1):
+        assert line not in headings, f"page {number} ends with the heading {line!r}"

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from exports import terminology
 from exports._common import fr_period
+from exports._pdfkit import PageFurniture
 from exports.context import ExportInput
 from exports.pdf import furniture, render_pdf
 from exports.sample import sample_large_input
@@ -124,9 +125,8 @@ SECTION_HEADINGS = (
 )
 
 
-def _last_body_lines(data: bytes, inp: ExportInput) -> list[str]:
+def last_body_lines(data: bytes, furn: PageFurniture) -> list[str]:
     """Per page, the last line of text above the running header/footer (drawn last)."""
-    furn = furniture(inp)
     running = {furn.header_left, furn.header_right, furn.footer, furn.watermark}
     last: list[str] = []
     for page in PdfReader(io.BytesIO(data)).pages:
@@ -152,7 +152,7 @@ def test_no_page_ends_with_a_section_heading(which: str, request: pytest.Fixture
         inp = sample_large_input(int(objectives), int(actions))
     else:
         inp = request.getfixturevalue(which)
-    last = _last_body_lines(render_pdf(inp), inp)
+    last = last_body_lines(render_pdf(inp), furniture(inp))
     assert len(last) > 1
     for number, line in enumerate(last[:-1], 1):
         assert line not in SECTION_HEADINGS, f"page {number} ends with the heading {line!r}"
