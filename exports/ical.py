@@ -39,12 +39,25 @@ from exports.context import ExportInput
 PRODID = "-//ppa-collab//Agenda PPA//FR"
 
 
-def _attendee(address: str, name: str, role: str, cutype: str = "INDIVIDUAL") -> vCalAddress:
+def _attendee(
+    address: str, name: str, role: str, partstat: str, cutype: str = "INDIVIDUAL"
+) -> vCalAddress:
     att = vCalAddress(address)
     att.params["CN"] = vText(name)
     att.params["ROLE"] = vText(role)
+    att.params["PARTSTAT"] = vText(partstat)
     att.params["CUTYPE"] = vText(cutype)
     return att
+
+
+def _partstat(a: Action, cancelled: bool) -> str:
+    """The people's PARTSTAT, as their Participant.status in the FHIR Appointment: en
+    préparation NEEDS-ACTION, à l'essai TENTATIVE, else ACCEPTED (a cancelled event keeps it)."""
+    if not cancelled and a.statut is StatutAction.EN_PREPARATION:
+        return "NEEDS-ACTION"
+    if not cancelled and a.statut is StatutAction.ESSAI:
+        return "TENTATIVE"
+    return "ACCEPTED"
 
 
 def _pro_address(inp: ExportInput, pid: str) -> str:
@@ -92,13 +105,17 @@ def _event(inp: ExportInput, item: ag.AgendaItem) -> Event:
     if item.cancelled:
         lines.append("Séance annulée par un avenant au PPA.")
     ev.add("description", "\n".join(lines))
+    partstat = _partstat(a, item.cancelled)
     seen: set[str] = set()
     if a.referent_id:
         seen.add(a.referent_id)
         ev.add(
             "attendee",
             _attendee(
-                _pro_address(inp, a.referent_id), inp.professional_name(a.referent_id), "CHAIR"
+                _pro_address(inp, a.referent_id),
+                inp.professional_name(a.referent_id),
+                "CHAIR",
+                partstat,
             ),
         )
     for pid in a.intervenant_ids:
@@ -106,10 +123,12 @@ def _event(inp: ExportInput, item: ag.AgendaItem) -> Event:
             seen.add(pid)
             ev.add(
                 "attendee",
-                _attendee(_pro_address(inp, pid), inp.professional_name(pid), "REQ-PARTICIPANT"),
+                _attendee(
+                    _pro_address(inp, pid), inp.professional_name(pid), "REQ-PARTICIPANT", partstat
+                ),
             )
     person = f"urn:uuid:{ag.agenda_uuid(inp, 'person')}"
-    ev.add("attendee", _attendee(person, inp.person.display_name, "REQ-PARTICIPANT"))
+    ev.add("attendee", _attendee(person, inp.person.display_name, "REQ-PARTICIPANT", partstat))
     return ev
 
 

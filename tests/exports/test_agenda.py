@@ -150,11 +150,21 @@ def test_essai_action_is_tentative_in_ics_and_pending_in_fhir(
         people = [p for p in res["participant"] if p["required"] == "required"]
         assert people
         assert {p["status"] for p in people} == {"tentative"}
-        # Every event: the two exports say the same thing.
+        # Every event: the two exports say the same thing, of the event and of its people.
         by_title = {str(ev["SUMMARY"]): str(ev["STATUS"]) for ev in events.values()}
         assert set(by_title) == set(entries)
         for title, status in by_title.items():
             assert entries[title]["status"] in SAME_STATUS[status], title
+        for ev in events.values():
+            attendees = ev.get("ATTENDEE")
+            attendees = attendees if isinstance(attendees, list) else [attendees]
+            people = [
+                p["status"]
+                for p in entries[str(ev["SUMMARY"])]["participant"]
+                if p["required"] == "required"
+            ]
+            assert len(attendees) == len(people)
+            assert {str(a.params["PARTSTAT"]).lower() for a in attendees} == set(people)
     # En préparation ("Atelier cuisine préprofessionnel"): proposed, nobody has accepted yet.
     cuisine = next(
         e["resource"]
