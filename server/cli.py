@@ -36,6 +36,19 @@ def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _fail(text: str) -> typer.Exit:
+    """Print a French error on stderr; the caller raises the returned exit (code 1)."""
+    sys.stderr.write(f"Erreur : {text}\n")
+    return typer.Exit(1)
+
+
+def _operator() -> str:
+    """Who runs the command, for the audit trail (the OS user name)."""
+    import getpass
+
+    return (getpass.getuser() or "operator")[:36]
+
+
 def _upgrade(settings: Settings) -> None:
     from server.migrate import upgrade
 
@@ -259,6 +272,64 @@ def user_create(
     _out(asyncio.run(_run()))
 
 
+def _set_active(username: str, active: bool) -> None:
+    """Deactivate or reactivate the login ``username`` (traced as the operator, role admin)."""
+    from sqlalchemy import select
+
+    from server.db import Database, utcnow
+    from server.models import AuditEvent, User
+    from server.people.accounts import ADMIN_ROLE, set_user_active, user_action
+
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> bool | None:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                user = await session.scalar(select(User).where(User.username == username))
+                if user is None:
+                    return None
+                if not set_user_active(user, active):
+                    return False
+                session.add(
+                    AuditEvent(
+                        at=utcnow(),
+                        actor_type="cli",
+                        actor_id=_operator(),
+                        role=ADMIN_ROLE,
+                        action=user_action(active),
+                        object_type="user",
+                        object_id=user.id,
+                        person_id=None,
+                    )
+                )
+                return True
+        finally:
+            await db.dispose()
+
+    changed = asyncio.run(_run())
+    if changed is None:
+        raise _fail(f"aucun compte avec l'identifiant {username}.")
+    state = "activé" if active else "désactivé"
+    if changed:
+        _out(f"Compte {username} {state}.")
+    else:
+        _out(f"Le compte {username} était déjà {state} : rien n'a changé.")
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: Annotated[str, typer.Argument(help="Login")]) -> None:
+    """Deactivate a login: its tokens and new logins are refused from now on (exit 1: unknown)."""
+    _set_active(username, False)
+
+
+@user_app.command("activate")
+def user_activate(username: Annotated[str, typer.Argument(help="Login")]) -> None:
+    """Reactivate a deactivated login (exit 1: unknown login)."""
+    _set_active(username, True)
+
+
 @client_app.command("create")
 def client_create(
     name: Annotated[str, typer.Option(help="Software name")],
@@ -290,6 +361,76 @@ def client_create(
 
     asyncio.run(_run())
     _out(token)
+
+
+@client_app.command("list")
+def client_list() -> None:
+    """List the API clients (id, name, structure, created, revoked); no token is shown."""
+    from sqlalchemy import select
+
+    from server.db import Database
+    from server.models import ApiClient
+
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> list[ApiClient]:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                query = select(ApiClient).order_by(ApiClient.created_at, ApiClient.id)
+                return list(await session.scalars(query))
+        finally:
+            await db.dispose()
+
+    for client in asyncio.run(_run()):
+        revoked = f"révoqué le {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "actif"
+        structure = client.structure_id or "-"
+        _out(f"{client.id}  {client.name}  structure {structure}  {revoked}")
+
+
+@client_app.command("revoke")
+def client_revoke(client_id: Annotated[str, typer.Argument(help="API client id")]) -> None:
+    """Revoke an API client: its token is refused from now on (exit 1: unknown id)."""
+    from server.db import Database, utcnow
+    from server.models import ApiClient, AuditEvent
+    from server.people.accounts import ADMIN_ROLE, revoke_client
+
+    settings = get_settings()
+    _upgrade(settings)
+
+    async def _run() -> bool | None:
+        db = Database(settings.resolved_database_url())
+        try:
+            async with db.transaction() as session:
+                client = await session.get(ApiClient, client_id)
+                if client is None:
+                    return None
+                if not revoke_client(client):
+                    return False
+                session.add(
+                    AuditEvent(
+                        at=utcnow(),
+                        actor_type="cli",
+                        actor_id=_operator(),
+                        role=ADMIN_ROLE,
+                        action="api_client.revoke",
+                        object_type="api_client",
+                        object_id=client.id,
+                        person_id=None,
+                    )
+                )
+                return True
+        finally:
+            await db.dispose()
+
+    revoked = asyncio.run(_run())
+    if revoked is None:
+        raise _fail(f"aucun client d'API avec l'identifiant {client_id}.")
+    if revoked:
+        _out(f"Client d'API {client_id} révoqué.")
+    else:
+        _out(f"Le client d'API {client_id} était déjà révoqué : rien n'a changé.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,8 @@ from server.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
+LOGIN_REFUSED = "Identifiant ou mot de passe incorrect, ou compte désactivé."
+
 
 class TokenRead(BaseModel):
     access_token: str
@@ -35,10 +37,13 @@ async def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenRead:
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token (401 for a wrong login or password
+    and for a deactivated account, with the same message)."""
     user = await authenticate_user(session, form.username, form.password)
     if user is None:
-        raise Unauthenticated("Identifiant ou mot de passe incorrect.")
+        # One answer for an unknown login, a wrong password and a deactivated account: it does
+        # not tell which logins exist.
+        raise Unauthenticated(LOGIN_REFUSED)
     return TokenRead(
         access_token=issue_token(settings, user),
         expires_in=settings.access_token_minutes * 60,

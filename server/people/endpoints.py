@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from server import authz
@@ -11,12 +11,14 @@ from server.auth.security import new_api_token
 from server.authz import AdminAccount, Capability, DirectoryManager, ProfessionalAccount
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.errors import Conflict, NotFound
-from server.models import ApiClient, CercleMember, Person, Professional, Structure
+from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
+from server.people.accounts import ADMIN_ROLE, revoke_client, set_user_active, user_action
 from server.people.identifiers import INS_OIDS
 from server.people.schemas import (
     ApiClientCreate,
     ApiClientCreated,
+    ApiClientListed,
     PersonCreate,
     PersonRead,
     PersonUpdate,
@@ -24,6 +26,8 @@ from server.people.schemas import (
     ProfessionalRead,
     StructureCreate,
     StructureRead,
+    UserRead,
+    UserUpdate,
 )
 
 router = APIRouter(prefix="/api", tags=["people"])
@@ -200,7 +204,7 @@ async def update_person(
 
 @router.post("/api-clients", status_code=status.HTTP_201_CREATED, response_model=ApiClientCreated)
 async def create_api_client(
-    body: ApiClientCreate, session: SessionDep, principal: AdminAccount
+    body: ApiClientCreate, session: SessionDep, principal: AdminAccount, addr: ClientAddr
 ) -> ApiClientCreated:
     """Create an API client for a structure's software (administrators). The token is shown once."""
     if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
@@ -214,6 +218,16 @@ async def create_api_client(
     )
     session.add(client)
     await session.flush()
+    trace(
+        session,
+        principal,
+        "api_client.create",
+        "api_client",
+        client.id,
+        person_id=None,
+        role=ADMIN_ROLE,
+        client_addr=addr,
+    )
     return ApiClientCreated(
         id=client.id,
         name=client.name,
@@ -222,3 +236,61 @@ async def create_api_client(
         revoked_at=None,
         token=token,
     )
+
+
+@router.get("/api-clients", response_model=list[ApiClientListed])
+async def list_api_clients(session: SessionDep, principal: AdminAccount) -> list[ApiClient]:
+    """Every API client, revoked ones included, oldest first (administrators). No token is shown,
+    not even its prefix."""
+    return list(
+        await session.scalars(select(ApiClient).order_by(ApiClient.created_at, ApiClient.id))
+    )
+
+
+@router.delete("/api-clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_client(
+    client_id: str, session: SessionDep, principal: AdminAccount, addr: ClientAddr
+) -> Response:
+    """Revoke an API client (administrators): its token is refused (401) from the next request.
+    Revoking it again changes nothing (204)."""
+    client = await session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound("Client d'API introuvable.")
+    if revoke_client(client):
+        trace(
+            session,
+            principal,
+            "api_client.revoke",
+            "api_client",
+            client.id,
+            person_id=None,
+            role=ADMIN_ROLE,
+            client_addr=addr,
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+async def update_user(
+    user_id: str, body: UserUpdate, session: SessionDep, principal: AdminAccount, addr: ClientAddr
+) -> UserRead:
+    """Deactivate (``{"is_active": false}``) or reactivate a login (administrators). A deactivated
+    account's tokens are refused (401) from the next request and it cannot log in; reactivating
+    it restores both. An administrator cannot deactivate their own account."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("Compte utilisateur introuvable.")
+    if user.id == principal.id and not body.is_active:
+        raise Conflict("Vous ne pouvez pas désactiver votre propre compte.")
+    if set_user_active(user, body.is_active):
+        trace(
+            session,
+            principal,
+            user_action(body.is_active),
+            "user",
+            user.id,
+            person_id=None,
+            role=ADMIN_ROLE,
+            client_addr=addr,
+        )
+    return UserRead.model_validate(user)

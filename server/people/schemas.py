@@ -134,3 +134,26 @@ class ApiClientRead(_Schema):
 
 class ApiClientCreated(ApiClientRead):
     token: str = Field(description="Shown once; only its hash is stored")
+
+
+class ApiClientListed(_Schema):
+    """An API client in the administrators' list: no token, not even its prefix."""
+
+    id: str
+    name: str
+    structure_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class UserUpdate(_Schema):
+    is_active: bool = Field(description="false: deactivate the account; true: reactivate it")
+
+
+class UserRead(_Schema):
+    id: str
+    username: str
+    display_name: str
+    kind: str
+    professional_id: str | None
+    is_active: bool

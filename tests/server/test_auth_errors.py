@@ -14,7 +14,7 @@ def test_login_with_wrong_password(live_server: LiveServer, demo: dict[str, Any]
     assert response.status_code == 401
     assert response.json() == {
         "error": "Unauthenticated",
-        "detail": "Identifiant ou mot de passe incorrect.",
+        "detail": "Identifiant ou mot de passe incorrect, ou compte désactivé.",
     }
 
 
@@ -23,7 +23,9 @@ def test_unknown_user_same_answer(live_server: LiveServer) -> None:
         f"{live_server.url}/api/auth/token", data={"username": "nobody", "password": "x"}
     )
     assert response.status_code == 401
-    assert response.json()["detail"] == "Identifiant ou mot de passe incorrect."
+    assert (
+        response.json()["detail"] == "Identifiant ou mot de passe incorrect, ou compte désactivé."
+    )
 
 
 def test_missing_and_forged_tokens(api_as: Any) -> None:

@@ -340,6 +340,87 @@ def test_created_user_logs_in_and_only_an_argon2id_hash_is_stored(cli_db: CliDat
         server.stop()
 
 
+def admin_traces(database: DatabaseInfo) -> list[tuple[str, str, str, str, str]]:
+    """(actor type, role, action, object type, object id) of every trace, oldest first."""
+    engine = sa.create_engine(database.sync_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT actor_type, role, action, object_type, object_id FROM audit_events"
+                    " ORDER BY id"
+                )
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_user_deactivate_and_activate(cli_db: CliDatabase) -> None:
+    env = cli_db.env
+    unknown = run(["user", "deactivate", "personne"], env)
+    assert unknown.returncode == 1, unknown.stderr
+    assert "aucun compte avec l'identifiant personne" in unknown.stderr
+    assert run(["user", "activate", "personne"], env).returncode == 1
+    created = run(
+        ["user", "create", "--username", "lmartin", "--display-name", "L. Martin"],
+        {**env, "PPA_NEW_PASSWORD": "cheval correct agrafe"},
+    )
+    assert created.returncode == 0, created.stderr
+    user_id = created.stdout.strip()
+    active = "SELECT is_active FROM users WHERE id = :id"
+
+    deactivated = run(["user", "deactivate", "lmartin"], env)
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert deactivated.stdout.strip() == "Compte lmartin désactivé."
+    assert not query_one(cli_db.database, active, id=user_id)
+    again = run(["user", "deactivate", "lmartin"], env)
+    assert again.returncode == 0, again.stderr
+    assert "déjà désactivé" in again.stdout
+    assert not query_one(cli_db.database, active, id=user_id)
+
+    activated = run(["user", "activate", "lmartin"], env)
+    assert activated.returncode == 0, activated.stderr
+    assert activated.stdout.strip() == "Compte lmartin activé."
+    assert query_one(cli_db.database, active, id=user_id)
+    # One trace per change (the repeated deactivation changed nothing), as the operator.
+    assert admin_traces(cli_db.database) == [
+        ("cli", "admin", "user.deactivate", "user", user_id),
+        ("cli", "admin", "user.activate", "user", user_id),
+    ]
+
+
+def test_client_list_and_revoke(cli_db: CliDatabase) -> None:
+    env = cli_db.env
+    unknown = run(["client", "revoke", "inconnu"], env)
+    assert unknown.returncode == 1, unknown.stderr
+    assert "aucun client d'API avec l'identifiant inconnu" in unknown.stderr
+    created = run(["client", "create", "--name", "DUI de test"], env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    client_id = query_one(cli_db.database, "SELECT id FROM api_clients")
+    revoked_at = "SELECT revoked_at FROM api_clients WHERE id = :id"
+
+    listed = run(["client", "list"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == [client_id, "DUI", "de", "test", "structure", "-", "actif"]
+    assert token.split("_")[1] not in listed.stdout
+
+    revoked = run(["client", "revoke", client_id], env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"Client d'API {client_id} révoqué."
+    first = query_one(cli_db.database, revoked_at, id=client_id)
+    assert first is not None
+    again = run(["client", "revoke", client_id], env)
+    assert again.returncode == 0, again.stderr
+    assert "déjà révoqué" in again.stdout
+    assert query_one(cli_db.database, revoked_at, id=client_id) == first
+    assert "révoqué le" in run(["client", "list"], env).stdout
+    assert admin_traces(cli_db.database) == [
+        ("cli", "admin", "api_client.revoke", "api_client", client_id)
+    ]
+
+
 @pytest.mark.parametrize("configured_url", [False, True], ids=["data-dir-default", "database-url"])
 def test_db_upgrade_database_location(tmp_path: Path, configured_url: bool) -> None:
     """Without PPA_DATABASE_URL, ``ppa db upgrade`` creates ppa.sqlite3 in PPA_DATA_DIR; with it,

@@ -302,6 +302,19 @@ def _revoked_feed(c: Cercle, api_as: Any) -> str:
     return path
 
 
+def _new_api_client(api_as: Any) -> str:
+    """A fresh API client (created by the admin), for a principal to revoke."""
+    response = api_as(OUTSIDER).post("/api/api-clients", json={"name": "DUI à révoquer"})
+    assert response.status_code == 201, response.text
+    client_id: str = response.json()["id"]
+    return client_id
+
+
+def _user_id(api_as: Any, username: str) -> str:
+    user_id: str = api_as(username).get("/api/auth/me").json()["id"]
+    return user_id
+
+
 GLOBAL_ROUTES: dict[str, GlobalRoute] = {
     "GET auth me": GlobalRoute(lambda c, _: ("GET", "/api/auth/me", None), AUTHENTICATED, 200),
     "POST persons": GlobalRoute(
@@ -333,6 +346,18 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
     ),
     "POST api-clients": GlobalRoute(
         lambda c, _: ("POST", "/api/api-clients", {"name": "DUI matrice"}), {OUTSIDER}, 201
+    ),
+    "GET api-clients": GlobalRoute(lambda c, _: ("GET", "/api/api-clients", None), {OUTSIDER}, 200),
+    "DELETE api-client (a new one)": GlobalRoute(
+        lambda c, api_as: ("DELETE", f"/api/api-clients/{_new_api_client(api_as)}", None),
+        {OUTSIDER},
+        204,
+    ),
+    # Reactivating an active account changes nothing: the demo logins stay usable.
+    "PATCH user (reactivate the contributor)": GlobalRoute(
+        lambda c, api_as: ("PATCH", f"/api/users/{_user_id(api_as, CONTRIB)}", {"is_active": True}),
+        {OUTSIDER},
+        200,
     ),
     "GET serafin search": GlobalRoute(
         lambda c, _: ("GET", "/api/terminology/serafin?q=logement", None), AUTHENTICATED, 200

@@ -123,7 +123,8 @@ class TestSignedTokens:
 
 
 def test_deactivated_user_is_refused(live_server: LiveServer, engine: sa.Engine) -> None:
-    """Accounts are deactivated in the database (``users.is_active``; no route or command yet)."""
+    """The server honours ``users.is_active`` itself, however it was set (here in SQL; the
+    admin route and ``ppa user deactivate``: test_account_admin.py, test_cli.py)."""
     username = f"desactive-{uuid.uuid4().hex[:8]}"
     password = "mot de passe de test"
     with Session(engine) as session, session.begin():
