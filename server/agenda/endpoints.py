@@ -6,16 +6,28 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import authz
 from server.agenda import service
 from server.agenda.schemas import AgendaFeedCreate, AgendaFeedCreated, AgendaFeedRead
 from server.audit.service import trace
+from server.auth.principal import Principal
 from server.db import utcnow
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.exports_api.service import etag_matches
 from server.models.exports import AgendaFeed
 
 router = APIRouter(tags=["agenda"])
+
+
+async def _feed_role(session: AsyncSession, principal: Principal, feed: AgendaFeed) -> str | None:
+    """The role a feed's trace names: the owner's role in the person's cercle for a person's
+    agenda (``None`` once they left it), the account kind for a professional's own agenda."""
+    if feed.person_id is None:
+        return principal.kind
+    role = await authz.role_for_person(session, principal, feed.person_id)
+    return role.value if role else None
 
 
 @router.post(
@@ -41,6 +53,7 @@ async def create_feed(
         "agenda_feed",
         feed.id,
         person_id=feed.person_id,
+        role=await _feed_role(session, principal, feed),
         client_addr=addr,
     )
     url = str(request.base_url).rstrip("/") + service.feed_path(token)
@@ -74,6 +87,7 @@ async def revoke_feed(
             "agenda_feed",
             feed.id,
             person_id=feed.person_id,
+            role=await _feed_role(session, principal, feed),
             client_addr=addr,
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -99,6 +113,8 @@ async def agenda_feed(
     content = await service.feed_content(session, feed, principal)
     etag = '"' + hashlib.sha256(content.ics).hexdigest() + '"'
     not_modified = etag_matches(if_none_match, etag)
+    # The owner's role in each person's cercle (a professional's feed spans several persons).
+    roles = await authz.roles_for_persons(session, principal, {p for _, p in content.ppas})
     for ppa_id, person_id in content.ppas:
         trace(
             session,
@@ -107,6 +123,7 @@ async def agenda_feed(
             "ppa",
             ppa_id,
             person_id=person_id,
+            role=roles[person_id],
             client_addr=addr,
             outcome="not_modified" if not_modified else "ok",
         )

@@ -8,6 +8,7 @@ with which role, the action, the object (type and id), the person and the client
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +16,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from server.auth.security import hash_password
 from server.db import create_engine
 from server.demo import demo_content
+from server.models import User
 from tests.conftest import DatabaseInfo
 from tests.server.exports_api.support import feed_until, validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
@@ -34,8 +38,14 @@ def cercle(api_as: Any, demo: dict[str, Any]) -> Cercle:
 def trail(database: DatabaseInfo) -> Iterator[sa.Engine]:
     """A synchronous connection to the test database, to read the audit rows themselves."""
     engine = sa.create_engine(database.sync_url)
+    _engines.append(engine)
     yield engine
+    _engines.remove(engine)
     engine.dispose()
+
+
+_engines: list[sa.Engine] = []
+"""The ``trail`` engine while the module runs (the calls below make accounts with it)."""
 
 
 def _last_id(trail: sa.Engine) -> int:
@@ -139,6 +149,73 @@ def _opposition(*, opposed: bool) -> Callable[[Cercle, Any], Call]:
     return call
 
 
+def _agenda_feed(c: Cercle, api_as: Any, username: str) -> dict[str, Any]:
+    """A new subscription of ``username`` to the agenda of the cercle's person."""
+    response = api_as(username).post(
+        "/api/agenda-feeds", json={"kind": "person", "person_id": c.person_id}
+    )
+    assert response.status_code == 201, response.text
+    feed: dict[str, Any] = response.json()
+    return feed
+
+
+def _revoke_feed(c: Cercle, api_as: Any) -> Call:
+    feed = _agenda_feed(c, api_as, "infirmier")
+    return ("DELETE", f"/api/agenda-feeds/{feed['id']}", None, feed["id"])
+
+
+def _read_feed(c: Cercle, api_as: Any) -> Call:
+    """The person's feed holds one PPA: the validated one (the cercle's draft has no version)."""
+    ppa_id, _version = _validated_ppa(c, api_as)
+    feed = _agenda_feed(c, api_as, "infirmier")
+    path = "/" + feed["url"].split("://", 1)[1].split("/", 1)[1]
+    return ("GET", path, None, ppa_id)
+
+
+def _new_api_client(api_as: Any) -> str:
+    response = api_as("admin").post("/api/api-clients", json={"name": "DUI de l'audit"})
+    assert response.status_code == 201, response.text
+    client_id: str = response.json()["id"]
+    return client_id
+
+
+def _new_user() -> str:
+    """A fresh active login (written in the database: the API creates no accounts)."""
+    with Session(_engines[0]) as session, session.begin():
+        user = User(
+            username=f"audit-{uuid.uuid4().hex[:8]}",
+            password_hash=hash_password("mot de passe de l'audit"),
+            display_name="Compte de l'audit",
+            kind="professional",
+        )
+        session.add(user)
+        session.flush()
+        user_id: str = user.id
+    return user_id
+
+
+def _revoke_client(c: Cercle, api_as: Any) -> Call:
+    client = _new_api_client(api_as)
+    return ("DELETE", f"/api/api-clients/{client}", None, client)
+
+
+def _deactivate_user(c: Cercle, api_as: Any) -> Call:
+    user = _new_user()
+    return ("PATCH", f"/api/users/{user}", {"is_active": False}, user)
+
+
+def _reactivate_user(c: Cercle, api_as: Any) -> Call:
+    user = _deactivated_user(api_as)
+    return ("PATCH", f"/api/users/{user}", {"is_active": True}, user)
+
+
+def _deactivated_user(api_as: Any) -> str:
+    user_id = _new_user()
+    response = api_as("admin").patch(f"/api/users/{user_id}", json={"is_active": False})
+    assert response.status_code == 200, response.text
+    return user_id
+
+
 @dataclass(frozen=True)
 class Access:
     username: str
@@ -149,6 +226,8 @@ class Access:
     object_type: str
     creates_person: bool = False
     """The trace's person is the one created (not the cercle's)."""
+    no_person: bool = False
+    """The access concerns no person (account administration, a professional's own agenda)."""
 
 
 ACCESSES: dict[str, Access] = {
@@ -295,6 +374,81 @@ ACCESSES: dict[str, Access] = {
         "esms",
         "ppa",
     ),
+    "subscribe to the person's agenda": Access(
+        "infirmier",
+        lambda c, _: (
+            "POST",
+            "/api/agenda-feeds",
+            {"kind": "person", "person_id": c.person_id},
+            None,
+        ),
+        201,
+        "agenda.feed.create",
+        "contributor",
+        "agenda_feed",
+    ),
+    "subscribe to one's own agenda": Access(
+        "infirmier",
+        lambda c, _: ("POST", "/api/agenda-feeds", {"kind": "professional"}, None),
+        201,
+        "agenda.feed.create",
+        "professional",
+        "agenda_feed",
+        no_person=True,
+    ),
+    "revoke an agenda subscription": Access(
+        "infirmier",
+        _revoke_feed,
+        204,
+        "agenda.feed.revoke",
+        "contributor",
+        "agenda_feed",
+    ),
+    # The token in the path is the credential: the trace names the feed's owner.
+    "read the person's agenda feed": Access(
+        "infirmier",
+        _read_feed,
+        200,
+        "agenda.feed.read",
+        "contributor",
+        "ppa",
+    ),
+    "create api client": Access(
+        "admin",
+        lambda c, _: ("POST", "/api/api-clients", {"name": "DUI tracé"}, None),
+        201,
+        "api_client.create",
+        "admin",
+        "api_client",
+        no_person=True,
+    ),
+    "revoke api client": Access(
+        "admin",
+        _revoke_client,
+        204,
+        "api_client.revoke",
+        "admin",
+        "api_client",
+        no_person=True,
+    ),
+    "deactivate user": Access(
+        "admin",
+        _deactivate_user,
+        200,
+        "user.deactivate",
+        "admin",
+        "user",
+        no_person=True,
+    ),
+    "reactivate user": Access(
+        "admin",
+        _reactivate_user,
+        200,
+        "user.activate",
+        "admin",
+        "user",
+        no_person=True,
+    ),
     "read audit trail": Access(
         "auditeur",
         lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None, c.person_id),
@@ -317,6 +471,8 @@ def test_one_trace_per_access(name: str, cercle: Cercle, api_as: Any, trail: sa.
     if object_id is None:
         object_id = response.json()["id"]
     person_id = object_id if access.creates_person else cercle.person_id
+    if access.no_person:
+        person_id = None
     assert _traces_since(trail, before, me["id"]) == [
         {
             "actor_type": "api_client" if access.username == "esms" else "user",
@@ -387,6 +543,33 @@ def test_listings_trace_each_item_with_its_role(
         assert t["client_addr"] == CLIENT_ADDR
         assert t["role"] == _role_in_cercle(trail, t["person_id"], me)
     assert {t["role"] for t in traces if t["person_id"] == cercle.person_id} == {"contributor"}
+
+
+def test_professional_feed_read_traces_each_ppa_with_its_role(
+    cercle: Cercle, api_as: Any, trail: sa.Engine
+) -> None:
+    """A professional's own agenda spans every person whose cercle they are in: one read trace
+    per PPA, each with the professional's role in that person's cercle."""
+    ppa_id, _version = _validated_ppa(cercle, api_as)
+    me = _me(api_as, "infirmier")
+    response = api_as("infirmier").post("/api/agenda-feeds", json={"kind": "professional"})
+    assert response.status_code == 201, response.text
+    path = "/" + response.json()["url"].split("://", 1)[1].split("/", 1)[1]
+    before = _last_id(trail)
+    feed = api_as("anonymous").get(path)
+    assert feed.status_code == 200, feed.text
+    traces = _traces_since(trail, before, me["id"])
+    assert ppa_id in {t["object_id"] for t in traces}
+    for t in traces:
+        assert (t["actor_type"], t["action"], t["object_type"], t["client_addr"]) == (
+            "user",
+            "agenda.feed.read",
+            "ppa",
+            CLIENT_ADDR,
+        )
+        assert t["role"] == _role_in_cercle(trail, t["person_id"], me)
+    assert len(traces) == len({t["object_id"] for t in traces})
+    assert {t["role"] for t in traces if t["object_id"] == ppa_id} == {"contributor"}
 
 
 def test_the_auditor_lists_the_traces(cercle: Cercle, api_as: Any) -> None:
