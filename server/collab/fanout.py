@@ -12,7 +12,9 @@
   every process answers ``lock`` with ``ack`` once its room is read-only and flushed, and
   :meth:`RedisFanout.lock_everywhere` waits for as many acks as Redis delivered the request to.
   Replies go through the same ordered publisher as the updates, so a process's updates reach the
-  locker before its ack.
+  locker before its ack. ``end_principal`` closes a deactivated user's or a revoked API client's
+  live connections everywhere (published by the process that made the change, or by the
+  ``ppa`` command line: :func:`publish_end_principal`).
 * Compaction lease: ``SET <prefix>:compact:<ppa id> NX PX``, released only by its holder.
 """
 
@@ -24,6 +26,7 @@ import os
 import struct
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import anyio
@@ -94,6 +97,8 @@ class RedisFanout:
         self._task_group: TaskGroup | None = None
         self._publish_failed = False
         self.locker: Locker | None = None
+        self.on_end_principal: Callable[[str, str], object] | None = None
+        """Called with ``(principal_id, reason)`` when another process ended a principal."""
         self.connected = anyio.Event()
 
     @property
@@ -187,6 +192,10 @@ class RedisFanout:
     async def unlock_everywhere(self, ppa_id: str) -> None:
         request = {"op": "unlock", "ppa": ppa_id, "from": self.origin}
         await self._redis.publish(self._control, json.dumps(request))
+
+    async def end_principal_everywhere(self, principal_id: str, reason: str) -> None:
+        """Ask every other process to close ``principal_id``'s live connections."""
+        await _publish_end(self._redis, self._control, principal_id, reason, self.origin)
 
     # -- compaction lease --------------------------------------------------------------------
 
@@ -331,7 +340,13 @@ class RedisFanout:
                 waiter.acks += 1
                 waiter.check()
             return
-        if request.get("from") == self.origin or self.locker is None:
+        if request.get("from") == self.origin:
+            return
+        if op == "end_principal":
+            if self.on_end_principal is not None:
+                self.on_end_principal(str(request.get("principal")), str(request.get("reason")))
+            return
+        if self.locker is None:
             return
         ppa_id = str(request.get("ppa"))
         if op == "lock" and self._task_group is not None:
@@ -348,3 +363,23 @@ class RedisFanout:
             return  # no ack: the locker times out rather than read a state still changing
         reply = {"op": "ack", "nonce": nonce, "to": request.get("from"), "from": self.origin}
         self._send(self._control, json.dumps(reply))
+
+
+async def _publish_end(
+    redis: Redis, control: str, principal_id: str, reason: str, origin: str
+) -> None:
+    request = {"op": "end_principal", "principal": principal_id, "reason": reason, "from": origin}
+    try:
+        await redis.publish(control, json.dumps(request))
+    except Exception:  # the change is committed: its tokens are refused at the next connect
+        log.warning("collab.redis.end_principal_failed", principal=principal_id)
+
+
+async def publish_end_principal(url: str, prefix: str, principal_id: str, reason: str) -> None:
+    """:meth:`RedisFanout.end_principal_everywhere` from outside a server (the command line)."""
+    redis: Redis = Redis.from_url(url)
+    try:
+        await _publish_end(redis, f"{prefix}:control", principal_id, reason, "cli")
+    finally:
+        with contextlib.suppress(Exception):
+            await redis.aclose()

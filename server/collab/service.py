@@ -126,6 +126,12 @@ class CollabService:
         self._task_group: TaskGroup | None = None
         self.session_end_hooks: list[SessionEnd] = []
         """Called with ``(ppa_id, authors)`` when a room unloads (its editing session ended)."""
+        self._ends = 0
+        self._ended: dict[str, tuple[int, str]] = {}
+        """Principal id -> (the value of ``_ends``, the reason) when its connections were last
+        ended."""
+        if self.fanout is not None:
+            self.fanout.on_end_principal = self.close_principal
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[CollabService]:
@@ -174,6 +180,34 @@ class CollabService:
     async def write(self, ppa_id: str, update: bytes, author: str) -> bool:
         await self.manager.write(ppa_id, update, author)
         return True
+
+    # -- revoked principals --------------------------------------------------------------------
+
+    async def end_principal(self, principal_id: str, reason: str) -> int:
+        """Close every live connection of ``principal_id`` (a deactivated user, a revoked API
+        client) here and, over Redis, on the other processes; call it once the change is
+        committed, so that a reconnection is refused. Returns how many closed here."""
+        closed = self.close_principal(principal_id, reason)
+        if self.fanout is not None:
+            await self.fanout.end_principal_everywhere(principal_id, reason)
+        return closed
+
+    def close_principal(self, principal_id: str, reason: str) -> int:
+        """Close this process's live connections of ``principal_id`` (4401, ``reason``): each
+        leaves its room first, so nothing it sends afterwards is applied. A connection still
+        between its authorisation and joining its room is closed once joined (:meth:`serve`)."""
+        self._ends += 1
+        self._ended[principal_id] = (self._ends, reason)
+        closed = 0
+        if self.manager.connections_of(principal_id):
+            for room in list(self.manager.rooms.values()):
+                for peer in room.peers:
+                    if peer.user_id == principal_id:
+                        self.manager.leave(peer)
+                        peer.channel.close(CloseCode.UNAUTHENTICATED, reason)
+                        closed += 1
+        log.info("collab.principal_ended", principal=principal_id, connections=closed)
+        return closed
 
     # -- one connection ------------------------------------------------------------------------
 
@@ -259,6 +293,7 @@ class CollabService:
         """The whole life of one connection."""
         await websocket.accept()
         client_addr = websocket.client.host if websocket.client else None
+        ends_before = self._ends
         try:
             access = await self.authorize(
                 websocket.query_params.get("token", ""), ppa_id, client_addr
@@ -280,6 +315,13 @@ class CollabService:
             peer = await self.manager.join(ppa_id, channel, policy)
         except SyncError as error:
             channel.close(error.code, error.reason)
+            await channel.finish()
+            return
+        ended, reason = self._ended.get(access.principal.id, (0, ""))
+        if ended > ends_before:
+            # Deactivated or revoked after this connection's token was checked.
+            self.manager.leave(peer)
+            channel.close(CloseCode.UNAUTHENTICATED, reason)
             await channel.finish()
             return
         log.info(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
 from server import authz
@@ -13,7 +13,15 @@ from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.errors import Conflict, NotFound
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
-from server.people.accounts import ADMIN_ROLE, revoke_client, set_user_active, user_action
+from server.people.accounts import (
+    ADMIN_ROLE,
+    DEACTIVATED_REASON,
+    REVOKED_REASON,
+    end_live_sessions,
+    revoke_client,
+    set_user_active,
+    user_action,
+)
 from server.people.identifiers import INS_OIDS
 from server.people.schemas import (
     ApiClientCreate,
@@ -249,7 +257,11 @@ async def list_api_clients(session: SessionDep, principal: AdminAccount) -> list
 
 @router.delete("/api-clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_client(
-    client_id: str, session: SessionDep, principal: AdminAccount, addr: ClientAddr
+    client_id: str,
+    session: SessionDep,
+    principal: AdminAccount,
+    addr: ClientAddr,
+    request: Request,
 ) -> Response:
     """Revoke an API client (administrators): its token is refused (401) from the next request.
     Revoking it again changes nothing (204)."""
@@ -267,12 +279,19 @@ async def revoke_api_client(
             role=ADMIN_ROLE,
             client_addr=addr,
         )
+    await session.commit()  # before closing its live connections: they must not reconnect
+    await end_live_sessions(request.app.state, client.id, REVOKED_REASON)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 async def update_user(
-    user_id: str, body: UserUpdate, session: SessionDep, principal: AdminAccount, addr: ClientAddr
+    user_id: str,
+    body: UserUpdate,
+    session: SessionDep,
+    principal: AdminAccount,
+    addr: ClientAddr,
+    request: Request,
 ) -> UserRead:
     """Deactivate (``{"is_active": false}``) or reactivate a login (administrators). A deactivated
     account's tokens are refused (401) from the next request and it cannot log in; reactivating
@@ -293,4 +312,7 @@ async def update_user(
             role=ADMIN_ROLE,
             client_addr=addr,
         )
+    if not body.is_active:
+        await session.commit()  # before closing its live connections: they must not reconnect
+        await end_live_sessions(request.app.state, user.id, DEACTIVATED_REASON)
     return UserRead.model_validate(user)
