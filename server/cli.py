@@ -278,7 +278,13 @@ def _set_active(username: str, active: bool) -> None:
 
     from server.db import Database, utcnow
     from server.models import AuditEvent, User
-    from server.people.accounts import ADMIN_ROLE, set_user_active, user_action
+    from server.people.accounts import (
+        ADMIN_ROLE,
+        DEACTIVATED_REASON,
+        end_live_sessions_from_cli,
+        set_user_active,
+        user_action,
+    )
 
     settings = get_settings()
     _upgrade(settings)
@@ -304,7 +310,9 @@ def _set_active(username: str, active: bool) -> None:
                         person_id=None,
                     )
                 )
-                return True
+            if not active:  # committed: its live connections, over Redis if configured
+                await end_live_sessions_from_cli(settings, user.id, DEACTIVATED_REASON)
+            return True
         finally:
             await db.dispose()
 
@@ -394,7 +402,12 @@ def client_revoke(client_id: Annotated[str, typer.Argument(help="API client id")
     """Revoke an API client: its token is refused from now on (exit 1: unknown id)."""
     from server.db import Database, utcnow
     from server.models import ApiClient, AuditEvent
-    from server.people.accounts import ADMIN_ROLE, revoke_client
+    from server.people.accounts import (
+        ADMIN_ROLE,
+        REVOKED_REASON,
+        end_live_sessions_from_cli,
+        revoke_client,
+    )
 
     settings = get_settings()
     _upgrade(settings)
@@ -420,7 +433,9 @@ def client_revoke(client_id: Annotated[str, typer.Argument(help="API client id")
                         person_id=None,
                     )
                 )
-                return True
+            # committed: its live connections, over Redis if configured
+            await end_live_sessions_from_cli(settings, client.id, REVOKED_REASON)
+            return True
         finally:
             await db.dispose()
 
