@@ -51,9 +51,11 @@ def test_restore_into_the_draft(
     kept = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/3").json()
     assert kept["content"]["objectifs"][0]["titre"] == "Autre"
     assert ("write", setup.ppa_id) in rooms.calls  # through the live rooms
-    chain = api_as(AUDITOR).get(f"/api/ppas/{setup.ppa_id}/history").json()["chain"]
-    assert chain["ok"] is True
-    assert chain["checked"] == 4
+    history = api_as(AUDITOR).get(f"/api/ppas/{setup.ppa_id}/history").json()
+    assert history["chain"]["ok"] is True
+    # Every version checked; a session-end checkpoint of the restore's room (it unloads 30 s
+    # after) may already have followed on a slow machine: count them in the same answer.
+    assert history["chain"]["checked"] == len(history["versions"]) >= 4
     # Readers may not restore.
     assert (
         api_as("assistante-sociale")
