@@ -6,12 +6,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from server.config import Settings, get_settings
 from server.exports_api.cli import export_command
+
+if TYPE_CHECKING:
+    from server.models import AuditEvent
 
 app = typer.Typer(help="ppa-collab: Projet Personnalisé d'Accompagnement collaboratif.")
 db_app = typer.Typer(help="Database management.")
@@ -47,6 +50,24 @@ def _operator() -> str:
     import getpass
 
     return (getpass.getuser() or "operator")[:36]
+
+
+def _admin_trace(action: str, object_type: str, object_id: str) -> AuditEvent:
+    """The audit row of an account administration run from the command line (role admin)."""
+    from server.db import utcnow
+    from server.models import AuditEvent
+    from server.people.accounts import ADMIN_ROLE
+
+    return AuditEvent(
+        at=utcnow(),
+        actor_type="cli",
+        actor_id=_operator(),
+        role=ADMIN_ROLE,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=None,
+    )
 
 
 def _upgrade(settings: Settings) -> None:
@@ -276,10 +297,9 @@ def _set_active(username: str, active: bool) -> None:
     """Deactivate or reactivate the login ``username`` (traced as the operator, role admin)."""
     from sqlalchemy import select
 
-    from server.db import Database, utcnow
-    from server.models import AuditEvent, User
+    from server.db import Database
+    from server.models import User
     from server.people.accounts import (
-        ADMIN_ROLE,
         DEACTIVATED_REASON,
         end_live_sessions_from_cli,
         set_user_active,
@@ -298,18 +318,7 @@ def _set_active(username: str, active: bool) -> None:
                     return None
                 if not set_user_active(user, active):
                     return False
-                session.add(
-                    AuditEvent(
-                        at=utcnow(),
-                        actor_type="cli",
-                        actor_id=_operator(),
-                        role=ADMIN_ROLE,
-                        action=user_action(active),
-                        object_type="user",
-                        object_id=user.id,
-                        person_id=None,
-                    )
-                )
+                session.add(_admin_trace(user_action(active), "user", user.id))
             if not active:  # committed: its live connections, over Redis if configured
                 await end_live_sessions_from_cli(settings, user.id, DEACTIVATED_REASON)
             return True
@@ -400,10 +409,9 @@ def client_list() -> None:
 @client_app.command("revoke")
 def client_revoke(client_id: Annotated[str, typer.Argument(help="API client id")]) -> None:
     """Revoke an API client: its token is refused from now on (exit 1: unknown id)."""
-    from server.db import Database, utcnow
-    from server.models import ApiClient, AuditEvent
+    from server.db import Database
+    from server.models import ApiClient
     from server.people.accounts import (
-        ADMIN_ROLE,
         REVOKED_REASON,
         end_live_sessions_from_cli,
         revoke_client,
@@ -421,18 +429,7 @@ def client_revoke(client_id: Annotated[str, typer.Argument(help="API client id")
                     return None
                 if not revoke_client(client):
                     return False
-                session.add(
-                    AuditEvent(
-                        at=utcnow(),
-                        actor_type="cli",
-                        actor_id=_operator(),
-                        role=ADMIN_ROLE,
-                        action="api_client.revoke",
-                        object_type="api_client",
-                        object_id=client.id,
-                        person_id=None,
-                    )
-                )
+                session.add(_admin_trace("api_client.revoke", "api_client", client.id))
             # committed: its live connections, over Redis if configured
             await end_live_sessions_from_cli(settings, client.id, REVOKED_REASON)
             return True
