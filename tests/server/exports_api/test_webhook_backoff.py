@@ -10,7 +10,7 @@ from pathlib import Path
 from server.esms.delivery import WebhookSettings, backoff
 from tests.conftest import Api, login, make_database
 from tests.server.exports_api.receiver import Receiver
-from tests.server.exports_api.support import COORD, PERSON_ACCORD, STRUCTURE_ACCORD, wait_for
+from tests.server.exports_api.support import COORD, validate, wait_for
 from tests.server.exports_api.test_webhooks import SECRET, _cli, _server
 
 
@@ -58,11 +58,7 @@ def test_a_delivery_is_failed_after_max_attempts(tmp_path: Path) -> None:
         created = coord.post(f"/api/persons/{demo['person_id']}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id = created.json()["id"]
-        validated = coord.post(
-            f"/api/ppas/{ppa_id}/validate",
-            json={"structure": STRUCTURE_ACCORD, "personne": PERSON_ACCORD},
-        )
-        assert validated.status_code == 201, validated.text
+        validate(coord, ppa_id)
         delivery_id = wait_for(lambda: refusing.for_ppa(ppa_id))[0].headers["x-ppa-delivery"]
 
         def finished() -> dict[str, object] | None:
