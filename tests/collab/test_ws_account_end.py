@@ -14,18 +14,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from pycrdt import Text
-from sqlalchemy.orm import Session
 
 from editor.sync import CloseCode
-from server.auth.security import hash_password
 from server.collab.fanout import RedisFanout, publish_end_principal
 from server.collab.service import UNAUTHENTICATED_REASON
-from server.models import User
 from server.people.accounts import DEACTIVATED_REASON, REVOKED_REASON
 from tests.collab.app import fresh_ppa, stored_content, token_of, update_log
 from tests.collab.live import WsClient
 from tests.collab.test_ws_access import connect, round_trip, saved, user_id
 from tests.conftest import DatabaseInfo, LiveServer
+from tests.server.helpers import sql_login
 from tests.server.versions.helpers import COORD, new_ppa, validate
 
 PASSWORD = "mot de passe du compte"
@@ -53,16 +51,7 @@ def engine(database: DatabaseInfo) -> Iterator[sa.Engine]:
 
 def new_login(engine: sa.Engine, live_server: LiveServer) -> tuple[str, str]:
     """(id, token) of a fresh professional login (the demo logins serve other tests)."""
-    with Session(engine) as session, session.begin():
-        user = User(
-            username=f"compte-{uuid.uuid4().hex[:8]}",
-            password_hash=hash_password(PASSWORD),
-            display_name="Compte désactivé en direct",
-            kind="professional",
-        )
-        session.add(user)
-        session.flush()
-        account_id, username = user.id, user.username
+    account_id, username = sql_login(engine, PASSWORD, "Compte désactivé en direct")
     response = httpx.post(
         f"{live_server.url}/api/auth/token",
         data={"username": username, "password": PASSWORD},

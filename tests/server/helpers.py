@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.auth.security import hash_password
+from server.models import User
 from server.people.identifiers import ins_key, luhn_key
 from tests.conftest import Api
 
 _rng = random.Random()
+
+
+def sql_login(engine: sa.Engine, password: str, display_name: str) -> tuple[str, str]:
+    """(id, username) of a fresh active professional login written in SQL (the API creates no
+    accounts; the demo logins serve other tests)."""
+    username = f"compte-{uuid.uuid4().hex[:8]}"
+    with Session(engine) as session, session.begin():
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            display_name=display_name,
+            kind="professional",
+        )
+        session.add(user)
+        session.flush()
+        user_id: str = user.id
+    return user_id, username
 
 
 def random_ins() -> str:

@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from server.auth.security import hash_password
 from server.models import User
 from tests.conftest import DatabaseInfo, LiveServer
+from tests.server.helpers import sql_login
 
 REFUSED = {"error": "Unauthenticated", "detail": "Jeton invalide ou expiré : reconnectez-vous."}
 PASSWORD = "mot de passe du compte"
@@ -43,19 +42,8 @@ def login(live_server: LiveServer, username: str, password: str) -> httpx.Respon
 
 
 def new_user(engine: sa.Engine) -> tuple[str, str]:
-    """(id, username) of a fresh active professional login (the API creates no accounts)."""
-    username = f"compte-{uuid.uuid4().hex[:8]}"
-    with Session(engine) as session, session.begin():
-        user = User(
-            username=username,
-            password_hash=hash_password(PASSWORD),
-            display_name="Compte administré",
-            kind="professional",
-        )
-        session.add(user)
-        session.flush()
-        user_id: str = user.id
-    return user_id, username
+    """(id, username) of a fresh active professional login."""
+    return sql_login(engine, PASSWORD, "Compte administré")
 
 
 def is_active(engine: sa.Engine, user_id: str) -> bool:

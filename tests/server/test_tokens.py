@@ -14,14 +14,13 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from editor.sync import CloseCode
-from server.auth.security import create_access_token, hash_password
+from server.auth.security import create_access_token
 from server.models import User
 from tests.collab.live import WsClient
 from tests.conftest import DatabaseInfo, LiveServer
-from tests.server.helpers import build_cercle
+from tests.server.helpers import build_cercle, sql_login
 
 REFUSED = {"error": "Unauthenticated", "detail": "Jeton invalide ou expiré : reconnectez-vous."}
 
@@ -125,18 +124,8 @@ class TestSignedTokens:
 def test_deactivated_user_is_refused(live_server: LiveServer, engine: sa.Engine) -> None:
     """The server honours ``users.is_active`` itself, however it was set (here in SQL; the
     admin route and ``ppa user deactivate``: test_account_admin.py, test_cli.py)."""
-    username = f"desactive-{uuid.uuid4().hex[:8]}"
     password = "mot de passe de test"
-    with Session(engine) as session, session.begin():
-        user = User(
-            username=username,
-            password_hash=hash_password(password),
-            display_name="Compte à désactiver",
-            kind="professional",
-        )
-        session.add(user)
-        session.flush()
-        uid = user.id
+    uid, username = sql_login(engine, password, "Compte à désactiver")
     response = httpx.post(
         f"{live_server.url}/api/auth/token",
         data={"username": username, "password": password},
