@@ -63,7 +63,7 @@ import httpx
 import uvloop
 from pycrdt import Doc, Text
 
-from editor.sync import (
+from editor.collab.room import (
     MessageType,
     SyncMessageType,
     decode_state_vector,

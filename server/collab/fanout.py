@@ -6,7 +6,7 @@
   is published), ``A`` an awareness message, ``S`` a sequence beacon (sent after the publisher
   lost messages, so that receivers notice the gap). Sync step 2 replies are never published.
   A process ignores its own messages. A receiver missing sequence numbers reads them from the
-  database (:meth:`editor.sync.Room.catch_up`); so does every room after the subscriber
+  database (:meth:`editor.collab.room.Room.catch_up`); so does every room after the subscriber
   reconnected, since Redis pub/sub keeps nothing for a disconnected subscriber.
 * One control channel (``<prefix>:control``, JSON): ``lock`` / ``unlock`` a document everywhere;
   every process answers ``lock`` with ``ack`` once its room is read-only and flushed, and
@@ -37,7 +37,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from editor.sync import Room
+from editor.collab.room import Room
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +77,8 @@ class _Waiter:
 
 
 class RedisFanout:
-    """:class:`editor.sync.Fanout` over Redis, plus the lock control channel and the lease."""
+    """:class:`editor.collab.room.Fanout` over Redis, plus the lock control channel and the
+    lease."""
 
     def __init__(self, url: str, prefix: str, *, lock_timeout: float = 10.0) -> None:
         self._url = url

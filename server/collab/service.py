@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from editor.sync import (
+from editor.collab.room import (
     CloseCode,
     LayoutGuard,
     Limits,

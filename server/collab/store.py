@@ -1,4 +1,4 @@
-"""The durable update log of the live documents (:class:`editor.sync.UpdateStore` on SQL).
+"""The durable update log of the live documents (:class:`editor.collab.room.UpdateStore` on SQL).
 
 ``ppa_documents.state`` holds the folded document up to ``compacted_seq``; ``ppa_updates`` holds
 every update with its author and time. Loading = state + the log tail after ``compacted_seq``.
@@ -42,7 +42,7 @@ from sqlalchemy import bindparam, func, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
 
-from editor.sync import (
+from editor.collab.room import (
     LoadedDocument,
     MalformedMessage,
     StoredUpdate,

@@ -6,7 +6,7 @@ from typing import Any
 
 from pycrdt import Doc, Text, TransactionEvent
 
-from editor.sync import (
+from editor.collab.room import (
     AuthMessage,
     AwarenessMessage,
     LayoutGuard,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from editor.sync import Limits, RoomManager, UpdateStore
+from editor.collab.room import Limits, RoomManager, UpdateStore
 from tests.collab.stores import MemoryStore
 
 

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from editor.sync import (
+from editor.collab.room import (
     AuthMessage,
     AwarenessMessage,
     CloseCode,

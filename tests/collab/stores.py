@@ -1,4 +1,4 @@
-"""An in-memory :class:`editor.sync.UpdateStore` for tests, with failure and delay injection.
+"""An in-memory :class:`editor.collab.room.UpdateStore` for tests, with failure and delay injection.
 
 It follows the contract the database store implements: ``append`` is atomic and returns the last
 sequence number; ``compact`` folds the log into the state and keeps, per update, its author and
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import anyio
 
-from editor.sync import LoadedDocument, StoredUpdate, fold_updates
+from editor.collab.room import LoadedDocument, StoredUpdate, fold_updates
 
 
 @dataclass

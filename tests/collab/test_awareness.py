@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from editor.sync import (
+from editor.collab.room import (
     AwarenessEntry,
     AwarenessMessage,
     RoomManager,

@@ -6,7 +6,7 @@ from typing import Any
 
 from pycrdt import Doc, Text
 
-from editor.sync import Limits, fold_updates
+from editor.collab.room import Limits, fold_updates
 from tests.collab.channels import join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from editor.sync import CloseCode, RoomManager, StoredUpdate
+from editor.collab.room import CloseCode, RoomManager, StoredUpdate
 from tests.collab.channels import join
 from tests.collab.stores import MemoryStore
 

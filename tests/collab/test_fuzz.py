@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text
 
-from editor.sync import (
+from editor.collab.room import (
     AwarenessEntry,
     ClockRange,
     CloseCode,

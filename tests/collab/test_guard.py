@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
-from editor.crdt import check_layout, content_to_doc, doc_to_content, doc_to_content_repaired
-from editor.schema import PPAContent
-from editor.sync import (
+from editor.collab.room import (
     GUARD_AUTHOR,
     REPAIRED_REASON,
     LayoutGuard,
@@ -18,6 +16,8 @@ from editor.sync import (
     RoomManager,
     encode_update,
 )
+from editor.crdt import check_layout, content_to_doc, doc_to_content, doc_to_content_repaired
+from editor.schema import PPAContent
 from tests.collab.channels import CountingGuard, Session, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -1,6 +1,6 @@
 """A client with nothing (empty state vector) gets the whole document: a base encoded once and
-the transactions since, merged by chunks in the background (:class:`editor.sync.ServedDocument`),
-never encoded again after every edit."""
+the transactions since, merged by chunks in the background
+(:class:`editor.collab.room.ServedDocument`), never encoded again after every edit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import anyio
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
-from editor.sync import (
+from editor.collab.room import (
     RoomManager,
     ServedDocument,
     SyncStep2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from editor.sync import LoadedDocument, RoomManager, StoreUnavailable
+from editor.collab.room import LoadedDocument, RoomManager, StoreUnavailable
 from tests.collab.channels import MemoryChannel, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
-from editor.sync import (
+from editor.collab.room import (
     AuthMessage,
     AwarenessEntry,
     AwarenessMessage,

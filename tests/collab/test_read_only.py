@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from editor.sync import READ_ONLY_REASON, AwarenessEntry, RoomManager, encode_awareness
+from editor.collab.room import READ_ONLY_REASON, AwarenessEntry, RoomManager, encode_awareness
 from tests.collab.channels import join
 from tests.collab.stores import MemoryStore
 

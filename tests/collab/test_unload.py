@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import anyio
 
-from editor.sync import CloseCode, Limits
+from editor.collab.room import CloseCode, Limits
 from tests.collab.channels import join, text_of
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

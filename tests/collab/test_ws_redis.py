@@ -13,7 +13,7 @@ import pytest
 import redis
 from pycrdt import Text
 
-from editor.sync import LOCKED_REASON
+from editor.collab.room import LOCKED_REASON
 from server.collab.fanout import RedisFanout
 from tests.collab.app import ServeProcess, eventually, stored_content, token_of, update_log
 from tests.collab.live import NodeClient, WsClient

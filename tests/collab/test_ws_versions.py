@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pycrdt import Array, Text
 
-from editor.sync import LOCKED_REASON
+from editor.collab.room import LOCKED_REASON
 from tests.collab.app import AppServer, eventually, token_of, update_log
 from tests.collab.live import WsClient
 from tests.collab.test_ws_access import connect, round_trip, saved, user_id

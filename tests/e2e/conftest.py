@@ -39,8 +39,9 @@ SAVED = "Enregistré"
 OFFLINE = "Hors ligne - vos modifications seront envoyées"
 REPAIRED_NOTICE = "Modification non conforme"
 """Start of the notice shown when the server's schema guard corrected a write of the page
-(``editor.sync.REPAIRED_REASON``; ``REPAIRED_PREFIX`` in editor/web/src/collab/session.js): the
-editor never writes anything the guard has to correct, so every test fails if one appears."""
+(``editor.collab.room.REPAIRED_REASON``; ``REPAIRED_PREFIX`` in
+editor/web/src/collab/session.js): the editor never writes anything the guard has to correct,
+so every test fails if one appears."""
 _WATCH_REPAIRED_NOTICE = """(prefix) => {
     const report = (text) => {
         if (text && text.includes(prefix)) window.ppaReportRepairedNotice(text.slice(0, 200))

@@ -10,9 +10,7 @@ from typing import Any
 from pycrdt import Doc
 from websockets.asyncio.client import ClientConnection, connect
 
-from editor.crdt import doc_to_content, write_content
-from editor.schema import PPAContent
-from editor.sync import (
+from editor.collab.room import (
     AuthMessage,
     SyncStep1,
     SyncStep2,
@@ -23,6 +21,8 @@ from editor.sync import (
     encode_sync_step2,
     encode_update,
 )
+from editor.crdt import doc_to_content, write_content
+from editor.schema import PPAContent
 
 
 class LiveEditor:

@@ -2,7 +2,7 @@
 //
 // Save state ("Enregistré" only once the server has durably stored the user's edits):
 // the server answers a sync step 1 with its sync step 2 only once everything it accepted
-// before that step 1 on the same connection is committed (editor/sync.py). So after local
+// before that step 1 on the same connection is committed (editor/collab/room.py). So after local
 // edits have been transmitted, the session sends a sync step 1 of its own (a "barrier"); when
 // the step 2 answering it arrives, every edit transmitted before it is durable. This also covers
 // deletions, which do not move Yjs state vectors (so the durable state vector the server sends as
