@@ -63,16 +63,15 @@ import httpx
 import uvloop
 from pycrdt import Doc, Text
 
-from editor.collab.room import (
+from editor.collab.protocol import (
     MessageType,
     SyncMessageType,
     decode_state_vector,
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
-    merge_many,
-    update_ranges,
 )
+from editor.collab.updates import merge_many, update_ranges
 
 REPO = Path(__file__).resolve().parent.parent
 PEER_SERVER = """

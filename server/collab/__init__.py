@@ -1,4 +1,4 @@
-"""Live collaboration: the WebSocket endpoint of the PPA documents, on :mod:`editor.collab.room`.
+"""Live collaboration: the WebSocket endpoint of the PPA documents, on :mod:`editor.collab`.
 
 ``endpoint`` (route), ``service`` (authorisation, audit, the room manager in the app lifespan,
 the ``LiveRooms`` seam and the live ``DocumentSource``), ``channel`` (one WebSocket as the room

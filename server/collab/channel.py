@@ -1,4 +1,4 @@
-"""One WebSocket connection as the room sees it (:class:`editor.collab.room.Channel`).
+"""One WebSocket connection as the room sees it (:class:`editor.collab.ports.Channel`).
 
 The room sends the same ``bytes`` object to every recipient of a broadcast; server frames are not
 masked, so the WebSocket frame is built once and written to each connection's transport directly
@@ -22,7 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from editor.collab.room import CloseCode
+from editor.collab.errors import CloseCode
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol

@@ -77,7 +77,7 @@ class _Waiter:
 
 
 class RedisFanout:
-    """:class:`editor.collab.room.Fanout` over Redis, plus the lock control channel and the
+    """:class:`editor.collab.ports.Fanout` over Redis, plus the lock control channel and the
     lease."""
 
     def __init__(self, url: str, prefix: str, *, lock_timeout: float = 10.0) -> None:

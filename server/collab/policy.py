@@ -3,7 +3,7 @@
 Those are the ``attentes`` whose ``origine`` is ``personne`` or ``entourage`` (create, edit,
 delete) and the ``avis_usager`` of every objectif and action. A write is checked by applying it to
 a scratch copy of the document and comparing the content projections without those fields: any
-other difference refuses the whole write (:class:`editor.collab.room.WritePolicy`).
+other difference refuses the whole write (:class:`editor.collab.ports.WritePolicy`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any, Final
 
 from pycrdt import Doc, get_update
 
-from editor.collab.room import EMPTY_UPDATE, Room
+from editor.collab.room import Room
+from editor.collab.updates import EMPTY_UPDATE
 from editor.crdt import doc_to_content_repaired
 
 OWN_ORIGINS: Final = frozenset({"personne", "entourage"})

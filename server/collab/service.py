@@ -19,16 +19,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from editor.collab.room import (
-    CloseCode,
-    LayoutGuard,
-    Limits,
-    MalformedMessage,
-    RoomManager,
-    SessionEnd,
-    SyncError,
-    WritePolicy,
-)
+from editor.collab.errors import CloseCode, MalformedMessage, SyncError
+from editor.collab.manager import RoomManager, SessionEnd
+from editor.collab.ports import Limits, WritePolicy
+from editor.layout_guard import LayoutGuard
 from server import authz
 from server.audit.service import trace
 from server.auth.principal import Principal

@@ -1,4 +1,4 @@
-"""The durable update log of the live documents (:class:`editor.collab.room.UpdateStore` on SQL).
+"""The durable update log of the live documents (:class:`editor.collab.ports.UpdateStore` on SQL).
 
 ``ppa_documents.state`` holds the folded document up to ``compacted_seq``; ``ppa_updates`` holds
 every update with its author and time. Loading = state + the log tail after ``compacted_seq``.
@@ -42,13 +42,9 @@ from sqlalchemy import bindparam, func, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
 
-from editor.collab.room import (
-    LoadedDocument,
-    MalformedMessage,
-    StoredUpdate,
-    merge_many,
-    update_clients,
-)
+from editor.collab.errors import MalformedMessage
+from editor.collab.ports import LoadedDocument, StoredUpdate
+from editor.collab.updates import merge_many, update_clients
 from server.db import Database, UTCDateTime, utcnow
 from server.errors import NotFound
 from server.models import PPA, PPADocument, PPAUpdate

@@ -54,6 +54,7 @@ from sqlalchemy import ColumnElement, CursorResult, and_, event, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
+from editor.collab.updates import EMPTY_UPDATE
 from editor.crdt import doc_from_state, doc_to_content, encode_state, write_content
 from editor.schema import PPAContent
 from server import authz
@@ -102,7 +103,6 @@ from versions.merkle import LEAF_TYPE_VERSION, version_leaf_data
 PARIS = ZoneInfo("Europe/Paris")
 SYSTEM_CHECKPOINT = "system:checkpoint"
 """``created_by`` of the checkpoints the service takes on its own."""
-EMPTY_UPDATE = b"\x00\x00"
 
 RESTORE_CLAIM_TTL = timedelta(minutes=2)
 """A restore claim older than this is stale (its restore crashed)."""

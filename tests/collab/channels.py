@@ -6,12 +6,11 @@ from typing import Any
 
 from pycrdt import Doc, Text, TransactionEvent
 
-from editor.collab.room import (
+from editor.collab.lib0 import write_var_uint
+from editor.collab.manager import RoomManager
+from editor.collab.protocol import (
     AuthMessage,
     AwarenessMessage,
-    LayoutGuard,
-    Peer,
-    RoomManager,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -20,8 +19,9 @@ from editor.collab.room import (
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
-    write_var_uint,
 )
+from editor.collab.room import Peer
+from editor.layout_guard import LayoutGuard
 
 
 def write_state_vector(state: dict[int, int]) -> bytes:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from editor.collab.room import Limits, RoomManager, UpdateStore
+from editor.collab.manager import RoomManager
+from editor.collab.ports import Limits, UpdateStore
 from tests.collab.stores import MemoryStore
 
 

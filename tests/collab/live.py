@@ -28,13 +28,11 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from editor.collab.room import (
+from editor.collab.errors import CloseCode, MalformedMessage, SyncError
+from editor.collab.manager import RoomManager
+from editor.collab.protocol import (
     AuthMessage,
     AwarenessMessage,
-    CloseCode,
-    MalformedMessage,
-    RoomManager,
-    SyncError,
     SyncStep1,
     SyncStep2,
     SyncUpdate,

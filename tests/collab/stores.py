@@ -1,4 +1,5 @@
-"""An in-memory :class:`editor.collab.room.UpdateStore` for tests, with failure and delay injection.
+"""An in-memory :class:`editor.collab.ports.UpdateStore` for tests, with failure and delay
+injection.
 
 It follows the contract the database store implements: ``append`` is atomic and returns the last
 sequence number; ``compact`` folds the log into the state and keeps, per update, its author and
@@ -13,7 +14,8 @@ from datetime import datetime
 
 import anyio
 
-from editor.collab.room import LoadedDocument, StoredUpdate, fold_updates
+from editor.collab.ports import LoadedDocument, StoredUpdate
+from editor.collab.updates import fold_updates
 
 
 @dataclass

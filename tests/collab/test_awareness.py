@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from editor.collab.room import (
+from editor.collab.manager import RoomManager
+from editor.collab.protocol import (
     AwarenessEntry,
     AwarenessMessage,
-    RoomManager,
     decode_awareness,
     decode_messages,
     encode_awareness,

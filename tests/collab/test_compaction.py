@@ -6,7 +6,8 @@ from typing import Any
 
 from pycrdt import Doc, Text
 
-from editor.collab.room import Limits, fold_updates
+from editor.collab.ports import Limits
+from editor.collab.updates import fold_updates
 from tests.collab.channels import join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text
 
-from editor.collab.room import Limits, Peer, RoomManager, decode_state_vector
+from editor.collab.manager import RoomManager
+from editor.collab.ports import Limits
+from editor.collab.protocol import decode_state_vector
+from editor.collab.room import Peer
 from tests.collab.channels import MemoryChannel, SimClient
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import anyio
 
-from editor.collab.room import CloseCode, RoomManager, StoredUpdate
+from editor.collab.errors import CloseCode
+from editor.collab.manager import RoomManager
+from editor.collab.ports import StoredUpdate
 from tests.collab.channels import join
 from tests.collab.stores import MemoryStore
 

@@ -10,14 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text
 
-from editor.collab.room import (
+from editor.collab.errors import CloseCode, SyncError
+from editor.collab.lib0 import write_var_uint
+from editor.collab.manager import RoomManager
+from editor.collab.ports import Limits
+from editor.collab.protocol import (
     AwarenessEntry,
-    ClockRange,
-    CloseCode,
-    Limits,
-    Room,
-    RoomManager,
-    SyncError,
     SyncStep2,
     SyncUpdate,
     decode_messages,
@@ -26,10 +24,9 @@ from editor.collab.room import (
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
-    update_clients,
-    update_ranges,
-    write_var_uint,
 )
+from editor.collab.room import Room
+from editor.collab.updates import ClockRange, update_clients, update_ranges
 from tests.collab.channels import MemoryChannel
 from tests.collab.live import Identity, LiveCollab, WsClient, live_collab
 from tests.collab.stores import MemoryStore

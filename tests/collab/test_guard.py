@@ -8,15 +8,12 @@ from typing import Any
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
-from editor.collab.room import (
-    GUARD_AUTHOR,
-    REPAIRED_REASON,
-    LayoutGuard,
-    Limits,
-    RoomManager,
-    encode_update,
-)
+from editor.collab.manager import RoomManager
+from editor.collab.ports import GUARD_AUTHOR, Limits
+from editor.collab.protocol import encode_update
+from editor.collab.room import REPAIRED_REASON
 from editor.crdt import check_layout, content_to_doc, doc_to_content, doc_to_content_repaired
+from editor.layout_guard import LayoutGuard
 from editor.schema import PPAContent
 from tests.collab.channels import CountingGuard, Session, SimClient, join
 from tests.collab.conftest import running_manager

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Text
 
-from editor.collab.room import RoomManager
+from editor.collab.manager import RoomManager
 from tests.collab.channels import CountingGuard
 from tests.collab.conftest import running_manager
 from tests.collab.live import Identity, LiveCollab, NodeClient, live_collab, node_available

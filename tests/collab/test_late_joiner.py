@@ -1,6 +1,6 @@
 """A client with nothing (empty state vector) gets the whole document: a base encoded once and
 the transactions since, merged by chunks in the background
-(:class:`editor.collab.room.ServedDocument`), never encoded again after every edit."""
+(:class:`editor.collab.served.ServedDocument`), never encoded again after every edit."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ import anyio
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
-from editor.collab.room import (
-    RoomManager,
-    ServedDocument,
-    SyncStep2,
-    SyncUpdate,
-    decode_messages,
-)
+from editor.collab.manager import RoomManager
+from editor.collab.protocol import SyncStep2, SyncUpdate, decode_messages
+from editor.collab.served import ServedDocument
 from tests.collab.channels import MemoryChannel, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

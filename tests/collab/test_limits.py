@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from editor.collab.room import CloseCode, LimitExceeded, Limits, encode_update
+from editor.collab.errors import CloseCode, LimitExceeded
+from editor.collab.ports import Limits
+from editor.collab.protocol import encode_update
 from tests.collab.channels import MemoryChannel, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

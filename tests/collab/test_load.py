@@ -5,7 +5,9 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from editor.collab.room import LoadedDocument, RoomManager, StoreUnavailable
+from editor.collab.errors import StoreUnavailable
+from editor.collab.manager import RoomManager
+from editor.collab.ports import LoadedDocument
 from tests.collab.channels import MemoryChannel, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -9,13 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
-from editor.collab.room import (
+from editor.collab.errors import CloseCode, MalformedMessage
+from editor.collab.lib0 import Decoder, write_var_string, write_var_uint
+from editor.collab.protocol import (
     AuthMessage,
     AwarenessEntry,
     AwarenessMessage,
-    CloseCode,
-    Decoder,
-    MalformedMessage,
     QueryAwareness,
     SyncStep1,
     SyncStep2,
@@ -30,8 +29,6 @@ from editor.collab.room import (
     encode_sync_step1,
     encode_sync_step2,
     encode_update,
-    write_var_string,
-    write_var_uint,
 )
 
 

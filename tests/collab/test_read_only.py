@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from editor.collab.room import READ_ONLY_REASON, AwarenessEntry, RoomManager, encode_awareness
+from editor.collab.manager import RoomManager
+from editor.collab.protocol import AwarenessEntry, encode_awareness
+from editor.collab.room import READ_ONLY_REASON
 from tests.collab.channels import join
 from tests.collab.stores import MemoryStore
 

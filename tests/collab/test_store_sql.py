@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pycrdt import Doc, Text
 
-from editor.collab.room import StoredUpdate
+from editor.collab.ports import StoredUpdate
 from server.collab.store import SqlUpdateStore, client_ids_of, stored_state
 from server.db import Database
 from tests.collab.app import fresh_ppa, update_log

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import anyio
 
-from editor.collab.room import CloseCode, Limits
+from editor.collab.errors import CloseCode
+from editor.collab.ports import Limits
 from tests.collab.channels import join, text_of
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

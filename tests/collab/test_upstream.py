@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Text, merge_updates
 
-from editor.collab.room import Limits, decode_state_vector, encode_update
+from editor.collab.ports import Limits
+from editor.collab.protocol import decode_state_vector, encode_update
 from tests.collab.channels import MemoryChannel
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from pycrdt import Array, Map, Text
 
-from editor.collab.room import LOCKED_REASON, READ_ONLY_REASON, CloseCode, encode_query_awareness
+from editor.collab.errors import CloseCode
+from editor.collab.protocol import encode_query_awareness
+from editor.collab.room import LOCKED_REASON, READ_ONLY_REASON
 from server.collab.policy import OWN_FIELDS_REASON
 from server.collab.service import FORBIDDEN_REASON
 from tests.collab.app import audit_actions, fresh_ppa, stored_content, token_of, update_log

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from pycrdt import Text
 
-from editor.collab.room import CloseCode
+from editor.collab.errors import CloseCode
 from server.collab.fanout import RedisFanout, publish_end_principal
 from server.collab.service import UNAUTHENTICATED_REASON
 from server.people.accounts import DEACTIVATED_REASON, REVOKED_REASON

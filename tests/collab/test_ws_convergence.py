@@ -18,7 +18,7 @@ from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from editor.collab.room import decode_state_vector
+from editor.collab.protocol import decode_state_vector
 from tests.collab.app import AppServer, fresh_ppa, stored_doc, token_of
 from tests.collab.channels import SimClient
 from tests.conftest import DatabaseInfo

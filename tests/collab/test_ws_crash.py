@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pycrdt import Text
 
-from editor.collab.room import decode_state_vector
+from editor.collab.protocol import decode_state_vector
 from tests.collab.app import ServeProcess, fresh_ppa, stored_doc, token_of
 from tests.collab.live import WsClient
 from tests.conftest import DatabaseInfo

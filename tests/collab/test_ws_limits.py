@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pycrdt import Text
 
-from editor.collab.room import CloseCode, encode_update
+from editor.collab.errors import CloseCode
+from editor.collab.protocol import encode_update
 from tests.collab.app import AppServer, fresh_ppa, stored_content, token_of
 from tests.collab.live import WsClient
 from tests.collab.test_ws_access import connect, saved

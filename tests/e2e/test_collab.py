@@ -13,7 +13,7 @@ import anyio
 import pytest
 from playwright.sync_api import Page, expect
 
-from editor.collab.room import StoredUpdate
+from editor.collab.ports import StoredUpdate
 from tests.conftest import Api, LiveServer
 from tests.e2e.conftest import (
     ARTIFACTS,

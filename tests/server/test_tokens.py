@@ -15,7 +15,7 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from editor.collab.room import CloseCode
+from editor.collab.errors import CloseCode
 from server.auth.security import create_access_token
 from server.models import User
 from tests.collab.live import WsClient

@@ -10,7 +10,7 @@ from typing import Any
 from pycrdt import Doc
 from websockets.asyncio.client import ClientConnection, connect
 
-from editor.collab.room import (
+from editor.collab.protocol import (
     AuthMessage,
     SyncStep1,
     SyncStep2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from editor.collab.room import encode_sync_step1
+from editor.collab.protocol import encode_sync_step1
 from tests.conftest import LiveServer
 from tests.server.versions.helpers import CONTRIB, CONTRIB2, COORD, new_ppa, validate
 from tests.server.versions.live import LiveEditor
