@@ -49,7 +49,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from pycrdt import Doc, TransactionEvent, get_update
 
-from editor.collab.awareness import REMOTE_AWARENESS_TTL, AwarenessState
+from editor.collab.awareness import Presence
 from editor.collab.errors import CloseCode, LimitExceeded, MalformedMessage, StoreUnavailable
 from editor.collab.lib0 import write_var_uint8_array
 from editor.collab.ports import (
@@ -64,7 +64,6 @@ from editor.collab.ports import (
 )
 from editor.collab.protocol import (
     EMPTY_STATE_VECTOR,
-    AwarenessEntry,
     AwarenessMessage,
     MessageType,
     QueryAwareness,
@@ -213,7 +212,7 @@ class Room:
         self._monotonic = monotonic
         self._now = now
         self._peers: dict[Peer, None] = {}
-        self._awareness: dict[int, AwarenessState] = {}
+        self._presence = Presence()
         self._pending: list[_Entry] = []
         self._deferred: list[tuple[int, Peer, list[bytes]]] = []
         self._applied_gen = 0
@@ -389,7 +388,7 @@ class Room:
         self._peers[peer] = None
         peer.last_ack = self.durable_state_vector
         channel.send(encode_sync_step1(peer.last_ack))
-        states = self._awareness_states()
+        states = self._presence.entries(self._monotonic())
         if states:
             channel.send(encode_awareness(states))
         if channel.read_only:
@@ -404,13 +403,7 @@ class Room:
             return
         peer.closed = True
         self._peers.pop(peer, None)
-        gone = []
-        for cid in peer.awareness_ids:
-            known = self._awareness.get(cid)
-            if known is not None and known.owner is peer:
-                del self._awareness[cid]
-                if known.state is not None:
-                    gone.append(AwarenessEntry(cid, known.clock + 1, "null"))
+        gone = self._presence.remove(peer)
         if gone:
             message = encode_awareness(gone)
             self._broadcast(message, None)
@@ -435,7 +428,7 @@ class Room:
             elif isinstance(message, AwarenessMessage):
                 self._on_awareness(peer, message)
             elif isinstance(message, QueryAwareness):
-                peer.channel.send(encode_awareness(self._awareness_states()))
+                peer.channel.send(encode_awareness(self._presence.entries(self._monotonic())))
             # AUTH from a client and unknown types are ignored.
 
     def receive_remote(self, message: bytes, seqs: tuple[int, int] | None = None) -> None:
@@ -450,13 +443,7 @@ class Room:
             if isinstance(decoded, SyncUpdate | SyncStep2):
                 self._integrate_durable(decoded.update)
             elif isinstance(decoded, AwarenessMessage):
-                now = self._monotonic()
-                for entry in decoded.entries:
-                    known = self._awareness.get(entry.client_id)
-                    if known is not None and known.owner is not None:
-                        continue
-                    state = None if entry.state == "null" else entry.state
-                    self._awareness[entry.client_id] = AwarenessState(entry.clock, state, None, now)
+                self._presence.receive_remote(decoded.entries, self._monotonic())
                 self._broadcast(message, None)
         if seqs is not None and self._note_seqs(*seqs):
             self._schedule_catch_up()
@@ -762,33 +749,10 @@ class Room:
                 self._refreshing = True
                 self._task_group.start_soon(self._refresh_served)
 
-    def _awareness_states(self) -> list[AwarenessEntry]:
-        expired = self._monotonic() - REMOTE_AWARENESS_TTL
-        for cid in [c for c, s in self._awareness.items() if s.owner is None and s.at < expired]:
-            del self._awareness[cid]
-        return [
-            AwarenessEntry(cid, s.clock, s.state)
-            for cid, s in self._awareness.items()
-            if s.state is not None
-        ]
-
     def _on_awareness(self, peer: Peer, message: AwarenessMessage) -> None:
         if peer.channel.read_only and not self.limits.read_only_presence:
             return
-        accepted: list[AwarenessEntry] = []
-        for entry in message.entries:
-            known = self._awareness.get(entry.client_id)
-            if known is not None:
-                if known.owner is not None and known.owner is not peer:
-                    continue  # another live connection owns this presence
-                if entry.clock < known.clock or (
-                    entry.clock == known.clock and entry.state != "null"
-                ):
-                    continue
-            state = None if entry.state == "null" else entry.state
-            self._awareness[entry.client_id] = AwarenessState(entry.clock, state, peer)
-            peer.awareness_ids.add(entry.client_id)
-            accepted.append(entry)
+        accepted = self._presence.accept(peer, message.entries)
         if not accepted:
             return
         if len(accepted) == len(message.entries):
