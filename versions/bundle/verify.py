@@ -79,6 +79,9 @@ from versions.timefmt import parse_instant
 
 _T = TypeVar("_T")
 
+INTERNAL_ERROR = "internal error"
+"""``problem`` of the finding recorded when a check fails unexpectedly (a verifier bug)."""
+
 _AUDIT_EVENT_KEYS = {"type", *(f.name for f in fields(AuditEventRecord))}
 """The keys of an audit event's canonical encoding (its type tag and its fields)."""
 
@@ -144,6 +147,16 @@ class _Verifier:
             return step(*args)
         except Broken as broken:
             self.findings.append(broken.finding)
+            return None
+        except Exception as exc:  # a verifier bug still reports a broken bundle, never a traceback
+            self.findings.append(
+                Finding(
+                    "bundle",
+                    INTERNAL_ERROR,
+                    "archive",
+                    f"illisible (erreur interne du vérificateur : {type(exc).__name__})",
+                )
+            )
             return None
 
     def member(self, subject: Subject, name: str) -> bytes:
