@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -29,8 +29,31 @@ if TYPE_CHECKING:
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 """Stable identifier of a list item (UUID text for new items; any short string is accepted)."""
 
-HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+@dataclass(frozen=True)
+class Semantic:
+    """Field metadata: what a string holds when it is not free text.
+
+    ``code``: a SERAFIN-PH code; ``link``: the id of an item of the document or of a person;
+    ``value``: a coded value compared as a whole. Diffs derive their field kinds from it.
+    """
+
+    kind: Literal["code", "link", "value"]
+
+
+HourMinute = Annotated[
+    str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), Semantic("value")
+]
 """Time of day, ``HH:MM`` (24 h, Europe/Paris local time)."""
+
+SerafinCode = Annotated[str, Semantic("code")]
+"""A SERAFIN-PH code (``1.1.1.1`` besoin, ``2.x`` / ``3.x`` prestation)."""
+
+ItemRef = Annotated[ItemId, Semantic("link")]
+"""The id of another item of the document."""
+
+MemberRef = Annotated[str, Semantic("link")]
+"""The id of a member of the person's cercle."""
 
 
 def new_id() -> str:
@@ -115,7 +138,7 @@ class Projet(_Model):
     """The project itself (TDDUI CarePlan): title, type TRE_R390, period, communication."""
 
     titre: str = ""
-    type: str = "PPA"
+    type: Annotated[str, Semantic("value")] = "PPA"
     date_debut: date | None = None
     date_fin: date | None = None
     modalite_communication: str = ""
@@ -136,7 +159,7 @@ class Besoin(_Model):
     """
 
     id: ItemId = Field(default_factory=new_id)
-    code: str | None = None
+    code: SerafinCode | None = None
     description: str = ""
     analyse: str = ""
 
@@ -147,13 +170,13 @@ class Objectif(_Model):
     id: ItemId = Field(default_factory=new_id)
     titre: str = ""
     description: str = ""
-    besoin_ids: list[ItemId] = Field(default_factory=list)
+    besoin_ids: list[ItemRef] = Field(default_factory=list)
     domaine: str = ""
     date_debut: date | None = None
     date_echeance: date | None = None
     resultat_attendu: str = ""
     strategie: str = ""
-    referent_id: str | None = None
+    referent_id: MemberRef | None = None
     avis_usager: str = ""
     statut: StatutObjectif = StatutObjectif.EN_PREPARATION
 
@@ -175,11 +198,11 @@ class Action(_Model):
     id: ItemId = Field(default_factory=new_id)
     titre: str = ""
     description: str = ""
-    objectif_ids: list[ItemId] = Field(default_factory=list)
-    prestations: list[str] = Field(default_factory=list)
+    objectif_ids: list[ItemRef] = Field(default_factory=list)
+    prestations: list[SerafinCode] = Field(default_factory=list)
     """SERAFIN-PH prestation codes (2.x directes, 3.x indirectes)."""
-    referent_id: str | None = None
-    intervenant_ids: list[str] = Field(default_factory=list)
+    referent_id: MemberRef | None = None
+    intervenant_ids: list[MemberRef] = Field(default_factory=list)
     date_debut: date | None = None
     date_fin: date | None = None
     planning: Planning | None = None
