@@ -60,3 +60,16 @@ def test_an_intact_bundle_exits_0() -> None:
     code, output, exception = verify_cli(zip_members(intact()))
     assert (code, exception) == (0, None), output
     assert "Bundle d'audit intègre" in output
+
+
+def test_a_malformed_known_head_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    """The auditor's own --known-head file: a usage error (exit 2) naming the file."""
+    bundle = tmp_path / "audit.zip"
+    bundle.write_bytes(zip_members(intact()))
+    for number, text in enumerate(["[" * 100_000 + "]" * 100_000, HUGE, "[]", "{"]):
+        head = tmp_path / f"sth-{number}.json"
+        head.write_text(text)
+        result = runner.invoke(app, ["audit", "verify", str(bundle), "--known-head", str(head)])
+        assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+        assert result.exit_code == 2, result.output
+        assert "tête signée illisible" in result.output
