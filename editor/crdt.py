@@ -33,6 +33,7 @@ from typing import Any, Final
 from pycrdt import Array, Doc, Map, Text
 from pydantic import BaseModel, ValidationError
 
+from editor.catalogue import FIELDS, FieldKind
 from editor.schema import (
     Accord,
     Action,
@@ -47,6 +48,7 @@ from editor.schema import (
 )
 
 __all__ = [
+    "FIELDS",
     "ITEM_ROOTS",
     "MAP_ROOTS",
     "ROOT_TYPES",
@@ -67,98 +69,7 @@ __all__ = [
 ]
 
 
-class FieldKind(Enum):
-    """How one model field is stored in the CRDT."""
-
-    TEXT = "Text"
-    """``Text`` (``Y.Text``), plain text."""
-    STRING = "string"
-    """A plain string value."""
-    OPTIONAL_STRING = "string|null"
-    DATE = "date"
-    """``"YYYY-MM-DD"`` string or ``null``."""
-    ENUM = "enum"
-    """A plain string, one of the enum's values."""
-    INTEGER = "integer"
-    """A number with an integral value."""
-    OPTIONAL_INTEGER = "integer|null"
-    OPTIONAL_TIME = "time|null"
-    """``"HH:MM"`` string or ``null``."""
-    STRING_ARRAY = "Array<string>"
-    """``Array`` (``Y.Array``) of plain strings."""
-    OPTIONAL_MAP = "Map|null"
-    """A nested ``Map`` (``Y.Map``) or ``null``."""
-    ID = "id"
-    """The item id: non-empty string of at most 64 characters."""
-
-
 K = FieldKind
-
-FIELDS: Final[dict[type[BaseModel], dict[str, FieldKind]]] = {
-    Projet: {
-        "titre": K.TEXT,
-        "type": K.STRING,
-        "date_debut": K.DATE,
-        "date_fin": K.DATE,
-        "modalite_communication": K.TEXT,
-    },
-    Attente: {"id": K.ID, "origine": K.ENUM, "texte": K.TEXT},
-    Besoin: {"id": K.ID, "code": K.OPTIONAL_STRING, "description": K.TEXT, "analyse": K.TEXT},
-    Objectif: {
-        "id": K.ID,
-        "titre": K.TEXT,
-        "description": K.TEXT,
-        "besoin_ids": K.STRING_ARRAY,
-        "domaine": K.TEXT,
-        "date_debut": K.DATE,
-        "date_echeance": K.DATE,
-        "resultat_attendu": K.TEXT,
-        "strategie": K.TEXT,
-        "referent_id": K.OPTIONAL_STRING,
-        "avis_usager": K.TEXT,
-        "statut": K.ENUM,
-    },
-    Planning: {
-        "frequence": K.ENUM,
-        "intervalle": K.INTEGER,
-        "jours": K.STRING_ARRAY,
-        "heure_debut": K.OPTIONAL_TIME,
-        "duree_minutes": K.OPTIONAL_INTEGER,
-        "lieu": K.TEXT,
-    },
-    Action: {
-        "id": K.ID,
-        "titre": K.TEXT,
-        "description": K.TEXT,
-        "objectif_ids": K.STRING_ARRAY,
-        "prestations": K.STRING_ARRAY,
-        "referent_id": K.OPTIONAL_STRING,
-        "intervenant_ids": K.STRING_ARRAY,
-        "date_debut": K.DATE,
-        "date_fin": K.DATE,
-        "planning": K.OPTIONAL_MAP,
-        "statut": K.ENUM,
-        "resultat_attendu": K.TEXT,
-        "avis_usager": K.TEXT,
-    },
-    Moyen: {"id": K.ID, "type": K.ENUM, "description": K.TEXT},
-    Bilan: {
-        "date_evaluation": K.DATE,
-        "prochaine_revision": K.DATE,
-        "notes_preparation": K.TEXT,
-        "redige_par": K.STRING,
-    },
-    Accord: {
-        "id": K.ID,
-        "type": K.ENUM,
-        "mode": K.ENUM,
-        "par": K.STRING,
-        "temoin": K.STRING,
-        "date": K.DATE,
-        "motif": K.TEXT,
-    },
-}
-"""Layout of every model: field name -> storage kind (covers every model field, nothing else)."""
 
 NESTED_MAPS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
     (Action, "planning"): Planning

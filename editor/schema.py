@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -27,8 +28,31 @@ if TYPE_CHECKING:
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 """Stable identifier of a list item (UUID text for new items; any short string is accepted)."""
 
-HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+@dataclass(frozen=True)
+class Semantic:
+    """Field metadata: what a string holds when it is not free text.
+
+    ``code``: a SERAFIN-PH code; ``link``: the id of an item of the document or of a person;
+    ``value``: a coded value compared as a whole. Diffs derive their field kinds from it.
+    """
+
+    kind: Literal["code", "link", "value"]
+
+
+HourMinute = Annotated[
+    str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), Semantic("value")
+]
 """Time of day, ``HH:MM`` (24 h, Europe/Paris local time)."""
+
+SerafinCode = Annotated[str, Semantic("code")]
+"""A SERAFIN-PH code (``1.1.1.1`` besoin, ``2.x`` / ``3.x`` prestation)."""
+
+ItemRef = Annotated[ItemId, Semantic("link")]
+"""The id of another item of the document."""
+
+MemberRef = Annotated[str, Semantic("link")]
+"""The id of a member of the person's cercle."""
 
 
 def new_id() -> str:
@@ -113,7 +137,7 @@ class Projet(_Model):
     """The project itself (TDDUI CarePlan): title, type TRE_R390, period, communication."""
 
     titre: str = ""
-    type: str = "PPA"
+    type: Annotated[str, Semantic("value")] = "PPA"
     date_debut: date | None = None
     date_fin: date | None = None
     modalite_communication: str = ""
@@ -134,7 +158,7 @@ class Besoin(_Model):
     """
 
     id: ItemId = Field(default_factory=new_id)
-    code: str | None = None
+    code: SerafinCode | None = None
     description: str = ""
     analyse: str = ""
 
@@ -145,13 +169,13 @@ class Objectif(_Model):
     id: ItemId = Field(default_factory=new_id)
     titre: str = ""
     description: str = ""
-    besoin_ids: list[ItemId] = Field(default_factory=list)
+    besoin_ids: list[ItemRef] = Field(default_factory=list)
     domaine: str = ""
     date_debut: date | None = None
     date_echeance: date | None = None
     resultat_attendu: str = ""
     strategie: str = ""
-    referent_id: str | None = None
+    referent_id: MemberRef | None = None
     avis_usager: str = ""
     statut: StatutObjectif = StatutObjectif.EN_PREPARATION
 
@@ -173,11 +197,11 @@ class Action(_Model):
     id: ItemId = Field(default_factory=new_id)
     titre: str = ""
     description: str = ""
-    objectif_ids: list[ItemId] = Field(default_factory=list)
-    prestations: list[str] = Field(default_factory=list)
+    objectif_ids: list[ItemRef] = Field(default_factory=list)
+    prestations: list[SerafinCode] = Field(default_factory=list)
     """SERAFIN-PH prestation codes (2.x directes, 3.x indirectes)."""
-    referent_id: str | None = None
-    intervenant_ids: list[str] = Field(default_factory=list)
+    referent_id: MemberRef | None = None
+    intervenant_ids: list[MemberRef] = Field(default_factory=list)
     date_debut: date | None = None
     date_fin: date | None = None
     planning: Planning | None = None
@@ -282,15 +306,6 @@ PROBLEM_CODES: frozenset[str] = frozenset(
 """Every ``Problem.code`` that :func:`validate` can return."""
 
 
-def _name(noun: str, title: str, position: int) -> str:
-    """``L'objectif « Titre »`` or ``L'objectif n°3`` (``noun`` carries its article)."""
-    title = " ".join(title.split())
-    if title:
-        short = title if len(title) <= 60 else title[:59] + "…"
-        return f"{noun} « {short} »"
-    return f"{noun} n°{position + 1}"
-
-
 def validate(
     content: PPAContent,
     *,
@@ -303,237 +318,10 @@ def validate(
     ``accepted_codes``: deprecated SERAFIN-PH codes carried over from an import or a previous
     version, still allowed. ``terminology``: the SERAFIN-PH nomenclature (default: the shipped one).
     ``member_ids``: when given, ``referent_id`` / ``intervenant_ids`` must be among them.
+    The checks, one validator per section, live in :mod:`editor.validation`.
     """
     from editor.terminology import terminology as default_terminology
+    from editor.validation import validate_sections
 
     term = terminology if terminology is not None else default_terminology()
-    problems: list[Problem] = []
-
-    def add(path: str, code: str, message: str, item_id: str | None = None) -> None:
-        problems.append(Problem(path=path, code=code, message=message, item_id=item_id))
-
-    def check_code(path: str, code: str, item_id: str, *, want_besoin: bool, who: str) -> None:
-        concept = term.get(code)
-        if concept is None:
-            add(path, "unknown_code", f"{who} : code SERAFIN-PH « {code} » inconnu.", item_id)
-            return
-        if want_besoin and not concept.is_besoin:
-            add(
-                path,
-                "not_a_besoin",
-                f"{who} : « {code} » est une prestation, pas un besoin (codes 1.x).",
-                item_id,
-            )
-        elif not want_besoin and concept.is_besoin:
-            add(
-                path,
-                "not_a_prestation",
-                f"{who} : « {code} » est un besoin, pas une prestation (codes 2.x ou 3.x).",
-                item_id,
-            )
-        if concept.deprecated and code not in accepted_codes:
-            add(
-                path,
-                "deprecated_code",
-                f"{who} : le code « {code} » est obsolète, choisissez un code actif"
-                + (f" (par exemple « {concept.parent} »)." if concept.parent else "."),
-                item_id,
-            )
-
-    def check_dates(
-        path: str,
-        start: date | None,
-        end: date | None,
-        who: str,
-        item_id: str | None = None,
-    ) -> None:
-        if start is not None and end is not None and end < start:
-            add(
-                path,
-                "dates_inverted",
-                f"{who} : la date de fin ({end:%d/%m/%Y}) précède la date de début "
-                f"({start:%d/%m/%Y}).",
-                item_id,
-            )
-
-    def check_period(path: str, day: date | None, who: str, item_id: str) -> None:
-        p = content.projet
-        if day is None or (p.date_debut and p.date_fin and p.date_fin < p.date_debut):
-            return  # no date, or no usable period (reported on the projet)
-        if (p.date_debut is not None and day < p.date_debut) or (
-            p.date_fin is not None and day > p.date_fin
-        ):
-            add(
-                path,
-                "outside_projet_period",
-                f"{who} : la date du {day:%d/%m/%Y} est hors de la période du projet.",
-                item_id,
-            )
-
-    def check_member(path: str, member: str | None, who: str, item_id: str) -> None:
-        if member_ids is not None and member is not None and member not in member_ids:
-            add(
-                path,
-                "unknown_member",
-                f"{who} : la personne désignée ne fait pas partie du cercle.",
-                item_id,
-            )
-
-    def check_refs(
-        path: str, refs: list[str], known: set[str], code: str, what: str, who: str, item_id: str
-    ) -> None:
-        seen: set[str] = set()
-        for index, ref in enumerate(refs):
-            if ref in seen:
-                add(
-                    f"{path}[{index}]",
-                    "duplicate_reference",
-                    f"{who} : {what} est cité deux fois.",
-                    item_id,
-                )
-            elif ref not in known:
-                add(f"{path}[{index}]", code, f"{who} : {what} référencé n'existe plus.", item_id)
-            seen.add(ref)
-
-    # Duplicate ids, per collection.
-    for collection in ("attentes", "besoins", "objectifs", "actions", "moyens", "accords"):
-        seen_ids: set[str] = set()
-        for item in getattr(content, collection):
-            if item.id in seen_ids:
-                add(
-                    f"{collection}[{item.id}]",
-                    "duplicate_id",
-                    f"Deux éléments de « {collection} » ont le même identifiant.",
-                    item.id,
-                )
-            seen_ids.add(item.id)
-
-    projet = content.projet
-    check_dates("projet.date_fin", projet.date_debut, projet.date_fin, "Le projet")
-
-    for index, besoin in enumerate(content.besoins):
-        concept = term.get(besoin.code) if besoin.code else None
-        label = besoin.description or (concept.label if concept is not None else "")
-        who = _name("Le besoin", label, index)
-        path = f"besoins[{besoin.id}].code"
-        if besoin.code is None or not besoin.code.strip():
-            add(
-                path,
-                "besoin_uncoded",
-                f"{who} doit être codé avec la nomenclature SERAFIN-PH.",
-                besoin.id,
-            )
-        else:
-            check_code(path, besoin.code, besoin.id, want_besoin=True, who=who)
-
-    besoin_ids = {b.id for b in content.besoins}
-    for index, objectif in enumerate(content.objectifs):
-        who = _name("L'objectif", objectif.titre, index)
-        base = f"objectifs[{objectif.id}]"
-        oid = objectif.id
-        if not objectif.titre.strip():
-            add(f"{base}.titre", "missing_title", f"{who} n'a pas de titre.", oid)
-        distinct = set(objectif.besoin_ids)
-        if not distinct:
-            add(
-                f"{base}.besoin_ids",
-                "objectif_without_besoin",
-                f"{who} doit répondre à un besoin.",
-                oid,
-            )
-        elif len(distinct) > 1:
-            add(
-                f"{base}.besoin_ids",
-                "objectif_multiple_besoins",
-                f"{who} doit répondre à un seul besoin ({len(distinct)} indiqués) : "
-                "créez un objectif par besoin.",
-                oid,
-            )
-        check_refs(
-            f"{base}.besoin_ids",
-            objectif.besoin_ids,
-            besoin_ids,
-            "missing_besoin",
-            "le besoin",
-            who,
-            oid,
-        )
-        check_dates(f"{base}.date_echeance", objectif.date_debut, objectif.date_echeance, who, oid)
-        check_period(f"{base}.date_debut", objectif.date_debut, who, oid)
-        check_period(f"{base}.date_echeance", objectif.date_echeance, who, oid)
-        check_member(f"{base}.referent_id", objectif.referent_id, who, oid)
-
-    objectif_ids = {o.id for o in content.objectifs}
-    for index, action in enumerate(content.actions):
-        who = _name("L'action", action.titre, index)
-        base = f"actions[{action.id}]"
-        aid = action.id
-        if not action.titre.strip():
-            add(f"{base}.titre", "missing_title", f"{who} n'a pas de titre.", aid)
-        if not action.objectif_ids:
-            add(
-                f"{base}.objectif_ids",
-                "action_without_objectif",
-                f"{who} doit servir au moins un objectif.",
-                aid,
-            )
-        check_refs(
-            f"{base}.objectif_ids",
-            action.objectif_ids,
-            objectif_ids,
-            "missing_objectif",
-            "l'objectif",
-            who,
-            aid,
-        )
-        seen_codes: set[str] = set()
-        for pos, code in enumerate(action.prestations):
-            path = f"{base}.prestations[{pos}]"
-            if code in seen_codes:
-                add(
-                    path,
-                    "duplicate_reference",
-                    f"{who} : la prestation « {code} » est citée deux fois.",
-                    aid,
-                )
-                continue
-            seen_codes.add(code)
-            check_code(path, code, aid, want_besoin=False, who=who)
-        check_dates(f"{base}.date_fin", action.date_debut, action.date_fin, who, aid)
-        check_period(f"{base}.date_debut", action.date_debut, who, aid)
-        check_period(f"{base}.date_fin", action.date_fin, who, aid)
-        check_member(f"{base}.referent_id", action.referent_id, who, aid)
-        for pos, member in enumerate(action.intervenant_ids):
-            check_member(f"{base}.intervenant_ids[{pos}]", member, who, aid)
-        planning = action.planning
-        if planning is not None:
-            if planning.frequence is Frequence.HEBDOMADAIRE and not planning.jours:
-                add(
-                    f"{base}.planning.jours",
-                    "planning_weekly_without_days",
-                    f"{who} : indiquez les jours de la semaine du rythme hebdomadaire.",
-                    aid,
-                )
-            if planning.duree_minutes is not None and planning.heure_debut is None:
-                add(
-                    f"{base}.planning.heure_debut",
-                    "planning_duration_without_time",
-                    f"{who} : une durée est indiquée sans heure de début.",
-                    aid,
-                )
-            if action.date_debut is None:
-                add(
-                    f"{base}.date_debut",
-                    "planning_without_start_date",
-                    f"{who} : le planning demande une date de début.",
-                    aid,
-                )
-
-    bilan = content.bilan
-    check_dates(
-        "bilan.prochaine_revision",
-        bilan.date_evaluation,
-        bilan.prochaine_revision,
-        "Le bilan",
-    )
-    return problems
+    return validate_sections(content, term, accepted_codes, member_ids)

@@ -168,7 +168,7 @@ def _read_heads(paths: list[Path] | None) -> list[object]:
     for path in paths or []:
         try:
             heads.append(SignedTreeHead.from_json(json.loads(path.read_text())))
-        except (OSError, ValueError, SignatureError) as exc:
+        except (OSError, ValueError, RecursionError, SignatureError) as exc:
             raise typer.BadParameter(f"tête signée illisible : {path}") from exc
     return heads
 

@@ -78,7 +78,7 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         out.append("false")
     elif isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
-            raise CanonicalError(f"integer outside the safe range: {value}")
+            raise CanonicalError(f"integer outside the safe range ({value.bit_length()} bits)")
         out.append(str(int(value)))
     elif isinstance(value, float):
         raise CanonicalError("floats are not allowed in canonical JSON here")
@@ -116,7 +116,7 @@ def _check(value: Any, depth: int) -> bool:
         return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
-            raise CanonicalError(f"integer outside the safe range: {value}")
+            raise CanonicalError(f"integer outside the safe range ({value.bit_length()} bits)")
         return True
     if isinstance(value, float):
         raise CanonicalError("floats are not allowed in canonical JSON here")
@@ -197,9 +197,15 @@ def parse_canonical(data: bytes) -> Any:
         )
     except CanonicalError:
         raise
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise CanonicalError(f"not valid JSON: {exc}") from exc
-    if canonical_json(value) != data:
+    except (ValueError, RecursionError) as exc:  # ValueError: also integers over 4,300 digits
+        raise CanonicalError(f"not valid JSON: {type(exc).__name__}") from exc
+    try:
+        canonical = canonical_json(value)
+    except CanonicalError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise CanonicalError(f"cannot be re-encoded: {type(exc).__name__}") from exc
+    if canonical != data:
         raise CanonicalError("bytes are not in canonical form")
     return value
 

@@ -1,4 +1,4 @@
-"""Structured diff between two PPA contents, with authorship and a French summary.
+"""Structured diff between two PPA contents, with authorship (wording: :mod:`versions.diff_fr`).
 
 Items are matched by their stable ``id`` inside each section (attentes, besoins, objectifs,
 actions, moyens, accords); the singletons (projet, projet de vie, bilan) are compared field by
@@ -24,13 +24,18 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, Literal
+from datetime import date, datetime
+from enum import Enum, StrEnum
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from editor.schema import PPAContent
+from pydantic import BaseModel
+
+from editor.catalogue import FIELD_LABELS
+from editor.schema import Planning, PPAContent, Semantic
+from versions import diff_fr
 
 CodeLabeler = Callable[[str], str | None]
 """Gives the label of a SERAFIN-PH code, or ``None`` when unknown."""
@@ -43,91 +48,71 @@ SINGLETONS: tuple[str, ...] = ("projet", "projet_de_vie", "bilan")
 
 FieldKind = Literal["text", "code", "codes", "link", "links", "date", "value"]
 
-_CODE_FIELDS = {"code"}
-_CODES_FIELDS = {"prestations"}
-_LINK_FIELDS = {"referent_id"}
-_LINKS_FIELDS = {"besoin_ids", "objectif_ids", "intervenant_ids"}
-_DATE_FIELDS = {
-    "date",
-    "date_debut",
-    "date_fin",
-    "date_echeance",
-    "date_evaluation",
-    "prochaine_revision",
+
+def _semantic(annotation: Any, metadata: Iterable[Any] = ()) -> tuple[str | None, Any, bool]:
+    """Return ``(semantic kind, base type, is a list)`` of a field's annotation."""
+    marks = [m.kind for m in metadata if isinstance(m, Semantic)]
+    is_list = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation, *extra = get_args(annotation)
+            marks += [m.kind for m in extra if isinstance(m, Semantic)]
+        elif origin in (Union, types.UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        elif origin is list:
+            is_list, annotation = True, get_args(annotation)[0]
+        else:
+            return (marks[0] if marks else None), annotation, is_list
+
+
+def _kind_of(annotation: Any, metadata: Iterable[Any]) -> FieldKind:
+    """The diff kind of one model field, from its type and :class:`~editor.schema.Semantic`."""
+    semantic, base, is_list = _semantic(annotation, metadata)
+    if semantic == "code":
+        return "codes" if is_list else "code"
+    if semantic == "link":
+        return "links" if is_list else "link"
+    if base is date:
+        return "date"
+    if semantic == "value" or base is int or (isinstance(base, type) and issubclass(base, Enum)):
+        return "value"
+    return "text"
+
+
+def _derive_kinds() -> dict[str, FieldKind]:
+    """Field name -> kind for every field of every section (``planning.<name>`` nested)."""
+    kinds: dict[str, FieldKind] = {}
+
+    def put(name: str, kind: FieldKind) -> None:
+        if kinds.setdefault(name, kind) != kind:  # pragma: no cover - a schema inconsistency
+            raise TypeError(f"field {name!r} has two kinds ({kinds[name]}, {kind})")
+
+    for section, info in PPAContent.model_fields.items():
+        _, model, _ = _semantic(info.annotation)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            put(section, _kind_of(info.annotation, info.metadata))
+            continue
+        for name, sub in model.model_fields.items():
+            if name == "id":
+                continue
+            if name in _NESTED_MODELS:
+                for inner, leaf in _NESTED_MODELS[name].model_fields.items():
+                    put(f"{name}.{inner}", _kind_of(leaf.annotation, leaf.metadata))
+            else:
+                put(name, _kind_of(sub.annotation, sub.metadata))
+    return kinds
+
+
+_NESTED_MODELS: dict[str, type[BaseModel]] = {"planning": Planning}
+"""Item fields holding a nested model, compared field by field (``planning.jours``)."""
+
+_NESTED_KEYS: dict[str, tuple[str, ...]] = {
+    name: tuple(model.model_fields) for name, model in _NESTED_MODELS.items()
 }
-_VALUE_FIELDS = {
-    "statut",
-    "origine",
-    "type",
-    "mode",
-    "planning.frequence",
-    "planning.intervalle",
-    "planning.jours",
-    "planning.heure_debut",
-    "planning.duree_minutes",
-}
 
-FIELD_LABELS: dict[str, str] = {
-    "titre": "titre",
-    "description": "description",
-    "texte": "texte",
-    "origine": "origine",
-    "code": "code SERAFIN-PH",
-    "analyse": "analyse",
-    "besoin_ids": "besoin traité",
-    "domaine": "domaine",
-    "date_debut": "date de début",
-    "date_echeance": "échéance",
-    "date_fin": "date de fin",
-    "resultat_attendu": "résultat attendu",
-    "strategie": "stratégie",
-    "referent_id": "référent",
-    "avis_usager": "avis de la personne",
-    "statut": "statut",
-    "objectif_ids": "objectifs servis",
-    "prestations": "prestations",
-    "intervenant_ids": "intervenants",
-    "planning": "planning",
-    "planning.frequence": "fréquence",
-    "planning.intervalle": "intervalle",
-    "planning.jours": "jours",
-    "planning.heure_debut": "heure",
-    "planning.duree_minutes": "durée",
-    "planning.lieu": "lieu",
-    "type": "type",
-    "mode": "mode",
-    "par": "donné par",
-    "temoin": "témoin",
-    "date": "date",
-    "motif": "motif",
-    "modalite_communication": "modalité de communication",
-    "date_evaluation": "date d'évaluation",
-    "prochaine_revision": "prochaine révision",
-    "notes_preparation": "notes de préparation",
-    "redige_par": "rédigé par",
-    "projet_de_vie": "projet de vie",
-}
-"""French labels of the content fields (dotted names for the planning's fields)."""
-
-
-@dataclass(frozen=True)
-class _Noun:
-    singular: str
-    plural: str
-    feminine: bool
-
-
-_NOUNS: dict[str, _Noun] = {
-    "objectifs": _Noun("objectif", "objectifs", False),
-    "actions": _Noun("action", "actions", True),
-    "besoins": _Noun("besoin", "besoins", False),
-    "attentes": _Noun("attente", "attentes", True),
-    "moyens": _Noun("moyen", "moyens", False),
-    "accords": _Noun("accord", "accords", False),
-    "projet": _Noun("projet", "projet", False),
-    "projet_de_vie": _Noun("projet de vie", "projet de vie", False),
-    "bilan": _Noun("bilan", "bilan", False),
-}
+_KINDS: dict[str, FieldKind] = _derive_kinds()
+"""The kind of every content field, derived from the content model."""
 
 
 class ChangeKind(StrEnum):
@@ -136,13 +121,6 @@ class ChangeKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
-
-
-_PARTICIPLES = {
-    ChangeKind.ADDED: "ajouté",
-    ChangeKind.REMOVED: "supprimé",
-    ChangeKind.CHANGED: "modifié",
-}
 
 
 @dataclass(frozen=True)
@@ -214,13 +192,7 @@ class ItemChange:
 
     def describe_fr(self) -> str:
         """Return a one-line French description: ``Action « Piscine » modifiée (lieu, heure)``."""
-        noun = _NOUNS[self.section]
-        participle = _agree(_PARTICIPLES[self.kind], noun.feminine, plural=False)
-        head = noun.singular.capitalize()
-        text = f"{head} « {self.title} » {participle}" if self.item_id else f"{head} {participle}"
-        if self.kind is ChangeKind.CHANGED and self.fields and self.section != "projet_de_vie":
-            text += " (" + ", ".join(change.label for change in self.fields) + ")"
-        return text
+        return diff_fr.describe(self)
 
 
 @dataclass(frozen=True)
@@ -243,30 +215,7 @@ class VersionDiff:
 
         Used for avenant titles; at most ``max_titles`` titles are quoted per group.
         """
-        if not self.items:
-            return "Aucune modification"
-        parts: list[str] = []
-        for section in SECTIONS + SINGLETONS:
-            noun = _NOUNS[section]
-            for kind in (ChangeKind.CHANGED, ChangeKind.ADDED, ChangeKind.REMOVED):
-                group = [i for i in self.items if i.section == section and i.kind is kind]
-                if not group:
-                    continue
-                participle = _agree(_PARTICIPLES[kind], noun.feminine, plural=len(group) > 1)
-                if section in SINGLETONS:
-                    parts.append(f"{noun.singular} {participle}")
-                    continue
-                name = noun.plural if len(group) > 1 else noun.singular
-                titles = ", ".join(f"« {item.title} »" for item in group[:max_titles])
-                if len(group) > max_titles:
-                    titles += ", …"
-                parts.append(f"{len(group)} {name} {participle} ({titles})")
-        text = ", ".join(parts)
-        return text[0].upper() + text[1:]
-
-
-def _agree(participle: str, feminine: bool, *, plural: bool) -> str:
-    return participle + ("e" if feminine else "") + ("s" if plural else "")
+        return diff_fr.summary(self.items, SECTIONS + SINGLETONS, SINGLETONS, max_titles)
 
 
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
@@ -330,28 +279,11 @@ def _flatten(item: Mapping[str, Any], nested: Iterable[str]) -> dict[str, Any]:
     return flat
 
 
-_NESTED_KEYS: dict[str, tuple[str, ...]] = {
-    "planning": ("frequence", "intervalle", "jours", "heure_debut", "duree_minutes", "lieu")
-}
-
-
 _EMPTY: tuple[Any, ...] = (None, "", [])
 
 
 def _field_kind(name: str) -> FieldKind:
-    if name in _CODE_FIELDS:
-        return "code"
-    if name in _CODES_FIELDS:
-        return "codes"
-    if name in _LINK_FIELDS:
-        return "link"
-    if name in _LINKS_FIELDS:
-        return "links"
-    if name in _DATE_FIELDS:
-        return "date"
-    if name in _VALUE_FIELDS:
-        return "value"
-    return "text"
+    return _KINDS.get(name, "text")
 
 
 def _title(section: str, item: Mapping[str, Any], labeler: CodeLabeler) -> str:
@@ -370,7 +302,7 @@ def _title(section: str, item: Mapping[str, Any], labeler: CodeLabeler) -> str:
     else:
         text = None
     if not isinstance(text, str) or not text.strip():
-        return "sans titre"
+        return diff_fr.UNTITLED
     words: str = " ".join(text.split())
     return words if len(words) <= 60 else words[:59] + "…"
 
@@ -522,8 +454,8 @@ class _Differ:
         authors = _merge_authors(
             [self.authorship.for_path(section, deeper=False), *(f.authors for f in fields)]
         )
-        noun = _NOUNS[section].singular
-        return [ItemChange(section, None, ChangeKind.CHANGED, noun, section, fields, authors)]
+        title = diff_fr.singleton_title(section)
+        return [ItemChange(section, None, ChangeKind.CHANGED, title, section, fields, authors)]
 
 
 def diff_contents(

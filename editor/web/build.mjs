@@ -2,12 +2,23 @@
 // dist/assets/app-<hash>.{js,css} and writes dist/index.html pointing at them.
 // Usage: npm run build            (node build.mjs)
 import * as esbuild from 'esbuild'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.join(here, 'dist')
+const root = path.resolve(here, '..', '..')
+
+// The field list and French labels exist once, in editor/catalogue.py: generate the browser's copy
+// (src/generated/, not committed) with the project's Python (scripts/bootstrap.sh makes .venv first).
+const venvPython = path.join(root, '.venv', 'bin', 'python')
+const python = process.env.PPA_PYTHON || (existsSync(venvPython) ? venvPython : 'python3')
+const catalogue = execFileSync(python, ['-m', 'editor.catalogue', '--json'], { cwd: root, encoding: 'utf8' })
+await mkdir(path.join(here, 'src', 'generated'), { recursive: true })
+await writeFile(path.join(here, 'src', 'generated', 'catalogue.json'), catalogue)
 
 await rm(dist, { recursive: true, force: true })
 await mkdir(path.join(dist, 'assets'), { recursive: true })

@@ -1,4 +1,6 @@
 // French labels of the enums of the content model and the API.
+import catalogue from './generated/catalogue.json'
+
 export const ROLE_LABELS = {
   coordinator: 'Coordination',
   contributor: 'Contribution',
@@ -16,66 +18,20 @@ export const PPA_STATUS_LABELS = {
   superseded: 'Remplacé'
 }
 
-export const ORIGINE_LABELS = {
-  personne: 'La personne',
-  entourage: "L'entourage",
-  professionnel: 'Un professionnel'
-}
+// Labels of the content model's enums: generated at build time from editor/catalogue.py
+// (build.mjs runs `python -m editor.catalogue --json`); never copy them here.
+const { enum_labels: ENUMS, frequence_units: UNITS } = catalogue
 
-export const STATUT_OBJECTIF_LABELS = {
-  en_preparation: 'En préparation',
-  actif: 'Actif',
-  termine: 'Terminé',
-  annule: 'Annulé'
-}
-
-export const STATUT_ACTION_LABELS = {
-  en_preparation: 'En préparation',
-  essai: "À l'essai",
-  actif: 'Actif',
-  termine: 'Terminé',
-  annule: 'Annulé'
-}
-
-export const FREQUENCE_LABELS = {
-  ponctuelle: 'Ponctuelle',
-  quotidienne: 'Quotidienne',
-  hebdomadaire: 'Hebdomadaire',
-  mensuelle: 'Mensuelle'
-}
-
-export const FREQUENCE_UNITS = {
-  ponctuelle: 'fois',
-  quotidienne: 'jour(s)',
-  hebdomadaire: 'semaine(s)',
-  mensuelle: 'mois'
-}
-
-export const JOURS = [
-  ['MO', 'Lundi', 'Lun'],
-  ['TU', 'Mardi', 'Mar'],
-  ['WE', 'Mercredi', 'Mer'],
-  ['TH', 'Jeudi', 'Jeu'],
-  ['FR', 'Vendredi', 'Ven'],
-  ['SA', 'Samedi', 'Sam'],
-  ['SU', 'Dimanche', 'Dim']
-]
-
-export const TYPE_MOYEN_LABELS = {
-  humain: 'Humain',
-  materiel: 'Matériel',
-  financier: 'Financier',
-  autre: 'Autre'
-}
-
-export const ACCORD_TYPE_LABELS = { structure: 'Accord de la structure', personne: 'Accord de la personne' }
-
-export const ACCORD_MODE_LABELS = {
-  signe: 'Signé',
-  oral: 'Oral (avec témoin)',
-  refuse: 'Refusé',
-  non_sollicite: 'Non sollicité'
-}
+export const ORIGINE_LABELS = ENUMS.OrigineAttente
+export const STATUT_OBJECTIF_LABELS = ENUMS.StatutObjectif
+export const STATUT_ACTION_LABELS = ENUMS.StatutAction
+export const FREQUENCE_LABELS = ENUMS.Frequence
+export const FREQUENCE_UNITS = UNITS
+/** [code, name, three-letter abbreviation] of every day, Monday first. */
+export const JOURS = Object.entries(ENUMS.Jour).map(([code, name]) => [code, name, name.slice(0, 3)])
+export const TYPE_MOYEN_LABELS = ENUMS.TypeMoyen
+export const ACCORD_TYPE_LABELS = ENUMS.TypeAccord
+export const ACCORD_MODE_LABELS = ENUMS.ModeAccord
 
 export const SERAFIN_KIND_LABELS = {
   besoin: 'Besoin',

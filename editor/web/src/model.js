@@ -1,97 +1,57 @@
 // Item factories and edits that follow docs/document-schema.md §5 exactly: every key is set
 // when an item is created (defaults for what the user did not fill in), in one transaction.
+// The keys, their kinds and defaults come from editor/catalogue.py (generated at build time).
 import * as Y from 'yjs'
+import catalogue from './generated/catalogue.json'
 
 export function newId () {
   return crypto.randomUUID().toLowerCase()
 }
 
-function fill (map, values) {
-  for (const [key, value] of Object.entries(values)) map.set(key, value)
+/** A new map holding every key of `section` (catalogue order): `values` or the defaults. */
+function fresh (section, values = {}) {
+  const map = new Y.Map()
+  for (const { name, kind, default: fallback } of catalogue.fields[section]) {
+    const value = name in values ? values[name] : fallback
+    if (kind === 'id') map.set(name, newId())
+    else if (kind === 'Text') map.set(name, new Y.Text())
+    else if (kind === 'Array<string>') map.set(name, Y.Array.from(value || []))
+    else map.set(name, value)
+  }
   return map
 }
 
-export function addAttente (doc, { origine = 'personne' } = {}) {
-  const item = new Y.Map()
+function add (doc, rootName, values) {
+  let item
   doc.transact(() => {
-    fill(item, { id: newId(), origine, texte: new Y.Text() })
-    doc.getArray('attentes').push([item])
+    item = fresh(rootName, values)
+    doc.getArray(rootName).push([item])
   })
   return item.get('id')
 }
 
-export function addBesoin (doc, { code = null } = {}) {
-  const item = new Y.Map()
-  doc.transact(() => {
-    fill(item, { id: newId(), code, description: new Y.Text(), analyse: new Y.Text() })
-    doc.getArray('besoins').push([item])
-  })
-  return item.get('id')
+export function addAttente (doc, { origine } = {}) {
+  return add(doc, 'attentes', origine ? { origine } : {})
+}
+
+export function addBesoin (doc, { code } = {}) {
+  return add(doc, 'besoins', code ? { code } : {})
 }
 
 export function addObjectif (doc, { besoinId = null } = {}) {
-  const item = new Y.Map()
-  doc.transact(() => {
-    fill(item, {
-      id: newId(),
-      titre: new Y.Text(),
-      description: new Y.Text(),
-      besoin_ids: Y.Array.from(besoinId ? [besoinId] : []),
-      domaine: new Y.Text(),
-      date_debut: null,
-      date_echeance: null,
-      resultat_attendu: new Y.Text(),
-      strategie: new Y.Text(),
-      referent_id: null,
-      avis_usager: new Y.Text(),
-      statut: 'en_preparation'
-    })
-    doc.getArray('objectifs').push([item])
-  })
-  return item.get('id')
+  return add(doc, 'objectifs', { besoin_ids: besoinId ? [besoinId] : [] })
 }
 
 export function newPlanning () {
-  return fill(new Y.Map(), {
-    frequence: 'hebdomadaire',
-    intervalle: 1,
-    jours: new Y.Array(),
-    heure_debut: null,
-    duree_minutes: null,
-    lieu: new Y.Text()
-  })
+  return fresh('planning')
 }
 
 export function addAction (doc, { objectifId = null } = {}) {
-  const item = new Y.Map()
-  doc.transact(() => {
-    fill(item, {
-      id: newId(),
-      titre: new Y.Text(),
-      description: new Y.Text(),
-      objectif_ids: Y.Array.from(objectifId ? [objectifId] : []),
-      prestations: new Y.Array(),
-      referent_id: null,
-      intervenant_ids: new Y.Array(),
-      date_debut: null,
-      date_fin: null,
-      planning: null,
-      statut: 'en_preparation',
-      resultat_attendu: new Y.Text(),
-      avis_usager: new Y.Text()
-    })
-    doc.getArray('actions').push([item])
-  })
-  return item.get('id')
+  return add(doc, 'actions', { objectif_ids: objectifId ? [objectifId] : [] })
 }
 
 export function addMoyen (doc) {
-  const item = new Y.Map()
-  doc.transact(() => {
-    fill(item, { id: newId(), type: 'autre', description: new Y.Text() })
-    doc.getArray('moyens').push([item])
-  })
-  return item.get('id')
+  return add(doc, 'moyens')
 }
 
 export function indexOfId (yarray, id) {

@@ -6,7 +6,7 @@ import { api, ApiError, download } from '../api.js'
 import { getMe } from '../auth.js'
 import { openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
-import { ACCORD_MODE_LABELS, PPA_STATUS_LABELS, personName } from '../labels.js'
+import { ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, PPA_STATUS_LABELS, personName } from '../labels.js'
 import { renderContent } from './content.js'
 
 export const KIND_LABELS = {
@@ -369,13 +369,13 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const pName = uid('pmode')
         const form = h('form', {},
           problems,
-          h('fieldset', { class: 'accord' }, h('legend', {}, 'Accord de la structure (obligatoire)'),
+          h('fieldset', { class: 'accord' }, h('legend', {}, `${ACCORD_TYPE_LABELS.structure} (obligatoire)`),
             field('Donné par', sPar),
-            radios(sName, 'Mode', [['signe', 'Signé'], ['oral', 'Oral (avec témoin)']], 'signe'),
+            radios(sName, 'Mode', [['signe', ACCORD_MODE_LABELS.signe], ['oral', ACCORD_MODE_LABELS.oral]], 'signe'),
             field('Témoin (accord oral)', sTemoin),
             field('Date', sDate)),
-          h('fieldset', { class: 'accord' }, h('legend', {}, 'Accord de la personne'),
-            radios(pName, 'Mode', [['signe', 'Signé'], ['oral', 'Oral (avec témoin)'], ['refuse', 'Refusé'], ['non_sollicite', 'Non sollicité'], ['', 'Non renseigné']], 'signe'),
+          h('fieldset', { class: 'accord' }, h('legend', {}, ACCORD_TYPE_LABELS.personne),
+            radios(pName, 'Mode', [...Object.entries(ACCORD_MODE_LABELS), ['', 'Non renseigné']], 'signe'),
             field('Donné (ou refusé) par', pPar),
             field('Témoin (accord oral)', pTemoin),
             field('Motif (refus ou accord non sollicité)', pMotif),

@@ -1,35 +1,5 @@
-"""Audit bundle of a PPA: a zip an auditor verifies offline, naming the first broken link.
+"""Offline verification of an audit bundle: every problem becomes a finding, never an exception.
 
-Layout (every JSON member is canonical JSON, :mod:`versions.canonical`; ``NNNN`` is 1-based and
-zero-padded)::
-
-    manifest.json                 {"format", "ppa_id", "key_id", "versions", "heads", "tree_size",
-                                   "audit_events", "audit_checkpoints"}
-    public_key.pem                the service's Ed25519 public key (SubjectPublicKeyInfo PEM)
-    heads/NNNN.json               signed tree heads, oldest first (the last one is "latest")
-    consistency/NNNN.json         {"old_size", "new_size", "path"}: head NNNN -> head NNNN+1
-    versions/NNNN/content.json    the version's canonical content, byte for byte as stored
-    versions/NNNN/meta.json       metadata and hashes (VersionRecord without the accords)
-    versions/NNNN/accords.json    agreements recorded with the version ([] if none)
-    versions/NNNN/leaf.json       the version's leaf data in the global log (bytes as hashed)
-    versions/NNNN/inclusion.json  {"leaf_index", "tree_size", "path"}: leaf -> latest head
-    audit/checkpoints/KKKK/leaf.json       an audit checkpoint's leaf data (bytes as hashed)
-    audit/checkpoints/KKKK/inclusion.json  {"leaf_index", "tree_size", "path"}: -> latest head
-    audit/events/NNNN/event.json  an audit event of the PPA, canonical (versions.audit)
-    audit/events/NNNN/seal.json   {"checkpoint", "position", "path"}: event -> batch digest of
-                                  checkpoint KKKK = "checkpoint" (all null/[] when not sealed yet)
-
-The PPA's audit events are those whose object is the PPA (``object_type`` ``"ppa"``,
-``object_id`` = the PPA's id: reads, saves, validations, live writes, exports of this PPA), in
-increasing id order; never the traces of the person's other PPAs or of other persons. An event
-carries ids, action, instant and outcome only (the audit table holds no document content). A
-sealed event comes with the RFC 9162 inclusion proof of its canonical encoding in its batch
-(:func:`versions.audit.batch_digest`; the batch size is ``last_seq - first_seq + 1`` of the
-checkpoint), and the checkpoint leaf with its inclusion proof into the bundle's latest signed head
-- the same head that covers the versions. Only the checkpoints sealing at least one shown event
-are included, oldest first. Events not sealed yet (committed after the last seal, or sealed after
-the latest head) are listed with a null seal: the verifier counts them as "non scellés", not as
-failures. Format 1 bundles (no ``audit/`` members, no audit counts in the manifest) still verify.
 What :func:`verify_bundle` checks, in this order (the first failure is "the first broken link"):
 
 1. the archive: readable, no duplicate, missing or unexpected member, sizes within limits;
@@ -62,12 +32,8 @@ signed only if the auditor checks the key id against the one the service publish
 
 from __future__ import annotations
 
-import io
-import itertools
-import re
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,13 +45,21 @@ from versions.audit import (
     canonical_event,
     verify_event_in_batch,
 )
-from versions.canonical import CanonicalError, canonical_json, parse_canonical, sha256_hex
+from versions.bundle.layout import (
+    AUDIT_OBJECT_TYPE,
+    BUNDLE_FORMAT,
+    BUNDLE_FORMAT_V1,
+    HEX32,
+    MAX_MEMBERS,
+    member_name,
+    read_zip,
+)
+from versions.bundle.report import Broken, Finding, Report, Subject
+from versions.canonical import CanonicalError, parse_canonical, sha256_hex
 from versions.chain import GENESIS, AccordRecord, ChainError, VersionRecord, chain_hash
 from versions.merkle import (
     LEAF_TYPE_AUDIT_CHECKPOINT,
     AuditCheckpoint,
-    InMemoryLog,
-    MerkleTree,
     ProofError,
     audit_checkpoint_leaf_data,
     hash_leaf,
@@ -105,419 +79,41 @@ from versions.timefmt import parse_instant
 
 _T = TypeVar("_T")
 
-BUNDLE_FORMAT = "ppa-collab-audit-bundle/2"
-"""Value of ``format`` in the manifest of the bundles built now (with the PPA's audit trail)."""
-
-BUNDLE_FORMAT_V1 = "ppa-collab-audit-bundle/1"
-"""Format of the earlier bundles (versions and proofs only), still verified."""
-
-AUDIT_OBJECT_TYPE = "ppa"
-"""``object_type`` of the audit events a PPA's bundle shows (with ``object_id`` = the PPA)."""
-
-MAX_MEMBERS = 100_000
-"""Most members a bundle may hold (refuses zip bombs)."""
-
-MAX_TOTAL_BYTES = 512 * 1024 * 1024
-"""Most uncompressed bytes a bundle may hold."""
-
-_HEX32 = re.compile(r"^[0-9a-f]{64}$")
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class BundleVersion:
-    """One version as exported: its record, stored canonical content, leaf index, inclusion proof.
-
-    ``inclusion_proof`` proves leaf ``leaf_index`` into the latest signed head of the bundle.
-    """
-
-    record: VersionRecord
-    content: bytes
-    leaf_index: int
-    inclusion_proof: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
-class BundleCheckpoint:
-    """An audit checkpoint as exported: its leaf content, leaf index and inclusion proof.
-
-    ``inclusion_proof`` proves leaf ``leaf_index`` into the latest signed head of the bundle.
-    """
-
-    checkpoint: AuditCheckpoint
-    leaf_index: int
-    inclusion_proof: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
-class BundleAuditEvent:
-    """An audit event of the PPA as exported, with its proof into a checkpoint's batch.
-
-    ``checkpoint`` is the 1-based number of the bundle's checkpoint sealing it (``None``: not
-    sealed yet); ``position`` is its index in that batch (increasing ids) and ``batch_proof`` the
-    RFC 9162 inclusion proof of its canonical encoding into the batch digest.
-    """
-
-    event: AuditEventRecord
-    checkpoint: int | None = None
-    position: int = 0
-    batch_proof: tuple[bytes, ...] = ()
-
-
-@dataclass(frozen=True)
-class SealedBatch:
-    """A sealed batch, for :func:`assemble_bundle`: its checkpoint, leaf index and every event
-    of the batch (all persons', increasing ids; only the PPA's go into the bundle)."""
-
-    checkpoint: AuditCheckpoint
-    leaf_index: int
-    events: tuple[AuditEventRecord, ...]
-
-
-def _name(prefix: str, number: int, suffix: str = "") -> str:
-    return f"{prefix}/{number:04d}{suffix}"
-
-
-def _proof_json(path: Sequence[bytes]) -> list[str]:
-    return [node.hex() for node in path]
-
-
-def _inclusion_json(leaf_index: int, tree_size: int, path: Sequence[bytes]) -> bytes:
-    """The ``inclusion.json`` member of a log leaf (a version or an audit checkpoint)."""
-    return canonical_json(
-        {"leaf_index": leaf_index, "tree_size": tree_size, "path": _proof_json(path)}
-    )
-
+INTERNAL_ERROR = "internal error"
+"""``problem`` of the finding recorded when a check fails unexpectedly (a verifier bug)."""
 
 _AUDIT_EVENT_KEYS = {"type", *(f.name for f in fields(AuditEventRecord))}
 """The keys of an audit event's canonical encoding (its type tag and its fields)."""
 
 
-def build_bundle(
-    ppa_id: str,
-    versions: Sequence[BundleVersion],
-    heads: Sequence[SignedTreeHead],
-    consistency_proofs: Sequence[Sequence[bytes]],
-    public_key: Ed25519PublicKey,
-    audit_events: Sequence[BundleAuditEvent] = (),
-    audit_checkpoints: Sequence[BundleCheckpoint] = (),
-) -> bytes:
-    """Return the zip bytes of an audit bundle built from plain data (deterministic output).
-
-    ``heads`` are oldest first and need at least one (the latest, which every inclusion proof
-    targets); ``consistency_proofs[i]`` goes from ``heads[i]`` to ``heads[i + 1]``.
-    ``audit_events`` (increasing ids) refer to ``audit_checkpoints`` (oldest first) by number.
-    """
-    if not heads:
-        raise ValueError("an audit bundle needs at least one signed tree head")
-    if len(consistency_proofs) != len(heads) - 1:
-        raise ValueError("one consistency proof between each pair of successive heads")
-    latest = heads[-1]
-    members: dict[str, bytes] = {
-        "manifest.json": canonical_json(
-            {
-                "format": BUNDLE_FORMAT,
-                "ppa_id": ppa_id,
-                "key_id": key_id(public_key),
-                "versions": len(versions),
-                "heads": len(heads),
-                "tree_size": latest.tree_size,
-                "audit_events": len(audit_events),
-                "audit_checkpoints": len(audit_checkpoints),
-            }
-        ),
-        "public_key.pem": public_key_to_pem(public_key),
-    }
-    for number, head in enumerate(heads, start=1):
-        members[_name("heads", number, ".json")] = canonical_json(head.to_json())
-    pairs = zip(itertools.pairwise(heads), consistency_proofs, strict=True)
-    for number, ((old, new), proof) in enumerate(pairs, start=1):
-        members[_name("consistency", number, ".json")] = canonical_json(
-            {"old_size": old.tree_size, "new_size": new.tree_size, "path": _proof_json(proof)}
-        )
-    for version in versions:
-        record = version.record
-        base = _name("versions", record.meta.number)
-        members[f"{base}/content.json"] = version.content
-        members[f"{base}/meta.json"] = canonical_json(record.to_json(with_accords=False))
-        members[f"{base}/accords.json"] = canonical_json(
-            [accord.to_json() for accord in record.meta.accords]
-        )
-        members[f"{base}/leaf.json"] = version_leaf_data(
-            record.meta.ppa_id, record.meta.number, record.content_hash, record.chain_hash
-        )
-        members[f"{base}/inclusion.json"] = _inclusion_json(
-            version.leaf_index, latest.tree_size, version.inclusion_proof
-        )
-    for number, sealed in enumerate(audit_checkpoints, start=1):
-        base = _name("audit/checkpoints", number)
-        members[f"{base}/leaf.json"] = audit_checkpoint_leaf_data(sealed.checkpoint)
-        members[f"{base}/inclusion.json"] = _inclusion_json(
-            sealed.leaf_index, latest.tree_size, sealed.inclusion_proof
-        )
-    for number, shown in enumerate(audit_events, start=1):
-        base = _name("audit/events", number)
-        members[f"{base}/event.json"] = canonical_event(shown.event)
-        members[f"{base}/seal.json"] = canonical_json(
-            {
-                "checkpoint": shown.checkpoint,
-                "position": None if shown.checkpoint is None else shown.position,
-                "path": _proof_json(shown.batch_proof) if shown.checkpoint is not None else [],
-            }
-        )
-    return zip_members(members)
-
-
-def zip_members(members: Mapping[str, bytes]) -> bytes:
-    """Return a deterministic zip of ``members`` (sorted names, fixed dates, deflated)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(members):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, members[name])
-    return buffer.getvalue()
-
-
-def assemble_bundle(
-    ppa_id: str,
-    versions: Sequence[tuple[VersionRecord, bytes, int]],
-    tree: MerkleTree,
-    heads: Sequence[SignedTreeHead],
-    public_key: Ed25519PublicKey,
-    audit_events: Sequence[AuditEventRecord] = (),
-    audit_batches: Sequence[SealedBatch] = (),
-) -> bytes:
-    """Build a bundle computing the proofs from a :class:`~versions.merkle.MerkleTree`.
-
-    ``versions`` are ``(record, canonical content, leaf index)``; inclusion proofs target the
-    last of ``heads`` and consistency proofs link successive heads. ``audit_events`` are the
-    PPA's events to show; ``audit_batches`` the sealed batches holding some of them (leaves
-    below the latest head). An event found in no batch is exported as not sealed yet; a batch
-    holding none of the events is left out.
-    """
-    if not heads:
-        raise ValueError("an audit bundle needs at least one signed tree head")
-    size = heads[-1].tree_size
-    bundle_events, bundle_checkpoints = _audit_entries(tree, size, audit_events, audit_batches)
-    bundle_versions = [
-        BundleVersion(record, content, index, tuple(tree.inclusion_proof(index, size)))
-        for record, content, index in versions
-    ]
-    proofs = [
-        tree.consistency_proof(old.tree_size, new.tree_size)
-        for old, new in itertools.pairwise(heads)
-    ]
-    return build_bundle(
-        ppa_id,
-        bundle_versions,
-        heads,
-        proofs,
-        public_key,
-        bundle_events,
-        bundle_checkpoints,
-    )
-
-
-def _audit_entries(
-    tree: MerkleTree,
-    size: int,
-    events: Sequence[AuditEventRecord],
-    batches: Sequence[SealedBatch],
-) -> tuple[list[BundleAuditEvent], list[BundleCheckpoint]]:
-    shown = sorted(events, key=lambda event: event.id)
-    wanted = {event.id for event in shown}
-    if len(wanted) != len(shown):
-        raise ValueError("audit events must be distinct")
-    sealing: dict[int, tuple[int, int, tuple[bytes, ...]]] = {}
-    checkpoints: list[BundleCheckpoint] = []
-    for batch in sorted(batches, key=lambda b: b.leaf_index):
-        if batch.leaf_index >= size:
-            raise ValueError("a sealed batch lies beyond the latest signed head")
-        positions = [i for i, event in enumerate(batch.events) if event.id in wanted]
-        if not positions:
-            continue
-        log = InMemoryLog()
-        for event in batch.events:
-            log.append(canonical_event(event))
-        checkpoints.append(
-            BundleCheckpoint(
-                batch.checkpoint,
-                batch.leaf_index,
-                tuple(tree.inclusion_proof(batch.leaf_index, size)),
-            )
-        )
-        for position in positions:
-            proof = tuple(log.tree.inclusion_proof(position))
-            sealing[batch.events[position].id] = (len(checkpoints), position, proof)
-    bundle_events = []
-    for event in shown:
-        if event.id in sealing:
-            number, position, proof = sealing[event.id]
-            bundle_events.append(BundleAuditEvent(event, number, position, proof))
-        else:
-            bundle_events.append(BundleAuditEvent(event))
-    return bundle_events, checkpoints
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A broken link: what (``subject``) and why (``problem``), in English and French."""
-
-    subject: str
-    problem: str
-    subject_fr: str
-    problem_fr: str
-
-    def __str__(self) -> str:
-        """Return ``subject: problem`` in English."""
-        return f"{self.subject}: {self.problem}"
-
-    def fr(self) -> str:
-        """Return ``sujet : problème`` in French."""
-        return f"{self.subject_fr} : {self.problem_fr}"
-
-
-@dataclass(frozen=True)
-class Report:
-    """Outcome of :func:`verify_bundle`: the findings (first = first broken link) and a summary."""
-
-    findings: tuple[Finding, ...]
-    ppa_id: str | None = None
-    versions: int = 0
-    heads: int = 0
-    tree_size: int | None = None
-    key_id: str | None = None
-    checked: tuple[str, ...] = field(default=())
-    audit_trail: bool = False
-    audit_events: int = 0
-    audit_sealed: int = 0
-    audit_unsealed: int = 0
-    audit_checkpoints: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Return whether the bundle is intact."""
-        return not self.findings
-
-    @property
-    def first_broken(self) -> Finding | None:
-        """Return the first broken link, or ``None`` when intact."""
-        return self.findings[0] if self.findings else None
-
-    @property
-    def exit_code(self) -> int:
-        """Return the command's exit status: 0 intact, 1 broken."""
-        return 0 if self.ok else 1
-
-    def _render_audit(self) -> str:
-        if not self.audit_trail:
-            return (
-                "Journal d'audit : absent (bundle au format 1).\n"
-                "Audit trail: not in the bundle (format 1).\n"
-            )
-        return (
-            f"Journal d'audit du PPA : {self.audit_sealed} événement(s) vérifié(s) "
-            f"(scellé(s) dans {self.audit_checkpoints} point(s) de scellement), "
-            f"{self.audit_unsealed} non scellé(s).\n"
-            f"PPA audit trail: {self.audit_sealed} event(s) verified (sealed in "
-            f"{self.audit_checkpoints} checkpoint(s)), {self.audit_unsealed} not sealed yet.\n"
-        )
-
-    def render(self) -> str:
-        """Return the short French + English report printed by ``ppa audit verify``."""
-        if self.ok:
-            return (
-                f"Bundle d'audit intègre : PPA {self.ppa_id}, {self.versions} version(s), "
-                f"{self.heads} tête(s) d'arbre signée(s), journal de taille {self.tree_size}.\n"
-                f"Audit bundle intact: PPA {self.ppa_id}, {self.versions} version(s), "
-                f"{self.heads} signed tree head(s), log size {self.tree_size}.\n"
-                + self._render_audit()
-                + f"Clé / key id : {self.key_id} (à comparer avec la clé publiée / compare it "
-                "with the published key)."
-            )
-        first = self.findings[0]
-        more = len(self.findings) - 1
-        return (
-            f"Bundle d'audit ALTÉRÉ - premier maillon rompu : {first.fr()}"
-            + (f" ({more} autre(s) anomalie(s))" if more else "")
-            + f"\nAudit bundle BROKEN - first broken link: {first}"
-            + (f" ({more} more problem(s))" if more else "")
-        )
-
-
-class _Broken(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(str(finding))
-        self.finding = finding
-
-
-@dataclass
-class _Subject:
-    en: str
-    fr: str
-
-    def fail(self, problem: str, problem_fr: str) -> _Broken:
-        return _Broken(Finding(self.en, problem, self.fr, problem_fr))
-
-
-def _canonical(subject: _Subject, data: bytes) -> Any:
+def _canonical(subject: Subject, data: bytes) -> Any:
     try:
         return parse_canonical(data)
     except CanonicalError as exc:
         raise subject.fail("unreadable", "illisible") from exc
 
 
-def _obj(subject: _Subject, value: Any, keys: set[str]) -> dict[str, Any]:
+def _obj(subject: Subject, value: Any, keys: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) != keys:
         raise subject.fail("malformed", "mal formé")
     return value
 
 
-def _nat(subject: _Subject, value: Any) -> int:
+def _nat(subject: Subject, value: Any) -> int:
     if type(value) is not int or value < 0:
         raise subject.fail("malformed", "mal formé")
     return value
 
 
-def _path(subject: _Subject, value: Any) -> list[bytes]:
+def _path(subject: Subject, value: Any) -> list[bytes]:
     if not isinstance(value, list) or len(value) > 64:
         raise subject.fail("malformed", "mal formé")
     nodes: list[bytes] = []
     for node in value:
-        if not isinstance(node, str) or not _HEX32.match(node):
+        if not isinstance(node, str) or not HEX32.match(node):
             raise subject.fail("malformed", "mal formé")
         nodes.append(bytes.fromhex(node))
     return nodes
-
-
-def _read_zip(data: bytes) -> dict[str, bytes]:
-    archive_subject = _Subject("bundle", "archive")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            names = [info.filename for info in infos]
-            if len(set(names)) != len(names):
-                raise archive_subject.fail("duplicate member", "membre en double")
-            if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-                raise archive_subject.fail("too large", "trop volumineuse")
-            members: dict[str, bytes] = {}
-            total = 0
-            for info in infos:
-                with archive.open(info) as stream:
-                    content = stream.read(MAX_TOTAL_BYTES - total + 1)
-                total += len(content)
-                if total > MAX_TOTAL_BYTES:
-                    raise archive_subject.fail("too large", "trop volumineuse")
-                members[info.filename] = content
-            return members
-    except _Broken:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise archive_subject.fail("unreadable zip", "zip illisible") from exc
-    except Exception as exc:  # zlib errors and other decoder failures on a corrupted archive
-        raise archive_subject.fail("unreadable zip", "zip illisible") from exc
 
 
 class _Verifier:
@@ -549,18 +145,28 @@ class _Verifier:
         """Run one check; record its finding and return ``None`` if it fails."""
         try:
             return step(*args)
-        except _Broken as broken:
+        except Broken as broken:
             self.findings.append(broken.finding)
             return None
+        except Exception as exc:  # a verifier bug still reports a broken bundle, never a traceback
+            self.findings.append(
+                Finding(
+                    "bundle",
+                    INTERNAL_ERROR,
+                    "archive",
+                    f"illisible (erreur interne du vérificateur : {type(exc).__name__})",
+                )
+            )
+            return None
 
-    def member(self, subject: _Subject, name: str) -> bytes:
+    def member(self, subject: Subject, name: str) -> bytes:
         data = self.members.get(name)
         if data is None:
             raise subject.fail(f"missing member {name}", f"fichier {name} absent")
         return data
 
     def manifest(self) -> bool:
-        subject = _Subject("manifest", "manifeste")
+        subject = Subject("manifest", "manifeste")
         value = _canonical(subject, self.member(subject, "manifest.json"))
         keys = {"format", "ppa_id", "key_id", "versions", "heads", "tree_size"}
         if isinstance(value, dict) and value.get("format") == BUNDLE_FORMAT:
@@ -583,33 +189,33 @@ class _Verifier:
         if self.heads_count < 1 or self.versions > MAX_MEMBERS or self.heads_count > MAX_MEMBERS:
             raise subject.fail("malformed", "mal formé")
         expected = {"manifest.json", "public_key.pem"}
-        expected |= {_name("heads", i, ".json") for i in range(1, self.heads_count + 1)}
-        expected |= {_name("consistency", i, ".json") for i in range(1, self.heads_count)}
+        expected |= {member_name("heads", i, ".json") for i in range(1, self.heads_count + 1)}
+        expected |= {member_name("consistency", i, ".json") for i in range(1, self.heads_count)}
         for number in range(1, self.versions + 1):
-            base = _name("versions", number)
+            base = member_name("versions", number)
             expected |= {
                 f"{base}/{part}.json"
                 for part in ("content", "meta", "accords", "leaf", "inclusion")
             }
         for number in range(1, self.audit_checkpoints + 1):
-            base = _name("audit/checkpoints", number)
+            base = member_name("audit/checkpoints", number)
             expected |= {f"{base}/leaf.json", f"{base}/inclusion.json"}
         for number in range(1, self.audit_events + 1):
-            base = _name("audit/events", number)
+            base = member_name("audit/events", number)
             expected |= {f"{base}/event.json", f"{base}/seal.json"}
         names = set(self.members)
         if missing := sorted(expected - names):
-            raise _Subject("bundle", "archive").fail(
+            raise Subject("bundle", "archive").fail(
                 f"missing member {missing[0]}", f"fichier {missing[0]} absent"
             )
         if unexpected := sorted(names - expected):
-            raise _Subject("bundle", "archive").fail(
+            raise Subject("bundle", "archive").fail(
                 f"unexpected member {unexpected[0]}", f"fichier inattendu {unexpected[0]}"
             )
         return True
 
     def key(self) -> None:
-        subject = _Subject("public key", "clé publique")
+        subject = Subject("public key", "clé publique")
         data = self.member(subject, "public_key.pem")
         try:
             public_key = load_public_key_pem(data)
@@ -624,9 +230,9 @@ class _Verifier:
         self.public_key = public_key
 
     def head(self, number: int) -> None:
-        subject = _Subject(f"signed tree head {number}", f"tête d'arbre signée {number}")
+        subject = Subject(f"signed tree head {number}", f"tête d'arbre signée {number}")
         self.heads.append(None)
-        value = _canonical(subject, self.member(subject, _name("heads", number, ".json")))
+        value = _canonical(subject, self.member(subject, member_name("heads", number, ".json")))
         try:
             head = SignedTreeHead.from_json(value)
         except SignatureError as exc:
@@ -648,27 +254,27 @@ class _Verifier:
         for number, head in enumerate(self.heads, start=1):
             if head is not None and head.tree_size == known.tree_size:
                 if head.root_hash != known.root_hash:
-                    raise _Subject(
+                    raise Subject(
                         f"signed tree head {number}", f"tête d'arbre signée {number}"
                     ).fail(
                         "contradicts a head known to the auditor (history rewritten)",
                         "contredit une tête connue de l'auditeur (historique réécrit)",
                     )
                 return
-        raise _Subject(
+        raise Subject(
             f"known signed tree head of size {known.tree_size}",
             f"tête signée connue de taille {known.tree_size}",
         ).fail("not covered by the bundle", "absente du bundle")
 
     def consistency(self, number: int) -> None:
-        subject = _Subject(
+        subject = Subject(
             f"consistency proof between signed tree heads {number} and {number + 1}",
             f"preuve de cohérence entre les têtes {number} et {number + 1}",
         )
         old, new = self.heads[number - 1], self.heads[number]
         value = _obj(
             subject,
-            _canonical(subject, self.member(subject, _name("consistency", number, ".json"))),
+            _canonical(subject, self.member(subject, member_name("consistency", number, ".json"))),
             {"old_size", "new_size", "path"},
         )
         old_size, new_size = _nat(subject, value["old_size"]), _nat(subject, value["new_size"])
@@ -684,13 +290,11 @@ class _Verifier:
 
     def version(self, number: int, prev: str | None, last_leaf: int) -> tuple[str, int]:
         """Check version ``number``; return its chain hash and leaf index."""
-        subject = _Subject(f"version {number}", f"version {number}")
-        base = _name("versions", number)
+        subject = Subject(f"version {number}", f"version {number}")
+        base = member_name("versions", number)
         content = self.member(subject, f"{base}/content.json")
         meta_value = _canonical(subject, self.member(subject, f"{base}/meta.json"))
-        accords_subject = _Subject(
-            f"accords of version {number}", f"accords de la version {number}"
-        )
+        accords_subject = Subject(f"accords of version {number}", f"accords de la version {number}")
         accords_value = _canonical(accords_subject, self.member(subject, f"{base}/accords.json"))
         if not isinstance(accords_value, list):
             raise accords_subject.fail("malformed", "mal formés")
@@ -717,7 +321,7 @@ class _Verifier:
             record.chain_hash
         ):
             raise subject.fail("chain hash mismatch", "empreinte de chaînage incorrecte")
-        leaf_subject = _Subject(
+        leaf_subject = Subject(
             f"log leaf of version {number}", f"feuille du journal de la version {number}"
         )
         leaf = self.member(leaf_subject, f"{base}/leaf.json")
@@ -726,13 +330,13 @@ class _Verifier:
         )
         if leaf != expected_leaf:
             raise leaf_subject.fail("does not match the version", "ne correspond pas à la version")
-        proof_subject = _Subject(
+        proof_subject = Subject(
             f"inclusion proof of version {number}", f"preuve d'inclusion de la version {number}"
         )
         leaf_index = self.inclusion(proof_subject, f"{base}/inclusion.json", leaf, last_leaf)
         return record.chain_hash, leaf_index
 
-    def inclusion(self, subject: _Subject, name: str, leaf: bytes, last_leaf: int) -> int:
+    def inclusion(self, subject: Subject, name: str, leaf: bytes, last_leaf: int) -> int:
         """Check ``{"leaf_index", "tree_size", "path"}`` of ``leaf`` into the latest head."""
         value = _obj(
             subject,
@@ -758,10 +362,10 @@ class _Verifier:
     def checkpoint(self, number: int, last_seq: int, last_leaf: int) -> tuple[int, int]:
         """Check audit checkpoint ``number``; return its last sealed position and leaf index."""
         self.checkpoints.append(None)
-        subject = _Subject(
+        subject = Subject(
             f"audit checkpoint {number}", f"point de scellement {number} du journal d'audit"
         )
-        base = _name("audit/checkpoints", number)
+        base = member_name("audit/checkpoints", number)
         leaf = self.member(subject, f"{base}/leaf.json")
         value = _obj(
             subject,
@@ -772,7 +376,7 @@ class _Verifier:
         if (
             value["type"] != LEAF_TYPE_AUDIT_CHECKPOINT
             or not isinstance(digest, str)
-            or not _HEX32.match(digest)
+            or not HEX32.match(digest)
             or not isinstance(value["at"], str)
         ):
             raise subject.fail("malformed", "mal formé")
@@ -791,7 +395,7 @@ class _Verifier:
                 "sealed positions overlap the previous checkpoint",
                 "positions scellées chevauchant le point précédent",
             )
-        proof_subject = _Subject(
+        proof_subject = Subject(
             f"inclusion proof of audit checkpoint {number}",
             f"preuve d'inclusion du point de scellement {number}",
         )
@@ -801,8 +405,8 @@ class _Verifier:
 
     def audit_event(self, number: int, last_id: int) -> int:
         """Check audit event ``number``; return its id."""
-        subject = _Subject(f"audit event {number}", f"événement d'audit {number}")
-        base = _name("audit/events", number)
+        subject = Subject(f"audit event {number}", f"événement d'audit {number}")
+        base = member_name("audit/events", number)
         data = self.member(subject, f"{base}/event.json")
         value = _obj(
             subject,
@@ -841,7 +445,7 @@ class _Verifier:
             raise subject.fail("not about this PPA", "ne concerne pas ce PPA")
         if event.id <= last_id:
             raise subject.fail("ids out of order", "identifiants dans le désordre")
-        seal_subject = _Subject(
+        seal_subject = Subject(
             f"batch proof of audit event {number}",
             f"preuve de scellement de l'événement d'audit {number}",
         )
@@ -946,8 +550,8 @@ def read_members(source: str | Path | bytes) -> dict[str, bytes]:
     """Return the members of a bundle (path or bytes); raise ``ValueError`` if unreadable."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
-        return _read_zip(data)
-    except _Broken as broken:
+        return read_zip(data)
+    except Broken as broken:
         raise ValueError(str(broken.finding)) from broken
 
 
@@ -969,7 +573,7 @@ def verify_bundle(
     except OSError:
         return Report((Finding("bundle", "cannot be read", "archive", "impossible à lire"),))
     try:
-        members = _read_zip(data)
-    except _Broken as broken:
+        members = read_zip(data)
+    except Broken as broken:
         return Report((broken.finding,))
     return verify_members(members, trusted_key_id, known_heads)

@@ -1,0 +1,295 @@
+"""The one catalogue of the content's fields and French labels, for Python and the browser.
+
+Every model's field list with its CRDT storage kind (:data:`FIELDS`, what
+:mod:`editor.crdt` enforces and the browser's item factories create), the French label of every
+field (:data:`FIELD_LABELS`, used by diffs) and of every enum value of the content model
+(:data:`ENUM_LABELS`). The browser gets them at build time: ``editor/web/build.mjs`` runs
+``python -m editor.catalogue --json`` into ``editor/web/src/generated/catalogue.json`` (not
+committed); ``docs/document-schema.md`` is checked against it by ``tests/editor/test_catalogue.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum, StrEnum
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from editor.schema import (
+    Accord,
+    Action,
+    Attente,
+    Besoin,
+    Bilan,
+    Frequence,
+    Jour,
+    ModeAccord,
+    Moyen,
+    Objectif,
+    OrigineAttente,
+    Planning,
+    PPAContent,
+    Projet,
+    StatutAction,
+    StatutObjectif,
+    TypeAccord,
+    TypeMoyen,
+)
+
+
+class FieldKind(Enum):
+    """How one model field is stored in the CRDT."""
+
+    TEXT = "Text"
+    """``Text`` (``Y.Text``), plain text."""
+    STRING = "string"
+    """A plain string value."""
+    OPTIONAL_STRING = "string|null"
+    DATE = "date"
+    """``"YYYY-MM-DD"`` string or ``null``."""
+    ENUM = "enum"
+    """A plain string, one of the enum's values."""
+    INTEGER = "integer"
+    """A number with an integral value."""
+    OPTIONAL_INTEGER = "integer|null"
+    OPTIONAL_TIME = "time|null"
+    """``"HH:MM"`` string or ``null``."""
+    STRING_ARRAY = "Array<string>"
+    """``Array`` (``Y.Array``) of plain strings."""
+    OPTIONAL_MAP = "Map|null"
+    """A nested ``Map`` (``Y.Map``) or ``null``."""
+    ID = "id"
+    """The item id: non-empty string of at most 64 characters."""
+
+
+K = FieldKind
+
+FIELDS: Final[dict[type[BaseModel], dict[str, FieldKind]]] = {
+    Projet: {
+        "titre": K.TEXT,
+        "type": K.STRING,
+        "date_debut": K.DATE,
+        "date_fin": K.DATE,
+        "modalite_communication": K.TEXT,
+    },
+    Attente: {"id": K.ID, "origine": K.ENUM, "texte": K.TEXT},
+    Besoin: {"id": K.ID, "code": K.OPTIONAL_STRING, "description": K.TEXT, "analyse": K.TEXT},
+    Objectif: {
+        "id": K.ID,
+        "titre": K.TEXT,
+        "description": K.TEXT,
+        "besoin_ids": K.STRING_ARRAY,
+        "domaine": K.TEXT,
+        "date_debut": K.DATE,
+        "date_echeance": K.DATE,
+        "resultat_attendu": K.TEXT,
+        "strategie": K.TEXT,
+        "referent_id": K.OPTIONAL_STRING,
+        "avis_usager": K.TEXT,
+        "statut": K.ENUM,
+    },
+    Planning: {
+        "frequence": K.ENUM,
+        "intervalle": K.INTEGER,
+        "jours": K.STRING_ARRAY,
+        "heure_debut": K.OPTIONAL_TIME,
+        "duree_minutes": K.OPTIONAL_INTEGER,
+        "lieu": K.TEXT,
+    },
+    Action: {
+        "id": K.ID,
+        "titre": K.TEXT,
+        "description": K.TEXT,
+        "objectif_ids": K.STRING_ARRAY,
+        "prestations": K.STRING_ARRAY,
+        "referent_id": K.OPTIONAL_STRING,
+        "intervenant_ids": K.STRING_ARRAY,
+        "date_debut": K.DATE,
+        "date_fin": K.DATE,
+        "planning": K.OPTIONAL_MAP,
+        "statut": K.ENUM,
+        "resultat_attendu": K.TEXT,
+        "avis_usager": K.TEXT,
+    },
+    Moyen: {"id": K.ID, "type": K.ENUM, "description": K.TEXT},
+    Bilan: {
+        "date_evaluation": K.DATE,
+        "prochaine_revision": K.DATE,
+        "notes_preparation": K.TEXT,
+        "redige_par": K.STRING,
+    },
+    Accord: {
+        "id": K.ID,
+        "type": K.ENUM,
+        "mode": K.ENUM,
+        "par": K.STRING,
+        "temoin": K.STRING,
+        "date": K.DATE,
+        "motif": K.TEXT,
+    },
+}
+"""Layout of every model: field name -> storage kind, in model order (every field, nothing else)."""
+
+SECTIONS: Final[dict[str, type[BaseModel]]] = {
+    "projet": Projet,
+    "attentes": Attente,
+    "besoins": Besoin,
+    "objectifs": Objectif,
+    "actions": Action,
+    "planning": Planning,
+    "moyens": Moyen,
+    "bilan": Bilan,
+    "accords": Accord,
+}
+"""The model of each section (``planning``: an action's schedule), by its document name."""
+
+FIELD_LABELS: Final[dict[str, str]] = {
+    "titre": "titre",
+    "description": "description",
+    "texte": "texte",
+    "origine": "origine",
+    "code": "code SERAFIN-PH",
+    "analyse": "analyse",
+    "besoin_ids": "besoin traité",
+    "domaine": "domaine",
+    "date_debut": "date de début",
+    "date_echeance": "échéance",
+    "date_fin": "date de fin",
+    "resultat_attendu": "résultat attendu",
+    "strategie": "stratégie",
+    "referent_id": "référent",
+    "avis_usager": "avis de la personne",
+    "statut": "statut",
+    "objectif_ids": "objectifs servis",
+    "prestations": "prestations",
+    "intervenant_ids": "intervenants",
+    "planning": "planning",
+    "planning.frequence": "fréquence",
+    "planning.intervalle": "intervalle",
+    "planning.jours": "jours",
+    "planning.heure_debut": "heure",
+    "planning.duree_minutes": "durée",
+    "planning.lieu": "lieu",
+    "type": "type",
+    "mode": "mode",
+    "par": "donné par",
+    "temoin": "témoin",
+    "date": "date",
+    "motif": "motif",
+    "modalite_communication": "modalité de communication",
+    "date_evaluation": "date d'évaluation",
+    "prochaine_revision": "prochaine révision",
+    "notes_preparation": "notes de préparation",
+    "redige_par": "rédigé par",
+    "projet_de_vie": "projet de vie",
+}
+"""French labels of the content fields (dotted names for the planning's fields)."""
+
+ENUM_LABELS: Final[dict[type[StrEnum], dict[str, str]]] = {
+    OrigineAttente: {
+        "personne": "La personne",
+        "entourage": "L'entourage",
+        "professionnel": "Un professionnel",
+    },
+    StatutObjectif: {
+        "en_preparation": "En préparation",
+        "actif": "Actif",
+        "termine": "Terminé",
+        "annule": "Annulé",
+    },
+    StatutAction: {
+        "en_preparation": "En préparation",
+        "essai": "À l'essai",
+        "actif": "Actif",
+        "termine": "Terminé",
+        "annule": "Annulé",
+    },
+    Frequence: {
+        "ponctuelle": "Ponctuelle",
+        "quotidienne": "Quotidienne",
+        "hebdomadaire": "Hebdomadaire",
+        "mensuelle": "Mensuelle",
+    },
+    Jour: {
+        "MO": "Lundi",
+        "TU": "Mardi",
+        "WE": "Mercredi",
+        "TH": "Jeudi",
+        "FR": "Vendredi",
+        "SA": "Samedi",
+        "SU": "Dimanche",
+    },
+    TypeMoyen: {
+        "humain": "Humain",
+        "materiel": "Matériel",
+        "financier": "Financier",
+        "autre": "Autre",
+    },
+    TypeAccord: {"structure": "Accord de la structure", "personne": "Accord de la personne"},
+    ModeAccord: {
+        "signe": "Signé",
+        "oral": "Oral (avec témoin)",
+        "refuse": "Refusé",
+        "non_sollicite": "Non sollicité",
+    },
+}
+"""French label of every value of every enum of the content model (the editor's choices)."""
+
+FREQUENCE_UNITS: Final[dict[str, str]] = {
+    "ponctuelle": "fois",
+    "quotidienne": "jour(s)",
+    "hebdomadaire": "semaine(s)",
+    "mensuelle": "mois",
+}
+"""Unit of an action's interval, per frequency (``tous les 2 semaine(s)``)."""
+
+
+def _default(model: type[BaseModel], name: str) -> Any:
+    """The JSON default of a field (``None`` for ids, which the writer creates)."""
+    if name == "id":
+        return None
+    return model.model_fields[name].get_default(call_default_factory=True)
+
+
+def catalogue_json() -> dict[str, Any]:
+    """Return the catalogue as plain JSON (what the browser build embeds)."""
+    return {
+        "roots": list(PPAContent.model_fields),
+        "fields": {
+            section: [
+                {
+                    "name": name,
+                    "kind": kind.value,
+                    "default": _json_default(_default(model, name)),
+                }
+                for name, kind in FIELDS[model].items()
+            ]
+            for section, model in SECTIONS.items()
+        },
+        "field_labels": FIELD_LABELS,
+        "enum_labels": {enum.__name__: labels for enum, labels in ENUM_LABELS.items()},
+        "frequence_units": FREQUENCE_UNITS,
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def main(argv: list[str]) -> int:
+    """``python -m editor.catalogue --json``: print the catalogue for the browser build."""
+    if argv != ["--json"]:
+        sys.stderr.write("usage: python -m editor.catalogue --json\n")
+        return 2
+    sys.stdout.write(json.dumps(catalogue_json(), ensure_ascii=False, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
