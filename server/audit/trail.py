@@ -3,25 +3,36 @@
 A route names its action once, ``audit: Annotated[AuditTrail, audited("ppa.read")]``, and gets
 the caller (``audit.principal``) from it: the trail knows who, from where, and in which session;
 the route says on which object (:meth:`AuditTrail.ppa`, :meth:`AuditTrail.person`, ...), and
-the role is looked up in the person's cercle.
+the role is looked up in the person's cercle. A refusal (401, 403, 404) of a route whose path
+names a PPA or a person leaves one ``denied`` trace of that object instead, committed although
+the request's own changes are rolled back.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
 from server.audit.service import trace
 from server.auth.principal import Principal
 from server.deps import ClientAddr, SessionDep, SettingsDep, get_principal, oauth2_scheme
-from server.models import PPA
+from server.errors import AppError
+from server.models import PPA, Person
 
 log = structlog.get_logger(__name__)
+
+DENIED_STATUSES = frozenset({401, 403, 404})
+SUBJECTS = (("ppa_id", "ppa"), ("person_id", "person"))
+"""Path parameters naming the object of a route (most precise first) and its object type."""
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,36}")
+"""What a denied trace keeps of the id in the path (anything else is not an id: dropped)."""
 
 Account = Callable[[Principal], Awaitable[Principal]]
 
@@ -111,10 +122,62 @@ class Audited:
         addr: ClientAddr,
         token: Annotated[str | None, Depends(oauth2_scheme)],
     ) -> AsyncIterator[AuditTrail]:
-        principal = await get_principal(session, settings, token)
-        if self.account is not None:
-            principal = await self.account(principal)
-        yield AuditTrail(session, principal, addr, self.action)
+        principal: Principal | None = None
+        try:
+            principal = await get_principal(session, settings, token)
+            if self.account is not None:
+                principal = await self.account(principal)
+            yield AuditTrail(session, principal, addr, self.action)
+        except AppError as error:
+            if error.status_code in DENIED_STATUSES:
+                await _denied(session, principal, addr, self.action, request.path_params)
+            raise
+
+
+async def _denied(
+    session: AsyncSession,
+    principal: Principal | None,
+    addr: str | None,
+    action: str,
+    path_params: dict[str, Any],
+) -> None:
+    """Commit one ``denied`` trace of the object the path names (none if it names none)."""
+    subject = next(
+        ((kind, str(path_params[name])) for name, kind in SUBJECTS if name in path_params), None
+    )
+    if subject is None:
+        return
+    object_type, raw_id = subject
+    object_id = raw_id if _ID.fullmatch(raw_id) else None
+    try:
+        await session.rollback()  # the refused request's own changes are not kept
+        person_id = await _person_of(session, object_type, object_id)
+        role = None
+        if principal is not None and person_id is not None:
+            role = await authz.role_value(session, principal, person_id)
+        trace(
+            session,
+            principal,
+            action,
+            object_type,
+            object_id,
+            person_id=person_id,
+            role=role,
+            client_addr=addr,
+            outcome="denied",
+        )
+        await session.commit()
+    except Exception as failure:  # the refusal stands; the missing trace is logged
+        log.error("audit.denied_failed", action=action, error=type(failure).__name__)
+
+
+async def _person_of(session: AsyncSession, object_type: str, object_id: str | None) -> str | None:
+    """The person the object belongs to (``None``: no such object)."""
+    if object_id is None:
+        return None
+    if object_type == "ppa":
+        return await session.scalar(select(PPA.person_id).where(PPA.id == object_id))
+    return await session.scalar(select(Person.id).where(Person.id == object_id))
 
 
 def audited(action: str, *, account: Account | None = None) -> Any:
