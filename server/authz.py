@@ -7,10 +7,11 @@ opposition to a member removes every capability of that member.
 
 Routes not tied to one person (the directory, API clients, sealing the audit trail, the ESMS
 feed and webhooks) depend on the kind of account instead: they take the principal through one of
-the account dependencies at the end of this module (``ProfessionalAccount``, ``DirectoryManager``,
-``AdminAccount``, ``AuditSealer``, ``EsmsClient``), which answer 403 to any other account (and 401
-without a token). A check that depends on the request body (subscribing to one's own agenda) is a
-named function here too (:func:`own_agenda_professional`).
+the account checks at the end of this module (``DirectoryManager``, ``AdminAccount``,
+``EsmsClient``, or the check given to their audit, ``Audited(..., account=admin_account)``), which
+answer 403 to any other account (and 401 without a token). A check that depends on the request
+body (subscribing to one's own agenda) is a named function here too
+(:func:`own_agenda_professional`).
 """
 
 from __future__ import annotations
@@ -187,6 +188,12 @@ async def role_for_person(
     return _effective_role(rows)
 
 
+async def role_value(session: AsyncSession, principal: Principal, person_id: str) -> str | None:
+    """:func:`role_for_person` as the value traces and answers carry."""
+    role = await role_for_person(session, principal, person_id)
+    return role.value if role else None
+
+
 def _effective_role(rows: Iterable[tuple[str, bool]]) -> Role | None:
     """The strongest role of the principal's rows in one cercle; ``None`` if any is opposed."""
     rows = list(rows)
@@ -278,8 +285,6 @@ def own_agenda_professional(principal: Principal) -> str:
     return principal.professional_id
 
 
-ProfessionalAccount = Annotated[Principal, Depends(professional_account)]
 DirectoryManager = Annotated[Principal, Depends(directory_manager)]
 AdminAccount = Annotated[Principal, Depends(admin_account)]
-AuditSealer = Annotated[Principal, Depends(audit_sealer)]
 EsmsClient = Annotated[Principal, Depends(esms_client)]

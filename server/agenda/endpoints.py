@@ -6,13 +6,10 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import authz
 from server.agenda import service
 from server.agenda.schemas import AgendaFeedCreate, AgendaFeedCreated, AgendaFeedRead
-from server.audit.service import trace
-from server.auth.principal import Principal
+from server.audit.trail import AuditTrail, audited
 from server.db import utcnow
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.exports_api.service import etag_matches
@@ -21,13 +18,13 @@ from server.models.exports import AgendaFeed
 router = APIRouter(tags=["agenda"])
 
 
-async def _feed_role(session: AsyncSession, principal: Principal, feed: AgendaFeed) -> str | None:
-    """The role a feed's trace names: the owner's role in the person's cercle for a person's
-    agenda (``None`` once they left it), the account kind for a professional's own agenda."""
+async def _trace_feed(audit: AuditTrail, feed: AgendaFeed) -> None:
+    """A feed's trace names the owner's role in the person's cercle for a person's agenda
+    (``None`` once they left it), the account kind for a professional's own agenda."""
     if feed.person_id is None:
-        return principal.kind
-    role = await authz.role_for_person(session, principal, feed.person_id)
-    return role.value if role else None
+        audit.record("agenda_feed", feed.id, person_id=None, role=audit.principal.kind)
+    else:
+        await audit.on("agenda_feed", feed.id, feed.person_id)
 
 
 @router.post(
@@ -36,26 +33,16 @@ async def _feed_role(session: AsyncSession, principal: Principal, feed: AgendaFe
 async def create_feed(
     body: AgendaFeedCreate,
     request: Request,
+    audit: Annotated[AuditTrail, audited("agenda.feed.create")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> AgendaFeedCreated:
     """A calendar subscription URL with a secret token: the person's agenda (any member who
     reads validated versions) or your own agenda as a professional (every person whose cercle
     you are in). Keep the URL private; revoke it with `DELETE /api/agenda-feeds/{id}`."""
     feed, token = await service.create_feed(
-        session, principal, body.kind, body.person_id, body.label
+        session, audit.principal, body.kind, body.person_id, body.label
     )
-    trace(
-        session,
-        principal,
-        "agenda.feed.create",
-        "agenda_feed",
-        feed.id,
-        person_id=feed.person_id,
-        role=await _feed_role(session, principal, feed),
-        client_addr=addr,
-    )
+    await _trace_feed(audit, feed)
     url = str(request.base_url).rstrip("/") + service.feed_path(token)
     return AgendaFeedCreated.model_validate(
         {
@@ -74,22 +61,13 @@ async def list_feeds(session: SessionDep, principal: CurrentPrincipal) -> list[A
 
 @router.delete("/api/agenda-feeds/{feed_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_feed(
-    feed_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    feed_id: str, audit: Annotated[AuditTrail, audited("agenda.feed.revoke")], session: SessionDep
 ) -> Response:
     """Revoke a subscription: its URL answers 404 from now on."""
-    feed = await service.get_own_feed(session, principal, feed_id)
+    feed = await service.get_own_feed(session, audit.principal, feed_id)
     if feed.revoked_at is None:
         feed.revoked_at = utcnow()
-        trace(
-            session,
-            principal,
-            "agenda.feed.revoke",
-            "agenda_feed",
-            feed.id,
-            person_id=feed.person_id,
-            role=await _feed_role(session, principal, feed),
-            client_addr=addr,
-        )
+        await _trace_feed(audit, feed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -113,20 +91,10 @@ async def agenda_feed(
     content = await service.feed_content(session, feed, principal)
     etag = '"' + hashlib.sha256(content.ics).hexdigest() + '"'
     not_modified = etag_matches(if_none_match, etag)
-    # The owner's role in each person's cercle (a professional's feed spans several persons).
-    roles = await authz.roles_for_persons(session, principal, {p for _, p in content.ppas})
-    for ppa_id, person_id in content.ppas:
-        trace(
-            session,
-            principal,
-            "agenda.feed.read",
-            "ppa",
-            ppa_id,
-            person_id=person_id,
-            role=roles[person_id],
-            client_addr=addr,
-            outcome="not_modified" if not_modified else "ok",
-        )
+    # The token is the credential: the trail names the feed's owner, with their role in each
+    # person's cercle (a professional's feed spans several persons).
+    audit = AuditTrail(session, principal, addr, "agenda.feed.read")
+    await audit.each("ppa", content.ppas, outcome="not_modified" if not_modified else "ok")
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if not_modified:
         return Response(status_code=304, headers=headers)

@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic.dataclasses import dataclass
 from sqlalchemy import select
 
 from server import authz
-from server.audit.service import trace
+from server.audit.seal import record_of
+from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.deps import SessionDep
 from server.models import AuditEvent
+from versions.audit import AuditEventRecord
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
 
-class AuditEventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    actor_type: str
-    actor_id: str | None
-    role: str | None
-    action: str
-    object_type: str
-    object_id: str | None
-    person_id: str | None
-    client_addr: str | None
-    outcome: str
+@dataclass(frozen=True)
+class AuditEventRead(AuditEventRecord):
+    """One audit event as the API returns it: the fields of the sealed record, defined there."""
 
 
 @router.get("/persons/{person_id}/audit", response_model=list[AuditEventRead])
 async def list_audit_events(
     person_id: str,
+    audit: Annotated[AuditTrail, audited("audit.list")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
     after_id: int = Query(default=0, ge=0, description="Return traces after this id (paging)"),
     limit: int = Query(default=500, ge=1, le=5000),
-) -> list[AuditEvent]:
+) -> list[AuditEventRead]:
     """Every access to the person's data, oldest first (auditors)."""
-    person = await authz.get_person(session, principal, person_id, Capability.READ_AUDIT)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.READ_AUDIT)
     events = list(
         await session.scalars(
             select(AuditEvent)
@@ -52,14 +43,5 @@ async def list_audit_events(
             .limit(limit)
         )
     )
-    trace(
-        session,
-        principal,
-        "audit.list",
-        "person",
-        person.id,
-        person_id=person.id,
-        role="auditor",
-        client_addr=addr,
-    )
-    return events
+    audit.record("person", person.id, person_id=person.id, role="auditor")
+    return [AuditEventRead(**asdict(record_of(event))) for event in events]

@@ -5,8 +5,6 @@ Each trace says who, with which role, did what to which object, when, and from w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
@@ -41,34 +39,3 @@ def trace(
             outcome=outcome,
         )
     )
-
-
-def trace_many(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    object_type: str,
-    objects: Iterable[tuple[str, str]],
-    *,
-    client_addr: str | None,
-    role: str | None = None,
-    roles: Mapping[str, str | None] | None = None,
-) -> None:
-    """One trace per (object id, person id) pair, e.g. for a list of persons.
-
-    The principal's role is ``role`` for every pair, or ``roles[person id]`` (its role in each
-    person's cercle, e.g. from :func:`server.authz.roles_for_persons`).
-    """
-    if role is not None and roles is not None:
-        raise ValueError("trace_many takes role or roles, not both")
-    for object_id, person_id in objects:
-        trace(
-            session,
-            principal,
-            action,
-            object_type,
-            object_id,
-            person_id=person_id,
-            role=roles.get(person_id) if roles is not None else role,
-            client_addr=client_addr,
-        )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, status
 from sqlalchemy import func, select
 
 from server import authz
-from server.audit.service import trace
+from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
 from server.db import utcnow
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.deps import SessionDep
 from server.errors import Conflict, InvalidInput, NotFound
 from server.models import ApiClient, CercleMember, Professional, User
 from server.models.person import MemberKind, Role
@@ -18,17 +20,12 @@ from server.models.person import MemberKind, Role
 router = APIRouter(prefix="/api/persons/{person_id}/cercle", tags=["cercle"])
 
 
-async def _role(session: SessionDep, principal: CurrentPrincipal, person_id: str) -> str | None:
-    role = await authz.role_for_person(session, principal, person_id)
-    return role.value if role else None
-
-
 @router.get("", response_model=list[MemberRead])
 async def list_members(
-    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    person_id: str, audit: Annotated[AuditTrail, audited("cercle.list")], session: SessionDep
 ) -> list[CercleMember]:
     """Members of the person's cercle, with their roles."""
-    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.SEE_PERSON)
     members = list(
         await session.scalars(
             select(CercleMember)
@@ -36,16 +33,7 @@ async def list_members(
             .order_by(CercleMember.created_at)
         )
     )
-    trace(
-        session,
-        principal,
-        "cercle.list",
-        "cercle",
-        person.id,
-        person_id=person.id,
-        role=await _role(session, principal, person.id),
-        client_addr=addr,
-    )
+    await audit.on("cercle", person.id, person.id)
     return members
 
 
@@ -73,11 +61,11 @@ async def _display_name(session: SessionDep, body: MemberCreate) -> str:
 async def add_member(
     person_id: str,
     body: MemberCreate,
+    audit: Annotated[AuditTrail, audited("cercle.add")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> CercleMember:
     """Add a member to the cercle (coordinator)."""
+    principal = audit.principal
     person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
     for column, value in (
         (CercleMember.user_id, body.user_id),
@@ -108,16 +96,7 @@ async def add_member(
     )
     session.add(member)
     await session.flush()
-    trace(
-        session,
-        principal,
-        "cercle.add",
-        "cercle_member",
-        member.id,
-        person_id=person.id,
-        role=Role.COORDINATOR.value,
-        client_addr=addr,
-    )
+    audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
     return member
 
 
@@ -154,28 +133,18 @@ async def update_member(
     person_id: str,
     member_id: str,
     body: MemberUpdate,
+    audit: Annotated[AuditTrail, audited("cercle.update")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> CercleMember:
     """Change a member's role (coordinator)."""
-    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     if body.role is not Role.COORDINATOR:
         await _ensure_other_coordinator(session, member)
     if (body.role is Role.ESMS) != (member.kind == MemberKind.STRUCTURE_SYSTEM.value):
         raise InvalidInput("role : le rôle esms est réservé aux systèmes de structure")
     member.role = body.role.value
-    trace(
-        session,
-        principal,
-        "cercle.update",
-        "cercle_member",
-        member.id,
-        person_id=person.id,
-        role=Role.COORDINATOR.value,
-        client_addr=addr,
-    )
+    audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
     await session.flush()
     return member
 
@@ -184,25 +153,15 @@ async def update_member(
 async def remove_member(
     person_id: str,
     member_id: str,
+    audit: Annotated[AuditTrail, audited("cercle.remove")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> None:
     """Remove a member from the cercle (coordinator)."""
-    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     await _ensure_other_coordinator(session, member)
     await session.delete(member)
-    trace(
-        session,
-        principal,
-        "cercle.remove",
-        "cercle_member",
-        member_id,
-        person_id=person.id,
-        role=Role.COORDINATOR.value,
-        client_addr=addr,
-    )
+    audit.record("cercle_member", member_id, person_id=person.id, role=Role.COORDINATOR.value)
 
 
 @router.put("/{member_id}/opposition", response_model=MemberRead)
@@ -210,16 +169,15 @@ async def set_opposition(
     person_id: str,
     member_id: str,
     body: OppositionUpdate,
+    audit: Annotated[AuditTrail, audited("cercle.opposition")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> CercleMember:
     """Record (or lift) the person's opposition to sharing with a member.
 
     The person does it themself, or a coordinator records it on their behalf.
     An opposed member reads nothing from then on.
     """
-    person = await authz.get_person(session, principal, person_id, Capability.OPPOSE)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.OPPOSE)
     member = await _member(session, person.id, member_id)
     if member.kind == MemberKind.PERSON.value:
         raise InvalidInput("La personne ne peut pas s'opposer au partage avec elle-même.")
@@ -227,15 +185,7 @@ async def set_opposition(
         await _ensure_other_coordinator(session, member)
     member.opposed = body.opposed
     member.opposed_at = utcnow() if body.opposed else None
-    trace(
-        session,
-        principal,
-        "cercle.opposition" if body.opposed else "cercle.opposition_lifted",
-        "cercle_member",
-        member.id,
-        person_id=person.id,
-        role=await _role(session, principal, person.id),
-        client_addr=addr,
-    )
+    action = "cercle.opposition" if body.opposed else "cercle.opposition_lifted"
+    await audit.on("cercle_member", member.id, person.id, action=action)
     await session.flush()
     return member

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
-from server.audit.service import trace_many
-from server.authz import EsmsClient, roles_for_persons
-from server.deps import ClientAddr, SessionDep, SettingsDep
+from server import authz
+from server.audit.trail import AuditTrail, audited
+from server.authz import EsmsClient
+from server.deps import SessionDep, SettingsDep
 from server.esms import delivery, service
 from server.esms.schemas import (
     AttemptRead,
@@ -29,9 +30,8 @@ router = APIRouter(prefix="/api/esms", tags=["esms"], lifespan=delivery.lifespan
 # published by the whole service.
 @router.get("/feed", response_model=FeedPage)
 async def feed(
+    audit: Annotated[AuditTrail, audited("esms.feed", account=authz.esms_client)],
     session: SessionDep,
-    principal: EsmsClient,
-    addr: ClientAddr,
     cursor: Annotated[str | None, Query(max_length=18)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FeedPage:
@@ -40,16 +40,8 @@ async def feed(
     then pass the `next_cursor` of the previous page. Positions follow commit order, so a
     cursor never skips a version; versions of persons whose cercle the caller is not in (or
     who opposed it) are left out. API clients only."""
-    page, events = await service.feed_page(session, principal, cursor, limit)
-    trace_many(
-        session,
-        principal,
-        "esms.feed",
-        "ppa",
-        [(ev.ppa_id, ev.person_id) for ev in events],
-        client_addr=addr,
-        roles=await roles_for_persons(session, principal, {ev.person_id for ev in events}),
-    )
+    page, events = await service.feed_page(session, audit.principal, cursor, limit)
+    await audit.each("ppa", [(ev.ppa_id, ev.person_id) for ev in events])
     return page
 
 

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from server import authz
-from server.audit.service import trace
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.audit.trail import AuditTrail, audited
+from server.deps import SessionDep
 from server.exports_api import repository, service
 
 router = APIRouter(prefix="/api", tags=["exports"])
@@ -37,9 +36,8 @@ async def export_version(
     ppa_id: str,
     number: int,
     format_name: str,
+    audit: Annotated[AuditTrail, audited("ppa.export")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The version as a file: `pdf`, `docx`, `falc`, `fhir` (TDDUI), `cda`, `xdm` (DMP),
@@ -50,35 +48,16 @@ async def export_version(
     who read drafts, and only as `pdf` (watermarked "BROUILLON"), `docx` and `falc`.
     """
     fmt = service.get_format(format_name)
-    ppa, version = await repository.get_readable_version(session, principal, ppa_id, number)
+    ppa, version = await repository.get_readable_version(session, audit.principal, ppa_id, number)
     service.check_allowed(fmt, version)
-    role = await authz.role_for_person(session, principal, ppa.person_id)
+    action = audit_action(fmt.name, number)
     etag = service.etag_of(version)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if service.etag_matches(if_none_match, etag):
-        trace(
-            session,
-            principal,
-            audit_action(fmt.name, number),
-            "ppa",
-            ppa.id,
-            person_id=ppa.person_id,
-            role=role.value if role else None,
-            client_addr=addr,
-            outcome="not_modified",
-        )
+        await audit.ppa(ppa, action=action, outcome="not_modified")
         return Response(status_code=304, headers=headers)
     rendered = await service.export_version(session, ppa, version, fmt.name)
-    trace(
-        session,
-        principal,
-        audit_action(fmt.name, number),
-        "ppa",
-        ppa.id,
-        person_id=ppa.person_id,
-        role=role.value if role else None,
-        client_addr=addr,
-    )
+    await audit.ppa(ppa, action=action)
     return Response(
         content=rendered.data,
         media_type=rendered.media_type,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
 from server import authz
-from server.audit.service import trace, trace_many
+from server.audit.trail import AuditTrail, audited
 from server.auth.security import new_api_token
-from server.authz import AdminAccount, Capability, DirectoryManager, ProfessionalAccount
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.authz import AdminAccount, Capability, DirectoryManager
+from server.deps import SessionDep
 from server.errors import Conflict, NotFound
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
@@ -90,10 +92,13 @@ async def list_professionals(
 
 @router.post("/persons", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
 async def create_person(
-    body: PersonCreate, session: SessionDep, principal: ProfessionalAccount, addr: ClientAddr
+    body: PersonCreate,
+    audit: Annotated[AuditTrail, audited("person.create", account=authz.professional_account)],
+    session: SessionDep,
 ) -> PersonRead:
     """Register a person (usager) with their INS (professionals); the creator becomes
     coordinator of the cercle."""
+    principal = audit.principal
     assert body.ins_system is not None
     oid = INS_OIDS[body.ins_system]
     if await session.scalar(
@@ -117,39 +122,23 @@ async def create_person(
             added_by=principal.id,
         )
     )
-    trace(
-        session,
-        principal,
-        "person.create",
-        "person",
-        person.id,
-        person_id=person.id,
-        role=Role.COORDINATOR.value,
-        client_addr=addr,
-    )
+    audit.record("person", person.id, person_id=person.id, role=Role.COORDINATOR.value)
     return PersonRead.model_validate(person).model_copy(update={"my_role": "coordinator"})
 
 
 @router.get("/persons", response_model=list[PersonRead])
 async def list_persons(
-    session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    audit: Annotated[AuditTrail, audited("person.list")], session: SessionDep
 ) -> list[PersonRead]:
     """Persons whose cercle the caller belongs to (and who did not oppose sharing)."""
     persons = list(
         await session.scalars(
-            authz.persons_with(principal, Capability.SEE_PERSON).order_by(Person.birth_family_name)
+            authz.persons_with(audit.principal, Capability.SEE_PERSON).order_by(
+                Person.birth_family_name
+            )
         )
     )
-    roles = await authz.roles_for_persons(session, principal, (p.id for p in persons))
-    trace_many(
-        session,
-        principal,
-        "person.list",
-        "person",
-        [(p.id, p.id) for p in persons],
-        client_addr=addr,
-        roles=roles,
-    )
+    roles = await audit.each("person", [(p.id, p.id) for p in persons])
     return [
         PersonRead.model_validate(person).model_copy(update={"my_role": roles[person.id]})
         for person in persons
@@ -158,36 +147,24 @@ async def list_persons(
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
 async def get_person(
-    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    person_id: str, audit: Annotated[AuditTrail, audited("person.read")], session: SessionDep
 ) -> PersonRead:
     """One person's identity."""
-    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
-    role = await authz.role_for_person(session, principal, person.id)
-    trace(
-        session,
-        principal,
-        "person.read",
-        "person",
-        person.id,
-        person_id=person.id,
-        role=role.value if role else None,
-        client_addr=addr,
-    )
-    return PersonRead.model_validate(person).model_copy(
-        update={"my_role": role.value if role else None}
-    )
+    person = await authz.get_person(session, audit.principal, person_id, Capability.SEE_PERSON)
+    role = await authz.role_value(session, audit.principal, person.id)
+    audit.record("person", person.id, person_id=person.id, role=role)
+    return PersonRead.model_validate(person).model_copy(update={"my_role": role})
 
 
 @router.patch("/persons/{person_id}", response_model=PersonRead)
 async def update_person(
     person_id: str,
     body: PersonUpdate,
+    audit: Annotated[AuditTrail, audited("person.update")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> PersonRead:
     """Update administrative fields (coordinator). INS traits are not edited here."""
-    person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
+    person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     changes = body.model_dump(exclude_unset=True)
     if (
         changes.get("structure_id")
@@ -196,23 +173,16 @@ async def update_person(
         raise NotFound("Structure introuvable.")
     for key, value in changes.items():
         setattr(person, key, value)
-    trace(
-        session,
-        principal,
-        "person.update",
-        "person",
-        person.id,
-        person_id=person.id,
-        role=Role.COORDINATOR.value,
-        client_addr=addr,
-    )
+    audit.record("person", person.id, person_id=person.id, role=Role.COORDINATOR.value)
     await session.flush()
     return PersonRead.model_validate(person).model_copy(update={"my_role": "coordinator"})
 
 
 @router.post("/api-clients", status_code=status.HTTP_201_CREATED, response_model=ApiClientCreated)
 async def create_api_client(
-    body: ApiClientCreate, session: SessionDep, principal: AdminAccount, addr: ClientAddr
+    body: ApiClientCreate,
+    audit: Annotated[AuditTrail, audited("api_client.create", account=authz.admin_account)],
+    session: SessionDep,
 ) -> ApiClientCreated:
     """Create an API client for a structure's software (administrators). The token is shown once."""
     if body.structure_id is not None and await session.get(Structure, body.structure_id) is None:
@@ -226,16 +196,7 @@ async def create_api_client(
     )
     session.add(client)
     await session.flush()
-    trace(
-        session,
-        principal,
-        "api_client.create",
-        "api_client",
-        client.id,
-        person_id=None,
-        role=ADMIN_ROLE,
-        client_addr=addr,
-    )
+    audit.record("api_client", client.id, person_id=None, role=ADMIN_ROLE)
     return ApiClientCreated(
         id=client.id,
         name=client.name,
@@ -258,9 +219,8 @@ async def list_api_clients(session: SessionDep, principal: AdminAccount) -> list
 @router.delete("/api-clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_client(
     client_id: str,
+    audit: Annotated[AuditTrail, audited("api_client.revoke", account=authz.admin_account)],
     session: SessionDep,
-    principal: AdminAccount,
-    addr: ClientAddr,
     request: Request,
 ) -> Response:
     """Revoke an API client (administrators): its token is refused (401) from the next request.
@@ -269,16 +229,7 @@ async def revoke_api_client(
     if client is None:
         raise NotFound("Client d'API introuvable.")
     if revoke_client(client):
-        trace(
-            session,
-            principal,
-            "api_client.revoke",
-            "api_client",
-            client.id,
-            person_id=None,
-            role=ADMIN_ROLE,
-            client_addr=addr,
-        )
+        audit.record("api_client", client.id, person_id=None, role=ADMIN_ROLE)
     await session.commit()  # before closing its live connections: they must not reconnect
     await end_live_sessions(request.app.state, client.id, REVOKED_REASON)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -288,9 +239,8 @@ async def revoke_api_client(
 async def update_user(
     user_id: str,
     body: UserUpdate,
+    audit: Annotated[AuditTrail, audited("user.update", account=authz.admin_account)],
     session: SessionDep,
-    principal: AdminAccount,
-    addr: ClientAddr,
     request: Request,
 ) -> UserRead:
     """Deactivate (``{"is_active": false}``) or reactivate a login (administrators). A deactivated
@@ -299,18 +249,11 @@ async def update_user(
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("Compte utilisateur introuvable.")
-    if user.id == principal.id and not body.is_active:
+    if user.id == audit.principal.id and not body.is_active:
         raise Conflict("Vous ne pouvez pas désactiver votre propre compte.")
     if set_user_active(user, body.is_active):
-        trace(
-            session,
-            principal,
-            user_action(body.is_active),
-            "user",
-            user.id,
-            person_id=None,
-            role=ADMIN_ROLE,
-            client_addr=addr,
+        audit.record(
+            "user", user.id, person_id=None, role=ADMIN_ROLE, action=user_action(body.is_active)
         )
     if not body.is_active:
         await session.commit()  # before closing its live connections: they must not reconnect

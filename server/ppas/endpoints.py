@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from server import authz
-from server.audit.service import trace, trace_many
+from server.audit.trail import AuditTrail, audited
+from server.auth.principal import Principal
 from server.authz import Capability
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.deps import SessionDep
 from server.errors import InvalidInput, Locked, NotFound
 from server.models import PPA
 from server.ppas import service
@@ -33,12 +34,12 @@ Documents = Annotated[DocumentSource, Depends(get_documents)]
 async def create_ppa(
     person_id: str,
     body: PPACreate,
+    audit: Annotated[AuditTrail, audited("ppa.create")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     documents: Documents,
-    addr: ClientAddr,
 ) -> PPARead:
     """Create a PPA for the person: empty, with the given content, or from their previous PPA."""
+    principal = audit.principal
     person = await authz.get_person(session, principal, person_id, Capability.EDIT)
     previous: PPA | None = None
     if body.previous_ppa_id:
@@ -62,26 +63,12 @@ async def create_ppa(
         content=body.content,
         previous=previous,
     )
-    trace(
-        session,
-        principal,
-        "ppa.create",
-        "ppa",
-        ppa.id,
-        person_id=person.id,
-        role=await _role(session, principal, person.id),
-        client_addr=addr,
-    )
+    await audit.ppa(ppa)
     return await _read(session, documents, principal, ppa)
 
 
-async def _role(session: SessionDep, principal: CurrentPrincipal, person_id: str) -> str | None:
-    role = await authz.role_for_person(session, principal, person_id)
-    return role.value if role else None
-
-
 async def _read(
-    session: SessionDep, documents: DocumentSource, principal: CurrentPrincipal, ppa: PPA
+    session: SessionDep, documents: DocumentSource, principal: Principal, ppa: PPA
 ) -> PPARead:
     content = await load_content(documents, session, ppa.id)
     problems = await service.problems_of(session, documents, ppa, content)
@@ -91,16 +78,17 @@ async def _read(
             "content": content,
             "problems": problems,
             "serafin": service.labels_of(content),
-            "my_role": await _role(session, principal, ppa.person_id),
+            "my_role": await authz.role_value(session, principal, ppa.person_id),
         }
     )
 
 
 @router.get("/persons/{person_id}/ppas", response_model=list[PPASummary])
 async def list_person_ppas(
-    person_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    person_id: str, audit: Annotated[AuditTrail, audited("ppa.list")], session: SessionDep
 ) -> list[PPA]:
     """The person's PPAs the caller may read (ESMS systems see validated ones only)."""
+    principal = audit.principal
     person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
     ppas = list(
         await session.scalars(
@@ -109,86 +97,51 @@ async def list_person_ppas(
             .order_by(PPA.created_at.desc())
         )
     )
-    trace(
-        session,
-        principal,
-        "ppa.list",
-        "person",
-        person.id,
-        person_id=person.id,
-        role=await _role(session, principal, person.id),
-        client_addr=addr,
-    )
+    await audit.person(person.id)
     return ppas
 
 
 @router.get("/ppas", response_model=list[PPASummary])
 async def list_ppas(
-    session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    audit: Annotated[AuditTrail, audited("ppa.list")], session: SessionDep
 ) -> list[PPA]:
     """Every PPA the caller may read."""
     ppas = list(
         await session.scalars(
-            authz.ppas_with(principal, Capability.READ_VALIDATED).order_by(PPA.updated_at.desc())
+            authz.ppas_with(audit.principal, Capability.READ_VALIDATED).order_by(
+                PPA.updated_at.desc()
+            )
         )
     )
-    trace_many(
-        session,
-        principal,
-        "ppa.list",
-        "ppa",
-        [(p.id, p.person_id) for p in ppas],
-        client_addr=addr,
-        roles=await authz.roles_for_persons(session, principal, (p.person_id for p in ppas)),
-    )
+    await audit.each("ppa", [(p.id, p.person_id) for p in ppas])
     return ppas
 
 
 @router.get("/ppas/{ppa_id}", response_model=PPARead)
 async def get_ppa(
     ppa_id: str,
+    audit: Annotated[AuditTrail, audited("ppa.read")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     documents: Documents,
-    addr: ClientAddr,
 ) -> PPARead:
     """The PPA's current content as JSON (the CRDT document's projection) and its problems."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_VALIDATED)
-    result = await _read(session, documents, principal, ppa)
-    trace(
-        session,
-        principal,
-        "ppa.read",
-        "ppa",
-        ppa.id,
-        person_id=ppa.person_id,
-        role=result.my_role,
-        client_addr=addr,
-    )
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_VALIDATED)
+    result = await _read(session, documents, audit.principal, ppa)
+    audit.record("ppa", ppa.id, person_id=ppa.person_id, role=result.my_role)
     return result
 
 
 @router.get("/ppas/{ppa_id}/problems", response_model=list[ProblemRead])
 async def get_problems(
     ppa_id: str,
+    audit: Annotated[AuditTrail, audited("ppa.read")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     documents: Documents,
-    addr: ClientAddr,
 ) -> list[dict[str, str]]:
     """Every validation problem of the current content, with a path and a French message."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ)
     content = await load_content(documents, session, ppa.id)
-    trace(
-        session,
-        principal,
-        "ppa.read",
-        "ppa",
-        ppa.id,
-        person_id=ppa.person_id,
-        role=await _role(session, principal, ppa.person_id),
-        client_addr=addr,
-    )
+    await audit.ppa(ppa)
     return await service.problems_of(session, documents, ppa, content)
 
 
@@ -196,27 +149,17 @@ async def get_problems(
 async def update_ppa(
     ppa_id: str,
     body: PPAUpdate,
+    audit: Annotated[AuditTrail, audited("ppa.update")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
 ) -> PPA:
     """Rename the PPA in listings."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
     if ppa.locked:
         raise Locked(
             "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
             "Ouvrez un avenant ou une révision."
         )
     ppa.title = body.title
-    trace(
-        session,
-        principal,
-        "ppa.update",
-        "ppa",
-        ppa.id,
-        person_id=ppa.person_id,
-        role=await _role(session, principal, ppa.person_id),
-        client_addr=addr,
-    )
+    await audit.ppa(ppa)
     await session.flush()
     return ppa

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
 from server.audit.seal import seal as seal_audit
-from server.audit.service import trace, trace_many
-from server.auth.principal import Principal
-from server.authz import AuditSealer, Capability
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.audit.trail import AuditTrail, audited
+from server.authz import Capability
+from server.deps import CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
 from server.models import PPA, TreeHead, Version, VersionAccord
 from server.versions_api import repository, service
@@ -53,26 +52,6 @@ router = APIRouter(prefix="/api", tags=["versions"])
 LOCKED_RESPONSES: dict[int | str, dict[str, str]] = {
     409: {"description": "PPA validé et verrouillé (Locked) ou état changé (Conflict)"}
 }
-
-
-async def _role(session: AsyncSession, principal: Principal, person_id: str) -> str | None:
-    role = await authz.role_for_person(session, principal, person_id)
-    return role.value if role else None
-
-
-async def _trace(
-    session: AsyncSession, principal: Principal, action: str, ppa: PPA, addr: str | None
-) -> None:
-    trace(
-        session,
-        principal,
-        action,
-        "ppa",
-        ppa.id,
-        person_id=ppa.person_id,
-        role=await _role(session, principal, ppa.person_id),
-        client_addr=addr,
-    )
 
 
 def _summary(version: Version, names: dict[str, str]) -> VersionSummary:
@@ -136,23 +115,14 @@ def _head(row: TreeHead | None) -> TreeHeadRead | None:
 
 @router.get("/ppas/review-due", response_model=list[ReviewDueRead])
 async def list_review_due(
+    audit: Annotated[AuditTrail, audited("ppa.review_due")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
     within_days: int = Query(default=30, ge=0, le=3660, description="Due within this many days"),
 ) -> list[ReviewDueRead]:
     """Validated PPAs the caller may read whose review is due or overdue (HAS: yearly)."""
     today = service.local_day(datetime.now(service.PARIS))
-    rows = await service.review_due(session, principal, within_days, today)
-    trace_many(
-        session,
-        principal,
-        "ppa.review_due",
-        "ppa",
-        [(ppa.id, ppa.person_id) for ppa, _ in rows],
-        client_addr=addr,
-        roles=await authz.roles_for_persons(session, principal, {ppa.person_id for ppa, _ in rows}),
-    )
+    rows = await service.review_due(session, audit.principal, within_days, today)
+    await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in rows])
     result = []
     for ppa, version in rows:
         assert version.next_review is not None
@@ -242,12 +212,14 @@ async def get_consistency(
     responses={403: {"description": "Réservé aux auditeurs et administrateurs"}},
 )
 async def seal_audit_trail(
-    session: SessionDep, principal: AuditSealer, rt: Runtime, addr: ClientAddr
+    audit: Annotated[AuditTrail, audited("audit.seal", account=authz.audit_sealer)],
+    session: SessionDep,
+    rt: Runtime,
 ) -> AuditCheckpointRead | None:
     """Seal the audit events not sealed yet into the global log now (auditor and admin
     accounts); ``null`` when nothing was pending."""
     row = await seal_audit(session, rt.key, publish_dir=rt.publish_dir)
-    trace(session, principal, "audit.seal", "log", None, person_id=None, client_addr=addr)
+    audit.record("log", None, person_id=None, role=None)
     if row is None:
         return None
     return AuditCheckpointRead(
@@ -264,12 +236,12 @@ async def seal_audit_trail(
 
 @router.get("/ppas/{ppa_id}/versions", response_model=list[VersionSummary])
 async def list_versions(
-    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    ppa_id: str, audit: Annotated[AuditTrail, audited("version.list")], session: SessionDep
 ) -> list[VersionSummary]:
     """The PPA's versions, oldest first (ESMS software: validated versions only)."""
-    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
-    versions = await repository.list_readable(session, principal, ppa.id)
-    await _trace(session, principal, "version.list", ppa, addr)
+    ppa = await repository.ppa_for_versions(session, audit.principal, ppa_id)
+    versions = await repository.list_readable(session, audit.principal, ppa.id)
+    await audit.ppa(ppa)
     return await _summaries(session, versions)
 
 
@@ -282,27 +254,29 @@ async def list_versions(
 async def save_version(
     ppa_id: str,
     body: VersionCreate,
+    audit: Annotated[AuditTrail, audited("version.save")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
 ) -> VersionSummary:
     """Save a named version of the live document ("Enregistrer une version")."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
-    version = await service.save_named(session, rt, principal, ppa, body.label)
-    await _trace(session, principal, "version.save", ppa, addr)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    version = await service.save_named(session, rt, audit.principal, ppa, body.label)
+    await audit.ppa(ppa)
     (summary,) = await _summaries(session, [version])
     return summary
 
 
 @router.get("/ppas/{ppa_id}/versions/{number}", response_model=VersionRead)
 async def get_version(
-    ppa_id: str, number: int, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    ppa_id: str,
+    number: int,
+    audit: Annotated[AuditTrail, audited("version.read")],
+    session: SessionDep,
 ) -> VersionRead:
     """One version: its content as JSON, hashes, authors and agreements."""
-    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
-    version = await repository.get_readable(session, principal, ppa, number)
-    await _trace(session, principal, "version.read", ppa, addr)
+    ppa = await repository.ppa_for_versions(session, audit.principal, ppa_id)
+    version = await repository.get_readable(session, audit.principal, ppa, number)
+    await audit.ppa(ppa)
     return await _read(session, version)
 
 
@@ -348,22 +322,21 @@ def _diff_items(diff: VersionDiff, names: dict[str, str]) -> list[ItemChangeRead
 @router.get("/ppas/{ppa_id}/diff", response_model=DiffRead)
 async def diff_versions(
     ppa_id: str,
+    audit: Annotated[AuditTrail, audited("version.diff")],
     session: SessionDep,
-    principal: CurrentPrincipal,
-    addr: ClientAddr,
     from_: int = Query(alias="from", ge=1, description="Version number to compare from"),
     to: int = Query(ge=1, description="Version number to compare to"),
 ) -> DiffRead:
     """What changed between any two versions: items added / removed / changed, coded fields
     with their labels, word-level text, and who made each change and when."""
-    ppa = await repository.ppa_for_versions(session, principal, ppa_id)
-    older = await repository.get_readable(session, principal, ppa, from_)
-    newer = await repository.get_readable(session, principal, ppa, to)
+    ppa = await repository.ppa_for_versions(session, audit.principal, ppa_id)
+    older = await repository.get_readable(session, audit.principal, ppa, from_)
+    newer = await repository.get_readable(session, audit.principal, ppa, to)
     diff, source = await service.diff_versions(session, ppa, older, newer)
     ids = {a.author for item in diff.items for a in item.authors}
     names = await repository.display_names(session, ids)
     summaries = await _summaries(session, [older, newer])
-    await _trace(session, principal, "version.diff", ppa, addr)
+    await audit.ppa(ppa)
     return DiffRead(
         ppa_id=ppa.id,
         from_version=summaries[0],
@@ -387,14 +360,13 @@ async def validate_ppa(
     ppa_id: str,
     guard: Guard,
     body: ValidateIn,
+    audit: Annotated[AuditTrail, audited("ppa.validate")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
 ) -> VersionRead:
     """Validate the PPA (or the avenant in progress) with the recorded agreements: the version
     is frozen for ever and the live document turns read-only for everyone."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.VALIDATE)
     s = body.structure
     personne = None
     if body.personne is not None:
@@ -404,12 +376,12 @@ async def validate_ppa(
         session,
         rt,
         guard,
-        principal,
+        audit.principal,
         ppa,
         service.AccordInput(AccordMode(s.mode), s.par, s.temoin, s.date),
         personne,
     )
-    await _trace(session, principal, "ppa.validate", ppa, addr)
+    await audit.ppa(ppa)
     return await _read(session, version)
 
 
@@ -423,16 +395,15 @@ async def _lifecycle_read(session: AsyncSession, ppa: PPA, base: Version) -> Lif
 async def open_avenant(
     ppa_id: str,
     guard: Guard,
+    audit: Annotated[AuditTrail, audited("ppa.avenant.open")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
 ) -> LifecycleRead:
     """Open an avenant from the validated version: the live document becomes editable again
     (actions, modalités, planning, prestations; not objectives nor besoins)."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
-    base = await service.open_avenant(session, rt, guard, principal, ppa)
-    await _trace(session, principal, "ppa.avenant.open", ppa, addr)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.VALIDATE)
+    base = await service.open_avenant(session, rt, guard, audit.principal, ppa)
+    await audit.ppa(ppa)
     return await _lifecycle_read(session, ppa, base)
 
 
@@ -442,15 +413,14 @@ async def open_avenant(
 async def abandon_avenant(
     ppa_id: str,
     guard: Guard,
+    audit: Annotated[AuditTrail, audited("ppa.avenant.abandon")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
 ) -> LifecycleRead:
     """Abandon the avenant in progress (its draft is kept as a checkpoint)."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.VALIDATE)
-    base = await service.abandon_avenant(session, rt, guard, principal, ppa)
-    await _trace(session, principal, "ppa.avenant.abandon", ppa, addr)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.VALIDATE)
+    base = await service.abandon_avenant(session, rt, guard, audit.principal, ppa)
+    await audit.ppa(ppa)
     return await _lifecycle_read(session, ppa, base)
 
 
@@ -464,19 +434,18 @@ async def restore_version(
     ppa_id: str,
     number: int,
     guard: Guard,
+    audit: Annotated[AuditTrail, audited("version.restore")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
 ) -> RestoreRead:
     """Bring a version back as the new draft: into the live document when the PPA is editable,
     as a new draft PPA when it is validated. History and hashes stay untouched."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
-    source = await repository.get_readable(session, principal, ppa, number)
-    restored = await service.restore(session, rt, guard, principal, ppa, source)
-    await _trace(session, principal, "version.restore", ppa, addr)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    source = await repository.get_readable(session, audit.principal, ppa, number)
+    restored = await service.restore(session, rt, guard, audit.principal, ppa, source)
+    await audit.ppa(ppa)
     if restored.new_ppa:
-        await _trace(session, principal, "ppa.create", restored.ppa, addr)
+        await audit.ppa(restored.ppa, action="ppa.create")
     (summary,) = await _summaries(session, [restored.version])
     return RestoreRead(ppa_id=restored.ppa.id, new_ppa=restored.new_ppa, version=summary)
 
@@ -485,26 +454,29 @@ async def restore_version(
     "/ppas/{ppa_id}/revisions", status_code=status.HTTP_201_CREATED, response_model=RestoreRead
 )
 async def start_revision(
-    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, rt: Runtime, addr: ClientAddr
+    ppa_id: str,
+    audit: Annotated[AuditTrail, audited("ppa.create")],
+    session: SessionDep,
+    rt: Runtime,
 ) -> RestoreRead:
     """Start the revision of a PPA: a new PPA for the next period from its last validated
     version (the old one is superseded when the revision is validated)."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.EDIT)
-    created = await service.start_revision(session, rt, principal, ppa)
-    await _trace(session, principal, "ppa.create", created.ppa, addr)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    created = await service.start_revision(session, rt, audit.principal, ppa)
+    await audit.ppa(created.ppa)
     (summary,) = await _summaries(session, [created.version])
     return RestoreRead(ppa_id=created.ppa.id, new_ppa=True, version=summary)
 
 
 @router.get("/ppas/{ppa_id}/history", response_model=HistoryRead)
 async def get_history(
-    ppa_id: str, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    ppa_id: str, audit: Annotated[AuditTrail, audited("ppa.history")], session: SessionDep
 ) -> HistoryRead:
     """Auditors: every version with its hashes, agreements and log leaf, the chain checked."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_AUDIT)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_AUDIT)
     found = await service.history(session, ppa)
     summaries = await _summaries(session, found.versions)
-    await _trace(session, principal, "ppa.history", ppa, addr)
+    await audit.ppa(ppa)
     return HistoryRead(
         ppa_id=ppa.id,
         versions=[
@@ -530,10 +502,9 @@ async def get_history(
 )
 async def get_audit_bundle(
     ppa_id: str,
+    audit: Annotated[AuditTrail, audited("ppa.audit_bundle")],
     session: SessionDep,
-    principal: CurrentPrincipal,
     rt: Runtime,
-    addr: ClientAddr,
     known_size: list[int] = Query(
         default=[],
         description="Sizes of signed heads already held (published sth-<size>.json): their "
@@ -542,9 +513,9 @@ async def get_audit_bundle(
 ) -> Response:
     """Auditors: every version's canonical content, the proofs, the signed tree heads and the
     service's public key, in a zip that ``ppa audit verify`` checks offline."""
-    ppa = await authz.get_ppa(session, principal, ppa_id, Capability.READ_AUDIT)
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_AUDIT)
     data = await service.audit_bundle(session, rt, ppa, known_size[:50])
-    await _trace(session, principal, "ppa.audit_bundle", ppa, addr)
+    await audit.ppa(ppa)
     return Response(
         content=data,
         media_type="application/zip",

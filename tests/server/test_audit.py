@@ -587,13 +587,6 @@ def test_the_auditor_lists_the_traces(cercle: Cercle, api_as: Any) -> None:
     )
 
 
-def test_refused_access_leaves_no_read_trace(cercle: Cercle, api_as: Any, trail: sa.Engine) -> None:
-    me = _me(api_as, "esms")
-    before = _last_id(trail)
-    assert api_as("esms").get(f"/api/ppas/{cercle.ppa_id}").status_code == 403
-    assert _traces_since(trail, before, me["id"]) == []
-
-
 def test_audit_rows_cannot_be_updated_or_deleted(database: DatabaseInfo, cercle: Cercle) -> None:
     async def attempt(statement: str) -> None:
         engine = create_engine(database.url)
