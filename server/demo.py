@@ -581,8 +581,8 @@ async def seed_demo(
 async def seed_demo_database(settings: Settings) -> DemoInfo:
     """Seed the demo in the configured (already migrated) database, in one transaction."""
     from server.db import Database
+    from server.ledger.log import signing_key
     from server.ppas.documents import StoredDocumentSource
-    from server.versions_api.log import signing_key
 
     db = Database(settings.resolved_database_url())
     try:

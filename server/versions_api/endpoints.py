@@ -16,9 +16,9 @@ from server.auth.principal import Principal
 from server.authz import AuditSealer, Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
+from server.ledger.log import latest_head, tree
 from server.models import PPA, TreeHead, Version, VersionAccord
 from server.versions_api import repository, service
-from server.versions_api.log import latest_head, tree
 from server.versions_api.runtime import Guard, Runtime
 from server.versions_api.schemas import (
     AccordRead,

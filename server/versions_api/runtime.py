@@ -25,10 +25,10 @@ from sqlalchemy import select
 from starlette.datastructures import State
 
 from server.db import Database, utcnow
+from server.ledger.log import signing_key
 from server.models import PPA
 from server.ppas.documents import DocumentSource, StoredDocumentSource
 from server.ppas.lock import LiveRooms, NoLiveRooms, live_rooms
-from server.versions_api.log import signing_key
 
 log = structlog.get_logger(__name__)
 

@@ -64,12 +64,12 @@ from server.authz import Capability
 from server.db import new_uuid, utcnow
 from server.errors import Conflict, InvalidInput, Locked, NotFound
 from server.esms.service import notify_validated
+from server.ledger.log import append_leaf, head_of, latest_head, tree
 from server.models import PPA, Person, PPADocument, TreeHead, Version, VersionAccord
 from server.models.ppa import PPAStatus
 from server.ppas import service as ppas_service
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since, authorship_between
-from server.versions_api.log import append_leaf, head_of, latest_head, tree
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime, runtime
 from versions.bundle import assemble_bundle
 from versions.canonical import canonical_content, content_from_canonical, content_hash
