@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from editor.schema import PPAContent
 from server.db import create_engine
 from server.ppas.lock import LiveRooms, live_rooms
-from server.versions_api import service
+from server.versions_api.service import recording as service
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.server.versions.live import edit_over_websocket
 

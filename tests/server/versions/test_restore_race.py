@@ -19,7 +19,7 @@ from sqlalchemy import select
 from server.collab.store import stored_state
 from server.db import Database
 from server.models import PPA, Version
-from server.versions_api import service
+from server.versions_api.service import recording as service
 from tests.conftest import LiveServer
 from tests.server.versions.conftest import Edit
 from tests.server.versions.helpers import (
