@@ -35,12 +35,12 @@ from editor.schema import (
 )
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
 from server.config import Settings
+from server.demo.history import is_history, seed_history
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS, InsSystem, ins_key, luhn_key
 from server.ppas.documents import DocumentSource
 from server.ppas.service import create_ppa
-from server.versions_api.demo import is_history, seed_history
 
 
 def _finess(payload8: str) -> str:
@@ -421,7 +421,7 @@ async def seed_demo(
     """Create the demo data if absent; return its logins and ids either way.
 
     With the service's ``signing_key``, also seeds the person's history (a validated PPA with
-    checkpoints and an avenant in progress, :mod:`server.versions_api.demo`).
+    checkpoints and an avenant in progress, :mod:`server.demo.history`).
     """
     structures: dict[str, Structure] = {}
     for key, (finess, name, facility) in STRUCTURES.items():
