@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exports.local_time import PARIS
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.service import trace, trace_many
@@ -142,7 +143,7 @@ async def list_review_due(
     within_days: int = Query(default=30, ge=0, le=3660, description="Due within this many days"),
 ) -> list[ReviewDueRead]:
     """Validated PPAs the caller may read whose review is due or overdue (HAS: yearly)."""
-    today = service.local_day(datetime.now(service.PARIS))
+    today = service.local_day(datetime.now(PARIS))
     rows = await service.review_due(session, principal, within_days, today)
     trace_many(
         session,
