@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from editor.schema import Action, Frequence, Jour, PPAContent, StatutAction
-from exports._common import PARIS
 from exports.context import EXPORT_NAMESPACE, ExportInput
+from exports.local_time import PARIS
 
 WEEKDAY = {j: i for i, j in enumerate(Jour)}
 

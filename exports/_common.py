@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from editor.schema import (
     Action,
@@ -19,8 +18,7 @@ from editor.schema import (
 )
 from exports import terminology
 from exports.context import ExportInput
-
-PARIS = ZoneInfo("Europe/Paris")
+from exports.local_time import PARIS
 
 MONTHS = (
     "janvier",

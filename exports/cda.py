@@ -25,7 +25,6 @@ from typing import Any
 
 from lxml import etree
 
-from exports._common import PARIS
 from exports.context import (
     OID_ID_NAT_PS,
     OID_ID_NAT_STRUCT,
@@ -33,6 +32,7 @@ from exports.context import (
     Professional,
     uuid_oid,
 )
+from exports.local_time import PARIS
 from exports.pdf import render_pdf
 
 NS = "urn:hl7-org:v3"

@@ -35,6 +35,7 @@ from exports import _agenda as ag
 from exports import _common as c
 from exports import terminology
 from exports.context import ExportInput
+from exports.local_time import PARIS
 
 PRODID = "-//ppa-collab//Agenda PPA//FR"
 
@@ -135,8 +136,8 @@ def _event(inp: ExportInput, item: ag.AgendaItem) -> Event:
 def paris_vtimezone() -> Timezone:
     """Compact VTIMEZONE for Europe/Paris (EU rule since 1996: last Sundays of March/October)."""
     tz = Timezone()
-    tz.add("tzid", "Europe/Paris")
-    tz.add("x-lic-location", "Europe/Paris")
+    tz.add("tzid", PARIS.key)
+    tz.add("x-lic-location", PARIS.key)
     for comp, start, month, frm, to, name in (
         (TimezoneDaylight(), datetime(1981, 3, 29, 2), 3, "+0100", "+0200", "CEST"),
         (TimezoneStandard(), datetime(1996, 10, 27, 3), 10, "+0200", "+0100", "CET"),
@@ -162,7 +163,7 @@ def _calendar(inp: ExportInput, items: list[ag.AgendaItem], name: str) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
-    cal.add("x-wr-timezone", "Europe/Paris")
+    cal.add("x-wr-timezone", PARIS.key)
     cal.add_component(paris_vtimezone())
     for item in items:
         cal.add_component(_event(inp, item))

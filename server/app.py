@@ -30,6 +30,7 @@ from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 from server.versions_api.endpoints import router as versions_router
+from server.versions_api.service import SessionCheckpoints
 
 log = structlog.get_logger(__name__)
 WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings.resolved_database_url())
         app.state.documents = StoredDocumentSource()
         try:
-            async with collaboration(app, settings, app.state.db):
+            checkpoints = SessionCheckpoints(app.state)
+            async with collaboration(app, settings, app.state.db, checkpoints):
                 yield
         finally:
             await app.state.db.dispose()

@@ -178,7 +178,7 @@ def audit_seal() -> None:
     """Seal the audit events not sealed yet into the global log (signed checkpoints)."""
     from server.audit.seal import seal
     from server.db import Database
-    from server.versions_api.log import signing_key
+    from server.ledger.log import signing_key
 
     settings = get_settings()
     _upgrade(settings)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exports.ical import PRODID, paris_vtimezone, render_ical, render_ical_for_professional
+from exports.local_time import PARIS
 from server import authz
 from server.auth.principal import Principal, PrincipalType
 from server.auth.service import client_principal, user_principal
@@ -185,7 +186,7 @@ def merge_calendars(parts: list[bytes], name: str | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
-    cal.add("x-wr-timezone", "Europe/Paris")
+    cal.add("x-wr-timezone", PARIS.key)
     cal.add_component(paris_vtimezone())
     for calendar in calendars:
         component: Component

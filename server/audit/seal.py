@@ -33,8 +33,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
+from server.ledger.log import append_leaf, serialise_appends
 from server.models import AuditCheckpointRow, AuditEvent, LogLeaf
-from server.versions_api.log import append_leaf, serialise_appends
 from versions.audit import (
     AuditEventRecord,
     batch_digest,

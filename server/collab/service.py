@@ -32,12 +32,12 @@ from server.collab.channel import WebSocketChannel
 from server.collab.fanout import RedisFanout
 from server.collab.memory import release_freed_memory
 from server.collab.policy import OwnFieldsPolicy
+from server.collab.ports import CheckpointWriter
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
 from server.db import Database
 from server.models import PPA
 from server.models.ppa import PPAStatus
-from server.versions_api.service import checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -366,14 +366,16 @@ def hide_websocket_tokens() -> None:
 
 
 @contextlib.asynccontextmanager
-async def collaboration(app: FastAPI, settings: Settings, db: Database) -> AsyncIterator[None]:
+async def collaboration(
+    app: FastAPI, settings: Settings, db: Database, checkpoints: CheckpointWriter
+) -> AsyncIterator[None]:
     """Run the engine for the app's lifetime: registers ``app.state.collab``,
     ``app.state.live_rooms`` and the live ``app.state.documents``; an editing session that ends
-    leaves a version checkpoint (:func:`server.versions_api.service.checkpoint`)."""
+    leaves a version checkpoint (``checkpoints``)."""
     service = CollabService(settings, db)
 
     async def version_checkpoint(ppa_id: str, authors: Sequence[str]) -> None:
-        await checkpoint(app.state, ppa_id)
+        await checkpoints.checkpoint(ppa_id)
 
     service.session_end_hooks.append(version_checkpoint)
     async with service.running():

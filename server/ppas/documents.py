@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.crdt import doc_from_state, doc_to_content
 from editor.schema import PPAContent
 from server.errors import NotFound
-from server.models import PPADocument
+from server.models import PPADocument, Version
+from versions.canonical import content_from_canonical
+from versions.chain import VALIDATED_KINDS
 
 
 class DocumentSource(Protocol):
@@ -33,3 +36,14 @@ class StoredDocumentSource:
 async def load_content(source: DocumentSource, session: AsyncSession, ppa_id: str) -> PPAContent:
     state = await source.current_state(session, ppa_id)
     return doc_to_content(doc_from_state(state))
+
+
+async def last_validated_content(session: AsyncSession, ppa_id: str) -> PPAContent | None:
+    """Content of the PPA's last validated version (validation or avenant), if any."""
+    canonical = await session.scalar(
+        select(Version.content)
+        .where(Version.ppa_id == ppa_id, Version.kind.in_([k.value for k in VALIDATED_KINDS]))
+        .order_by(Version.number.desc())
+        .limit(1)
+    )
+    return None if canonical is None else content_from_canonical(canonical)

@@ -11,8 +11,7 @@ from editor.terminology import terminology
 from server.db import utcnow
 from server.errors import NotFound
 from server.models import PPA, Person, PPADocument
-from server.ppas.documents import DocumentSource, load_content
-from server.versions_api.repository import last_validated_content
+from server.ppas.documents import DocumentSource, last_validated_content, load_content
 from versions.lifecycle import revision_content
 
 

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exports.local_time import PARIS
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.deps import CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
+from server.ledger.log import latest_head, tree
 from server.models import PPA, TreeHead, Version, VersionAccord
 from server.versions_api import repository, service
-from server.versions_api.log import latest_head, tree
 from server.versions_api.runtime import Guard, Runtime
 from server.versions_api.schemas import (
     AccordRead,
@@ -120,7 +121,7 @@ async def list_review_due(
     within_days: int = Query(default=30, ge=0, le=3660, description="Due within this many days"),
 ) -> list[ReviewDueRead]:
     """Validated PPAs the caller may read whose review is due or overdue (HAS: yearly)."""
-    today = service.local_day(datetime.now(service.PARIS))
+    today = service.local_day(datetime.now(PARIS))
     rows = await service.review_due(session, audit.principal, within_days, today)
     await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in rows])
     result = []

@@ -12,13 +12,11 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from editor.schema import PPAContent
 from server import authz
 from server.auth.principal import Principal
 from server.authz import Capability
 from server.errors import Forbidden, NotFound
 from server.models import PPA, ApiClient, Person, User, Version, VersionAccord
-from versions.canonical import content_from_canonical
 from versions.chain import (
     VALIDATED_KINDS,
     AccordMode,
@@ -126,12 +124,6 @@ async def count_kind(session: AsyncSession, ppa_id: str, kinds: Iterable[str]) -
         )
         or 0
     )
-
-
-async def last_validated_content(session: AsyncSession, ppa_id: str) -> PPAContent | None:
-    """Content of the PPA's last validated version (validation or avenant), if any."""
-    version = await last_validated(session, ppa_id)
-    return None if version is None else content_from_canonical(version.content)
 
 
 async def accords_of(

@@ -25,14 +25,16 @@ from sqlalchemy import select
 from starlette.datastructures import State
 
 from server.db import Database, utcnow
+from server.ledger.log import signing_key
 from server.models import PPA
 from server.ppas.documents import DocumentSource, StoredDocumentSource
 from server.ppas.lock import LiveRooms, NoLiveRooms, live_rooms
-from server.versions_api.log import signing_key
 
 log = structlog.get_logger(__name__)
 
 Action = Callable[[], Awaitable[None]]
+StepHook = Callable[[str, str | None], None]
+"""Called with the name of a lifecycle step and the id of the PPA it works on."""
 
 
 @dataclass
@@ -47,6 +49,9 @@ class VersionsRuntime:
     """Time of the versions recorded (the demo seeds a past history with its own clock)."""
     publish_dir: Path | None = None
     """Where new signed tree heads are also written (``PPA_LOG_PUBLISH_DIR``)."""
+    faults: StepHook | None = None
+    """Test seam: called at each step of a recording or validation (raise to inject a failure).
+    Background work on other PPAs (session-end checkpoints) calls it too: filter on the PPA id."""
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
@@ -58,6 +63,11 @@ class VersionsRuntime:
     @property
     def documents(self) -> DocumentSource:
         return self.documents_of()
+
+    def step(self, name: str, ppa_id: str | None) -> None:
+        """Report reaching step ``name`` of work on ``ppa_id`` to :attr:`faults`, if set."""
+        if self.faults is not None:
+            self.faults(name, ppa_id)
 
     def lock_for(self, ppa_id: str) -> asyncio.Lock:
         lock = self._locks.get(ppa_id)

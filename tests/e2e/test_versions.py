@@ -7,11 +7,11 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from exports.local_time import PARIS
 from exports.registry import FORMATS
 from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
@@ -32,7 +32,7 @@ DRAFT_FORMATS = [name for name, fmt in FORMATS.items() if fmt.drafts_allowed]
 
 def shown_date(created_at: str) -> str:
     """A version's date as the history panel shows it (Europe/Paris, fr-FR short style)."""
-    moment = datetime.fromisoformat(created_at).astimezone(ZoneInfo("Europe/Paris"))
+    moment = datetime.fromisoformat(created_at).astimezone(PARIS)
     return f"{moment:%d/%m/%Y %H:%M}"
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import icalendar
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
@@ -14,8 +13,7 @@ from exports import terminology
 from exports.context import ExportInput
 from exports.fhir_agenda import render_fhir_agenda, render_fhir_agenda_bundle
 from exports.ical import render_ical, render_ical_for_professional
-
-PARIS = ZoneInfo("Europe/Paris")
+from exports.local_time import PARIS
 
 
 def _events(data: bytes) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from editor.schema import PPAContent
 from server.db import create_engine
 from server.ppas.lock import LiveRooms, live_rooms
-from server.versions_api import service
+from server.versions_api.runtime import runtime
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.server.versions.live import edit_over_websocket
 
@@ -126,11 +126,13 @@ class Faults:
 
 
 @pytest.fixture
-def faults() -> Iterator[Faults]:
+def faults(live_server: LiveServer) -> Iterator[Faults]:
+    """Failure injection in the live server's versions runtime."""
     recorder = Faults()
-    service.faults = recorder
+    rt = runtime(live_server.app.state)
+    rt.faults = recorder
     yield recorder
-    service.faults = None
+    rt.faults = None
 
 
 def sql(database: DatabaseInfo, statement: str, **params: Any) -> list[Any]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from server.audit.seal import seal
 from server.db import Database, create_engine
-from server.versions_api.log import signing_key
+from server.ledger.log import signing_key
 from tests.conftest import DatabaseInfo
 from tests.server.versions.conftest import sql
 from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, new_ppa, save

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from server.db import Database
+from server.ledger.log import append_leaf, published_name
 from server.migrate import upgrade
-from server.versions_api.log import append_leaf, published_name
 from tests.conftest import make_database
 from versions.signing import generate_private_key
 

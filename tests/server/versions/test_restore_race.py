@@ -20,6 +20,7 @@ from server.collab.store import stored_state
 from server.db import Database
 from server.models import PPA, Version
 from server.versions_api import service
+from server.versions_api.runtime import runtime
 from tests.conftest import LiveServer
 from tests.server.versions.conftest import Edit
 from tests.server.versions.helpers import (
@@ -52,16 +53,19 @@ def two_servers(settings: Any, api_as: Any) -> Iterator[tuple[LiveServer, LiveSe
 
 
 @pytest.fixture
-def jitter() -> Iterator[None]:
-    """Random pauses at the steps where the two requests can interleave."""
+def jitter(two_servers: tuple[LiveServer, LiveServer]) -> Iterator[None]:
+    """Random pauses at the steps where the two requests can interleave (on both servers)."""
 
     def pause(step: str, ppa_id: str | None) -> None:
         if step in ("room_locked", "restore_claimed", "restore_written", "ppa_locked"):
             time.sleep(random.uniform(0, 0.03))
 
-    service.faults = pause
+    runtimes = [runtime(server.app.state) for server in two_servers]
+    for rt in runtimes:
+        rt.faults = pause
     yield
-    service.faults = None
+    for rt in runtimes:
+        rt.faults = None
 
 
 def _state(settings: Any, ppa_id: str) -> tuple[PPA, list[Version], bytes]:

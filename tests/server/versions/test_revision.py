@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from editor.schema import PPAContent
+from exports.local_time import PARIS
 from tests.server.versions.conftest import Edit, RecordingRooms
 from tests.server.versions.helpers import (
     AUDITOR,
@@ -80,7 +80,7 @@ def _with_review(day: dt.date | None) -> PPAContent:
 
 
 def test_review_due_lists_due_and_overdue_ppas(api_as: Any, demo: dict[str, Any]) -> None:
-    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    today = dt.datetime.now(PARIS).date()
     overdue = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=3)))
     due = new_ppa(api_as, demo, _with_review(today + dt.timedelta(days=10)))
     later = new_ppa(api_as, demo, _with_review(None))  # validation + 12 months

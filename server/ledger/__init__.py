@@ -1,0 +1,1 @@
+"""Shared infrastructure: the signed Merkle log every domain appends to (versions, audit)."""
