@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # One command: install everything the tests need (Python dev tools, Node Yjs clients, Chromium),
 # check formatting, lint and types, then run the whole suite on SQLite and on PostgreSQL.
-# Usage: ./test.sh [extra pytest args]   (PPA_TEST_BACKENDS="sqlite postgresql" by default)
+# Usage: ./test.sh [--quick] [extra pytest args]
+#   --quick   lint, types and the suite without `slow`/`browser` tests, on SQLite only
+# PPA_TEST_BACKENDS="sqlite postgresql" by default. The suite runs on PPA_TEST_WORKERS
+# pytest-xdist workers (default: the number of cores, at least 2, at most 4; 0 runs in-process);
+# each worker has its own database, server and data directory.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+backends="${PPA_TEST_BACKENDS:-sqlite postgresql}"
+profile=()
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  backends="sqlite"
+  profile=(-m "not slow and not browser")
+fi
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${PPA_TEST_WORKERS:-$((cores < 2 ? 2 : cores > 4 ? 4 : cores))}"
+
 . scripts/bootstrap.sh
 bootstrap_python dev
 bootstrap_web
@@ -15,8 +30,11 @@ PY_DIRS="server editor versions exports tests bench"
 .venv/bin/mypy ${PY_DIRS}
 
 status=0
-for backend in ${PPA_TEST_BACKENDS:-sqlite postgresql}; do
-  echo "=== tests on ${backend} ==="
-  PPA_TEST_DB="${backend}" .venv/bin/python -m pytest "$@" || status=$?
+for backend in ${backends}; do
+  echo "=== tests on ${backend} (${workers} workers) ==="
+  start="${SECONDS}"
+  PPA_TEST_DB="${backend}" .venv/bin/python -m pytest -n "${workers}" "${profile[@]}" "$@" ||
+    status=$?
+  echo "=== ${backend}: $((SECONDS - start)) s ==="
 done
 exit "${status}"

@@ -32,6 +32,21 @@ bootstrap_web() {
   fi
 }
 
+apt_update_waiting() {
+  # Another install may be running (a parallel run, unattended upgrades). apt-get install waits
+  # for dpkg's lock (DPkg::Lock::Timeout above) but apt-get update does not wait for the package
+  # lists' lock (apt 2.6): retry it while that lock is held, up to 10 minutes.
+  local deadline=$((SECONDS + 600)) out
+  while ! out=$(apt-get -o DPkg::Lock::Timeout=600 update -qq 2>&1); do
+    if ! grep -q "Could not get lock" <<<"${out}" || [ "${SECONDS}" -ge "${deadline}" ]; then
+      echo "${out}" >&2
+      return 1
+    fi
+    echo "waiting for another apt-get to finish..." >&2
+    sleep 5
+  done
+}
+
 bootstrap_test_tools() {
   if [ -f tests/js/package.json ]; then
     if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
@@ -51,7 +66,8 @@ bootstrap_test_tools() {
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = "0" ]; then
       # shellcheck disable=SC2086
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+      apt_update_waiting &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
     else
       echo "missing Debian packages for the tests: sudo apt-get install$missing" >&2
       return 1

@@ -187,7 +187,9 @@ class Api:
 
 def login(base_url: str, username: str, password: str) -> str:
     response = httpx.post(
-        f"{base_url}/api/auth/token", data={"username": username, "password": password}
+        f"{base_url}/api/auth/token",
+        data={"username": username, "password": password},
+        timeout=30,  # argon2 takes seconds on a loaded machine (httpx's default is 5 s)
     )
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]

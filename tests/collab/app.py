@@ -28,6 +28,8 @@ from tests.server.helpers import Cercle, build_cercle
 
 REPO = Path(__file__).resolve().parents[2]
 PPA = str(Path(sys.executable).parent / "ppa")
+SERVE_DEADLINE_SECONDS = 120.0
+"""How long ``ppa serve`` may take to answer (a deadline for a loaded machine, not a measure)."""
 
 
 def fresh_ppa(api_as: Any, demo: dict[str, Any], *, opposed: tuple[str, ...] = ()) -> Cercle:
@@ -147,7 +149,7 @@ class ServeProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVE_DEADLINE_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"ppa serve exited: {self.log_path.read_text()[-2000:]}")

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 from collections import deque
 from collections.abc import AsyncIterator
@@ -42,6 +41,7 @@ from editor.collab.protocol import (
     encode_sync_step2,
     encode_update,
 )
+from tests.conftest import free_port
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 
@@ -148,13 +148,6 @@ def make_app(
             await writer
 
     return Starlette(routes=[WebSocketRoute("/ws/ppa/{ppa_id}", endpoint)])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class LiveCollab:

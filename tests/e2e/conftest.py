@@ -10,6 +10,7 @@ independent of one another and of the order they run in.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -66,7 +67,16 @@ def _bundle_is_stale() -> bool:
 
 
 @pytest.fixture(scope="session")
-def web_bundle() -> Path:
+def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # pytest-xdist workers share the bundle: one builds it while the others wait on the lock.
+    lock_path = tmp_path_factory.getbasetemp().parent / "web-bundle.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build_bundle_if_stale()
+    return DIST_INDEX
+
+
+def _build_bundle_if_stale() -> None:
     if _bundle_is_stale():
         npm = shutil.which("npm")
         if npm is None:
@@ -76,7 +86,6 @@ def web_bundle() -> Path:
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True
             )
         subprocess.run([npm, "run", "--silent", "build"], cwd=WEB, check=True)
-    return DIST_INDEX
 
 
 @pytest.fixture(scope="module")

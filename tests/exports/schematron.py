@@ -85,7 +85,8 @@ def compile_schematron(path: str) -> Compiled:
     ns_decl = " ".join(f"xmlns:{p}={quoteattr(u or '')}" for p, u in ns.items() if p != "xsl")
     abstract = {r.get("id"): r for r in root.iter(_q("rule")) if r.get("abstract") == "true"}
     base_dir = os.path.dirname(os.path.abspath(path))
-    empty_doc = Path(tempfile.gettempdir()) / "ppa-schematron-empty-valueset.xml"
+    # One file per process: pytest-xdist workers compile at the same time.
+    empty_doc = Path(tempfile.gettempdir()) / f"ppa-schematron-empty-valueset-{os.getpid()}.xml"
     empty_doc.write_text("<valueSets/>", encoding="utf-8")
 
     def fix_docs(expr: str) -> str:

@@ -1,4 +1,5 @@
-"""The ``ppa`` command line, run as a subprocess like a user would."""
+"""The ``ppa`` command line: ``serve`` as a subprocess like a user runs it, the other commands
+in process through Typer's runner (``tests.cli``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from argon2 import PasswordHasher
 from editor.terminology import terminology
 from server.config import Settings
 from server.migrate import alembic_config
+from tests.cli import CliResult, invoke
 from tests.conftest import DatabaseInfo, LiveServer, free_port, make_database, make_settings
 
 PPA = [sys.executable, "-m", "server.cli"]
@@ -37,15 +39,9 @@ def _environment(env: dict[str, str]) -> dict[str, str]:
     return {**base, **env}
 
 
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PPA, *args],
-        env=_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def run(args: list[str], env: dict[str, str]) -> CliResult:
+    """``ppa <args>`` in process, configured by ``env`` alone (``serve`` stays a process)."""
+    return invoke(args, env, inherit=False)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""``ppa export``, run as a subprocess on the test database like an operator would."""
+"""``ppa export`` on the test database, as an operator runs it: in process through Typer's
+runner, and as a subprocess on a pseudo-terminal for the progress bar."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from exports import registry
+from tests.cli import CliResult, invoke
 from tests.conftest import Api
 from tests.server.exports_api.support import COORD, Validated, new_validated
 
@@ -41,15 +43,13 @@ def cli_env(settings: Any) -> dict[str, str]:
     }
 
 
-def run(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "export", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def run(settings: Any, *args: str) -> CliResult:
+    """``ppa export <args>`` in process (the terminal test below runs a real process)."""
+    env = {
+        "PPA_DATA_DIR": str(settings.data_dir),
+        "PPA_DATABASE_URL": settings.resolved_database_url(),
+    }
+    return invoke(["export", *args], env)
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "fhir", "cda"])

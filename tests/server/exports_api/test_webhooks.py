@@ -4,9 +4,6 @@ delivery that survives a restart of the service."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ import pytest
 
 from server.esms.delivery import WebhookSettings
 from server.esms.signing import verify_signature
+from tests.cli import invoke
 from tests.conftest import Api, DatabaseInfo, LiveServer, login, make_database
 from tests.server.exports_api.receiver import Receiver
 from tests.server.exports_api.support import (
@@ -159,14 +157,7 @@ def test_another_client_cannot_read_a_webhook_log(
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = invoke(args, env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

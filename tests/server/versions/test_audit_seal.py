@@ -5,9 +5,6 @@ verify-trail``, which names the first broken checkpoint when a superuser altered
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ import sqlalchemy as sa
 from server.audit.seal import seal
 from server.db import Database, create_engine
 from server.ledger.log import signing_key
+from tests.cli import CliResult, invoke
 from tests.conftest import DatabaseInfo
 from tests.server.versions.conftest import sql
 from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, new_ppa, save
@@ -23,20 +21,10 @@ from versions.audit import AuditEventRecord, batch_digest, decode_id_ranges
 from versions.merkle import AuditCheckpoint, audit_checkpoint_leaf_data, hash_leaf
 
 
-def cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PPA_DATA_DIR": str(settings.data_dir),
-        "PPA_DATABASE_URL": settings.database_url,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def cli(settings: Any, *args: str) -> CliResult:
+    """``ppa <args>`` in process on the test database (``tests.cli``)."""
+    env = {"PPA_DATA_DIR": str(settings.data_dir), "PPA_DATABASE_URL": settings.database_url}
+    return invoke(args, env)
 
 
 def seal_now(settings: Any) -> int | None:

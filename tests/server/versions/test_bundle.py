@@ -4,15 +4,13 @@ any altered byte of a tampered copy is caught and the first broken link named.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from editor.schema import Jour
+from tests.cli import CliResult, invoke
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.server.versions.conftest import sql
 from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, new_ppa, save, validate
@@ -21,15 +19,9 @@ from tests.server.versions.test_audit_seal import _tamper
 from versions.bundle import read_members, verify_bundle, zip_members
 
 
-def ppa_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def ppa_cli(*args: str) -> CliResult:
+    """``ppa <args>`` in process (``tests.cli``)."""
+    return invoke(args, {})
 
 
 @pytest.fixture(scope="module")

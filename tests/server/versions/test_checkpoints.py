@@ -15,6 +15,7 @@ from server.db import Database
 from server.ppas.documents import StoredDocumentSource
 from server.versions_api.service import checkpoint
 from tests.conftest import LiveServer, login, make_settings
+from tests.server.versions.conftest import session_ended
 from tests.server.versions.helpers import AUDITOR, CONTRIB, COORD, ESMS, new_ppa, validate
 from tests.server.versions.live import edit_over_websocket
 from versions.bundle import verify_bundle
@@ -64,15 +65,20 @@ def test_end_of_editing_session_leaves_a_checkpoint(
     content = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/1").json()["content"]
     assert content["projet_de_vie"] == "Un."
 
-    # A session that changes nothing leaves no checkpoint; the next change does.
-    edit_over_websocket(quick_unload.ws_url, setup.ppa_id, token, lambda c: None)
-    edit_over_websocket(
-        quick_unload.ws_url, setup.ppa_id, token, lambda c: setattr(c, "projet_de_vie", "Deux.")
-    )
-    versions = _wait_for_versions(api_as, setup.ppa_id, 2)
+    # A session that changes nothing leaves no checkpoint; the next change does. Each session
+    # is waited for until its room is unloaded and its session-end hook has run.
+    with session_ended(quick_unload, setup.ppa_id):
+        edit_over_websocket(quick_unload.ws_url, setup.ppa_id, token, lambda c: None)
+    assert len(_versions(api_as, setup.ppa_id)) == 1
+    with session_ended(quick_unload, setup.ppa_id):
+        edit_over_websocket(
+            quick_unload.ws_url,
+            setup.ppa_id,
+            token,
+            lambda c: setattr(c, "projet_de_vie", "Deux."),
+        )
+    versions = _versions(api_as, setup.ppa_id)
     assert [v["kind"] for v in versions] == ["checkpoint", "checkpoint"]
-    time.sleep(0.5)  # give an unwanted third checkpoint the time to appear
-    assert len(_versions(api_as, setup.ppa_id)) == 2
 
 
 def _checkpoint(settings: Any, ppa_id: str) -> int | None:
