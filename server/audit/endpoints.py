@@ -13,6 +13,7 @@ from server.audit.service import trace
 from server.authz import Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.models import AuditEvent
+from server.openapi import SQL_INT_MAX
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
@@ -39,7 +40,9 @@ async def list_audit_events(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
-    after_id: int = Query(default=0, ge=0, description="Return traces after this id (paging)"),
+    after_id: int = Query(
+        default=0, ge=0, le=SQL_INT_MAX, description="Return traces after this id (paging)"
+    ),
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[AuditEvent]:
     """Every access to the person's data, oldest first (auditors)."""

@@ -10,6 +10,7 @@ from server import authz
 from server.audit.service import trace
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.exports_api import repository, service
+from server.openapi import VersionNumber
 
 router = APIRouter(prefix="/api", tags=["exports"])
 
@@ -35,7 +36,7 @@ def audit_action(format_name: str, number: int) -> str:
 )
 async def export_version(
     ppa_id: str,
-    number: int,
+    number: VersionNumber,
     format_name: str,
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -17,6 +17,7 @@ from server.authz import AuditSealer, Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
 from server.models import PPA, TreeHead, Version, VersionAccord
+from server.openapi import SQL_INT_MAX, TreeSize, VersionNumber, error_responses
 from server.versions_api import repository, service
 from server.versions_api.log import latest_head, tree
 from server.versions_api.runtime import Guard, Runtime
@@ -206,7 +207,7 @@ async def get_latest_head(session: SessionDep, principal: CurrentPrincipal) -> T
 
 @router.get("/log/heads/{tree_size}", response_model=TreeHeadRead)
 async def get_head(
-    tree_size: int, session: SessionDep, principal: CurrentPrincipal
+    tree_size: TreeSize, session: SessionDep, principal: CurrentPrincipal
 ) -> TreeHeadRead:
     """The signed tree head of the log when it had ``tree_size`` leaves (one per leaf)."""
     head = _head(await _head_row(session, tree_size))
@@ -214,12 +215,19 @@ async def get_head(
     return head
 
 
-@router.get("/log/consistency", response_model=ConsistencyRead)
+@router.get("/log/consistency", response_model=ConsistencyRead, responses=error_responses(404))
 async def get_consistency(
     session: SessionDep,
     principal: CurrentPrincipal,
-    from_: int = Query(alias="from", ge=1, description="Size of the earlier signed head"),
-    to: int | None = Query(default=None, ge=1, description="Size of the later head (latest)"),
+    from_: int = Query(
+        alias="from", ge=1, le=SQL_INT_MAX, description="Size of the earlier signed head"
+    ),
+    to: int | None = Query(
+        default=None,
+        ge=1,
+        le=SQL_INT_MAX,
+        description="Size of the later head (latest), at least from",
+    ),
 ) -> ConsistencyRead:
     """RFC 9162 consistency proof from the head of size ``from`` to the head of size ``to``:
     a witness holding the earlier head checks that the log only grew."""
@@ -297,7 +305,11 @@ async def save_version(
 
 @router.get("/ppas/{ppa_id}/versions/{number}", response_model=VersionRead)
 async def get_version(
-    ppa_id: str, number: int, session: SessionDep, principal: CurrentPrincipal, addr: ClientAddr
+    ppa_id: str,
+    number: VersionNumber,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    addr: ClientAddr,
 ) -> VersionRead:
     """One version: its content as JSON, hashes, authors and agreements."""
     ppa = await repository.ppa_for_versions(session, principal, ppa_id)
@@ -351,8 +363,10 @@ async def diff_versions(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
-    from_: int = Query(alias="from", ge=1, description="Version number to compare from"),
-    to: int = Query(ge=1, description="Version number to compare to"),
+    from_: int = Query(
+        alias="from", ge=1, le=SQL_INT_MAX, description="Version number to compare from"
+    ),
+    to: int = Query(ge=1, le=SQL_INT_MAX, description="Version number to compare to"),
 ) -> DiffRead:
     """What changed between any two versions: items added / removed / changed, coded fields
     with their labels, word-level text, and who made each change and when."""
@@ -462,7 +476,7 @@ async def abandon_avenant(
 )
 async def restore_version(
     ppa_id: str,
-    number: int,
+    number: VersionNumber,
     guard: Guard,
     session: SessionDep,
     principal: CurrentPrincipal,
