@@ -32,7 +32,7 @@ async def feed(
     session: SessionDep,
     principal: EsmsClient,
     addr: ClientAddr,
-    cursor: Annotated[str | None, Query(max_length=18)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{0,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FeedPage:
     """Validated versions (validations and avenants) the caller may read, published after

@@ -307,8 +307,11 @@ def check_url(url: str, *, allow_private_networks: bool = False) -> None:
     (development, tests), also private, loopback and link-local addresses, and ``http://`` on
     loopback. Host names are checked again, resolved, at each delivery
     (:func:`non_public_address`)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a bracketed host that is no IPv6 address, NFKC tricks
+        parts, host = urlsplit(""), ""
     problem: str | None = None
     if not host or parts.scheme not in ("https", "http"):
         problem = "https:// obligatoire"

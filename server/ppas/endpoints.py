@@ -10,7 +10,7 @@ from server import authz
 from server.audit.service import trace, trace_many
 from server.authz import Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
-from server.errors import InvalidInput, Locked, NotFound
+from server.errors import Conflict, Locked, NotFound
 from server.models import PPA
 from server.ppas import service
 from server.ppas.documents import DocumentSource, load_content
@@ -52,7 +52,7 @@ async def create_ppa(
     elif body.from_previous:
         previous = await service.latest_ppa(session, person.id)
         if previous is None:
-            raise InvalidInput("Cette personne n'a pas encore de PPA dont partir.")
+            raise Conflict("Cette personne n'a pas encore de PPA dont partir.")
     ppa = await service.create_ppa(
         session,
         documents,
