@@ -12,6 +12,7 @@ from server.authz import EsmsClient, roles_for_persons
 from server.deps import ClientAddr, SessionDep, SettingsDep
 from server.esms import delivery, service
 from server.esms.schemas import (
+    CURSOR_PATTERN,
     AttemptRead,
     DeliveryRead,
     FeedPage,
@@ -32,7 +33,9 @@ async def feed(
     session: SessionDep,
     principal: EsmsClient,
     addr: ClientAddr,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{0,18}$")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=18, json_schema_extra={"pattern": CURSOR_PATTERN})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FeedPage:
     """Validated versions (validations and avenants) the caller may read, published after

@@ -32,6 +32,9 @@ class FeedPage(BaseModel):
     has_more: bool
 
 
+CURSOR_PATTERN = r"^[0-9]{0,18}$"
+"""A feed cursor: the ``next_cursor`` of a previous page (empty: from the start)."""
+
 WEBHOOK_URL_PATTERN = (
     r"^(https://[A-Za-z0-9._~%!$&'()*+,;=-]+|http://(localhost|127\.0\.0\.1))"
     r"(:[0-9]{1,5})?([/?#]\S*)?$"
