@@ -107,6 +107,7 @@ _PYDANTIC_FR = {
     "model_attributes_type": "objet JSON attendu",
     "uuid_parsing": "identifiant invalide",
     "bool_parsing": "booléen attendu",
+    "bool_type": "booléen attendu (true ou false)",
     "string_pattern_mismatch": "format invalide",
     "list_type": "liste attendue",
     "greater_than_equal": "valeur trop petite",

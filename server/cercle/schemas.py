@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from server.models.person import MemberKind, Role
 
@@ -73,7 +73,7 @@ class MemberUpdate(BaseModel):
 class OppositionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    opposed: bool
+    opposed: StrictBool  # not 0/1 nor "yes": the schema says boolean
 
 
 class MemberRead(BaseModel):

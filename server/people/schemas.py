@@ -7,6 +7,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -174,7 +175,7 @@ class ApiClientListed(_Schema):
 
 
 class UserUpdate(_Schema):
-    is_active: bool = Field(description="false: deactivate the account; true: reactivate it")
+    is_active: StrictBool = Field(description="false: deactivate the account; true: reactivate it")
 
 
 class UserRead(_Schema):
