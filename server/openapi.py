@@ -28,7 +28,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SQL_INT_MAX = 2**63 - 1
 """The largest integer SQLite and PostgreSQL (BIGINT) store: the bound of integer parameters
 (beyond it the drivers fail before the query: a 500, not a 404)."""
-VersionNumber = Annotated[int, Path(ge=1, le=SQL_INT_MAX, description="Version number (1, 2, ...)")]
+SQL_INTEGER_MAX = 2**31 - 1
+"""The largest INTEGER (version numbers): PostgreSQL casts the parameter, a larger one fails."""
+VersionNumber = Annotated[
+    int, Path(ge=1, le=SQL_INTEGER_MAX, description="Version number (1, 2, ...)")
+]
 TreeSize = Annotated[int, Path(ge=0, le=SQL_INT_MAX, description="Size of the log (its leaves)")]
 
 NON_BLANK = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"

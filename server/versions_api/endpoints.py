@@ -17,7 +17,7 @@ from server.authz import AuditSealer, Capability
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
 from server.models import PPA, TreeHead, Version, VersionAccord
-from server.openapi import SQL_INT_MAX, TreeSize, VersionNumber, error_responses
+from server.openapi import SQL_INT_MAX, SQL_INTEGER_MAX, TreeSize, VersionNumber, error_responses
 from server.versions_api import repository, service
 from server.versions_api.log import latest_head, tree
 from server.versions_api.runtime import Guard, Runtime
@@ -364,9 +364,9 @@ async def diff_versions(
     principal: CurrentPrincipal,
     addr: ClientAddr,
     from_: int = Query(
-        alias="from", ge=1, le=SQL_INT_MAX, description="Version number to compare from"
+        alias="from", ge=1, le=SQL_INTEGER_MAX, description="Version number to compare from"
     ),
-    to: int = Query(ge=1, le=SQL_INT_MAX, description="Version number to compare to"),
+    to: int = Query(ge=1, le=SQL_INTEGER_MAX, description="Version number to compare to"),
 ) -> DiffRead:
     """What changed between any two versions: items added / removed / changed, coded fields
     with their labels, word-level text, and who made each change and when."""
