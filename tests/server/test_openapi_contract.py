@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import LiveServer, login, make_database, make_settings
@@ -45,6 +46,8 @@ def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         passwords = {row.username: row.password for row in demo.logins}
         tokens = {name: login(server.url, name, passwords[name]) for name in ROLES[2:]}
         tokens["esms"] = demo.esms_token
+        # Built once, then cached: a loaded machine's first build outlasted schemathesis' wait.
+        httpx.get(f"{server.url}/openapi.json", timeout=120).raise_for_status()
         yield {"url": server.url, "tokens": tokens}
     finally:
         server.stop()
@@ -63,6 +66,8 @@ def schemathesis_run(url: str, token: str | None, work: Path) -> subprocess.Comp
         f"--max-examples={MAX_EXAMPLES}",
         f"--seed={SEED}",
         "--workers=1",
+        "--wait-for-schema=60",
+        "--request-timeout=60",
         "--generation-database=none",
         "--suppress-health-check=all",
         "--no-color",
