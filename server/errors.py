@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -199,6 +199,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 "rien n'a été enregistré.",
             ),
             status_code=409,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (PostgreSQL text refuses NUL): refused, nothing written.
+        log.warning("http.data_error", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "InvalidInput",
+                "Une valeur ne peut pas être enregistrée (caractère nul ou valeur hors limites) : "
+                "rien n'a été enregistré.",
+            ),
+            status_code=422,
         )
 
     @app.exception_handler(Exception)
