@@ -13,14 +13,13 @@ CRDT schema guard enforces.
 
 from __future__ import annotations
 
-import datetime as _dt
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 if TYPE_CHECKING:
     from editor.terminology import Terminology
@@ -39,6 +38,16 @@ class Semantic:
 
     kind: Literal["code", "link", "value"]
 
+
+def _not_a_number(value: object) -> object:
+    # pydantic would read a number as a Unix time: the schema says ISO text (AAAA-MM-JJ).
+    if isinstance(value, int | float):
+        raise ValueError("date attendue (AAAA-MM-JJ)")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
+"""A calendar day, as ISO text (``YYYY-MM-DD``) or a ``date``; never a number."""
 
 HourMinute = Annotated[
     str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), Semantic("value")
@@ -138,8 +147,8 @@ class Projet(_Model):
 
     titre: str = ""
     type: Annotated[str, Semantic("value")] = "PPA"
-    date_debut: date | None = None
-    date_fin: date | None = None
+    date_debut: IsoDate | None = None
+    date_fin: IsoDate | None = None
     modalite_communication: str = ""
 
 
@@ -171,8 +180,8 @@ class Objectif(_Model):
     description: str = ""
     besoin_ids: list[ItemRef] = Field(default_factory=list)
     domaine: str = ""
-    date_debut: date | None = None
-    date_echeance: date | None = None
+    date_debut: IsoDate | None = None
+    date_echeance: IsoDate | None = None
     resultat_attendu: str = ""
     strategie: str = ""
     referent_id: MemberRef | None = None
@@ -202,8 +211,8 @@ class Action(_Model):
     """SERAFIN-PH prestation codes (2.x directes, 3.x indirectes)."""
     referent_id: MemberRef | None = None
     intervenant_ids: list[MemberRef] = Field(default_factory=list)
-    date_debut: date | None = None
-    date_fin: date | None = None
+    date_debut: IsoDate | None = None
+    date_fin: IsoDate | None = None
     planning: Planning | None = None
     statut: StatutAction = StatutAction.EN_PREPARATION
     resultat_attendu: str = ""
@@ -221,8 +230,8 @@ class Moyen(_Model):
 class Bilan(_Model):
     """Evaluation (Task tddui-task-bilan): dates and preparation notes."""
 
-    date_evaluation: date | None = None
-    prochaine_revision: date | None = None
+    date_evaluation: IsoDate | None = None
+    prochaine_revision: IsoDate | None = None
     notes_preparation: str = ""
     redige_par: str = ""
 
@@ -236,7 +245,7 @@ class Accord(_Model):
     par: str = ""
     """Who gave it (name, or the id of a professional / member)."""
     temoin: str = ""
-    date: _dt.date | None = None
+    date: IsoDate | None = None
     motif: str = ""
 
 

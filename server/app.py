@@ -25,6 +25,7 @@ from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
 from server.logging import loggable_path
+from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     collab_endpoint.install(app)
 
     @app.middleware("http")

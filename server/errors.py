@@ -8,7 +8,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -60,6 +62,26 @@ class PayloadTooLarge(AppError):
     code = "PayloadTooLarge"
 
 
+class Problem(BaseModel):
+    """One invalid field of a refused request."""
+
+    path: str = Field(description="Dotted path of the field ('requête' for the whole request)")
+    message: str = Field(description="What is wrong, in French")
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error answer (4xx and 5xx)."""
+
+    # Some refusals add context (e.g. ``revision_url`` on a refused avenant).
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="Machine code: Unauthenticated, Forbidden, NotFound, ...")
+    detail: str = Field(description="Why, in French, for the person who will act on it")
+    problems: list[Problem] | None = Field(
+        default=None, description="The invalid fields, when the request was refused as invalid"
+    )
+
+
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail, **extra}
 
@@ -85,6 +107,7 @@ _PYDANTIC_FR = {
     "model_attributes_type": "objet JSON attendu",
     "uuid_parsing": "identifiant invalide",
     "bool_parsing": "booléen attendu",
+    "bool_type": "booléen attendu (true ou false)",
     "string_pattern_mismatch": "format invalide",
     "list_type": "liste attendue",
     "greater_than_equal": "valeur trop petite",
@@ -108,6 +131,19 @@ def _problem_message(err: dict[str, Any]) -> str:
     return str(err.get("msg", "valeur invalide"))
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: the methods of every route on this path, not only the
+    first route Starlette tried (``GET /api/ppas/{id}`` and ``PATCH`` are two routes)."""
+    matches: dict[int, set[str]] = {}  # path parameters -> methods
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.scope["path"]):
+            templated = str(route.path_format).count("{")
+            matches.setdefault(templated, set()).update(route.methods or ())
+    # As OpenAPI reads paths: a concrete one (/api/ppas/review-due) before a templated one.
+    return ", ".join(sorted(matches[min(matches)])) if matches else ""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -125,7 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("InvalidInput", detail, problems=problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {
             401: "Unauthenticated",
             403: "Forbidden",
@@ -135,14 +171,21 @@ def install_error_handlers(app: FastAPI) -> None:
             413: "PayloadTooLarge",
         }
         detail = exc.detail if isinstance(exc.detail, str) else "Erreur"
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 400:
+            # Starlette's "There was an error parsing the body": an invalid request like any other.
+            problem = {"path": "requête", "message": "corps illisible (JSON ou formulaire attendu)"}
+            body = error_body("InvalidInput", "requête : " + problem["message"], problems=[problem])
+            return JSONResponse(body, status_code=422)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "Ressource introuvable."
         if exc.status_code == 405:
             detail = "Méthode non autorisée sur cette adresse."
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return JSONResponse(
             error_body(codes.get(exc.status_code, "HttpError"), detail),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(IntegrityError)
@@ -156,6 +199,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 "rien n'a été enregistré.",
             ),
             status_code=409,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (PostgreSQL text refuses NUL): refused, nothing written.
+        log.warning("http.data_error", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "InvalidInput",
+                "Une valeur ne peut pas être enregistrée (caractère nul ou valeur hors limites) : "
+                "rien n'a été enregistré.",
+            ),
+            status_code=422,
         )
 
     @app.exception_handler(Exception)

@@ -15,6 +15,7 @@ from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.deps import SessionDep
 from server.models import AuditEvent
+from server.openapi import SQL_INT_MAX
 from versions.audit import AuditEventRecord
 
 router = APIRouter(prefix="/api", tags=["audit"])
@@ -30,7 +31,9 @@ async def list_audit_events(
     person_id: str,
     audit: Annotated[AuditTrail, audited("audit.list")],
     session: SessionDep,
-    after_id: int = Query(default=0, ge=0, description="Return traces after this id (paging)"),
+    after_id: int = Query(
+        default=0, ge=0, le=SQL_INT_MAX, description="Return traces after this id (paging)"
+    ),
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[AuditEventRead]:
     """Every access to the person's data, oldest first (auditors)."""

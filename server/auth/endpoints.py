@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from server.auth.service import authenticate_user, issue_token
 from server.deps import CurrentPrincipal, SessionDep, SettingsDep
 from server.errors import Unauthenticated
+from server.openapi import error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -31,7 +32,7 @@ class MeRead(BaseModel):
     professional_id: str | None
 
 
-@router.post("/token", response_model=TokenRead)
+@router.post("/token", response_model=TokenRead, responses=error_responses(401))
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,

@@ -13,7 +13,7 @@ from server.authz import Capability
 from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
 from server.db import utcnow
 from server.deps import SessionDep
-from server.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, NotFound
 from server.models import ApiClient, CercleMember, Professional, User
 from server.models.person import MemberKind, Role
 
@@ -83,7 +83,7 @@ async def add_member(
             raise NotFound("Utilisateur introuvable.")
         professional_id = professional_id or user.professional_id
         if user.kind == "professional" and body.kind is not MemberKind.PROFESSIONAL:
-            raise InvalidInput("kind : un compte professionnel est membre de type professional")
+            raise Conflict("kind : un compte professionnel est membre de type professional")
     member = CercleMember(
         person_id=person.id,
         kind=body.kind.value,
@@ -142,7 +142,7 @@ async def update_member(
     if body.role is not Role.COORDINATOR:
         await _ensure_other_coordinator(session, member)
     if (body.role is Role.ESMS) != (member.kind == MemberKind.STRUCTURE_SYSTEM.value):
-        raise InvalidInput("role : le rôle esms est réservé aux systèmes de structure")
+        raise Conflict("role : le rôle esms est réservé aux systèmes de structure")
     member.role = body.role.value
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
     await session.flush()
@@ -180,7 +180,7 @@ async def set_opposition(
     person = await authz.get_person(session, audit.principal, person_id, Capability.OPPOSE)
     member = await _member(session, person.id, member_id)
     if member.kind == MemberKind.PERSON.value:
-        raise InvalidInput("La personne ne peut pas s'opposer au partage avec elle-même.")
+        raise Conflict("La personne ne peut pas s'opposer au partage avec elle-même.")
     if body.opposed:
         await _ensure_other_coordinator(session, member)
     member.opposed = body.opposed

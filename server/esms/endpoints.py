@@ -13,6 +13,7 @@ from server.authz import EsmsClient
 from server.deps import SessionDep, SettingsDep
 from server.esms import delivery, service
 from server.esms.schemas import (
+    CURSOR_PATTERN,
     AttemptRead,
     DeliveryRead,
     FeedPage,
@@ -32,7 +33,9 @@ router = APIRouter(prefix="/api/esms", tags=["esms"], lifespan=delivery.lifespan
 async def feed(
     audit: Annotated[AuditTrail, audited("esms.feed", account=authz.esms_client)],
     session: SessionDep,
-    cursor: Annotated[str | None, Query(max_length=18)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=18, json_schema_extra={"pattern": CURSOR_PATTERN})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FeedPage:
     """Validated versions (validations and avenants) the caller may read, published after

@@ -32,10 +32,23 @@ class FeedPage(BaseModel):
     has_more: bool
 
 
+CURSOR_PATTERN = r"^[0-9]{0,18}$"
+"""A feed cursor: the ``next_cursor`` of a previous page (empty: from the start)."""
+
+WEBHOOK_URL_PATTERN = (
+    r"^(https://[A-Za-z0-9._~%!$&'()*+,;=-]+|http://(localhost|127\.0\.0\.1))"
+    r"(:[0-9]{1,5})?([/?#]\S*)?$"
+)
+"""The documented form of a webhook address (a host name or IPv4 address; the server also
+takes an IPv6 literal in brackets); whether its host may be private is the server's setting."""
+
+
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2000)
+    url: str = Field(
+        min_length=8, max_length=2000, json_schema_extra={"pattern": WEBHOOK_URL_PATTERN}
+    )
     """``https://`` at a public address (private, loopback and link-local addresses, and
     ``http://`` on loopback, only with ``PPA_WEBHOOK_ALLOW_PRIVATE_NETWORKS``)."""
     secret: str = Field(min_length=16, max_length=200)

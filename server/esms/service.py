@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import socket
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from server.auth.service import client_principal
 from server.authz import Capability
 from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
-from server.esms.schemas import FeedItem, FeedPage
+from server.esms.schemas import CURSOR_PATTERN, FeedItem, FeedPage
 from server.esms.signing import encrypt_secret
 from server.exports_api.context import frozen_context
 from server.exports_api.repository import VALIDATED_KIND_VALUES
@@ -263,7 +264,7 @@ async def unpublished(
 def parse_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
         raise InvalidInput("Curseur invalide : reprenez le « next_cursor » d'une page précédente.")
     return int(cursor)
 
@@ -307,8 +308,11 @@ def check_url(url: str, *, allow_private_networks: bool = False) -> None:
     (development, tests), also private, loopback and link-local addresses, and ``http://`` on
     loopback. Host names are checked again, resolved, at each delivery
     (:func:`non_public_address`)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a bracketed host that is no IPv6 address, NFKC tricks
+        parts, host = urlsplit(""), ""
     problem: str | None = None
     if not host or parts.scheme not in ("https", "http"):
         problem = "https:// obligatoire"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Response
 from server.audit.trail import AuditTrail, audited
 from server.deps import SessionDep
 from server.exports_api import repository, service
+from server.openapi import VersionNumber
 
 router = APIRouter(prefix="/api", tags=["exports"])
 
@@ -34,7 +35,7 @@ def audit_action(format_name: str, number: int) -> str:
 )
 async def export_version(
     ppa_id: str,
-    number: int,
+    number: VersionNumber,
     format_name: str,
     audit: Annotated[AuditTrail, audited("ppa.export")],
     session: SessionDep,

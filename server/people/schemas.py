@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from editor.schema import IsoDate
 from server.people.identifiers import (
     InsSystem,
     validate_finess,
@@ -24,8 +26,25 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
+# Identifier forms, as JSON Schema patterns (ASCII digits, as ECMA's \d); their keys (Luhn,
+# modulo 97) are beyond JSON Schema: server.people.identifiers checks them (422).
+FINESS_PATTERN = r"^([0-9]{2}|2[AB])[0-9]{7}$"
+RPPS_PATTERN = r"^([0-9]{11})?$"
+INS_PATTERN = r"^[1-478][0-9]{4}([0-9]{2}|2[AB])[0-9]{8}$"
+# A NIA starts with 7 or 8 (the other INS systems take any matricule of the pattern).
+NIA_RULE: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"ins_system": {"enum": ["nir", "test", "demo", None]}}},
+        {"properties": {"ins_matricule": {"pattern": "^[78]"}}},
+    ]
+}
+
+
 class StructureCreate(_Schema):
-    finess: str = Field(description="FINESS (9 caractères)")
+    finess: str = Field(
+        pattern=FINESS_PATTERN,
+        description="FINESS : 9 caractères (département, 2A/2B en Corse), clé de Luhn",
+    )
     name: str = Field(min_length=1, max_length=200)
     facility_type_code: str = Field(default="SA41", max_length=10)
 
@@ -46,7 +65,11 @@ class ProfessionalCreate(_Schema):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     profession: str = Field(min_length=1, max_length=100)
-    rpps: str | None = Field(default=None, description="RPPS (11 chiffres), facultatif")
+    rpps: str | None = Field(
+        default=None,
+        pattern=RPPS_PATTERN,
+        description="RPPS : 11 chiffres dont la clé de Luhn, facultatif",
+    )
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
     @field_validator("rpps")
@@ -65,14 +88,19 @@ class ProfessionalRead(_Schema):
 
 
 class PersonCreate(_Schema):
+    model_config = ConfigDict(json_schema_extra=NIA_RULE)
+
     ins_system: InsSystem | None = Field(
         default=None, description="nir, nia, test ou demo (déduit du matricule si absent)"
     )
-    ins_matricule: str = Field(description="Matricule INS : 15 caractères (NIR ou NIA + clé)")
+    ins_matricule: str = Field(
+        pattern=INS_PATTERN,
+        description="Matricule INS : 15 caractères (NIR ou NIA de 13 caractères + clé modulo 97)",
+    )
     birth_family_name: str = Field(min_length=1, max_length=100)
     used_name: str | None = Field(default=None, max_length=100)
     first_names: str = Field(min_length=1, max_length=200)
-    birth_date: date
+    birth_date: IsoDate = Field(description="Pas dans le futur")
     sex: Literal["M", "F", "I"]
     birthplace_insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3}|99\d{3})$")
     local_id: str | None = Field(default=None, max_length=50)
@@ -110,7 +138,7 @@ class PersonRead(_Schema):
     birth_family_name: str
     used_name: str | None
     first_names: str
-    birth_date: date
+    birth_date: IsoDate = Field(description="Pas dans le futur")
     sex: str
     birthplace_insee: str
     local_id: str | None
@@ -147,7 +175,7 @@ class ApiClientListed(_Schema):
 
 
 class UserUpdate(_Schema):
-    is_active: bool = Field(description="false: deactivate the account; true: reactivate it")
+    is_active: StrictBool = Field(description="false: deactivate the account; true: reactivate it")
 
 
 class UserRead(_Schema):

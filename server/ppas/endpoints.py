@@ -11,7 +11,7 @@ from server.audit.trail import AuditTrail, audited
 from server.auth.principal import Principal
 from server.authz import Capability
 from server.deps import SessionDep
-from server.errors import InvalidInput, Locked, NotFound
+from server.errors import Conflict, Locked, NotFound
 from server.models import PPA
 from server.ppas import service
 from server.ppas.documents import DocumentSource, load_content
@@ -53,7 +53,7 @@ async def create_ppa(
     elif body.from_previous:
         previous = await service.latest_ppa(session, person.id)
         if previous is None:
-            raise InvalidInput("Cette personne n'a pas encore de PPA dont partir.")
+            raise Conflict("Cette personne n'a pas encore de PPA dont partir.")
     ppa = await service.create_ppa(
         session,
         documents,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from editor.schema import PPAContent
 
@@ -17,7 +17,7 @@ class PPACreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, max_length=200)
-    from_previous: bool = Field(
+    from_previous: StrictBool = Field(
         default=False, description="Start from the person's most recent PPA (use case 1)"
     )
     previous_ppa_id: str | None = Field(

@@ -18,6 +18,7 @@ from server.deps import CurrentPrincipal, SessionDep
 from server.errors import InvalidInput, NotFound
 from server.ledger.log import latest_head, tree
 from server.models import PPA, TreeHead, Version, VersionAccord
+from server.openapi import SQL_INT_MAX, SQL_INTEGER_MAX, TreeSize, VersionNumber, error_responses
 from server.versions_api import repository, service
 from server.versions_api.runtime import Guard, Runtime
 from server.versions_api.schemas import (
@@ -177,7 +178,7 @@ async def get_latest_head(session: SessionDep, principal: CurrentPrincipal) -> T
 
 @router.get("/log/heads/{tree_size}", response_model=TreeHeadRead)
 async def get_head(
-    tree_size: int, session: SessionDep, principal: CurrentPrincipal
+    tree_size: TreeSize, session: SessionDep, principal: CurrentPrincipal
 ) -> TreeHeadRead:
     """The signed tree head of the log when it had ``tree_size`` leaves (one per leaf)."""
     head = _head(await _head_row(session, tree_size))
@@ -185,12 +186,19 @@ async def get_head(
     return head
 
 
-@router.get("/log/consistency", response_model=ConsistencyRead)
+@router.get("/log/consistency", response_model=ConsistencyRead, responses=error_responses(404))
 async def get_consistency(
     session: SessionDep,
     principal: CurrentPrincipal,
-    from_: int = Query(alias="from", ge=1, description="Size of the earlier signed head"),
-    to: int | None = Query(default=None, ge=1, description="Size of the later head (latest)"),
+    from_: int = Query(
+        alias="from", ge=1, le=SQL_INT_MAX, description="Size of the earlier signed head"
+    ),
+    to: int | None = Query(
+        default=None,
+        ge=1,
+        le=SQL_INT_MAX,
+        description="Size of the later head (latest), at least from",
+    ),
 ) -> ConsistencyRead:
     """RFC 9162 consistency proof from the head of size ``from`` to the head of size ``to``:
     a witness holding the earlier head checks that the log only grew."""
@@ -270,7 +278,7 @@ async def save_version(
 @router.get("/ppas/{ppa_id}/versions/{number}", response_model=VersionRead)
 async def get_version(
     ppa_id: str,
-    number: int,
+    number: VersionNumber,
     audit: Annotated[AuditTrail, audited("version.read")],
     session: SessionDep,
 ) -> VersionRead:
@@ -325,8 +333,10 @@ async def diff_versions(
     ppa_id: str,
     audit: Annotated[AuditTrail, audited("version.diff")],
     session: SessionDep,
-    from_: int = Query(alias="from", ge=1, description="Version number to compare from"),
-    to: int = Query(ge=1, description="Version number to compare to"),
+    from_: int = Query(
+        alias="from", ge=1, le=SQL_INTEGER_MAX, description="Version number to compare from"
+    ),
+    to: int = Query(ge=1, le=SQL_INTEGER_MAX, description="Version number to compare to"),
 ) -> DiffRead:
     """What changed between any two versions: items added / removed / changed, coded fields
     with their labels, word-level text, and who made each change and when."""
@@ -433,7 +443,7 @@ async def abandon_avenant(
 )
 async def restore_version(
     ppa_id: str,
-    number: int,
+    number: VersionNumber,
     guard: Guard,
     audit: Annotated[AuditTrail, audited("version.restore")],
     session: SessionDep,

@@ -1,13 +1,36 @@
 from __future__ import annotations
 
-import datetime as dt
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from editor.schema import PPAContent
+from editor.schema import IsoDate, PPAContent
+from server.openapi import TEXT, is_blank
 from versions.chain import AccordMode
+
+A = AccordMode
+# The validators' rules below, in JSON Schema (one branch per mode; the texts must not be blank).
+STRUCTURE_ACCORD_RULES: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"mode": {"const": "signe"}}},
+        {"properties": {"mode": {"const": "oral"}, "temoin": TEXT}, "required": ["mode", "temoin"]},
+    ]
+}
+PERSON_ACCORD_RULES: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"mode": {"const": A.SIGNE}, "par": TEXT}, "required": ["par"]},
+        {
+            "properties": {"mode": {"const": A.ORAL}, "par": TEXT, "temoin": TEXT},
+            "required": ["par", "temoin"],
+        },
+        {
+            "properties": {"mode": {"const": A.REFUSE}, "par": TEXT, "motif": TEXT},
+            "required": ["par", "motif"],
+        },
+        {"properties": {"mode": {"const": A.NON_SOLLICITE}, "motif": TEXT}, "required": ["motif"]},
+    ]
+}
 
 
 class VersionCreate(BaseModel):
@@ -19,16 +42,16 @@ class VersionCreate(BaseModel):
 class StructureAccordIn(BaseModel):
     """The structure's agreement (required to validate): who gave it, when, how."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=STRUCTURE_ACCORD_RULES)
 
     par: str = Field(min_length=1, max_length=200, description="Who agreed for the structure")
     mode: Literal["signe", "oral"] = "signe"
-    date: dt.date | None = Field(default=None, description="Default: the validation day")
+    date: IsoDate | None = Field(default=None, description="Default: the validation day")
     temoin: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
     def _witness(self) -> StructureAccordIn:
-        if self.mode == "oral" and not self.temoin.strip():
+        if self.mode == "oral" and is_blank(self.temoin):
             raise ValueError("un accord oral de la structure doit indiquer un témoin")
         return self
 
@@ -36,23 +59,23 @@ class StructureAccordIn(BaseModel):
 class PersonAccordIn(BaseModel):
     """The person's agreement: signed, oral (with a witness), refused, or not sought (reason)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=PERSON_ACCORD_RULES)
 
     mode: AccordMode
     par: str = Field(default="", max_length=200, description="Who gave it (the person, or...)")
     temoin: str = Field(default="", max_length=200)
-    date: dt.date | None = Field(default=None, description="Default: the validation day")
+    date: IsoDate | None = Field(default=None, description="Default: the validation day")
     motif: str = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
     def _rules(self) -> PersonAccordIn:
-        if self.mode in (AccordMode.SIGNE, AccordMode.ORAL, AccordMode.REFUSE) and not (
-            self.par.strip()
+        if self.mode in (AccordMode.SIGNE, AccordMode.ORAL, AccordMode.REFUSE) and is_blank(
+            self.par
         ):
             raise ValueError("indiquez qui a donné (ou refusé) l'accord de la personne")
-        if self.mode is AccordMode.ORAL and not self.temoin.strip():
+        if self.mode is AccordMode.ORAL and is_blank(self.temoin):
             raise ValueError("un accord oral de la personne doit indiquer un témoin")
-        if self.mode in (AccordMode.REFUSE, AccordMode.NON_SOLLICITE) and not self.motif.strip():
+        if self.mode in (AccordMode.REFUSE, AccordMode.NON_SOLLICITE) and is_blank(self.motif):
             raise ValueError("indiquez le motif (refus ou accord non sollicité)")
         return self
 

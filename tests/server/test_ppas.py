@@ -85,8 +85,8 @@ def test_from_previous_without_any_ppa_is_a_clear_error(api_as: Any) -> None:
     coord = api_as("coordinatrice")
     person = coord.post("/api/persons", json=person_body()).json()
     response = coord.post(f"/api/persons/{person['id']}/ppas", json={"from_previous": True})
-    assert response.status_code == 422
-    assert response.json()["error"] == "InvalidInput"
+    assert response.status_code == 409
+    assert response.json()["error"] == "Conflict"
     assert "pas encore de PPA" in response.json()["detail"]
 
 
