@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
@@ -14,7 +14,7 @@ from server.agenda.schemas import AgendaFeedCreate, AgendaFeedCreated, AgendaFee
 from server.audit.service import trace
 from server.auth.principal import Principal
 from server.db import utcnow
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
 from server.exports_api.service import etag_matches
 from server.models.exports import AgendaFeed
 
@@ -35,8 +35,8 @@ async def _feed_role(session: AsyncSession, principal: Principal, feed: AgendaFe
 )
 async def create_feed(
     body: AgendaFeedCreate,
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
 ) -> AgendaFeedCreated:
@@ -56,7 +56,8 @@ async def create_feed(
         role=await _feed_role(session, principal, feed),
         client_addr=addr,
     )
-    url = str(request.base_url).rstrip("/") + service.feed_path(token)
+    # PPA_PUBLIC_URL, never the request's Host header (a client could write any address there).
+    url = settings.resolved_public_url() + service.feed_path(token)
     return AgendaFeedCreated.model_validate(
         {
             **AgendaFeedRead.model_validate(feed).model_dump(),
