@@ -24,6 +24,7 @@ from server.db import Database
 from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
+from server.files import private_data_dir
 from server.logging import loggable_path
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
@@ -32,6 +33,8 @@ from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 from server.versions_api.endpoints import router as versions_router
 from server.versions_api.service import SessionCheckpoints
+from server.web import install_middleware
+from server.web.docs import install_docs
 
 log = structlog.get_logger(__name__)
 WEB_DIST = Path(__file__).resolve().parent.parent / "editor" / "web" / "dist"
@@ -48,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(settings.data_dir)
         app.state.db = Database(settings.resolved_database_url())
         app.state.documents = StoredDocumentSource()
         try:
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Projet Personnalisé d'Accompagnement collaboratif",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by server.web.docs without a CDN (or off: PPA_API_DOCS=false)
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -85,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
+    install_middleware(app, settings)  # after access_log: the hardening wraps it
+
     for router in (
         auth_router,
         people_router,
@@ -102,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    install_docs(app, settings)
 
     # The browser editor (built by `npm run build` in editor/web, see scripts/bootstrap.sh):
     # looked up per request, so a bundle built after start-up is served; asset names carry a

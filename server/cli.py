@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -71,9 +72,10 @@ def _admin_trace(action: str, object_type: str, object_id: str) -> AuditEvent:
 
 
 def _upgrade(settings: Settings) -> None:
+    from server.files import private_data_dir
     from server.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings.data_dir)
     upgrade(settings.resolved_database_url())
 
 
@@ -94,6 +96,15 @@ def serve(
     """Run the service (REST API, WebSocket collaboration, browser editor)."""
     import uvicorn
 
+    from server.web.proxy import uvicorn_options
+
+    # The app (built by uvicorn's factory below) reads its settings again: the listen address
+    # given here must be the one it derives its public URL from when PPA_PUBLIC_URL is unset.
+    if host is not None:
+        os.environ["PPA_HOST"] = host
+    if port is not None:
+        os.environ["PPA_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
     if migrate:
         _upgrade(settings)
@@ -106,6 +117,7 @@ def serve(
         access_log=False,
         ws_max_size=16 * 1024 * 1024,
         timeout_graceful_shutdown=10,
+        **uvicorn_options(),  # forwarded headers: the app's PPA_FORWARDED_ALLOW_IPS decides
     )
 
 

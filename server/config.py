@@ -53,6 +53,39 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str | None = Field(
+        default=None,
+        description="Address people and software reach the service at (https://... behind a "
+        "proxy); the only source of the absolute URLs it hands out; default: from host and port",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses (or networks) of the reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed; default: none (the peer address is the client's)",
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (413 beyond, refused before it is read)",
+    )
+    api_docs: bool = Field(default=True, description="Serve the API documentation at /docs")
+    login_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins per account and per client address before each next "
+        "attempt waits (429 with Retry-After)",
+    )
+    login_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="First wait after the free failures, doubled each failure"
+    )
+    login_backoff_max_seconds: float = Field(
+        default=15 * 60.0, gt=0, description="Longest wait between login attempts"
+    )
+    login_failure_memory_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Quiet time after which an account's or address's failures are forgotten",
+    )
     log_json: bool = False
     signing_key_path: Path | None = Field(
         default=None, description="Ed25519 private key (PEM) for signed tree heads"
@@ -68,17 +101,23 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'ppa.sqlite3').resolve()}"
 
+    def resolved_public_url(self) -> str:
+        """``public_url`` without its trailing slash, or ``http://host:port``."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def trusted_proxies(self) -> list[str]:
+        return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
+
     def resolved_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            import secrets
+        from server.files import private_data_dir, read_or_create_private_file
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        private_data_dir(self.data_dir)
+        return read_or_create_private_file(self.data_dir / "secret.key").decode().strip()
 
 
 @lru_cache(maxsize=1)

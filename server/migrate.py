@@ -21,6 +21,9 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (runs in a worker thread if a loop is running)."""
+    from server.files import private_sqlite_file
+
+    private_sqlite_file(database_url)
     config = alembic_config(database_url)
     try:
         asyncio.get_running_loop()

@@ -102,6 +102,7 @@ def error_statuses(route: RouteLike) -> set[int]:
     - 404: it has a path parameter or a body field ``*_id`` (an id that may not exist or not be
       shared);
     - 409: it writes (the integrity handler turns a constraint violation into 409);
+    - 413: it takes a body (the body limit of :mod:`server.web.body_limit`);
     - 422: it takes parameters or a body (request validation);
     - whatever its own ``responses=`` declares.
     """
@@ -115,6 +116,8 @@ def error_statuses(route: RouteLike) -> set[int]:
         statuses.add(409)
     if any(d.path_params or d.query_params or d.header_params or d.body_params for d in dependants):
         statuses.add(422)
+    if route.dependant.body_params:
+        statuses.add(413)
     return {status for status in statuses if status >= 400}
 
 

@@ -83,9 +83,13 @@ class LiveServer:
         import uvicorn
 
         from server.app import create_app
+        from server.web.proxy import uvicorn_options
 
         self.settings = settings
         self.port = free_port()
+        # Like `ppa serve --port`: the app derives its public URL (agenda feeds) from the
+        # address it listens on, unless PPA_PUBLIC_URL is set.
+        settings.host, settings.port = "127.0.0.1", self.port
         self.app = create_app(settings)
         config = uvicorn.Config(
             self.app,
@@ -94,6 +98,7 @@ class LiveServer:
             log_level="warning",
             lifespan="on",
             ws_max_size=16 * 1024 * 1024,
+            **uvicorn_options(),  # as `ppa serve`: the app's PPA_FORWARDED_ALLOW_IPS decides
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -122,6 +127,10 @@ class LiveServer:
 def make_settings(database: DatabaseInfo, data_dir: Path, **overrides: Any) -> Any:
     from server.config import Settings
 
+    # Every test logs in from 127.0.0.1 and many fail a login on purpose: one address, whose
+    # failures would throttle the rest of the run. Throttling has its own servers in
+    # tests/server/test_login_throttle.py.
+    overrides.setdefault("login_free_failures", 1_000_000)
     return Settings(
         data_dir=data_dir,
         database_url=database.url,

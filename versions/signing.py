@@ -184,7 +184,7 @@ def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -196,6 +196,7 @@ def save_private_key(private_key: Ed25519PrivateKey, path: Path) -> None:
     """Write the private key PEM to ``path`` atomically, readable by the owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
     _write_private(tmp, private_key_to_pem(private_key))
     os.replace(tmp, path)
 
@@ -208,9 +209,10 @@ def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
     """
     if path.exists():
         return load_private_key_pem(path.read_bytes())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = generate_private_key()
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
     _write_private(tmp, private_key_to_pem(key))
     try:
         os.link(tmp, path)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Response, status
 
 from server.agenda import service
 from server.agenda.schemas import AgendaFeedCreate, AgendaFeedCreated, AgendaFeedRead
 from server.audit.trail import AuditTrail, audited
 from server.db import utcnow
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
 from server.exports_api.service import etag_matches
 from server.models.exports import AgendaFeed
 
@@ -32,9 +32,9 @@ async def _trace_feed(audit: AuditTrail, feed: AgendaFeed) -> None:
 )
 async def create_feed(
     body: AgendaFeedCreate,
-    request: Request,
     audit: Annotated[AuditTrail, audited("agenda.feed.create")],
     session: SessionDep,
+    settings: SettingsDep,
 ) -> AgendaFeedCreated:
     """A calendar subscription URL with a secret token: the person's agenda (any member who
     reads validated versions) or your own agenda as a professional (every person whose cercle
@@ -43,7 +43,8 @@ async def create_feed(
         session, audit.principal, body.kind, body.person_id, body.label
     )
     await _trace_feed(audit, feed)
-    url = str(request.base_url).rstrip("/") + service.feed_path(token)
+    # PPA_PUBLIC_URL, never the request's Host header (a client could write any address there).
+    url = settings.resolved_public_url() + service.feed_path(token)
     return AgendaFeedCreated.model_validate(
         {
             **AgendaFeedRead.model_validate(feed).model_dump(),

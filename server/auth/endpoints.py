@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.service import authenticate_user, issue_token
-from server.deps import CurrentPrincipal, SessionDep, SettingsDep
-from server.errors import Unauthenticated
+from server.audit.service import trace
+from server.auth import throttle
+from server.auth.service import authenticate_user, issue_token, user_principal
+from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
+from server.errors import Unauthenticated, error_body
+from server.models import User
 from server.openapi import error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 LOGIN_REFUSED = "Identifiant ou mot de passe incorrect, ou compte désactivé."
+LOGIN_TRACE_LENGTH = 100
 
 
 class TokenRead(BaseModel):
@@ -32,19 +38,64 @@ class MeRead(BaseModel):
     professional_id: str | None
 
 
-@router.post("/token", response_model=TokenRead, responses=error_responses(401))
+def login_throttled(seconds: int) -> str:
+    return (
+        "Trop de tentatives de connexion échouées pour cet identifiant ou depuis cette adresse : "
+        f"réessayez dans {seconds} seconde{'s' if seconds > 1 else ''}."
+    )
+
+
+def _trace_login(
+    session: AsyncSession, login: str, addr: str | None, outcome: str, user: User | None = None
+) -> None:
+    """The login attempt's audit trace: the login name as typed, the address, the outcome."""
+    trace(
+        session,
+        user_principal(user) if user else None,
+        "auth.login",
+        "login",
+        login[:LOGIN_TRACE_LENGTH],
+        person_id=None,
+        client_addr=addr,
+        outcome=outcome,
+    )
+
+
+@router.post(
+    "/token",
+    response_model=TokenRead,
+    responses=error_responses(401, 429),
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
-) -> TokenRead:
+    addr: ClientAddr,
+) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (401 for a wrong login or password
-    and for a deactivated account, with the same message)."""
+    and for a deactivated account, with the same message; 429 with ``Retry-After`` after
+    repeated failures of one login name or from one address)."""
+    keys = throttle.throttle_keys(form.username, addr)
+    wait = await throttle.retry_after(session, settings, keys)
+    if wait > 0:
+        _trace_login(session, form.username, addr, "throttled")
+        return JSONResponse(
+            error_body("TooManyRequests", login_throttled(wait)),
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     user = await authenticate_user(session, form.username, form.password)
     if user is None:
         # One answer for an unknown login, a wrong password and a deactivated account: it does
-        # not tell which logins exist.
-        raise Unauthenticated(LOGIN_REFUSED)
+        # not tell which logins exist. Returned, not raised: the failure's count and trace commit.
+        await throttle.record_failure(session, settings, keys)
+        _trace_login(session, form.username, addr, "failed")
+        return JSONResponse(
+            error_body(Unauthenticated.code, LOGIN_REFUSED),
+            status_code=Unauthenticated.status_code,
+        )
+    await throttle.clear_account(session, form.username)
+    _trace_login(session, form.username, addr, "ok", user)
     return TokenRead(
         access_token=issue_token(settings, user),
         expires_in=settings.access_token_minutes * 60,

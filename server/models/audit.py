@@ -22,7 +22,8 @@ class AuditEvent(Base):
     role: Mapped[str | None] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str] = mapped_column(String(30))
-    object_id: Mapped[str | None] = mapped_column(String(36))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    """An id, or the login name typed for ``auth.login`` traces (user names are up to 100)."""
     person_id: Mapped[str | None] = mapped_column(String(36))
     client_addr: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20), default="ok")

@@ -471,8 +471,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("MOUNT", "/assets"): "the browser editor's static files (no data)",
     ("GET", "/openapi.json"): "OpenAPI description (no data)",
     ("GET", "/docs"): "OpenAPI documentation page (no data)",
-    ("GET", "/docs/oauth2-redirect"): "OpenAPI documentation page (no data)",
-    ("GET", "/redoc"): "OpenAPI documentation page (no data)",
+    ("GET", "/api/docs-assets/swagger-init.js"): "OpenAPI documentation page (no data)",
+    ("MOUNT", "/api/docs-assets"): "Swagger UI's static files (no data)",
 }
 
 
