@@ -26,8 +26,6 @@ class MemberCreate(BaseModel):
             raise ValueError("un système de structure ne peut pas être aussi un utilisateur")
         if self.kind is MemberKind.STRUCTURE_SYSTEM and not self.api_client_id:
             raise ValueError("un système de structure est désigné par api_client_id")
-        if self.role is Role.ESMS and self.kind is not MemberKind.STRUCTURE_SYSTEM:
-            raise ValueError("le rôle esms est réservé aux systèmes de structure")
         return self
 
 
