@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from server.auth.service import authenticate_user, issue_token
 from server.deps import CurrentPrincipal, SessionDep, SettingsDep
 from server.errors import Unauthenticated
+from server.text_input import refuse_illegal_fields
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -39,6 +40,7 @@ async def login(
 ) -> TokenRead:
     """Exchange a username and password for a bearer token (401 for a wrong login or password
     and for a deactivated account, with the same message)."""
+    refuse_illegal_fields({"username": form.username, "password": form.password})
     user = await authenticate_user(session, form.username, form.password)
     if user is None:
         # One answer for an unknown login, a wrong password and a deactivated account: it does

@@ -5,9 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.models.person import MemberKind, Role
+from server.text_input import TextInput
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: MemberKind
@@ -29,13 +30,13 @@ class MemberCreate(BaseModel):
         return self
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
 
 
-class OppositionUpdate(BaseModel):
+class OppositionUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     opposed: bool

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.text_input import TextInput
+
 
 class FeedItem(BaseModel):
     """A validated version (validation or avenant) the caller may import."""
@@ -32,7 +34,7 @@ class FeedPage(BaseModel):
     has_more: bool
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=8, max_length=2000)

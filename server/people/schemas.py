@@ -18,13 +18,14 @@ from server.people.identifiers import (
     validate_ins,
     validate_rpps,
 )
+from server.text_input import TextInput
 
 
 class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
-class StructureCreate(_Schema):
+class StructureCreate(_Schema, TextInput):
     finess: str = Field(description="FINESS (9 caractères)")
     name: str = Field(min_length=1, max_length=200)
     facility_type_code: str = Field(default="SA41", max_length=10)
@@ -42,7 +43,7 @@ class StructureRead(_Schema):
     facility_type_code: str
 
 
-class ProfessionalCreate(_Schema):
+class ProfessionalCreate(_Schema, TextInput):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     profession: str = Field(min_length=1, max_length=100)
@@ -64,7 +65,7 @@ class ProfessionalRead(_Schema):
     structure_id: str | None
 
 
-class PersonCreate(_Schema):
+class PersonCreate(_Schema, TextInput):
     ins_system: InsSystem | None = Field(
         default=None, description="nir, nia, test ou demo (déduit du matricule si absent)"
     )
@@ -97,7 +98,7 @@ class PersonCreate(_Schema):
         return value
 
 
-class PersonUpdate(_Schema):
+class PersonUpdate(_Schema, TextInput):
     used_name: str | None = Field(default=None, max_length=100)
     local_id: str | None = Field(default=None, max_length=50)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
@@ -119,7 +120,7 @@ class PersonRead(_Schema):
     my_role: str | None = None
 
 
-class ApiClientCreate(_Schema):
+class ApiClientCreate(_Schema, TextInput):
     name: str = Field(min_length=1, max_length=200)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
@@ -146,7 +147,7 @@ class ApiClientListed(_Schema):
     revoked_at: datetime | None
 
 
-class UserUpdate(_Schema):
+class UserUpdate(_Schema, TextInput):
     is_active: bool = Field(description="false: deactivate the account; true: reactivate it")
 
 

@@ -7,16 +7,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from editor.schema import PPAContent
+from server.text_input import TextInput
 from versions.chain import AccordMode
 
 
-class VersionCreate(BaseModel):
+class VersionCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(min_length=1, max_length=200, description="Name of the version")
 
 
-class StructureAccordIn(BaseModel):
+class StructureAccordIn(TextInput):
     """The structure's agreement (required to validate): who gave it, when, how."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +34,7 @@ class StructureAccordIn(BaseModel):
         return self
 
 
-class PersonAccordIn(BaseModel):
+class PersonAccordIn(TextInput):
     """The person's agreement: signed, oral (with a witness), refused, or not sought (reason)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,7 +58,7 @@ class PersonAccordIn(BaseModel):
         return self
 
 
-class ValidateIn(BaseModel):
+class ValidateIn(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     structure: StructureAccordIn
