@@ -14,11 +14,12 @@ import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from editor.schema import ModeAccord, PPAContent, TypeAccord
+from editor.text_rules import scrub
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Finess = Annotated[str, StringConstraints(pattern=r"^(\d{9}|2[AB]\d{7})$")]
@@ -254,7 +255,11 @@ class VersionMeta(_Frozen):
 
 
 class ExportInput(_Frozen):
-    """Everything a renderer needs; built by the server from an immutable version."""
+    """Everything a renderer needs; built by the server from an immutable version.
+
+    Every text is made XML-safe on the way in (:func:`editor.text_rules.scrub`), so that no
+    renderer meets a character its format cannot carry.
+    """
 
     content: PPAContent
     version: VersionMeta
@@ -271,6 +276,12 @@ class ExportInput(_Frozen):
     """Earlier versions of the same series, oldest first (agenda SEQUENCE, MDPH diff)."""
     generated_at: datetime
     """Generation time, used only by formats that require one (XDM submissionTime)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _xml_safe(cls, data: Any) -> Any:
+        """Drop what XML 1.0 cannot carry from every text (an old version may hold a NUL)."""
+        return scrub(data)
 
     @model_validator(mode="after")
     def _check(self) -> ExportInput:

@@ -31,6 +31,7 @@ from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
+from server.text_input import install_url_guard
 from server.versions_api.endpoints import router as versions_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app)
+    install_url_guard(app)
     collab_endpoint.install(app)
 
     @app.middleware("http")

@@ -27,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, PrincipalType
 from server.deps import CurrentPrincipal
 from server.errors import Forbidden, NotFound
-from server.models import PPA, CercleMember, Person
+from server.models import PPA, CercleMember, Person, Version
 from server.models.identity import UserKind
 from server.models.person import Role
 from server.models.ppa import PPAStatus
+from versions.chain import VALIDATED_KINDS
 
 
 class Capability(StrEnum):
@@ -220,6 +221,52 @@ async def roles_for_persons(
             rows[person_id].append((role, opposed))
     roles = {person_id: _effective_role(found) for person_id, found in rows.items()}
     return {person_id: role.value if role else None for person_id, role in roles.items()}
+
+
+class VersionUse(StrEnum):
+    """What a principal does with a stored version."""
+
+    READ = "read"
+    """Read it, diff it, list it in the history and the audit bundle."""
+    EXPORT = "export"
+    """Download it as a file (PDF, DOCX, CDA, FHIR...)."""
+
+
+def version_capability(validated: bool, use: VersionUse) -> Capability:
+    """The one rule on stored versions: the capability ``use`` of a version needs.
+
+    A validated version (validation or avenant) is read and exported with ``read_validated``
+    (ESMS software, auditors and every member reading drafts). Any other version (checkpoint,
+    named, restore, revision) is read with ``read_history`` (auditors review the whole history)
+    but exported only with ``read`` (members reading drafts): an auditor exports validated
+    versions only.
+    """
+    if validated:
+        return Capability.READ_VALIDATED
+    return Capability.READ_HISTORY if use is VersionUse.READ else Capability.READ
+
+
+VALIDATED_KIND_VALUES = tuple(sorted(kind.value for kind in VALIDATED_KINDS))
+
+
+def version_condition(principal: Principal, use: VersionUse) -> ColumnElement[bool]:
+    """SQL condition on ``versions`` (any query naming ``Version.kind`` and ``Version.ppa_id``):
+    :func:`version_capability` for the principal."""
+
+    def persons(capability: Capability) -> Any:
+        return persons_with(principal, capability).with_only_columns(Person.id)
+
+    def with_capability(capability: Capability) -> ColumnElement[bool]:
+        ppa_ids = select(PPA.id).where(PPA.person_id.in_(persons(capability)))
+        return Version.ppa_id.in_(ppa_ids)
+
+    return or_(
+        and_(
+            Version.kind.in_(VALIDATED_KIND_VALUES),
+            with_capability(version_capability(True, use)),
+        ),
+        with_capability(version_capability(False, use)),
+    )
 
 
 def nothing() -> ColumnElement[bool]:

@@ -96,6 +96,8 @@ _PYDANTIC_FR = {
     "string_too_short": "texte trop court",
     "string_too_long": "texte trop long",
     "string_type": "texte attendu",
+    "string_unicode": "caractère interdit (substitut isolé, demi-caractère) : retirez-le ou "
+    "retapez le texte",
     "int_parsing": "nombre entier attendu",
     "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
     "date_parsing": "date attendue (AAAA-MM-JJ)",
@@ -113,6 +115,11 @@ _PYDANTIC_FR = {
     "greater_than_equal": "valeur trop petite",
     "less_than_equal": "valeur trop grande",
 }
+
+
+def _subpath(err: dict[str, Any]) -> str:
+    """The part of the path inside the field (a refused character deep in a PPA's content)."""
+    return str((err.get("ctx") or {}).get("subpath", ""))
 
 
 def _problem_message(err: dict[str, Any]) -> str:
@@ -154,7 +161,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"path": _field_path(tuple(err.get("loc", ()))), "message": _problem_message(err)}
+            {
+                "path": _field_path(tuple(err.get("loc", ()))) + _subpath(err),
+                "message": _problem_message(err),
+            }
             for err in exc.errors()
         ]
         detail = " ; ".join(f"{p['path']} : {p['message']}" for p in problems)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Protocol, cast
 from fastapi import FastAPI, Path
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
 from server.deps import get_principal
@@ -108,7 +109,8 @@ def error_statuses(route: RouteLike) -> set[int]:
     """
     dependants = list(_dependants(route.dependant))
     statuses = {int(code) for code in route.responses if str(code).isdigit()}
-    if any(d.call is get_principal for d in dependants):
+    # A bearer scheme among the dependencies (get_principal, the audit trail) means a principal.
+    if any(d.call is get_principal or isinstance(d.call, SecurityBase) for d in dependants):
         statuses |= {401, 403}
     if route.dependant.path_params or _refers_by_id(route.dependant.body_params):
         statuses.add(404)

@@ -7,9 +7,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.models.exports import AgendaFeedKind
+from server.text_input import TextInput
 
 
-class AgendaFeedCreate(BaseModel):
+class AgendaFeedCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: AgendaFeedKind

@@ -17,6 +17,7 @@ from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
 from server.errors import Unauthenticated, error_body
 from server.models import User
 from server.openapi import error_responses
+from server.text_input import refuse_illegal_fields
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -74,7 +75,8 @@ async def login(
 ) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (401 for a wrong login or password
     and for a deactivated account, with the same message; 429 with ``Retry-After`` after
-    repeated failures of one login name or from one address)."""
+    repeated failures of one login name or from one address; 422 for control characters)."""
+    refuse_illegal_fields({"username": form.username, "password": form.password})
     keys = throttle.throttle_keys(form.username, addr)
     wait = await throttle.retry_after(session, settings, keys)
     if wait > 0:

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from server import authz
 from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
+from server.cercle import rules
 from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
 from server.db import utcnow
 from server.deps import SessionDep
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.models import ApiClient, CercleMember, Professional, User
 from server.models.person import MemberKind, Role
 
@@ -57,6 +58,19 @@ async def _display_name(session: SessionDep, body: MemberCreate) -> str:
     return client.name
 
 
+def _check_membership(
+    kind: MemberKind, role: Role, account_kind: str | None, professional_id: str | None
+) -> None:
+    """409 when the member would break :func:`rules.membership_problem` (create and update):
+    on create, what the request alone decides was refused before (422, in the schema); what
+    remains depends on the stored account or member."""
+    problem = rules.membership_problem(
+        kind, role, account_kind=account_kind, professional_id=professional_id
+    )
+    if problem is not None:
+        raise Conflict(problem)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MemberRead)
 async def add_member(
     person_id: str,
@@ -77,13 +91,23 @@ async def add_member(
         ):
             raise Conflict("Ce membre fait déjà partie du cercle : modifiez son rôle.")
     professional_id = body.professional_id
+    account_kind: str | None = None
     if body.user_id:
         user = await session.get(User, body.user_id)
         if user is None:
             raise NotFound("Utilisateur introuvable.")
         professional_id = professional_id or user.professional_id
-        if user.kind == "professional" and body.kind is not MemberKind.PROFESSIONAL:
-            raise Conflict("kind : un compte professionnel est membre de type professional")
+        account_kind = user.kind
+    role_problem = rules.role_problem(body.kind, body.role)
+    if role_problem is not None:
+        raise InvalidInput(role_problem)
+    _check_membership(body.kind, body.role, account_kind, professional_id)
+    if body.kind is MemberKind.PERSON and await session.scalar(
+        select(CercleMember.id).where(
+            CercleMember.person_id == person.id, CercleMember.kind == MemberKind.PERSON.value
+        )
+    ):
+        raise Conflict("La personne fait déjà partie de son cercle (un seul membre person).")
     member = CercleMember(
         person_id=person.id,
         kind=body.kind.value,
@@ -141,8 +165,13 @@ async def update_member(
     member = await _member(session, person.id, member_id)
     if body.role is not Role.COORDINATOR:
         await _ensure_other_coordinator(session, member)
-    if (body.role is Role.ESMS) != (member.kind == MemberKind.STRUCTURE_SYSTEM.value):
-        raise Conflict("role : le rôle esms est réservé aux systèmes de structure")
+    user = await session.get(User, member.user_id) if member.user_id else None
+    _check_membership(
+        MemberKind(member.kind),
+        body.role,
+        user.kind if user is not None else None,
+        member.professional_id,
+    )
     member.role = body.role.value
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
     await session.flush()

@@ -6,16 +6,29 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from server.models.person import MemberKind, Role
+from server.text_input import TextInput
 
-_PEOPLE_KINDS = [k.value for k in MemberKind if k is not MemberKind.STRUCTURE_SYSTEM]
-_PEOPLE_ROLES = [r.value for r in Role if r is not Role.ESMS]
-# The validator's rules below, in JSON Schema: a structure's software is designated by
-# api_client_id alone; anyone else by user_id and/or professional_id, never with the esms role.
+_OTHER_KINDS = [
+    k.value for k in MemberKind if k not in (MemberKind.STRUCTURE_SYSTEM, MemberKind.PERSON)
+]
+_OTHER_ROLES = [r.value for r in Role if r not in (Role.ESMS, Role.PERSON)]
+_A_PERSON_OR_LOGIN: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"user_id": {"type": "string"}}, "required": ["user_id"]},
+        {"properties": {"professional_id": {"type": "string"}}, "required": ["professional_id"]},
+    ]
+}
+# The request's own rules, in JSON Schema (the validator below and server.cercle.rules.role_problem
+# apply them): a structure's software is designated by api_client_id alone, with the role esms;
+# the person is a member of kind person with the role person; anyone else by user_id and/or
+# professional_id, with neither of those roles. What depends on the designated account (its kind)
+# is checked against the database: 409.
 MEMBER_RULES: dict[str, Any] = {
     "anyOf": [
         {
             "properties": {
                 "kind": {"const": MemberKind.STRUCTURE_SYSTEM.value},
+                "role": {"const": Role.ESMS.value},
                 "api_client_id": {"type": "string"},
                 "user_id": {"type": "null"},
                 "professional_id": {"type": "null"},
@@ -24,23 +37,25 @@ MEMBER_RULES: dict[str, Any] = {
         },
         {
             "properties": {
-                "kind": {"enum": _PEOPLE_KINDS},
-                "role": {"enum": _PEOPLE_ROLES},
+                "kind": {"const": MemberKind.PERSON.value},
+                "role": {"const": Role.PERSON.value},
                 "api_client_id": {"type": "null"},
             },
-            "anyOf": [
-                {"properties": {"user_id": {"type": "string"}}, "required": ["user_id"]},
-                {
-                    "properties": {"professional_id": {"type": "string"}},
-                    "required": ["professional_id"],
-                },
-            ],
+            **_A_PERSON_OR_LOGIN,
+        },
+        {
+            "properties": {
+                "kind": {"enum": _OTHER_KINDS},
+                "role": {"enum": _OTHER_ROLES},
+                "api_client_id": {"type": "null"},
+            },
+            **_A_PERSON_OR_LOGIN,
         },
     ]
 }
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(TextInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra=MEMBER_RULES)
 
     kind: MemberKind
@@ -59,18 +74,16 @@ class MemberCreate(BaseModel):
             raise ValueError("un système de structure ne peut pas être aussi un utilisateur")
         if (self.kind is MemberKind.STRUCTURE_SYSTEM) != bool(self.api_client_id):
             raise ValueError("un système de structure est désigné par api_client_id, et lui seul")
-        if self.role is Role.ESMS and self.kind is not MemberKind.STRUCTURE_SYSTEM:
-            raise ValueError("le rôle esms est réservé aux systèmes de structure")
         return self
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
 
 
-class OppositionUpdate(BaseModel):
+class OppositionUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     opposed: StrictBool  # not 0/1 nor "yes": the schema says boolean

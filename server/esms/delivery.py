@@ -33,6 +33,12 @@ from server.audit.service import trace
 from server.auth.service import client_principal
 from server.db import Database, utcnow
 from server.esms import service
+from server.esms.addresses import (
+    PINNED_ADDRESS,
+    AddressRefused,
+    PinnedTransport,
+    vetted_address,
+)
 from server.esms.signing import SIGNATURE_HEADER, decrypt_secret, signature
 from server.models import ApiClient
 from server.models.exports import (
@@ -47,8 +53,6 @@ log = structlog.get_logger(__name__)
 
 
 SWEEP_MARGIN = timedelta(minutes=10)
-PRIVATE_ADDRESS = "PrivateAddress"
-"""Error of an attempt not made: the webhook's host resolves to a non-public address."""
 
 
 class WebhookSettings(BaseSettings):
@@ -99,9 +103,7 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        async with httpx.AsyncClient(
-            timeout=self.settings.timeout_seconds, follow_redirects=False
-        ) as client:
+        async with delivery_client(self.settings.timeout_seconds) as client:
             while True:
                 self._wakeup.clear()
                 try:
@@ -217,13 +219,17 @@ class DeliveryWorker:
             unreadable = "webhook secret unreadable (service secret key changed)"
             await self._record(delivery_id, number, None, unreadable, 0, api_client, ev)
             return
-        if not self.allow_private_networks:
-            parts = urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            if await service.non_public_address(parts.hostname or "", port) is not None:
-                # Never sent: the name resolves to an internal address (or the setting changed).
-                await self._record(delivery_id, number, None, PRIVATE_ADDRESS, 0, api_client, ev)
-                return
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            address = await vetted_address(
+                parts.hostname or "", port, allow_private_networks=self.allow_private_networks
+            )
+        except AddressRefused as refused:
+            # Never sent: the name resolves to an internal address (or the setting changed),
+            # or does not resolve at all.
+            await self._record(delivery_id, number, None, refused.error, 0, api_client, ev)
+            return
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "ppa-collab-webhook/1",
@@ -236,7 +242,9 @@ class DeliveryWorker:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await client.post(url, content=body, headers=headers)
+            response = await client.post(
+                url, content=body, headers=headers, extensions={PINNED_ADDRESS: address}
+            )
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
@@ -298,6 +306,20 @@ class DeliveryWorker:
             status=status_code,
             error=error,
         )
+
+
+def delivery_client(
+    timeout_seconds: float, inner: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The HTTP client of deliveries: no redirects, every request sent to its vetted address.
+
+    No connection is kept alive: the pool is keyed by address, and a connection whose TLS
+    certificate was verified for one host name must not carry another host's delivery.
+    """
+    inner = inner or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+    return httpx.AsyncClient(
+        transport=PinnedTransport(inner), timeout=timeout_seconds, follow_redirects=False
+    )
 
 
 def next_attempt(delivery: WebhookDelivery) -> datetime | None:

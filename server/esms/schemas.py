@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.text_input import TextInput
+
 
 class FeedItem(BaseModel):
     """A validated version (validation or avenant) the caller may import."""
@@ -43,7 +45,7 @@ WEBHOOK_URL_PATTERN = (
 takes an IPv6 literal in brackets); whether its host may be private is the server's setting."""
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(

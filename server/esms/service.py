@@ -8,11 +8,9 @@ read the PPA; nothing leaves the service before that transaction commits. The de
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import re
-import socket
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -31,6 +29,7 @@ from server.auth.service import client_principal
 from server.authz import Capability
 from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
+from server.esms.addresses import is_public
 from server.esms.schemas import CURSOR_PATTERN, FeedItem, FeedPage
 from server.esms.signing import encrypt_secret
 from server.exports_api.context import frozen_context
@@ -307,7 +306,7 @@ def check_url(url: str, *, allow_private_networks: bool = False) -> None:
     """A webhook calls ``https://`` at a public address. With ``allow_private_networks``
     (development, tests), also private, loopback and link-local addresses, and ``http://`` on
     loopback. Host names are checked again, resolved, at each delivery
-    (:func:`non_public_address`)."""
+    (:func:`server.esms.addresses.vetted_address`)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -335,33 +334,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def _is_public(host: str) -> bool:
-    """False for an address literal that is not globally routable and for ``localhost``; a
-    host name is judged by its addresses at delivery time."""
+    """False for an address literal that is not globally routable (IPv6 forms embedding IPv4
+    judged by their IPv4) and for ``localhost``; a host name is judged by its addresses at
+    delivery time (:func:`server.esms.addresses.vetted_address`)."""
     try:
-        return ipaddress.ip_address(host).is_global
+        return is_public(ipaddress.ip_address(host))
     except ValueError:
         return not (host == "localhost" or host.endswith(".localhost"))
-
-
-async def non_public_address(host: str, port: int) -> str | None:
-    """The first address of ``host`` (resolved now) that is not globally routable, if any:
-    a webhook is not sent there unless private networks are allowed. ``None`` also when the
-    name does not resolve (the HTTP client then reports the failure)."""
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return None if literal.is_global else str(literal)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return None
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if not address.is_global:
-            return str(address)
-    return None
 
 
 # The webhook functions below act for an API client: routes give them the principal of

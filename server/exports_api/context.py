@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.schema import ModeAccord, PPAContent, TypeAccord
+from editor.text_rules import find_illegal_chars
 from exports.context import (
     AccordRecord,
     ExportInput,
@@ -169,6 +170,9 @@ async def _build(
     )
     wanted = _referenced_ids(contents) | {p for p in user_pros.values() if p}
     wanted |= {pid for pid, _ in members if pid}
+    # Free texts (``par``, ``redige_par``) may name people: a text holding a character no id
+    # holds is not looked up (PostgreSQL refuses NUL in a query parameter).
+    wanted = {pid for pid in wanted if not find_illegal_chars(pid)}
     rows = list(await session.scalars(select(Professional).where(Professional.id.in_(wanted))))
     structures = {
         s.id: s

@@ -1,14 +1,15 @@
 """Queries of the exports domain: versions readable by a principal, and their history.
 
-Authorization lives in the statements: a validated version (validation or avenant) is readable
-by every member with ``READ_VALIDATED`` on the person (``esms`` and auditors included, whatever
-state the live PPA is in, e.g. an avenant in progress); any other version (checkpoint, named,
-restore, revision) only by members who read drafts (``READ``).
+Authorization lives in the statements, from :func:`server.authz.version_capability`: a validated
+version (validation or avenant) is exported by every member with ``READ_VALIDATED`` on the person
+(``esms`` and auditors included, whatever state the live PPA is in, e.g. an avenant in progress);
+any other version (checkpoint, named, restore, revision) only by members who read drafts
+(``READ``): an auditor reads those but does not export them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
@@ -28,14 +29,8 @@ def person_ids_with(principal: Principal, capability: Capability) -> ColumnEleme
 
 
 def version_readable(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition on (PPA, Version): the principal may read this version."""
-    return or_(
-        and_(
-            Version.kind.in_(VALIDATED_KIND_VALUES),
-            person_ids_with(principal, Capability.READ_VALIDATED),
-        ),
-        person_ids_with(principal, Capability.READ),
-    )
+    """SQL condition on ``versions``: the principal may export this version (``authz``'s rule)."""
+    return authz.version_condition(principal, authz.VersionUse.EXPORT)
 
 
 async def get_readable_version(
@@ -61,6 +56,17 @@ async def get_readable_version(
     )
     if exists is None:
         raise NotFound(f"Version {number} introuvable pour ce PPA.")
+    if await session.scalar(
+        select(Version.number).where(
+            Version.ppa_id == ppa.id,
+            Version.number == number,
+            authz.version_condition(principal, authz.VersionUse.READ),
+        )
+    ):
+        raise Forbidden(
+            f"Votre rôle dans le cercle permet de consulter la version {number}, qui n'est pas "
+            "validée, mais d'exporter seulement les versions validées et les avenants."
+        )
     raise Forbidden(
         "Votre rôle dans le cercle donne accès aux seules versions validées de ce PPA ; "
         f"la version {number} n'est pas validée."

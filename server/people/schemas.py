@@ -20,6 +20,7 @@ from server.people.identifiers import (
     validate_ins,
     validate_rpps,
 )
+from server.text_input import TextInput
 
 
 class _Schema(BaseModel):
@@ -40,7 +41,7 @@ NIA_RULE: dict[str, Any] = {
 }
 
 
-class StructureCreate(_Schema):
+class StructureCreate(_Schema, TextInput):
     finess: str = Field(
         pattern=FINESS_PATTERN,
         description="FINESS : 9 caractères (département, 2A/2B en Corse), clé de Luhn",
@@ -61,7 +62,7 @@ class StructureRead(_Schema):
     facility_type_code: str
 
 
-class ProfessionalCreate(_Schema):
+class ProfessionalCreate(_Schema, TextInput):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     profession: str = Field(min_length=1, max_length=100)
@@ -87,7 +88,7 @@ class ProfessionalRead(_Schema):
     structure_id: str | None
 
 
-class PersonCreate(_Schema):
+class PersonCreate(_Schema, TextInput):
     model_config = ConfigDict(json_schema_extra=NIA_RULE)
 
     ins_system: InsSystem | None = Field(
@@ -125,7 +126,7 @@ class PersonCreate(_Schema):
         return value
 
 
-class PersonUpdate(_Schema):
+class PersonUpdate(_Schema, TextInput):
     used_name: str | None = Field(default=None, max_length=100)
     local_id: str | None = Field(default=None, max_length=50)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
@@ -147,7 +148,7 @@ class PersonRead(_Schema):
     my_role: str | None = None
 
 
-class ApiClientCreate(_Schema):
+class ApiClientCreate(_Schema, TextInput):
     name: str = Field(min_length=1, max_length=200)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
 
@@ -174,7 +175,7 @@ class ApiClientListed(_Schema):
     revoked_at: datetime | None
 
 
-class UserUpdate(_Schema):
+class UserUpdate(_Schema, TextInput):
     is_active: StrictBool = Field(description="false: deactivate the account; true: reactivate it")
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from editor.schema import PPAContent
+from server.text_input import TextInput
 
 
 class ProblemRead(BaseModel):
@@ -13,7 +14,7 @@ class ProblemRead(BaseModel):
     message: str
 
 
-class PPACreate(BaseModel):
+class PPACreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, max_length=200)
@@ -28,7 +29,7 @@ class PPACreate(BaseModel):
     )
 
 
-class PPAUpdate(BaseModel):
+class PPAUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)

@@ -1,15 +1,16 @@
 """Every query of the versions domain; who may read which version is decided here.
 
-A version is readable by members holding ``read_history`` on its PPA (all kinds), and by members
-holding ``read_validated`` on the person (validated versions and avenants only: ESMS software),
-whatever the PPA's current state (a PPA with an avenant in progress keeps its validated version).
+Who may read which version is :func:`server.authz.version_capability`: members holding
+``read_history`` on its PPA read every kind (auditors review the whole history), members holding
+``read_validated`` on the person read validated versions and avenants (ESMS software), whatever
+the PPA's current state (a PPA with an avenant in progress keeps its validated version).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
@@ -32,13 +33,8 @@ VALIDATED_KIND_VALUES = tuple(kind.value for kind in VALIDATED_KINDS)
 
 
 def readable_condition(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition on ``versions`` joined with ``ppas``: the principal may read the version."""
-    full = authz.ppa_condition(principal, Capability.READ_HISTORY)
-    validated_readers = authz.persons_with(principal, Capability.READ_VALIDATED).with_only_columns(
-        Person.id
-    )
-    validated = and_(Version.kind.in_(VALIDATED_KIND_VALUES), PPA.person_id.in_(validated_readers))
-    return or_(full, validated)
+    """SQL condition on ``versions``: the principal may read the version (``authz``'s rule)."""
+    return authz.version_condition(principal, authz.VersionUse.READ)
 
 
 def readable_versions(principal: Principal, ppa_id: str) -> Select[Version]:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from editor.schema import IsoDate, PPAContent
 from server.openapi import TEXT, is_blank
+from server.text_input import TextInput
 from versions.chain import AccordMode
 
 A = AccordMode
@@ -33,13 +34,13 @@ PERSON_ACCORD_RULES: dict[str, Any] = {
 }
 
 
-class VersionCreate(BaseModel):
+class VersionCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(min_length=1, max_length=200, description="Name of the version")
 
 
-class StructureAccordIn(BaseModel):
+class StructureAccordIn(TextInput):
     """The structure's agreement (required to validate): who gave it, when, how."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=STRUCTURE_ACCORD_RULES)
@@ -56,7 +57,7 @@ class StructureAccordIn(BaseModel):
         return self
 
 
-class PersonAccordIn(BaseModel):
+class PersonAccordIn(TextInput):
     """The person's agreement: signed, oral (with a witness), refused, or not sought (reason)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=PERSON_ACCORD_RULES)
@@ -80,7 +81,7 @@ class PersonAccordIn(BaseModel):
         return self
 
 
-class ValidateIn(BaseModel):
+class ValidateIn(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     structure: StructureAccordIn

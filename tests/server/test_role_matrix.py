@@ -188,6 +188,20 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         DRAFT_READERS,
         200,
     ),
+    "GET export docx (draft)": (
+        lambda c, api_as: ("GET", _version_url(c, api_as, "draft", "docx"), None),
+        DRAFT_READERS,
+        200,
+    ),
+    "GET version (draft of the exported PPA)": (
+        lambda c, api_as: (
+            "GET",
+            _version_url(c, api_as, "draft", "pdf").split("/exports")[0],
+            None,
+        ),
+        DRAFT_READERS | {AUDITOR},
+        200,
+    ),
     "GET export cda (draft: refused)": (
         lambda c, api_as: ("GET", _version_url(c, api_as, "draft", "cda"), None),
         DRAFT_READERS,
@@ -560,3 +574,22 @@ def test_last_coordinator_cannot_be_removed(cercle: Cercle, api_as: Any) -> None
     )
     assert response.status_code == 409
     assert "coordinateur" in response.json()["detail"]
+
+
+def test_auditor_reviews_history_but_exports_validated_versions_only(
+    cercle: Cercle, api_as: Any
+) -> None:
+    """One rule (``server.authz.version_capability``): an auditor reads every version, drafts'
+    included, and is told why their export is refused."""
+    auditor = api_as(AUDITOR)
+    draft_export = _version_url(cercle, api_as, "draft", "pdf")
+    assert auditor.get(draft_export.split("/exports")[0]).status_code == 200
+    refused = auditor.get(draft_export)
+    assert refused.status_code == 403
+    assert "permet de consulter la version" in refused.json()["detail"]
+    assert "d'exporter seulement les versions validées" in refused.json()["detail"]
+    # ESMS software reads validated versions only: the reason it gets says so.
+    esms = api_as(ESMS).get(draft_export)
+    assert esms.status_code == 403
+    assert "seules versions validées" in esms.json()["detail"]
+    assert auditor.get(_version_url(cercle, api_as, "validated", "pdf")).status_code == 200

@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 
 from server.errors import InvalidInput
-from server.esms.delivery import PRIVATE_ADDRESS
-from server.esms.service import check_url, non_public_address
+from server.esms.addresses import (
+    PRIVATE_ADDRESS,
+    UNRESOLVED_ADDRESS,
+    AddressRefused,
+    vetted_address,
+)
+from server.esms.service import check_url
 from tests.conftest import Api, LiveServer
 from tests.server.exports_api.receiver import Receiver
 from tests.server.exports_api.support import ESMS, new_validated, wait_for
@@ -71,10 +76,21 @@ def test_private_networks_when_allowed(url: str, accepted: bool) -> None:
 
 
 async def test_host_names_are_judged_by_their_resolved_addresses() -> None:
-    assert await non_public_address("localhost", 443) in {"127.0.0.1", "::1"}
-    assert await non_public_address("127.0.0.1", 443) == "127.0.0.1"
-    assert await non_public_address("8.8.8.8", 443) is None
-    assert await non_public_address("name-that-does-not-resolve.invalid", 443) is None
+    for host in ("localhost", "127.0.0.1"):
+        with pytest.raises(AddressRefused) as refused:
+            await vetted_address(host, 443, allow_private_networks=False)
+        assert refused.value.error == PRIVATE_ADDRESS
+    assert await vetted_address("localhost", 443, allow_private_networks=True) in {
+        "127.0.0.1",
+        "::1",
+    }
+    assert await vetted_address("8.8.8.8", 443, allow_private_networks=False) == "8.8.8.8"
+    for allowed in (False, True):
+        with pytest.raises(AddressRefused) as refused:
+            await vetted_address(
+                "name-that-does-not-resolve.invalid", 443, allow_private_networks=allowed
+            )
+        assert refused.value.error == UNRESOLVED_ADDRESS
 
 
 def test_registration_refuses_a_loopback_receiver_by_default(
