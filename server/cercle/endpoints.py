@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import func, select
 
 from server import authz
 from server.audit.service import trace
 from server.authz import Capability
+from server.cercle.live import cercle_changed
 from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
 from server.db import utcnow
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep
@@ -76,6 +77,7 @@ async def add_member(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
+    request: Request,
 ) -> CercleMember:
     """Add a member to the cercle (coordinator)."""
     person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
@@ -118,6 +120,8 @@ async def add_member(
         role=Role.COORDINATOR.value,
         client_addr=addr,
     )
+    await session.commit()  # then the live connections follow (a role added to the principal's)
+    await cercle_changed(request.app.state, person.id)
     return member
 
 
@@ -157,8 +161,9 @@ async def update_member(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
+    request: Request,
 ) -> CercleMember:
-    """Change a member's role (coordinator)."""
+    """Change a member's role (coordinator); its live connections follow at once."""
     person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     if body.role is not Role.COORDINATOR:
@@ -176,7 +181,8 @@ async def update_member(
         role=Role.COORDINATOR.value,
         client_addr=addr,
     )
-    await session.flush()
+    await session.commit()  # before the live connections follow: they are judged on it
+    await cercle_changed(request.app.state, person.id)
     return member
 
 
@@ -187,8 +193,9 @@ async def remove_member(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
+    request: Request,
 ) -> None:
-    """Remove a member from the cercle (coordinator)."""
+    """Remove a member from the cercle (coordinator); its live connections are closed."""
     person = await authz.get_person(session, principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     await _ensure_other_coordinator(session, member)
@@ -203,6 +210,8 @@ async def remove_member(
         role=Role.COORDINATOR.value,
         client_addr=addr,
     )
+    await session.commit()  # before closing its live connections: they must not reconnect
+    await cercle_changed(request.app.state, person.id)
 
 
 @router.put("/{member_id}/opposition", response_model=MemberRead)
@@ -213,11 +222,12 @@ async def set_opposition(
     session: SessionDep,
     principal: CurrentPrincipal,
     addr: ClientAddr,
+    request: Request,
 ) -> CercleMember:
     """Record (or lift) the person's opposition to sharing with a member.
 
     The person does it themself, or a coordinator records it on their behalf.
-    An opposed member reads nothing from then on.
+    An opposed member reads nothing from then on: its live connections are closed at once.
     """
     person = await authz.get_person(session, principal, person_id, Capability.OPPOSE)
     member = await _member(session, person.id, member_id)
@@ -237,5 +247,6 @@ async def set_opposition(
         role=await _role(session, principal, person.id),
         client_addr=addr,
     )
-    await session.flush()
+    await session.commit()  # before closing its live connections: they must not reconnect
+    await cercle_changed(request.app.state, person.id)
     return member
