@@ -75,6 +75,9 @@ class _Live(Generic[A]):
     access: A
     person_id: str
     granted: Level
+    """What the connection may do now."""
+    offered: Level
+    """What it was last told a new connection would get (told again only when that grows)."""
 
 
 class LiveRights(Generic[A]):
@@ -104,7 +107,7 @@ class LiveRights(Generic[A]):
     def register(self, peer: Peer, access: A, person_id: str, level: Level, mark: int) -> bool:
         """Follow a connection that just joined its room; returns whether its person's cercle
         changed since ``mark`` (then :meth:`recheck` it before reading anything it sends)."""
-        self._live[peer] = _Live(access, person_id, level)
+        self._live[peer] = _Live(access, person_id, level, level)
         return self._changed.get(person_id, 0) > mark
 
     def unregister(self, peer: Peer) -> None:
@@ -143,16 +146,16 @@ class LiveRights(Generic[A]):
         live = self._live.get(peer)
         if live is None or peer.closed:
             return
-        before = live.granted
-        if verdict.level is Level.NONE:
+        before, offered, level = live.granted, live.offered, verdict.level
+        live.offered = level
+        if level is Level.NONE:
             self._close(peer, CloseCode.FORBIDDEN, verdict.reason)
-        elif verdict.level < before:
-            live.granted = verdict.level
+        elif level < before:
+            live.granted = Level.READ  # own fields too: its editor lets it write the others
             peer.room.restrict(peer, RIGHTS_REDUCED_REASON)
-            if verdict.level > Level.READ:  # own fields: writable again once reconnected
+            if level > Level.READ:  # writable again once reconnected
                 peer.channel.send(encode_permission_denied(RIGHTS_CHANGED_REASON))
-        elif verdict.level > before:
-            live.granted = verdict.level
+        elif level > before and level > offered:
             peer.channel.send(encode_permission_denied(RIGHTS_CHANGED_REASON))
         else:
             return
@@ -161,5 +164,5 @@ class LiveRights(Generic[A]):
             ppa=peer.room.ppa_id,
             user=peer.user_id,
             before=before.name,
-            after=verdict.level.name,
+            after=level.name,
         )

@@ -328,6 +328,51 @@ async def test_reader_made_contributor_is_offered_to_reconnect(
     assert "contributeur" in stored_content(database, member.ppa_id).projet_de_vie
 
 
+async def test_memberships_added_and_removed_move_the_effective_role(
+    ws_url: str,
+    api_as: Any,
+    demo: dict[str, Any],
+    database: DatabaseInfo,
+    open_clients: list[WsClient],
+) -> None:
+    """A login is a member through its directory entry (reader) and gets a second membership
+    through its account (contributor): the strongest counts (told to reconnect). Each removal
+    is followed: reader again (it never wrote: nothing to tell), then out of the cercle."""
+    coord = api_as(COORD)
+    me = api_as("infirmier").get("/api/auth/me").json()
+    assert me["professional_id"]
+    person = coord.post("/api/persons", json=person_body())
+    assert person.status_code == 201, person.text
+    cercle = f"/api/persons/{person.json()['id']}/cercle"
+    ppa = coord.post(f"/api/persons/{person.json()['id']}/ppas", json={"title": "PPA"})
+    assert ppa.status_code == 201, ppa.text
+    ppa_id = ppa.json()["id"]
+    entry = coord.post(
+        cercle,
+        json={"kind": "professional", "role": "reader", "professional_id": me["professional_id"]},
+    )
+    assert entry.status_code == 201, entry.text
+    witness = await connect(open_clients, ws_url, ppa_id, token_of(api_as, COORD))
+    nurse = await connect(open_clients, ws_url, ppa_id, token_of(api_as, "infirmier"))
+    assert nurse.denied == [READ_ONLY_REASON]
+
+    account = coord.post(
+        cercle, json={"kind": "professional", "role": "contributor", "user_id": me["id"]}
+    )
+    assert account.status_code == 201, account.text
+    await nurse.wait_for(lambda: RIGHTS_CHANGED_REASON in nurse.denied)
+    text_of(nurse).insert(0, "PAS ENCORE ")
+    await refused_everywhere(nurse, witness, database, ppa_id, "PAS ENCORE")
+
+    assert coord.delete(f"{cercle}/{account.json()['id']}").status_code == 204
+    await round_trip(nurse)
+    assert nurse.denied == [READ_ONLY_REASON, RIGHTS_CHANGED_REASON]
+    await still_reads(nurse, witness)
+    assert coord.delete(f"{cercle}/{entry.json()['id']}").status_code == 204
+    assert await nurse.wait_closed() == CloseCode.FORBIDDEN
+    assert nurse.close_reason == REMOVED_REASON
+
+
 async def test_connection_authorised_before_a_change_is_checked_when_it_joins(
     ws_url: str,
     live_server: LiveServer,
