@@ -410,6 +410,15 @@ class Room:
             if self._fanout is not None:
                 self._fanout.publish(self.ppa_id, message, None)
 
+    def restrict(self, peer: Peer, reason: str) -> None:
+        """Turn ``peer`` read-only for good (its rights were reduced), telling it ``reason``:
+        nothing it sends from now on is applied, stored or relayed, even after an unlock."""
+        peer.base_read_only = True
+        peer.channel.read_only = True
+        peer.told_read_only = True
+        if not peer.closed:
+            peer.channel.send(encode_permission_denied(reason))
+
     # -- inbound -----------------------------------------------------------------------------
 
     def receive(self, peer: Peer, data: bytes) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import func, select
 
 from server import authz
 from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.cercle import rules
+from server.cercle.live import cercle_changed
 from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, OppositionUpdate
 from server.db import utcnow
 from server.deps import SessionDep
@@ -77,6 +78,7 @@ async def add_member(
     body: MemberCreate,
     audit: Annotated[AuditTrail, audited("cercle.add")],
     session: SessionDep,
+    request: Request,
 ) -> CercleMember:
     """Add a member to the cercle (coordinator)."""
     principal = audit.principal
@@ -121,6 +123,8 @@ async def add_member(
     session.add(member)
     await session.flush()
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
+    await session.commit()  # then the live connections follow (a role added to the principal's)
+    await cercle_changed(request.app.state, person.id)
     return member
 
 
@@ -159,8 +163,9 @@ async def update_member(
     body: MemberUpdate,
     audit: Annotated[AuditTrail, audited("cercle.update")],
     session: SessionDep,
+    request: Request,
 ) -> CercleMember:
-    """Change a member's role (coordinator)."""
+    """Change a member's role (coordinator); its live connections follow at once."""
     person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     if body.role is not Role.COORDINATOR:
@@ -174,7 +179,8 @@ async def update_member(
     )
     member.role = body.role.value
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
-    await session.flush()
+    await session.commit()  # before the live connections follow: they are judged on it
+    await cercle_changed(request.app.state, person.id)
     return member
 
 
@@ -184,13 +190,16 @@ async def remove_member(
     member_id: str,
     audit: Annotated[AuditTrail, audited("cercle.remove")],
     session: SessionDep,
+    request: Request,
 ) -> None:
-    """Remove a member from the cercle (coordinator)."""
+    """Remove a member from the cercle (coordinator); its live connections are closed."""
     person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     await _ensure_other_coordinator(session, member)
     await session.delete(member)
     audit.record("cercle_member", member_id, person_id=person.id, role=Role.COORDINATOR.value)
+    await session.commit()  # before closing its live connections: they must not reconnect
+    await cercle_changed(request.app.state, person.id)
 
 
 @router.put("/{member_id}/opposition", response_model=MemberRead)
@@ -200,11 +209,12 @@ async def set_opposition(
     body: OppositionUpdate,
     audit: Annotated[AuditTrail, audited("cercle.opposition")],
     session: SessionDep,
+    request: Request,
 ) -> CercleMember:
     """Record (or lift) the person's opposition to sharing with a member.
 
     The person does it themself, or a coordinator records it on their behalf.
-    An opposed member reads nothing from then on.
+    An opposed member reads nothing from then on: its live connections are closed at once.
     """
     person = await authz.get_person(session, audit.principal, person_id, Capability.OPPOSE)
     member = await _member(session, person.id, member_id)
@@ -216,5 +226,6 @@ async def set_opposition(
     member.opposed_at = utcnow() if body.opposed else None
     action = "cercle.opposition" if body.opposed else "cercle.opposition_lifted"
     await audit.on("cercle_member", member.id, person.id, action=action)
-    await session.flush()
+    await session.commit()  # before closing its live connections: they must not reconnect
+    await cercle_changed(request.app.state, person.id)
     return member

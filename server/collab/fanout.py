@@ -14,7 +14,10 @@
   Replies go through the same ordered publisher as the updates, so a process's updates reach the
   locker before its ack. ``end_principal`` closes a deactivated user's or a revoked API client's
   live connections everywhere (published by the process that made the change, or by the
-  ``ppa`` command line: :func:`publish_end_principal`).
+  ``ppa`` command line: :func:`publish_end_principal`). ``cercle_changed`` asks every process to
+  re-evaluate its live connections to one person's PPAs after a change of their cercle; each
+  answers ``ack`` once its connections follow the change
+  (:meth:`RedisFanout.cercle_changed_everywhere` waits for them, like ``lock``).
 * Compaction lease: ``SET <prefix>:compact:<ppa id> NX PX``, released only by its holder.
 """
 
@@ -26,7 +29,7 @@ import os
 import struct
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
 import anyio
@@ -100,6 +103,8 @@ class RedisFanout:
         self.locker: Locker | None = None
         self.on_end_principal: Callable[[str, str], object] | None = None
         """Called with ``(principal_id, reason)`` when another process ended a principal."""
+        self.on_cercle_changed: Callable[[str], Awaitable[None]] | None = None
+        """Awaited with the person's id when another process changed that person's cercle."""
         self.connected = anyio.Event()
 
     @property
@@ -175,18 +180,24 @@ class RedisFanout:
 
     async def lock_everywhere(self, ppa_id: str) -> None:
         """Lock ``ppa_id`` on every other process; returns once each confirmed."""
+        acks, needed = await self._everywhere({"op": "lock", "ppa": ppa_id})
+        if acks < needed:
+            raise LockTimeout(f"{acks}/{needed} processes locked {ppa_id}")
+
+    async def _everywhere(self, request: dict[str, Any]) -> tuple[int, int]:
+        """Publish ``request`` on the control channel and wait (``lock_timeout`` at most) for
+        every other process's ``ack``; returns (acks, processes that should answer)."""
         nonce = uuid.uuid4().hex
         waiter = _Waiter()
         self._waiters[nonce] = waiter
         try:
-            request = {"op": "lock", "ppa": ppa_id, "nonce": nonce, "from": self.origin}
+            request = {**request, "nonce": nonce, "from": self.origin}
             receivers = int(await self._redis.publish(self._control, json.dumps(request)))
             waiter.needed = max(0, receivers - 1)  # this process receives its own request
             waiter.check()
             with anyio.move_on_after(self._lock_timeout):
                 await waiter.done.wait()
-            if not waiter.done.is_set():
-                raise LockTimeout(f"{waiter.acks}/{waiter.needed} processes locked {ppa_id}")
+            return waiter.acks, waiter.needed
         finally:
             del self._waiters[nonce]
 
@@ -197,6 +208,18 @@ class RedisFanout:
     async def end_principal_everywhere(self, principal_id: str, reason: str) -> None:
         """Ask every other process to close ``principal_id``'s live connections."""
         await _publish_end(self._redis, self._control, principal_id, reason, self.origin)
+
+    async def cercle_changed_everywhere(self, person_id: str) -> None:
+        """Have every other process re-evaluate its connections to ``person_id``'s PPAs;
+        returns once each confirmed (a process that does not answer in time is logged: the
+        change is committed, its connections are re-checked at their next connection)."""
+        try:
+            acks, needed = await self._everywhere({"op": "cercle_changed", "person": person_id})
+        except Exception:
+            log.warning("collab.redis.cercle_changed_failed", person=person_id)
+            return
+        if acks < needed:
+            log.warning("collab.redis.cercle_changed_timeout", person=person_id, acks=acks)
 
     # -- compaction lease --------------------------------------------------------------------
 
@@ -347,23 +370,38 @@ class RedisFanout:
             if self.on_end_principal is not None:
                 self.on_end_principal(str(request.get("principal")), str(request.get("reason")))
             return
+        if op == "cercle_changed":
+            if self._task_group is not None:
+                self._task_group.start_soon(self._cercle_changed_here, request)
+            return
         if self.locker is None:
             return
         ppa_id = str(request.get("ppa"))
         if op == "lock" and self._task_group is not None:
-            self._task_group.start_soon(self._lock_here, ppa_id, str(request.get("nonce")), request)
+            self._task_group.start_soon(self._lock_here, ppa_id, request)
         elif op == "unlock":
             self.locker.unlock(ppa_id)
 
-    async def _lock_here(self, ppa_id: str, nonce: str, request: dict[str, Any]) -> None:
+    async def _cercle_changed_here(self, request: dict[str, Any]) -> None:
+        if self.on_cercle_changed is not None:
+            try:
+                await self.on_cercle_changed(str(request.get("person")))
+            except Exception:
+                log.exception("collab.redis.cercle_changed_failed")
+        self._ack(request)
+
+    def _ack(self, request: dict[str, Any]) -> None:
+        reply = {"op": "ack", "nonce": request.get("nonce"), "to": request.get("from")}
+        self._send(self._control, json.dumps({**reply, "from": self.origin}))
+
+    async def _lock_here(self, ppa_id: str, request: dict[str, Any]) -> None:
         assert self.locker is not None
         try:
             await self.locker.lock(ppa_id)
         except Exception:
             log.exception("collab.redis.lock_failed", ppa=ppa_id)
             return  # no ack: the locker times out rather than read a state still changing
-        reply = {"op": "ack", "nonce": nonce, "to": request.get("from"), "from": self.origin}
-        self._send(self._control, json.dumps(reply))
+        self._ack(request)
 
 
 async def _publish_end(

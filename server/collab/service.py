@@ -16,12 +16,14 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
 from editor.collab.errors import CloseCode, MalformedMessage, SyncError
 from editor.collab.manager import RoomManager, SessionEnd
 from editor.collab.ports import Limits, WritePolicy
+from editor.collab.room import Peer
 from editor.layout_guard import LayoutGuard
 from server import authz
 from server.audit.service import trace
@@ -33,10 +35,19 @@ from server.collab.fanout import RedisFanout
 from server.collab.memory import release_freed_memory
 from server.collab.policy import OwnFieldsPolicy
 from server.collab.ports import CheckpointWriter
+from server.collab.rights import (
+    OPPOSED_REASON,
+    REMOVED_REASON,
+    ROLE_REASON,
+    Level,
+    LiveRights,
+    Verdict,
+)
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
 from server.db import Database
-from server.models import PPA
+from server.models import PPA, CercleMember
+from server.models.person import Role
 from server.models.ppa import PPAStatus
 
 log = structlog.get_logger(__name__)
@@ -73,6 +84,33 @@ class Access:
     read_only: bool
     own_fields_only: bool
     locked: bool
+
+    @property
+    def level(self) -> Level:
+        if self.own_fields_only:
+            return Level.OWN_FIELDS
+        return Level.READ if self.read_only else Level.WRITE
+
+
+def _decide(principal: Principal, ppa: PPA, role: Role | None) -> tuple[Access, bool]:
+    """The connection's access to ``ppa`` with ``role``, and whether it may read it at all."""
+    capabilities = authz.capabilities_of(role)
+    validated = ppa.locked or ppa.status in _VALIDATED
+    edit = Capability.EDIT in capabilities
+    own = not edit and Capability.EDIT_OWN_FIELDS in capabilities
+    access = Access(
+        principal=principal,
+        ppa_id=ppa.id,
+        person_id=ppa.person_id,
+        role=role.value if role else "",
+        read_only=not (edit or own),
+        own_fields_only=own,
+        locked=ppa.locked,
+    )
+    readable = Capability.READ in capabilities or (
+        Capability.READ_VALIDATED in capabilities and validated
+    )
+    return access, readable
 
 
 class LiveDocuments:
@@ -124,8 +162,10 @@ class CollabService:
         self._ended: dict[str, tuple[int, str]] = {}
         """Principal id -> (the value of ``_ends``, the reason) when its connections were last
         ended."""
+        self.rights: LiveRights[Access] = LiveRights(self.manager, self._judge)
         if self.fanout is not None:
             self.fanout.on_end_principal = self.close_principal
+            self.fanout.on_cercle_changed = self.rights.cercle_changed
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[CollabService]:
@@ -203,6 +243,44 @@ class CollabService:
         log.info("collab.principal_ended", principal=principal_id, connections=closed)
         return closed
 
+    # -- cercle changes ------------------------------------------------------------------------
+
+    async def cercle_changed(self, person_id: str) -> None:
+        """Re-evaluate every live connection to ``person_id``'s PPAs here and, over Redis, on
+        the other processes (:mod:`server.collab.rights`); returns once each process applied
+        it. Call it once the change of the cercle is committed."""
+        await self.rights.cercle_changed(person_id)
+        if self.fanout is not None:
+            await self.fanout.cercle_changed_everywhere(person_id)
+
+    async def _judge(self, accesses: Sequence[Access]) -> list[Verdict]:
+        """The current verdict of each access (one transaction)."""
+        verdicts: list[Verdict] = []
+        async with self.db.transaction() as session:
+            for access in accesses:
+                ppa = await session.get(PPA, access.ppa_id)
+                if ppa is None:
+                    verdicts.append(Verdict(Level.NONE, UNKNOWN_REASON))
+                    continue
+                principal = access.principal
+                role = await authz.role_for_person(session, principal, ppa.person_id)
+                now, readable = _decide(principal, ppa, role)
+                if readable:
+                    verdicts.append(Verdict(now.level))
+                elif role is not None:
+                    verdicts.append(Verdict(Level.NONE, ROLE_REASON))
+                else:
+                    opposed = await session.scalar(
+                        select(CercleMember.id).where(
+                            CercleMember.person_id == ppa.person_id,
+                            authz.is_member(principal),
+                            CercleMember.opposed.is_(True),
+                        )
+                    )
+                    reason = OPPOSED_REASON if opposed else REMOVED_REASON
+                    verdicts.append(Verdict(Level.NONE, reason))
+        return verdicts
+
     # -- one connection ------------------------------------------------------------------------
 
     async def authorize(self, token: str, ppa_id: str, client_addr: str | None) -> Access:
@@ -216,22 +294,7 @@ class CollabService:
             if ppa is None:
                 raise SyncError(UNKNOWN_REASON, CloseCode.UNKNOWN_DOCUMENT)
             role = await authz.role_for_person(session, principal, ppa.person_id)
-            capabilities = authz.capabilities_of(role)
-            validated = ppa.locked or ppa.status in _VALIDATED
-            edit = Capability.EDIT in capabilities
-            own = not edit and Capability.EDIT_OWN_FIELDS in capabilities
-            access = Access(
-                principal=principal,
-                ppa_id=ppa.id,
-                person_id=ppa.person_id,
-                role=role.value if role else "",
-                read_only=not (edit or own),
-                own_fields_only=own,
-                locked=ppa.locked,
-            )
-            readable = Capability.READ in capabilities or (
-                Capability.READ_VALIDATED in capabilities and validated
-            )
+            access, readable = _decide(principal, ppa, role)
             trace(
                 session,
                 principal,
@@ -288,6 +351,7 @@ class CollabService:
         await websocket.accept()
         client_addr = websocket.client.host if websocket.client else None
         ends_before = self._ends
+        changes_before = self.rights.mark()
         try:
             access = await self.authorize(
                 websocket.query_params.get("token", ""), ppa_id, client_addr
@@ -318,6 +382,28 @@ class CollabService:
             channel.close(CloseCode.UNAUTHENTICATED, reason)
             await channel.finish()
             return
+        recheck = self.rights.register(peer, access, access.person_id, access.level, changes_before)
+        try:
+            if recheck:  # the cercle changed after this connection's rights were read
+                await self.rights.recheck([peer])
+                if channel.closing:
+                    return
+            await self._receive(websocket, peer, channel, access, client_addr)
+        finally:
+            self.rights.unregister(peer)
+            self.manager.leave(peer)
+            await channel.finish()
+
+    async def _receive(
+        self,
+        websocket: WebSocket,
+        peer: Peer,
+        channel: WebSocketChannel,
+        access: Access,
+        client_addr: str | None,
+    ) -> None:
+        """Read the connection's frames until it closes."""
+        ppa_id = access.ppa_id
         log.info(
             "collab.joined",
             ppa=ppa_id,
@@ -343,9 +429,6 @@ class CollabService:
         except SyncError as error:
             log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
             channel.close(error.code, error.reason)
-        finally:
-            self.manager.leave(peer)
-            await channel.finish()
 
 
 class _NoQueryString(logging.Filter):

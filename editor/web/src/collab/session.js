@@ -11,8 +11,9 @@
 // has been handled.
 //
 // Read-only: the server sends an AUTH "permission denied" message whose reason is a French
-// sentence (read-only role, document locked by validation); a reason starting with
-// "Modification non conforme" only says a write was corrected by the schema guard.
+// sentence (read-only role, document locked by validation, rights reduced by a change of the
+// cercle); a reason starting with "Modification non conforme" only says a write was corrected by
+// the schema guard, one starting with "Vos droits ont changé" that reconnecting gives more rights.
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence, clearDocument } from 'y-indexeddb'
@@ -34,6 +35,9 @@ const REPAIRED_PREFIX = 'Modification non conforme'
 // server/collab/policy.py: a person's or aidant's write outside their own fields, or one that
 // depends on content the server does not have
 const REFUSED_PREFIXES = ['Vous ne pouvez modifier que', 'Modification incomplète']
+// server/collab/rights.py RIGHTS_CHANGED_REASON: the cercle gave us more rights than this
+// connection has; a new connection gets them
+const RIGHTS_CHANGED_PREFIX = 'Vos droits ont changé'
 const IDB_LIST_KEY = 'ppa.idb'
 
 /** Getters of every root (docs/document-schema.md §1): always the same getter per root. */
@@ -108,6 +112,7 @@ export class CollabSession {
     this.everConnected = false
     this.loaded = false // the document has content to show (server sync or local copy)
     this.closed = null // {code, reason} when the server refused us for good
+    this.rightsChanged = null // the server's notice when reconnecting gives more rights
     // save-state bookkeeping
     this.localSeq = 0 // local updates so far
     this.transmittedSeq = 0 // local updates sent on the current connection
@@ -272,6 +277,11 @@ export class CollabSession {
       const reason = decoding.readVarString(decoder)
       if (reason.startsWith(REPAIRED_PREFIX)) {
         this.emit('notice', reason)
+        return
+      }
+      if (reason.startsWith(RIGHTS_CHANGED_PREFIX)) {
+        this.rightsChanged = reason
+        this.emit('rights', reason)
         return
       }
       if (REFUSED_PREFIXES.some((prefix) => reason.startsWith(prefix))) {

@@ -76,6 +76,7 @@ export function mountEditor (root, { ppaId }) {
     const badges = h('p', { class: 'badges' })
     const banner = h('div', { class: 'banner', role: 'note', hidden: true })
     const toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' })
+    const rightsNotice = h('p', { class: 'notice notice--rights', role: 'alert', hidden: true })
     const problemsSummary = h('details', { class: 'problems-summary', hidden: true })
     const formRoot = h('div', { class: 'ppa-form', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Chargement du document…'))
     const historyButton = h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'Historique, validation et exports')
@@ -122,6 +123,7 @@ export function mountEditor (root, { ppaId }) {
         historyButton),
       notice,
       banner,
+      rightsNotice,
       toast,
       problemsSummary,
       h('div', { class: 'editor-layout' }, nav, formRoot, aside)))
@@ -176,16 +178,29 @@ export function mountEditor (root, { ppaId }) {
       toastTimer = setTimeout(() => toast.classList.remove('toast--visible'), 6000)
     }
     pageScope.add(session.on('notice', showToast))
-    pageScope.add(session.on('closed', ({ code }) => {
+    pageScope.add(session.on('closed', ({ code, reason: serverReason }) => {
       if (code === 4401) {
         sessionStorage.setItem('ppa.flash', 'Votre session a expiré : reconnectez-vous.')
         location.hash = '#/connexion'
         return
       }
-      reason = code === 4404 ? 'Ce PPA n\'existe plus.' : 'Vous n\'avez plus accès à ce document.'
+      reason = code === 4404
+        ? 'Ce PPA n\'existe plus.'
+        : `Vous n'avez plus accès à ce document${serverReason ? ` : ${serverReason}` : ''}.`
       mode = 'read'
+      rightsNotice.hidden = true
       paintBanner()
       renderFormNow()
+    }))
+    // The cercle gave more rights than this connection has (server/collab/rights.py): a new
+    // connection (the page opened again) gets them.
+    pageScope.add(session.on('rights', (serverReason) => {
+      replace(rightsNotice, `${serverReason} `, h('button', {
+        type: 'button',
+        class: 'btn',
+        on: { click: () => reload() }
+      }, 'Se reconnecter'))
+      rightsNotice.hidden = false
     }))
 
     // -- problems
@@ -309,7 +324,9 @@ export function mountEditor (root, { ppaId }) {
       const wasMode = mode
       mode = 'read'
       locked = locked || isLocked
-      reason = isLocked ? lockedReasonFor(role) : (reason || serverReason)
+      // a reader keeps the reason it opened with; a writer turned read-only (rights reduced by
+      // a change of the cercle) shows the server's
+      reason = isLocked ? lockedReasonFor(role) : wasMode === 'read' ? (reason || serverReason) : serverReason
       paintBanner()
       paintBadges()
       if (wasMode !== 'read') {
