@@ -28,6 +28,7 @@ PY_DIRS="server editor versions exports tests bench"
 .venv/bin/ruff format --check ${PY_DIRS}
 .venv/bin/ruff check ${PY_DIRS}
 .venv/bin/mypy ${PY_DIRS}
+scripts/lint-web.sh
 
 status=0
 for backend in ${backends}; do

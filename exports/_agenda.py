@@ -21,8 +21,10 @@ def schedulable(a: Action) -> bool:
 
 def first_occurrence(a: Action) -> date:
     """First session date on or after ``date_debut`` matching the schedule's days."""
-    assert a.date_debut is not None
-    assert a.planning is not None
+    if a.date_debut is None:
+        raise RuntimeError("a.date_debut is None")
+    if a.planning is None:
+        raise RuntimeError("a.planning is None")
     p = a.planning
     if p.frequence is Frequence.PONCTUELLE or not p.jours:
         return a.date_debut
@@ -35,8 +37,10 @@ def first_occurrence(a: Action) -> date:
 
 def start_end(a: Action) -> tuple[datetime, datetime | None]:
     """Local (Europe/Paris) start and end of the first session."""
-    assert a.planning is not None
-    assert a.planning.heure_debut is not None
+    if a.planning is None:
+        raise RuntimeError("a.planning is None")
+    if a.planning.heure_debut is None:
+        raise RuntimeError("a.planning.heure_debut is None")
     h, m = (int(x) for x in a.planning.heure_debut.split(":"))
     start = datetime.combine(first_occurrence(a), time(h, m), PARIS)
     minutes = a.planning.duree_minutes
@@ -45,7 +49,8 @@ def start_end(a: Action) -> tuple[datetime, datetime | None]:
 
 def rrule(a: Action) -> dict[str, object] | None:
     """RRULE parts (icalendar vRecur mapping), None for a one-off session."""
-    assert a.planning is not None
+    if a.planning is None:
+        raise RuntimeError("a.planning is None")
     p = a.planning
     if p.frequence is Frequence.PONCTUELLE:
         return None

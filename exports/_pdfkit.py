@@ -86,7 +86,7 @@ class _NumberedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._saved: list[dict[str, Any]] = []
 
-    def showPage(self) -> None:
+    def showPage(self) -> None:  # noqa: N802 - overrides ReportLab's Canvas.showPage
         self._saved.append(dict(self.__dict__))
         self._startPage()  # type: ignore[attr-defined]
 

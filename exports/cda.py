@@ -29,6 +29,7 @@ from exports.context import (
     OID_ID_NAT_PS,
     OID_ID_NAT_STRUCT,
     ExportInput,
+    Person,
     Professional,
     uuid_oid,
 )
@@ -84,7 +85,8 @@ class CdaDocument:
     @property
     def sha1(self) -> str:
         """SHA-1 of the document bytes (XDS ``hash``)."""
-        return hashlib.sha1(self.xml).hexdigest()
+        # XDS.b (ITI-41) mandates SHA-1 for the metadata slot: an integrity tag, not security.
+        return hashlib.sha1(self.xml, usedforsecurity=False).hexdigest()
 
     @property
     def size(self) -> int:
@@ -143,6 +145,120 @@ def _addr(parent: etree._Element, inp: ExportInput) -> None:
         _el(addr, "streetAddressLine", line)
 
 
+def _record_target(doc: etree._Element, p: Person) -> None:
+    """recordTarget: INS and identity traits."""
+    role = _el(_el(doc, "recordTarget"), "patientRole")
+    _el(role, "id", root=p.ins_oid.value, extension=p.ins)
+    patient = _el(role, "patient", classCode="PSN")
+    name = _el(patient, "name")
+    _el(name, "family", p.birth_family_name.upper(), qualifier="BR")
+    _el(name, "given", " ".join(p.first_names))
+    _el(name, "given", p.first_names[0], qualifier="BR")
+    if p.used_name or p.used_first_name:
+        _el(name, "family", p.display_family.upper(), qualifier="CL")
+        _el(name, "given", p.display_given, qualifier="CL")
+    sex_display = {"M": "Masculin", "F": "Féminin", "U": "Inconnu"}[p.sex.value]
+    _el(
+        patient,
+        "administrativeGenderCode",
+        code=p.sex.value,
+        displayName=sex_display,
+        codeSystem=OID_GENDER,
+    )
+    _el(patient, "birthTime", value=_d(p.birth_date))
+    place = _el(_el(patient, "birthplace"), "place")
+    _el(_el(place, "addr"), "county", p.birthplace_insee)
+
+
+def _author(doc: etree._Element, inp: ExportInput, eff: datetime) -> None:
+    """author: the professional who wrote the document."""
+    author_pro = inp.author
+    author = _el(doc, "author")
+    _el(author, "time", value=_ts(eff))
+    assigned = _el(author, "assignedAuthor")
+    _el(assigned, "id", root=OID_ID_NAT_PS, extension=author_pro.id_nat_ps(inp.structure.finess))
+    if author_pro.profession_code:
+        _el(
+            assigned,
+            "code",
+            code=author_pro.profession_code,
+            displayName=author_pro.profession_label,
+            codeSystem=OID_PROFESSION,
+        )
+    _person(assigned, "assignedPerson", author_pro)
+    _organization(assigned, "representedOrganization", inp)
+
+
+def _custodian(doc: etree._Element, inp: ExportInput) -> None:
+    """custodian: the structure keeping the document."""
+    cust = _el(_el(_el(doc, "custodian"), "assignedCustodian"), "representedCustodianOrganization")
+    _el(cust, "id", root=OID_ID_NAT_STRUCT, extension=inp.structure.id_nat_struct)
+    _el(cust, "name", inp.structure.name)
+    _addr(cust, inp)
+
+
+def _legal_authenticator(doc: etree._Element, inp: ExportInput, when: datetime) -> None:
+    """legalAuthenticator: who validated the document, and when."""
+    legal = inp.legal_authenticator
+    la = _el(doc, "legalAuthenticator")
+    _el(la, "time", value=_ts(when))
+    _el(la, "signatureCode", code="S")
+    entity = _el(la, "assignedEntity")
+    _el(entity, "id", root=OID_ID_NAT_PS, extension=legal.id_nat_ps(inp.structure.finess))
+    _person(entity, "assignedPerson", legal)
+    _organization(entity, "representedOrganization", inp)
+
+
+def _period(start: date | None, stop: date | None, eff: datetime) -> tuple[str, str | None]:
+    """(low, high) of the service period: the project's dates, else the document's time."""
+    return (_d(start) if start else _ts(eff), _d(stop) if stop else None)
+
+
+def _period_el(parent: etree._Element, period: tuple[str, str | None]) -> None:
+    ivl = _el(parent, "effectiveTime")
+    _el(ivl, "low", value=period[0])
+    if period[1]:
+        _el(ivl, "high", value=period[1])
+
+
+def _service_event(
+    doc: etree._Element, inp: ExportInput, doc_type: DocType, period: tuple[str, str | None]
+) -> None:
+    """documentationOf/serviceEvent (practiceSettingCode)."""
+    legal = inp.legal_authenticator
+    event = _el(_el(doc, "documentationOf"), "serviceEvent")
+    _el(event, "code", code=doc_type.code, displayName=doc_type.display, codeSystem=LOINC)
+    _period_el(event, period)
+    perf = _el(event, "performer", typeCode="PRF")
+    pent = _el(perf, "assignedEntity")
+    _el(pent, "id", root=OID_ID_NAT_PS, extension=legal.id_nat_ps(inp.structure.finess))
+    _person(pent, "assignedPerson", legal)
+    org = _organization(pent, "representedOrganization", inp)
+    _el(
+        org,
+        "standardIndustryClassCode",
+        code=inp.structure.practice_setting_code,
+        displayName=inp.structure.practice_setting_label,
+        codeSystem=OID_PRACTICE_SETTING,
+        codeSystemName="practiceSettingCode",
+    )
+
+
+def _encounter(doc: etree._Element, inp: ExportInput, period: tuple[str, str | None]) -> None:
+    """componentOf/encompassingEncounter (healthcareFacilityTypeCode)."""
+    enc = _el(_el(doc, "componentOf"), "encompassingEncounter")
+    _period_el(enc, period)
+    facility = _el(_el(enc, "location"), "healthCareFacility")
+    _el(facility, "id", root=OID_ID_NAT_STRUCT, extension=inp.structure.id_nat_struct)
+    _el(
+        facility,
+        "code",
+        code=inp.structure.facility_type_code,
+        displayName=inp.structure.facility_type_label,
+        codeSystem=OID_FACILITY_TYPE,
+    )
+
+
 def build_cda(
     inp: ExportInput,
     pdf: bytes,
@@ -154,8 +270,6 @@ def build_cda(
 ) -> CdaDocument:
     """Build a CDA R2 level 1 document embedding ``pdf`` for ``inp`` (pure, deterministic)."""
     v = inp.version
-    ct = inp.content
-    p = inp.person
     eff = v.document_date
     title = title or f"{doc_type.display} - version {v.number}"
     root_oid = (
@@ -195,84 +309,12 @@ def build_cda(
     _el(doc, "setId", root=setid)
     _el(doc, "versionNumber", value=str(version_number))
 
-    # recordTarget: INS and identity traits
-    role = _el(_el(doc, "recordTarget"), "patientRole")
-    _el(role, "id", root=p.ins_oid.value, extension=p.ins)
-    patient = _el(role, "patient", classCode="PSN")
-    name = _el(patient, "name")
-    _el(name, "family", p.birth_family_name.upper(), qualifier="BR")
-    _el(name, "given", " ".join(p.first_names))
-    _el(name, "given", p.first_names[0], qualifier="BR")
-    if p.used_name or p.used_first_name:
-        _el(name, "family", p.display_family.upper(), qualifier="CL")
-        _el(name, "given", p.display_given, qualifier="CL")
-    sex_display = {"M": "Masculin", "F": "Féminin", "U": "Inconnu"}[p.sex.value]
-    _el(
-        patient,
-        "administrativeGenderCode",
-        code=p.sex.value,
-        displayName=sex_display,
-        codeSystem=OID_GENDER,
-    )
-    _el(patient, "birthTime", value=_d(p.birth_date))
-    place = _el(_el(patient, "birthplace"), "place")
-    _el(_el(place, "addr"), "county", p.birthplace_insee)
-
-    # author
-    author_pro = inp.author
-    author = _el(doc, "author")
-    _el(author, "time", value=_ts(eff))
-    assigned = _el(author, "assignedAuthor")
-    _el(assigned, "id", root=OID_ID_NAT_PS, extension=author_pro.id_nat_ps(inp.structure.finess))
-    if author_pro.profession_code:
-        _el(
-            assigned,
-            "code",
-            code=author_pro.profession_code,
-            displayName=author_pro.profession_label,
-            codeSystem=OID_PROFESSION,
-        )
-    _person(assigned, "assignedPerson", author_pro)
-    _organization(assigned, "representedOrganization", inp)
-
-    # custodian
-    cust = _el(_el(_el(doc, "custodian"), "assignedCustodian"), "representedCustodianOrganization")
-    _el(cust, "id", root=OID_ID_NAT_STRUCT, extension=inp.structure.id_nat_struct)
-    _el(cust, "name", inp.structure.name)
-    _addr(cust, inp)
-
-    # legalAuthenticator
-    legal = inp.legal_authenticator
-    la = _el(doc, "legalAuthenticator")
-    _el(la, "time", value=_ts(v.validated_at or eff))
-    _el(la, "signatureCode", code="S")
-    entity = _el(la, "assignedEntity")
-    _el(entity, "id", root=OID_ID_NAT_PS, extension=legal.id_nat_ps(inp.structure.finess))
-    _person(entity, "assignedPerson", legal)
-    _organization(entity, "representedOrganization", inp)
-
-    # documentationOf/serviceEvent (practiceSettingCode)
-    start = ct.projet.date_debut
-    stop = ct.projet.date_fin
-    event = _el(_el(doc, "documentationOf"), "serviceEvent")
-    _el(event, "code", code=doc_type.code, displayName=doc_type.display, codeSystem=LOINC)
-    eff_ivl = _el(event, "effectiveTime")
-    _el(eff_ivl, "low", value=_d(start) if start else _ts(eff))
-    if stop:
-        _el(eff_ivl, "high", value=_d(stop))
-    perf = _el(event, "performer", typeCode="PRF")
-    pent = _el(perf, "assignedEntity")
-    _el(pent, "id", root=OID_ID_NAT_PS, extension=legal.id_nat_ps(inp.structure.finess))
-    _person(pent, "assignedPerson", legal)
-    org = _organization(pent, "representedOrganization", inp)
-    _el(
-        org,
-        "standardIndustryClassCode",
-        code=inp.structure.practice_setting_code,
-        displayName=inp.structure.practice_setting_label,
-        codeSystem=OID_PRACTICE_SETTING,
-        codeSystemName="practiceSettingCode",
-    )
+    start, stop = inp.content.projet.date_debut, inp.content.projet.date_fin
+    _record_target(doc, inp.person)
+    _author(doc, inp, eff)
+    _custodian(doc, inp)
+    _legal_authenticator(doc, inp, v.validated_at or eff)
+    _service_event(doc, inp, doc_type, _period(start, stop, eff))
 
     # relatedDocument: replaces the previous document of the series. The CI-SIS template
     # (CI-SISRelatedDocument, 1.2.250.1.213.1.1.1.1.10.3) allows only id (1..1) and
@@ -284,21 +326,7 @@ def build_cda(
         _el(parent, "id", root=root_oid, extension=str(version_number - 1))
         _el(parent, "versionNumber", value=str(version_number - 1))
 
-    # componentOf/encompassingEncounter (healthcareFacilityTypeCode)
-    enc = _el(_el(doc, "componentOf"), "encompassingEncounter")
-    enc_eff = _el(enc, "effectiveTime")
-    _el(enc_eff, "low", value=_d(start) if start else _ts(eff))
-    if stop:
-        _el(enc_eff, "high", value=_d(stop))
-    facility = _el(_el(enc, "location"), "healthCareFacility")
-    _el(facility, "id", root=OID_ID_NAT_STRUCT, extension=inp.structure.id_nat_struct)
-    _el(
-        facility,
-        "code",
-        code=inp.structure.facility_type_code,
-        displayName=inp.structure.facility_type_label,
-        codeSystem=OID_FACILITY_TYPE,
-    )
+    _encounter(doc, inp, _period(start, stop, eff))
 
     # body: the PDF
     body = _el(_el(doc, "component"), "nonXMLBody")

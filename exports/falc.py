@@ -57,20 +57,31 @@ def _sentence(text: str) -> str:
     return text
 
 
+def _days_fr(p: Planning) -> str:
+    """The days of ``p`` in a sentence ("lundi au vendredi", "mardi et le jeudi")."""
+    names = [c.DAY_LABELS[j].lower() for j in p.jours]
+    if names == ["lundi", "mardi", "mercredi", "jeudi", "vendredi"]:
+        return "lundi au vendredi"
+    if len(names) > 1:
+        return " et le ".join([", le ".join(names[:-1]), names[-1]])
+    return "".join(names)
+
+
+def _duration_fr(minutes: int) -> str:
+    """``minutes`` as "1 heure 30 minutes"."""
+    h, m = divmod(minutes, 60)
+    dur = (f"{h} heure{'s' if h > 1 else ''}" if h else "") + (
+        f" {m} minutes" if m and h else f"{m} minutes" if m else ""
+    )
+    return dur.strip()
+
+
 def when_lines(a: Action) -> list[str]:
     """Short sentences saying when an action happens."""
     p: Planning | None = a.planning
     if p is None:
         return ["Les dates ne sont pas encore fixées."]
-    names = [c.DAY_LABELS[j].lower() for j in p.jours]
-    if names == ["lundi", "mardi", "mercredi", "jeudi", "vendredi"]:
-        days = "lundi au vendredi"
-    else:
-        days = (
-            " et le ".join([", le ".join(names[:-1]), names[-1]])
-            if len(names) > 1
-            else "".join(names)
-        )
+    days = _days_fr(p)
     lines: list[str] = []
     if p.frequence is Frequence.PONCTUELLE:
         lines.append(f"Une seule fois, le {c.fr_date(a.date_debut)}.")
@@ -85,11 +96,7 @@ def when_lines(a: Action) -> list[str]:
     if p.heure_debut:
         lines.append(f"À {c.hour_fr(p.heure_debut)}.")
     if p.duree_minutes:
-        h, m = divmod(p.duree_minutes, 60)
-        dur = (f"{h} heure{'s' if h > 1 else ''}" if h else "") + (
-            f" {m} minutes" if m and h else f"{m} minutes" if m else ""
-        )
-        lines.append(f"Pendant {dur.strip()}.")
+        lines.append(f"Pendant {_duration_fr(p.duree_minutes)}.")
     if p.lieu:
         lines.append(f"Où : {_sentence(p.lieu)}")
     if p.frequence is not Frequence.PONCTUELLE:

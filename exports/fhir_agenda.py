@@ -78,7 +78,8 @@ def _iso(dt: datetime) -> str:
 def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     """The Appointment resource of one agenda item."""
     a = item.action
-    assert a.planning is not None
+    if a.planning is None:
+        raise RuntimeError("a.planning is None")
     start, end = ag.start_end(a)
     rule = ag.rrule(a)
     status = _status(item)

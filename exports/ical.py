@@ -78,7 +78,8 @@ def _status(a: Action, cancelled: bool) -> str:
 
 def _event(inp: ExportInput, item: ag.AgendaItem) -> Event:
     a = item.action
-    assert a.planning is not None
+    if a.planning is None:
+        raise RuntimeError("a.planning is None")
     start, end = ag.start_end(a)
     ev = Event()
     ev.add("uid", ag.agenda_uid(a.id))

@@ -138,7 +138,7 @@ class HeadingWithNext(KeepTogether):
         self.heading = heading
         self.following = following
 
-    def split(self, aW: float, aH: float) -> list[Flowable]:
+    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803 - ReportLab's names
         canv = self.canv
         _, head_h = self.heading.wrapOn(canv, aW, aH)
         gap = self.heading.getSpaceAfter() + self.following.getSpaceBefore()
@@ -152,21 +152,21 @@ class HeadingWithNext(KeepTogether):
         return []
 
 
-def _lead(f: Flowable, canv: Canvas, aW: float, aH: float) -> list[Flowable] | None:
-    """``f`` as pieces whose first one fits in ``aH`` (None when nothing of ``f`` fits)."""
-    if aH <= 0:
+def _lead(f: Flowable, canv: Canvas, width: float, height: float) -> list[Flowable] | None:
+    """``f`` as pieces whose first one fits in ``height`` (None when nothing of ``f`` fits)."""
+    if height <= 0:
         return None
-    _, h = f.wrapOn(canv, aW, aH)
-    if h <= aH:
+    _, h = f.wrapOn(canv, width, height)
+    if h <= height:
         return [f]
-    pieces = f.splitOn(canv, aW, aH)
+    pieces = f.splitOn(canv, width, height)
     if pieces and isinstance(pieces[0], ActionFlowable):
         if not isinstance(pieces[0], NullActionFlowable):
             return None  # a frame break: KeepTogether content that does not fit here
         pieces = pieces[1:]
     if not pieces:
         return None
-    first = _lead(pieces[0], canv, aW, aH)
+    first = _lead(pieces[0], canv, width, height)
     return None if first is None else [*first, *pieces[1:]]
 
 
@@ -205,9 +205,8 @@ def weekly_rows(inp: ExportInput) -> list[list[str]]:
     return rows
 
 
-def build_story(inp: ExportInput) -> list[Flowable]:
-    """The flowables of the PPA document (also used to test the layout without finishing)."""
-    st = _styles()
+def _identity(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Title, identity table and communication modalities."""
     ct = inp.content
     v = inp.version
     story: list[Flowable] = [
@@ -240,35 +239,13 @@ def build_story(inp: ExportInput) -> list[Flowable]:
             _p("Modalités de communication du projet", st["h2"]),
             _p(ct.projet.modalite_communication, st["body"]),
         ]
+    return story
 
-    story.append(_p("1. Projet de vie", st["h1"]))
-    story.append(_p(ct.projet_de_vie or "Non renseigné.", st["body"]))
 
-    story.append(_p("2. Attentes", st["h1"]))
-    if ct.attentes:
-        story.append(
-            _bullets(
-                [f"{a.texte} (exprimée par {c.ORIGINE_FR[a.origine]})" for a in ct.attentes], st
-            )
-        )
-    else:
-        story.append(_p("Aucune attente renseignée.", st["body"]))
-
-    story.append(_p("3. Besoins (nomenclature SERAFIN-PH)", st["h1"]))
-    story.append(
-        _grid(
-            ["Code SERAFIN-PH", "Libellé officiel", "Description", "Analyse du professionnel"],
-            [
-                [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
-                for b in ct.besoins
-            ],
-            # 27 mm: "SERAFIN-PH" in the 8.5 pt bold header (20.5 mm) plus the cell paddings
-            # (2 x 6 pt), so the header wraps as "Code / SERAFIN-PH", never inside the word.
-            [27 * mm, 50 * mm, 42 * mm, 55 * mm],
-            st,
-        )
-    )
-
+def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Section 4: each objective with its actions, then the unattached actions."""
+    ct = inp.content
+    story: list[Flowable] = []
     story.append(_p("4. Objectifs et actions", st["h1"]))
     for i, o in enumerate(ct.objectifs, 1):
         block: list[Flowable] = [_p(f"Objectif {i} : {o.titre}", st["h2"])]
@@ -311,7 +288,12 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     if orphans:
         story.append(_p("Actions non rattachées à un objectif", st["h2"]))
         story.append(_bullets([a.titre for a in orphans], st))
+    return story
 
+
+def _weekly(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Section 5: the weekly timetable."""
+    story: list[Flowable] = []
     story.append(_p("5. Emploi du temps hebdomadaire", st["h1"]))
     rows_w = weekly_rows(inp)
     if rows_w:
@@ -326,27 +308,12 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         )
     else:
         story.append(_p("Aucune séance planifiée.", st["body"]))
+    return story
 
-    story.append(_p("6. Moyens et ressources", st["h1"]))
-    if ct.moyens:
-        story.append(_bullets([f"{c.MOYEN_FR[m.type]} : {m.description}" for m in ct.moyens], st))
-    else:
-        story.append(_p("Aucun moyen renseigné.", st["body"]))
 
-    story.append(_p("7. Bilan", st["h1"]))
-    story.append(
-        _kv(
-            [
-                ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
-                ("Prochaine révision", c.fr_date(inp.next_review)),
-                ("Préparation", ct.bilan.notes_preparation or "-"),
-                ("Rédigée par", ct.bilan.redige_par or "-"),
-            ],
-            st,
-            (38 * mm, 136 * mm),
-        )
-    )
-
+def _accords(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Section 8: the agreements given."""
+    story: list[Flowable] = []
     story.append(_p("8. Accords", st["h1"]))
     arows2: list[list[str]] = []
     for acc in inp.accords:
@@ -368,6 +335,13 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         )
     else:
         story.append(_p("Aucun accord enregistré.", st["body"]))
+    return story
+
+
+def _signatures(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Who validated the version, and the signature lines."""
+    v = inp.version
+    story: list[Flowable] = []
     signer = inp.legal_authenticator
     story += [
         Spacer(1, 6 * mm),
@@ -383,6 +357,68 @@ def build_story(inp: ExportInput) -> list[Flowable]:
             st["small"],
         ),
     ]
+    return story
+
+
+def build_story(inp: ExportInput) -> list[Flowable]:
+    """The flowables of the PPA document (also used to test the layout without finishing)."""
+    st = _styles()
+    ct = inp.content
+    story = _identity(inp, st)
+
+    story.append(_p("1. Projet de vie", st["h1"]))
+    story.append(_p(ct.projet_de_vie or "Non renseigné.", st["body"]))
+
+    story.append(_p("2. Attentes", st["h1"]))
+    if ct.attentes:
+        story.append(
+            _bullets(
+                [f"{a.texte} (exprimée par {c.ORIGINE_FR[a.origine]})" for a in ct.attentes], st
+            )
+        )
+    else:
+        story.append(_p("Aucune attente renseignée.", st["body"]))
+
+    story.append(_p("3. Besoins (nomenclature SERAFIN-PH)", st["h1"]))
+    story.append(
+        _grid(
+            ["Code SERAFIN-PH", "Libellé officiel", "Description", "Analyse du professionnel"],
+            [
+                [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
+                for b in ct.besoins
+            ],
+            # 27 mm: "SERAFIN-PH" in the 8.5 pt bold header (20.5 mm) plus the cell paddings
+            # (2 x 6 pt), so the header wraps as "Code / SERAFIN-PH", never inside the word.
+            [27 * mm, 50 * mm, 42 * mm, 55 * mm],
+            st,
+        )
+    )
+
+    story += _objectives(inp, st)
+    story += _weekly(inp, st)
+
+    story.append(_p("6. Moyens et ressources", st["h1"]))
+    if ct.moyens:
+        story.append(_bullets([f"{c.MOYEN_FR[m.type]} : {m.description}" for m in ct.moyens], st))
+    else:
+        story.append(_p("Aucun moyen renseigné.", st["body"]))
+
+    story.append(_p("7. Bilan", st["h1"]))
+    story.append(
+        _kv(
+            [
+                ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
+                ("Prochaine révision", c.fr_date(inp.next_review)),
+                ("Préparation", ct.bilan.notes_preparation or "-"),
+                ("Rédigée par", ct.bilan.redige_par or "-"),
+            ],
+            st,
+            (38 * mm, 136 * mm),
+        )
+    )
+
+    story += _accords(inp, st)
+    story += _signatures(inp, st)
     return keep_headings_with_next(story, {"h1", "h2"})
 
 

@@ -435,7 +435,8 @@ def avenant_content(base: PPAContent) -> PPAContent:
     """Avenant 1 of :func:`sample_content`: bus schedule changed, psy stopped, swimming added."""
     content = base.model_copy(deep=True)
     bus = next(a for a in content.actions if a.id == "act-bus")
-    assert bus.planning is not None
+    if bus.planning is None:
+        raise RuntimeError("bus.planning is None")
     bus.planning.jours = [Jour.LUNDI, Jour.MERCREDI, Jour.VENDREDI]
     bus.planning.heure_debut = "08:00"
     content.actions = [a for a in content.actions if a.id != "act-psy"]

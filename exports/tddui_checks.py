@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from editor.schema import PPAContent
@@ -252,14 +252,7 @@ class _Checker:
         if "expressedBy" in r:
             self.ref(f"{p}.expressedBy", r["expressedBy"], {"Practitioner", "PractitionerRole"})
         addresses = r.get("addresses", [])
-        for k, a in enumerate(addresses):
-            self.ref(f"{p}.addresses[{k}]", a, {"ServiceRequest"})
-        # project rule: an objective answers exactly one besoin (editor check
-        # objectif_without_besoin / objectif_multiple_besoins)
-        self.card(f"{p}.addresses", addresses, 1, 1)
-        for a in addresses:
-            if not self.has_profile(self.target(a), "tddui-service-request-besoin"):
-                self.err(f"{p}.addresses", "doit viser le besoin (tddui-service-request-besoin)")
+        self.goal_addresses(p, addresses)
         notes = Counter(self.disc_code(n) for n in r.get("note", []))
         if notes["titreObjectif"] != 1:
             self.err(f"{p}.note:titreObjectif", "exactement une note titre")
@@ -271,9 +264,21 @@ class _Checker:
         if self.content is not None:
             self.goal_content(p, r, addresses)
 
+    def goal_addresses(self, p: str, addresses: list[Json]) -> None:
+        """An objective addresses exactly one besoin (ServiceRequest)."""
+        for k, a in enumerate(addresses):
+            self.ref(f"{p}.addresses[{k}]", a, {"ServiceRequest"})
+        # project rule: an objective answers exactly one besoin (editor check
+        # objectif_without_besoin / objectif_multiple_besoins)
+        self.card(f"{p}.addresses", addresses, 1, 1)
+        for a in addresses:
+            if not self.has_profile(self.target(a), "tddui-service-request-besoin"):
+                self.err(f"{p}.addresses", "doit viser le besoin (tddui-service-request-besoin)")
+
     def goal_content(self, p: str, r: Json, addresses: list[Json]) -> None:
         """The Goal against its objective in the version's content."""
-        assert self.content is not None
+        if self.content is None:
+            raise RuntimeError("self.content is None")
         oid = self.item_id(r, "OBJE")
         obj = next((o for o in self.content.objectifs if o.id == oid), None)
         if obj is None:
@@ -336,7 +341,8 @@ class _Checker:
 
     def action_content(self, p: str, r: Json) -> None:
         """The action Task against its action in the version's content."""
-        assert self.content is not None
+        if self.content is None:
+            raise RuntimeError("self.content is None")
         aid = self.item_id(r, "ACTI")
         act = next((a for a in self.content.actions if a.id == aid), None)
         if act is None:
@@ -413,49 +419,53 @@ class _Checker:
             self.err("Bundle.entry.fullUrl", "doublons")
         counts: Counter[str] = Counter()
         for i, e in enumerate(b.get("entry", [])):
-            r = e.get("resource")
-            req = e.get("request")
-            p = f"entry[{i}]"
-            if r is None or req is None:
-                self.err(p, "resource et request requis (1..1)")
-                continue
-            rtype = r.get("resourceType", "")
-            if req.get("method") != "POST":
-                self.err(f"{p}.request.method", "POST requis")
-            if req.get("url") != rtype:
-                self.err(f"{p}.request.url", "le type de ressource est attendu")
-            profiles = r.get("meta", {}).get("profile", [])
-            p = f"{p}.{rtype}"
-            counts[rtype] += 1
-            if rtype == "Patient":
-                self.patient(p, r)
-            elif rtype == "CarePlan":
-                self.careplan(p, r)
-            elif rtype == "Consent":
-                self.consent(p, r)
-            elif rtype == "ServiceRequest":
-                self.besoin(p, r)
-            elif rtype == "Goal":
-                self.goal(p, r)
-            elif rtype == "Task" and f.SD + "tddui-task-action" in profiles:
-                self.action(p, r)
-            elif rtype == "Task" and f.SD + "tddui-task-prestation" in profiles:
-                self.prestation(p, r)
-            elif rtype == "Practitioner":
-                self.practitioner(p, r)
-            elif rtype == "Organization":
-                self.organization(p, r)
-            else:
-                self.err(p, "ressource ou profil non pris en charge")
+            self.entry(f"entry[{i}]", e, counts)
         self.card("Bundle.entry:CarePlan", range(counts["CarePlan"]), 1, 1)
         self.card("Bundle.entry:Patient", range(counts["Patient"]), 1, 1)
         if self.content is not None:
             self.coverage()
         return self.problems
 
+    def entry(self, p: str, e: Json, counts: Counter[str]) -> None:
+        """One Bundle entry: its request, then its resource by type and profile."""
+        r = e.get("resource")
+        req = e.get("request")
+        if r is None or req is None:
+            self.err(p, "resource et request requis (1..1)")
+            return
+        rtype = r.get("resourceType", "")
+        if req.get("method") != "POST":
+            self.err(f"{p}.request.method", "POST requis")
+        if req.get("url") != rtype:
+            self.err(f"{p}.request.url", "le type de ressource est attendu")
+        counts[rtype] += 1
+        self.resource(f"{p}.{rtype}", rtype, r)
+
+    def resource(self, p: str, rtype: str, r: Json) -> None:
+        """Check resource ``r`` against the TDDUI profile of its type."""
+        profiles = r.get("meta", {}).get("profile", [])
+        checks: dict[str, Callable[[str, Json], None]] = {
+            "Patient": self.patient,
+            "CarePlan": self.careplan,
+            "Consent": self.consent,
+            "ServiceRequest": self.besoin,
+            "Goal": self.goal,
+            "Practitioner": self.practitioner,
+            "Organization": self.organization,
+        }
+        if rtype in checks:
+            checks[rtype](p, r)
+        elif rtype == "Task" and f.SD + "tddui-task-action" in profiles:
+            self.action(p, r)
+        elif rtype == "Task" and f.SD + "tddui-task-prestation" in profiles:
+            self.prestation(p, r)
+        else:
+            self.err(p, "ressource ou profil non pris en charge")
+
     def coverage(self) -> None:
         """One resource per besoin, objective, action and prestation of the version."""
-        assert self.content is not None
+        if self.content is None:
+            raise RuntimeError("self.content is None")
         ct = self.content
         expected = {
             ("BESO", "tddui-service-request-besoin"): {b.id for b in ct.besoins},

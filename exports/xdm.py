@@ -269,7 +269,8 @@ def metadata_xml(inp: ExportInput, docs: list[tuple[CdaDocument, str]]) -> bytes
             "XDSDocumentEntry.uniqueId",
         )
 
-    assert first_meta is not None
+    if first_meta is None:
+        raise RuntimeError("first_meta is None")
     ss_id = f"urn:uuid:{inp.uuid_for('xdm', 'SubmissionSet', inp.generated_at.isoformat())}"
     ss = etree.SubElement(objs, _r("RegistryPackage"), id=ss_id)
     _slot(ss, "submissionTime", _utc(inp.generated_at))

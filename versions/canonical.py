@@ -85,27 +85,35 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
     elif isinstance(value, str):
         _encode_string(value, out)
     elif isinstance(value, Mapping):
-        keys = list(value.keys())
-        for key in keys:
-            if not isinstance(key, str):
-                raise CanonicalError(f"object key is not a string: {key!r}")
-        out.append("{")
-        for index, key in enumerate(sorted(keys, key=_utf16_key)):
-            if index:
-                out.append(",")
-            _encode_string(key, out)
-            out.append(":")
-            _encode(value[key], out, depth + 1)
-        out.append("}")
+        _encode_object(value, out, depth)
     elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out, depth + 1)
-        out.append("]")
+        _encode_array(value, out, depth)
     else:
         raise CanonicalError(f"not a JSON value: {type(value).__name__}")
+
+
+def _encode_object(value: Mapping[Any, Any], out: list[str], depth: int) -> None:
+    keys = list(value.keys())
+    for key in keys:
+        if not isinstance(key, str):
+            raise CanonicalError(f"object key is not a string: {key!r}")
+    out.append("{")
+    for index, key in enumerate(sorted(keys, key=_utf16_key)):
+        if index:
+            out.append(",")
+        _encode_string(key, out)
+        out.append(":")
+        _encode(value[key], out, depth + 1)
+    out.append("}")
+
+
+def _encode_array(value: Sequence[Any], out: list[str], depth: int) -> None:
+    out.append("[")
+    for index, item in enumerate(value):
+        if index:
+            out.append(",")
+        _encode(item, out, depth + 1)
+    out.append("]")
 
 
 def _check(value: Any, depth: int) -> bool:

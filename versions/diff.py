@@ -424,7 +424,8 @@ class _Differ:
             if before is None or after is None:
                 kind = ChangeKind.ADDED if before is None else ChangeKind.REMOVED
                 present = after if after is not None else before
-                assert present is not None
+                if present is None:
+                    raise RuntimeError("present is None")
                 # Only the fields the item actually fills are listed.
                 filled = {k: v for k, v in _flatten(present, nested).items() if v not in _EMPTY}
                 empty = dict.fromkeys(filled)

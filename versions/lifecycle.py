@@ -102,7 +102,7 @@ class LifecycleError(Exception):
         self.message_fr = message_fr
 
 
-class AvenantRefused(LifecycleError):
+class AvenantRefusedError(LifecycleError):
     """Validation of an avenant refused: it touches objectives or besoins (see ``violations``)."""
 
     def __init__(self, violations: Sequence[AvenantViolation]) -> None:
@@ -197,10 +197,10 @@ def avenant_violations(
 
 
 def check_avenant(base: PPAContent, proposed: PPAContent) -> None:
-    """Raise :class:`AvenantRefused` if the avenant ``proposed`` touches objectives or besoins."""
+    """Raise :class:`AvenantRefusedError` if avenant ``proposed`` touches objectives or besoins."""
     violations = avenant_violations(base, proposed)
     if violations:
-        raise AvenantRefused(violations)
+        raise AvenantRefusedError(violations)
 
 
 def avenant_title(avenant_number: int, version_number: int, base_number: int) -> str:

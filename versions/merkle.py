@@ -262,7 +262,8 @@ class InMemoryLog:
         node, level, position = leaf, 0, index
         while position & 1:  # this leaf completes perfect subtrees up the right edge
             left = self.nodes.get_node(level, position - 1) if level else self._leaves[index - 1]
-            assert left is not None
+            if left is None:
+                raise RuntimeError("left is None")
             node = hash_children(left, node)
             level, position = level + 1, position >> 1
             self.nodes.put_node(level, position, node)
@@ -328,6 +329,19 @@ def verify_consistency(
     ``old_size == 0`` (any tree extends the empty tree) or ``old_size == new_size`` with equal
     roots. Raises :class:`ProofError` on any failure.
     """
+    if _trivially_consistent(old_size, new_size, old_root, new_root, proof):
+        return
+    old, new = _consistency_roots(old_size, new_size, old_root, proof)
+    if old != old_root:
+        raise ProofError("old root mismatch")
+    if new != new_root:
+        raise ProofError("new root mismatch")
+
+
+def _trivially_consistent(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Check the inputs; True when the sizes are equal or the old tree is empty (and valid)."""
     _check_hash(old_root, "old root")
     _check_hash(new_root, "new root")
     for position, p in enumerate(proof):
@@ -339,13 +353,20 @@ def verify_consistency(
             raise ProofError("proof must be empty for equal sizes")
         if old_root != new_root:
             raise ProofError("roots differ for equal sizes")
-        return
+        return True
     if old_size == 0:
         if proof:
             raise ProofError("proof must be empty from the empty tree")
         if old_root != EMPTY_ROOT:
             raise ProofError("old root is not the empty tree hash")
-        return
+        return True
+    return False
+
+
+def _consistency_roots(
+    old_size: int, new_size: int, old_root: bytes, proof: Sequence[bytes]
+) -> tuple[bytes, bytes]:
+    """The (old, new) roots a non-trivial proof leads to (RFC 9162 2.1.4.2, steps 1-7)."""
     # Step 1: a non-trivial proof is never empty.
     if not proof:
         raise ProofError("empty consistency proof")
@@ -374,10 +395,7 @@ def verify_consistency(
     # Step 7.
     if sn != 0:
         raise ProofError("consistency proof too short")
-    if fr != old_root:
-        raise ProofError("old root mismatch")
-    if sr != new_root:
-        raise ProofError("new root mismatch")
+    return fr, sr
 
 
 @dataclass(frozen=True)

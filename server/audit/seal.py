@@ -195,7 +195,7 @@ class TrailReport:
         )
 
 
-class _Broken(Exception):
+class _BrokenLinkError(Exception):
     def __init__(self, problem: str, problem_fr: str) -> None:
         super().__init__(problem)
         self.problem = problem
@@ -216,22 +216,22 @@ async def _check_checkpoint(
     session: AsyncSession, row: AuditCheckpointRow, expected_first: int, sealed: set[int]
 ) -> int:
     if row.first_seq != expected_first or row.last_seq < row.first_seq:
-        raise _Broken(
+        raise _BrokenLinkError(
             "sealed positions not contiguous with the previous checkpoint",
             "positions non contiguës avec le point précédent",
         )
     try:
         ids = decode_id_ranges(row.event_ids)
     except ValueError as exc:
-        raise _Broken("event id set unreadable", "liste des événements illisible") from exc
+        raise _BrokenLinkError("event id set unreadable", "liste des événements illisible") from exc
     if len(ids) != row.last_seq - row.first_seq + 1 or sealed.intersection(ids):
-        raise _Broken(
+        raise _BrokenLinkError(
             "event id set does not match the sealed positions",
             "liste des événements ≠ positions scellées",
         )
     events = await events_by_id(session, ids)
     if missing := [i for i in ids if i not in events]:
-        raise _Broken(
+        raise _BrokenLinkError(
             f"sealed event {missing[0]} deleted", f"événement scellé {missing[0]} supprimé"
         )
     digest = batch_digest([record_of(events[i]) for i in ids])
@@ -240,9 +240,9 @@ async def _check_checkpoint(
         AuditCheckpoint(row.first_seq, row.last_seq, digest, row.at)
     )
     if leaf is None or leaf.kind != LEAF_TYPE_AUDIT_CHECKPOINT:
-        raise _Broken("log leaf missing", "feuille du journal absente")
+        raise _BrokenLinkError("log leaf missing", "feuille du journal absente")
     if leaf.data != expected or leaf.leaf_hash != hash_leaf(leaf.data):
-        raise _Broken(
+        raise _BrokenLinkError(
             "events differ from the sealed digest (altered, inserted or removed rows)",
             "les événements ne correspondent plus à l'empreinte scellée (lignes modifiées, "
             "ajoutées ou supprimées)",
@@ -267,9 +267,9 @@ async def verify_trail(
     for number, row in enumerate(rows, start=1):
         try:
             if row.seq != number:
-                raise _Broken("checkpoint numbering has a gap", "numérotation interrompue")
+                raise _BrokenLinkError("checkpoint numbering has a gap", "numérotation interrompue")
             report.events += await _check_checkpoint(session, row, expected_first, sealed)
-        except _Broken as broken:
+        except _BrokenLinkError as broken:
             report.broken_seq = row.seq
             report.problem, report.problem_fr = broken.problem, broken.problem_fr
             return report

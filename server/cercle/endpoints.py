@@ -52,7 +52,8 @@ async def _display_name(session: SessionDep, body: MemberCreate) -> str:
         if user is None:
             raise NotFound("Utilisateur introuvable.")
         return user.display_name
-    assert body.api_client_id
+    if not body.api_client_id:
+        raise RuntimeError("body.api_client_id is empty")
     client = await session.get(ApiClient, body.api_client_id)
     if client is None:
         raise NotFound("Client API introuvable.")

@@ -106,7 +106,8 @@ class _Clock:
 
 async def _info(session: AsyncSession, ppa_id: str) -> dict[str, object]:
     ppa = await session.get(PPA, ppa_id)
-    assert ppa is not None
+    if ppa is None:
+        raise RuntimeError("ppa is None")
     versions = await repository.all_versions(session, ppa_id)
     validated = [v.number for v in versions if v.kind in repository.VALIDATED_KIND_VALUES]
     return {
@@ -121,6 +122,29 @@ async def _info(session: AsyncSession, ppa_id: str) -> dict[str, object]:
             "versions": [{"number": v.number, "kind": v.kind, "label": v.label} for v in versions],
         },
     }
+
+
+async def _log_edit(
+    session: AsyncSession, ppa_id: str, content: PPAContent, author: str, when: datetime
+) -> None:
+    """An edit as the collaboration engine logs it (``ppa_updates``: author, time)."""
+    doc = doc_from_state(await stored_state(session, ppa_id))
+    before = doc.get_state()
+    write_content(doc, content)
+    update = doc.get_update(before)
+    last = await session.scalar(select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa_id))
+    session.add(
+        PPAUpdate(
+            ppa_id=ppa_id,
+            seq=(last or 0) + 1,
+            data=update,
+            author=author,
+            created_at=when,
+            client_ids=client_ids_of(update),
+            size=len(update),
+        )
+    )
+    await session.flush()
 
 
 async def seed_history(
@@ -159,26 +183,7 @@ async def seed_history(
     await session.flush()
 
     async def edit(content: PPAContent, author: str, when: datetime) -> None:
-        """An edit as the collaboration engine logs it (``ppa_updates``: author, time)."""
-        doc = doc_from_state(await stored_state(session, ppa.id))
-        before = doc.get_state()
-        write_content(doc, content)
-        update = doc.get_update(before)
-        last = await session.scalar(
-            select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa.id)
-        )
-        session.add(
-            PPAUpdate(
-                ppa_id=ppa.id,
-                seq=(last or 0) + 1,
-                data=update,
-                author=author,
-                created_at=when,
-                client_ids=client_ids_of(update),
-                size=len(update),
-            )
-        )
-        await session.flush()
+        await _log_edit(session, ppa.id, content, author, when)
 
     async def end_of_session(label: str, authors: list[str] | None, when: datetime) -> None:
         clock.now = when

@@ -66,7 +66,8 @@ async def _export(jobs: list[Job] | None, format_name: str, out_dir: Path | None
     outcome = Outcome([], [])
     try:
         if jobs is None:
-            assert out_dir is not None
+            if out_dir is None:
+                raise RuntimeError("out_dir is None")
             async with db.transaction() as session:
                 ids = list(await session.scalars(select(PPA.id).order_by(PPA.created_at, PPA.id)))
             jobs = [Job(ppa_id, None, out_dir) for ppa_id in ids]
@@ -141,7 +142,8 @@ def export_command(
         output.mkdir(parents=True, exist_ok=True)
         jobs = None
     else:
-        assert ppa_id is not None
+        if ppa_id is None:
+            raise RuntimeError("ppa_id is None")
         jobs = [Job(ppa_id, version, output)]
     try:
         outcome = asyncio.run(_export(jobs, format_name, output if all_ppas else None))

@@ -137,7 +137,8 @@ async def _build(
     session: AsyncSession, ppa: PPA, version: Version, contents: list[PPAContent]
 ) -> FrozenContext:
     person = await session.get(Person, ppa.person_id)
-    assert person is not None  # foreign key
+    if person is None:
+        raise RuntimeError("person is None")  # foreign key
     structure_id = ppa.structure_id or person.structure_id
     structure = await session.get(Structure, structure_id) if structure_id else None
     if structure is None:
@@ -255,7 +256,8 @@ async def frozen_context(
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         await session.execute(insert(ExportContext).values(**values).on_conflict_do_nothing())
         row = await session.get(ExportContext, (ppa.id, version.number), populate_existing=True)
-        assert row is not None
+        if row is None:
+            raise RuntimeError("row is None")
     return FrozenContext.model_validate_json(row.data)
 
 

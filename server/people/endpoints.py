@@ -99,7 +99,8 @@ async def create_person(
     """Register a person (usager) with their INS (professionals); the creator becomes
     coordinator of the cercle."""
     principal = audit.principal
-    assert body.ins_system is not None
+    if body.ins_system is None:
+        raise RuntimeError("body.ins_system is None")
     oid = INS_OIDS[body.ins_system]
     if await session.scalar(
         select(Person.id).where(Person.ins_oid == oid, Person.ins_matricule == body.ins_matricule)

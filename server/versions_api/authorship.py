@@ -117,23 +117,9 @@ class _Replay:
                 self.touched.add(root)
                 continue
             if root in self.arrays:
-                if not path:
-                    self.restructured.add(root)
-                    delta = getattr(event, "delta", None) if isinstance(event, ArrayEvent) else None
-                    for op in delta or ():
-                        for inserted in op.get("insert", ()) if isinstance(op, dict) else ():
-                            item_id = _item_id(inserted)
-                            if item_id is not None:
-                                self.touched.add(f"{root}/{item_id}")
+                base = self._item_path(root, event, path)
+                if base is None:
                     continue
-                index = path[0]
-                array = self.arrays[root]
-                if not isinstance(index, int) or index >= len(array):
-                    continue
-                item_id = _item_id(array[index])
-                if item_id is None:
-                    continue
-                base = [root, item_id, *(str(p) for p in path[1:])]
             else:
                 base = [root, *(str(p) for p in path)]
             if isinstance(event, MapEvent):
@@ -141,6 +127,30 @@ class _Replay:
                     self.touched.add("/".join([*base, str(key)]))
             elif len(base) > 1:
                 self.touched.add("/".join(base))
+
+    def _item_path(self, root: str, event: Any, path: list[Any]) -> list[str] | None:
+        """The path of an event under array ``root``, by item id (None: nothing more to do)."""
+        if not path:
+            self._on_restructure(root, event)
+            return None
+        index = path[0]
+        array = self.arrays[root]
+        if not isinstance(index, int) or index >= len(array):
+            return None
+        item_id = _item_id(array[index])
+        if item_id is None:
+            return None
+        return [root, item_id, *(str(p) for p in path[1:])]
+
+    def _on_restructure(self, root: str, event: Any) -> None:
+        """Array ``root`` itself changed: remember it and touch the items it inserted."""
+        self.restructured.add(root)
+        delta = getattr(event, "delta", None) if isinstance(event, ArrayEvent) else None
+        for op in delta or ():
+            for inserted in op.get("insert", ()) if isinstance(op, dict) else ():
+                item_id = _item_id(inserted)
+                if item_id is not None:
+                    self.touched.add(f"{root}/{item_id}")
 
     def apply(self, update: bytes) -> set[str]:
         self.touched = set()

@@ -127,7 +127,8 @@ async def list_review_due(
     await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in rows])
     result = []
     for ppa, version in rows:
-        assert version.next_review is not None
+        if version.next_review is None:
+            raise RuntimeError("version.next_review is None")
         result.append(
             ReviewDueRead(
                 ppa_id=ppa.id,
@@ -172,7 +173,8 @@ async def get_latest_head(session: SessionDep, principal: CurrentPrincipal) -> T
     """The latest signed tree head of the global log (witnesses keep it: ``ppa audit verify
     --known-head``)."""
     head = _head(await _head_row(session, None))
-    assert head is not None
+    if head is None:
+        raise RuntimeError("head is None")
     return head
 
 
@@ -182,7 +184,8 @@ async def get_head(
 ) -> TreeHeadRead:
     """The signed tree head of the log when it had ``tree_size`` leaves (one per leaf)."""
     head = _head(await _head_row(session, tree_size))
-    assert head is not None
+    if head is None:
+        raise RuntimeError("head is None")
     return head
 
 

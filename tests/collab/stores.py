@@ -33,7 +33,7 @@ class StoredDoc:
     rows: list[LogRow] = field(default_factory=list)
 
 
-class StoreFailure(Exception):
+class StoreFailureError(Exception):
     pass
 
 
@@ -67,7 +67,7 @@ class MemoryStore:
         await anyio.sleep(self.delay)
         if self.fail_appends:
             self.fail_appends -= 1
-            raise StoreFailure("injected")
+            raise StoreFailureError("injected")
         doc = self._doc(ppa_id)
         seq = doc.rows[-1].seq if doc.rows else doc.state_seq
         for update in updates:

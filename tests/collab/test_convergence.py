@@ -112,7 +112,8 @@ def snapshot(doc: Doc[Any]) -> tuple[dict[int, int], str, dict[str, Any]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), clients=st.integers(2, 5))
-async def test_replicas_and_store_converge(seed: int, clients: int) -> None:
+# A random-operation loop: one branch per operation kind (edit, sync, disconnect, ...).
+async def test_replicas_and_store_converge(seed: int, clients: int) -> None:  # noqa: C901
     rng = random.Random(seed)
     store = MemoryStore()
     replicas = [Replica(i, rng.randrange(1, 2**31)) for i in range(clients)]

@@ -125,7 +125,8 @@ def snapshot(doc: Doc[Any]) -> tuple[dict[int, int], str, Any]:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-async def test_replicas_store_and_rest_converge_across_a_restart(
+# A random-operation loop: one branch per operation kind (edit, sync, restart, ...).
+async def test_replicas_store_and_rest_converge_across_a_restart(  # noqa: C901
     seed: int, app_server: AppServer, api_as: Any, demo: dict[str, Any], database: DatabaseInfo
 ) -> None:
     rng = random.Random(seed)

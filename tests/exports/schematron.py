@@ -76,6 +76,85 @@ def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _fix_documents(root: etree._Element, base_dir: str, compiled: Compiled) -> None:
+    """Point ``doc(...)`` calls to missing files at an empty value set (and list them)."""
+    # One file per process: pytest-xdist workers compile at the same time.
+    empty_doc = Path(tempfile.gettempdir()) / f"ppa-schematron-empty-valueset-{os.getpid()}.xml"
+    empty_doc.write_text("<valueSets/>", encoding="utf-8")
+
+    def sub(m: re.Match[str]) -> str:
+        target = os.path.normpath(os.path.join(base_dir, m.group(2)))
+        if os.path.exists(target):
+            return m.group(0)
+        if target not in compiled.missing_documents:
+            compiled.missing_documents.append(target)
+        return f"doc({m.group(1)}{empty_doc.as_uri()}{m.group(1)})"
+
+    for el in root.iter():
+        for attr in ("test", "value", "select", "context"):
+            if isinstance(el.tag, str) and el.get(attr):
+                el.set(attr, re.sub(r"doc\((['\"])([^'\"]+)\1\)", sub, el.get(attr, "")))
+
+
+def _rule_body(rule: etree._Element, abstract: dict[Any, etree._Element]) -> list[etree._Element]:
+    """The children of ``rule``, with ``extends`` replaced by the abstract rule's children."""
+    body: list[etree._Element] = []
+    for child in rule:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == _q("extends"):
+            base = abstract.get(child.get("rule"))
+            if base is not None:
+                body.extend(base)
+        else:
+            body.append(child)
+    return body
+
+
+def _rule_item(item: etree._Element, compiled: Compiled) -> str | None:
+    """The XSLT of one ``let``, ``assert`` or ``report`` of a rule (None for anything else)."""
+    if item.tag == _q("let"):
+        return (
+            f"<xsl:variable name={quoteattr(item.get('name', ''))} "
+            f"select={quoteattr(item.get('value', '()'))}/>"
+        )
+    if item.tag not in (_q("assert"), _q("report")):
+        return None
+    compiled.asserts += 1
+    is_assert = item.tag == _q("assert")
+    kind = "failed-assert" if is_assert else "successful-report"
+    role = item.get("role") or item.get("flag") or "error"
+    test = item.get("test", "true()")
+    cond = f"not({test})" if is_assert else test
+    return (
+        f"<xsl:if test={quoteattr(cond)}><svrl:{kind} test={quoteattr(test)} "
+        f'role={quoteattr(role)} location="{{path()}}">'
+        f"<svrl:text>{_message(item)}</svrl:text></svrl:{kind}></xsl:if>"
+    )
+
+
+def _rule_template(
+    rule: etree._Element,
+    mode: str,
+    priority: int,
+    abstract: dict[Any, etree._Element],
+    compiled: Compiled,
+) -> list[str]:
+    """The XSLT template of one rule in pattern ``mode``."""
+    compiled.rules += 1
+    ctx = rule.get("context", "")
+    out = [
+        f'<xsl:template match={quoteattr(ctx)} priority="{priority}" mode="{mode}">'
+        f"<svrl:fired-rule context={quoteattr(ctx)}/>"
+    ]
+    for item in _rule_body(rule, abstract):
+        line = _rule_item(item, compiled)
+        if line is not None:
+            out.append(line)
+    out.append(f'<xsl:apply-templates select="@*|node()" mode="{mode}"/></xsl:template>')
+    return out
+
+
 def compile_schematron(path: str) -> Compiled:
     """Compile the schematron at ``path`` (resolving includes) into an XSLT 3 stylesheet."""
     root = etree.parse(path).getroot()
@@ -85,25 +164,7 @@ def compile_schematron(path: str) -> Compiled:
     ns_decl = " ".join(f"xmlns:{p}={quoteattr(u or '')}" for p, u in ns.items() if p != "xsl")
     abstract = {r.get("id"): r for r in root.iter(_q("rule")) if r.get("abstract") == "true"}
     base_dir = os.path.dirname(os.path.abspath(path))
-    # One file per process: pytest-xdist workers compile at the same time.
-    empty_doc = Path(tempfile.gettempdir()) / f"ppa-schematron-empty-valueset-{os.getpid()}.xml"
-    empty_doc.write_text("<valueSets/>", encoding="utf-8")
-
-    def fix_docs(expr: str) -> str:
-        def sub(m: re.Match[str]) -> str:
-            target = os.path.normpath(os.path.join(base_dir, m.group(2)))
-            if os.path.exists(target):
-                return m.group(0)
-            if target not in compiled.missing_documents:
-                compiled.missing_documents.append(target)
-            return f"doc({m.group(1)}{empty_doc.as_uri()}{m.group(1)})"
-
-        return re.sub(r"doc\((['\"])([^'\"]+)\1\)", sub, expr)
-
-    for el in root.iter():
-        for attr in ("test", "value", "select", "context"):
-            if isinstance(el.tag, str) and el.get(attr):
-                el.set(attr, fix_docs(el.get(attr, "")))
+    _fix_documents(root, base_dir, compiled)
     out: list[str] = [
         f'<xsl:stylesheet version="3.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
         f'xmlns:svrl="{SVRL}" {ns_decl} exclude-result-prefixes="#all" '
@@ -137,41 +198,7 @@ def compile_schematron(path: str) -> Compiled:
             r for r in pat.iter(_q("rule")) if r.get("abstract") != "true" and r.get("context")
         ]
         for j, rule in enumerate(rules):
-            compiled.rules += 1
-            body: list[etree._Element] = []
-            for child in rule:
-                if not isinstance(child.tag, str):
-                    continue
-                if child.tag == _q("extends"):
-                    base = abstract.get(child.get("rule"))
-                    if base is not None:
-                        body.extend(base)
-                else:
-                    body.append(child)
-            ctx = rule.get("context", "")
-            out.append(
-                f'<xsl:template match={quoteattr(ctx)} priority="{10000 - j}" mode="M{i}">'
-                f"<svrl:fired-rule context={quoteattr(ctx)}/>"
-            )
-            for item in body:
-                if item.tag == _q("let"):
-                    out.append(
-                        f"<xsl:variable name={quoteattr(item.get('name', ''))} "
-                        f"select={quoteattr(item.get('value', '()'))}/>"
-                    )
-                elif item.tag in (_q("assert"), _q("report")):
-                    compiled.asserts += 1
-                    is_assert = item.tag == _q("assert")
-                    kind = "failed-assert" if is_assert else "successful-report"
-                    role = item.get("role") or item.get("flag") or "error"
-                    test = item.get("test", "true()")
-                    cond = f"not({test})" if is_assert else test
-                    out.append(
-                        f"<xsl:if test={quoteattr(cond)}><svrl:{kind} test={quoteattr(test)} "
-                        f'role={quoteattr(role)} location="{{path()}}">'
-                        f"<svrl:text>{_message(item)}</svrl:text></svrl:{kind}></xsl:if>"
-                    )
-            out.append(f'<xsl:apply-templates select="@*|node()" mode="M{i}"/></xsl:template>')
+            out += _rule_template(rule, f"M{i}", 10000 - j, abstract, compiled)
         out.append(f'<xsl:template match="text()" priority="-1" mode="M{i}"/>')
         out.append(
             f'<xsl:template match="@*|node()" priority="-2" mode="M{i}">'

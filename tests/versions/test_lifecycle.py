@@ -11,7 +11,7 @@ from tests.versions.factory import base_content
 from versions.chain import VersionKind, VersionMeta
 from versions.lifecycle import (
     TRANSITIONS,
-    AvenantRefused,
+    AvenantRefusedError,
     LifecycleError,
     LifecycleEvent,
     PPAState,
@@ -144,7 +144,7 @@ def test_avenant_touching_objectives_or_besoins_is_refused(mutate: object, expec
     assert len(violations) == 1
     assert violations[0].message.startswith(expected)
     assert violations[0].message.endswith("interdit dans un avenant.")
-    with pytest.raises(AvenantRefused) as error:
+    with pytest.raises(AvenantRefusedError) as error:
         check_avenant(base, avenant)
     assert expected in error.value.message_fr
     assert "créez un nouveau PPA (révision)" in error.value.message_fr

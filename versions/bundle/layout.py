@@ -39,7 +39,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 
-from versions.bundle.report import Broken, Subject
+from versions.bundle.report import BrokenLinkError, Subject
 
 BUNDLE_FORMAT = "ppa-collab-audit-bundle/2"
 """Value of ``format`` in the manifest of the bundles built now (with the PPA's audit trail)."""
@@ -78,7 +78,7 @@ def zip_members(members: Mapping[str, bytes]) -> bytes:
 
 
 def read_zip(data: bytes) -> dict[str, bytes]:
-    """Return the members of zip ``data``; raise :class:`Broken` if unreadable or too large."""
+    """The members of zip ``data``; raise :class:`BrokenLinkError` if unreadable or too large."""
     archive_subject = Subject("bundle", "archive")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -98,7 +98,7 @@ def read_zip(data: bytes) -> dict[str, bytes]:
                     raise archive_subject.fail("too large", "trop volumineuse")
                 members[info.filename] = content
             return members
-    except Broken:
+    except BrokenLinkError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise archive_subject.fail("unreadable zip", "zip illisible") from exc

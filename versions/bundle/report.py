@@ -91,7 +91,7 @@ class Report:
         )
 
 
-class Broken(Exception):
+class BrokenLinkError(Exception):
     """Raised inside the verifier: carries the finding of the first broken link of a step."""
 
     def __init__(self, finding: Finding) -> None:
@@ -106,6 +106,6 @@ class Subject:
     en: str
     fr: str
 
-    def fail(self, problem: str, problem_fr: str) -> Broken:
+    def fail(self, problem: str, problem_fr: str) -> BrokenLinkError:
         """Return the exception naming ``problem`` of this subject."""
-        return Broken(Finding(self.en, problem, self.fr, problem_fr))
+        return BrokenLinkError(Finding(self.en, problem, self.fr, problem_fr))

@@ -54,7 +54,7 @@ from versions.bundle.layout import (
     member_name,
     read_zip,
 )
-from versions.bundle.report import Broken, Finding, Report, Subject
+from versions.bundle.report import BrokenLinkError, Finding, Report, Subject
 from versions.canonical import CanonicalError, parse_canonical, sha256_hex
 from versions.chain import GENESIS, AccordRecord, ChainError, VersionRecord, chain_hash
 from versions.merkle import (
@@ -145,7 +145,7 @@ class _Verifier:
         """Run one check; record its finding and return ``None`` if it fails."""
         try:
             return step(*args)
-        except Broken as broken:
+        except BrokenLinkError as broken:
             self.findings.append(broken.finding)
             return None
         except Exception as exc:  # a verifier bug still reports a broken bundle, never a traceback
@@ -551,7 +551,7 @@ def read_members(source: str | Path | bytes) -> dict[str, bytes]:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
         return read_zip(data)
-    except Broken as broken:
+    except BrokenLinkError as broken:
         raise ValueError(str(broken.finding)) from broken
 
 
@@ -574,6 +574,6 @@ def verify_bundle(
         return Report((Finding("bundle", "cannot be read", "archive", "impossible à lire"),))
     try:
         members = read_zip(data)
-    except Broken as broken:
+    except BrokenLinkError as broken:
         return Report((broken.finding,))
     return verify_members(members, trusted_key_id, known_heads)

@@ -122,7 +122,8 @@ async def _new_ppa_from(
 ) -> PPA:
     await authz.get_person(session, principal, origin.person_id, Capability.EDIT)
     person = await session.get(Person, origin.person_id)
-    assert person is not None
+    if person is None:
+        raise RuntimeError("person is None")
     created = await ppas_service.create_ppa(
         session,
         rt.documents,
