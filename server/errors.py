@@ -28,22 +28,22 @@ class AppError(Exception):
         self.extra = extra or {}
 
 
-class Unauthenticated(AppError):
+class Unauthenticated(AppError):  # noqa: N818 - named as its wire code
     status_code = 401
     code = "Unauthenticated"
 
 
-class Forbidden(AppError):
+class Forbidden(AppError):  # noqa: N818 - named as its wire code
     status_code = 403
     code = "Forbidden"
 
 
-class NotFound(AppError):
+class NotFound(AppError):  # noqa: N818 - named as its wire code
     status_code = 404
     code = "NotFound"
 
 
-class Conflict(AppError):
+class Conflict(AppError):  # noqa: N818 - named as its wire code
     status_code = 409
     code = "Conflict"
 
@@ -52,12 +52,12 @@ class Locked(Conflict):
     code = "Locked"
 
 
-class InvalidInput(AppError):
+class InvalidInput(AppError):  # noqa: N818 - named as its wire code
     status_code = 422
     code = "InvalidInput"
 
 
-class PayloadTooLarge(AppError):
+class PayloadTooLarge(AppError):  # noqa: N818 - named as its wire code
     status_code = 413
     code = "PayloadTooLarge"
 

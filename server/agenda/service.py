@@ -36,7 +36,7 @@ from server.models.ppa import PPAStatus
 
 log = structlog.get_logger(__name__)
 
-TOKEN_PREFIX = "cal_"
+TOKEN_PREFIX = "cal_"  # noqa: S105 - a public prefix, not a secret
 
 
 def new_feed_token() -> tuple[str, str, str]:

@@ -27,7 +27,7 @@ LOGIN_TRACE_LENGTH = 100
 
 class TokenRead(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
 
 

@@ -16,7 +16,7 @@ _hasher = PasswordHasher()
 # A fixed hash verified when the username is unknown, so timing does not reveal which logins exist.
 _DUMMY_HASH = _hasher.hash("ppa-collab-dummy-password")
 
-API_TOKEN_PREFIX = "ppa_"
+API_TOKEN_PREFIX = "ppa_"  # noqa: S105 - a public prefix, not a secret
 
 
 def hash_password(password: str) -> str:

@@ -36,7 +36,7 @@ _TEREDO = IPv6Network("2001::/32")
 _LOW_32 = 0xFFFFFFFF
 
 
-class AddressRefused(Exception):
+class AddressRefusedError(Exception):
     """A delivery not sent: ``error`` is :data:`PRIVATE_ADDRESS` or :data:`UNRESOLVED_ADDRESS`."""
 
     def __init__(self, error: str) -> None:
@@ -87,7 +87,7 @@ async def _getaddrinfo(host: str, port: int) -> list[str]:
 
 async def vetted_address(host: str, port: int, *, allow_private_networks: bool) -> str:
     """The one address a delivery to ``host`` connects to: ``host`` itself when it is an
-    address, else the first address it resolves to, once. Raises :class:`AddressRefused` when
+    address, else the first address it resolves to, once. Raises :class:`AddressRefusedError` when
     any address is not public (unless private networks are allowed) or the name does not
     resolve."""
     try:
@@ -96,11 +96,11 @@ async def vetted_address(host: str, port: int, *, allow_private_networks: bool) 
         try:
             addresses = [ipaddress.ip_address(a) for a in await _getaddrinfo(host, port)]
         except (OSError, ValueError):
-            raise AddressRefused(UNRESOLVED_ADDRESS) from None
+            raise AddressRefusedError(UNRESOLVED_ADDRESS) from None
     if not addresses:
-        raise AddressRefused(UNRESOLVED_ADDRESS)
+        raise AddressRefusedError(UNRESOLVED_ADDRESS)
     if not allow_private_networks and not all(is_public(a) for a in addresses):
-        raise AddressRefused(PRIVATE_ADDRESS)
+        raise AddressRefusedError(PRIVATE_ADDRESS)
     return str(addresses[0])
 
 

@@ -35,7 +35,7 @@ from server.db import Database, utcnow
 from server.esms import service
 from server.esms.addresses import (
     PINNED_ADDRESS,
-    AddressRefused,
+    AddressRefusedError,
     PinnedTransport,
     vetted_address,
 )
@@ -201,7 +201,8 @@ class DeliveryWorker:
     async def _send(self, client: httpx.AsyncClient, delivery_id: str) -> None:
         async with self.db.transaction() as session:
             delivery = await session.get(WebhookDelivery, delivery_id)
-            assert delivery is not None
+            if delivery is None:  # deliveries are never deleted
+                raise RuntimeError(f"webhook delivery {delivery_id} not found")
             target = await self._target(session, delivery)
             if target is None:
                 delivery.status = DeliveryStatus.CANCELLED.value
@@ -225,7 +226,7 @@ class DeliveryWorker:
             address = await vetted_address(
                 parts.hostname or "", port, allow_private_networks=self.allow_private_networks
             )
-        except AddressRefused as refused:
+        except AddressRefusedError as refused:
             # Never sent: the name resolves to an internal address (or the setting changed),
             # or does not resolve at all.
             await self._record(delivery_id, number, None, refused.error, 0, api_client, ev)
@@ -266,7 +267,8 @@ class DeliveryWorker:
         now = utcnow()
         async with self.db.transaction() as session:
             delivery = await session.get(WebhookDelivery, delivery_id)
-            assert delivery is not None
+            if delivery is None:  # deliveries are never deleted
+                raise RuntimeError(f"webhook delivery {delivery_id} not found")
             session.add(
                 WebhookAttempt(
                     delivery_id=delivery_id,

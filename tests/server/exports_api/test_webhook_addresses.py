@@ -13,7 +13,7 @@ from server.errors import InvalidInput
 from server.esms.addresses import (
     PRIVATE_ADDRESS,
     UNRESOLVED_ADDRESS,
-    AddressRefused,
+    AddressRefusedError,
     vetted_address,
 )
 from server.esms.service import check_url
@@ -77,7 +77,7 @@ def test_private_networks_when_allowed(url: str, accepted: bool) -> None:
 
 async def test_host_names_are_judged_by_their_resolved_addresses() -> None:
     for host in ("localhost", "127.0.0.1"):
-        with pytest.raises(AddressRefused) as refused:
+        with pytest.raises(AddressRefusedError) as refused:
             await vetted_address(host, 443, allow_private_networks=False)
         assert refused.value.error == PRIVATE_ADDRESS
     assert await vetted_address("localhost", 443, allow_private_networks=True) in {
@@ -86,7 +86,7 @@ async def test_host_names_are_judged_by_their_resolved_addresses() -> None:
     }
     assert await vetted_address("8.8.8.8", 443, allow_private_networks=False) == "8.8.8.8"
     for allowed in (False, True):
-        with pytest.raises(AddressRefused) as refused:
+        with pytest.raises(AddressRefusedError) as refused:
             await vetted_address(
                 "name-that-does-not-resolve.invalid", 443, allow_private_networks=allowed
             )

@@ -37,7 +37,7 @@ from server.esms.addresses import (
     PINNED_ADDRESS,
     PRIVATE_ADDRESS,
     UNRESOLVED_ADDRESS,
-    AddressRefused,
+    AddressRefusedError,
     embedded_ipv4,
     is_public,
     vetted_address,
@@ -154,11 +154,11 @@ async def test_a_name_is_resolved_once_and_every_address_judged(resolver: Resolv
     )
     assert resolver.lookups["rebind.test"] == 1
     for host in ("mixed.test", "mapped.test", "nat64.test"):
-        with pytest.raises(AddressRefused) as refused:
+        with pytest.raises(AddressRefusedError) as refused:
             await vetted_address(host, 443, allow_private_networks=False)
         assert refused.value.error == PRIVATE_ADDRESS, host
     for allowed in (False, True):
-        with pytest.raises(AddressRefused) as refused:
+        with pytest.raises(AddressRefusedError) as refused:
             await vetted_address("nowhere.test", 443, allow_private_networks=allowed)
         assert refused.value.error == UNRESOLVED_ADDRESS
 
