@@ -23,6 +23,10 @@ _PLANE_ENDS = "".join(chr(plane << 16 | low) for plane in range(17) for low in (
 _ILLEGAL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef" + re.escape(_PLANE_ENDS) + "]"
 )
+SCHEMA_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\uFDD0-\uFDEF\uFFFE\uFFFF]*$"
+"""The same rule as a JSON Schema ``pattern`` (ECMA-262, which reads ``\\uXXXX`` as Python's
+``re`` does): the Basic Multilingual Plane part of it; the other planes' last two code points
+and lone surrogates are beyond a pattern without the ``u`` flag, and refused all the same."""
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """Outside XML 1.0 ``Char`` (the other noncharacters are legal XML)."""
 

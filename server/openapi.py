@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
+from editor.text_rules import SCHEMA_PATTERN
 from server.deps import get_principal
 from server.errors import ErrorBody
 
@@ -157,6 +158,19 @@ def _add_error_schemas(schema: dict[str, Any]) -> None:
             components.pop(unused, None)
 
 
+def _restrict_text(node: Any) -> None:
+    """Give every free string of the document the text rule of :mod:`editor.text_rules` as its
+    ``pattern`` (a string with a pattern, a format, an enum or a const is narrower already)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+            node["pattern"] = SCHEMA_PATTERN
+        for value in node.values():
+            _restrict_text(value)
+    elif isinstance(node, list):
+        for value in node:
+            _restrict_text(value)
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` (served at /openapi.json) document the error answers."""
     generate = app.openapi
@@ -167,6 +181,8 @@ def install_openapi(app: FastAPI) -> None:
         if not documented or documented[0] is not schema:
             _document_errors(schema, [r for r in api_routes(app) if r.include_in_schema])
             _add_error_schemas(schema)
+            _restrict_text(schema["paths"])
+            _restrict_text(schema["components"]["schemas"])
             documented[:] = [schema]
         return schema
 

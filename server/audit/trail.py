@@ -183,3 +183,19 @@ async def _person_of(session: AsyncSession, object_type: str, object_id: str | N
 def audited(action: str, *, account: Account | None = None) -> Any:
     """``Depends`` on :class:`Audited` (function scope: it traces in the request's session)."""
     return Depends(Audited(action, account=account), scope="function")
+
+
+def trace_login(
+    session: AsyncSession, login: str, addr: str | None, outcome: str, user: Principal | None
+) -> None:
+    """A login attempt's trace (no principal yet): the login name as typed, address, outcome."""
+    trace(
+        session,
+        user,
+        "auth.login",
+        "login",
+        login,
+        person_id=None,
+        client_addr=addr,
+        outcome=outcome,
+    )

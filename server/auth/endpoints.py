@@ -8,14 +8,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import trace
+from server.audit.trail import trace_login
 from server.auth import throttle
 from server.auth.service import authenticate_user, issue_token, user_principal
 from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
 from server.errors import Unauthenticated, error_body
-from server.models import User
 from server.openapi import error_responses
 from server.text_input import refuse_illegal_fields
 
@@ -46,22 +44,6 @@ def login_throttled(seconds: int) -> str:
     )
 
 
-def _trace_login(
-    session: AsyncSession, login: str, addr: str | None, outcome: str, user: User | None = None
-) -> None:
-    """The login attempt's audit trace: the login name as typed, the address, the outcome."""
-    trace(
-        session,
-        user_principal(user) if user else None,
-        "auth.login",
-        "login",
-        login[:LOGIN_TRACE_LENGTH],
-        person_id=None,
-        client_addr=addr,
-        outcome=outcome,
-    )
-
-
 @router.post(
     "/token",
     response_model=TokenRead,
@@ -80,7 +62,7 @@ async def login(
     keys = throttle.throttle_keys(form.username, addr)
     wait = await throttle.retry_after(session, settings, keys)
     if wait > 0:
-        _trace_login(session, form.username, addr, "throttled")
+        trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "throttled", None)
         return JSONResponse(
             error_body("TooManyRequests", login_throttled(wait)),
             status_code=429,
@@ -91,13 +73,13 @@ async def login(
         # One answer for an unknown login, a wrong password and a deactivated account: it does
         # not tell which logins exist. Returned, not raised: the failure's count and trace commit.
         await throttle.record_failure(session, settings, keys)
-        _trace_login(session, form.username, addr, "failed")
+        trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "failed", None)
         return JSONResponse(
             error_body(Unauthenticated.code, LOGIN_REFUSED),
             status_code=Unauthenticated.status_code,
         )
     await throttle.clear_account(session, form.username)
-    _trace_login(session, form.username, addr, "ok", user)
+    trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "ok", user_principal(user))
     return TokenRead(
         access_token=issue_token(settings, user),
         expires_in=settings.access_token_minutes * 60,
