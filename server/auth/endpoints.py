@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from server.auth.deps import CurrentPrincipal
 from server.auth.service import authenticate_user, issue_token
-from server.deps import CurrentPrincipal, SessionDep, SettingsDep
+from server.deps import SessionDep, SettingsDep
 from server.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
