@@ -1,7 +1,7 @@
 """The demo: its people and structures, its PPA content, last year's history (a composition
 root like ``server/app.py``: it may use every domain, no domain uses it)."""
 
-from server.demo.content import demo_content
+from exports.sample_content import demo_content
 from server.demo.seed import DemoInfo, seed_demo, seed_demo_database
 
 __all__ = ["DemoInfo", "demo_content", "seed_demo", "seed_demo_database"]
