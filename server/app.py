@@ -15,7 +15,6 @@ from fastapi.staticfiles import StaticFiles
 
 from server.agenda.endpoints import router as agenda_router
 from server.audit.endpoints import router as audit_router
-from server.auth.endpoints import router as auth_router
 from server.cercle.endpoints import router as cercle_router
 from server.collab import endpoint as collab_endpoint
 from server.collab.service import collaboration
@@ -26,6 +25,7 @@ from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
 from server.files import private_data_dir
 from server.logging import loggable_path
+from server.login.endpoints import router as auth_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource

@@ -24,8 +24,8 @@ from fastapi import Depends
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.deps import CurrentPrincipal
 from server.auth.principal import Principal, PrincipalType
-from server.deps import CurrentPrincipal
 from server.errors import Forbidden, NotFound
 from server.models import PPA, CercleMember, Person, Version
 from server.models.identity import UserKind

@@ -21,7 +21,7 @@ from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
 from editor.text_rules import SCHEMA_PATTERN
-from server.deps import get_principal
+from server.auth.deps import get_principal
 from server.errors import ErrorBody
 
 ERROR_REF = "#/components/schemas/ErrorBody"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from editor.terminology import Concept, Kind, TreeNode, terminology
-from server.deps import CurrentPrincipal
+from server.auth.deps import CurrentPrincipal
 from server.errors import NotFound
 
 router = APIRouter(prefix="/api/terminology/serafin", tags=["terminology"])

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Header, Response, status
 from server.agenda import service
 from server.agenda.schemas import AgendaFeedCreate, AgendaFeedCreated, AgendaFeedRead
 from server.audit.trail import AuditTrail, audited
+from server.auth.deps import CurrentPrincipal
 from server.db import utcnow
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
+from server.deps import ClientAddr, SessionDep, SettingsDep
 from server.exports_api.service import etag_matches
 from server.models.exports import AgendaFeed
 

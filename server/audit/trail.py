@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import authz
 from server.audit.service import trace
+from server.auth.deps import get_principal, oauth2_scheme
 from server.auth.principal import Principal
-from server.deps import ClientAddr, SessionDep, SettingsDep, get_principal, oauth2_scheme
+from server.deps import ClientAddr, SessionDep, SettingsDep
 from server.errors import AppError
 from server.models import PPA, Person
 

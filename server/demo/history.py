@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.crdt import doc_from_state, write_content
-from editor.schema import Jour, PPAContent
+from editor.schema import PPAContent
+from exports.sample_content import avenant_content
 from server.auth.principal import Principal, PrincipalType
 from server.collab.store import client_ids_of, stored_state
 from server.models import PPA, Person, PPAUpdate, User, Version
@@ -64,19 +65,6 @@ def history_stages(current: PPAContent) -> list[PPAContent]:
     second = copy.deepcopy(final)
     second.actions = second.actions[:-1]
     return [first, second, final]
-
-
-def avenant_content(validated: PPAContent) -> PPAContent:
-    """The avenant in progress: the cooking workshop moves to Thursday afternoon, with a
-    prestation added; objectives and besoins untouched (the avenant rule)."""
-    content = copy.deepcopy(validated)
-    for action in content.actions:
-        if action.planning is not None and action.planning.jours == [Jour.MERCREDI]:
-            action.planning.jours = [Jour.JEUDI]
-            action.planning.heure_debut = "14:00"
-            action.description += " Créneau déplacé au jeudi après-midi (planning du SAVS)."
-            break
-    return content
 
 
 def _principal(user: User) -> Principal:

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exports.sample_content import demo_content
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
 from server.config import Settings
-from server.demo.content import demo_content
 from server.demo.history import is_history, seed_history
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role

@@ -13,8 +13,9 @@ from exports.local_time import PARIS
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.trail import AuditTrail, audited
+from server.auth.deps import CurrentPrincipal
 from server.authz import Capability
-from server.deps import CurrentPrincipal, SessionDep
+from server.deps import SessionDep
 from server.errors import InvalidInput, NotFound
 from server.ledger.log import latest_head, tree
 from server.models import PPA, TreeHead, Version, VersionAccord

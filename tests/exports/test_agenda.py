@@ -21,7 +21,9 @@ def _events(data: bytes) -> dict[str, dict[str, Any]]:
     return {str(ev["UID"]): dict(ev) for ev in cal.walk("VEVENT")}
 
 
-def test_ics_round_trips_with_timezone_rrule_and_attendees(validated: ExportInput) -> None:
+def test_ics_round_trips_with_timezone_rrule_and_attendees(
+    validated: ExportInput, one_day: ExportInput
+) -> None:
     data = render_ical(validated)
     cal = icalendar.Calendar.from_ical(data)
     (tz,) = cal.walk("VTIMEZONE")
@@ -29,27 +31,27 @@ def test_ics_round_trips_with_timezone_rrule_and_attendees(validated: ExportInpu
     events = _events(data)
     scheduled = [a for a in validated.content.actions if a.planning and a.planning.heure_debut]
     assert set(events) == {f"{a.id}@ppa-collab" for a in scheduled}
-    bus = events["act-bus@ppa-collab"]
-    start = bus["DTSTART"].dt
-    assert start == datetime(2025, 9, 15, 8, 15, tzinfo=PARIS)
+    tram = events["act-7@ppa-collab"]  # "Entraînement aux trajets en tramway"
+    start = tram["DTSTART"].dt
+    assert start == datetime(2026, 12, 1, 16, 30, tzinfo=PARIS)
     assert str(start.tzinfo) == "Europe/Paris"
-    assert bus["DTEND"].dt == datetime(2025, 9, 15, 9, 0, tzinfo=PARIS)
-    assert bus["RRULE"]["FREQ"] == ["WEEKLY"]
-    assert bus["RRULE"]["BYDAY"] == ["MO", "TH"]
-    assert str(bus["LOCATION"]) == "Arrêt de bus Convention, ligne 62"
-    assert int(bus["SEQUENCE"]) == 0
-    attendees = bus["ATTENDEE"]
+    assert tram["DTEND"].dt == datetime(2026, 12, 1, 18, 0, tzinfo=PARIS)
+    assert tram["RRULE"]["FREQ"] == ["WEEKLY"]
+    assert tram["RRULE"]["BYDAY"] == ["TU", "SA"]
+    assert str(tram["LOCATION"]) == "Arrêt Tilleuls, ligne T2"
+    assert int(tram["SEQUENCE"]) == 0
+    attendees = tram["ATTENDEE"]
     names = [a.params["CN"] for a in attendees]
-    assert names == ["Karim BENALI", "Léa MARTIN"]
+    assert names == ["Claire DURAND", "Julien MOREAU", "Léa MARTIN"]
     assert attendees[0].params["ROLE"] == "CHAIR"
-    rule = rrulestr(bus["RRULE"].to_ical().decode(), dtstart=start)
+    rule = rrulestr(tram["RRULE"].to_ical().decode(), dtstart=start)
     first = list(rule)[:4]
-    assert [d.strftime("%a %H:%M") for d in first] == ["Mon 08:15", "Thu 08:15"] * 2
-    assert list(rule)[-1].date() <= date(2026, 6, 30)
-    sortie = events["act-sortie@ppa-collab"]
-    assert sortie["RRULE"]["BYDAY"] == ["1SA"]
-    assert str(sortie["STATUS"]) == "TENTATIVE"
-    assert "RRULE" not in events["act-ergo@ppa-collab"]
+    assert [d.strftime("%a %H:%M") for d in first] == ["Tue 16:30", "Sat 16:30"] * 2
+    assert list(rule)[-1].date() <= date(2027, 3, 31)
+    budget = events["act-4@ppa-collab"]  # monthly, from Friday 8 January 2027
+    assert budget["RRULE"]["BYDAY"] == ["2FR"]
+    assert str(budget["STATUS"]) == "TENTATIVE"
+    assert "RRULE" not in _events(render_ical(one_day))["act-bilan@ppa-collab"]
 
 
 def test_ics_serafin_categories_and_description(validated: ExportInput) -> None:
@@ -68,24 +70,24 @@ def test_avenant_keeps_uids_bumps_sequence_and_cancels_removed_actions(
     before, after = _events(render_ical(validated)), _events(render_ical(avenant))
     assert set(before) - set(after) == set()
     assert set(after) - set(before) == {"act-piscine@ppa-collab"}
-    bus = after["act-bus@ppa-collab"]
-    assert int(bus["SEQUENCE"]) == int(before["act-bus@ppa-collab"]["SEQUENCE"]) + 1
-    assert bus["RRULE"]["BYDAY"] == ["MO", "WE", "FR"]
-    assert int(after["act-danse@ppa-collab"]["SEQUENCE"]) == 0
-    psy = after["act-psy@ppa-collab"]
-    assert str(psy["STATUS"]) == "CANCELLED"
-    assert int(psy["SEQUENCE"]) == 1
+    cuisine = after["act-3@ppa-collab"]  # moved from Wednesday morning to Thursday afternoon
+    assert int(cuisine["SEQUENCE"]) == int(before["act-3@ppa-collab"]["SEQUENCE"]) + 1
+    assert cuisine["RRULE"]["BYDAY"] == ["TH"]
+    assert int(after["act-1@ppa-collab"]["SEQUENCE"]) == 0
+    soutien = after["act-6@ppa-collab"]  # "Entretiens de soutien", stopped
+    assert str(soutien["STATUS"]) == "CANCELLED"
+    assert int(soutien["SEQUENCE"]) == 1
     assert int(after["act-piscine@ppa-collab"]["SEQUENCE"]) == 0
-    assert int(before["act-bus@ppa-collab"]["DTSTAMP"].dt.year) == 2025
+    assert int(before["act-3@ppa-collab"]["DTSTAMP"].dt.year) == 2026
 
 
 def test_feeds_per_professional(validated: ExportInput, avenant: ExportInput) -> None:
     psy = _events(render_ical_for_professional(validated, "pro-psy"))
-    assert set(psy) == {"act-psy@ppa-collab"}
+    assert set(psy) == {"act-5@ppa-collab", "act-6@ppa-collab"}
     ide = _events(render_ical_for_professional(validated, "pro-ide"))
-    assert set(ide) == {"act-toilette@ppa-collab"}
+    assert set(ide) == {"act-1@ppa-collab", "act-2@ppa-collab"}
     cancelled = _events(render_ical_for_professional(avenant, "pro-psy"))
-    assert str(cancelled["act-psy@ppa-collab"]["STATUS"]) == "CANCELLED"
+    assert str(cancelled["act-6@ppa-collab"]["STATUS"]) == "CANCELLED"
     assert render_ical(validated) == render_ical(validated)
 
 
@@ -95,30 +97,30 @@ def test_fhir_appointments(validated: ExportInput, avenant: ExportInput) -> None
     R4Bundle(bundle, strict=True)
     assert bundle["type"] == "transaction"
     appts = {e["resource"]["description"]: e for e in bundle["entry"]}
-    bus = appts["Apprentissage du trajet en bus"]
-    res = bus["resource"]
+    cuisine = appts["Atelier cuisine en appartement d'entraînement"]
+    res = cuisine["resource"]
     assert res["meta"]["profile"] == [
         "https://interop.esante.gouv.fr/ig/fhir/gap/StructureDefinition/gap-fr-appointment"
     ]
     assert res["status"] == "booked"
-    assert res["start"] == "2025-09-15T08:15:00+02:00"
-    assert res["end"] == "2025-09-15T09:00:00+02:00"
-    assert res["minutesDuration"] == 45
+    assert res["start"] == "2026-12-02T10:00:00+01:00"
+    assert res["end"] == "2026-12-02T12:30:00+01:00"
+    assert res["minutesDuration"] == 150
     assert "RRULE:FREQ=WEEKLY" in res["comment"]
-    assert [c["coding"][0]["code"] for c in res["serviceType"]] == ["2.2.3", "3.2.4.1"]
-    assert res["serviceType"][0]["coding"][0]["display"] == terminology.label("2.2.3")
+    assert [c["coding"][0]["code"] for c in res["serviceType"]] == ["2.3.2.2"]
+    assert res["serviceType"][0]["coding"][0]["display"] == terminology.label("2.3.2.2")
     ident = res["identifier"][0]
-    assert bus["request"] == {
+    assert cuisine["request"] == {
         "method": "PUT",
         "url": f"Appointment?identifier={ident['system']}|{ident['value']}",
     }
     actors = [p["actor"] for p in res["participant"]]
-    assert actors[0]["identifier"]["value"] == "208037511512369"
+    assert actors[0]["identifier"]["value"] == "298046912304540"
     after = {
         e["resource"]["identifier"][0]["value"]: e["resource"]
         for e in render_fhir_agenda_bundle(avenant)["entry"]
     }
-    assert after[ident["value"]]["start"] == "2025-09-15T08:00:00+02:00"
+    assert after[ident["value"]]["start"] == "2026-12-03T14:00:00+01:00"
     assert sorted(r["status"] for r in after.values()).count("cancelled") == 1
 
 
@@ -133,8 +135,9 @@ SAME_STATUS = {
 def test_essai_action_is_tentative_in_ics_and_pending_in_fhir(
     validated: ExportInput, avenant: ExportInput
 ) -> None:
-    # "Sortie mensuelle en groupe" (validated) and "Piscine avec le groupe" (avenant) are on trial.
-    for inp, uid in ((validated, "act-sortie@ppa-collab"), (avenant, "act-piscine@ppa-collab")):
+    # "Entraînement aux trajets en tramway" (validated) and "Piscine avec le groupe" (avenant)
+    # are on trial.
+    for inp, uid in ((validated, "act-7@ppa-collab"), (avenant, "act-piscine@ppa-collab")):
         essai = next(a for a in inp.content.actions if f"{a.id}@ppa-collab" == uid)
         assert essai.statut.value == "essai"
         events = _events(render_ical(inp))
@@ -163,13 +166,13 @@ def test_essai_action_is_tentative_in_ics_and_pending_in_fhir(
             ]
             assert len(attendees) == len(people)
             assert {str(a.params["PARTSTAT"]).lower() for a in attendees} == set(people)
-    # En préparation ("Atelier cuisine préprofessionnel"): proposed, nobody has accepted yet.
-    cuisine = next(
+    # En préparation ("Gestion du budget courses"): proposed, nobody has accepted yet.
+    budget = next(
         e["resource"]
         for e in render_fhir_agenda_bundle(validated)["entry"]
-        if e["resource"]["description"] == "Atelier cuisine préprofessionnel"
+        if e["resource"]["description"] == "Gestion du budget courses"
     )
-    assert cuisine["status"] == "proposed"
-    assert {p["status"] for p in cuisine["participant"] if p["required"] == "required"} == {
+    assert budget["status"] == "proposed"
+    assert {p["status"] for p in budget["participant"] if p["required"] == "required"} == {
         "needs-action"
     }

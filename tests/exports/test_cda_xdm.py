@@ -59,17 +59,17 @@ def test_cda_header_follows_the_ans_example(validated: ExportInput) -> None:
     assert _x(doc, "h:code/@codeSystem") == "2.16.840.1.113883.6.1"
     assert _x(doc, "h:confidentialityCode/@code") == "N"
     assert _x(doc, "h:languageCode/@code") == "fr-FR"
-    assert _x(doc, "h:effectiveTime/@value") == "20250912180500+0200"
+    assert _x(doc, "h:effectiveTime/@value") == "20261127170500+0100"
     assert _x(doc, "h:versionNumber/@value") == "1"
     assert _x(doc, "h:recordTarget/h:patientRole/h:id/@root") == "1.2.250.1.213.1.4.10"
-    assert _x(doc, "h:recordTarget/h:patientRole/h:id/@extension") == "208037511512369"
+    assert _x(doc, "h:recordTarget/h:patientRole/h:id/@extension") == "298046912304540"
     patient = "h:recordTarget/h:patientRole/h:patient"
     assert _x(doc, f"{patient}/h:name/h:family[@qualifier='BR']/text()") == "MARTIN"
     assert _x(doc, f"{patient}/h:name/h:given[@qualifier='BR']/text()") == "Léa"
-    assert _x(doc, f"{patient}/h:birthplace/h:place/h:addr/h:county/text()") == "75115"
+    assert _x(doc, f"{patient}/h:birthplace/h:place/h:addr/h:county/text()") == "69123"
     assert _x(doc, "h:author/h:assignedAuthor/h:id/@root") == "1.2.250.1.71.4.2.1"
     custodian = "h:custodian/h:assignedCustodian/h:representedCustodianOrganization/h:id/@extension"
-    assert _x(doc, custodian) == "1750012345"
+    assert _x(doc, custodian) == "1690790316"
     assert _x(doc, "h:legalAuthenticator/h:signatureCode/@code") == "S"
     setting = "//h:serviceEvent//h:standardIndustryClassCode/@code"
     assert _x(doc, setting) == "ESSMS"
@@ -310,11 +310,11 @@ def test_xdm_layout_and_metadata_match_the_cda_header(validated: ExportInput) ->
     )
     assert class_code == "44"
     (creation,) = eo.xpath("rim:Slot[@name='creationTime']//rim:Value/text()", namespaces=RIM)
-    assert creation == "20250912160500"
+    assert creation == "20261127160500"
     (submission,) = meta.xpath(
         "//rim:RegistryPackage/rim:Slot[@name='submissionTime']//rim:Value/text()", namespaces=RIM
     )
-    assert submission == "20260301100000"  # generated_at, the one generation timestamp
+    assert submission == "20270301100000"  # generated_at, the one generation timestamp
 
 
 def test_mdph_xdm_metadata_match_the_mdph_cda(avenant: ExportInput) -> None:

@@ -44,7 +44,7 @@ def test_avenant_metadata_needs_number_and_base(avenant: ExportInput) -> None:
 
 def test_accords_are_resolved_from_the_content(validated: ExportInput) -> None:
     by_type = {a.type.value: a for a in validated.accords}
-    assert by_type["structure"].by == "Sophie DURAND"
+    assert by_type["structure"].by == "Claire DURAND"
     assert by_type["structure"].by_professional_id == "pro-coord"
     assert by_type["personne"].by == "Léa MARTIN"
     assert by_type["personne"].witness == "Karim BENALI"

@@ -45,7 +45,7 @@ def test_falc_sections_and_one_short_idea_per_line(validated: ExportInput) -> No
         sentence = p.getPlainText()
         assert sentence.count(". ") == 0, sentence  # one sentence per line
         assert len(sentence.split()) <= 20, sentence
-    assert "Toutes les semaines, le lundi et le jeudi." in text
+    assert "Toutes les semaines, le mardi et le samedi." in text
     assert "Avec Karim BENALI." in text
 
 
@@ -103,25 +103,25 @@ def test_docx_draft_is_marked_and_bytes_are_stable(
     assert any("BROUILLON" in p.text for p in doc.paragraphs)
 
 
-def test_docx_one_day_action_reads_le_date(validated: ExportInput) -> None:
-    doc = Document(io.BytesIO(render_docx(validated)))
+def test_docx_one_day_action_reads_le_date(one_day: ExportInput) -> None:
+    doc = Document(io.BytesIO(render_docx(one_day)))
     dates = [p.text for p in doc.paragraphs if p.text.startswith("Dates : ")]
-    assert "Dates : le 6 novembre 2025" in dates  # act-ergo: 6 November 2025 only
-    assert "Dates : du 15 septembre 2025 au 30 juin 2026" in dates
-    assert not any("au 6 novembre 2025" in d for d in dates), dates
+    assert "Dates : le 10 décembre 2026" in dates  # act-bilan: 10 December 2026 only
+    assert "Dates : du 1er décembre 2026 au 31 mars 2027" in dates
+    assert not any("au 10 décembre 2026" in d for d in dates), dates
 
 
 def test_falc_recurring_action_on_a_single_day_reads_le_date(validated: ExportInput) -> None:
-    bus = next(a for a in validated.content.actions if a.id == "act-bus")
-    one_day = bus.model_copy(
-        update={"date_debut": date(2025, 11, 6), "date_fin": date(2025, 11, 6)}
+    tram = next(a for a in validated.content.actions if a.id == "act-7")
+    one_day = tram.model_copy(
+        update={"date_debut": date(2026, 12, 10), "date_fin": date(2026, 12, 10)}
     )
     lines = when_lines(one_day)
-    assert "Le 6 novembre 2025." in lines
+    assert "Le 10 décembre 2026." in lines
     assert not any(s.startswith(("À partir du", "Jusqu'au")) for s in lines), lines
-    spanning = when_lines(bus)
-    assert "À partir du 15 septembre 2025." in spanning
-    assert "Jusqu'au 30 juin 2026." in spanning
+    spanning = when_lines(tram)
+    assert "À partir du 1er décembre 2026." in spanning
+    assert "Jusqu'au 31 mars 2027." in spanning
 
 
 CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
@@ -139,19 +139,21 @@ def test_docx_properties_are_ours_not_the_library_template(validated: ExportInpu
 
     assert prop(DC, "title") == "PPA - Léa MARTIN - version 3"
     assert prop(DC, "subject") == (
-        "Projet personnalisé d'accompagnement, IME Les Tilleuls, version validée"
+        "Projet personnalisé d'accompagnement, Foyer d'accueil médicalisé Les Tilleuls, "
+        "version validée"
     )
     assert prop(DC, "creator") == "Karim BENALI"  # the author, as the PDF's /Author
     assert prop(CP, "lastModifiedBy") == "ppa-collab"
     assert prop(DC, "description") == (
-        "PPA de Léa MARTIN, IME Les Tilleuls (FINESS 750012345), version 3 - Version validée, "
+        "PPA de Léa MARTIN, Foyer d'accueil médicalisé Les Tilleuls (FINESS 690790316), "
+        "version 3 - Version validée, "
         f"empreinte SHA-256 {validated.version.content_hash}"
     )
     assert prop(CP, "keywords") == f"PPA; SERAFIN-PH; sha256:{validated.version.content_hash}"
     assert prop(DC, "language") == "fr-FR"
     app = etree.fromstring(zf.read("docProps/app.xml"))
     assert app.findtext(f"{{{EP}}}Application") == "ppa-collab"
-    assert app.findtext(f"{{{EP}}}Company") == "IME Les Tilleuls"
+    assert app.findtext(f"{{{EP}}}Company") == "Foyer d'accueil médicalisé Les Tilleuls"
     for name in ("docProps/core.xml", "docProps/app.xml"):
         data = zf.read(name).decode()
         for boilerplate in ("python-docx", "Microsoft", "Macintosh", "Normal.dotm"):

@@ -56,12 +56,12 @@ def test_bundle_shape_golden(validated: ExportInput) -> None:
         assert e["request"]["method"] == "POST"
         assert e["request"]["url"] == e["resource"]["resourceType"]
     (careplan,) = _by_profile(bundle)["tddui-careplan-projet-personnalise"]
-    assert careplan["identifier"][0]["value"] == "3750012345/U2024-0042-PPER-1"
+    assert careplan["identifier"][0]["value"] == "3690790316/FAM-2021-0042-PPER-1"
     assert careplan["category"][0]["coding"][0]["code"] == "PPA"
     (patient,) = _by_profile(bundle)["tddui-patient-ins"]
     ins = patient["identifier"][0]
     assert ins["system"] == "urn:oid:1.2.250.1.213.1.4.10"
-    assert ins["value"] == "208037511512369"
+    assert ins["value"] == "298046912304540"
     goal = _by_profile(bundle)["tddui-goal-objectif"][0]
     assert goal["note"][0]["text"] == ct.objectifs[0].titre
 
@@ -127,7 +127,7 @@ def _mutate(bundle: Json, profile: str, fn: Any) -> Json:
             "accordStructure",
         ),
         ("tddui-task-action", lambda r: r.update(basedOn=[]), "basedOn"),
-        ("tddui-patient-ins", lambda r: r["identifier"][0].update(value="208037511512368"), "INS"),
+        ("tddui-patient-ins", lambda r: r["identifier"][0].update(value="298046912304541"), "INS"),
         ("tddui-consent-accord", lambda r: r.pop("dateTime"), "dateTime"),
     ],
 )
@@ -212,7 +212,7 @@ LINK_MUTATIONS: dict[str, tuple[Any, str]] = {
         "Goal.note:avisUsagerObjectif: doit reprendre l'avis de la personne",
     ),
     "goal with an avis the person did not give": (
-        lambda b: _res(b, GOAL, 4)["note"].append(
+        lambda b: _res(b, GOAL, 3)["note"].append(
             {**_res(b, GOAL, 0)["note"][1], "text": "Avis inventé."}
         ),
         "Goal.note:avisUsagerObjectif: doit reprendre l'avis de la personne",
@@ -239,7 +239,7 @@ LINK_MUTATIONS: dict[str, tuple[Any, str]] = {
             for i in _res(b, ACTION)["input"]
             if _input_code(i) == "objectif"
         ],
-        "Task.input:objectif: doit viser les objectifs de l'action act-bus",
+        "Task.input:objectif: doit viser les objectifs de l'action act-1",
     ),
     "action without the person's avis": (
         lambda b: _drop_inputs(_res(b, ACTION), "avisUsager"),
@@ -285,8 +285,9 @@ def test_links_follow_the_content(validated: ExportInput) -> None:
     by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
 
     def item(res: Json) -> str:
-        value: str = res["identifier"][0]["value"]
-        return value.split("-", 3)[-1]
+        value: str = res["identifier"][0]["value"]  # {3 + FINESS}/{local id}-{TYPE}-{item id}
+        local = value.split("/", 1)[1].removeprefix(f"{validated.person.local_id}-")
+        return local.split("-", 1)[1]
 
     ct = validated.content
     goals = {item(g): g for g in (e["resource"] for e in _entries(bundle, GOAL))}

@@ -18,22 +18,22 @@ def test_mdph_fiche_summarises_the_changed_modalites(avenant: ExportInput) -> No
     base = avenant.previous_contents[-1]
     changes = {(c.action.id, c.kind): c for c in action_changes(base, avenant.content)}
     assert set(changes) == {
-        ("act-bus", "modifiée"),
+        ("act-3", "modifiée"),
         ("act-piscine", "ajoutée"),
-        ("act-psy", "supprimée"),
+        ("act-6", "supprimée"),
     }
-    assert changes[("act-bus", "modifiée")].fields == ("planning",)
+    assert changes[("act-3", "modifiée")].fields == ("planning",)
     flat = squash(pdf_text(render_mdph_pdf(avenant)))
     for needle in (
         "Fiche de liaison MDPH",
         "avenant n°1 à la version 3",
-        "Apprentissage du trajet en bus (modifiée : planning)",
+        "Atelier cuisine en appartement d'entraînement (modifiée : planning)",
         "Piscine avec le groupe (ajoutée)",
-        "Entretien avec le psychologue (supprimée)",
+        "Entretiens de soutien (supprimée)",
         "2.1.1.3 - Prestations des psychologues",
-        "le lundi, jeudi, de 8 h 15",
-        "le lundi, mercredi, vendredi, de 8 h 00",
-        "Léa MARTIN : accord signé le 20 février 2026",
+        "le mercredi, de 10 h 00",
+        "le jeudi, de 14 h 00",
+        "Léa MARTIN : accord signé le 20 février 2027",
     ):
         assert squash(needle) in flat, needle
 
@@ -81,15 +81,19 @@ def test_every_format_renders_the_same_bytes_twice(avenant: ExportInput, name: s
     assert "MARTIN" not in filename(name, avenant)
 
 
-def test_mdph_one_day_action_reads_le_date(avenant: ExportInput) -> None:
+def test_mdph_one_day_action_reads_le_date(avenant: ExportInput, one_day: ExportInput) -> None:
+    bilan = next(a for a in one_day.content.actions if a.id == "act-bilan")  # 10 December only
+    base = avenant.previous_contents[-1].model_copy(deep=True)
+    base.actions.append(bilan.model_copy(deep=True))
     content = avenant.content.model_copy(deep=True)
-    ergo = next(a for a in content.actions if a.id == "act-ergo")
-    ergo.date_debut = ergo.date_fin = date(2025, 11, 13)  # was 6 November, one day too
-    moved = avenant.model_copy(update={"content": content})
-    flat = squash(pdf_text(render_mdph_pdf(moved)))
+    moved = bilan.model_copy(deep=True)
+    moved.date_debut = moved.date_fin = date(2026, 12, 17)  # one day too, a week later
+    content.actions.append(moved)
+    changed = avenant.model_copy(update={"content": content, "previous_contents": (base,)})
+    flat = squash(pdf_text(render_mdph_pdf(changed)))
     assert squash("Bilan en ergothérapie (modifiée : début, fin)") in flat
-    assert squash("Le 6 novembre 2025.") in flat  # before the avenant
-    assert squash("Le 13 novembre 2025.") in flat  # after
-    assert squash("Du 15 septembre 2025 au 30 juin 2026.") in flat  # the bus action still spans
-    assert squash("au 6 novembre 2025") not in flat
-    assert squash("au 13 novembre 2025") not in flat
+    assert squash("Le 10 décembre 2026.") in flat  # before the avenant
+    assert squash("Le 17 décembre 2026.") in flat  # after
+    assert squash("Du 2 décembre 2026 au 30 novembre 2027.") in flat  # the workshop still spans
+    assert squash("au 10 décembre 2026") not in flat
+    assert squash("au 17 décembre 2026") not in flat

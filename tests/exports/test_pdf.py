@@ -26,10 +26,10 @@ def test_pdf_has_every_section_identity_and_version(validated: ExportInput) -> N
     text = pdf_text(render_pdf(validated))
     flat = squash(text)
     for needle in (
-        "MARTIN Léa Camille, née le 14 mars 2008",
-        "Matricule INS 2 08 03 75 115 123 69 (INS-NIR-TEST)",
-        "IME Les Tilleuls - FINESS 750012345",
-        "Version 3 - Version validée le 12 septembre 2025 à 18 h 05",
+        "MARTIN Léa Marie, née le 12 avril 1998",
+        "Matricule INS 2 98 04 69 123 045 40 (INS-NIR-TEST)",
+        "Foyer d'accueil médicalisé Les Tilleuls - FINESS 690790316",
+        "Version 3 - Version validée le 27 novembre 2026 à 17 h 05",
         validated.version.content_hash,
         "1. Projet de vie",
         "2. Attentes",
@@ -40,7 +40,7 @@ def test_pdf_has_every_section_identity_and_version(validated: ExportInput) -> N
         "7. Bilan",
         "8. Accords",
         "Prochaine révision",
-        "10 septembre 2026",
+        "15 novembre 2027",
         "accord signé",
         "accord oral",
     ):
@@ -102,8 +102,8 @@ def test_pdfa_2b_identification_metadata_and_output_intent(validated: ExportInpu
         info = pdf.docinfo
         assert str(info.Title) == "PPA - Léa MARTIN - version 3"
         assert str(info.Author) == "Karim BENALI"
-        assert str(info.CreationDate) == "D:20250912093000+00'00'"
-        assert str(info.ModDate) == "D:20250912160500+00'00'"
+        assert str(info.CreationDate) == "D:20261127093000+00'00'"
+        assert str(info.ModDate) == "D:20261127160500+00'00'"
         assert len(pdf.trailer.ID) == 2
 
 
@@ -158,15 +158,15 @@ def test_no_page_ends_with_a_section_heading(which: str, request: pytest.Fixture
         assert line not in SECTION_HEADINGS, f"page {number} ends with the heading {line!r}"
 
 
-def test_a_one_day_action_reads_le_date_not_du_au(validated: ExportInput) -> None:
-    # "Bilan en ergothérapie" starts and ends on 6 November 2025; the bus action spans a year.
-    ergo = next(a for a in validated.content.actions if a.id == "act-ergo")
-    assert ergo.date_debut == ergo.date_fin == date(2025, 11, 6)
-    lines = pdf_text(render_pdf(validated)).splitlines()
+def test_a_one_day_action_reads_le_date_not_du_au(one_day: ExportInput) -> None:
+    # "Bilan en ergothérapie" starts and ends on 10 December 2026; the tramway action spans months.
+    bilan = next(a for a in one_day.content.actions if a.id == "act-bilan")
+    assert bilan.date_debut == bilan.date_fin == date(2026, 12, 10)
+    lines = pdf_text(render_pdf(one_day)).splitlines()
     dates = [lines[i + 1] for i, line in enumerate(lines[:-1]) if line.strip() == "Dates"]
-    assert "le 6 novembre 2025" in dates
-    assert "du 15 septembre 2025 au 30 juin 2026" in dates
-    assert not any("au 6 novembre 2025" in d for d in dates), dates
+    assert "le 10 décembre 2026" in dates
+    assert "du 1er décembre 2026 au 31 mars 2027" in dates
+    assert not any("au 10 décembre 2026" in d for d in dates), dates
 
 
 def test_fr_period() -> None:

@@ -3,8 +3,10 @@
 Each direct child of ``server`` (package or module) is one node; an edge ``a -> b`` is any
 import, at module level or inside a function, from a module of ``a`` of a module of ``b``. The
 cycle check runs on the subpackages, following the edges through the shared top-level modules
-(``server/deps.py``, ``server/authz.py``, ...: ``a -> authz -> b`` counts as ``a -> b``). The
-composition roots (:data:`ROOTS`) may import anything and nothing may import them.
+(``server/deps.py``, ``server/authz.py``, ...: ``a -> authz -> b`` counts as ``a -> b``); a second
+check runs on the direct edges, so a subpackage and a top-level module importing each other
+(``auth -> deps -> auth``, invisible once ``deps`` is walked through) fail too. The composition
+roots (:data:`ROOTS`) may import anything and nothing may import them.
 """
 
 from __future__ import annotations
@@ -88,6 +90,15 @@ def subpackage_graph(graph: Graph, root: Path = SERVER) -> Graph:
     return result
 
 
+def direct_graph(graph: Graph) -> Graph:
+    """The direct edges between subpackages and top-level modules; composition roots left out."""
+    return {
+        source: {target: where for target, where in targets.items() if target not in ROOTS}
+        for source, targets in graph.items()
+        if source not in ROOTS
+    }
+
+
 def cycles(graph: Graph) -> list[list[str]]:
     """Strongly connected components with more than one node (Tarjan)."""
     index: dict[str, int] = {}
@@ -136,6 +147,12 @@ def test_no_cycle_between_server_subpackages() -> None:
     assert not found, "import cycles:\n" + "\n".join(_describe(graph, c) for c in found)
 
 
+def test_no_cycle_between_a_subpackage_and_a_top_level_module() -> None:
+    graph = direct_graph(build_graph())
+    found = cycles(graph)
+    assert not found, "import cycles:\n" + "\n".join(_describe(graph, c) for c in found)
+
+
 def test_nothing_imports_the_composition_roots() -> None:
     graph = build_graph()
     wrong = [
@@ -152,6 +169,10 @@ def test_the_graph_sees_function_level_imports() -> None:
     # The check itself can fail: a function-level import closing a cycle is found.
     tree = {"a": {"b": ["a.py:1"]}, "b": {"a": ["b.py:9"]}}
     assert cycles(tree) == [["a", "b"]]
+    # A subpackage and a top-level module importing each other: the walk through the module
+    # hides it (``pkg -> mod -> pkg`` is ``pkg -> pkg``), the direct graph does not.
+    tree = {"pkg": {"mod": ["pkg/a.py:3"]}, "mod": {"pkg": ["mod.py:5"]}}
+    assert cycles(direct_graph(tree)) == [["mod", "pkg"]]
     graph = build_graph()
     assert "demo" in graph["cli"], "cli imports the demo inside a command"
     assert "collab" in graph.get("people", {}), "people imports collab.fanout in a function"

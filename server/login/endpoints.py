@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from server.audit.trail import trace_login
 from server.auth import throttle
+from server.auth.deps import CurrentPrincipal
 from server.auth.service import authenticate_user, issue_token, user_principal
-from server.deps import ClientAddr, CurrentPrincipal, SessionDep, SettingsDep
+from server.deps import ClientAddr, SessionDep, SettingsDep
 from server.errors import Unauthenticated, error_body
 from server.openapi import error_responses
 from server.text_input import refuse_illegal_fields

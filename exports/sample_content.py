@@ -1,7 +1,13 @@
-"""The content of the demo's draft PPA (its referents are the demo professionals)."""
+"""The one realistic PPA content: the demo's draft (server/demo) and the exports' sample.
+
+:func:`demo_content` takes the referents' ids (the demo's professionals, or the sample's);
+:func:`avenant_content` is the avenant rule applied to it (the demo's avenant in progress, the
+sample's avenant 1).
+"""
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 from editor.schema import (
@@ -255,3 +261,16 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
         ),
     )
+
+
+def avenant_content(validated: PPAContent) -> PPAContent:
+    """The avenant: the cooking workshop moves to Thursday afternoon, its description says
+    why; objectives and besoins untouched (the avenant rule)."""
+    content = copy.deepcopy(validated)
+    for action in content.actions:
+        if action.planning is not None and action.planning.jours == [Jour.MERCREDI]:
+            action.planning.jours = [Jour.JEUDI]
+            action.planning.heure_debut = "14:00"
+            action.description += " Créneau déplacé au jeudi après-midi (planning du SAVS)."
+            break
+    return content

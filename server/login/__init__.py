@@ -1,0 +1,1 @@
+"""The login routes: tokens issued to people (throttled, traced) and who is logged in."""
