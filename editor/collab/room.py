@@ -63,7 +63,6 @@ from editor.collab.ports import (
     WritePolicy,
 )
 from editor.collab.protocol import (
-    EMPTY_STATE_VECTOR,
     AwarenessMessage,
     MessageType,
     QueryAwareness,
@@ -71,10 +70,10 @@ from editor.collab.protocol import (
     SyncStep2,
     SyncUpdate,
     decode_messages,
+    decode_state_vector,
     encode_awareness,
     encode_permission_denied,
     encode_sync_step1,
-    encode_sync_step2,
     encode_update,
 )
 from editor.collab.served import ServedDocument
@@ -85,9 +84,6 @@ log = logging.getLogger(__name__)
 
 _MAX_BACKLOG: Final = 10_000
 _MAX_HELD: Final = 256
-_REENCODE_MAX_BYTES: Final = 1 << 18
-"""Largest document (as last encoded) that the room encodes again on the event loop to drop the
-deleted content its served base accumulated (a few milliseconds)."""
 
 
 READ_ONLY_REASON: Final = "Lecture seule : vos modifications ne sont ni enregistrées ni transmises."
@@ -197,7 +193,8 @@ class Room:
         encoded: Sequence[bytes] = (),
     ) -> None:
         """``encoded``: updates that give ``doc`` when applied in order (what it was loaded
-        from), so that the first client to join gets them without encoding the document."""
+        from), so that the replies to clients start from them without encoding the document
+        (without them, ``doc`` is encoded once here)."""
         self.ppa_id = ppa_id
         self.doc = doc
         self.limits = limits or Limits()
@@ -218,15 +215,10 @@ class Room:
         self._applied_gen = 0
         self._committed_gen = 0
         self._durable_sv: bytes | None = doc.get_state()
-        self._served: ServedDocument | None = None
-        """The reply to a client with nothing (``None``: encode the document at the next one)."""
+        self._served: ServedDocument[Peer] = ServedDocument(encoded or [doc.get_update()])
+        """The replies to sync step 1, encoded in a worker thread."""
         self._refreshing = False
-        self._encoded_bytes = len(encoded[0]) if encoded else 0
-        """Size of the base the served document last started from."""
-        if encoded:
-            self._served = ServedDocument(encoded[0])
-            for update in encoded[1:]:
-                self._served.note(update)
+        self._refreshed = anyio.Event()
         self._since_compaction = tail_length
         self._compacting = False
         self._compacted = anyio.Event()
@@ -263,8 +255,14 @@ class Room:
 
     @property
     def idle(self) -> bool:
-        """Nothing pending, in flight, deferred or compacting: the room may unload."""
-        return not self.uncommitted and not self._deferred and not self._compacting
+        """Nothing pending, in flight, being encoded, deferred or compacting: the room may
+        unload."""
+        return (
+            not self.uncommitted
+            and not self._deferred
+            and not self._compacting
+            and not self._refreshing
+        )
 
     @property
     def durable_state_vector(self) -> bytes:
@@ -304,11 +302,13 @@ class Room:
             await self._committed.wait()
 
     async def settle(self) -> None:
-        """Wait until the room is idle (committed, and no compaction running)."""
+        """Wait until the room is idle (committed, replies sent, no compaction running)."""
         while not self.idle and not self.broken:
             await self.flush()
             if self._compacting:
                 await self._compacted.wait()
+            if self._refreshing:
+                await self._refreshed.wait()
 
     async def lock(self, reason: str = LOCKED_REASON) -> None:
         """Turn every live connection (and every future one) read-only, then flush."""
@@ -519,18 +519,18 @@ class Room:
         log.info("collab.room.caught_up ppa=%s seq=%d", self.ppa_id, stored.last_seq)
 
     def _on_sync_step1(self, peer: Peer, state_vector: bytes) -> None:
-        if state_vector == EMPTY_STATE_VECTOR:
-            reply = self._full_state()
-        else:
-            try:
-                reply = [encode_sync_step2(self.doc.get_update(state_vector))]
-            except ValueError as exc:
-                raise MalformedMessage("Vecteur d'état illisible") from exc
-        if self.uncommitted:
-            # Only durable content may be shown: answer once what the diff holds is committed.
-            self._deferred.append((self._applied_gen, peer, reply))
-        else:
-            self._send_step2(peer, reply)
+        """Answer with the whole document as of now, diffed against ``state_vector``, in one
+        sync step 2 encoded in a worker thread (:class:`ServedDocument`) and sent once what it
+        holds is committed (only durable content may be shown)."""
+        decode_state_vector(state_vector)  # raises MalformedMessage
+        self._served.request(peer, state_vector)
+        self._start_refresh()
+
+    def _start_refresh(self) -> None:
+        if not self._refreshing and self._task_group is not None:
+            self._refreshing = True
+            self._refreshed = anyio.Event()
+            self._task_group.start_soon(self._refresh_served)
 
     def _send_step2(self, peer: Peer, reply: list[bytes]) -> None:
         for message in reply:
@@ -541,42 +541,45 @@ class Room:
             for message in backlog:
                 peer.channel.send(message)
 
-    def _full_state(self) -> list[bytes]:
-        """The reply to an empty state vector (a client with nothing): see
-        :class:`ServedDocument`. The document is encoded only for the first such client after
-        the room was created empty, or after the refresh worker could not keep up."""
-        served = self._served
-        if served is None:
-            served = self._served = self._encode_served()
-        return served.reply()
-
-    def _encode_served(self) -> ServedDocument:
-        update = self.doc.get_update()
-        self._encoded_bytes = len(update)
-        return ServedDocument(update)
-
     async def _refresh_served(self) -> None:
-        """The background work of :class:`ServedDocument`, one job at a time, in a thread.
-
-        Merged updates keep the content of deleted text (only a document drops it), so a long
-        session of typing and deleting grows the base past the document's own encoding: once
-        the base is more than twice the last encoding (and 64 KiB more), a document small enough
-        to encode in a few milliseconds (:data:`_REENCODE_MAX_BYTES`) is encoded again."""
+        """The work of :class:`ServedDocument`, one job at a time, in a worker thread; each
+        reply is sent once the writes applied before its job started are committed."""
+        failures = 0
         try:
-            while (served := self._served) is not None and (job := served.next_job()) is not None:
-                install = await anyio.to_thread.run_sync(job)
-                if self._served is served:
-                    install()
-                    if (
-                        len(served.base) > 2 * self._encoded_bytes + ServedDocument.CHUNK_BYTES
-                        and self._encoded_bytes <= _REENCODE_MAX_BYTES
-                    ):
-                        self._served = self._encode_served()
-        except Exception:
-            log.exception("collab.room.served_refresh_failed ppa=%s", self.ppa_id)
-            self._served = None  # the next client with nothing gets the document encoded
+            while (job := (served := self._served).next_job()) is not None:
+                gen = self._applied_gen  # the job holds every transaction applied so far
+                try:
+                    install = await anyio.to_thread.run_sync(job)
+                except Exception:
+                    failures += 1
+                    log.exception("collab.room.served_failed ppa=%s", self.ppa_id)
+                    # The replica missed what the job held: start again from the document
+                    # (encoded here, once), with the requests the job was to answer.
+                    self._served = ServedDocument([self.doc.get_update()])
+                    for peer, state_vector in [*served.in_flight, *served.requests]:
+                        if failures > 1:
+                            self._drop(peer, CloseCode.INTERNAL_ERROR, "Erreur interne")
+                        else:
+                            self._served.request(peer, state_vector)
+                    continue
+                if self._served is not served or self.broken:
+                    continue
+                for peer, reply in install():
+                    if peer.closed:
+                        continue
+                    if reply is None:
+                        self._drop(peer, CloseCode.MALFORMED_MESSAGE, "Vecteur d'état illisible")
+                    elif self._committed_gen >= gen:
+                        self._send_step2(peer, [reply])
+                    else:
+                        self._deferred.append((gen, peer, [reply]))
         finally:
             self._refreshing = False
+            self._refreshed.set()
+
+    def _drop(self, peer: Peer, code: int, reason: str) -> None:
+        self.leave(peer)
+        peer.channel.close(code, reason)
 
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -745,18 +748,13 @@ class Room:
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         self.version += 1
-        served = self._served
-        if self._captured is None and served is None:
-            return
         update = event.update
         if self._captured is not None:
             self._captured.append(update)
-        if served is not None and served.note(update):
-            if served.overflowing:
-                self._served = None  # dropped: encoded again when needed
-            elif not self._refreshing and self._task_group is not None:
-                self._refreshing = True
-                self._task_group.start_soon(self._refresh_served)
+        served = self._served
+        served.note(update)
+        if served.due:
+            self._start_refresh()
 
     def _on_awareness(self, peer: Peer, message: AwarenessMessage) -> None:
         if peer.channel.read_only and not self.limits.read_only_presence:

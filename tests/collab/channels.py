@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from pycrdt import Doc, Text, TransactionEvent
 
 from editor.collab.lib0 import write_var_uint
@@ -89,6 +90,8 @@ class SimClient:
         self.denied: list[str] = []
         self.awareness: list[bytes] = []
         self.connected = False
+        self.synced = False
+        """A sync step 2 arrived since the last :meth:`connect`."""
         self._remote = False
         self.doc.observe(self._on_change)
 
@@ -98,6 +101,7 @@ class SimClient:
 
     def connect(self) -> None:
         self.connected = True
+        self.synced = False
         self.outbox.append(encode_sync_step1(self.doc.get_state()))
 
     def disconnect(self) -> None:
@@ -119,6 +123,7 @@ class SimClient:
                     self.outbox.append(encode_sync_step2(self.doc.get_update(message.state_vector)))
             elif isinstance(message, SyncStep2 | SyncUpdate):
                 self.apply_remote(message.update)
+                self.synced = self.synced or isinstance(message, SyncStep2)
             elif isinstance(message, AuthMessage) and message.reason is not None:
                 self.denied.append(message.reason)
             elif isinstance(message, AwarenessMessage):
@@ -169,6 +174,15 @@ class Session:
     def text(self) -> str:
         return str(self.client.text)
 
+    async def synced(self) -> None:
+        """Pump until the client got its sync step 2 (encoded in a worker thread)."""
+        with anyio.fail_after(30):
+            while True:
+                self.pump()
+                if self.client.synced:
+                    return
+                await anyio.sleep(0.001)
+
 
 async def join(
     manager: RoomManager,
@@ -177,11 +191,16 @@ async def join(
     *,
     read_only: bool = False,
     client: SimClient | None = None,
+    synced: bool = True,
 ) -> Session:
+    """Join ``ppa_id``; wait for the sync step 2 unless ``synced`` is false."""
     channel = MemoryChannel(user, read_only=read_only)
     peer = await manager.join(ppa_id, channel)
     client = client or SimClient()
     client.connect()
     session = Session(peer, channel, client)
-    session.pump()
+    if synced:
+        await session.synced()
+    else:
+        session.pump()
     return session

@@ -223,7 +223,8 @@ class WsClient:
             self.send_nowait(encode_update(event.update))
 
     def send_nowait(self, frame: bytes) -> None:
-        assert self._ws is not None
+        if self._ws is None:
+            return  # closed by :meth:`close` while a frame was being handled
         task = asyncio.ensure_future(self._send(frame))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)

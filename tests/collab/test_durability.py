@@ -86,14 +86,17 @@ async def test_joiner_is_answered_only_with_durable_content(
     alice.client.text += "pas encore enregistré"
     alice.pump()
     await anyio.sleep(0.01)
-    late = await join(manager, "p4", "late")
-    assert late.text == ""  # its sync step 2 waits for the commit
+    late = await join(manager, "p4", "late", synced=False)
+    await anyio.sleep(0.2)  # its sync step 2 is encoded meanwhile, and waits for the commit
+    late.pump()
+    assert not late.client.synced
+    assert late.text == ""
     store.gate.set()
     store.gate = None
     room = manager.room("p4")
     assert room is not None
     await room.flush()
-    late.pump()
+    await late.synced()
     assert late.text == "pas encore enregistré"
 
 

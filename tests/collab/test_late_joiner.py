@@ -1,6 +1,5 @@
-"""A client with nothing (empty state vector) gets the whole document: a base encoded once and
-the transactions since, merged by chunks in the background
-(:class:`editor.collab.served.ServedDocument`), never encoded again after every edit."""
+"""A client's sync step 1 is answered with the whole document in one sync step 2, encoded in a
+worker thread from a garbage-collected replica (:class:`editor.collab.served.ServedDocument`)."""
 
 from __future__ import annotations
 
@@ -11,19 +10,18 @@ import anyio
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
+from editor.collab.errors import MalformedMessage
 from editor.collab.manager import RoomManager
 from editor.collab.protocol import SyncStep2, SyncUpdate, decode_messages
 from editor.collab.served import ServedDocument
-from tests.collab.channels import MemoryChannel, SimClient, join
+from tests.collab.channels import join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore
 
 
-def small_chunks(monkeypatch: pytest.MonkeyPatch, max_chunks: int = 100) -> None:
-    """Chunks of 3 transactions, a rebase every 2 chunks: every path runs."""
-    monkeypatch.setattr(ServedDocument, "CHUNK_TRANSACTIONS", 3)
-    monkeypatch.setattr(ServedDocument, "REBASE_CHUNKS", 2)
-    monkeypatch.setattr(ServedDocument, "MAX_CHUNKS", max_chunks)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs every 3 transactions: every path runs."""
+    monkeypatch.setattr(ServedDocument, "BATCH_TRANSACTIONS", 3)
 
 
 def sync_kinds(frames: list[bytes]) -> list[str]:
@@ -37,32 +35,26 @@ def sync_kinds(frames: list[bytes]) -> list[str]:
     return kinds
 
 
-async def test_late_joiner_right_after_an_edit_receives_it(manager: RoomManager) -> None:
+async def test_late_joiner_right_after_an_edit_receives_it_in_step2(manager: RoomManager) -> None:
     alice = await join(manager, "l1", "alice")
     alice.client.text += "bonjour"
     alice.pump()
     room = manager.room("l1")
     assert room is not None
     await room.flush()
-    first = await join(manager, "l1", "bruno")  # the whole document is encoded here
+    first = await join(manager, "l1", "bruno")
     assert first.text == "bonjour"
 
     alice.client.text += " monde"
     alice.pump()
     await room.flush()
-    channel = MemoryChannel("carla")
-    peer = await manager.join("l1", channel)
-    client = SimClient()
-    client.connect()
-    for frame in client.outbox:
-        peer.receive(frame)
-    client.outbox.clear()
-    frames = channel.take()
-    # The document as encoded for the first joiner, then the edit since, as an update.
-    assert sync_kinds(frames) == ["step2", "update"]
+    carla = await join(manager, "l1", "carla", synced=False)
+    await room.settle()
+    frames = carla.channel.take()
+    assert sync_kinds(frames) == ["step2"]  # the whole document, in one message
     for frame in frames:
-        client.handle(frame)
-    assert str(client.text) == "bonjour monde"
+        carla.client.handle(frame)
+    assert carla.text == "bonjour monde"
     first.pump()
     assert first.text == "bonjour monde"
 
@@ -81,26 +73,22 @@ async def test_late_joiner_during_a_commit_gets_the_edit_once_durable(
     alice.client.text += " deux"
     alice.pump()
     await anyio.sleep(0.01)  # the commit is held
-    channel = MemoryChannel("carla")
-    peer = await manager.join("l2", channel)
-    client = SimClient()
-    client.connect()
-    for frame in client.outbox:
-        peer.receive(frame)
-    client.outbox.clear()
-    assert sync_kinds(channel.sent) == []  # nothing non-durable is shown
+    carla = await join(manager, "l2", "carla", synced=False)
+    await anyio.sleep(0.2)  # encoded meanwhile, held until the commit
+    assert sync_kinds(carla.channel.sent) == []  # nothing non-durable is shown
     store.gate.set()
     store.gate = None
     await room.flush()
-    for frame in channel.take():
-        client.handle(frame)
-    assert str(client.text) == "un deux"
+    await room.settle()
+    assert sync_kinds(carla.channel.sent)[0] == "step2"  # then the relay it held
+    carla.client.handle(carla.channel.take()[0])
+    assert carla.text == "un deux"  # the step 2 alone holds it
 
 
 async def test_joiners_after_many_edits_and_a_reload_get_everything(
     store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small_chunks(monkeypatch)
+    small_batches(monkeypatch)
     expected = ""
     async with running_manager(store) as manager:
         alice = await join(manager, "l3", "alice")
@@ -133,113 +121,77 @@ async def test_joiners_after_many_edits_and_a_reload_get_everything(
         assert carla.text == expected + "!"
 
 
-def apply_reply(messages: list[bytes]) -> str:
-    """What a stock client holds after applying a reply (each message in order)."""
-    doc: Doc[Any] = Doc()
-    kinds = []
-    for frame in messages:
-        for message in decode_messages(frame):
-            assert isinstance(message, SyncStep2 | SyncUpdate)
-            kinds.append(type(message))
-            doc.apply_update(message.update)
-    assert kinds[0] is SyncStep2
-    assert all(k is SyncUpdate for k in kinds[1:])
-    return str(doc.get("t", type=Text))
-
-
 @pytest.mark.parametrize("seed", range(4))
-def test_served_document_equals_the_document_whatever_the_background_work_did(
+def test_served_replies_equal_the_document_whatever_the_worker_did(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small_chunks(monkeypatch)
+    small_batches(monkeypatch)
     rng = random.Random(seed)
     doc: Doc[Any] = Doc()
     text = doc.get("t", type=Text)
     text += "debut"  # ASCII: pycrdt offsets are UTF-8 bytes, the random ranges count characters
-    served = ServedDocument(doc.get_update())
+    served: ServedDocument[int] = ServedDocument([doc.get_update()])
 
     def note(event: TransactionEvent) -> None:
         served.note(event.update)
 
     doc.observe(note)
-    jobs_run = 0
+    client: Doc[Any] = Doc()
+    waiting: set[int] = set()
     for step in range(120):
         if len(text) > 3 and rng.random() < 0.3:
             start = rng.randrange(len(text) - 2)
             del text[start : start + 2]
         else:
             text.insert(rng.randint(0, len(text)), f"<{step}>")
-        if rng.random() < 0.4:  # the worker: a job now and then, its result installed later
+        if rng.random() < 0.2:  # a client asks, holding some earlier state
+            served.request(step, client.get_state())
+            waiting.add(step)
+        if rng.random() < 0.4:  # the worker: a job now and then
             job = served.next_job()
             if job is not None:
-                install = job()
-                if rng.random() < 0.7:
-                    install()
-                    jobs_run += 1
-        if rng.random() < 0.2:
-            assert apply_reply(served.reply()) == str(text)
-        assert len(served.chunks) <= 12  # merged and folded into the base as they close
-    assert jobs_run > 5
+                for key, reply in job()():
+                    assert reply is not None
+                    (message,) = decode_messages(reply)
+                    assert isinstance(message, SyncStep2)
+                    client.apply_update(message.update)
+                    waiting.remove(key)
+                    # Everything as of the request, and what came since (the job runs now).
+                    assert str(client.get("t", type=Text)) == str(text)
     while (job := served.next_job()) is not None:
-        job()()
-    assert len(served.chunks) < ServedDocument.REBASE_CHUNKS
-    assert apply_reply(served.reply()) == str(text)
+        for key, _reply in job()():
+            waiting.remove(key)
+    assert not waiting
 
 
-async def test_the_room_keeps_the_reply_current_in_the_background(
+async def test_the_room_keeps_the_replica_current_in_the_background(
     manager: RoomManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small_chunks(monkeypatch)
+    small_batches(monkeypatch)
     alice = await join(manager, "l4", "alice")
     room = manager.room("l4")
     assert room is not None
-    await join(manager, "l4", "bruno")  # the document is encoded here, once
-    served = room._served
-    assert served is not None
     for i in range(40):
         alice.client.text.insert(0, f"{i};")
         alice.pump()
         await room.flush()
-    for _ in range(500):  # the worker runs its jobs in a thread, then installs them
-        if served.next_job() is None:
-            break
-        await anyio.sleep(0.01)
-    assert room._served is served  # kept current, never dropped nor encoded again
-    assert len(served.chunks) < ServedDocument.REBASE_CHUNKS
-    expected = str(alice.client.text)
+    await room.settle()
+    assert not room._served.due  # applied to the replica as they came
     late = await join(manager, "l4", "carla")
-    assert late.text == expected
-
-
-async def test_a_reply_the_worker_cannot_keep_up_with_is_dropped_then_encoded(
-    manager: RoomManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small_chunks(monkeypatch, max_chunks=2)
-    alice = await join(manager, "l5", "alice")
-    room = manager.room("l5")
-    assert room is not None
-    await join(manager, "l5", "bruno")
-    assert room._served is not None
-    for i in range(12):  # applied one after the other, the worker gets no turn in between
-        alice.client.text.insert(0, f"{i};")
-        alice.pump()
-    assert room._served is None  # more than 2 chunks waiting: dropped, memory bounded
-    await room.flush()
-    late = await join(manager, "l5", "carla")  # the document is encoded for it
     assert late.text == str(alice.client.text)
-    assert room._served is not None
 
 
-async def test_deleted_text_does_not_grow_the_reply_for_ever(
-    manager: RoomManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Merged updates keep deleted content; the room encodes a small document again once the
-    base has doubled, so a session of typing and deleting does not inflate what joiners get."""
-    small_chunks(monkeypatch)
+async def test_a_malformed_state_vector_closes_the_connection(manager: RoomManager) -> None:
+    session = await join(manager, "l5", "alice")
+    with pytest.raises(MalformedMessage):
+        session.peer.receive(b"\x00\x00\x03\x05\x01")
+
+
+async def test_deleted_text_is_not_sent_to_joiners(manager: RoomManager) -> None:
+    """The replica is garbage-collected: what was typed then deleted is not in the reply."""
     alice = await join(manager, "l6", "alice")
     room = manager.room("l6")
     assert room is not None
-    await join(manager, "l6", "bruno")
     for i in range(80):  # 80 x 2 KiB typed then deleted: 160 KiB of deleted text
         alice.client.text.insert(0, f"{i:04d}" + "x" * 2044)
         alice.pump()
@@ -249,12 +201,9 @@ async def test_deleted_text_does_not_grow_the_reply_for_ever(
     alice.client.text += "reste"
     alice.pump()
     await room.flush()
-    for _ in range(500):
-        served = room._served
-        if served is not None and served.next_job() is None:
-            break
-        await anyio.sleep(0.01)
-    assert served is not None
-    assert len(served.base) < 2 * len(room.doc.get_update()) + 2 * ServedDocument.CHUNK_BYTES
-    late = await join(manager, "l6", "carla")
+    late = await join(manager, "l6", "carla", synced=False)
+    await room.settle()
+    (frame,) = late.channel.take()
+    assert len(frame) < 1.1 * len(room.doc.get_update()) + 16
+    late.client.handle(frame)
     assert late.text == "reste"

@@ -20,6 +20,9 @@ let provider = null
 let durableStateVector = null
 const warnings = []
 const errors = []
+// The document as it stood when the provider said 'synced' (the first sync step 2 applied),
+// one entry per time it said so: what a script or a browser takes for "I hold the document".
+const syncedStates = []
 
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 
@@ -78,6 +81,9 @@ const ops = {
         emit({ event: 'close', code: event ? event.code : null, reason: event ? String(event.reason) : null })
       })
       provider.on('status', ({ status }) => emit({ event: 'status', status }))
+      provider.on('synced', (state) => {
+        if (state) syncedStates.push(Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64'))
+      })
     } else {
       provider.connect()
     }
@@ -121,6 +127,7 @@ const ops = {
     await until(() => doc.getText(field).toString().includes(value), timeout, 'text includes')
     return doc.getText(field).toString()
   },
+  syncedStates () { return syncedStates.slice() },
   state () { return Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64') },
   stateVector () { return Buffer.from(Y.encodeStateVector(doc)).toString('base64') },
   clientId () { return doc.clientID },
