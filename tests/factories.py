@@ -6,6 +6,7 @@ change without moving test expectations.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import date
 
@@ -41,13 +42,38 @@ MEMBERS: Mapping[str, str] = {
 """Default member id per role (server tests pass the cercle's real ids instead)."""
 
 
-def valid_ppa(*, members: Mapping[str, str] | None = None) -> PPAContent:
+def valid_ppa(*, members: Mapping[str, str] | None = None, fresh_ids: bool = False) -> PPAContent:
     """A complete valid draft PPA (no accords yet): 4 besoins, 4 objectifs, 7 actions.
 
     Ids are stable (``b-sante``, ``o-logement``, ``a-cuisine``...); ``members`` maps each role of
-    ``ROLES`` to a cercle member id (default ``MEMBERS``).
+    ``ROLES`` to a cercle member id (default ``MEMBERS``). ``fresh_ids`` suffixes every item id
+    with a random tag, as two real PPAs never share item ids (server tests holding several PPAs).
     """
-    pro = dict(MEMBERS if members is None else members)
+    content = _valid_ppa(dict(MEMBERS if members is None else members))
+    return _with_fresh_ids(content) if fresh_ids else content
+
+
+def _with_fresh_ids(content: PPAContent) -> PPAContent:
+    """``content`` with a random tag after every item id, links followed."""
+    tag = uuid.uuid4().hex[:12]
+    items: list[Attente | Besoin | Objectif | Action | Moyen | Accord] = [
+        *content.attentes,
+        *content.besoins,
+        *content.objectifs,
+        *content.actions,
+        *content.moyens,
+        *content.accords,
+    ]
+    for item in items:
+        item.id = f"{item.id}-{tag}"
+    for objectif in content.objectifs:
+        objectif.besoin_ids = [f"{i}-{tag}" for i in objectif.besoin_ids]
+    for action in content.actions:
+        action.objectif_ids = [f"{i}-{tag}" for i in action.objectif_ids]
+    return content
+
+
+def _valid_ppa(pro: dict[str, str]) -> PPAContent:
     b_sante = Besoin(
         id="b-sante",
         code="1.1.10",

@@ -30,7 +30,7 @@ class Setup:
 def new_ppa(api_as: Any, demo: dict[str, Any], content: PPAContent | None = None) -> Setup:
     """A fresh person (every role in the cercle) with a draft PPA holding a valid content."""
     cercle = build_cercle(api_as, demo)
-    content = content or valid_ppa()
+    content = content or valid_ppa(fresh_ids=True)
     response = api_as(COORD).post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA versions", "content": content.model_dump(mode="json")},

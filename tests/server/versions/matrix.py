@@ -44,7 +44,7 @@ def _person(c: Cercle, api_as: Any) -> str:
 def _fresh(c: Cercle, api_as: Any) -> str:
     response = api_as(COORD).post(
         f"/api/persons/{_person(c, api_as)}/ppas",
-        json={"title": "Matrice", "content": valid_ppa().model_dump(mode="json")},
+        json={"title": "Matrice", "content": valid_ppa(fresh_ids=True).model_dump(mode="json")},
     )
     assert response.status_code == 201, response.text
     ppa_id: str = response.json()["id"]

@@ -73,7 +73,7 @@ def test_revision_needs_a_validated_version(api_as: Any, demo: dict[str, Any]) -
 
 
 def _with_review(day: dt.date | None) -> PPAContent:
-    content = valid_ppa()
+    content = valid_ppa(fresh_ids=True)
     content.bilan.date_evaluation = None
     content.bilan.prochaine_revision = day
     return content
