@@ -14,10 +14,10 @@ from editor.collab.protocol import encode_update
 from editor.collab.room import REPAIRED_REASON
 from editor.crdt import check_layout, content_to_doc, doc_to_content, doc_to_content_repaired
 from editor.layout_guard import LayoutGuard
-from editor.schema import PPAContent
 from tests.collab.channels import CountingGuard, Session, SimClient, join
 from tests.collab.conftest import running_manager
 from tests.collab.stores import MemoryStore
+from tests.factories import small_ppa
 
 
 class Clock:
@@ -28,17 +28,7 @@ class Clock:
 
 
 def sample_doc() -> Doc[Any]:
-    content = PPAContent.model_validate(
-        {
-            "projet_de_vie": "Vivre en appartement.",
-            "projet": {"titre": "PPA 2026", "date_debut": "2026-01-05"},
-            "objectifs": [
-                {"id": "o1", "titre": "Prendre le bus seul"},
-                {"id": "o2", "titre": "Cuisiner"},
-            ],
-        }
-    )
-    return content_to_doc(content)
+    return content_to_doc(small_ppa())
 
 
 @pytest.fixture

@@ -45,8 +45,7 @@ from editor.schema import (
     TypeAccord,
     TypeMoyen,
 )
-
-from .factories import valid_content
+from tests.factories import MEMBERS, valid_ppa
 
 # --------------------------------------------------------------------------- layout table
 
@@ -61,31 +60,31 @@ def test_layout_covers_every_model_field() -> None:
 
 
 def test_layout_of_written_doc() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     assert set(doc.keys()) == set(TOP_LEVEL_KEYS)
     objectifs = doc.get("objectifs", type=Array)
     first = objectifs[0]
     assert isinstance(first, Map)
-    assert first["id"] == "o-appart"
+    assert first["id"] == "o-sante"
     assert isinstance(first["titre"], Text)
     assert isinstance(first["besoin_ids"], Array)
-    assert first["date_debut"] == "2025-01-06"
+    assert first["date_debut"] == "2026-12-01"
     assert first["statut"] == "actif"
-    assert first["referent_id"] == "m-educ"
+    assert first["referent_id"] == MEMBERS["infirmier"]
     assert isinstance(doc.get("projet_de_vie", type=Text), Text)
     action = doc.get("actions", type=Array)[0]
     assert isinstance(action["planning"], Map)
-    assert action["planning"]["jours"].to_py() == ["TU", "TH"]
-    assert action["planning"]["duree_minutes"] == 90
-    assert doc.get("besoins", type=Array)[1]["analyse"].to_py() == ""
-    assert doc.get("bilan", type=Map)["date_evaluation"] == "2025-06-01"
+    assert action["planning"]["jours"].to_py() == ["MO"]
+    assert action["planning"]["duree_minutes"] == 30
+    assert doc.get("objectifs", type=Array)[3]["avis_usager"].to_py() == ""
+    assert doc.get("bilan", type=Map)["date_evaluation"] == "2027-06-15"
 
 
 # --------------------------------------------------------------------------- round trips
 
 
 def test_round_trip_through_bytes() -> None:
-    content = valid_content()
+    content = valid_ppa()
     doc = content_to_doc(content)
     assert check_layout(doc) == []
     again = doc_to_content(doc_from_state(encode_state(doc)))
@@ -107,7 +106,7 @@ def test_missing_keys_read_as_defaults() -> None:
 
 
 def test_reading_does_not_modify_the_doc() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     doc["intrus"] = Map({"x": 1})
     before = encode_state(doc)
     check_layout(doc)
@@ -250,7 +249,7 @@ def test_property_write_content_over_other_content(first: PPAContent, second: PP
 
 
 def test_write_content_keeps_shared_types_so_concurrent_typing_survives() -> None:
-    content = valid_content()
+    content = valid_ppa()
     server = content_to_doc(content)
     browser = doc_from_state(encode_state(server))
     # The browser types in the title of the second objective ...
@@ -268,14 +267,20 @@ def test_write_content_keeps_shared_types_so_concurrent_typing_survives() -> Non
     browser.apply_update(encode_state(server))
     for doc in (server, browser):
         merged = doc_to_content(doc)
-        assert merged.objectifs[1].titre == "Suivre ses rendez-vous médicaux chaque mois"
+        assert merged.objectifs[1].titre == "Préparer l'entrée en appartement inclusif chaque mois"
         assert merged.objectifs[1].description == "Par la personne"
         assert merged.objectifs[0].titre == "Emménager dans un studio"
-        assert [b.id for b in merged.besoins] == ["b-logement", "b-sante", "b-new"]
+        assert [b.id for b in merged.besoins] == [
+            "b-sante",
+            "b-logement",
+            "b-social",
+            "b-mobilite",
+            "b-new",
+        ]
 
 
 def test_write_content_reorders_and_deletes_by_id() -> None:
-    content = valid_content()
+    content = valid_ppa()
     doc = content_to_doc(content)
     edited = content.model_copy(deep=True)
     edited.objectifs.reverse()
@@ -289,18 +294,26 @@ def test_write_content_reorders_and_deletes_by_id() -> None:
 
 
 def test_insert_and_delete_item() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     insert_item(doc, "objectifs", Objectif(id="o-new", titre="Nouveau"), 0)
     insert_item(doc, "objectifs", Objectif(id="o-last"))
     assert [o.id for o in doc_to_content(doc).objectifs] == [
         "o-new",
-        "o-appart",
         "o-sante",
+        "o-logement",
+        "o-social",
+        "o-mobilite",
         "o-last",
     ]
-    assert delete_item(doc, "objectifs", "o-appart")
-    assert not delete_item(doc, "objectifs", "o-appart")
-    assert [o.id for o in doc_to_content(doc).objectifs] == ["o-new", "o-sante", "o-last"]
+    assert delete_item(doc, "objectifs", "o-sante")
+    assert not delete_item(doc, "objectifs", "o-sante")
+    assert [o.id for o in doc_to_content(doc).objectifs] == [
+        "o-new",
+        "o-logement",
+        "o-social",
+        "o-mobilite",
+        "o-last",
+    ]
     with pytest.raises(TypeError):
         insert_item(doc, "objectifs", Besoin())
     with pytest.raises(KeyError):
@@ -318,11 +331,11 @@ def _sync(a: Doc[Any], b: Doc[Any]) -> None:
 
 
 def test_concurrent_text_edits_merge() -> None:
-    alice = content_to_doc(valid_content())
+    alice = content_to_doc(valid_ppa())
     bob = doc_from_state(encode_state(alice))
     text_a = alice.get("objectifs", type=Array)[0]["titre"]
     text_b = bob.get("objectifs", type=Array)[0]["titre"]
-    assert str(text_a) == str(text_b) == "Emménager dans un appartement"
+    assert str(text_a) == str(text_b) == "Gérer son traitement du soir en autonomie"
     text_a.insert(0, "Alice: ")
     text_b.insert(len(text_b), " (Bob)")
     vie_a = alice.get("projet_de_vie", type=Text)
@@ -332,19 +345,19 @@ def test_concurrent_text_edits_merge() -> None:
     _sync(alice, bob)
     merged_a, merged_b = doc_to_content(alice), doc_to_content(bob)
     assert merged_a == merged_b
-    assert merged_a.objectifs[0].titre == "Alice: Emménager dans un appartement (Bob)"
+    assert merged_a.objectifs[0].titre == "Alice: Gérer son traitement du soir en autonomie (Bob)"
     assert sorted(merged_a.projet_de_vie[:2]) == ["Å", "ß"]
-    assert merged_a.projet_de_vie[2:] == "Vivre en ville, près de ma sœur."
+    assert merged_a.projet_de_vie[2:] == valid_ppa().projet_de_vie
 
 
 def test_concurrent_item_inserts_keep_both() -> None:
-    alice = content_to_doc(valid_content())
+    alice = content_to_doc(valid_ppa())
     bob = doc_from_state(encode_state(alice))
     insert_item(alice, "objectifs", Objectif(id="o-alice", titre="A"))
     insert_item(bob, "objectifs", Objectif(id="o-bob", titre="B"))
-    delete_item(bob, "besoins", "b-sante")
+    delete_item(bob, "besoins", "b-logement")
     _sync(alice, bob)
     ids = [o.id for o in doc_to_content(alice).objectifs]
-    assert set(ids[2:]) == {"o-alice", "o-bob"}
+    assert set(ids[4:]) == {"o-alice", "o-bob"}
     assert doc_to_content(alice) == doc_to_content(bob)
-    assert [b.id for b in doc_to_content(alice).besoins] == ["b-logement"]
+    assert [b.id for b in doc_to_content(alice).besoins] == ["b-sante", "b-social", "b-mobilite"]

@@ -17,8 +17,7 @@ from editor.crdt import (
     encode_state,
 )
 from editor.schema import StatutObjectif
-
-from .factories import valid_content
+from tests.factories import valid_ppa
 
 Breaker = Callable[[Doc[Any]], None]
 
@@ -87,12 +86,12 @@ CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
     (
         "item not a map",
         lambda d: d.get("besoins", type=Array).append("b-3"),
-        {("besoins[2]", "wrong_type")},
+        {("besoins[4]", "wrong_type")},
     ),
     (
         "item without id",
         lambda d: d.get("moyens", type=Array).append(Map({"type": "humain"})),
-        {("moyens[1]", "missing_id")},
+        {("moyens[3]", "missing_id")},
     ),
     ("empty id", lambda d: _objectif(d).__setitem__("id", ""), {("objectifs[0].id", "bad_id")}),
     (
@@ -107,7 +106,7 @@ CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
     ),
     (
         "duplicate id",
-        lambda d: _objectif(d, 1).__setitem__("id", "o-appart"),
+        lambda d: _objectif(d, 1).__setitem__("id", "o-sante"),
         {("objectifs[1]", "duplicate_id")},
     ),
     (
@@ -188,7 +187,7 @@ CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
     (
         "map in id list",
         lambda d: _action(d)["prestations"].append(Map()),
-        {("actions[0].prestations[2]", "wrong_type")},
+        {("actions[0].prestations[1]", "wrong_type")},
     ),
     (
         "string instead of list",
@@ -217,7 +216,7 @@ CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
 
 @pytest.mark.parametrize(("name", "breaker", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_guard_detects(name: str, breaker: Breaker, expected: set[tuple[str, str]]) -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     breaker(doc)
     problems = check_layout(doc)
     assert {(p.path, p.code) for p in problems} == expected, name
@@ -231,12 +230,12 @@ def test_guard_detects(name: str, breaker: Breaker, expected: set[tuple[str, str
 
 
 def test_well_formed_doc_passes() -> None:
-    assert check_layout(content_to_doc(valid_content())) == []
+    assert check_layout(content_to_doc(valid_ppa())) == []
     assert check_layout(Doc()) == []
 
 
 def test_all_problems_reported_at_once() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     chosen = {"unknown root", "item not a map", "item without id", "long id", "bad time"}
     expected: set[tuple[str, str]] = set()
     for name, breaker, codes in CASES:
@@ -248,26 +247,26 @@ def test_all_problems_reported_at_once() -> None:
 
 
 def test_repair_drops_broken_entries_and_resets_values() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     doc.get("besoins", type=Array).append("nope")
     doc.get("moyens", type=Array).append(Map({"type": "humain"}))
-    _objectif(doc, 1).__setitem__("id", "o-appart")
+    _objectif(doc, 1).__setitem__("id", "o-sante")
     _objectif(doc).__setitem__("statut", "fini")
     _objectif(doc).__setitem__("titre", "plain")
     _objectif(doc)["besoin_ids"].append(7)
     repaired, problems = doc_to_content_repaired(doc)
     assert len(problems) == 6
-    assert [b.id for b in repaired.besoins] == ["b-logement", "b-sante"]
-    assert [m.id for m in repaired.moyens] == ["mo-1"]
-    assert [o.id for o in repaired.objectifs] == ["o-appart"]
+    assert [b.id for b in repaired.besoins] == ["b-sante", "b-logement", "b-social", "b-mobilite"]
+    assert [m.id for m in repaired.moyens] == ["mo-1", "mo-2", "mo-3"]
+    assert [o.id for o in repaired.objectifs] == ["o-sante", "o-social", "o-mobilite"]
     first = repaired.objectifs[0]
     assert first.statut is StatutObjectif.EN_PREPARATION
     assert first.titre == ""
-    assert first.besoin_ids == ["b-logement"]
+    assert first.besoin_ids == ["b-sante"]
 
 
 def test_check_update_leaves_doc_untouched() -> None:
-    server = content_to_doc(valid_content())
+    server = content_to_doc(valid_ppa())
     browser = doc_from_state(encode_state(server))
     before = server.get_state()
     _objectif(browser).__setitem__("statut", "fini")
@@ -281,7 +280,7 @@ def test_check_update_leaves_doc_untouched() -> None:
 
 
 def test_layout_error_message_lists_paths() -> None:
-    doc = content_to_doc(valid_content())
+    doc = content_to_doc(valid_ppa())
     for name in ("a", "b", "c", "d", "e", "f"):
         doc[name] = Map({"x": 1})
     with pytest.raises(LayoutError, match=r"a: unknown_root.*\(\+1\)"):

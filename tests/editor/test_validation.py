@@ -16,8 +16,7 @@ from editor.schema import (
     Problem,
     validate,
 )
-
-from .factories import valid_content
+from tests.factories import MEMBERS, small_ppa, valid_ppa
 
 
 def found(
@@ -31,9 +30,10 @@ def found(
 
 
 def test_valid_content_has_no_problem() -> None:
-    assert validate(valid_content()) == []
+    assert validate(valid_ppa()) == []
+    assert validate(small_ppa()) == []
     assert validate(PPAContent()) == []
-    assert validate(valid_content(), member_ids=frozenset({"m-educ", "m-as"})) == []
+    assert validate(valid_ppa(), member_ids=frozenset(MEMBERS.values())) == []
 
 
 def _no_besoin(c: PPAContent) -> None:
@@ -41,7 +41,7 @@ def _no_besoin(c: PPAContent) -> None:
 
 
 def _two_besoins(c: PPAContent) -> None:
-    c.objectifs[0].besoin_ids = ["b-logement", "b-sante"]
+    c.objectifs[0].besoin_ids = ["b-sante", "b-logement"]
 
 
 def _missing_besoin(c: PPAContent) -> None:
@@ -49,7 +49,7 @@ def _missing_besoin(c: PPAContent) -> None:
 
 
 def _repeated_besoin(c: PPAContent) -> None:
-    c.objectifs[0].besoin_ids = ["b-logement", "b-logement"]
+    c.objectifs[0].besoin_ids = ["b-sante", "b-sante"]
 
 
 def _unknown_code(c: PPAContent) -> None:
@@ -89,7 +89,7 @@ def _blank_code(c: PPAContent) -> None:
 
 
 def _action_missing_objectif(c: PPAContent) -> None:
-    c.actions[0].objectif_ids = ["o-appart", "o-gone"]
+    c.actions[0].objectif_ids = ["o-sante", "o-gone"]
 
 
 def _action_without_objectif(c: PPAContent) -> None:
@@ -101,11 +101,11 @@ def _projet_dates(c: PPAContent) -> None:
 
 
 def _objectif_dates(c: PPAContent) -> None:
-    c.objectifs[0].date_echeance = date(2025, 1, 5)
+    c.objectifs[0].date_debut = date(2027, 7, 1)  # after its échéance, inside the projet
 
 
 def _action_dates(c: PPAContent) -> None:
-    c.actions[0].date_fin = date(2025, 1, 12)
+    c.actions[0].date_debut = date(2027, 7, 1)  # after its end, inside the projet
 
 
 def _bilan_dates(c: PPAContent) -> None:
@@ -113,11 +113,11 @@ def _bilan_dates(c: PPAContent) -> None:
 
 
 def _outside_period(c: PPAContent) -> None:
-    c.objectifs[0].date_echeance = date(2026, 3, 1)
+    c.objectifs[0].date_echeance = date(2028, 3, 1)
 
 
 def _duplicate_id(c: PPAContent) -> None:
-    c.besoins.append(Besoin(id="b-sante", code="1.1.1"))
+    c.besoins.append(Besoin(id="b-logement", code="1.1.1"))
 
 
 def _weekly_without_days(c: PPAContent) -> None:
@@ -143,80 +143,80 @@ def _action_without_title(c: PPAContent) -> None:
 
 
 CASES: list[tuple[str, Callable[[PPAContent], None], set[tuple[str, str]]]] = [
-    ("no besoin", _no_besoin, {("objectifs[o-appart].besoin_ids", "objectif_without_besoin")}),
+    ("no besoin", _no_besoin, {("objectifs[o-sante].besoin_ids", "objectif_without_besoin")}),
     (
         "two besoins",
         _two_besoins,
-        {("objectifs[o-appart].besoin_ids", "objectif_multiple_besoins")},
+        {("objectifs[o-sante].besoin_ids", "objectif_multiple_besoins")},
     ),
-    ("missing besoin", _missing_besoin, {("objectifs[o-appart].besoin_ids[0]", "missing_besoin")}),
+    ("missing besoin", _missing_besoin, {("objectifs[o-sante].besoin_ids[0]", "missing_besoin")}),
     (
         "repeated besoin",
         _repeated_besoin,
-        {("objectifs[o-appart].besoin_ids[1]", "duplicate_reference")},
+        {("objectifs[o-sante].besoin_ids[1]", "duplicate_reference")},
     ),
-    ("unknown code", _unknown_code, {("besoins[b-logement].code", "unknown_code")}),
-    ("2.x as besoin", _prestation_as_besoin, {("besoins[b-logement].code", "not_a_besoin")}),
+    ("unknown code", _unknown_code, {("besoins[b-sante].code", "unknown_code")}),
+    ("2.x as besoin", _prestation_as_besoin, {("besoins[b-sante].code", "not_a_besoin")}),
     (
         "1.x as prestation",
         _besoin_as_prestation,
-        {("actions[a-visites].prestations[1]", "not_a_prestation")},
+        {("actions[a-sante].prestations[1]", "not_a_prestation")},
     ),
     (
         "unknown prestation",
         _unknown_prestation,
-        {("actions[a-visites].prestations[1]", "unknown_code")},
+        {("actions[a-sante].prestations[1]", "unknown_code")},
     ),
     (
         "repeated prestation",
         _repeated_prestation,
-        {("actions[a-visites].prestations[1]", "duplicate_reference")},
+        {("actions[a-sante].prestations[1]", "duplicate_reference")},
     ),
-    ("deprecated besoin", _deprecated_besoin, {("besoins[b-logement].code", "deprecated_code")}),
+    ("deprecated besoin", _deprecated_besoin, {("besoins[b-sante].code", "deprecated_code")}),
     (
         "deprecated prestation",
         _deprecated_prestation,
-        {("actions[a-visites].prestations[0]", "deprecated_code")},
+        {("actions[a-sante].prestations[0]", "deprecated_code")},
     ),
-    ("uncoded", _uncoded, {("besoins[b-logement].code", "besoin_uncoded")}),
-    ("blank code", _blank_code, {("besoins[b-logement].code", "besoin_uncoded")}),
+    ("uncoded", _uncoded, {("besoins[b-sante].code", "besoin_uncoded")}),
+    ("blank code", _blank_code, {("besoins[b-sante].code", "besoin_uncoded")}),
     (
         "action -> missing objectif",
         _action_missing_objectif,
-        {("actions[a-visites].objectif_ids[1]", "missing_objectif")},
+        {("actions[a-sante].objectif_ids[1]", "missing_objectif")},
     ),
     (
         "action without objectif",
         _action_without_objectif,
-        {("actions[a-visites].objectif_ids", "action_without_objectif")},
+        {("actions[a-sante].objectif_ids", "action_without_objectif")},
     ),
     ("projet dates", _projet_dates, {("projet.date_fin", "dates_inverted")}),
-    ("objectif dates", _objectif_dates, {("objectifs[o-appart].date_echeance", "dates_inverted")}),
-    ("action dates", _action_dates, {("actions[a-visites].date_fin", "dates_inverted")}),
+    ("objectif dates", _objectif_dates, {("objectifs[o-sante].date_echeance", "dates_inverted")}),
+    ("action dates", _action_dates, {("actions[a-sante].date_fin", "dates_inverted")}),
     ("bilan dates", _bilan_dates, {("bilan.prochaine_revision", "dates_inverted")}),
     (
         "outside period",
         _outside_period,
-        {("objectifs[o-appart].date_echeance", "outside_projet_period")},
+        {("objectifs[o-sante].date_echeance", "outside_projet_period")},
     ),
-    ("duplicate id", _duplicate_id, {("besoins[b-sante]", "duplicate_id")}),
+    ("duplicate id", _duplicate_id, {("besoins[b-logement]", "duplicate_id")}),
     (
         "weekly without days",
         _weekly_without_days,
-        {("actions[a-visites].planning.jours", "planning_weekly_without_days")},
+        {("actions[a-sante].planning.jours", "planning_weekly_without_days")},
     ),
     (
         "duration without time",
         _duration_without_time,
-        {("actions[a-visites].planning.heure_debut", "planning_duration_without_time")},
+        {("actions[a-sante].planning.heure_debut", "planning_duration_without_time")},
     ),
     (
         "planning without start",
         _planning_without_start,
-        {("actions[a-visites].date_debut", "planning_without_start_date")},
+        {("actions[a-sante].date_debut", "planning_without_start_date")},
     ),
-    ("objectif title", _objectif_without_title, {("objectifs[o-sante].titre", "missing_title")}),
-    ("action title", _action_without_title, {("actions[a-visites].titre", "missing_title")}),
+    ("objectif title", _objectif_without_title, {("objectifs[o-logement].titre", "missing_title")}),
+    ("action title", _action_without_title, {("actions[a-sante].titre", "missing_title")}),
 ]
 
 
@@ -224,7 +224,7 @@ CASES: list[tuple[str, Callable[[PPAContent], None], set[tuple[str, str]]]] = [
 def test_each_rule(
     name: str, breaker: Callable[[PPAContent], None], expected: set[tuple[str, str]]
 ) -> None:
-    content = valid_content()
+    content = valid_ppa()
     breaker(content)
     problems = validate(content)
     assert {(p.path, p.code) for p in problems} == expected, name
@@ -238,17 +238,18 @@ def test_every_code_is_exercised() -> None:
 
 
 def test_message_names_objective_by_title() -> None:
-    content = valid_content()
+    content = valid_ppa()
     _no_besoin(content)
     [problem] = validate(content)
     assert (
-        problem.message == "L'objectif « Emménager dans un appartement » doit répondre à un besoin."
+        problem.message
+        == "L'objectif « Gérer son traitement du soir en autonomie » doit répondre à un besoin."
     )
-    assert problem.item_id == "o-appart"
+    assert problem.item_id == "o-sante"
 
 
 def test_message_without_title_uses_position() -> None:
-    content = valid_content()
+    content = valid_ppa()
     content.objectifs[1].titre = ""
     content.objectifs[1].besoin_ids = []
     messages = {p.code: p.message for p in validate(content)}
@@ -256,7 +257,7 @@ def test_message_without_title_uses_position() -> None:
 
 
 def test_besoin_named_by_description_or_label() -> None:
-    content = valid_content()
+    content = valid_ppa()
     content.besoins[0].description = ""
     content.besoins[0].code = "2.3.2.1"
     [problem] = validate(content)
@@ -264,26 +265,29 @@ def test_besoin_named_by_description_or_label() -> None:
 
 
 def test_deprecated_codes_accepted_when_carried_over() -> None:
-    content = valid_content()
+    content = valid_ppa()
     _deprecated_besoin(content)
     _deprecated_prestation(content)
     assert len(validate(content)) == 2
     assert validate(content, accepted_codes=frozenset({"1.3.1.1", "2.4.1"})) == []
     assert found(content, accepted_codes=frozenset({"2.4.1"})) == {
-        ("besoins[b-logement].code", "deprecated_code")
+        ("besoins[b-sante].code", "deprecated_code")
     }
 
 
 def test_unknown_members() -> None:
-    content = valid_content()
-    assert found(content, member_ids=frozenset({"m-educ"})) == {
-        ("actions[a-visites].intervenant_ids[1]", "unknown_member")
+    content = valid_ppa()
+    without_ergo = frozenset(v for k, v in MEMBERS.items() if k != "ergotherapeute")
+    assert found(content, member_ids=without_ergo) == {
+        ("objectifs[o-logement].referent_id", "unknown_member"),
+        ("actions[a-cuisine].referent_id", "unknown_member"),
+        ("actions[a-tramway].intervenant_ids[0]", "unknown_member"),
     }
-    assert len(validate(content, member_ids=frozenset())) == 4
+    assert len(validate(content, member_ids=frozenset())) == 13  # 11 referents, 2 intervenants
 
 
 def test_all_problems_at_once() -> None:
-    content = valid_content()
+    content = valid_ppa()
     _no_besoin(content)  # objectif o-appart
     content.objectifs[1].besoin_ids = ["b-gone"]  # objectif o-sante
     content.objectifs[1].titre = ""
@@ -294,19 +298,19 @@ def test_all_problems_at_once() -> None:
     _action_dates(content)
     _duration_without_time(content)
     _bilan_dates(content)
-    content.actions.append(Action(id="a-visites", titre="Doublon", objectif_ids=["o-x"]))
+    content.actions.append(Action(id="a-sante", titre="Doublon", objectif_ids=["o-x"]))
     assert found(content) == {
-        ("actions[a-visites]", "duplicate_id"),
-        ("objectifs[o-appart].besoin_ids", "objectif_without_besoin"),
-        ("objectifs[o-sante].titre", "missing_title"),
-        ("objectifs[o-sante].besoin_ids[0]", "missing_besoin"),
-        ("besoins[b-logement].code", "not_a_besoin"),
-        ("besoins[b-sante].code", "besoin_uncoded"),
-        ("actions[a-visites].prestations[1]", "not_a_prestation"),
-        ("actions[a-visites].objectif_ids", "action_without_objectif"),
-        ("actions[a-visites].date_fin", "dates_inverted"),
-        ("actions[a-visites].planning.heure_debut", "planning_duration_without_time"),
-        ("actions[a-visites].objectif_ids[0]", "missing_objectif"),
+        ("actions[a-sante]", "duplicate_id"),
+        ("objectifs[o-sante].besoin_ids", "objectif_without_besoin"),
+        ("objectifs[o-logement].titre", "missing_title"),
+        ("objectifs[o-logement].besoin_ids[0]", "missing_besoin"),
+        ("besoins[b-sante].code", "not_a_besoin"),
+        ("besoins[b-logement].code", "besoin_uncoded"),
+        ("actions[a-sante].prestations[1]", "not_a_prestation"),
+        ("actions[a-sante].objectif_ids", "action_without_objectif"),
+        ("actions[a-sante].date_fin", "dates_inverted"),
+        ("actions[a-sante].planning.heure_debut", "planning_duration_without_time"),
+        ("actions[a-sante].objectif_ids[0]", "missing_objectif"),
         ("bilan.prochaine_revision", "dates_inverted"),
     }
     assert len(validate(content)) == 12

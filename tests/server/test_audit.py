@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from server.auth.security import hash_password
 from server.db import create_engine
-from server.demo import demo_content
 from server.models import User
 from tests.conftest import DatabaseInfo
+from tests.factories import valid_ppa
 from tests.server.exports_api.support import feed_until, validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 
@@ -111,9 +111,7 @@ def _validated_ppa(c: Cercle, api_as: Any) -> tuple[str, int]:
         structure = coord.get("/api/structures").json()[0]["id"]
         response = coord.patch(f"/api/persons/{c.person_id}", json={"structure_id": structure})
         assert response.status_code == 200, response.text
-        pros = {k: f"pro-{k}" for k in ("coordinatrice", "infirmier", "psychologue")}
-        pros |= {"ergotherapeute": "pro-ergo", "assistante-sociale": "pro-as"}
-        content = demo_content(pros).model_dump(mode="json")
+        content = valid_ppa(fresh_ids=True).model_dump(mode="json")
         created = coord.post(f"/api/persons/{c.person_id}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id: str = created.json()["id"]

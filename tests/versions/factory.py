@@ -1,26 +1,15 @@
-"""Small realistic histories for the versions tests (a PPA, its versions, a shared log, heads)."""
+"""Small histories for the versions tests (a PPA, its versions, a shared log, heads)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from editor.schema import (
-    Accord,
-    Action,
-    Attente,
-    Besoin,
-    Bilan,
-    Frequence,
-    Jour,
-    Objectif,
-    Planning,
-    PPAContent,
-    Projet,
-)
+from editor.schema import PPAContent
+from tests.factories import small_ppa
 from versions.audit import AuditEventRecord, batch_digest
 from versions.bundle import SealedBatch
 from versions.canonical import canonical_content, content_hash
@@ -42,48 +31,6 @@ from versions.merkle import (
 from versions.signing import SignedTreeHead, generate_private_key, sign_tree_head
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-
-
-def base_content() -> PPAContent:
-    """A small PPA: one attente, two besoins, two objectifs, two actions."""
-    return PPAContent(
-        projet=Projet(titre="PPA 2025", date_debut=date(2025, 1, 6), date_fin=date(2025, 12, 31)),
-        projet_de_vie="Vivre en appartement avec un accompagnement léger.",
-        attentes=[Attente(id="at1", texte="Aller au travail seule.")],
-        besoins=[
-            Besoin(id="b1", code="1.3.1.1", description="Se déplacer", analyse="Peur du bus."),
-            Besoin(id="b2", code="1.2.1.1", description="Entretien personnel"),
-        ],
-        objectifs=[
-            Objectif(
-                id="o1",
-                titre="Prendre le bus seule",
-                besoin_ids=["b1"],
-                date_echeance=date(2025, 6, 30),
-                resultat_attendu="Trajet domicile-ESAT sans aide.",
-            ),
-            Objectif(id="o2", titre="Préparer ses repas", besoin_ids=["b2"]),
-        ],
-        actions=[
-            Action(
-                id="a1",
-                titre="Trajets accompagnés",
-                description="Accompagnement sur le trajet de la ligne 12.",
-                objectif_ids=["o1"],
-                prestations=["2.3.4.1"],
-                planning=Planning(
-                    frequence=Frequence.HEBDOMADAIRE,
-                    jours=[Jour.LUNDI],
-                    heure_debut="08:00",
-                    duree_minutes=60,
-                    lieu="Arrêt Mairie",
-                ),
-            ),
-            Action(id="a2", titre="Atelier cuisine", objectif_ids=["o2"], prestations=["2.3.1.1"]),
-        ],
-        bilan=Bilan(date_evaluation=date(2024, 12, 15)),
-        accords=[Accord(id="ac1", par="coordinatrice")],
-    )
 
 
 @dataclass
@@ -126,7 +73,7 @@ def history(
     indexes: list[int] = []
     heads: list[SignedTreeHead] = []
     sealed: list[SealedBatch] = []
-    content = base_content() if content is None else content
+    content = small_ppa() if content is None else content
     for number in range(1, n_versions + 1):
         at = T0 + timedelta(days=number)
         # Other PPAs and the audit trail share the log.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor.schema import Action, Besoin, Objectif, Planning, PPAContent, Projet
+from editor.schema import PPAContent
+from tests.factories import small_ppa
 from versions.canonical import (
     CanonicalError,
     canonical_content,
@@ -22,21 +21,10 @@ from versions.canonical import (
 
 
 def sample() -> PPAContent:
-    return PPAContent(
-        projet=Projet(titre="PPA de Léa", date_debut=date(2025, 1, 6)),
-        projet_de_vie="Vivre dans un appartement à moi.\nAvec mon chat « Filou ».",
-        besoins=[Besoin(id="b1", code="1.1.1", description="Fonctions mentales")],
-        objectifs=[Objectif(id="o1", titre="Prendre le bus seule", besoin_ids=["b1"])],
-        actions=[
-            Action(
-                id="a1",
-                titre="Trajets accompagnés",
-                objectif_ids=["o1"],
-                prestations=["2.3.1"],
-                planning=Planning(heure_debut="09:30", duree_minutes=45),
-            )
-        ],
-    )
+    """The small PPA, with a line break and non-ASCII quotes to escape."""
+    content = small_ppa()
+    content.projet_de_vie = "Vivre dans un appartement à moi.\nAvec mon chat « Filou »."
+    return content
 
 
 def test_key_order_whitespace_and_escapes() -> None:

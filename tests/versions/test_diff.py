@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from editor.schema import Action, Besoin, Jour, Moyen, PPAContent, StatutAction
-from tests.versions.factory import base_content
+from tests.factories import small_ppa
 from versions.diff import (
     AuthoredChange,
     ChangeKind,
@@ -18,7 +18,7 @@ from versions.diff import (
     word_diff,
 )
 
-LABELS = {"2.3.4.1": "Transports", "2.3.1.1": "Cuisine", "1.3.1.1": "Mobilité"}
+LABELS = {"2.3.4.1": "Transports", "2.3.1.1": "Cuisine", "1.3.1": "Mobilité"}
 
 
 def labeler(code: str) -> str | None:
@@ -30,14 +30,14 @@ def at(day: int) -> datetime:
 
 
 def test_identical_contents_have_an_empty_diff() -> None:
-    a = base_content()
+    a = small_ppa()
     diff = diff_contents(a, a.model_copy(deep=True), labeler=labeler)
     assert diff.empty
     assert diff.summary_fr() == "Aucune modification"
 
 
 def test_reordering_items_is_not_a_change() -> None:
-    a = base_content()
+    a = small_ppa()
     b = a.model_copy(deep=True)
     b.actions.reverse()
     b.objectifs.reverse()
@@ -45,7 +45,7 @@ def test_reordering_items_is_not_a_change() -> None:
 
 
 def test_items_added_removed_changed_with_field_kinds() -> None:
-    a = base_content()
+    a = small_ppa()
     b = a.model_copy(deep=True)
     action = b.actions[0]
     assert action.planning is not None
@@ -94,8 +94,8 @@ def test_items_added_removed_changed_with_field_kinds() -> None:
     assert by_id["a2"].title == "Atelier cuisine"
     assert by_id["m1"].kind is ChangeKind.ADDED
     code = by_id["b1"].fields[0]
-    assert (code.kind, code.old, code.new) == ("code", "1.3.1.1", "1.2.1.1")
-    assert code.old_labels == ("1.3.1.1 - Mobilité",)
+    assert (code.kind, code.old, code.new) == ("code", "1.3.1", "1.2.1.1")
+    assert code.old_labels == ("1.3.1 - Mobilité",)
     assert code.new_labels == ("1.2.1.1",)  # unknown to the labeler: the code alone
     bilan = diff.in_section("bilan")[0]
     assert (bilan.item_id, bilan.fields[0].path) == (None, "bilan/prochaine_revision")
@@ -124,7 +124,7 @@ def test_word_level_text_diff() -> None:
     )
     assert word_diff("", "Bonjour") == (TextSegment("insert", "Bonjour"),)
     assert word_diff("même", "même") == (TextSegment("equal", "même"),)
-    a = base_content()
+    a = small_ppa()
     b = a.model_copy(deep=True)
     b.projet_de_vie = "Vivre en appartement avec un accompagnement renforcé."
     change = diff_contents(a, b, labeler=labeler).items[0]
@@ -145,7 +145,7 @@ def test_word_diff_rebuilds_both_texts(old: str, new: str) -> None:
 
 
 def test_authorship_is_attached_to_fields_and_items() -> None:
-    a = base_content()
+    a = small_ppa()
     b = a.model_copy(deep=True)
     assert b.actions[0].planning is not None
     b.actions[0].planning.lieu = "Gare"
@@ -196,7 +196,7 @@ def test_authorship_is_attached_to_fields_and_items() -> None:
 
 
 def test_whole_document_author_and_besoin_title_from_label() -> None:
-    a = PPAContent(besoins=[Besoin(id="b1", code="1.3.1.1")])
+    a = PPAContent(besoins=[Besoin(id="b1", code="1.3.1")])
     b = PPAContent()
     diff = diff_contents(a, b, [AuthoredChange("", "restorer", at(7))], labeler=labeler)
     (item,) = diff.items

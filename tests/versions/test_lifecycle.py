@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from editor.schema import Action, Besoin, Bilan, Frequence, Objectif, StatutObjectif
-from tests.versions.factory import base_content
+from tests.factories import small_ppa
 from versions.chain import VersionKind, VersionMeta
 from versions.lifecycle import (
     TRANSITIONS,
@@ -73,7 +73,7 @@ def test_refused_transitions_explain_in_french(state: PPAState, event: Lifecycle
 
 
 def test_avenant_may_change_actions_schedule_and_prestations() -> None:
-    base = base_content()
+    base = small_ppa()
     avenant = base.model_copy(deep=True)
     action = avenant.actions[0]
     assert action.planning is not None
@@ -136,7 +136,7 @@ def test_avenant_may_change_actions_schedule_and_prestations() -> None:
     ],
 )
 def test_avenant_touching_objectives_or_besoins_is_refused(mutate: object, expected: str) -> None:
-    base = base_content()
+    base = small_ppa()
     avenant = base.model_copy(deep=True)
     avenant.actions[0].titre = "Trajets accompagnés (nouvel horaire)"  # allowed change alongside
     mutate(avenant)  # type: ignore[operator]
@@ -152,7 +152,7 @@ def test_avenant_touching_objectives_or_besoins_is_refused(mutate: object, expec
 
 
 def test_every_violation_is_listed() -> None:
-    base = base_content()
+    base = small_ppa()
     avenant = base.model_copy(deep=True)
     avenant.objectifs[0].titre = "Autre"
     avenant.objectifs[0].strategie = "Autre stratégie"
@@ -175,7 +175,7 @@ def test_revision_starts_from_the_last_validated_version() -> None:
     assert last is not None
     assert last.number == 3
     assert last_validated(metas[:1]) is None
-    source = base_content()
+    source = small_ppa()
     source.bilan.prochaine_revision = date(2025, 12, 1)
     content = revision_content(source)
     assert content.accords == []

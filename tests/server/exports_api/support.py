@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from editor.crdt import doc_from_state, encode_state, write_content
 from editor.schema import PPAContent
 from server.db import Database, utcnow
-from server.demo import demo_content
 from server.models import PPADocument
 from tests.conftest import Api, DatabaseInfo
+from tests.factories import valid_ppa
 from tests.server.helpers import Cercle, build_cercle
 
 COORD = "coordinatrice"
@@ -93,7 +93,7 @@ def new_validated(
             json={"structure_id": demo["structures"][structure], "local_id": "DUI-0042"},
         )
         assert response.status_code == 200, response.text
-    content = demo_content(demo["professionals"])
+    content = valid_ppa(members=demo["professionals"], fresh_ids=True)
     response = coord.post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA exports", "content": content.model_dump(mode="json")},

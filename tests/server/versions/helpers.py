@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from editor.schema import PPAContent
-from server.demo import demo_content
 from tests.conftest import Api
+from tests.factories import valid_ppa
 from tests.server.helpers import Cercle, build_cercle
 
 COORD = "coordinatrice"
@@ -20,12 +20,6 @@ STRUCTURE_ACCORD = {"par": "Claire Durand, directrice du FAM", "date": "2026-11-
 PERSON_ACCORD = {"mode": "signe", "par": "Jean Paul Dupont", "date": "2026-11-20"}
 
 
-def valid_content() -> PPAContent:
-    pros = {k: f"pro-{k}" for k in ("coordinatrice", "infirmier", "psychologue", "ergotherapeute")}
-    pros["assistante-sociale"] = "pro-as"
-    return demo_content(pros)
-
-
 @dataclass
 class Setup:
     cercle: Cercle
@@ -36,7 +30,7 @@ class Setup:
 def new_ppa(api_as: Any, demo: dict[str, Any], content: PPAContent | None = None) -> Setup:
     """A fresh person (every role in the cercle) with a draft PPA holding a valid content."""
     cercle = build_cercle(api_as, demo)
-    content = content or valid_content()
+    content = content or valid_ppa(fresh_ids=True)
     response = api_as(COORD).post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA versions", "content": content.model_dump(mode="json")},

@@ -7,32 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from editor.crdt import content_to_doc, encode_state, write_content
-from editor.schema import Action, Jour, Objectif, Planning, PPAContent
+from editor.schema import Action, Jour, PPAContent
 from server.versions_api.authorship import LoggedUpdate, changes_from_updates
+from tests.factories import small_ppa
 from versions.diff import diff_contents
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def _base() -> PPAContent:
-    return PPAContent(
-        objectifs=[Objectif(id="o1", titre="Cuisiner")],
-        actions=[
-            Action(
-                id="a1",
-                titre="Atelier",
-                objectif_ids=["o1"],
-                planning=Planning(jours=[Jour.LUNDI], lieu="Foyer"),
-            ),
-            Action(id="a2", titre="Courses", objectif_ids=["o1"]),
-        ],
-    )
-
-
 def _log(
     steps: list[tuple[str, Callable[[PPAContent], Any]]],
 ) -> tuple[bytes, list[LoggedUpdate], PPAContent, PPAContent]:
-    base = _base()
+    base = small_ppa()
     doc = content_to_doc(base)
     state = encode_state(doc)
     current = base.model_copy(deep=True)
@@ -75,7 +61,7 @@ def test_each_update_names_the_paths_it_touched() -> None:
 
 def test_updates_already_in_the_base_name_nobody() -> None:
     state, updates, _, _ = _log([("alice", lambda c: setattr(c.objectifs[0], "titre", "Autre"))])
-    later = content_to_doc(_base())
+    later = content_to_doc(small_ppa())
     later.apply_update(state)
     for update in updates:
         later.apply_update(update.update)
@@ -87,7 +73,10 @@ def test_authors_reach_the_diff_fields_and_items() -> None:
         [
             ("alice", lambda c: setattr(c.objectifs[0], "titre", "Cuisiner seule")),
             ("bob", lambda c: setattr(c.actions[1], "titre", "Courses au marché")),
-            ("alice", lambda c: setattr(c.actions[1], "titre", "Courses")),  # back: no change
+            (
+                "alice",
+                lambda c: setattr(c.actions[1], "titre", "Atelier cuisine"),
+            ),  # back: no change
         ]
     )
     diff = diff_contents(base, current, authorship=changes_from_updates(state, updates))

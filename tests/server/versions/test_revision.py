@@ -8,6 +8,7 @@ from typing import Any
 
 from editor.schema import PPAContent
 from exports.local_time import PARIS
+from tests.factories import valid_ppa
 from tests.server.versions.conftest import Edit, RecordingRooms
 from tests.server.versions.helpers import (
     AUDITOR,
@@ -15,7 +16,6 @@ from tests.server.versions.helpers import (
     COORD,
     ESMS,
     new_ppa,
-    valid_content,
     validate,
 )
 from versions.lifecycle import add_months
@@ -73,7 +73,7 @@ def test_revision_needs_a_validated_version(api_as: Any, demo: dict[str, Any]) -
 
 
 def _with_review(day: dt.date | None) -> PPAContent:
-    content = valid_content()
+    content = valid_ppa(fresh_ids=True)
     content.bilan.date_evaluation = None
     content.bilan.prochaine_revision = day
     return content
