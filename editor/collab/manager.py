@@ -87,7 +87,8 @@ class RoomManager:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.shutdown()
         tg = self._task_group
-        assert tg is not None
+        if tg is None:
+            raise RuntimeError("room manager not running")
         self._task_group = None
         tg.cancel_scope.cancel()
         await tg.__aexit__(None, None, None)
@@ -196,7 +197,8 @@ class RoomManager:
         await loading.done.wait()
         if loading.error is not None:
             raise StoreUnavailable("Chargement du document impossible") from loading.error
-        assert loading.room is not None
+        if loading.room is None:
+            raise RuntimeError(f"room {ppa_id} loaded without a room")
         return loading.room
 
     async def _load(self, ppa_id: str, loading: _Loading) -> None:
@@ -230,7 +232,8 @@ class RoomManager:
             )
             if stored.locked or ppa_id in self._locked:
                 room.locked = True
-            assert self._task_group is not None
+            if self._task_group is None:
+                raise RuntimeError("room manager not running")
             await self._task_group.start(room.run)
             old = self._rooms.get(ppa_id)
             if old is not None:

@@ -47,7 +47,7 @@ def fold_updates(state: bytes | None, updates: Iterable[bytes]) -> bytes:
 _TEXT_CONTENT_REFS: Final = frozenset({1, 4})  # ContentDeleted, ContentString
 
 
-def _skip_any(decoder: Decoder, depth: int = 0) -> None:
+def _skip_any(decoder: Decoder, depth: int = 0) -> None:  # noqa: C901 - one case per lib0 type
     if depth > 64:
         raise MalformedMessage("Valeur trop imbriquée")
     buf = decoder.buf
@@ -85,7 +85,7 @@ def _skip_any(decoder: Decoder, depth: int = 0) -> None:
     raise MalformedMessage("Valeur de type inconnu")
 
 
-def _struct_length(decoder: Decoder, info: int) -> int:
+def _struct_length(decoder: Decoder, info: int) -> int:  # noqa: C901 - one case per Yjs content
     """Skip one struct of a v1 update; return its length in clock units."""
     ref = info & 0x1F
     if ref in (0, 10):  # GC, Skip
@@ -171,7 +171,9 @@ def update_clients(update: bytes) -> list[int]:
     return [r.client for r in update_ranges(update)]
 
 
-def is_text_edit(update: bytes, text_roots: frozenset[str] = frozenset()) -> bool:
+def is_text_edit(  # noqa: C901 - walks the update's structs in one pass
+    update: bytes, text_roots: frozenset[str] = frozenset()
+) -> bool:
     """Whether a (v1) update only inserts characters and deletes: every new item holds string
     content, none is keyed into a map, and none is attached to a root other than ``text_roots``.
 

@@ -302,7 +302,8 @@ class RedisFanout:
                     log.info("collab.redis.subscribed", rooms=len(self._counts))
                     if not first:
                         for room in list(self._rooms.values()):
-                            assert self._task_group is not None
+                            if self._task_group is None:
+                                raise RuntimeError("fan-out not running")
                             self._task_group.start_soon(room.catch_up)
                     first = False
                     delay = 0.05
@@ -350,7 +351,8 @@ class RedisFanout:
     @staticmethod
     def _deliver(room: Room, kind: bytes, payload: bytes, seqs: tuple[int, int] | None) -> None:
         if kind == _BEACON:
-            assert seqs is not None
+            if seqs is None:
+                raise RuntimeError("a beacon without sequence numbers")
             room.note_stored(seqs[1])
         else:
             room.receive_remote(payload, seqs)
@@ -395,7 +397,8 @@ class RedisFanout:
         self._send(self._control, json.dumps({**reply, "from": self.origin}))
 
     async def _lock_here(self, ppa_id: str, request: dict[str, Any]) -> None:
-        assert self.locker is not None
+        if self.locker is None:
+            raise RuntimeError("fan-out without a locker")
         try:
             await self.locker.lock(ppa_id)
         except Exception:

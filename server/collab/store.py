@@ -446,7 +446,8 @@ class SqlUpdateStore:
             seq = await conn.scalar(
                 select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa_id)
             )
-        assert seq is not None
+        if seq is None:
+            raise RuntimeError(f"no update stored for {ppa_id}")
         return int(seq)
 
     async def compact(self, ppa_id: str) -> int:
