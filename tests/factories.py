@@ -1,13 +1,13 @@
 """The one place a test gets a valid PPA content: ``valid_ppa()``, or ``small_ppa()`` when minimal.
 
-The content is the tests' own (the demo's draft PPA with stable ids), so the product's demo can
-change without moving test expectations.
+The content is the product's one realistic PPA (:mod:`exports.sample_content`, the demo's draft
+and the exports' sample) with stable, readable ids.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from editor.schema import (
@@ -20,14 +20,11 @@ from editor.schema import (
     Jour,
     Moyen,
     Objectif,
-    OrigineAttente,
     Planning,
     PPAContent,
     Projet,
-    StatutAction,
-    StatutObjectif,
-    TypeMoyen,
 )
+from exports.sample_content import demo_content
 
 ROLES = ("coordinatrice", "infirmier", "psychologue", "ergotherapeute", "assistante-sociale")
 """The professions the PPA's referents and intervenants are drawn from."""
@@ -56,6 +53,11 @@ def valid_ppa(*, members: Mapping[str, str] | None = None, fresh_ids: bool = Fal
 def _with_fresh_ids(content: PPAContent) -> PPAContent:
     """``content`` with a random tag after every item id, links followed."""
     tag = uuid.uuid4().hex[:12]
+    return _renamed(content, lambda old: f"{old}-{tag}")
+
+
+def _renamed(content: PPAContent, rename: Callable[[str], str]) -> PPAContent:
+    """``content`` with every item id renamed, links followed."""
     items: list[Attente | Besoin | Objectif | Action | Moyen | Accord] = [
         *content.attentes,
         *content.besoins,
@@ -65,274 +67,42 @@ def _with_fresh_ids(content: PPAContent) -> PPAContent:
         *content.accords,
     ]
     for item in items:
-        item.id = f"{item.id}-{tag}"
+        item.id = rename(item.id)
     for objectif in content.objectifs:
-        objectif.besoin_ids = [f"{i}-{tag}" for i in objectif.besoin_ids]
+        objectif.besoin_ids = [rename(i) for i in objectif.besoin_ids]
     for action in content.actions:
-        action.objectif_ids = [f"{i}-{tag}" for i in action.objectif_ids]
+        action.objectif_ids = [rename(i) for i in action.objectif_ids]
     return content
 
 
+STABLE_IDS: Mapping[str, tuple[str, ...]] = {
+    "attentes": ("at-1", "at-2", "at-3", "at-4"),
+    "besoins": ("b-sante", "b-logement", "b-social", "b-mobilite"),
+    "objectifs": ("o-sante", "o-logement", "o-social", "o-mobilite"),
+    "actions": (
+        "a-sante",
+        "a-education",
+        "a-cuisine",
+        "a-budget",
+        "a-theatre",
+        "a-soutien",
+        "a-tramway",
+    ),
+    "moyens": ("mo-1", "mo-2", "mo-3"),
+}
+"""The readable ids the tests name, in the order of the shared content's lists."""
+
+
 def _valid_ppa(pro: dict[str, str]) -> PPAContent:
-    b_sante = Besoin(
-        id="b-sante",
-        code="1.1.10",
-        description="Suivi du diabète de type 1 : injections et surveillance glycémique.",
-        analyse="Autonomie partielle ; oublis fréquents du contrôle du soir.",
-    )
-    b_logement = Besoin(
-        id="b-logement",
-        code="1.3.2.1",
-        description="Souhaite vivre en appartement inclusif d'ici deux ans.",
-        analyse="Compétences domestiques à consolider (courses, budget, entretien).",
-    )
-    b_social = Besoin(
-        id="b-social",
-        code="1.3.4.1",
-        description="Isolement le week-end ; envie de rejoindre un club de théâtre.",
-        analyse="Appréhension des lieux nouveaux ; besoin d'un accompagnement au départ.",
-    )
-    b_mobilite = Besoin(
-        id="b-mobilite",
-        code="1.3.4.2",
-        description="Se déplacer seule en tramway entre le foyer et le centre-ville.",
-        analyse="Trajets connus réalisés seule ; difficultés lors des changements.",
-    )
-    o_sante = Objectif(
-        id="o-sante",
-        titre="Gérer son traitement du soir en autonomie",
-        description="Réaliser seule le contrôle glycémique du soir et noter les résultats.",
-        besoin_ids=[b_sante.id],
-        domaine="Santé",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 6, 30),
-        resultat_attendu="Contrôle du soir réalisé seule 6 soirs sur 7.",
-        strategie="Rappel sur téléphone, carnet illustré, point hebdomadaire avec l'infirmier.",
-        referent_id=pro["infirmier"],
-        avis_usager="Je veux y arriver sans qu'on me le rappelle.",
-        statut=StatutObjectif.ACTIF,
-    )
-    o_logement = Objectif(
-        id="o-logement",
-        titre="Préparer l'entrée en appartement inclusif",
-        description="Acquérir les gestes du quotidien nécessaires à la vie en appartement.",
-        besoin_ids=[b_logement.id],
-        domaine="Habitat",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 11, 30),
-        resultat_attendu="Préparer seule trois repas par semaine et gérer un budget courses.",
-        strategie="Mises en situation dans l'appartement d'entraînement du SAVS.",
-        referent_id=pro["ergotherapeute"],
-        avis_usager="D'accord, j'ai hâte d'avoir ma cuisine.",
-        statut=StatutObjectif.ACTIF,
-    )
-    o_social = Objectif(
-        id="o-social",
-        titre="Participer à une activité de loisirs chaque semaine",
-        description="Rejoindre l'atelier théâtre de la MJC du quartier.",
-        besoin_ids=[b_social.id],
-        domaine="Vie sociale",
-        date_debut=date(2027, 1, 5),
-        date_echeance=date(2027, 6, 30),
-        resultat_attendu="Présence régulière à l'atelier (au moins 3 séances sur 4).",
-        strategie="Accompagnement aux premières séances puis retrait progressif.",
-        referent_id=pro["psychologue"],
-        statut=StatutObjectif.EN_PREPARATION,
-    )
-    o_mobilite = Objectif(
-        id="o-mobilite",
-        titre="Se déplacer seule en tramway avec une correspondance",
-        description="Aller du foyer à la MJC avec un changement de ligne.",
-        besoin_ids=[b_mobilite.id],
-        domaine="Mobilité",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 3, 31),
-        resultat_attendu="Trajet aller-retour réalisé seule trois fois de suite.",
-        referent_id=pro["coordinatrice"],
-        statut=StatutObjectif.ACTIF,
-    )
-    actions = [
-        Action(
-            id="a-sante",
-            titre="Point santé hebdomadaire",
-            description="Relecture du carnet de glycémie et ajustement des rappels.",
-            objectif_ids=[o_sante.id],
-            prestations=["2.1.1.2"],
-            referent_id=pro["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                jours=[Jour.LUNDI],
-                heure_debut="18:30",
-                duree_minutes=30,
-                lieu="Infirmerie du foyer",
-            ),
-            statut=StatutAction.ACTIF,
-        ),
-        Action(
-            id="a-education",
-            titre="Éducation thérapeutique : autosurveillance",
-            description="Séances d'éducation thérapeutique avec support illustré.",
-            objectif_ids=[o_sante.id],
-            prestations=["2.1.1.1", "2.2.3"],
-            referent_id=pro["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 2, 28),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                intervalle=2,
-                jours=[Jour.JEUDI],
-                heure_debut="14:00",
-                duree_minutes=60,
-                lieu="Salle d'activité du foyer",
-            ),
-            statut=StatutAction.ESSAI,
-        ),
-        Action(
-            id="a-cuisine",
-            titre="Atelier cuisine en appartement d'entraînement",
-            description="Préparation d'un repas complet, de la liste de courses à la vaisselle.",
-            objectif_ids=[o_logement.id],
-            prestations=["2.3.2.2"],
-            referent_id=pro["ergotherapeute"],
-            intervenant_ids=[pro["coordinatrice"]],
-            date_debut=date(2026, 12, 2),
-            date_fin=date(2027, 11, 30),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                jours=[Jour.MERCREDI],
-                heure_debut="10:00",
-                duree_minutes=150,
-                lieu="Appartement d'entraînement, 12 rue des Lilas, Lyon",
-            ),
-            statut=StatutAction.ACTIF,
-        ),
-        Action(
-            id="a-budget",
-            titre="Gestion du budget courses",
-            description="Construire un budget mensuel et suivre les dépenses avec un tableau.",
-            objectif_ids=[o_logement.id],
-            prestations=["2.3.5.2"],
-            referent_id=pro["assistante-sociale"],
-            date_debut=date(2027, 1, 4),
-            date_fin=date(2027, 11, 30),
-            planning=Planning(
-                frequence=Frequence.MENSUELLE,
-                jours=[Jour.VENDREDI],
-                heure_debut="09:30",
-                duree_minutes=60,
-                lieu="Bureau du SAVS",
-            ),
-            statut=StatutAction.EN_PREPARATION,
-        ),
-        Action(
-            id="a-theatre",
-            titre="Accompagnement à l'atelier théâtre",
-            description="Accompagnement aux quatre premières séances, puis retrait progressif.",
-            objectif_ids=[o_social.id],
-            prestations=["2.3.4.2"],
-            referent_id=pro["psychologue"],
-            date_debut=date(2027, 1, 5),
-            date_fin=date(2027, 6, 30),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                jours=[Jour.MARDI],
-                heure_debut="18:00",
-                duree_minutes=120,
-                lieu="MJC du quartier",
-            ),
-            statut=StatutAction.EN_PREPARATION,
-        ),
-        Action(
-            id="a-soutien",
-            titre="Entretiens de soutien",
-            description="Entretiens individuels pour travailler l'appréhension des lieux nouveaux.",
-            objectif_ids=[o_social.id],
-            prestations=["2.1.1.3"],
-            referent_id=pro["psychologue"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                intervalle=2,
-                jours=[Jour.VENDREDI],
-                heure_debut="15:00",
-                duree_minutes=45,
-                lieu="Bureau du SAVS",
-            ),
-            statut=StatutAction.ACTIF,
-        ),
-        Action(
-            id="a-tramway",
-            titre="Entraînement aux trajets en tramway",
-            description="Trajets accompagnés puis suivis à distance (téléphone).",
-            objectif_ids=[o_mobilite.id, o_social.id],
-            prestations=["2.3.4.3", "3.2.4.3"],
-            referent_id=pro["coordinatrice"],
-            intervenant_ids=[pro["ergotherapeute"]],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 3, 31),
-            planning=Planning(
-                frequence=Frequence.HEBDOMADAIRE,
-                jours=[Jour.MARDI, Jour.SAMEDI],
-                heure_debut="16:30",
-                duree_minutes=90,
-                lieu="Arrêt Tilleuls, ligne T2",
-            ),
-            statut=StatutAction.ESSAI,
-        ),
-    ]
-    return PPAContent(
-        projet=Projet(
-            titre="Projet personnalisé d'accompagnement 2026-2027",
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 11, 30),
-            modalite_communication="Présenté oralement à la personne avec un support illustré, "
-            "en présence de sa sœur.",
-        ),
-        projet_de_vie="Vivre dans mon appartement, près de ma sœur, avoir des amis et faire du "
-        "théâtre.",
-        attentes=[
-            Attente(
-                id="at-1", origine=OrigineAttente.PERSONNE, texte="Avoir mon appartement à moi."
-            ),
-            Attente(
-                id="at-2", origine=OrigineAttente.PERSONNE, texte="Faire du théâtre avec d'autres."
-            ),
-            Attente(
-                id="at-3",
-                origine=OrigineAttente.ENTOURAGE,
-                texte="Que sa santé reste stable pendant le passage en appartement.",
-            ),
-            Attente(
-                id="at-4",
-                origine=OrigineAttente.PROFESSIONNEL,
-                texte="Consolider l'autonomie dans les déplacements avant l'emménagement.",
-            ),
-        ],
-        besoins=[b_sante, b_logement, b_social, b_mobilite],
-        objectifs=[o_sante, o_logement, o_social, o_mobilite],
-        actions=actions,
-        moyens=[
-            Moyen(id="mo-1", type=TypeMoyen.MATERIEL, description="Lecteur de glycémie connecté."),
-            Moyen(
-                id="mo-2",
-                type=TypeMoyen.HUMAIN,
-                description="Ergothérapeute du SAVS, 2 h 30 par semaine.",
-            ),
-            Moyen(
-                id="mo-3",
-                type=TypeMoyen.FINANCIER,
-                description="PCH aide humaine (notification MDPH).",
-            ),
-        ],
-        bilan=Bilan(
-            date_evaluation=date(2027, 6, 15),
-            prochaine_revision=date(2027, 11, 15),
-            notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
-        ),
-    )
+    """The product's one realistic content (:mod:`exports.sample_content`) with stable ids."""
+    content = demo_content(pro)
+    stable: dict[str, str] = {}
+    for field, ids in STABLE_IDS.items():
+        items = getattr(content, field)
+        if len(items) != len(ids):
+            raise RuntimeError(f"exports.sample_content changed: {field} has {len(items)} items")
+        stable.update({item.id: new for item, new in zip(items, ids, strict=True)})
+    return _renamed(content, stable.__getitem__)
 
 
 def small_ppa() -> PPAContent:
