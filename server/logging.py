@@ -8,6 +8,28 @@ import sys
 import structlog
 
 
+class StderrLogger:
+    """Writes each line to ``sys.stderr`` as it is at call time, never to a stream kept from before.
+
+    structlog's ``PrintLogger`` keeps the file it was created with; a logger cached while a test
+    (or a CLI runner) had swapped ``sys.stderr`` would then write to a closed file for ever.
+    """
+
+    def msg(self, message: str) -> None:
+        stream = sys.stderr
+        try:
+            print(message, file=stream, flush=True)
+        except ValueError:  # closed by whoever swapped it in: the line goes to the real stderr
+            print(message, file=sys.__stderr__, flush=True)
+
+    log = debug = info = warn = warning = msg
+    error = err = critical = exception = fatal = failure = msg
+
+
+def _stderr_logger(*_args: object) -> StderrLogger:
+    return StderrLogger()
+
+
 def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
     # Alembic reports each plugin and its migration context at INFO: noise for the CLI's users.
@@ -31,7 +53,7 @@ def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # Logs go to stderr: stdout is for command output (``ppa demo --json``).
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )
 

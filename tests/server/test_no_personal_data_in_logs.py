@@ -75,3 +75,32 @@ def test_logged_tracebacks_hold_no_local_variables(
     assert "in fails" in err  # the traceback itself is there
     assert "ZYXWORTH" not in err
     assert "Projet de vie" not in err
+
+
+def test_a_logger_cached_while_stderr_was_swapped_keeps_working() -> None:
+    """A logger first used while a test swapped stderr must not keep that (later closed) stream."""
+    import io
+    import sys
+
+    import structlog
+
+    from server.logging import configure_logging
+
+    saved = structlog.get_config()
+    real = sys.stderr
+    configure_logging()
+    try:
+        swapped = io.StringIO()
+        sys.stderr = swapped
+        logger = structlog.get_logger("t.cached")
+        logger.info("first.use", ppa="p-1")  # cached now, with whatever stderr is
+        sys.stderr = real
+        swapped.close()
+        logger.warning("after.close", ppa="p-1")  # raised ValueError with PrintLoggerFactory
+        replacement = io.StringIO()
+        sys.stderr = replacement
+        logger.info("follows.stderr", ppa="p-1")
+        assert "follows.stderr" in replacement.getvalue()
+    finally:
+        sys.stderr = real
+        structlog.configure(**saved)
