@@ -4,8 +4,9 @@ Every model's field list with its CRDT storage kind (:data:`FIELDS`, what
 :mod:`editor.crdt` enforces and the browser's item factories create), the French label of every
 field (:data:`FIELD_LABELS`, used by diffs) and of every enum value of the content model
 (:data:`ENUM_LABELS`). The browser gets them at build time: ``editor/web/build.mjs`` runs
-``python -m editor.catalogue --json`` into ``editor/web/src/generated/catalogue.json`` (not
-committed); ``docs/document-schema.md`` is checked against it by ``tests/editor/test_catalogue.py``.
+``python -m server.labels --json`` (this catalogue plus the API's labels) into
+``editor/web/src/generated/catalogue.json`` (not committed); ``docs/document-schema.md`` is
+checked against it by ``tests/editor/test_catalogue.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from editor.schema import (
     TypeAccord,
     TypeMoyen,
 )
+from editor.terminology import Kind
 
 
 class FieldKind(Enum):
@@ -237,6 +239,13 @@ ENUM_LABELS: Final[dict[type[StrEnum], dict[str, str]]] = {
 }
 """French label of every value of every enum of the content model (the editor's choices)."""
 
+SERAFIN_KIND_LABELS: Final[dict[Kind, str]] = {
+    Kind.BESOIN: "Besoin",
+    Kind.PRESTATION_DIRECTE: "Prestation directe",
+    Kind.PRESTATION_INDIRECTE: "Prestation indirecte",
+}
+"""French label of each part of the SERAFIN-PH nomenclature."""
+
 FREQUENCE_UNITS: Final[dict[str, str]] = {
     "ponctuelle": "fois",
     "quotidienne": "jour(s)",
@@ -271,6 +280,7 @@ def catalogue_json() -> dict[str, Any]:
         "field_labels": FIELD_LABELS,
         "enum_labels": {enum.__name__: labels for enum, labels in ENUM_LABELS.items()},
         "frequence_units": FREQUENCE_UNITS,
+        "serafin_kind_labels": {kind.value: label for kind, label in SERAFIN_KIND_LABELS.items()},
     }
 
 

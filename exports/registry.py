@@ -40,6 +40,8 @@ class ExportFormat:
     """French label for the UI."""
     deterministic: bool = True
     """False when the bytes embed ``generated_at`` (XDM submissionTime)."""
+    avenant_only: bool = False
+    """Offered for validated avenants only (the MDPH fiche de liaison describes an avenant)."""
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -54,9 +56,16 @@ FORMATS: dict[str, ExportFormat] = {
             True,
             "Document Word modifiable",
         ),
-        ExportFormat("falc", render_falc, "application/pdf", "pdf", True, "Version facile à lire"),
         ExportFormat(
-            "fhir", render_fhir, "application/fhir+json", "json", False, "FHIR TDDUI (DUI)"
+            "falc", render_falc, "application/pdf", "pdf", True, "Version facile à lire (FALC)"
+        ),
+        ExportFormat(
+            "fhir",
+            render_fhir,
+            "application/fhir+json",
+            "json",
+            False,
+            "FHIR TDDUI (logiciel de la structure)",
         ),
         ExportFormat("cda", render_cda, "application/xml", "xml", False, "CDA R2 pour le DMP"),
         ExportFormat(
@@ -72,7 +81,13 @@ FORMATS: dict[str, ExportFormat] = {
             "Agenda FHIR (rendez-vous)",
         ),
         ExportFormat(
-            "mdph", render_mdph_pdf, "application/pdf", "pdf", False, "Fiche de liaison MDPH"
+            "mdph",
+            render_mdph_pdf,
+            "application/pdf",
+            "pdf",
+            False,
+            "Fiche de liaison MDPH (PDF)",
+            avenant_only=True,
         ),
         ExportFormat(
             "mdph-cda",
@@ -81,6 +96,7 @@ FORMATS: dict[str, ExportFormat] = {
             "xml",
             False,
             "Fiche de liaison MDPH (CDA)",
+            avenant_only=True,
         ),
         ExportFormat(
             "mdph-xdm",
@@ -90,6 +106,7 @@ FORMATS: dict[str, ExportFormat] = {
             False,
             "Fiche de liaison MDPH (XDM)",
             False,
+            avenant_only=True,
         ),
     )
 }

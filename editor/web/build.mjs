@@ -12,11 +12,12 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.join(here, 'dist')
 const root = path.resolve(here, '..', '..')
 
-// The field list and French labels exist once, in editor/catalogue.py: generate the browser's copy
-// (src/generated/, not committed) with the project's Python (scripts/bootstrap.sh makes .venv first).
+// The field list and French labels exist once, in editor/catalogue.py and server/labels.py:
+// generate the browser's copy (src/generated/, not committed) with the project's Python
+// (scripts/bootstrap.sh makes .venv first).
 const venvPython = path.join(root, '.venv', 'bin', 'python')
 const python = process.env.PPA_PYTHON || (existsSync(venvPython) ? venvPython : 'python3')
-const catalogue = execFileSync(python, ['-m', 'editor.catalogue', '--json'], { cwd: root, encoding: 'utf8' })
+const catalogue = execFileSync(python, ['-m', 'server.labels', '--json'], { cwd: root, encoding: 'utf8' })
 await mkdir(path.join(here, 'src', 'generated'), { recursive: true })
 await writeFile(path.join(here, 'src', 'generated', 'catalogue.json'), catalogue)
 

@@ -1,26 +1,15 @@
 // French labels of the enums of the content model and the API.
 import catalogue from './generated/catalogue.json'
 
-export const ROLE_LABELS = {
-  coordinator: 'Coordination',
-  contributor: 'Contribution',
-  reader: 'Lecture',
-  person: 'Personne accompagnée',
-  aidant: 'Aidant',
-  esms: 'Système de structure (ESMS)',
-  auditor: 'Audit'
-}
-
-export const PPA_STATUS_LABELS = {
-  draft: 'Brouillon',
-  validated: 'Validé',
-  avenant_draft: 'Avenant en préparation',
-  superseded: 'Remplacé'
-}
-
-// Labels of the content model's enums: generated at build time from editor/catalogue.py
-// (build.mjs runs `python -m editor.catalogue --json`); never copy them here.
+// Every label is generated at build time from editor/catalogue.py and server/labels.py
+// (build.mjs runs `python -m server.labels --json`); never copy one here.
 const { enum_labels: ENUMS, frequence_units: UNITS } = catalogue
+
+export const ROLE_LABELS = catalogue.role_labels
+export const PPA_STATUS_LABELS = catalogue.ppa_status_labels
+export const VERSION_KIND_LABELS = catalogue.version_kind_labels
+/** Export formats (exports/registry.py): name, label, drafts_allowed, avenant_only. */
+export const EXPORT_FORMATS = catalogue.export_formats
 
 export const ORIGINE_LABELS = ENUMS.OrigineAttente
 export const STATUT_OBJECTIF_LABELS = ENUMS.StatutObjectif
@@ -33,11 +22,7 @@ export const TYPE_MOYEN_LABELS = ENUMS.TypeMoyen
 export const ACCORD_TYPE_LABELS = ENUMS.TypeAccord
 export const ACCORD_MODE_LABELS = ENUMS.ModeAccord
 
-export const SERAFIN_KIND_LABELS = {
-  besoin: 'Besoin',
-  prestation_directe: 'Prestation directe',
-  prestation_indirecte: 'Prestation indirecte'
-}
+export const SERAFIN_KIND_LABELS = catalogue.serafin_kind_labels
 
 export function roleLabel (role) {
   return ROLE_LABELS[role] || role || 'aucun rôle'

@@ -6,39 +6,18 @@ import { api, ApiError, download } from '../api.js'
 import { getMe } from '../auth.js'
 import { openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
-import { ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, PPA_STATUS_LABELS, personName } from '../labels.js'
+import {
+  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, PPA_STATUS_LABELS, VERSION_KIND_LABELS, personName
+} from '../labels.js'
 import { renderContent } from './content.js'
 
-export const KIND_LABELS = {
-  checkpoint: 'Point de sauvegarde',
-  named: 'Version enregistrée',
-  validated: 'Version validée',
-  avenant: 'Avenant validé',
-  revision: 'Révision (nouveau PPA)',
-  restore: 'Restauration'
-}
-
-/** exports/registry.py: name, French label, available for drafts. */
-export const EXPORT_FORMATS = [
-  ['pdf', 'PDF à signer', true],
-  ['docx', 'Document Word modifiable', true],
-  ['falc', 'Version facile à lire (FALC)', true],
-  ['fhir', 'FHIR TDDUI (logiciel de la structure)', false],
-  ['cda', 'CDA R2 pour le DMP', false],
-  ['xdm', 'Paquet IHE XDM (MSSanté)', false],
-  ['ics', 'Agenda iCalendar', false],
-  ['fhir-agenda', 'Agenda FHIR (rendez-vous)', false],
-  ['mdph', 'Fiche de liaison MDPH (PDF)', false],
-  ['mdph-cda', 'Fiche de liaison MDPH (CDA)', false],
-  ['mdph-xdm', 'Fiche de liaison MDPH (XDM)', false]
-]
 const VALIDATED_KINDS = new Set(['validated', 'avenant'])
 
 export function formatsFor (version) {
   const validated = VALIDATED_KINDS.has(version.kind)
-  return EXPORT_FORMATS.filter(([name, , drafts]) => {
-    if (name.startsWith('mdph')) return version.kind === 'avenant'
-    return drafts || validated
+  return EXPORT_FORMATS.filter((format) => {
+    if (format.avenant_only) return version.kind === 'avenant'
+    return format.drafts_allowed || validated
   })
 }
 
@@ -173,7 +152,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
 
   function paintCompare () {
     if (versions.length < 2) { replace(compare); return }
-    const options = () => versions.slice().reverse().map((v) => h('option', { value: String(v.number) }, `v${v.number} · ${KIND_LABELS[v.kind] || v.kind}${v.label ? ` · ${v.label}` : ''}`))
+    const options = () => versions.slice().reverse().map((v) => h('option', { value: String(v.number) }, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}${v.label ? ` · ${v.label}` : ''}`))
     const fromId = uid('from')
     const toId = uid('to')
     // a refresh keeps what the user chose
@@ -198,7 +177,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
     replace(list, versions.slice().reverse().map((v) => {
       const exportsId = uid('exp')
       return h('li', { class: 'version', dataset: { number: String(v.number), kind: v.kind } },
-        h('p', { class: 'version__title' }, h('strong', {}, `v${v.number} · ${KIND_LABELS[v.kind] || v.kind}`),
+        h('p', { class: 'version__title' }, h('strong', {}, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}`),
           v.avenant_number ? ` n°${v.avenant_number}` : '', v.label ? ` — ${v.label}` : ''),
         h('p', { class: 'version__meta' },
           formatDateTime(v.created_at), authorsOf(v) ? ` · ${authorsOf(v)}` : '',
@@ -218,7 +197,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
           on: { toggle: (event) => { if (event.target.open) openMenus.add(v.number); else openMenus.delete(v.number) } }
         },
           h('summary', { id: exportsId }, `Télécharger v${v.number}`),
-          h('ul', { class: 'exports', 'aria-labelledby': exportsId }, formatsFor(v).map(([name, label]) => h('li', {},
+          h('ul', { class: 'exports', 'aria-labelledby': exportsId }, formatsFor(v).map(({ name, label }) => h('li', {},
             h('button', {
               type: 'button',
               class: 'btn btn--small',
@@ -275,7 +254,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
     const version = await run(`Chargement de la version ${number}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${number}`))
     setStatus('')
     openDialog({
-      title: `Version ${number} · ${KIND_LABELS[version.kind] || version.kind}`,
+      title: `Version ${number} · ${VERSION_KIND_LABELS[version.kind] || version.kind}`,
       className: 'dialog--wide',
       describe: `${version.label || ''} ${formatDateTime(version.created_at)} · empreinte ${version.content_hash}`,
       build: (close) => h('div', {},
@@ -416,7 +395,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             close(version)
             try { onPpaChanged(await api(`/api/ppas/${encodeURIComponent(ppaId)}`)) } catch { /* the lock message updates the page anyway */ }
             await refresh()
-            setStatus(`${avenant ? 'Avenant validé' : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).`)
+            setStatus(`${avenant ? VERSION_KIND_LABELS.avenant : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).`)
             announce(status.textContent)
           } catch (err) {
             submit.disabled = false
