@@ -15,7 +15,8 @@ from pycrdt import Doc
 
 from editor.collab.errors import CloseCode, LimitExceeded, StoreUnavailable, SyncError
 from editor.collab.ports import Channel, Fanout, Limits, SchemaGuard, UpdateStore, WritePolicy
-from editor.collab.room import LOCKED_REASON, Peer, Room
+from editor.collab.protocol import Notice
+from editor.collab.room import LOCKED_NOTICE, Peer, Room
 from editor.collab.updates import merge_many
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class RoomManager:
         if not room.peers and self._rooms.get(room.ppa_id) is room:
             self._schedule_unload(room)
 
-    async def lock(self, ppa_id: str, reason: str = LOCKED_REASON) -> bool:
+    async def lock(self, ppa_id: str, notice: Notice = LOCKED_NOTICE) -> bool:
         """Lock ``ppa_id``: its live room if loaded (returns whether one was, once every write
         it accepted is stored), and the room loaded later, until :meth:`unlock`."""
         self._locked.add(ppa_id)
@@ -152,7 +153,7 @@ class RoomManager:
             room = self._rooms.get(ppa_id)
         if room is None:
             return False
-        await room.lock(reason)
+        await room.lock(notice)
         return True
 
     def unlock(self, ppa_id: str) -> bool:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from pycrdt import Doc
 
+from editor.collab.protocol import Notice
+
 if TYPE_CHECKING:
     from editor.collab.room import Room
 
@@ -114,8 +116,8 @@ class WritePolicy(Protocol):
     anyway: they build on the refused one).
     """
 
-    def refuse(self, room: Room, update: bytes) -> str | None:
-        """``None`` to accept, or the reason (French, shown to the writer) to refuse."""
+    def refuse(self, room: Room, update: bytes) -> Notice | None:
+        """``None`` to accept, or the notice (its message shown to the writer) to refuse."""
         ...
 
 

@@ -11,6 +11,11 @@ Wire protocol (what a stock ``y-websocket`` ``WebsocketProvider`` speaks; lib0 e
     AUTH (2)     := varUint(0 permission denied) varString(reason)       (server -> client only)
     QUERY_AWARENESS (3) := (empty)
 
+The reason of a permission-denied message is a :class:`Notice`, the JSON object
+``{"code": "read_only", "message": "Lecture seule : ..."}``: clients decide on ``code`` (a
+:class:`NoticeCode`, or one the application defines), people read ``message`` (French). Stock
+clients only ``console.warn`` the reason.
+
 Unknown message types are ignored (the rest of the frame is skipped since its length is unknown).
 A malformed message raises :class:`MalformedMessage` *before* anything of its frame is applied,
 so the document stays byte-identical; the server closes the socket with ``error.code`` and
@@ -23,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Final, NamedTuple, TypeAlias
 
 from editor.collab.errors import MalformedMessage
@@ -82,6 +87,46 @@ class QueryAwareness:
 class AuthMessage:
     kind: int
     reason: str | None
+
+
+class NoticeCode(StrEnum):
+    """Codes of the engine's notices (an application adds its own, same encoding)."""
+
+    READ_ONLY = "read_only"
+    """The connection is read-only: nothing it sends is applied, stored or relayed."""
+    LOCKED = "locked"
+    """The document was locked: every connection is read-only until it is unlocked."""
+    LAYOUT_REPAIRED = "layout_repaired"
+    """A write broke the document's layout; the server repaired it (the connection still writes)."""
+    LAYOUT_REFUSED = "layout_refused"
+    """A write broke the document's layout and was refused."""
+    ILLEGAL_TEXT = "illegal_text"
+    """A write held characters a text may not hold and was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What the server tells a connection: ``code`` for programs, ``message`` for people."""
+
+    code: str
+    message: str
+
+    def reason(self) -> str:
+        """The reason of the permission-denied message (a JSON object)."""
+        return json.dumps({"code": str(self.code), "message": self.message}, ensure_ascii=False)
+
+    @classmethod
+    def parse(cls, reason: str) -> Notice:
+        """The notice of a reason; a bare sentence (older server) is a read-only notice."""
+        try:
+            value = json.loads(reason)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            code, message = value.get("code"), value.get("message")
+            if isinstance(code, str) and isinstance(message, str):
+                return cls(code, message)
+        return cls(NoticeCode.READ_ONLY, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +259,9 @@ def encode_query_awareness() -> bytes:
     return bytes([MessageType.QUERY_AWARENESS])
 
 
-def encode_permission_denied(reason: str) -> bytes:
-    return bytes([MessageType.AUTH, 0]) + write_var_string(reason)
+def encode_notice(notice: Notice) -> bytes:
+    """A permission-denied message carrying ``notice``."""
+    return bytes([MessageType.AUTH, 0]) + write_var_string(notice.reason())
 
 
 def clock_of(state_vector: bytes, client_id: int) -> int:

@@ -13,10 +13,10 @@ What the server tells a client, using only messages that every stock ``y-websock
   state vector. Nothing a client receives (relayed updates, sync step 2 replies) is ever
   non-durable: relays and step 2 replies are sent only once the content they hold is committed.
 * **Read-only / locked / write corrected**: an AUTH *permission denied* message whose reason is a
-  French sentence (stock clients log it with ``console.warn``; the editor can register its own
-  ``provider.messageHandlers[2]``). A read-only connection is told once when it joins, when the
-  room is locked, and on its first refused write; its updates are neither applied, stored nor
-  relayed.
+  :class:`Notice` (a code and a French message; stock clients log it with ``console.warn``; the
+  editor registers its own ``provider.messageHandlers[2]`` and decides on the code). A
+  read-only connection is told once when it joins, when the room is locked, and on its first
+  refused write; its updates are neither applied, stored nor relayed.
 
 Schema guard (:class:`SchemaGuard`; the PPA's is :class:`editor.layout_guard.LayoutGuard`): writes
 are *repaired*, not rejected. A full layout check costs milliseconds (3 ms for a usual PPA, 23 ms
@@ -65,6 +65,8 @@ from editor.collab.ports import (
 from editor.collab.protocol import (
     AwarenessMessage,
     MessageType,
+    Notice,
+    NoticeCode,
     QueryAwareness,
     SyncStep1,
     SyncStep2,
@@ -72,7 +74,7 @@ from editor.collab.protocol import (
     decode_messages,
     decode_state_vector,
     encode_awareness,
-    encode_permission_denied,
+    encode_notice,
     encode_sync_step1,
     encode_update,
 )
@@ -86,9 +88,14 @@ _MAX_BACKLOG: Final = 10_000
 _MAX_HELD: Final = 256
 
 
-READ_ONLY_REASON: Final = "Lecture seule : vos modifications ne sont ni enregistrées ni transmises."
-LOCKED_REASON: Final = "Document verrouillé (validé) : lecture seule."
-REPAIRED_REASON: Final = "Modification non conforme au schéma du document : elle a été corrigée."
+READ_ONLY_NOTICE: Final = Notice(
+    NoticeCode.READ_ONLY, "Lecture seule : vos modifications ne sont ni enregistrées ni transmises."
+)
+LOCKED_NOTICE: Final = Notice(NoticeCode.LOCKED, "Document verrouillé (validé) : lecture seule.")
+REPAIRED_NOTICE: Final = Notice(
+    NoticeCode.LAYOUT_REPAIRED,
+    "Modification non conforme au schéma du document : elle a été corrigée.",
+)
 
 
 class Peer:
@@ -310,15 +317,15 @@ class Room:
             if self._refreshing:
                 await self._refreshed.wait()
 
-    async def lock(self, reason: str = LOCKED_REASON) -> None:
+    async def lock(self, notice: Notice = LOCKED_NOTICE) -> None:
         """Turn every live connection (and every future one) read-only, then flush."""
         if not self.locked:
             self.locked = True
-            notice = encode_permission_denied(reason)
+            message = encode_notice(notice)
             for peer in self._peers:
                 peer.channel.read_only = True
                 peer.told_read_only = True
-                peer.channel.send(notice)
+                peer.channel.send(message)
             log.info("collab.room.locked ppa=%s connections=%d", self.ppa_id, len(self._peers))
         await self.flush()
 
@@ -393,9 +400,7 @@ class Room:
             channel.send(encode_awareness(states))
         if channel.read_only:
             peer.told_read_only = True
-            channel.send(
-                encode_permission_denied(LOCKED_REASON if self.locked else READ_ONLY_REASON)
-            )
+            channel.send(encode_notice(LOCKED_NOTICE if self.locked else READ_ONLY_NOTICE))
         return peer
 
     def leave(self, peer: Peer) -> None:
@@ -410,14 +415,14 @@ class Room:
             if self._fanout is not None:
                 self._fanout.publish(self.ppa_id, message, None)
 
-    def restrict(self, peer: Peer, reason: str) -> None:
-        """Turn ``peer`` read-only for good (its rights were reduced), telling it ``reason``:
+    def restrict(self, peer: Peer, notice: Notice) -> None:
+        """Turn ``peer`` read-only for good (its rights were reduced), telling it ``notice``:
         nothing it sends from now on is applied, stored or relayed, even after an unlock."""
         peer.base_read_only = True
         peer.channel.read_only = True
         peer.told_read_only = True
         if not peer.closed:
-            peer.channel.send(encode_permission_denied(reason))
+            peer.channel.send(encode_notice(notice))
 
     # -- inbound -----------------------------------------------------------------------------
 
@@ -587,9 +592,7 @@ class Room:
         if peer.channel.read_only:
             if not peer.told_read_only:
                 peer.told_read_only = True
-                peer.channel.send(
-                    encode_permission_denied(LOCKED_REASON if self.locked else READ_ONLY_REASON)
-                )
+                peer.channel.send(encode_notice(LOCKED_NOTICE if self.locked else READ_ONLY_NOTICE))
             return
         limits = self.limits
         if not peer.take_token(self._monotonic(), limits.updates_per_second, limits.update_burst):
@@ -599,12 +602,12 @@ class Room:
             if self._doc_bytes + len(update) > limits.max_document_bytes:
                 raise LimitExceeded("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
         if peer.policy is not None:
-            reason = peer.policy.refuse(self, update)
-            if reason is not None:
+            refusal = peer.policy.refuse(self, update)
+            if refusal is not None:
                 peer.base_read_only = True
                 peer.channel.read_only = True
                 peer.told_read_only = True
-                peer.channel.send(encode_permission_denied(reason))
+                peer.channel.send(encode_notice(refusal))
                 log.warning("collab.write.refused ppa=%s user=%s", self.ppa_id, peer.user_id)
                 return
         if not self.uncommitted and self._durable_sv is None:
@@ -718,7 +721,7 @@ class Room:
                 len(remaining),
                 ",".join(remaining[:5]),
             )
-        notice = encode_permission_denied(REPAIRED_REASON)
+        notice = encode_notice(REPAIRED_NOTICE)
         for peer in writers:
             if not peer.closed:
                 peer.channel.send(notice)

@@ -12,18 +12,22 @@ from typing import Any, Final
 
 from pycrdt import Doc, get_update
 
+from editor.collab.protocol import Notice
 from editor.collab.room import Room
 from editor.collab.updates import EMPTY_UPDATE
 from editor.crdt import doc_to_content_repaired
+from server.collab.notices import PpaNoticeCode
 
 OWN_ORIGINS: Final = frozenset({"personne", "entourage"})
-OWN_FIELDS_REASON: Final = (
+OWN_FIELDS_NOTICE: Final = Notice(
+    PpaNoticeCode.OWN_FIELDS_ONLY,
     "Vous ne pouvez modifier que vos propres champs (vos attentes, votre avis) : "
-    "modification refusée et non enregistrée. Rechargez la page pour continuer."
+    "modification refusée et non enregistrée. Rechargez la page pour continuer.",
 )
-INCOMPLETE_REASON: Final = (
+INCOMPLETE_NOTICE: Final = Notice(
+    PpaNoticeCode.WRITE_INCOMPLETE,
     "Modification incomplète (elle dépend de modifications inconnues du serveur) : refusée. "
-    "Rechargez la page pour continuer."
+    "Rechargez la page pour continuer.",
 )
 
 
@@ -54,7 +58,7 @@ class OwnFieldsPolicy:
         self._cached = (*key, data)
         return data
 
-    def refuse(self, room: Room, update: bytes) -> str | None:
+    def refuse(self, room: Room, update: bytes) -> Notice | None:
         if update == EMPTY_UPDATE:
             return None
         before = self._before(room)
@@ -70,7 +74,7 @@ class OwnFieldsPolicy:
             return None
         if missing[:1] != b"\x00":
             # Parts of it wait for unknown content: they could integrate later unchecked.
-            return INCOMPLETE_REASON
+            return INCOMPLETE_NOTICE
         if others_fields(scratch) != before:
-            return OWN_FIELDS_REASON
+            return OWN_FIELDS_NOTICE
         return None

@@ -6,9 +6,9 @@ person's PPAs is judged again against the database, and:
   room, then is closed 4403 with a French reason (:data:`OPPOSED_REASON`, :data:`REMOVED_REASON`,
   :data:`ROLE_REASON`);
 * fewer rights (a writer become reader, or own-fields only): read-only at once, for good (nothing
-  it sends afterwards is applied, stored or relayed), told :data:`RIGHTS_REDUCED_REASON`;
+  it sends afterwards is applied, stored or relayed), told :data:`RIGHTS_REDUCED_NOTICE`;
 * more rights (a reader become contributor...): the connection keeps what it was granted and is
-  told :data:`RIGHTS_CHANGED_REASON`; the editor offers to reconnect.
+  told :data:`RIGHTS_CHANGED_NOTICE`; the editor offers to reconnect.
 
 Re-checks run one at a time (in the order of the changes), after the change is committed. A
 connection whose token was checked before a change of its person's cercle but that joins its room
@@ -27,8 +27,9 @@ import structlog
 
 from editor.collab.errors import CloseCode
 from editor.collab.manager import RoomManager
-from editor.collab.protocol import encode_permission_denied
+from editor.collab.protocol import Notice, encode_notice
 from editor.collab.room import Peer
+from server.collab.notices import PpaNoticeCode
 
 log = structlog.get_logger(__name__)
 
@@ -38,15 +39,16 @@ REMOVED_REASON: Final = "Vous n'êtes plus membre du cercle"
 """Close reason (4403) of a member removed from the cercle."""
 ROLE_REASON: Final = "Votre rôle dans le cercle ne permet plus de lire ce PPA"
 """Close reason (4403) of a member whose new role does not read this PPA."""
-RIGHTS_REDUCED_REASON: Final = (
+RIGHTS_REDUCED_NOTICE: Final = Notice(
+    PpaNoticeCode.RIGHTS_REDUCED,
     "Vos droits dans le cercle ont changé : lecture seule, vos modifications ne sont plus "
-    "enregistrées ni transmises."
+    "enregistrées ni transmises.",
 )
-"""Read-only notice (AUTH permission denied) of a connection whose rights were reduced."""
-RIGHTS_REDUCED_CODE: Final = "rights_reduced"
-RIGHTS_CHANGED_REASON: Final = "Vos droits ont changé : reconnectez-vous pour modifier."
-"""Notice (AUTH permission denied) of a connection that may write more after reconnecting."""
-RIGHTS_CHANGED_CODE: Final = "rights_changed"
+"""Read-only notice of a connection whose rights were reduced."""
+RIGHTS_CHANGED_NOTICE: Final = Notice(
+    PpaNoticeCode.RIGHTS_CHANGED, "Vos droits ont changé : reconnectez-vous pour modifier."
+)
+"""Notice of a connection that may write more after reconnecting."""
 RECHECK_FAILED_REASON: Final = "Vos droits n'ont pas pu être vérifiés : reconnexion."
 """Close reason (1012: the client reconnects, and is authorised again) when a re-check failed."""
 
@@ -152,11 +154,11 @@ class LiveRights(Generic[A]):
             self._close(peer, CloseCode.FORBIDDEN, verdict.reason)
         elif level < before:
             live.granted = Level.READ  # own fields too: its editor lets it write the others
-            peer.room.restrict(peer, RIGHTS_REDUCED_REASON)
+            peer.room.restrict(peer, RIGHTS_REDUCED_NOTICE)
             if level > Level.READ:  # writable again once reconnected
-                peer.channel.send(encode_permission_denied(RIGHTS_CHANGED_REASON))
+                peer.channel.send(encode_notice(RIGHTS_CHANGED_NOTICE))
         elif level > before and level > offered:
-            peer.channel.send(encode_permission_denied(RIGHTS_CHANGED_REASON))
+            peer.channel.send(encode_notice(RIGHTS_CHANGED_NOTICE))
         else:
             return
         log.info(

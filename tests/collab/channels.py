@@ -12,6 +12,7 @@ from editor.collab.manager import RoomManager
 from editor.collab.protocol import (
     AuthMessage,
     AwarenessMessage,
+    Notice,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -87,7 +88,7 @@ class SimClient:
         self.text = self.doc.get("t", type=Text)
         self.outbox: list[bytes] = []
         self.durable_sv: bytes | None = None
-        self.denied: list[str] = []
+        self.denied: list[Notice] = []
         self.awareness: list[bytes] = []
         self.connected = False
         self.synced = False
@@ -125,7 +126,7 @@ class SimClient:
                 self.apply_remote(message.update)
                 self.synced = self.synced or isinstance(message, SyncStep2)
             elif isinstance(message, AuthMessage) and message.reason is not None:
-                self.denied.append(message.reason)
+                self.denied.append(Notice.parse(message.reason))
             elif isinstance(message, AwarenessMessage):
                 self.awareness.append(message.payload)
 

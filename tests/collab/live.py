@@ -32,6 +32,7 @@ from editor.collab.manager import RoomManager
 from editor.collab.protocol import (
     AuthMessage,
     AwarenessMessage,
+    Notice,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -205,7 +206,7 @@ class WsClient:
         self.doc: Doc[Any] = Doc()
         self.text = self.doc.get("t", type=Text)
         self.durable_sv: bytes | None = None
-        self.denied: list[str] = []
+        self.denied: list[Notice] = []
         self.awareness: list[bytes] = []
         self.received_updates: list[bytes] = []
         self.close_code: int | None = None
@@ -280,7 +281,7 @@ class WsClient:
                 if isinstance(message, SyncStep2):
                     self.synced.set()
             elif isinstance(message, AuthMessage) and message.reason is not None:
-                self.denied.append(message.reason)
+                self.denied.append(Notice.parse(message.reason))
             elif isinstance(message, AwarenessMessage):
                 self.awareness.append(message.payload)
         self.changed.set()

@@ -11,7 +11,7 @@ from pycrdt import Array, Doc, Map, Text
 from editor.collab.manager import RoomManager
 from editor.collab.ports import GUARD_AUTHOR, Limits
 from editor.collab.protocol import encode_update
-from editor.collab.room import REPAIRED_REASON
+from editor.collab.room import REPAIRED_NOTICE
 from editor.crdt import check_layout, content_to_doc, doc_to_content, doc_to_content_repaired
 from editor.layout_guard import LayoutGuard
 from tests.collab.channels import CountingGuard, Session, SimClient, join
@@ -102,8 +102,8 @@ async def test_unknown_root_is_emptied_before_anyone_sees_it(
     room = guarded.room("g")
     assert room is not None
     assert_sound(room.doc, other.client.doc, writer.client.doc)
-    assert REPAIRED_REASON in writer.client.denied
-    assert REPAIRED_REASON not in other.client.denied
+    assert REPAIRED_NOTICE in writer.client.denied
+    assert REPAIRED_NOTICE not in other.client.denied
     assert store.authors("g")[-2:] == ["alice", GUARD_AUTHOR]
 
 
@@ -147,7 +147,7 @@ async def test_broken_writes_are_repaired(
     room = guarded.room("g")
     assert room is not None
     assert_sound(room.doc, other.client.doc, writer.client.doc)
-    assert REPAIRED_REASON in writer.client.denied
+    assert REPAIRED_NOTICE in writer.client.denied
     assert store.authors("g")[-1] == GUARD_AUTHOR
     kept = doc_to_content(room.doc)
     assert [o.id for o in kept.objectifs][:2] == ["o1", "o2"]

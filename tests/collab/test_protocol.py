@@ -15,6 +15,7 @@ from editor.collab.protocol import (
     AuthMessage,
     AwarenessEntry,
     AwarenessMessage,
+    Notice,
     QueryAwareness,
     SyncStep1,
     SyncStep2,
@@ -24,7 +25,7 @@ from editor.collab.protocol import (
     decode_messages,
     decode_state_vector,
     encode_awareness,
-    encode_permission_denied,
+    encode_notice,
     encode_query_awareness,
     encode_sync_step1,
     encode_sync_step2,
@@ -91,7 +92,10 @@ class TestDecodeMessages:
 
     def test_query_awareness_and_auth(self) -> None:
         assert decode_messages(encode_query_awareness()) == [QueryAwareness()]
-        assert decode_messages(encode_permission_denied("non")) == [AuthMessage(0, "non")]
+        reason = '{"code": "read_only", "message": "non"}'
+        assert decode_messages(encode_notice(Notice("read_only", "non"))) == [
+            AuthMessage(0, reason)
+        ]
 
     def test_unknown_type_is_ignored_with_rest_of_frame(self) -> None:
         assert decode_messages(bytes([42, 1, 2, 3])) == [UnknownMessage(42)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from editor.collab.manager import RoomManager
 from editor.collab.protocol import AwarenessEntry, encode_awareness
-from editor.collab.room import READ_ONLY_REASON
+from editor.collab.room import LOCKED_NOTICE, READ_ONLY_NOTICE
 from tests.collab.channels import join
 from tests.collab.stores import MemoryStore
 
@@ -18,7 +18,7 @@ async def test_reader_gets_document_and_is_told_it_is_read_only(manager: RoomMan
     await room.flush()
     reader = await join(manager, "r1", "rachid", read_only=True)
     assert reader.text == "contenu"
-    assert reader.client.denied == [READ_ONLY_REASON]
+    assert reader.client.denied == [READ_ONLY_NOTICE]
 
 
 async def test_reader_writes_are_not_applied_stored_or_relayed(
@@ -37,7 +37,7 @@ async def test_reader_writes_are_not_applied_stored_or_relayed(
     assert room.doc.get_update() == before
     assert alice.text == ""
     assert store.docs["r2"].rows == []
-    assert reader.client.denied == [READ_ONLY_REASON]  # told once, not per write
+    assert reader.client.denied == [READ_ONLY_NOTICE]  # told once, not per write
 
 
 async def test_reader_presence_is_not_relayed_by_default(manager: RoomManager) -> None:
@@ -71,7 +71,7 @@ async def test_lock_turns_live_writers_read_only_at_once(
     alice.pump()
     assert alice.text == "avant"
     assert len(store.docs["r4"].rows) == 1
-    assert any("verrouillé" in reason for reason in bruno.client.denied)
+    assert LOCKED_NOTICE in bruno.client.denied
 
     late = await join(manager, "r4", "claire")
     assert late.channel.read_only

@@ -14,8 +14,8 @@ from pycrdt import Array, Map, Text
 
 from editor.collab.errors import CloseCode
 from editor.collab.protocol import encode_query_awareness
-from editor.collab.room import LOCKED_REASON, READ_ONLY_REASON
-from server.collab.policy import OWN_FIELDS_REASON
+from editor.collab.room import LOCKED_NOTICE, READ_ONLY_NOTICE
+from server.collab.policy import OWN_FIELDS_NOTICE
 from server.collab.service import FORBIDDEN_REASON
 from tests.collab.app import audit_actions, fresh_ppa, stored_content, token_of, update_log
 from tests.collab.live import WsClient
@@ -124,7 +124,7 @@ class TestReadOnly:
             open_clients, ws_url, cercle.ppa_id, token_of(api_as, "assistante-sociale")
         )
         assert str(reader.doc.get("projet_de_vie", type=Text)) == "texte"
-        assert reader.denied == [READ_ONLY_REASON]
+        assert reader.denied == [READ_ONLY_NOTICE]
         rows = len(update_log(database, cercle.ppa_id))
 
         reader.doc.get("projet_de_vie", type=Text).insert(0, "INTRUS ")
@@ -141,7 +141,7 @@ class TestReadOnly:
         assert len(log) == rows + 1
         assert {row.author for row in log} == {user_id(api_as, WRITER)}
         assert stored_content(database, cercle.ppa_id).projet_de_vie == "texte final"
-        assert reader.denied == [READ_ONLY_REASON]  # told once
+        assert reader.denied == [READ_ONLY_NOTICE]  # told once
         actions = audit_actions(database, cercle.ppa_id)
         reader_id = user_id(api_as, "assistante-sociale")
         assert ("ppa.live_open", "ok", reader_id) in actions
@@ -170,8 +170,8 @@ class TestReadOnly:
         response = validate(api_as(COORD), setup.ppa_id)
         assert response.status_code == 201, response.text
         # The lock was taken before the validation answered: the notice is already on its way.
-        await nurse.wait_for(lambda: LOCKED_REASON in nurse.denied, within=2)
-        await coord.wait_for(lambda: LOCKED_REASON in coord.denied, within=2)
+        await nurse.wait_for(lambda: LOCKED_NOTICE in nurse.denied, within=2)
+        await coord.wait_for(lambda: LOCKED_NOTICE in coord.denied, within=2)
         rows = len(update_log(database, setup.ppa_id))
         text.insert(0, "APRES ")
         await round_trip(nurse)
@@ -185,9 +185,9 @@ class TestReadOnly:
 
         # A connection opened later is read-only from the start; esms may now read it.
         late = await connect(open_clients, ws_url, setup.ppa_id, token_of(api_as, WRITER))
-        assert late.denied == [LOCKED_REASON]
+        assert late.denied == [LOCKED_NOTICE]
         esms = await connect(open_clients, ws_url, setup.ppa_id, token_of(api_as, "esms"))
-        assert esms.denied == [LOCKED_REASON]
+        assert esms.denied == [LOCKED_NOTICE]
         assert "(avant validation)" in str(esms.doc.get("projet_de_vie", type=Text))
 
 
@@ -260,7 +260,7 @@ class TestOwnFields:
         else:
             del doc.get("besoins", type=Array)[0]
         await round_trip(person)
-        assert person.denied == [OWN_FIELDS_REASON]
+        assert person.denied == [OWN_FIELDS_NOTICE]
         # Its next writes, even in its own fields, are refused too (the connection is read-only).
         doc.get("objectifs", type=Array)[0]["avis_usager"].insert(0, "ensuite ")
         await round_trip(person)

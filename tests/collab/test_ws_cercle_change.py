@@ -22,13 +22,13 @@ from pycrdt import Array, Doc, Map, Text
 
 from editor.collab.errors import CloseCode
 from editor.collab.protocol import EMPTY_STATE_VECTOR, encode_sync_step1
-from editor.collab.room import READ_ONLY_REASON
-from server.collab.policy import OWN_FIELDS_REASON
+from editor.collab.room import READ_ONLY_NOTICE
+from server.collab.policy import OWN_FIELDS_NOTICE
 from server.collab.rights import (
     OPPOSED_REASON,
     REMOVED_REASON,
-    RIGHTS_CHANGED_REASON,
-    RIGHTS_REDUCED_REASON,
+    RIGHTS_CHANGED_NOTICE,
+    RIGHTS_REDUCED_NOTICE,
     ROLE_REASON,
 )
 from server.collab.service import FORBIDDEN_REASON
@@ -240,12 +240,12 @@ async def test_matrix_of_open_connections(
         return
 
     if expected.startswith(READ_ONLY) and start != "reader":
-        await client.wait_for(lambda: RIGHTS_REDUCED_REASON in client.denied)
+        await client.wait_for(lambda: RIGHTS_REDUCED_NOTICE in client.denied)
     if expected.endswith("+"):
-        await client.wait_for(lambda: RIGHTS_CHANGED_REASON in client.denied)
+        await client.wait_for(lambda: RIGHTS_CHANGED_NOTICE in client.denied)
     else:
         await round_trip(client)
-        assert RIGHTS_CHANGED_REASON not in client.denied
+        assert RIGHTS_CHANGED_NOTICE not in client.denied
     if expected == READ_WRITE:
         await saved(client)
         await witness.wait_for(lambda: marker in str(text_of(witness)))
@@ -256,7 +256,7 @@ async def test_matrix_of_open_connections(
         await witness.wait_for(lambda: marker in attentes_of(witness))
         outside = f"[hors champs {uuid.uuid4().hex[:6]}]"
         text_of(client).insert(0, outside)
-        await client.wait_for(lambda: OWN_FIELDS_REASON in client.denied)
+        await client.wait_for(lambda: OWN_FIELDS_NOTICE in client.denied)
         await refused_everywhere(client, witness, database, member.ppa_id, outside)
     else:
         await refused_everywhere(client, witness, database, member.ppa_id, marker)
@@ -315,9 +315,9 @@ async def test_reader_made_contributor_is_offered_to_reconnect(
     member = new_member(engine, api_as, "reader")
     witness = await connect(open_clients, ws_url, member.ppa_id, token_of(api_as, COORD))
     reader = await connect(open_clients, ws_url, member.ppa_id, member.token)
-    assert reader.denied == [READ_ONLY_REASON]
+    assert reader.denied == [READ_ONLY_NOTICE]
     member.change("contributor")
-    await reader.wait_for(lambda: RIGHTS_CHANGED_REASON in reader.denied)
+    await reader.wait_for(lambda: RIGHTS_CHANGED_NOTICE in reader.denied)
     text_of(reader).insert(0, "TROP TÔT ")
     await refused_everywhere(reader, witness, database, member.ppa_id, "TROP TÔT")
     # Reconnecting gives the new rights.
@@ -354,19 +354,19 @@ async def test_memberships_added_and_removed_move_the_effective_role(
     assert entry.status_code == 201, entry.text
     witness = await connect(open_clients, ws_url, ppa_id, token_of(api_as, COORD))
     nurse = await connect(open_clients, ws_url, ppa_id, token_of(api_as, "infirmier"))
-    assert nurse.denied == [READ_ONLY_REASON]
+    assert nurse.denied == [READ_ONLY_NOTICE]
 
     account = coord.post(
         cercle, json={"kind": "professional", "role": "contributor", "user_id": me["id"]}
     )
     assert account.status_code == 201, account.text
-    await nurse.wait_for(lambda: RIGHTS_CHANGED_REASON in nurse.denied)
+    await nurse.wait_for(lambda: RIGHTS_CHANGED_NOTICE in nurse.denied)
     text_of(nurse).insert(0, "PAS ENCORE ")
     await refused_everywhere(nurse, witness, database, ppa_id, "PAS ENCORE")
 
     assert coord.delete(f"{cercle}/{account.json()['id']}").status_code == 204
     await round_trip(nurse)
-    assert nurse.denied == [READ_ONLY_REASON, RIGHTS_CHANGED_REASON]
+    assert nurse.denied == [READ_ONLY_NOTICE, RIGHTS_CHANGED_NOTICE]
     await still_reads(nurse, witness)
     assert coord.delete(f"{cercle}/{entry.json()['id']}").status_code == 204
     assert await nurse.wait_closed() == CloseCode.FORBIDDEN
@@ -406,7 +406,7 @@ async def test_connection_authorised_before_a_change_is_checked_when_it_joins(
     await asyncio.to_thread(member.change, "reader")
     release.set()
     await asyncio.wait_for(late.synced.wait(), 10)
-    await late.wait_for(lambda: RIGHTS_REDUCED_REASON in late.denied)
+    await late.wait_for(lambda: RIGHTS_REDUCED_NOTICE in late.denied)
     text_of(late).insert(0, "RETARD ")
     await refused_everywhere(late, witness, database, member.ppa_id, "RETARD")
 
@@ -461,12 +461,12 @@ async def test_change_on_one_process_reaches_connections_on_another(
     await witness.wait_for(lambda: "avant" in str(text_of(witness)))
 
     await asyncio.to_thread(member.change, "reader")
-    await writer.wait_for(lambda: RIGHTS_REDUCED_REASON in writer.denied)
+    await writer.wait_for(lambda: RIGHTS_REDUCED_NOTICE in writer.denied)
     text_of(writer).insert(0, "LECTEUR ")
     await refused_everywhere(writer, witness, database, member.ppa_id, "LECTEUR")
 
     await asyncio.to_thread(member.change, "contributor")
-    await writer.wait_for(lambda: RIGHTS_CHANGED_REASON in writer.denied)
+    await writer.wait_for(lambda: RIGHTS_CHANGED_NOTICE in writer.denied)
 
     await asyncio.to_thread(member.change, OPPOSED)
     text_of(writer).insert(0, "OPPOSE ")

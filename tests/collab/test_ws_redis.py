@@ -13,7 +13,7 @@ import pytest
 import redis
 from pycrdt import Text
 
-from editor.collab.room import LOCKED_REASON
+from editor.collab.room import LOCKED_NOTICE
 from server.collab.fanout import RedisFanout
 from tests.collab.app import ServeProcess, eventually, stored_content, token_of, update_log
 from tests.collab.live import NodeClient, WsClient
@@ -161,7 +161,7 @@ async def test_validation_on_one_process_locks_writers_on_the_other(
     finally:
         api.client.close()
     assert response.status_code == 201, response.text
-    await nurse.wait_for(lambda: LOCKED_REASON in nurse.denied, within=2)
+    await nurse.wait_for(lambda: LOCKED_NOTICE in nurse.denied, within=2)
     rows = len(update_log(database, setup.ppa_id))
     nurse.doc.get("projet_de_vie", type=Text).insert(0, "APRES ")
     await round_trip(nurse)

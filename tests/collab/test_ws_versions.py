@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pycrdt import Array, Text
 
-from editor.collab.room import LOCKED_REASON
+from editor.collab.room import LOCKED_NOTICE
 from tests.collab.app import AppServer, eventually, token_of, update_log
 from tests.collab.live import WsClient
 from tests.collab.test_ws_access import connect, round_trip, saved, user_id
@@ -79,7 +79,7 @@ async def test_avenant_gives_live_writers_their_rights_back(
     coord = await connect(open_clients, url, setup.ppa_id, token_of(api_as, COORD))
     response = validate(api_as(COORD), setup.ppa_id)
     assert response.status_code == 201, response.text
-    await nurse.wait_for(lambda: LOCKED_REASON in nurse.denied)
+    await nurse.wait_for(lambda: LOCKED_NOTICE in nurse.denied)
     actions = nurse.doc.get("actions", type=Array)
     actions[0]["titre"].insert(0, "(pendant le verrou) ")
     await round_trip(nurse)

@@ -11,6 +11,7 @@ independent of one another and of the order they run in.
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from editor.collab.room import REPAIRED_NOTICE
 from tests.conftest import Api, LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,14 +40,13 @@ CHROMIUM_ARGS = [
 ]
 SAVED = "Enregistré"
 OFFLINE = "Hors ligne - vos modifications seront envoyées"
-REPAIRED_NOTICE = "Modification non conforme"
-"""Start of the notice shown when the server's schema guard corrected a write of the page
-(``editor.collab.room.REPAIRED_REASON``; ``REPAIRED_PREFIX`` in
-editor/web/src/collab/session.js): the editor never writes anything the guard has to correct,
-so every test fails if one appears."""
-_WATCH_REPAIRED_NOTICE = """(prefix) => {
+REPAIRED_TEXT = REPAIRED_NOTICE.message
+"""The notice shown when the server's schema guard corrected a write of the page (code
+``layout_repaired``): the editor never writes anything the guard has to correct, so every test
+fails if one appears."""
+_WATCH_REPAIRED_NOTICE = """(notice) => {
     const report = (text) => {
-        if (text && text.includes(prefix)) window.ppaReportRepairedNotice(text.slice(0, 200))
+        if (text && text.includes(notice)) window.ppaReportRepairedNotice(text.slice(0, 200))
     }
     new MutationObserver((records) => {
         for (const record of records) {
@@ -137,7 +138,7 @@ def open_as(
             "ppaReportRepairedNotice",
             lambda _source, text: notices.append(f"{username}: {text}"),
         )
-        context.add_init_script(script=f"({_WATCH_REPAIRED_NOTICE})({REPAIRED_NOTICE!r})")
+        context.add_init_script(script=f"({_WATCH_REPAIRED_NOTICE})({json.dumps(REPAIRED_TEXT)})")
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{username}: {error}"))
         page.goto(f"{live_server.url}/{where}")

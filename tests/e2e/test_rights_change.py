@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from server.collab.rights import RIGHTS_CHANGED_REASON, RIGHTS_REDUCED_REASON
+from server.collab.rights import RIGHTS_CHANGED_NOTICE, RIGHTS_REDUCED_NOTICE
 from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
 from tests.server.helpers import person_body
@@ -44,14 +44,14 @@ def test_downgrade_shows_read_only_and_upgrade_offers_to_reconnect(
     wait_saved(page)
 
     assert coord.patch(member, json={"role": "reader"}).status_code == 200
-    expect(page.locator(".banner")).to_contain_text(RIGHTS_REDUCED_REASON)
+    expect(page.locator(".banner")).to_contain_text(RIGHTS_REDUCED_NOTICE.message)
     expect(save_state(page)).to_have_text("Lecture seule")
     expect(page.locator(EDIT_CONTROLS)).to_have_count(0)
     expect(page.locator('[data-field="projet_de_vie"] .ro-value')).to_contain_text("Avant.")
 
     assert coord.patch(member, json={"role": "contributor"}).status_code == 200
     notice = page.locator(".notice--rights")
-    expect(notice).to_contain_text(RIGHTS_CHANGED_REASON)
+    expect(notice).to_contain_text(RIGHTS_CHANGED_NOTICE.message)
     notice.get_by_role("button", name="Se reconnecter").click()
     expect(page.locator(".ppa-form")).to_have_attribute("aria-busy", "false")
     text_control(page, "projet_de_vie").click()

@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from editor.collab.protocol import (
     AuthMessage,
+    Notice,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -33,7 +34,7 @@ class LiveEditor:
         self.doc: Doc[Any] = Doc()
         self.durable: bytes | None = None
         self.synced = False
-        self.denied: list[str] = []
+        self.denied: list[Notice] = []
         self.ws: ClientConnection | None = None
 
     async def __aenter__(self) -> LiveEditor:
@@ -61,7 +62,7 @@ class LiveEditor:
                         self.doc.apply_update(message.update)
                         self.synced = self.synced or isinstance(message, SyncStep2)
                     elif isinstance(message, AuthMessage) and message.reason is not None:
-                        self.denied.append(message.reason)
+                        self.denied.append(Notice.parse(message.reason))
 
     def content(self) -> PPAContent:
         return doc_to_content(self.doc)

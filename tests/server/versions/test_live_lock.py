@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from editor.collab.protocol import encode_sync_step1
+from editor.collab.protocol import NoticeCode, encode_sync_step1
 from tests.conftest import LiveServer
 from tests.server.versions.helpers import CONTRIB, CONTRIB2, COORD, new_ppa, validate
 from tests.server.versions.live import LiveEditor
@@ -49,7 +49,7 @@ def test_validation_locks_every_live_connection(
             for editor in (writer, other):
                 await _round_trip(editor)
                 assert editor.denied, "told read-only before the answer to its next message"
-                assert "verrouillé" in editor.denied[-1]
+                assert editor.denied[-1].code == NoticeCode.LOCKED
 
             await writer.send_edit(lambda c: setattr(c, "projet_de_vie", "Après validation."))
             await _round_trip(writer)
@@ -80,7 +80,7 @@ def test_a_connection_opened_after_validation_is_read_only(
         async with LiveEditor(live_server.ws_url, setup.ppa_id, _token(api_as, COORD)) as late:
             await _round_trip(late)
             assert late.denied
-            assert "verrouillé" in late.denied[0]
+            assert late.denied[0].code == NoticeCode.LOCKED
             await late.send_edit(lambda c: setattr(c, "projet_de_vie", "Trop tard."))
             await _round_trip(late)
 

@@ -10,16 +10,17 @@
 // read to know when the first server step 1 of a connection (which our offline edits answer)
 // has been handled.
 //
-// Read-only: the server sends an AUTH "permission denied" message whose reason is a French
-// sentence (read-only role, document locked by validation, rights reduced by a change of the
-// cercle); a reason starting with "Modification non conforme" only says a write was corrected by
-// the schema guard, one starting with "Vos droits ont changé" that reconnecting gives more rights.
+// Notices: the server sends an AUTH "permission denied" message whose reason is a notice, a code
+// and a French message (./notices.js): read-only role, document locked by validation, rights
+// reduced by a change of the cercle, a write corrected by the schema guard or refused, more rights
+// for a new connection. The session decides on the code; the message is shown as it is.
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence, clearDocument } from 'y-indexeddb'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
+import { noticeAction, parseNotice } from './notices.js'
 
 export const SAVE_LABELS = {
   connecting: 'Connexion…',
@@ -31,13 +32,6 @@ export const SAVE_LABELS = {
   closed: 'Déconnecté'
 }
 
-const REPAIRED_PREFIX = 'Modification non conforme'
-// server/collab/policy.py: a person's or aidant's write outside their own fields, or one that
-// depends on content the server does not have
-const REFUSED_PREFIXES = ['Vous ne pouvez modifier que', 'Modification incomplète']
-// server/collab/rights.py RIGHTS_CHANGED_REASON: the cercle gave us more rights than this
-// connection has; a new connection gets them
-const RIGHTS_CHANGED_PREFIX = 'Vos droits ont changé'
 const IDB_LIST_KEY = 'ppa.idb'
 
 /** Getters of every root (docs/document-schema.md §1): always the same getter per root. */
@@ -274,24 +268,7 @@ export class CollabSession {
     provider.messageHandlers[2] = (_encoder, decoder) => {
       const kind = decoding.readVarUint(decoder)
       if (kind !== 0) return
-      const reason = decoding.readVarString(decoder)
-      if (reason.startsWith(REPAIRED_PREFIX)) {
-        this.emit('notice', reason)
-        return
-      }
-      if (reason.startsWith(RIGHTS_CHANGED_PREFIX)) {
-        this.rightsChanged = reason
-        this.emit('rights', reason)
-        return
-      }
-      if (REFUSED_PREFIXES.some((prefix) => reason.startsWith(prefix))) {
-        // The write was refused and the connection turned read-only: our replica holds changes
-        // the server will never take; the editor reopens on a fresh copy.
-        this.setReadOnly(reason, false)
-        this.emit('refused', reason)
-        return
-      }
-      this.setReadOnly(reason, /verrouill/i.test(reason))
+      this._onNotice(parseNotice(decoding.readVarString(decoder)))
     }
     provider.on('status', ({ status }) => {
       if (status === 'connected') {
@@ -356,6 +333,25 @@ export class CollabSession {
     syncProtocol.writeSyncStep1(encoder, this.doc)
     this.pendingStep1.push(this.transmittedSeq)
     ws.send(encoding.toUint8Array(encoder))
+  }
+
+  /** Act on a server notice by its code (./notices.js). */
+  _onNotice ({ code, message }) {
+    const action = noticeAction(code)
+    if (action === 'readonly' || action === 'locked') {
+      this.setReadOnly(message, action === 'locked')
+    } else if (action === 'rights') {
+      // the cercle gave us more rights than this connection has; a new connection gets them
+      this.rightsChanged = message
+      this.emit('rights', message)
+    } else if (action === 'refused') {
+      // The write was refused and the connection turned read-only: our replica holds changes
+      // the server will never take; the editor reopens on a fresh copy.
+      this.setReadOnly(message, false)
+      this.emit('refused', message)
+    } else {
+      this.emit('notice', { code, message })
+    }
   }
 
   setReadOnly (reason, locked = false) {

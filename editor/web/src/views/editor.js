@@ -171,7 +171,8 @@ export function mountEditor (root, { ppaId }) {
 
     // -- notices
     let toastTimer = null
-    const showToast = (message) => {
+    const showToast = ({ code, message }) => {
+      toast.dataset.code = code
       toast.textContent = message
       toast.classList.add('toast--visible')
       clearTimeout(toastTimer)
