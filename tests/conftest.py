@@ -7,6 +7,7 @@ PostgreSQL a fresh database is created for the run on 127.0.0.1:5432 (trust auth
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -19,6 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+
+IN_PROCESS = os.environ.get("PPA_TEST_REST_SOCKET", "") != "1"
+"""REST tests go through the ASGI app in process unless ``PPA_TEST_REST_SOCKET=1``."""
 
 PG_ADMIN_URL = os.environ.get("PPA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -101,7 +105,16 @@ class LiveServer:
             **uvicorn_options(),  # as `ppa serve`: the app's PPA_FORWARDED_ALLOW_IPS decides
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self.server.serve()
+
+        with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
+            runner.run(serve())
 
     @property
     def url(self) -> str:
@@ -166,17 +179,58 @@ def demo(live_server: LiveServer, settings: Any) -> dict[str, Any]:
     return asyncio.run(seed_demo_database(settings)).as_dict()
 
 
-class Api:
-    """A small HTTP client bound to the live server, optionally authenticated."""
+class InProcessTransport(httpx.BaseTransport):
+    """Sends each request through the live server's ASGI app on the server's own event loop.
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    No socket and no HTTP parsing, but the very app, rooms and database pools that the
+    WebSocket clients of the same test reach through uvicorn. What only uvicorn does (proxy
+    headers, streaming bodies on the wire, keep-alive) is tested with real sockets elsewhere.
+    """
+
+    def __init__(self, server: LiveServer) -> None:
+        if server.loop is None:
+            raise RuntimeError("the live server is not running")
+        self._loop = server.loop
+        self._asgi = httpx.ASGITransport(
+            app=server.app, raise_app_exceptions=False, client=("127.0.0.1", 50000)
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+
+        async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+            return response.status_code, response.headers.raw, body
+
+        future = asyncio.run_coroutine_threadsafe(send(), self._loop)
+        status, headers, body = future.result(timeout=120)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+class Api:
+    """A small HTTP client bound to the live server, optionally authenticated.
+
+    Given the :class:`LiveServer` itself, requests go through its ASGI app in process
+    (:class:`InProcessTransport`); given only a URL, through a real socket.
+    """
+
+    def __init__(self, server: str | LiveServer, token: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.token = token
-        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: with httpx's
-        # default (5 s too) a request could leave on a connection the server was closing
-        # ("Server disconnected without sending a response", seen once on a loaded machine).
-        limits = httpx.Limits(keepalive_expiry=2.0)
-        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=30, limits=limits)
+        if isinstance(server, str):
+            # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: with httpx's
+            # default (5 s too) a request could leave on a connection the server was closing
+            # ("Server disconnected without sending a response", seen once on a loaded machine).
+            limits = httpx.Limits(keepalive_expiry=2.0)
+            self.client = httpx.Client(base_url=server, headers=headers, timeout=30, limits=limits)
+        else:
+            self.client = httpx.Client(
+                base_url=server.url,
+                headers=headers,
+                timeout=30,
+                transport=InProcessTransport(server),
+            )
 
     def get(self, url: str, **kw: Any) -> httpx.Response:
         return self.client.get(url, **kw)
@@ -214,13 +268,14 @@ def api_as(live_server: LiveServer, demo: dict[str, Any]) -> Iterator[Callable[[
 
     def factory(username: str) -> Api:
         if username not in cache:
+            target = live_server if IN_PROCESS else live_server.url
             if username == "anonymous":
-                cache[username] = Api(live_server.url)
+                cache[username] = Api(target)
             elif username == "esms":
-                cache[username] = Api(live_server.url, demo["esms"]["token"])
+                cache[username] = Api(target, demo["esms"]["token"])
             else:
                 token = login(live_server.url, username, passwords[username])
-                cache[username] = Api(live_server.url, token)
+                cache[username] = Api(target, token)
         return cache[username]
 
     yield factory
