@@ -164,3 +164,21 @@ def test_one_person_member_per_cercle(api_as: Any, engine: sa.Engine) -> None:
     response = api_as(COORD).post(url, json=second)
     assert response.status_code == 409, response.text
     assert "un seul membre person" in response.json()["detail"]
+
+
+def test_a_member_kind_never_changes(api_as: Any, engine: sa.Engine) -> None:
+    """PATCH takes the role only: replacing who a member is goes through removal and addition."""
+    person_id = _fresh_person(api_as)
+    url = f"/api/persons/{person_id}/cercle"
+    added = api_as(COORD).post(
+        url, json={"kind": "aidant", "role": "aidant", **_account(engine, "user:aidant")}
+    )
+    assert added.status_code == 201, added.text
+    member = added.json()
+    response = api_as(COORD).patch(
+        f"{url}/{member['id']}", json={"role": "aidant", "kind": "professional"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "InvalidInput"
+    stored = {m["id"]: m for m in api_as(COORD).get(url).json()}[member["id"]]
+    assert (stored["kind"], stored["role"]) == ("aidant", "aidant")
