@@ -203,6 +203,43 @@ def test_unknown_login_gets_the_same_answers_and_the_same_work(
     assert real_hash.startswith("$argon2id$")
 
 
+class SlowHasher:
+    """The real argon2 hasher, whose verify takes seconds (a loaded machine, a costlier hash)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.started = threading.Event()
+        self.done = threading.Event()
+
+    def verify(self, hash: str, password: str) -> bool:
+        self.started.set()
+        try:
+            threading.Event().wait(3)
+            result: bool = self.real.verify(hash, password)
+            return result
+        finally:
+            self.done.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_password_check_does_not_stall_the_server(
+    server: LiveServer, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 runs off the event loop: other requests (and other logins' counting, whose
+    SQLite transaction would otherwise stay open) go on meanwhile."""
+    hasher = SlowHasher(security._hasher)
+    monkeypatch.setattr(security, "_hasher", hasher)
+    _, login = sql_login(engine, PASSWORD, "Compte lent")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(attempt, server, login, PASSWORD, addr())
+        assert hasher.started.wait(30)
+        assert httpx.get(f"{server.url}/api/health", timeout=30).status_code == 200
+        assert not hasher.done.is_set()
+        assert slow.result().status_code == 200
+
+
 def test_failed_and_throttled_logins_are_traced_without_the_password(
     server: LiveServer, engine: sa.Engine
 ) -> None:
