@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from weakref import WeakKeyDictionary
+
+import anyio
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +20,22 @@ from server.auth.security import (
 )
 from server.config import Settings
 from server.models import ApiClient, User
+
+PASSWORD_CHECKS_AT_ONCE = 2
+"""argon2 verifications at once per process (each takes 64 MiB and seconds on a loaded host)."""
+
+_password_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    WeakKeyDictionary()
+)
+
+
+def _password_limiter() -> anyio.CapacityLimiter:
+    """The running event loop's limiter (one serves one loop; the tests run several servers)."""
+    loop = asyncio.get_running_loop()
+    limiter = _password_limiters.get(loop)
+    if limiter is None:
+        limiter = _password_limiters[loop] = anyio.CapacityLimiter(PASSWORD_CHECKS_AT_ONCE)
+    return limiter
 
 
 def user_principal(user: User) -> Principal:
@@ -35,7 +56,14 @@ def client_principal(client: ApiClient) -> Principal:
 
 async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
     user = await session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else None, password)
+    # In a worker thread: argon2 would stall the event loop, and with it every other request
+    # (and any SQLite transaction one of them has open, e.g. another login's count).
+    ok = await anyio.to_thread.run_sync(
+        verify_password,
+        user.password_hash if user else None,
+        password,
+        limiter=_password_limiter(),
+    )
     if user is None or not ok or not user.is_active:
         return None
     return user

@@ -13,7 +13,7 @@ from server.audit.trail import trace_login
 from server.auth import throttle
 from server.auth.deps import CurrentPrincipal
 from server.auth.service import authenticate_user, issue_token, user_principal
-from server.deps import ClientAddr, SessionDep, SettingsDep
+from server.deps import ClientAddr, DatabaseDep, SessionDep, SettingsDep
 from server.errors import Unauthenticated, error_body
 from server.openapi import error_responses
 from server.text_input import refuse_illegal_fields
@@ -55,31 +55,31 @@ async def login(
     session: SessionDep,
     settings: SettingsDep,
     addr: ClientAddr,
+    db: DatabaseDep,
 ) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (401 for a wrong login or password
     and for a deactivated account, with the same message; 429 with ``Retry-After`` after
     repeated failures of one login name or from one address; 422 for control characters)."""
     refuse_illegal_fields({"username": form.username, "password": form.password})
-    keys = throttle.throttle_keys(form.username, addr)
-    wait = await throttle.retry_after(session, settings, keys)
-    if wait > 0:
+    # Counted before the password is checked, and committed at once: concurrent attempts see it.
+    attempt = await throttle.claim(db.sessionmaker, settings, form.username, addr)
+    if attempt.wait > 0:
         trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "throttled", None)
         return JSONResponse(
-            error_body("TooManyRequests", login_throttled(wait)),
+            error_body("TooManyRequests", login_throttled(attempt.wait)),
             status_code=429,
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(attempt.wait)},
         )
     user = await authenticate_user(session, form.username, form.password)
     if user is None:
         # One answer for an unknown login, a wrong password and a deactivated account: it does
-        # not tell which logins exist. Returned, not raised: the failure's count and trace commit.
-        await throttle.record_failure(session, settings, keys)
+        # not tell which logins exist. Returned, not raised: the failure's trace commits.
         trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "failed", None)
         return JSONResponse(
             error_body(Unauthenticated.code, LOGIN_REFUSED),
             status_code=Unauthenticated.status_code,
         )
-    await throttle.clear_account(session, form.username)
+    await throttle.succeeded(session, attempt, form.username)
     trace_login(session, form.username[:LOGIN_TRACE_LENGTH], addr, "ok", user_principal(user))
     return TokenRead(
         access_token=issue_token(settings, user),
