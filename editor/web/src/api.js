@@ -1,7 +1,14 @@
 // REST client: bearer token, JSON, French errors ({error, detail, problems}) as ApiError.
 import { clearSession, getToken } from './auth.js'
 
+/** A refused or failed request: HTTP status (0: network), error code, French message. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the server could not be reached
+   * @param {string} code the server's `error` (or NetworkError, HttpError)
+   * @param {string} [detail] French message
+   * @param {Array<{path: string, code: string, message: string}>} [problems] validation problems
+   */
   constructor (status, code, detail, problems = []) {
     super(detail || `Erreur ${status}`)
     this.status = status
@@ -11,13 +18,28 @@ export class ApiError extends Error {
 }
 
 let onUnauthenticated = () => {}
+/** @param {() => void} fn called when an authenticated request gets a 401 */
 export function setUnauthenticatedHandler (fn) {
   onUnauthenticated = fn
 }
 
 /**
+ * Options of api().
+ * @typedef {object} ApiOptions
+ * @property {string} [method] HTTP method (GET)
+ * @property {unknown} [json] body, sent as JSON
+ * @property {URLSearchParams} [form] body, sent form-encoded
+ * @property {boolean} [raw] resolve to the Response itself
+ * @property {string | null} [token] bearer token instead of the session's (null: none)
+ * @property {AbortSignal} [signal]
+ */
+
+/**
  * api('/api/ppas/1') -> parsed JSON. Options: method, json (body), form (URLSearchParams),
  * raw (return the Response), token (override), signal.
+ * @param {string} path
+ * @param {ApiOptions} [options]
+ * @returns {Promise<any>} the parsed JSON (null for 204), or the Response when `raw`
  */
 export async function api (path, { method = 'GET', json, form, raw = false, token, signal } = {}) {
   const headers = { Accept: 'application/json' }
@@ -51,7 +73,12 @@ export async function api (path, { method = 'GET', json, form, raw = false, toke
   return response.json()
 }
 
-/** Download a file from the API (authenticated) and hand it to the browser. */
+/**
+ * Download a file from the API (authenticated) and hand it to the browser.
+ * @param {string} path
+ * @param {string} fallbackName file name when the response does not give one
+ * @returns {Promise<string>} the file name
+ */
 export async function download (path, fallbackName) {
   const response = await api(path, { raw: true })
   const disposition = response.headers.get('Content-Disposition') || ''

@@ -2,15 +2,21 @@
 import { h, uid } from './dom.js'
 
 /**
- * openDialog({title, body: Node | (close) => Node, actions?}) -> {dialog, close(result), result: Promise}
+ * openDialog({title, describe?, build: (close) => Node, className?}) -> {dialog, close(result), result: Promise}
+ * @param {object} options
+ * @param {string} options.title heading of the dialog (its accessible name)
+ * @param {string | null} [options.describe] a paragraph under the title (its accessible description)
+ * @param {(close: (value?: any) => void) => Node} options.build the body; `close(value)` resolves `result`
+ * @param {string} [options.className] extra class of the <dialog>
+ * @returns {{dialog: HTMLDialogElement, close: (value?: any) => void, result: Promise<any>}}
  */
 export function openDialog ({ title, describe, build, className }) {
   const titleId = uid('dlg')
   const descId = describe ? `${titleId}-desc` : null
-  const opener = document.activeElement
+  const opener = /** @type {HTMLElement | null} */ (document.activeElement)
   let resolve
   const result = new Promise((r) => { resolve = r })
-  const dialog = h('dialog', { class: ['dialog', className], 'aria-labelledby': titleId, 'aria-describedby': descId })
+  const dialog = /** @type {HTMLDialogElement} */ (h('dialog', { class: ['dialog', className], 'aria-labelledby': titleId, 'aria-describedby': descId }))
   const close = (value = null) => {
     if (dialog.open) dialog.close()
     dialog.remove()
@@ -27,11 +33,18 @@ export function openDialog ({ title, describe, build, className }) {
   )
   document.body.append(dialog)
   dialog.showModal()
+  /** @type {HTMLElement | null} */
   const first = dialog.querySelector('[autofocus]') || dialog.querySelector('input, select, textarea, button:not(.btn--icon)')
   if (first) first.focus()
   return { dialog, close, result }
 }
 
+/**
+ * A yes/no question; resolves to true (confirmed), false or null (cancelled).
+ * @param {string} message
+ * @param {{confirmLabel?: string, danger?: boolean}} [options] danger: a destructive action
+ * @returns {Promise<boolean | null>}
+ */
 export function confirmDialog (message, { confirmLabel = 'Confirmer', danger = false } = {}) {
   return openDialog({
     title: 'Confirmation',

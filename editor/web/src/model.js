@@ -4,11 +4,17 @@
 import * as Y from 'yjs'
 import catalogue from './generated/catalogue.json'
 
+/** @returns {string} a new item id (lowercase UUID) */
 export function newId () {
   return crypto.randomUUID().toLowerCase()
 }
 
-/** A new map holding every key of `section` (catalogue order): `values` or the defaults. */
+/**
+ * A new map holding every key of `section` (catalogue order): `values` or the defaults.
+ * @param {string} section
+ * @param {Record<string, any>} [values]
+ * @returns {Y.Map<any>}
+ */
 function fresh (section, values = {}) {
   const map = new Y.Map()
   for (const { name, kind, default: fallback } of catalogue.fields[section]) {
@@ -21,7 +27,15 @@ function fresh (section, values = {}) {
   return map
 }
 
+/**
+ * Append a new item to the array root `rootName`, in one transaction.
+ * @param {Y.Doc} doc
+ * @param {string} rootName
+ * @param {Record<string, any>} [values]
+ * @returns {string} the new item's id
+ */
 function add (doc, rootName, values) {
+  /** @type {Y.Map<any>} */
   let item
   doc.transact(() => {
     item = fresh(rootName, values)
@@ -30,30 +44,60 @@ function add (doc, rootName, values) {
   return item.get('id')
 }
 
+/**
+ * @param {Y.Doc} doc
+ * @param {{origine?: string}} [options]
+ * @returns {string} the new attente's id
+ */
 export function addAttente (doc, { origine } = {}) {
   return add(doc, 'attentes', origine ? { origine } : {})
 }
 
+/**
+ * @param {Y.Doc} doc
+ * @param {{code?: string}} [options] code: its SERAFIN-PH code
+ * @returns {string} the new besoin's id
+ */
 export function addBesoin (doc, { code } = {}) {
   return add(doc, 'besoins', code ? { code } : {})
 }
 
+/**
+ * @param {Y.Doc} doc
+ * @param {{besoinId?: string | null}} [options] besoinId: the besoin it answers
+ * @returns {string} the new objectif's id
+ */
 export function addObjectif (doc, { besoinId = null } = {}) {
   return add(doc, 'objectifs', { besoin_ids: besoinId ? [besoinId] : [] })
 }
 
+/** @returns {Y.Map<any>} a planning with every key set to its default */
 export function newPlanning () {
   return fresh('planning')
 }
 
+/**
+ * @param {Y.Doc} doc
+ * @param {{objectifId?: string | null}} [options] objectifId: the objectif it serves
+ * @returns {string} the new action's id
+ */
 export function addAction (doc, { objectifId = null } = {}) {
   return add(doc, 'actions', { objectif_ids: objectifId ? [objectifId] : [] })
 }
 
+/**
+ * @param {Y.Doc} doc
+ * @returns {string} the new moyen's id
+ */
 export function addMoyen (doc) {
   return add(doc, 'moyens')
 }
 
+/**
+ * @param {Y.Array<any>} yarray
+ * @param {string} id
+ * @returns {number} the index of the item map with this id, -1 when there is none
+ */
 export function indexOfId (yarray, id) {
   return yarray.toArray().findIndex((m) => m instanceof Y.Map && m.get('id') === id)
 }
@@ -68,7 +112,12 @@ function removeRefs (doc, rootName, key, id) {
   }
 }
 
-/** Delete an item by id, and the references to it, in one transaction. */
+/**
+ * Delete an item by id, and the references to it, in one transaction.
+ * @param {Y.Doc} doc
+ * @param {string} rootName
+ * @param {string} id
+ */
 export function deleteItem (doc, rootName, id) {
   doc.transact(() => {
     const arr = doc.getArray(rootName)
@@ -79,7 +128,12 @@ export function deleteItem (doc, rootName, id) {
   })
 }
 
-/** Replace an objective's besoin: exactly one id (or none). */
+/**
+ * Replace an objective's besoin: exactly one id (or none).
+ * @param {Y.Doc} doc
+ * @param {Y.Map<any>} objectif
+ * @param {string | null} besoinId
+ */
 export function setSingleBesoin (doc, objectif, besoinId) {
   doc.transact(() => {
     let refs = objectif.get('besoin_ids')
@@ -93,6 +147,12 @@ export function setSingleBesoin (doc, objectif, besoinId) {
   })
 }
 
+/**
+ * The text at map[key] (a Y.Text or a string), '' when there is none.
+ * @param {Y.Map<any> | null | undefined} map
+ * @param {string} key
+ * @returns {string}
+ */
 export function textOf (map, key) {
   const v = map?.get(key)
   return v instanceof Y.Text ? v.toString() : (typeof v === 'string' ? v : '')

@@ -18,12 +18,20 @@ export const LOCKED_REASON = 'Ce PPA est validé et verrouillé : personne ne pe
 // avenant) is not for them; their own reason says why they read.
 const HISTORY_ONLY_ROLES = new Set(['esms', 'auditor'])
 
-/** Why a role sees a locked PPA read-only. */
+/**
+ * Why a role sees a locked PPA read-only.
+ * @param {string} role
+ * @returns {string}
+ */
 export function lockedReasonFor (role) {
   return HISTORY_ONLY_ROLES.has(role) ? READ_ONLY_REASONS[role] : LOCKED_REASON
 }
 
-/** {mode: 'edit' | 'own' | 'read', reason} for a role on a PPA. */
+/**
+ * {mode: 'edit' | 'own' | 'read', reason} for a role on a PPA.
+ * @param {{locked?: boolean, status: string, my_role: string}} ppa the API's PPA
+ * @returns {{mode: 'edit' | 'own' | 'read', reason: string | null, locked: boolean}}
+ */
 export function modeFor (ppa) {
   const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
   if (locked) return { mode: 'read', reason: lockedReasonFor(ppa.my_role), locked: true }
@@ -45,7 +53,11 @@ export const OWN_ORIGINS = new Set(['personne', 'entourage'])
 
 /** The person's and aidant's own fields (fieldKey "root/id/key"), as server/collab/policy.py
  * enforces them: the attentes whose origine is "personne" or "entourage" (create, edit, delete,
- * origine among those two) and the avis_usager of every objectif and action. */
+ * origine among those two) and the avis_usager of every objectif and action.
+ * @param {string} fieldKey
+ * @param {{origine?: string}} [item] what the field's item holds (an attente's origine)
+ * @returns {boolean}
+ */
 export function ownFieldWritable (fieldKey, { origine } = {}) {
   const parts = fieldKey.split('/')
   if (parts[0] === 'attentes') return OWN_ORIGINS.has(origine) && (parts[2] === 'texte' || parts[2] === 'origine')

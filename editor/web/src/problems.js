@@ -3,6 +3,16 @@
 // attached to the fields registered under the matching key ("objectifs/<id>/besoin_ids").
 import { h, replace } from './dom.js'
 
+/**
+ * A problem from the API: its path in the content, code and French message.
+ * @typedef {{path: string, code: string, message: string}} Problem
+ */
+
+/**
+ * The segments of a problem path: "actions[<id>].prestations[0]" -> ["actions", "<id>", "prestations", "0"].
+ * @param {string} path
+ * @returns {string[]}
+ */
 export function pathSegments (path) {
   const segments = []
   let current = ''
@@ -32,6 +42,13 @@ export class ProblemRegistry {
     this.listeners = new Set()
   }
 
+  /**
+   * Show the problems of `key` in entry.slot (and mark entry.control aria-invalid), until the
+   * returned function is called.
+   * @param {string} key
+   * @param {{wrapper: HTMLElement, control?: HTMLElement | null, slot: HTMLElement}} entry
+   * @returns {() => void}
+   */
   register (key, entry) {
     if (!this.entries.has(key)) this.entries.set(key, new Set())
     this.entries.get(key).add(entry)
@@ -49,12 +66,17 @@ export class ProblemRegistry {
     return segments[0] || ''
   }
 
+  /** @param {Problem[]} problems the PPA's current problems */
   set (problems) {
     this.problems = problems
     for (const [key, entries] of this.entries) for (const entry of entries) this._paintEntry(key, entry)
     for (const fn of this.listeners) fn(problems)
   }
 
+  /**
+   * @param {(problems: Problem[]) => void} fn called with every new list of problems
+   * @returns {() => void}
+   */
   onChange (fn) {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
@@ -64,6 +86,10 @@ export class ProblemRegistry {
     return this.problems.filter((p) => this.keyOf(p.path) === key)
   }
 
+  /**
+   * @param {string} key
+   * @param {{control?: HTMLElement | null, slot: HTMLElement}} entry
+   */
   _paintEntry (key, { control, slot }) {
     const mine = this.messagesFor(key)
     const signature = mine.map((p) => p.message).join('\n')
@@ -77,7 +103,11 @@ export class ProblemRegistry {
     }
   }
 
-  /** Focus the field of a problem (for the summary's links). */
+  /**
+   * Focus the field of a problem (for the summary's links).
+   * @param {string} path
+   * @returns {boolean} false when no field shows it
+   */
   focus (path) {
     const key = this.keyOf(path)
     const entry = [...(this.entries.get(key) || [])][0]

@@ -49,6 +49,12 @@ let treeCache = null
 /**
  * Let the user pick a code. kinds: ['besoin'] or ['prestation_directe', 'prestation_indirecte'].
  * Resolves to the chosen code or null.
+ * @param {object} options
+ * @param {string} options.title
+ * @param {string[]} options.kinds SERAFIN-PH kinds offered
+ * @param {SerafinLabels} options.labels learns the labels of the codes found
+ * @param {Set<string>} [options.exclude] codes shown as already chosen
+ * @returns {Promise<string | null>}
  */
 export function pickSerafin ({ title, kinds, labels, exclude = new Set() }) {
   const searchId = uid('serafin-q')

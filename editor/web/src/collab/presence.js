@@ -9,13 +9,31 @@ import * as Y from 'yjs'
 // Dark enough for white text (contrast >= 4.5:1) and for a 3:1 outline on white.
 const PALETTE = ['#b3261e', '#1b5e20', '#0d47a1', '#6a1b9a', '#8a4500', '#00695c', '#ad1457', '#37474f']
 
+/**
+ * A person's color (the same on every device), from their id.
+ * @param {string} id
+ * @returns {string} a CSS color
+ */
 export function colorFor (id) {
   let hash = 0
   for (const ch of String(id)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0
   return PALETTE[hash % PALETTE.length]
 }
 
+/**
+ * A remote user's awareness state (see the top of this file), with its client id.
+ * @typedef {object} RemoteUser
+ * @property {number} clientId
+ * @property {{id: string, name: string, color: string}} user
+ * @property {string | null} field the field they are in ("root/id/key")
+ * @property {{field: string, anchor: object, head: object} | null} cursor
+ */
+
 export class Presence {
+  /**
+   * @param {import('./session.js').CollabSession} session
+   * @param {{id: string, display_name: string}} user the signed-in user
+   */
   constructor (session, user) {
     this.session = session
     this.user = { id: user.id, name: user.display_name, color: colorFor(user.id) }
@@ -36,11 +54,17 @@ export class Presence {
     this.offState = session.on('state', () => this.render())
   }
 
+  /**
+   * Call `fn` with the remote users whenever presence changes, until the returned function is called.
+   * @param {(others: RemoteUser[]) => void} fn
+   * @returns {() => void}
+   */
   onChange (fn) {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
   }
 
+  /** @param {string | null} fieldKey the field the local user is in (null: none) */
   setField (fieldKey) {
     this.localField = fieldKey
     if (!this.awareness) return
@@ -49,11 +73,19 @@ export class Presence {
     this.awareness.setLocalState({ ...current, user: this.user, field: fieldKey, cursor })
   }
 
+  /** @param {string} fieldKey a field the local user left */
   clearField (fieldKey) {
     if (this.localField !== fieldKey) return
     this.setField(null)
   }
 
+  /**
+   * The local caret and selection in a text field.
+   * @param {string} fieldKey
+   * @param {Y.Text} ytext
+   * @param {number} anchor
+   * @param {number} head
+   */
   setCursor (fieldKey, ytext, anchor, head) {
     if (!this.awareness || !ytext) return
     const current = this.awareness.getLocalState() || {}
@@ -65,7 +97,10 @@ export class Presence {
     this.awareness.setLocalState({ ...current, user: this.user, field: fieldKey, cursor })
   }
 
-  /** Remote users present (connected), with the field they are in. */
+  /**
+   * Remote users present (connected), with the field they are in.
+   * @returns {RemoteUser[]}
+   */
   others () {
     if (!this.awareness || !this.session.connected) return []
     const out = []
@@ -76,6 +111,12 @@ export class Presence {
     return out
   }
 
+  /**
+   * Outline `wrapper` and name who is in `fieldKey`, until the returned function is called.
+   * @param {string} fieldKey
+   * @param {HTMLElement} wrapper
+   * @returns {() => void}
+   */
   registerField (fieldKey, wrapper) {
     if (!this.fields.has(fieldKey)) this.fields.set(fieldKey, new Set())
     const entry = { wrapper }
@@ -84,6 +125,12 @@ export class Presence {
     return () => this.fields.get(fieldKey)?.delete(entry)
   }
 
+  /**
+   * Draw remote carets in a bound text field, until the returned function is called.
+   * @param {string} fieldKey
+   * @param {import('./text.js').TextBinding} binding
+   * @returns {() => void}
+   */
   registerText (fieldKey, binding) {
     if (!this.texts.has(fieldKey)) this.texts.set(fieldKey, new Set())
     this.texts.get(fieldKey).add(binding)
@@ -91,6 +138,10 @@ export class Presence {
     return () => this.texts.get(fieldKey)?.delete(binding)
   }
 
+  /**
+   * @param {string} fieldKey
+   * @param {import('./text.js').TextBinding} binding
+   */
   refreshText (fieldKey, binding) {
     binding.renderRemote(this._cursorsIn(fieldKey, binding.ytext))
   }

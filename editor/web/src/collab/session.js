@@ -34,7 +34,10 @@ export const SAVE_LABELS = {
 
 const IDB_LIST_KEY = 'ppa.idb'
 
-/** Getters of every root (docs/document-schema.md §1): always the same getter per root. */
+/**
+ * Getters of every root (docs/document-schema.md §1): always the same getter per root.
+ * @param {Y.Doc} doc
+ */
 export function roots (doc) {
   return {
     projet: doc.getMap('projet'),
@@ -49,6 +52,10 @@ export function roots (doc) {
   }
 }
 
+/**
+ * @param {string} userId
+ * @param {string} name an IndexedDB database of this user's
+ */
 function rememberDb (userId, name) {
   const all = JSON.parse(localStorage.getItem(IDB_LIST_KEY) || '{}')
   const mine = new Set(all[userId] || [])
@@ -57,7 +64,11 @@ function rememberDb (userId, name) {
   localStorage.setItem(IDB_LIST_KEY, JSON.stringify(all))
 }
 
-/** Delete this user's local copies (logout on a shared computer). */
+/**
+ * Delete this user's local copies (logout on a shared computer).
+ * @param {string} userId
+ * @returns {Promise<void>}
+ */
 export async function forgetLocalCopies (userId) {
   const all = JSON.parse(localStorage.getItem(IDB_LIST_KEY) || '{}')
   for (const name of all[userId] || []) {
@@ -71,6 +82,10 @@ export async function forgetLocalCopies (userId) {
  * Whether this device holds edits of a PPA that never reached the server (typed offline, then the
  * PPA was locked by a validation before they could be sent): compares the local copy's state
  * vector with the server's document. The local copy is then deleted (it can never be stored).
+ * @param {string} userId
+ * @param {string} ppaId
+ * @param {Y.Doc} serverDoc the document as the server sent it
+ * @returns {Promise<boolean>}
  */
 export async function orphanedLocalEdits (userId, ppaId, serverDoc) {
   const name = `ppa-collab:${userId}:${ppaId}`
@@ -91,9 +106,22 @@ export async function orphanedLocalEdits (userId, ppaId, serverDoc) {
   return orphaned
 }
 
+/**
+ * Events of a session (on(name, fn)) and the arguments `fn` gets.
+ * @typedef {object} SessionEvents
+ * @property {[state: keyof typeof SAVE_LABELS]} state the save state changed
+ * @property {[]} loaded the document has content to show (server sync or local copy)
+ * @property {[provider: WebsocketProvider]} provider a connection to the server was set up
+ * @property {[notice: {code: string, message: string}]} notice a notice to show, nothing else changes
+ * @property {[change: {reason: string, locked: boolean}]} readonly the connection turned read-only
+ * @property {[message: string]} rights a new connection gets more rights
+ * @property {[message: string]} refused a write was refused: the replica diverged for good
+ * @property {[closed: {code: number, reason: string}]} closed the server refused us for good
+ */
+
 export class CollabSession {
   /**
-   * @param {{ppaId: string, token: string, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts
+   * @param {{ppaId: string, token: string | null, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts
    */
   constructor ({ ppaId, token, user, persist, readOnly = null }) {
     this.ppaId = ppaId
@@ -151,12 +179,24 @@ export class CollabSession {
     window.addEventListener('offline', this._offline)
   }
 
+  /**
+   * Call `fn` on each `name` event until the returned function is called.
+   * @template {keyof SessionEvents} K
+   * @param {K} name
+   * @param {(...args: SessionEvents[K]) => void} fn
+   * @returns {() => void}
+   */
   on (name, fn) {
     if (!this.listeners.has(name)) this.listeners.set(name, new Set())
     this.listeners.get(name).add(fn)
     return () => this.listeners.get(name)?.delete(fn)
   }
 
+  /**
+   * @template {keyof SessionEvents} K
+   * @param {K} name
+   * @param {SessionEvents[K]} args
+   */
   emit (name, ...args) {
     for (const fn of this.listeners.get(name) || []) {
       try { fn(...args) } catch (error) { console.error(error) }
@@ -184,7 +224,9 @@ export class CollabSession {
   }
 
   /** Resolves once the local copy (IndexedDB) holds every change made so far: IndexedDB runs
-   * transactions on the same store in order, so a read after the pending writes waits for them. */
+   * transactions on the same store in order, so a read after the pending writes waits for them.
+   * @returns {Promise<boolean>} false when there is no local copy (or it failed)
+   */
   whenStoredLocally () {
     const db = this.idb?.db
     if (!db) return Promise.resolve(false)
@@ -198,7 +240,10 @@ export class CollabSession {
   }
 
   /** Resolves once every local change made so far has been answered by the server
-   * (durably stored, or refused when the connection is read-only). */
+   * (durably stored, or refused when the connection is read-only).
+   * @param {number} [timeoutMs] resolve to false after this long (0: wait for ever)
+   * @returns {Promise<boolean>}
+   */
   whenFlushed (timeoutMs = 0) {
     const target = this.localSeq
     if (this.durableSeq >= target) return Promise.resolve(true)
@@ -354,6 +399,11 @@ export class CollabSession {
     }
   }
 
+  /**
+   * Turn this session read-only (the server said so), for `reason`.
+   * @param {string} reason French message
+   * @param {boolean} [locked] the PPA was locked (validated)
+   */
   setReadOnly (reason, locked = false) {
     const changed = this.readOnlyReason !== reason || this.locked !== locked
     this.readOnlyReason = reason
@@ -367,7 +417,10 @@ export class CollabSession {
     return this.localSeq > this.durableSeq
   }
 
-  /** Forget this device's copy (changes the server refused or can no longer accept). */
+  /**
+   * Forget this device's copy (changes the server refused or can no longer accept).
+   * @returns {Promise<void>}
+   */
   async discardLocalCopy () {
     if (!this.idb) return
     const name = this.idb.name
@@ -376,6 +429,7 @@ export class CollabSession {
     try { await clearDocument(name) } catch { /* nothing stored */ }
   }
 
+  /** @param {() => void} fn */
   transact (fn) {
     this.doc.transact(fn)
   }

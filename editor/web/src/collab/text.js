@@ -8,7 +8,13 @@
 //   the browser's native undo would restore an old value and so delete others' text.
 import * as Y from 'yjs'
 
-/** Minimal edit turning `before` into `after`; `cursor` (caret after the edit) disambiguates. */
+/**
+ * Minimal edit turning `before` into `after`; `cursor` (caret after the edit) disambiguates.
+ * @param {string} before
+ * @param {string} after
+ * @param {number | null} [cursor]
+ * @returns {{index: number, remove: number, insert: string}}
+ */
 export function diffText (before, after, cursor) {
   let start = 0
   const min = Math.min(before.length, after.length)
@@ -40,7 +46,13 @@ const COPIED_STYLES = [
 
 export class TextBinding {
   /**
-   * @param {{doc, ytext, el, origin?, onLocalSelection?: (anchor, head) => void, backdrop?: HTMLElement}} opts
+   * @param {object} opts
+   * @param {Y.Doc} opts.doc the document holding `ytext`
+   * @param {Y.Text} opts.ytext the text bound to `el`
+   * @param {HTMLInputElement | HTMLTextAreaElement} opts.el the control
+   * @param {HTMLElement} [opts.backdrop] where remote carets and selections are drawn
+   * @param {(anchor: number, head: number) => void} [opts.onLocalSelection] the local caret moved
+   * @param {() => void} [opts.onChange] the control's value changed (local or remote edit)
    */
   constructor ({ doc, ytext, el, backdrop, onLocalSelection, onChange }) {
     this.onChange = onChange || (() => {})
@@ -145,7 +157,10 @@ export class TextBinding {
     this.backdrop.scrollLeft = this.el.scrollLeft
   }
 
-  /** cursors: [{name, color, anchor, head}] with absolute indexes in this text. */
+  /**
+   * cursors: [{name, color, anchor, head}] with absolute indexes in this text.
+   * @param {Array<{name: string, color: string, anchor: number, head: number}>} cursors
+   */
   renderRemote (cursors) {
     this.remote = cursors
     this._paint()

@@ -3,9 +3,39 @@ import * as Y from 'yjs'
 import { formatDate, h, uid } from '../dom.js'
 import { TextBinding } from '../collab/text.js'
 
+/**
+ * What the fields need from the editor page (views/editor.js builds it; sections.js says the rest).
+ * @typedef {object} FieldContext
+ * @property {Y.Doc} doc the live document
+ * @property {import('../collab/presence.js').Presence} presence who is in which field
+ * @property {import('../problems.js').ProblemRegistry} problems validation problems by field
+ */
+
+/**
+ * Options every field bound to a key of a map takes.
+ * @typedef {object} FieldOptions
+ * @property {Y.Map<any>} ymap the map holding the value
+ * @property {string} key the value's key in `ymap`
+ * @property {string} fieldKey presence and problems key ("root/id/key")
+ * @property {string} label
+ * @property {boolean} writable false: a read-only value
+ * @property {string} [hint] help shown under the label
+ */
+
+/** Choices of a list: [value, label] pairs. @typedef {Array<string[]>} Choices */
+
 /** Collects teardown functions (observers, bindings) of one part of the form. */
 export class Scope {
-  constructor () { this.fns = [] }
+  constructor () {
+    /** @type {Array<() => void>} */
+    this.fns = []
+  }
+
+  /**
+   * @template {() => void} F
+   * @param {F} fn
+   * @returns {F}
+   */
   add (fn) { this.fns.push(fn); return fn }
   child () {
     const scope = new Scope()
@@ -20,6 +50,13 @@ export class Scope {
   }
 }
 
+/**
+ * Calls `fn` when one of `keys` of `ymap` changes, until `scope` is disposed.
+ * @param {Scope} scope
+ * @param {Y.Map<any>} ymap
+ * @param {string[]} keys
+ * @param {() => void} fn
+ */
 export function observeKeys (scope, ymap, keys, fn) {
   const wanted = new Set(keys)
   const observer = (event) => {
@@ -31,6 +68,13 @@ export function observeKeys (scope, ymap, keys, fn) {
   scope.add(() => ymap.unobserve(observer))
 }
 
+/**
+ * ytype.observe(fn) (observeDeep when `deep`) until `scope` is disposed.
+ * @param {Scope} scope
+ * @param {Y.AbstractType<any>} ytype
+ * @param {() => void} fn
+ * @param {boolean} [deep]
+ */
 export function observe (scope, ytype, fn, deep = false) {
   if (deep) {
     ytype.observeDeep(fn)
@@ -44,6 +88,17 @@ export function observe (scope, ytype, fn, deep = false) {
 /**
  * The wrapper of one field: label, control (or read-only value), problem messages; registered
  * for presence (outline + names) and for validation problems under `fieldKey`.
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {object} options
+ * @param {string} options.fieldKey
+ * @param {string} options.label
+ * @param {string} [options.hint]
+ * @param {HTMLElement} [options.control] the control (editable), else `readOnlyValue`
+ * @param {HTMLElement} [options.readOnlyValue]
+ * @param {boolean} [options.group] the control is a fieldset (its legend labels it)
+ * @param {string} [options.extraClass]
+ * @returns {HTMLElement}
  */
 function fieldShell (ctx, scope, { fieldKey, label, hint, control, readOnlyValue, group = false, extraClass }) {
   const id = control?.id || uid('f')
@@ -83,12 +138,22 @@ function fieldShell (ctx, scope, { fieldKey, label, hint, control, readOnlyValue
   return wrapper
 }
 
+/**
+ * @param {string} value
+ * @param {string} [empty] shown when `value` is empty
+ * @returns {HTMLElement}
+ */
 function roText (value, empty = 'Non renseigné') {
   const el = h('p', { class: 'ro-value' })
   setRoText(el, value, empty)
   return el
 }
 
+/**
+ * @param {HTMLElement} el
+ * @param {string} value
+ * @param {string} [empty] shown when `value` is empty
+ */
 function setRoText (el, value, empty = 'Non renseigné') {
   el.textContent = value || empty
   el.classList.toggle('ro-value--empty', !value)
@@ -97,6 +162,18 @@ function setRoText (el, value, empty = 'Non renseigné') {
 /**
  * A Text value (Y.Text) at ymap[key] (or a root Y.Text when ymap is null and `ytext` given).
  * A missing key is created (with what was typed) on the first input, once the document is loaded.
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {object} options
+ * @param {Y.Map<any> | null} [options.ymap] the map holding the text (null: `ytext` is given)
+ * @param {string | null} [options.key]
+ * @param {Y.Text | null} [options.ytext] a root text
+ * @param {string} options.fieldKey
+ * @param {string} options.label
+ * @param {boolean} [options.multiline] a textarea (true) or a one-line input
+ * @param {string} [options.hint]
+ * @param {boolean} options.writable
+ * @returns {HTMLElement}
  */
 export function textField (ctx, scope, { ymap = null, key = null, ytext: rootText = null, fieldKey, label, multiline = true, hint, writable }) {
   const current = () => rootText || (ymap.get(key) instanceof Y.Text ? ymap.get(key) : null)
@@ -159,7 +236,13 @@ export function textField (ctx, scope, { ymap = null, key = null, ytext: rootTex
   return wrapper
 }
 
-/** A date ("YYYY-MM-DD" or null). */
+/**
+ * A date ("YYYY-MM-DD" or null).
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {FieldOptions} options
+ * @returns {HTMLElement}
+ */
 export function dateField (ctx, scope, { ymap, key, fieldKey, label, writable, hint }) {
   if (!writable) {
     const value = roText('')
@@ -183,7 +266,18 @@ export function dateField (ctx, scope, { ymap, key, fieldKey, label, writable, h
   return fieldShell(ctx, scope, { fieldKey, label, hint, control })
 }
 
-/** An enum or a nullable reference chosen in a list: options [[value, label]]. */
+/**
+ * An enum or a nullable reference chosen in a list: options [[value, label]].
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {FieldOptions & {
+ *   options: Choices | (() => Choices),
+ *   nullable?: boolean,
+ *   fallback?: string | null,
+ *   emptyLabel?: string
+ * }} options nullable: offer "none" (emptyLabel); fallback: the value shown when the key is missing
+ * @returns {HTMLElement & {refresh: () => void}}
+ */
 export function selectField (ctx, scope, { ymap, key, fieldKey, label, options, writable, nullable = false, fallback = null, hint, emptyLabel = '— Non renseigné —' }) {
   const labelOf = (v) => {
     const found = (typeof options === 'function' ? options() : options).find(([value]) => value === v)
@@ -222,7 +316,13 @@ export function selectField (ctx, scope, { ymap, key, fieldKey, label, options, 
   return Object.assign(fieldShell(ctx, scope, { fieldKey, label, hint, control }), { refresh: fill })
 }
 
-/** A plain string set atomically (e.g. bilan.redige_par). */
+/**
+ * A plain string set atomically (e.g. bilan.redige_par).
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {FieldOptions} options
+ * @returns {HTMLElement}
+ */
 export function stringField (ctx, scope, { ymap, key, fieldKey, label, writable, hint }) {
   if (!writable) {
     const value = roText('')
@@ -243,7 +343,19 @@ export function stringField (ctx, scope, { ymap, key, fieldKey, label, writable,
   return fieldShell(ctx, scope, { fieldKey, label, hint, control })
 }
 
-/** An integer (or null) within [min, max]. */
+/**
+ * An integer (or null) within [min, max].
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {FieldOptions & {
+ *   min: number,
+ *   max: number,
+ *   nullable?: boolean,
+ *   fallback?: number | null,
+ *   suffix?: string
+ * }} options nullable: may be emptied; fallback: the value shown when the key is missing
+ * @returns {HTMLElement}
+ */
 export function integerField (ctx, scope, { ymap, key, fieldKey, label, writable, min, max, nullable = true, fallback = null, hint, suffix }) {
   const currentValue = () => ymap.get(key) ?? fallback
   if (!writable) {
@@ -286,7 +398,13 @@ export function integerField (ctx, scope, { ymap, key, fieldKey, label, writable
   return wrapper
 }
 
-/** Ensure ymap[key] is a Y.Array (older content may lack the key) and return it. */
+/**
+ * Ensure ymap[key] is a Y.Array (older content may lack the key) and return it.
+ * @param {FieldContext} ctx
+ * @param {Y.Map<any>} ymap
+ * @param {string} key
+ * @returns {Y.Array<any>}
+ */
 export function ensureArray (ctx, ymap, key) {
   let arr = ymap.get(key)
   if (!(arr instanceof Y.Array)) {
@@ -298,6 +416,12 @@ export function ensureArray (ctx, ymap, key) {
   return arr
 }
 
+/**
+ * The strings of the Y.Array at ymap[key] ([] when there is none).
+ * @param {Y.Map<any>} ymap
+ * @param {string} key
+ * @returns {string[]}
+ */
 export function arrayOf (ymap, key) {
   const arr = ymap.get(key)
   return arr instanceof Y.Array ? arr.toArray().filter((v) => typeof v === 'string') : []
@@ -306,6 +430,19 @@ export function arrayOf (ymap, key) {
 /**
  * A set of ids/codes (Array<string>) chosen with checkboxes. options: () => [[value, label]];
  * subscribe(cb) -> unsubscribe, to refresh the options when their source changes.
+ * @param {FieldContext} ctx
+ * @param {Scope} scope
+ * @param {object} options
+ * @param {Y.Map<any>} options.ymap
+ * @param {string} options.key
+ * @param {string} options.fieldKey
+ * @param {string} options.legend
+ * @param {() => Choices} options.options
+ * @param {(cb: () => void) => () => void} [options.subscribe]
+ * @param {boolean} options.writable
+ * @param {string} [options.hint]
+ * @param {string} [options.emptyText] shown when there is nothing to choose or nothing chosen
+ * @returns {HTMLElement}
  */
 export function checkboxesField (ctx, scope, { ymap, key, fieldKey, legend, options, subscribe, writable, hint, emptyText = 'Aucun' }) {
   const labelOf = (v) => options().find(([value]) => value === v)?.[1] || `${v} (inconnu)`

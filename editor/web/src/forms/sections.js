@@ -16,6 +16,28 @@ import {
   stringField, textField
 } from './fields.js'
 
+/**
+ * What the form needs from the editor page (views/editor.js builds it).
+ * @typedef {object} FormContext
+ * @property {Y.Doc} doc the live document
+ * @property {ReturnType<typeof import('../collab/session.js').roots>} roots its roots
+ * @property {import('../collab/session.js').CollabSession} session
+ * @property {import('../collab/presence.js').Presence} presence
+ * @property {import('../problems.js').ProblemRegistry} problems
+ * @property {import('../serafin.js').SerafinLabels} serafin labels of SERAFIN-PH codes
+ * @property {() => import('./fields.js').Choices} memberOptions the professionals of the cercle
+ * @property {(id: string) => string} memberName a member's name from any of their ids
+ * @property {'edit' | 'own' | 'read'} mode what this user may change (permissions.js modeFor)
+ * @property {string} ownOrigine the origine of the attentes a person or aidant adds
+ * @property {(section: string) => boolean} canStructureOf may add and delete items of a section
+ * @property {(fieldKey: string, item?: {origine?: string}) => boolean} canWrite may edit a field
+ * @property {(section: string) => boolean} isFrozen read-only while an avenant is drafted
+ * @property {() => boolean} stillWritable still writable after an await (a dialog)
+ */
+
+/** @typedef {import('./fields.js').Scope} Scope */
+
+/** @param {Record<string, string>} labels @returns {Array<[string, string]>} */
 const entries = (labels) => Object.entries(labels)
 
 function excerpt (text, n = 70) {
@@ -43,6 +65,14 @@ function subscribeDeep (types, ms = 150) {
 /**
  * Items of an array root as cards, kept in document order; each card has its own scope.
  * renderItem(ymap, scope, api) -> element; api.index() gives the current position.
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {object} options
+ * @param {Y.Array<any>} options.yarray
+ * @param {(item: Y.Map<any>, scope: Scope, api: {index: () => number}) => HTMLElement} options.renderItem
+ * @param {string} options.emptyText
+ * @param {string} options.label accessible name of the list
+ * @returns {HTMLElement}
  */
 function itemList (ctx, scope, { yarray, renderItem, emptyText, label }) {
   const container = h('div', { class: 'items', role: 'list', 'aria-label': label })
@@ -103,6 +133,13 @@ function cardHeading (scope, card, ymap, noun, api, titleKey = 'titre', tag = 'h
   return heading
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {string} rootName
+ * @param {Y.Map<any>} ymap the item
+ * @param {string} noun announced when deleted ("Objectif supprimé.")
+ * @param {string} what the item in the button and the question ("l'objectif")
+ */
 function deleteButton (ctx, rootName, ymap, noun, what) {
   return h('button', {
     type: 'button',
@@ -137,6 +174,10 @@ function focusNewItem (sectionEl, id) {
   if (!focus()) requestAnimationFrame(focus)
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {string} sectionName
+ */
 function frozenNote (ctx, sectionName) {
   if (!ctx.isFrozen(sectionName)) return null
   return h('p', { class: 'notice' }, "Avenant en cours : un avenant ne modifie ni les objectifs ni les besoins. Pour les changer, démarrez une révision (nouveau PPA).")
@@ -148,6 +189,10 @@ function row (...children) {
 
 // ------------------------------------------------------------------------------------------
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function projetSection (ctx, scope) {
   const projet = ctx.roots.projet
   const w = (k) => ctx.canWrite(`projet/${k}`)
@@ -168,11 +213,19 @@ function projetSection (ctx, scope) {
   )
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function projetDeVieSection (ctx, scope) {
   return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.',
     textField(ctx, scope, { ytext: ctx.roots.projet_de_vie, fieldKey: 'projet_de_vie', label: 'Projet de vie', writable: ctx.canWrite('projet_de_vie') }))
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function attentesSection (ctx, scope) {
   const arr = ctx.roots.attentes
   let sectionEl = null
@@ -216,6 +269,11 @@ function attentesSection (ctx, scope) {
   return sectionEl
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {Y.Map<any>} item
+ */
 function besoinCodeField (ctx, scope, item) {
   const id = item.get('id')
   const fieldKey = `besoins/${id}/code`
@@ -259,6 +317,10 @@ function besoinCodeField (ctx, scope, item) {
   return wrapper
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function besoinsSection (ctx, scope) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
@@ -286,6 +348,10 @@ function besoinsSection (ctx, scope) {
   return sectionEl
 }
 
+/**
+ * @param {FormContext} ctx
+ * @returns {import('./fields.js').Choices}
+ */
 function besoinOptions (ctx) {
   return ctx.roots.besoins.toArray().filter((m) => m instanceof Y.Map).map((b, i) => {
     const code = b.get('code')
@@ -295,7 +361,12 @@ function besoinOptions (ctx) {
   })
 }
 
-/** The one besoin of an objective: a single choice (the UI never adds a second one). */
+/**
+ * The one besoin of an objective: a single choice (the UI never adds a second one).
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {Y.Map<any>} item
+ */
 function besoinOfObjectif (ctx, scope, item) {
   const id = item.get('id')
   const fieldKey = `objectifs/${id}/besoin_ids`
@@ -372,6 +443,10 @@ function besoinOfObjectif (ctx, scope, item) {
   return wrapper
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function objectifsSection (ctx, scope) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
@@ -404,6 +479,11 @@ function objectifsSection (ctx, scope) {
   return sectionEl
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {Y.Map<any>} item
+ */
 function prestationsField (ctx, scope, item) {
   const id = item.get('id')
   const fieldKey = `actions/${id}/prestations`
@@ -481,6 +561,11 @@ function prestationsField (ctx, scope, item) {
   return wrapper
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {Y.Map<any>} item
+ */
 function planningField (ctx, scope, item) {
   const id = item.get('id')
   const base = `actions/${id}/planning`
@@ -559,6 +644,13 @@ function planningField (ctx, scope, item) {
   return container
 }
 
+/**
+ * A time ("HH:MM"), as a date field whose input is of type time.
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {import('./fields.js').FieldOptions} options
+ * @returns {HTMLElement}
+ */
 function timeField (ctx, scope, { ymap, key, fieldKey, label, writable }) {
   if (!writable) {
     return stringField(ctx, scope, { ymap, key, fieldKey, label, writable: false })
@@ -572,6 +664,10 @@ function timeField (ctx, scope, { ymap, key, fieldKey, label, writable }) {
   return wrapper
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function actionsSection (ctx, scope) {
   let sectionEl = null
   const objectifOptions = () => ctx.roots.objectifs.toArray().filter((m) => m instanceof Y.Map)
@@ -611,6 +707,10 @@ function actionsSection (ctx, scope) {
   return sectionEl
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function moyensSection (ctx, scope) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
@@ -629,6 +729,10 @@ function moyensSection (ctx, scope) {
   return sectionEl
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function bilanSection (ctx, scope) {
   const bilan = ctx.roots.bilan
   const w = (k) => ctx.canWrite(`bilan/${k}`)
@@ -640,6 +744,10 @@ function bilanSection (ctx, scope) {
     stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Notes rédigées par', writable: w('redige_par') }))
 }
 
+/**
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ */
 function accordsSection (ctx, scope) {
   const list = h('ul', { class: 'accords' })
   const paint = () => {
@@ -674,6 +782,12 @@ export const SECTIONS = [
   ['accords', 'Accords']
 ]
 
+/**
+ * Every section of the form, bound to ctx.doc; `scope` holds their observers.
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @returns {HTMLElement[]}
+ */
 export function renderForm (ctx, scope) {
   return [
     projetSection(ctx, scope),

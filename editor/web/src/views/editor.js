@@ -264,14 +264,14 @@ export function mountEditor (root, { ppaId }) {
     function renderFormNow () {
       if (!session.loaded) return
       const scrollY = window.scrollY
-      const active = document.activeElement?.closest?.('[data-field]')?.dataset.field
+      const active = /** @type {HTMLElement | null | undefined} */ (document.activeElement?.closest?.('[data-field]'))?.dataset.field
       if (formScope) formScope.dispose()
       formScope = pageScope.child()
       replace(formRoot, ...renderForm(ctx, formScope))
       formRoot.setAttribute('aria-busy', 'false')
       formRoot.classList.toggle('ppa-form--readonly', mode === 'read')
       window.scrollTo(0, scrollY)
-      if (active) document.querySelector(`[data-field="${CSS.escape(active)}"]`)?.querySelector('input, textarea, select, button')?.focus()
+      if (active) /** @type {HTMLElement | null | undefined} */ (document.querySelector(`[data-field="${CSS.escape(active)}"]`)?.querySelector('input, textarea, select, button'))?.focus()
       presence.render()
     }
     if (session.loaded) renderFormNow()
