@@ -38,7 +38,8 @@ from versions.canonical import canonical_content
 def two_servers(settings: Any, api_as: Any) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two more apps on the same database: neither has the PPA's room loaded, so both read
     the durable document (the first server's room holds the live edit made before the race)."""
-    servers = (LiveServer(settings), LiveServer(settings))
+    # Copies: LiveServer sets the port on its settings (the session server's public URL).
+    servers = (LiveServer(settings.model_copy()), LiveServer(settings.model_copy()))
     for server in servers:
         server.start()
         # Warm-up: the first request to a route builds its body schema, and pydantic warns (an

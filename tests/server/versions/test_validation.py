@@ -197,7 +197,9 @@ def test_concurrent_validations_one_wins(
 @pytest.fixture(scope="module")
 def second_server(settings: Any) -> Iterator[LiveServer]:
     """Another app on the same database (another process, as far as locks go)."""
-    server = LiveServer(settings)
+    # A copy: LiveServer sets the port on its settings, and the session server's app derives
+    # its public URL (agenda feeds) from its own.
+    server = LiveServer(settings.model_copy())
     server.start()
     yield server
     server.stop()
