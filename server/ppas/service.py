@@ -123,9 +123,11 @@ async def problems_of(
     content: PPAContent,
     validated_on: date | None = None,
 ) -> list[dict[str, Any]]:
-    """The content's problems as the API shows them (``validated_on``: default today)."""
+    """The content's problems as the API shows them, for the day of validation: by default
+    today, none for a locked PPA (validated on its own day: whether its review is past is a
+    matter of its timeline, not of its content)."""
     codes = await accepted_codes(session, documents, ppa)
-    day = validated_on if validated_on is not None else today()
+    day = validated_on if validated_on is not None else None if ppa.locked else today()
     return [
         {"path": p.path, "code": p.code, "message": p.message, "severity": p.severity.value}
         for p in validate(content, accepted_codes=codes, validated_on=day)

@@ -9,10 +9,10 @@ from typing import Any
 
 from editor.schema import OrigineAttente, PPAContent
 from exports.local_time import PARIS
-from tests.conftest import DatabaseInfo
+from tests.conftest import DatabaseInfo, LiveServer
 from tests.factories import valid_ppa
 from tests.server.helpers import build_cercle
-from tests.server.versions.conftest import Edit, counts
+from tests.server.versions.conftest import Edit, clock_shifted, counts
 from tests.server.versions.helpers import COORD, new_ppa, validate
 
 EMPTY_DRAFT = [
@@ -78,18 +78,24 @@ def test_a_problem_to_check_does_not_block_the_validation(
 
 
 def test_the_next_review_is_checked_against_the_day_of_validation(
-    api_as: Any, demo: dict[str, Any]
+    api_as: Any, demo: dict[str, Any], live_server: LiveServer
 ) -> None:
     today = datetime.now(PARIS).date()
     content = valid_ppa(fresh_ids=True)
     content.bilan.date_evaluation = None
     content.bilan.prochaine_revision = today - timedelta(days=1)
     ppa_id = _create(api_as, demo, content)
-    response = validate(api_as(COORD), ppa_id)
+    coord = api_as(COORD)
+    response = validate(coord, ppa_id)
     assert response.status_code == 409, response.text
     assert [(p["path"], p["code"]) for p in response.json()["problems"]] == [
         ("bilan.prochaine_revision", "review_not_after_validation")
     ]
+    # validated 300 days ago, the same review date was in the future: accepted then
+    with clock_shifted(live_server, days=300):
+        assert validate(coord, ppa_id).status_code == 201
+    # once validated, the day's checks are left out (that the review is past is the timeline's)
+    assert coord.get(f"/api/ppas/{ppa_id}/problems").json() == []
 
 
 def _with_deprecated_codes(content: PPAContent) -> PPAContent:
