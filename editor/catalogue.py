@@ -19,6 +19,8 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from editor.schema import (
+    SEVERITY_LABELS,
+    TYPES_PROJET,
     Accord,
     Action,
     Attente,
@@ -33,6 +35,7 @@ from editor.schema import (
     Planning,
     PPAContent,
     Projet,
+    Severity,
     StatutAction,
     StatutObjectif,
     TypeAccord,
@@ -75,9 +78,16 @@ FIELDS: Final[dict[type[BaseModel], dict[str, FieldKind]]] = {
         "date_debut": K.DATE,
         "date_fin": K.DATE,
         "modalite_communication": K.TEXT,
+        "motif_sans_projet_de_vie": K.TEXT,
     },
     Attente: {"id": K.ID, "origine": K.ENUM, "texte": K.TEXT},
-    Besoin: {"id": K.ID, "code": K.OPTIONAL_STRING, "description": K.TEXT, "analyse": K.TEXT},
+    Besoin: {
+        "id": K.ID,
+        "code": K.OPTIONAL_STRING,
+        "description": K.TEXT,
+        "analyse": K.TEXT,
+        "motif_sans_objectif": K.TEXT,
+    },
     Objectif: {
         "id": K.ID,
         "titre": K.TEXT,
@@ -186,6 +196,8 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "notes_preparation": "notes de préparation",
     "redige_par": "rédigé par",
     "projet_de_vie": "projet de vie",
+    "motif_sans_projet_de_vie": "motif de l'absence de projet de vie",
+    "motif_sans_objectif": "motif de l'absence d'objectif",
 }
 """French labels of the content fields (dotted names for the planning's fields)."""
 
@@ -246,6 +258,12 @@ SERAFIN_KIND_LABELS: Final[dict[Kind, str]] = {
 }
 """French label of each part of the SERAFIN-PH nomenclature."""
 
+PROJET_TYPE_LABELS: Final[dict[str, str]] = dict(TYPES_PROJET)
+"""The editor's choices for ``projet.type``: the TRE_R390 codes and their official displays."""
+
+PROBLEM_SEVERITY_LABELS: Final[dict[Severity, str]] = dict(SEVERITY_LABELS)
+"""French label of each severity of a validation problem."""
+
 FREQUENCE_UNITS: Final[dict[str, str]] = {
     "ponctuelle": "fois",
     "quotidienne": "jour(s)",
@@ -281,6 +299,10 @@ def catalogue_json() -> dict[str, Any]:
         "enum_labels": {enum.__name__: labels for enum, labels in ENUM_LABELS.items()},
         "frequence_units": FREQUENCE_UNITS,
         "serafin_kind_labels": {kind.value: label for kind, label in SERAFIN_KIND_LABELS.items()},
+        "projet_type_labels": PROJET_TYPE_LABELS,
+        "problem_severity_labels": {
+            severity.value: label for severity, label in PROBLEM_SEVERITY_LABELS.items()
+        },
     }
 
 

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -142,14 +142,33 @@ class ModeAccord(StrEnum):
     NON_SOLLICITE = "non_sollicite"
 
 
+TYPES_PROJET: Final[dict[str, str]] = {
+    "PAI": "Projet d'Accompagnement Individuel",
+    "PPA": "Projet Personnalisé d'Accompagnement",
+    "PPIA": "Projet Personnalisé Individuel d'Accompagnement",
+    "PP": "Projet Personnalisé",
+    "PPI": "Projet Personnalisé Individuel",
+    "PA": "Projet d'Accompagnement",
+    "PI": "Projet Individuel",
+}
+"""The codes of TRE_R390 (type de projet personnalisé, version 20250422120000) and displays.
+
+``Projet.type`` stays a string (documents written before the list was enforced stay readable);
+validation refuses any other value (see ``docs/domain-rules.md``).
+"""
+
+
 class Projet(_Model):
     """The project itself (TDDUI CarePlan): title, type TRE_R390, period, communication."""
 
     titre: str = ""
     type: Annotated[str, Semantic("value")] = "PPA"
+    """A code of :data:`TYPES_PROJET`."""
     date_debut: IsoDate | None = None
     date_fin: IsoDate | None = None
     modalite_communication: str = ""
+    motif_sans_projet_de_vie: str = ""
+    """Why the person has no projet de vie written (required when ``projet_de_vie`` is empty)."""
 
 
 class Attente(_Model):
@@ -170,6 +189,8 @@ class Besoin(_Model):
     code: SerafinCode | None = None
     description: str = ""
     analyse: str = ""
+    motif_sans_objectif: str = ""
+    """Why no objective answers this besoin (required when none does)."""
 
 
 class Objectif(_Model):
@@ -270,15 +291,31 @@ TOP_LEVEL_KEYS: tuple[str, ...] = tuple(PPAContent.model_fields)
 # --------------------------------------------------------------------------- validation
 
 
+class Severity(StrEnum):
+    """Whether a problem refuses the validation (``bloquant``) or only asks a look."""
+
+    BLOQUANT = "bloquant"
+    A_VERIFIER = "a_verifier"
+
+
+SEVERITY_LABELS: Final[dict[Severity, str]] = {
+    Severity.BLOQUANT: "Bloquant",
+    Severity.A_VERIFIER: "À vérifier",
+}
+"""French label of each severity."""
+
+
 class Problem(BaseModel):
     """A business-rule problem found by :func:`validate`.
 
     ``path`` names the field by **item id**, so that it stays right while others insert or delete
     items: ``collection[<item id>].field``, with ``[<index>]`` appended for one element of an id or
     code list (``actions[<id>].prestations[1]``), ``planning.`` for the schedule
-    (``actions[<id>].planning.jours``), and ``projet.<field>`` / ``bilan.<field>`` for the
-    singletons. ``item_id`` repeats the id (``None`` for projet/bilan). ``code`` is a stable
+    (``actions[<id>].planning.jours``), ``projet.<field>`` / ``bilan.<field>`` for the
+    singletons, and the collection alone (``attentes``) for what is missing from it.
+    ``item_id`` repeats the id (``None`` for projet/bilan). ``code`` is a stable
     machine key; ``message`` is French, short, and names the item by its title when it has one.
+    ``severity``: ``bloquant`` refuses the validation, ``a_verifier`` is shown but does not.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -287,6 +324,11 @@ class Problem(BaseModel):
     code: str
     message: str
     item_id: str | None = None
+    severity: Severity = Severity.BLOQUANT
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity is Severity.BLOQUANT
 
 
 PROBLEM_CODES: frozenset[str] = frozenset(
@@ -310,6 +352,21 @@ PROBLEM_CODES: frozenset[str] = frozenset(
         "planning_duration_without_time",
         "planning_without_start_date",
         "unknown_member",
+        # completeness (docs/domain-rules.md, rule 1)
+        "missing_field",
+        "unknown_projet_type",
+        "projet_period_too_long",
+        "no_attente",
+        "no_attente_of_person",
+        "no_besoin",
+        "besoin_without_objectif",
+        "objectif_without_action",
+        "review_not_after_validation",
+        "review_too_late",
+        "review_after_projet_end",
+        # coding limits (docs/domain-rules.md, rule 8)
+        "besoin_too_general",
+        "prestation_not_individual",
     }
 )
 """Every ``Problem.code`` that :func:`validate` can return."""
@@ -321,16 +378,20 @@ def validate(
     accepted_codes: frozenset[str] = frozenset(),
     terminology: Terminology | None = None,
     member_ids: frozenset[str] | None = None,
+    validated_on: date | None = None,
 ) -> list[Problem]:
     """Every business-rule problem of ``content`` (``[]`` when none), in document order.
 
     ``accepted_codes``: deprecated SERAFIN-PH codes carried over from an import or a previous
     version, still allowed. ``terminology``: the SERAFIN-PH nomenclature (default: the shipped one).
     ``member_ids``: when given, ``referent_id`` / ``intervenant_ids`` must be among them.
-    The checks, one validator per section, live in :mod:`editor.validation`.
+    ``validated_on``: the day of the validation (today for a draft), which the next review date
+    is checked against; ``None`` skips those checks. Only the ``bloquant`` problems refuse a
+    validation. The checks, one validator per section, live in :mod:`editor.validation` and
+    :mod:`editor.completeness`.
     """
     from editor.terminology import terminology as default_terminology
     from editor.validation import validate_sections
 
     term = terminology if terminology is not None else default_terminology()
-    return validate_sections(content, term, accepted_codes, member_ids)
+    return validate_sections(content, term, accepted_codes, member_ids, validated_on)

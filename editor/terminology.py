@@ -51,6 +51,8 @@ JDV_TRANSPORTS_URL = (
     "JDV-J282-TransportsLiesAuProjetIndividuel-SERAFIN"
 )
 JDV_TRANSPORTS_OID = "1.2.250.1.213.3.3.251"
+JDV_TRANSPORTS_ID = "JDV-J282-TransportsLiesAuProjetIndividuel-SERAFIN"
+"""The only JDV of indirect prestations tied to the person's own project (3.2.4, 3.2.4.x)."""
 JDV_VERSION = "20241025120000"
 
 
@@ -256,6 +258,24 @@ class Terminology:
 
         return [build(c) for c in self._concepts.values() if c.parent is None and keep(c)]
 
+    def level_number(self, code: str) -> int | None:
+        """The CodeSystem level as a number (``BLOC`` = 1 ... ``Niveau 4`` = 4).
+
+        A deprecated code has no level of its own: it duplicates its parent ("concept
+        dupliqué"), so it has its parent's. ``None`` for an unknown code.
+        """
+        concept = self.get(code)
+        if concept is not None and concept.level is None and concept.parent is not None:
+            concept = self.get(concept.parent)
+        if concept is None or concept.level is None:
+            return None
+        return 1 if concept.level == "BLOC" else int(concept.level.removeprefix("Niveau "))
+
+    def in_valueset(self, valueset_id: str, code: str) -> bool:
+        """Whether ``code`` is in the JDV ``valueset_id`` (``False`` for an unknown JDV)."""
+        valueset = self._valuesets.get(valueset_id)
+        return valueset is not None and code.strip() in valueset.codes
+
     def ancestors(self, code: str) -> list[Concept]:
         """Parents of ``code`` from the closest to the bloc."""
         out: list[Concept] = []
@@ -281,7 +301,7 @@ _VALUESET_META: dict[str, tuple[str, str]] = {
         JDV_PRESTATIONS_INDIRECTES_URL,
         JDV_PRESTATIONS_INDIRECTES_OID,
     ),
-    "JDV-J282-TransportsLiesAuProjetIndividuel-SERAFIN": (JDV_TRANSPORTS_URL, JDV_TRANSPORTS_OID),
+    JDV_TRANSPORTS_ID: (JDV_TRANSPORTS_URL, JDV_TRANSPORTS_OID),
 }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from editor.schema import Action, Frequence, PPAContent, Problem
-from editor.terminology import Terminology
+from editor.schema import TOP_LEVEL_KEYS, Action, Frequence, PPAContent, Problem, Severity
+from editor.terminology import JDV_TRANSPORTS_ID, Kind, Terminology
 
 
 def _name(noun: str, title: str, position: int) -> str:
@@ -26,11 +26,22 @@ class _Checks:
     term: Terminology
     accepted_codes: frozenset[str]
     member_ids: frozenset[str] | None
+    validated_on: date | None = None
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, path: str, code: str, message: str, item_id: str | None = None) -> None:
+    def add(
+        self,
+        path: str,
+        code: str,
+        message: str,
+        item_id: str | None = None,
+        *,
+        severity: Severity = Severity.BLOQUANT,
+    ) -> None:
         """Record one problem."""
-        self.problems.append(Problem(path=path, code=code, message=message, item_id=item_id))
+        self.problems.append(
+            Problem(path=path, code=code, message=message, item_id=item_id, severity=severity)
+        )
 
     def code(self, path: str, code: str, item_id: str, *, want_besoin: bool, who: str) -> None:
         """A SERAFIN-PH code: known, of the right family (besoin or prestation), not obsolete."""
@@ -168,6 +179,22 @@ def _validate_besoins(checks: _Checks) -> None:
             )
         else:
             checks.code(path, besoin.code, besoin.id, want_besoin=True, who=who)
+            _besoin_level(checks, path, besoin.code, besoin.id, who)
+
+
+def _besoin_level(checks: _Checks, path: str, code: str, item_id: str, who: str) -> None:
+    """A besoin coded at level 3 or 4 of SERAFIN-PH (a deprecated code: its parent's level)."""
+    concept = checks.term.get(code)
+    level = checks.term.level_number(code)
+    if concept is None or not concept.is_besoin or level is None or level >= 3:
+        return
+    checks.add(
+        path,
+        "besoin_too_general",
+        f"{who} : le code « {concept.code} » ({concept.label}) est trop général (niveau {level} "
+        "de SERAFIN-PH) : choisissez un besoin de niveau 3 ou 4, plus précis.",
+        item_id,
+    )
 
 
 def _validate_objectifs(checks: _Checks) -> None:
@@ -225,6 +252,21 @@ def _validate_prestations(checks: _Checks, action: Action, who: str) -> None:
             continue
         seen_codes.add(code)
         checks.code(path, code, action.id, want_besoin=False, who=who)
+        concept = checks.term.get(code)
+        if (
+            concept is not None
+            and concept.kind is Kind.PRESTATION_INDIRECTE
+            and not checks.term.in_valueset(JDV_TRANSPORTS_ID, code)
+        ):
+            checks.add(
+                path,
+                "prestation_not_individual",
+                f"{who} : « {concept.code} » ({concept.label}) est une prestation indirecte "
+                "(pilotage ou fonction support de la structure), pas une prestation rendue à la "
+                "personne : seuls les transports liés au projet individuel (3.2.4.x) peuvent "
+                "figurer sur une action ; choisissez une prestation directe (2.x).",
+                action.id,
+            )
 
 
 def _validate_planning(checks: _Checks, action: Action, who: str) -> None:
@@ -313,14 +355,34 @@ _SECTION_VALIDATORS = (
 """One validator per section, in document order (the order problems are reported in)."""
 
 
+def _document_order(content: PPAContent, problems: list[Problem]) -> list[Problem]:
+    """``problems`` sorted by section, then by item position (stable within one item)."""
+    roots = {name: index for index, name in enumerate(TOP_LEVEL_KEYS)}
+    positions: dict[str, int] = {}
+    for name in ("attentes", "besoins", "objectifs", "actions", "moyens", "accords"):
+        for index, item in enumerate(getattr(content, name)):
+            positions.setdefault(f"{name}/{item.id}", index)
+
+    def key(problem: Problem) -> tuple[int, int]:
+        root = problem.path.split(".", 1)[0].split("[", 1)[0]
+        where = f"{root}/{problem.item_id}" if problem.item_id is not None else ""
+        return roots.get(root, len(roots)), positions.get(where, -1)
+
+    return sorted(problems, key=key)
+
+
 def validate_sections(
     content: PPAContent,
     term: Terminology,
     accepted_codes: frozenset[str],
     member_ids: frozenset[str] | None,
+    validated_on: date | None = None,
 ) -> list[Problem]:
-    """Run every section's validator in document order; return the problems found."""
-    checks = _Checks(content, term, accepted_codes, member_ids)
-    for validator in _SECTION_VALIDATORS:
+    """Run every section's validator, then the completeness checks; the problems in document
+    order."""
+    from editor.completeness import COMPLETENESS_CHECKS
+
+    checks = _Checks(content, term, accepted_codes, member_ids, validated_on)
+    for validator in (*_SECTION_VALIDATORS, *COMPLETENESS_CHECKS):
         validator(checks)
-    return checks.problems
+    return _document_order(content, checks.problems)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from editor.schema import (
     Action,
+    Besoin,
     Frequence,
     Jour,
     Objectif,
@@ -153,6 +154,22 @@ def serafin_text(code: str | None) -> str:
         return ""
     lab = terminology.label(code)
     return f"{code} - {lab}" if lab else code
+
+
+def projet_de_vie_text(content: PPAContent) -> str:
+    """The projet de vie, else the recorded reason why there is none, else "Non renseigné."."""
+    if content.projet_de_vie:
+        return content.projet_de_vie
+    reason = content.projet.motif_sans_projet_de_vie.strip()
+    return f"Pas de projet de vie écrit : {reason}" if reason else "Non renseigné."
+
+
+def besoin_analyse_text(besoin: Besoin) -> str:
+    """The professional analysis, with the reason why no objective answers it when recorded."""
+    reason = besoin.motif_sans_objectif.strip()
+    if not reason:
+        return besoin.analyse
+    return "\n".join(filter(None, [besoin.analyse, f"Sans objectif : {reason}"]))
 
 
 def besoin_of(content: PPAContent, obj: Objectif) -> str:

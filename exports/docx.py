@@ -152,7 +152,7 @@ def render_docx(inp: ExportInput) -> bytes:
     )
 
     doc.add_heading("1. Projet de vie", level=1)
-    doc.add_paragraph(ct.projet_de_vie or "Non renseigné.")
+    doc.add_paragraph(c.projet_de_vie_text(ct))
 
     doc.add_heading("2. Attentes", level=1)
     for att in ct.attentes:
@@ -165,7 +165,12 @@ def render_docx(inp: ExportInput) -> bytes:
         doc,
         ["Code SERAFIN-PH", "Libellé officiel", "Description", "Analyse du professionnel"],
         [
-            [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
+            [
+                b.code or "",
+                c.serafin_text(b.code).partition(" - ")[2],
+                b.description,
+                c.besoin_analyse_text(b),
+            ]
             for b in ct.besoins
         ],
     )

@@ -367,7 +367,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     story = _identity(inp, st)
 
     story.append(_p("1. Projet de vie", st["h1"]))
-    story.append(_p(ct.projet_de_vie or "Non renseigné.", st["body"]))
+    story.append(_p(c.projet_de_vie_text(ct), st["body"]))
 
     story.append(_p("2. Attentes", st["h1"]))
     if ct.attentes:
@@ -384,7 +384,12 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         _grid(
             ["Code SERAFIN-PH", "Libellé officiel", "Description", "Analyse du professionnel"],
             [
-                [b.code or "", c.serafin_text(b.code).partition(" - ")[2], b.description, b.analyse]
+                [
+                    b.code or "",
+                    c.serafin_text(b.code).partition(" - ")[2],
+                    b.description,
+                    c.besoin_analyse_text(b),
+                ]
                 for b in ct.besoins
             ],
             # 27 mm: "SERAFIN-PH" in the 8.5 pt bold header (20.5 mm) plus the cell paddings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import structlog
 from fastapi import FastAPI, Request
@@ -63,10 +63,18 @@ class PayloadTooLarge(AppError):  # noqa: N818 - named as its wire code
 
 
 class Problem(BaseModel):
-    """One invalid field of a refused request."""
+    """One invalid field of a refused request, or one blocking point of a refused validation."""
 
     path: str = Field(description="Dotted path of the field ('requête' for the whole request)")
     message: str = Field(description="What is wrong, in French")
+    code: str | None = Field(
+        default=None, description="Stable key of the content problem (refused validation only)"
+    )
+    severity: Literal["bloquant", "a_verifier"] | None = Field(
+        default=None,
+        description="'bloquant' for every problem of a refused validation (refused validation "
+        "only)",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -106,7 +106,13 @@ def _valid_ppa(pro: dict[str, str]) -> PPAContent:
 
 
 def small_ppa() -> PPAContent:
-    """The deliberately minimal valid PPA (ids ``b1``, ``o1``, ``a1``...) for histories, diffs."""
+    """The deliberately minimal valid PPA (ids ``b1``, ``o1``, ``a1``...) for histories, diffs.
+
+    Complete for validation (rule 1 of docs/domain-rules.md) except for the dates relative to the
+    day of validation: its next review (15/12/2025) is in the past, so it is for tests that
+    validate without a clock (``validate(content)``), not through the server.
+    """
+    coordinatrice = MEMBERS["coordinatrice"]
     return PPAContent(
         projet=Projet(titre="PPA 2025", date_debut=date(2025, 1, 6), date_fin=date(2025, 12, 31)),
         projet_de_vie="Vivre en appartement avec un accompagnement léger.",
@@ -119,11 +125,21 @@ def small_ppa() -> PPAContent:
             Objectif(
                 id="o1",
                 titre="Prendre le bus seule",
+                description="Aller seule à l'ESAT en bus.",
                 besoin_ids=["b1"],
                 date_echeance=date(2025, 6, 30),
                 resultat_attendu="Trajet domicile-ESAT sans aide.",
+                referent_id=coordinatrice,
             ),
-            Objectif(id="o2", titre="Préparer ses repas", besoin_ids=["b2"]),
+            Objectif(
+                id="o2",
+                titre="Préparer ses repas",
+                description="Cuisiner un repas simple.",
+                besoin_ids=["b2"],
+                date_echeance=date(2025, 12, 31),
+                resultat_attendu="Un repas préparé seule chaque semaine.",
+                referent_id=coordinatrice,
+            ),
         ],
         actions=[
             Action(
@@ -132,6 +148,7 @@ def small_ppa() -> PPAContent:
                 description="Accompagnement sur le trajet de la ligne 12.",
                 objectif_ids=["o1"],
                 prestations=["2.3.4.1"],
+                referent_id=coordinatrice,
                 date_debut=date(2025, 1, 13),
                 planning=Planning(
                     frequence=Frequence.HEBDOMADAIRE,
@@ -141,8 +158,15 @@ def small_ppa() -> PPAContent:
                     lieu="Arrêt Mairie",
                 ),
             ),
-            Action(id="a2", titre="Atelier cuisine", objectif_ids=["o2"], prestations=["2.3.1.1"]),
+            Action(
+                id="a2",
+                titre="Atelier cuisine",
+                objectif_ids=["o2"],
+                prestations=["2.3.1.1"],
+                referent_id=coordinatrice,
+                date_debut=date(2025, 1, 15),
+            ),
         ],
-        bilan=Bilan(date_evaluation=date(2024, 12, 15)),
+        bilan=Bilan(date_evaluation=date(2024, 12, 15), prochaine_revision=date(2025, 12, 15)),
         accords=[Accord(id="ac1", par="coordinatrice")],
     )

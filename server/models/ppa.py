@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin, utcnow
@@ -37,6 +37,9 @@ class PPA(IdMixin, TimestampMixin, Base):
     """Token of a restore writing into the live document (validation waits for it, 409)."""
     restore_claim_at: Mapped[datetime | None] = mapped_column(default=None)
     """When the claim was taken; a claim older than the service's limit is stale."""
+    received_codes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    """SERAFIN-PH codes of the content the PPA was created with (a PPA received from another
+    structure, use case 1): deprecated ones are accepted like those of our previous PPA."""
 
     __table_args__ = (Index("ix_ppas_person", "person_id"),)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
@@ -137,8 +137,9 @@ async def get_problems(
     audit: Annotated[AuditTrail, audited("ppa.read")],
     session: SessionDep,
     documents: Documents,
-) -> list[dict[str, str]]:
-    """Every validation problem of the current content, with a path and a French message."""
+) -> list[dict[str, Any]]:
+    """Every problem of the current content: path, French message, severity (the `bloquant`
+    ones refuse the validation, those `a_verifier` are shown but do not)."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ)
     content = await load_content(documents, session, ppa.id)
     await audit.ppa(ppa)

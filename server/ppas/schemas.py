@@ -4,14 +4,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from editor.schema import PPAContent
+from editor.schema import PPAContent, Severity
 from server.text_input import TextInput
 
 
 class ProblemRead(BaseModel):
-    path: str
-    code: str
-    message: str
+    """One problem of the content: what to correct (or check) before validating."""
+
+    path: str = Field(description="The field, by item id: 'objectifs[<id>].titre', 'attentes'")
+    code: str = Field(description="Stable key of the rule (docs/domain-rules.md)")
+    message: str = Field(description="What is wrong, in French")
+    severity: Severity = Field(
+        default=Severity.BLOQUANT,
+        description="'bloquant': the validation is refused (409) until corrected; "
+        "'a_verifier': shown, does not block",
+    )
 
 
 class PPACreate(TextInput):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.crdt import content_to_doc, encode_state
 from editor.schema import Bilan, PPAContent, validate
 from editor.terminology import terminology
+from exports.local_time import PARIS
 from server.db import utcnow
 from server.errors import NotFound
 from server.models import PPA, Person, PPADocument
@@ -61,6 +65,9 @@ async def create_ppa(
     content: PPAContent | None,
     previous: PPA | None,
 ) -> PPA:
+    # Content given at creation is a PPA received from elsewhere (use case 1): its codes are
+    # remembered, so that deprecated ones are accepted like those of our own previous PPA.
+    received = None if previous is not None or content is None else sorted(codes_in(content))
     if previous is not None:
         content = await following_content(session, documents, previous)
     content = content or PPAContent()
@@ -73,6 +80,7 @@ async def create_ppa(
         previous_ppa_id=previous.id if previous else None,
         structure_id=person.structure_id,
         created_by=created_by,
+        received_codes=received,
     )
     session.add(ppa)
     await session.flush()
@@ -92,20 +100,35 @@ async def latest_ppa(session: AsyncSession, person_id: str) -> PPA | None:
 async def accepted_codes(
     session: AsyncSession, documents: DocumentSource, ppa: PPA
 ) -> frozenset[str]:
-    """Codes carried over from the previous PPA are accepted even if deprecated since."""
+    """Codes carried over are accepted even if deprecated since: those of the previous PPA (ours
+    or another structure's) and those of the content received at creation (use case 1)."""
+    received = frozenset(ppa.received_codes or ())
     if ppa.previous_ppa_id is None:
-        return frozenset()
+        return received
     try:
-        return codes_in(await load_content(documents, session, ppa.previous_ppa_id))
+        return received | codes_in(await load_content(documents, session, ppa.previous_ppa_id))
     except NotFound:
-        return frozenset()
+        return received
+
+
+def today() -> date:
+    """The local day (Europe/Paris): the day a draft would be validated."""
+    return utcnow().astimezone(PARIS).date()
 
 
 async def problems_of(
-    session: AsyncSession, documents: DocumentSource, ppa: PPA, content: PPAContent
-) -> list[dict[str, str]]:
+    session: AsyncSession,
+    documents: DocumentSource,
+    ppa: PPA,
+    content: PPAContent,
+    validated_on: date | None = None,
+) -> list[dict[str, Any]]:
+    """The content's problems as the API shows them, for the day of validation: by default
+    today, none for a locked PPA (validated on its own day: whether its review is past is a
+    matter of its timeline, not of its content)."""
     codes = await accepted_codes(session, documents, ppa)
+    day = validated_on if validated_on is not None else None if ppa.locked else today()
     return [
-        {"path": p.path, "code": p.code, "message": p.message}
-        for p in validate(content, accepted_codes=codes)
+        {"path": p.path, "code": p.code, "message": p.message, "severity": p.severity.value}
+        for p in validate(content, accepted_codes=codes, validated_on=day)
     ]

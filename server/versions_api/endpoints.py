@@ -367,8 +367,12 @@ async def diff_versions(
     status_code=status.HTTP_201_CREATED,
     response_model=VersionRead,
     responses={
-        **LOCKED_RESPONSES,
-        422: {"description": "Problèmes à corriger, ou avenant touchant objectifs / besoins"},
+        409: {
+            "description": "Points bloquants à corriger (ValidationRefused : `problems` les liste, "
+            "avec `code` et `severity`), PPA validé et verrouillé (Locked) ou état changé "
+            "(Conflict)"
+        },
+        422: {"description": "Requête invalide, ou avenant touchant objectifs / besoins"},
     },
 )
 async def validate_ppa(

@@ -160,12 +160,17 @@ def open_as(
 
 @pytest.fixture
 def fresh_ppa(api_as: Callable[[str], Api], demo: dict[str, Any]) -> Callable[..., str]:
-    """A new draft PPA of the demo person, with the demo PPA's content; returns its id."""
+    """A new draft PPA of the demo person, with the demo PPA's content; returns its id.
+
+    Created with that content rather than from the demo PPA (``previous_ppa_id``), which would
+    start a new period without its next review date: the draft is complete, ready to validate.
+    """
 
     def factory(title: str = "PPA de test") -> str:
-        response = api_as("coordinatrice").post(
-            f"/api/persons/{demo['person_id']}/ppas",
-            json={"title": title, "previous_ppa_id": demo["ppa_id"]},
+        api = api_as("coordinatrice")
+        content = api.get(f"/api/ppas/{demo['ppa_id']}").json()["content"]
+        response = api.post(
+            f"/api/persons/{demo['person_id']}/ppas", json={"title": title, "content": content}
         )
         assert response.status_code == 201, response.text
         ppa_id: str = response.json()["id"]

@@ -75,14 +75,20 @@ def test_every_field_round_trips(
     projet.get_by_label("Modalité de communication à la personne").fill(
         "Expliqué avec des pictogrammes, en présence de sa sœur."
     )
-    region(page, "Projet de vie").get_by_label("Projet de vie").fill(
+    projet.get_by_label("Type de projet").select_option("PP")
+    region(page, "Projet de vie").get_by_label("Projet de vie", exact=True).fill(
         "Vivre dans mon appartement et jouer au théâtre."
+    )
+    region(page, "Projet de vie").get_by_label("Si aucun projet de vie n'est écrit").fill(
+        "Complété avec sa sœur."
     )
     expected["projet"].update(
         titre="Projet 2027 : vivre chez soi",
+        type="PP",
         date_debut="2027-01-04",
         date_fin="2027-12-17",
         modalite_communication="Expliqué avec des pictogrammes, en présence de sa sœur.",
+        motif_sans_projet_de_vie="Complété avec sa sœur.",
     )
     expected["projet_de_vie"] = "Vivre dans mon appartement et jouer au théâtre."
 
@@ -101,10 +107,12 @@ def test_every_field_round_trips(
     expect(besoin.locator(".code-value")).to_contain_text("1.3.2.2")
     besoin.get_by_label("Description du besoin").fill("Faire ses courses et son ménage.")
     besoin.get_by_label("Analyse professionnelle").fill("Liste de courses illustrée utile.")
+    besoin.get_by_label("Si aucun objectif ne répond à ce besoin").fill("Voir avec le SAVS.")
     expected["besoins"][1].update(
         code="1.3.2.2",
         description="Faire ses courses et son ménage.",
         analyse="Liste de courses illustrée utile.",
+        motif_sans_objectif="Voir avec le SAVS.",
     )
 
     # -- a new objectif, every field

@@ -145,16 +145,28 @@ def test_validation_problems_show_inline_with_the_api_messages(
     page.locator('[data-field="projet/date_fin"] input').fill("2026-01-15")
     wait_saved(page)
     problems = api.get(f"/api/ppas/{ppa_id}/problems").json()
-    assert [p["path"] for p in problems] == ["projet.date_fin"]
+    # blocking: the period is inverted; to check: the review now falls after the period's end
+    assert [(p["path"], p["severity"]) for p in problems] == [
+        ("projet.date_fin", "bloquant"),
+        ("bilan.prochaine_revision", "a_verifier"),
+    ]
     field = page.locator('[data-field="projet/date_fin"]')
     expect(field.locator(".problem")).to_have_text(re.compile(re.escape(problems[0]["message"])))
     expect(field.locator("input")).to_have_attribute("aria-invalid", "true")
+    review = page.locator('[data-field="bilan/prochaine_revision"]')
+    expect(review.locator(".problem--warning")).to_have_text(
+        re.compile(re.escape(f"À vérifier : {problems[1]['message']}"))
+    )
+    expect(review.locator("input")).not_to_have_attribute("aria-invalid", "true")
     summary = page.locator(".problems-summary")
-    expect(summary).to_contain_text("Points à compléter avant validation (1)")
+    expect(summary).to_contain_text(
+        "Points à compléter avant validation (1 bloquant, 1 à vérifier)"
+    )
     summary.locator("summary").click()
     summary.get_by_role("button", name=problems[0]["message"]).click()
     expect(field.locator("input")).to_be_focused()
 
     field.locator("input").fill("2027-11-30")
     expect(field.locator(".problem")).to_have_count(0)
+    expect(review.locator(".problem")).to_have_count(0)
     expect(summary).to_be_hidden()

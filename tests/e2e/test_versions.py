@@ -108,6 +108,40 @@ def test_validation_from_the_ui_locks_every_open_editor(
     assert content_of(api, ppa_id) == before
 
 
+def test_the_validation_dialog_blocks_on_blocking_points_only(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA incomplet")
+    api = api_as("coordinatrice")
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    review = claire.locator('[data-field="bilan/prochaine_revision"] input')
+    panel = open_history(claire)
+
+    def dialog_after(value: str) -> Any:
+        review.fill(value)
+        wait_saved(claire)
+        panel.get_by_role("button", name="Valider le PPA").click()
+        return claire.get_by_role("dialog", name="Valider le PPA")
+
+    # no next review date: a blocking point, the button is disabled
+    dialog = dialog_after("")
+    blocking = dialog.locator('[data-severity="bloquant"]')
+    expect(blocking).to_contain_text("1 point bloquant à corriger avant de valider")
+    expect(blocking).to_contain_text("La date de la prochaine révision n'est pas fixée")
+    expect(dialog.get_by_role("button", name="Valider définitivement")).to_be_disabled()
+    dialog.get_by_role("button", name="Annuler").click()
+    # the review after the projet's end: to check, shown, the validation goes through
+    dialog = dialog_after("2027-12-03")
+    expect(dialog.locator('[data-severity="bloquant"]')).to_have_count(0)
+    expect(dialog.locator('[data-severity="a_verifier"]')).to_contain_text(
+        "après la fin de la période du projet"
+    )
+    dialog.get_by_role("button", name="Valider définitivement").click()
+    expect(dialog).to_have_count(0)
+    ppa = api.get(f"/api/ppas/{ppa_id}").json()
+    assert (ppa["status"], ppa["locked"]) == ("validated", True)
+
+
 def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
 ) -> None:

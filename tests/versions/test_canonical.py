@@ -86,15 +86,17 @@ def test_content_round_trip_and_hash_is_stable() -> None:
 
 def test_pinned_hash_of_the_empty_content() -> None:
     # Pins the canonical form: changing the encoder or the model's defaults must be deliberate.
+    # (projet.motif_sans_projet_de_vie: added by the completeness rule; stored versions keep
+    # their bytes and hashes, only new versions carry the key.)
     assert canonical_content(PPAContent()) == (
         b'{"accords":[],"actions":[],"attentes":[],"besoins":[],"bilan":{"date_evaluation":null,'
         b'"notes_preparation":"","prochaine_revision":null,"redige_par":""},"moyens":[],'
         b'"objectifs":[],"projet":{"date_debut":null,"date_fin":null,"modalite_communication":"",'
-        b'"titre":"","type":"PPA"},"projet_de_vie":""}'
+        b'"motif_sans_projet_de_vie":"","titre":"","type":"PPA"},"projet_de_vie":""}'
     )
     assert (
         content_hash(PPAContent())
-        == "7e63334f6e11a36e663bad373d61d6c7b73e8299503e2f5514464e6829655317"
+        == "e0bf750b4a07ca3894457f142a1b9e79660432eb6114aa7583d160ffb0618f73"
     )
 
 

@@ -23,6 +23,10 @@ export const ACCORD_TYPE_LABELS = ENUMS.TypeAccord
 export const ACCORD_MODE_LABELS = ENUMS.ModeAccord
 
 export const SERAFIN_KIND_LABELS = catalogue.serafin_kind_labels
+/** The TRE_R390 type codes of a projet (PPA, PP, PAI...) and their official displays. */
+export const PROJET_TYPE_LABELS = catalogue.projet_type_labels
+/** Severity of a validation problem: "bloquant" refuses the validation, "a_verifier" does not. */
+export const PROBLEM_SEVERITY_LABELS = catalogue.problem_severity_labels
 
 export function roleLabel (role) {
   return ROLE_LABELS[role] || role || 'aucun rôle'

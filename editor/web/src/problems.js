@@ -1,7 +1,30 @@
-// Validation problems (GET /api/ppas/{id}/problems: [{path, code, message}], paths by item id,
-// e.g. "objectifs[<id>].besoin_ids", "actions[<id>].prestations[0]", "projet.date_fin"),
+// Validation problems (GET /api/ppas/{id}/problems: [{path, code, message, severity}], paths by
+// item id, e.g. "objectifs[<id>].besoin_ids", "actions[<id>].prestations[0]", "projet.date_fin"),
 // attached to the fields registered under the matching key ("objectifs/<id>/besoin_ids").
+// severity "bloquant" refuses the validation; "a_verifier" is shown but does not block.
 import { h, replace } from './dom.js'
+import { PROBLEM_SEVERITY_LABELS } from './labels.js'
+
+export const BLOCKING = 'bloquant'
+
+/** Whether a problem refuses the validation (a problem without severity, from an older
+ * server, does). */
+export function isBlocking (problem) {
+  return (problem.severity || BLOCKING) === BLOCKING
+}
+
+/** The problems split as {blocking, warnings}, each in the server's (document) order. */
+export function bySeverity (problems) {
+  return {
+    blocking: problems.filter(isBlocking),
+    warnings: problems.filter((p) => !isBlocking(p))
+  }
+}
+
+/** One problem's text: the message, prefixed with its severity when it does not block. */
+export function problemText (problem) {
+  return isBlocking(problem) ? problem.message : `${PROBLEM_SEVERITY_LABELS[problem.severity] || problem.severity} : ${problem.message}`
+}
 
 /**
  * A problem from the API: its path in the content, code and French message.
@@ -92,13 +115,16 @@ export class ProblemRegistry {
    */
   _paintEntry (key, { control, slot }) {
     const mine = this.messagesFor(key)
-    const signature = mine.map((p) => p.message).join('\n')
+    const signature = mine.map((p) => `${p.severity}:${p.message}`).join('\n')
     if (slot.dataset.signature === signature) return
     slot.dataset.signature = signature
-    replace(slot, ...mine.map((p) => h('p', { class: 'problem', dataset: { code: p.code } },
-      h('span', { class: 'problem__icon', 'aria-hidden': 'true' }, '!'), ' ', p.message)))
+    replace(slot, ...mine.map((p) => h('p', {
+      class: ['problem', isBlocking(p) ? null : 'problem--warning'],
+      dataset: { code: p.code, severity: p.severity || BLOCKING }
+    },
+    h('span', { class: 'problem__icon', 'aria-hidden': 'true' }, isBlocking(p) ? '!' : '?'), ' ', problemText(p))))
     if (control) {
-      if (mine.length) control.setAttribute('aria-invalid', 'true')
+      if (mine.some(isBlocking)) control.setAttribute('aria-invalid', 'true')
       else control.removeAttribute('aria-invalid')
     }
   }

@@ -26,7 +26,10 @@ class AvenantRefusedError(InvalidInput):
     code = "AvenantRefused"
 
 
-class ValidationRefused(InvalidInput):
+class ValidationRefused(Conflict):
+    """The content is not ready to be validated (409: the PPA's state, not the request, is at
+    fault): ``problems`` lists the blocking ones."""
+
     code = "ValidationRefused"
 
 

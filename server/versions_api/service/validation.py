@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from editor.schema import PPAContent
+from editor.schema import PPAContent, Severity
 from server.auth.principal import Principal
 from server.errors import Conflict
 from server.esms.service import notify_validated
@@ -59,7 +60,7 @@ class AccordInput:
     motif: str = ""
 
 
-def _problems_detail(problems: Sequence[dict[str, str]]) -> str:
+def _problems_detail(problems: Sequence[dict[str, Any]]) -> str:
     lines = "\n".join(f"- {p['message']}" for p in problems[:20])
     more = f"\n(et {len(problems) - 20} autre(s))" if len(problems) > 20 else ""
     return (
@@ -86,7 +87,7 @@ async def validate(
     state = await _lock_room(session, rt, guard, ppa)
     doc_state, at = await _lock_ppa(session, rt, ppa, state)
     content = content_of_state(doc_state)
-    base = await _check_content(session, rt, ppa, state, content)
+    base = await _check_content(session, rt, ppa, state, content, local_day(at))
     await _supersede_previous(session, rt, guard, ppa, at)
     rt.step("superseded", ppa.id)
     await checkpoint_if_changed(
@@ -152,16 +153,29 @@ async def _lock_ppa(
 
 
 async def _check_content(
-    session: AsyncSession, rt: VersionsRuntime, ppa: PPA, state: PPAState, content: PPAContent
+    session: AsyncSession,
+    rt: VersionsRuntime,
+    ppa: PPA,
+    state: PPAState,
+    content: PPAContent,
+    validated_on: date,
 ) -> Version | None:
-    """Refuse a content with problems, or an avenant touching objectives or besoins; the
-    validated version an avenant amends (``None`` for a draft)."""
-    problems = await ppas_service.problems_of(session, rt.documents, ppa, content)
-    if problems:
-        raise ValidationRefused(
-            _problems_detail(problems),
-            extra={"problems": [{"path": p["path"], "message": p["message"]} for p in problems]},
-        )
+    """Refuse an avenant touching objectives or besoins (first: it needs a revision, whatever
+    else is missing), then a content with blocking problems (those *à vérifier* do not block);
+    the validated version an avenant amends (``None`` for a draft)."""
+    base = await _avenant_base(session, ppa, state, content)
+    problems = await ppas_service.problems_of(session, rt.documents, ppa, content, validated_on)
+    blocking = [p for p in problems if p["severity"] == Severity.BLOQUANT.value]
+    if blocking:
+        raise ValidationRefused(_problems_detail(blocking), extra={"problems": blocking})
+    return base
+
+
+async def _avenant_base(
+    session: AsyncSession, ppa: PPA, state: PPAState, content: PPAContent
+) -> Version | None:
+    """The validated version an avenant amends, once its changes are checked (``None`` for a
+    draft)."""
     if state is not PPAState.AVENANT_DRAFT:
         return None
     base = await repository.last_validated(session, ppa.id)

@@ -108,12 +108,21 @@ def new_validated(
 
 
 def add_avenant(api_as: Callable[[str], Api], settings: Any, v: Validated) -> Validated:
-    """Open an avenant, move the first action's schedule, remove the last one, validate."""
+    """Open an avenant, move the first action's schedule, remove the last action whose
+    objectives keep another one (an objective without action is refused), validate."""
     coord = api_as(COORD)
     response = coord.post(f"/api/ppas/{v.ppa_id}/avenant")
     assert response.status_code in (200, 201), response.text
     content = v.content.model_copy(deep=True)
-    moved, removed = content.actions[0], content.actions[-1]
+    moved = content.actions[0]
+    removed = next(
+        a
+        for a in reversed(content.actions)
+        if all(
+            any(o in other.objectif_ids for other in content.actions if other is not a)
+            for o in a.objectif_ids
+        )
+    )
     assert moved.planning is not None
     moved.planning.heure_debut = "19:00"
     moved.date_debut = date(2026, 12, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -133,6 +134,18 @@ def faults(live_server: LiveServer) -> Iterator[Faults]:
     rt.faults = recorder
     yield recorder
     rt.faults = None
+
+
+@contextlib.contextmanager
+def clock_shifted(live_server: LiveServer, days: int) -> Iterator[None]:
+    """The live server's versions clock moved ``days`` days back (validations on a past day)."""
+    rt = runtime(live_server.app.state)
+    real = rt.clock
+    rt.clock = lambda: real() - dt.timedelta(days=days)
+    try:
+        yield
+    finally:
+        rt.clock = real
 
 
 def sql(database: DatabaseInfo, statement: str, **params: Any) -> list[Any]:

@@ -27,8 +27,11 @@ class Setup:
     content: PPAContent
 
 
-def new_ppa(api_as: Any, demo: dict[str, Any], content: PPAContent | None = None) -> Setup:
-    """A fresh person (every role in the cercle) with a draft PPA holding a valid content."""
+def new_ppa(
+    api_as: Any, demo: dict[str, Any], content: PPAContent | None = None, *, problems: int = 0
+) -> Setup:
+    """A fresh person (every role in the cercle) with a draft PPA holding a valid content (or
+    one with that many ``problems`` today)."""
     cercle = build_cercle(api_as, demo)
     content = content or valid_ppa(fresh_ids=True)
     response = api_as(COORD).post(
@@ -36,7 +39,7 @@ def new_ppa(api_as: Any, demo: dict[str, Any], content: PPAContent | None = None
         json={"title": "PPA versions", "content": content.model_dump(mode="json")},
     )
     assert response.status_code == 201, response.text
-    assert response.json()["problems"] == [], response.text
+    assert len(response.json()["problems"]) == problems, response.text
     return Setup(cercle, response.json()["id"], content)
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from editor.schema import PPAContent
 from exports.local_time import PARIS
+from tests.conftest import LiveServer
 from tests.factories import valid_ppa
-from tests.server.versions.conftest import Edit, RecordingRooms
+from tests.server.versions.conftest import Edit, RecordingRooms, clock_shifted
 from tests.server.versions.helpers import (
     AUDITOR,
     CONTRIB,
@@ -18,7 +19,6 @@ from tests.server.versions.helpers import (
     new_ppa,
     validate,
 )
-from versions.lifecycle import add_months
 
 
 def _validated_with_avenant_draft(api_as: Any, demo: dict[str, Any], edit: Edit) -> str:
@@ -54,7 +54,14 @@ def test_revision_starts_from_the_last_validated_version(
     assert other.status_code == 201, other.text
     assert other.json()["content"]["actions"] == validated["actions"]
 
-    # Validating the revision supersedes the old PPA (its avenant draft is dropped, locked).
+    # Validating the revision supersedes the old PPA (its avenant draft is dropped, locked),
+    # once its period and next review are set again (a revision starts without them).
+    def new_period(c: PPAContent) -> None:
+        c.projet.date_debut = dt.date.fromisoformat(validated["projet"]["date_debut"])
+        c.projet.date_fin = dt.date.fromisoformat(validated["projet"]["date_fin"])
+        c.bilan.prochaine_revision = dt.date.fromisoformat(validated["bilan"]["prochaine_revision"])
+
+    edit(created["ppa_id"], new_period)
     response = validate(api_as(COORD), created["ppa_id"])
     assert response.status_code == 201, response.text
     old = api_as(COORD).get(f"/api/ppas/{ppa_id}").json()
@@ -79,13 +86,19 @@ def _with_review(day: dt.date | None) -> PPAContent:
     return content
 
 
-def test_review_due_lists_due_and_overdue_ppas(api_as: Any, demo: dict[str, Any]) -> None:
+def test_review_due_lists_due_and_overdue_ppas(
+    api_as: Any, demo: dict[str, Any], live_server: LiveServer
+) -> None:
     today = dt.datetime.now(PARIS).date()
-    overdue = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=3)))
     due = new_ppa(api_as, demo, _with_review(today + dt.timedelta(days=10)))
-    later = new_ppa(api_as, demo, _with_review(None))  # validation + 12 months
-    draft = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=30)))
-    for setup in (overdue, due, later):
+    later = new_ppa(api_as, demo, _with_review(today + dt.timedelta(days=200)))
+    # A review date already past is a problem for today (and refused at validation): the
+    # overdue PPA was validated earlier, the draft never was.
+    overdue = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=3)), problems=1)
+    draft = new_ppa(api_as, demo, _with_review(today - dt.timedelta(days=30)), problems=1)
+    with clock_shifted(live_server, days=300):
+        assert validate(api_as(COORD), overdue.ppa_id).status_code == 201
+    for setup in (due, later):
         assert validate(api_as(COORD), setup.ppa_id).status_code == 201
 
     def listed(username: str, within: int) -> dict[str, dict[str, Any]]:
@@ -102,7 +115,8 @@ def test_review_due_lists_due_and_overdue_ppas(api_as: Any, demo: dict[str, Any]
     assert draft.ppa_id not in found  # never validated
     year = listed(COORD, 400)
     assert year[later.ppa_id]["review_status"] == "due"
-    assert year[later.ppa_id]["next_review"] == add_months(today, 12).isoformat()
+    # (a review date is required at validation since issue 19: no "12 months after" default)
+    assert year[later.ppa_id]["next_review"] == (today + dt.timedelta(days=200)).isoformat()
     # Whoever may read validated versions sees them; outsiders see nothing.
     assert overdue.ppa_id in listed(ESMS, 30)
     assert overdue.ppa_id in listed(AUDITOR, 30)

@@ -4,7 +4,7 @@ import { announce, debounce, formatDate, h, uid, replace } from '../dom.js'
 import { confirmDialog } from '../dialog.js'
 import {
   ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, FREQUENCE_LABELS, FREQUENCE_UNITS, JOURS, ORIGINE_LABELS,
-  STATUT_ACTION_LABELS, STATUT_OBJECTIF_LABELS, TYPE_MOYEN_LABELS
+  PROJET_TYPE_LABELS, STATUT_ACTION_LABELS, STATUT_OBJECTIF_LABELS, TYPE_MOYEN_LABELS
 } from '../labels.js'
 import {
   addAction, addAttente, addBesoin, addMoyen, addObjectif, deleteItem, newPlanning, setSingleBesoin, textOf
@@ -198,6 +198,16 @@ function projetSection (ctx, scope) {
   const w = (k) => ctx.canWrite(`projet/${k}`)
   return section('projet', 'Projet', null,
     textField(ctx, scope, { ymap: projet, key: 'titre', fieldKey: 'projet/titre', label: 'Titre du projet', multiline: false, writable: w('titre') }),
+    selectField(ctx, scope, {
+      ymap: projet,
+      key: 'type',
+      fieldKey: 'projet/type',
+      label: 'Type de projet',
+      hint: 'Nomenclature TRE_R390 de l\'ANS.',
+      options: entries(PROJET_TYPE_LABELS).map(([code, name]) => [code, `${name} (${code})`]),
+      fallback: 'PPA',
+      writable: w('type')
+    }),
     row(
       dateField(ctx, scope, { ymap: projet, key: 'date_debut', fieldKey: 'projet/date_debut', label: 'Début de la période', writable: w('date_debut') }),
       dateField(ctx, scope, { ymap: projet, key: 'date_fin', fieldKey: 'projet/date_fin', label: 'Fin de la période', writable: w('date_fin') })
@@ -219,7 +229,15 @@ function projetSection (ctx, scope) {
  */
 function projetDeVieSection (ctx, scope) {
   return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.',
-    textField(ctx, scope, { ytext: ctx.roots.projet_de_vie, fieldKey: 'projet_de_vie', label: 'Projet de vie', writable: ctx.canWrite('projet_de_vie') }))
+    textField(ctx, scope, { ytext: ctx.roots.projet_de_vie, fieldKey: 'projet_de_vie', label: 'Projet de vie', writable: ctx.canWrite('projet_de_vie') }),
+    textField(ctx, scope, {
+      ymap: ctx.roots.projet,
+      key: 'motif_sans_projet_de_vie',
+      fieldKey: 'projet/motif_sans_projet_de_vie',
+      label: 'Si aucun projet de vie n\'est écrit : pourquoi',
+      hint: 'Par exemple : la personne ne souhaite pas l\'exprimer pour l\'instant.',
+      writable: ctx.canWrite('projet/motif_sans_projet_de_vie')
+    }))
 }
 
 /**
@@ -332,7 +350,15 @@ function besoinsSection (ctx, scope) {
       h('div', { class: 'card__body' },
         besoinCodeField(ctx, s, item),
         textField(ctx, s, { ymap: item, key: 'description', fieldKey: `besoins/${id}/description`, label: 'Description du besoin', writable: ctx.canWrite(`besoins/${id}/description`) }),
-        textField(ctx, s, { ymap: item, key: 'analyse', fieldKey: `besoins/${id}/analyse`, label: 'Analyse professionnelle', writable: ctx.canWrite(`besoins/${id}/analyse`) })))
+        textField(ctx, s, { ymap: item, key: 'analyse', fieldKey: `besoins/${id}/analyse`, label: 'Analyse professionnelle', writable: ctx.canWrite(`besoins/${id}/analyse`) }),
+        textField(ctx, s, {
+          ymap: item,
+          key: 'motif_sans_objectif',
+          fieldKey: `besoins/${id}/motif_sans_objectif`,
+          label: 'Si aucun objectif ne répond à ce besoin : pourquoi',
+          hint: 'Par exemple : pris en charge par un partenaire, ou choix de la personne.',
+          writable: ctx.canWrite(`besoins/${id}/motif_sans_objectif`)
+        })))
     return card
   }
   sectionEl = section('besoins', 'Besoins', 'Chaque besoin est codé avec la nomenclature SERAFIN-PH (codes 1.x).',

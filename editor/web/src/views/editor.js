@@ -5,7 +5,7 @@ import { announce, debounce, h, replace } from '../dom.js'
 import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
 import { CollabSession, SAVE_LABELS, orphanedLocalEdits } from '../collab/session.js'
 import { Presence } from '../collab/presence.js'
-import { ProblemRegistry } from '../problems.js'
+import { ProblemRegistry, bySeverity, isBlocking, problemText } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
 import { Scope } from '../forms/fields.js'
 import { renderForm, SECTIONS } from '../forms/sections.js'
@@ -208,13 +208,18 @@ export function mountEditor (root, { ppaId }) {
     const problemsOk = role && !['esms', 'auditor'].includes(role)
     const paintSummary = (list) => {
       problemsSummary.hidden = list.length === 0
-      replace(problemsSummary, 
-        h('summary', {}, `Points à compléter avant validation (${list.length})`),
-        h('ul', {}, list.map((p) => h('li', {}, h('button', {
+      const { blocking, warnings } = bySeverity(list)
+      const counts = [
+        blocking.length ? `${blocking.length} bloquant${blocking.length > 1 ? 's' : ''}` : null,
+        warnings.length ? `${warnings.length} à vérifier` : null
+      ].filter(Boolean).join(', ')
+      replace(problemsSummary,
+        h('summary', {}, `Points à compléter avant validation (${counts})`),
+        h('ul', {}, [...blocking, ...warnings].map((p) => h('li', { dataset: { severity: p.severity || 'bloquant' } }, h('button', {
           type: 'button',
-          class: 'link',
+          class: ['link', isBlocking(p) ? null : 'problem--warning'],
           on: { click: () => problems.focus(p.path) }
-        }, p.message)))))
+        }, problemText(p))))))
     }
     pageScope.add(problems.onChange(paintSummary))
     let problemsSeq = 0

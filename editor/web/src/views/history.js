@@ -7,8 +7,10 @@ import { getMe } from '../auth.js'
 import { openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
 import {
-  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, PPA_STATUS_LABELS, VERSION_KIND_LABELS, personName
+  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
+  personName
 } from '../labels.js'
+import { bySeverity } from '../problems.js'
 import { renderContent } from './content.js'
 
 const VALIDATED_KINDS = new Set(['validated', 'avenant'])
@@ -318,13 +320,23 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
       describe: 'La version validée sera figée pour toujours : plus personne ne pourra la modifier, et le document passera en lecture seule pour tous.',
       build: (close) => {
         const problems = h('div', { class: 'validation-problems' })
-        api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then((list) => {
-          if (list.length) {
-            replace(problems, h('div', { class: 'warning', role: 'alert' },
-              h('p', {}, h('strong', {}, `${list.length} point${list.length > 1 ? 's' : ''} à corriger avant de valider :`)),
-              h('ul', {}, list.map((p) => h('li', {}, p.message)))))
-          }
-        }).catch(() => {})
+        // Blocking problems disable the button (the server refuses them anyway: 409); those
+        // "à vérifier" are shown and do not block.
+        const showProblems = (list) => {
+          const { blocking, warnings } = bySeverity(list)
+          submit.disabled = blocking.length > 0
+          replace(problems,
+            blocking.length
+              ? h('div', { class: 'warning blocking', role: 'alert', dataset: { severity: 'bloquant' } },
+                h('p', {}, h('strong', {}, `${blocking.length} point${blocking.length > 1 ? 's' : ''} bloquant${blocking.length > 1 ? 's' : ''} à corriger avant de valider :`)),
+                h('ul', {}, blocking.map((p) => h('li', {}, p.message))))
+              : null,
+            warnings.length
+              ? h('div', { class: 'warning', dataset: { severity: 'a_verifier' } },
+                h('p', {}, h('strong', {}, `${PROBLEM_SEVERITY_LABELS.a_verifier} (ne bloque pas la validation) :`)),
+                h('ul', {}, warnings.map((p) => h('li', {}, p.message))))
+              : null)
+        }
         const field = (label, control, extra = {}) => h('div', { class: 'field', ...extra }, h('label', { for: control.id }, label), control)
         const radios = (name, legend, choices, value) => {
           const group = h('fieldset', { class: 'segmented' }, h('legend', {}, legend))
@@ -344,6 +356,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const pMotif = h('textarea', { id: uid('pmot'), rows: '2' })
         const error = h('div', { class: 'form-error', role: 'alert' })
         const submit = h('button', { type: 'submit', class: 'btn btn--primary' }, avenant ? "Valider définitivement l'avenant" : 'Valider définitivement')
+        api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then(showProblems).catch(() => {})
         const sName = uid('smode')
         const pName = uid('pmode')
         const form = h('form', {},
@@ -399,7 +412,10 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             announce(status.textContent)
           } catch (err) {
             submit.disabled = false
-            if (err instanceof ApiError) {
+            if (err instanceof ApiError && err.code === 'ValidationRefused' && err.problems.length) {
+              showProblems(err.problems)
+              replace(error, h('p', {}, 'Validation refusée : corrigez les points bloquants ci-dessus.'))
+            } else if (err instanceof ApiError) {
               replace(error, h('p', {}, err.status === 422 && err.problems.length ? 'Validation refusée :' : err.message),
                 err.problems.length ? h('ul', {}, err.problems.map((p) => h('li', {}, p.message))) : null)
             } else {
