@@ -63,6 +63,9 @@ def schemathesis_run(url: str, token: str | None, work: Path) -> subprocess.Comp
         "run",
         f"{url}/openapi.json",
         "--checks=all",
+        # DELETE of a webhook disables it; its delivery log stays readable for the audit (the
+        # documented 200 of GET .../deliveries), which use_after_free reads as a leak.
+        "--exclude-checks=use_after_free",
         f"--max-examples={MAX_EXAMPLES}",
         f"--seed={SEED}",
         "--workers=1",
