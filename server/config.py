@@ -45,6 +45,28 @@ class Settings(BaseSettings):
         description="Token signing key; default: generated once and kept in data_dir/secret.key",
     )
     access_token_minutes: int = Field(default=60 * 8, ge=1)
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, description="Browser session ended after this long without a request"
+    )
+    session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="Browser session ended this long after its login, in use or not",
+    )
+    session_rotate_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="Browser session id replaced this often while in use (the previous one "
+        "stays valid a short while for the requests already under way)",
+    )
+    password_login: bool | None = Field(
+        default=None,
+        description="Local password login of professionals (browser and /api/auth/token); "
+        "default: on when no OpenID provider (PPA_OIDC_ISSUER) is set",
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect provider (Pro Santé Connect) issuer URL"
+    )
     webhook_allow_private_networks: bool = Field(
         default=False,
         description="Let webhooks call http:// loopback URLs and private, loopback or link-local "
@@ -107,6 +129,12 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def password_login_enabled(self) -> bool:
+        """``password_login``, or on exactly when no OpenID provider is configured."""
+        if self.password_login is not None:
+            return self.password_login
+        return not self.oidc_issuer
 
     def trusted_proxies(self) -> list[str]:
         return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
