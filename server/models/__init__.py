@@ -3,6 +3,7 @@
 from server.models.audit import AuditCheckpointRow, AuditEvent
 from server.models.collab import PPAUpdate
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)
+from server.models.federation import ExternalIdentity, OidcLogin
 from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.login import BrowserSession, LoginThrottle
 from server.models.person import CercleMember, Person
@@ -16,9 +17,11 @@ __all__ = [
     "AuditEvent",
     "BrowserSession",
     "CercleMember",
+    "ExternalIdentity",
     "LogLeaf",
     "LogNode",
     "LoginThrottle",
+    "OidcLogin",
     "PPADocument",
     "PPAUpdate",
     "Person",
