@@ -26,6 +26,7 @@ from server.exports_api.endpoints import router as exports_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
+from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (
         auth_router,
+        oidc_router,
         people_router,
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
