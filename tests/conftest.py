@@ -83,14 +83,14 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseInfo]
 class LiveServer:
     """A real uvicorn server running the app in a background thread."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, port: int | None = None) -> None:
         import uvicorn
 
         from server.app import create_app
         from server.web.proxy import uvicorn_options
 
         self.settings = settings
-        self.port = free_port()
+        self.port = port or free_port()
         # Like `ppa serve --port`: the app derives its public URL (agenda feeds) from the
         # address it listens on, unless PPA_PUBLIC_URL is set.
         settings.host, settings.port = "127.0.0.1", self.port
