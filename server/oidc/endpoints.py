@@ -87,7 +87,7 @@ def refusal_page(refusal: LoginRefused) -> HTMLResponse:
 <body>
 <main>
 <h1>Connexion impossible</h1>
-<p>{escape(refusal.detail)}</p>
+<p>{escape(refusal.detail, quote=False)}</p>
 <p>Code à communiquer à l'assistance si besoin : <code>{escape(refusal.reason)}</code></p>
 <p><a href="{LOGIN_PAGE}">Retour à la page de connexion</a></p>
 </main>

@@ -22,6 +22,7 @@ from server.demo.seed import PROFESSIONALS, STRUCTURES
 JS_DIR = Path(__file__).resolve().parents[2] / "js"
 CLIENT_ID = "ppa-collab-test"
 CLIENT_SECRET = "secret-du-client-de-test-0123456789abcdef"
+KEYED_CLIENT_ID = "ppa-collab-test-private-key-jwt"
 ACR_VALUES = ["eidas1", "eidas2", "eidas3"]
 SCOPE_CLAIMS = {
     "scope_all": [
@@ -188,10 +189,15 @@ class Walker:
             response = self.http.get(target)
         return response
 
+    @property
+    def callback_prefix(self) -> str:
+        return f"{self.rp_url}/api/auth/psc/callback"
+
     def start(self, next_route: str = "#/") -> httpx.Response:
-        """Click "Se connecter avec Pro Santé Connect": the provider's login page."""
+        """Click "Se connecter avec Pro Santé Connect": the provider's login page (or, when
+        the provider's session is still open, its redirect back to the callback, not taken)."""
         response = self.http.get(f"{self.rp_url}/api/auth/psc/login", params={"next": next_route})
-        return self.follow(response)
+        return self.follow(response, stop_at=self.callback_prefix)
 
     def authenticate(
         self, login_page: httpx.Response, account: str, acr: str = "eidas2"
@@ -202,7 +208,7 @@ class Walker:
         response = self.http.post(
             urljoin(str(login_page.url), match.group(1)), data={"login": account, "acr": acr}
         )
-        callback = self.follow(response, stop_at=f"{self.rp_url}/api/auth/psc/callback")
+        callback = self.follow(response, stop_at=self.callback_prefix)
         assert callback.is_redirect, callback.text
         return callback
 

@@ -3,14 +3,25 @@ follows the redirects as a browser does."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import create_engine, select
+from structlog.testing import capture_logs
 
+from server.demo.seed import PROFESSIONALS
 from server.models import BrowserSession, ExternalIdentity, User
 from tests.conftest import DatabaseInfo, LiveServer
-from tests.server.oidc.op import ProviderProcess, Walker, query_of
+from tests.server.oidc.op import (
+    FORM_ACTION,
+    UNKNOWN_RPPS,
+    ProviderProcess,
+    Walker,
+    national_id,
+    query_of,
+)
 
 pytestmark = pytest.mark.node
 
@@ -44,3 +55,82 @@ def test_login_opens_a_session_of_the_professional(
     engine.dispose()
     assert "psc" in methods
     assert ("psc", "f:psc:infirmier") in identity
+
+
+def test_private_key_jwt_and_json_userinfo(keyed_rp: LiveServer) -> None:
+    """The client authenticated by a signed assertion (no secret), userinfo read as JSON."""
+    browser = Walker(keyed_rp.url)
+    try:
+        page = browser.start()
+        assert query_of(browser.visited[0])["acr_values"] == "eidas1"  # the default
+        answer = browser.finish(
+            browser.callback_url(browser.authenticate(page, "f:psc:infirmier", "eidas1"))
+        )
+    finally:
+        browser.close()
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/#/"
+
+
+LOGOUT_FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>.*?name="xsrf" value="([^"]+)"', re.S)
+
+
+def test_logout_ends_the_session_here_and_at_the_provider(
+    walker: Callable[[], Walker], rp: LiveServer, op: ProviderProcess
+) -> None:
+    browser = walker()
+    assert browser.login("f:psc:infirmier").status_code == 303
+    assert browser.start().is_redirect  # the provider's session is open: no form asked
+    answer = browser.http.post(f"{rp.url}/api/auth/psc/logout")
+    assert answer.status_code == 200, answer.text
+    assert 'ppa_session=""' in answer.headers["set-cookie"]
+    url = answer.json()["redirect_url"]
+    assert url.startswith(f"{op.issuer}/session/end?")
+    query = query_of(url)
+    assert query["id_token_hint"].count(".") == 2
+    assert query["post_logout_redirect_uri"] == f"{rp.url}/"
+    page = browser.http.get(url)  # the provider's logout page (it submits itself)
+    form = LOGOUT_FORM.search(page.text)
+    assert form, page.text
+    done = browser.http.post(form.group(1), data={"xsrf": form.group(2), "logout": "yes"})
+    assert done.is_redirect
+    assert done.headers["location"] == f"{rp.url}/"
+    assert FORM_ACTION.search(browser.start().text)  # the provider asks again: session over
+
+
+def test_logout_without_a_session_goes_nowhere(
+    walker: Callable[[], Walker], rp: LiveServer
+) -> None:
+    answer = walker().http.post(f"{rp.url}/api/auth/psc/logout")
+    assert answer.status_code == 200
+    assert answer.json() == {"redirect_url": None}
+
+
+def test_logs_hold_no_identity_code_or_token(
+    walker: Callable[[], Walker], rp: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with capture_logs() as structured, caplog.at_level(logging.DEBUG):
+        refused = walker().login("f:psc:inconnu")
+        browser = walker()
+        callback = browser.callback_url(browser.authenticate(browser.start(), "f:psc:infirmier"))
+        assert browser.finish(callback).status_code == 303
+        logout = browser.http.post(f"{rp.url}/api/auth/psc/logout").json()
+    assert refused.status_code == 403
+    text = " ".join(str(entry) for entry in structured)
+    # httpx/httpcore are the test's own browser (its URLs carry the code and the state).
+    server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    text += " ".join(f"{record.name} {record.getMessage()}" for record in server_records)
+    infirmier = next(pro for pro in PROFESSIONALS if pro.key == "infirmier")
+    assert infirmier.rpps is not None
+    for forbidden in (
+        national_id(UNKNOWN_RPPS),
+        national_id(infirmier.rpps),
+        infirmier.rpps,
+        "Inconnue",
+        infirmier.last_name,
+        query_of(callback)["code"],
+        query_of(callback)["state"],
+        query_of(logout["redirect_url"])["id_token_hint"],
+    ):
+        assert forbidden not in text
+    assert "oidc.login_refused" in text
