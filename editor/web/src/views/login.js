@@ -2,6 +2,7 @@
 import { api, ApiError } from '../api.js'
 import { setSession } from '../auth.js'
 import { h } from '../dom.js'
+import { loginProviders, providersSection } from './login_providers.js'
 
 export function mountLogin (root, { onLoggedIn }) {
   document.title = 'Connexion - PPA collaboratif'
@@ -39,13 +40,19 @@ export function mountLogin (root, { onLoggedIn }) {
   h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Mot de passe'), password),
   error,
   submit)
+  const providers = h('div', { class: 'login-providers' })
   root.append(
     h('div', { class: 'login-page' },
       h('h1', {}, 'Connexion'),
       h('p', { class: 'lead' }, "Projet personnalisé d'accompagnement, co-construit en équipe avec la personne."),
       flash ? h('p', { class: 'notice', role: 'status' }, flash) : null,
+      providers,
       form)
   )
+  loginProviders().then((offered) => {
+    const section = providersSection(offered, sessionStorage.getItem('ppa.next') || '#/')
+    if (section) providers.replaceWith(section)
+  })
   username.focus()
   return () => {}
 }
