@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.agenda.endpoints import router as agenda_router
 from server.audit.endpoints import router as audit_router
+from server.auth.browser_session import BrowserSessionMiddleware
 from server.cercle.endpoints import router as cercle_router
 from server.collab import endpoint as collab_endpoint
 from server.collab.service import collaboration
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
+    app.add_middleware(BrowserSessionMiddleware)  # the session cookie of API calls, WebSockets
     install_middleware(app, settings)  # after access_log: the hardening wraps it
 
     for router in (

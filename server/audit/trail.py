@@ -125,7 +125,7 @@ class Audited:
     ) -> AsyncIterator[AuditTrail]:
         principal: Principal | None = None
         try:
-            principal = await get_principal(session, settings, token)
+            principal = await get_principal(request, session, settings, token)
             if self.account is not None:
                 principal = await self.account(principal)
             yield AuditTrail(session, principal, addr, self.action)

@@ -60,6 +60,7 @@ class BrowserSessionInfo:
     user_id: str
     method: str
     csrf_token: str
+    expires_at: datetime
 
 
 # -- cookie -------------------------------------------------------------------------------------
@@ -129,7 +130,9 @@ def csrf_token(settings: Settings, row_id: str) -> str:
 
 
 def _info(settings: Settings, row: BrowserSession) -> BrowserSessionInfo:
-    return BrowserSessionInfo(row.id, row.user_id, row.method, csrf_token(settings, row.id))
+    return BrowserSessionInfo(
+        row.id, row.user_id, row.method, csrf_token(settings, row.id), row.expires_at
+    )
 
 
 def presented_id(settings: Settings, connection: HTTPConnection) -> str | None:
