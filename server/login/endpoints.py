@@ -34,6 +34,7 @@ from server.deps import ClientAddr, DatabaseDep, SessionDep, SettingsDep
 from server.errors import Forbidden, InvalidInput, Unauthenticated, error_body
 from server.models import User
 from server.models.identity import UserKind
+from server.oidc.endpoints import provider_logout_url
 from server.openapi import error_responses
 from server.text_input import refuse_illegal_fields
 
@@ -258,7 +259,7 @@ async def browser_logout(
     info = current_browser_session(request)
     if info is not None:
         require_csrf(request, info)
-    await close_browser_session(session, settings, request, response)
+    extra = await close_browser_session(session, settings, request, response)
     if info is not None:
         user = await session.get(User, info.user_id)
         trace(
@@ -270,7 +271,7 @@ async def browser_logout(
             person_id=None,
             client_addr=addr,
         )
-    return LogoutRead()
+    return LogoutRead(redirect_url=await provider_logout_url(request, settings, extra))
 
 
 @router.get("/me", response_model=MeRead)

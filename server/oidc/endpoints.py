@@ -1,6 +1,6 @@
 """The Pro Santé Connect routes: the login's two legs (browser navigations, answered with
-redirects or a French page), its logout at the provider, the practice shown, and which logins
-the service offers."""
+redirects or a French page), the practice shown, and which logins the service offers; the
+logout at the provider that ``POST /api/auth/logout`` hands the browser."""
 
 from __future__ import annotations
 
@@ -16,11 +16,9 @@ from pydantic import BaseModel
 
 from server.audit.trail import trace_login
 from server.auth.browser_session import (
-    close_browser_session,
     cookie_secure,
     current_browser_session,
     open_browser_session,
-    require_csrf,
 )
 from server.auth.service import user_principal
 from server.config import Settings
@@ -56,11 +54,6 @@ class LoginProviders(BaseModel):
     password: bool
     """Whether the login form (login name and password) is offered."""
     providers: list[LoginProvider]
-
-
-class LogoutRead(BaseModel):
-    redirect_url: str | None
-    """Where the browser goes next to end its session at the provider too (``None``: nowhere)."""
 
 
 def provider_of(request: Request, settings: Settings) -> Provider:
@@ -247,30 +240,23 @@ def end_session_url(settings: Settings, end_session_endpoint: str, id_token: str
     return end_session_endpoint + separator + urlencode(params)
 
 
-@router.post("/psc/logout", response_model=LogoutRead, responses=error_responses(403))
-async def psc_logout(
-    request: Request, response: Response, settings: SettingsDep, session: SessionDep
-) -> LogoutRead:
-    """End the browser's session here and say where the browser goes to end it at Pro Santé
-    Connect too (its ``end_session_endpoint`` with ``id_token_hint``); the CSRF token is
-    required (header ``X-CSRF-Token``)."""
-    info = current_browser_session(request)
-    if info is not None:
-        require_csrf(request, info)
-    extra = await close_browser_session(session, settings, request, response)
+async def provider_logout_url(
+    request: Request, settings: Settings, extra: dict[str, str] | None
+) -> str | None:
+    """Where a browser whose session just ended goes to end its session at the provider too:
+    its ``end_session_endpoint`` with the login's ID token as ``id_token_hint`` (``None`` after
+    a password login, or when the provider has no such endpoint)."""
     id_token = (extra or {}).get("id_token")
     if not id_token or not settings.oidc_issuer:
-        return LogoutRead(redirect_url=None)
+        return None
     try:
         metadata = await provider_of(request, settings).metadata()
     except LoginRefused as refusal:
         log.warning("oidc.logout_without_provider", reason=refusal.reason)
-        return LogoutRead(redirect_url=None)
+        return None
     if metadata.end_session_endpoint is None:
-        return LogoutRead(redirect_url=None)
-    return LogoutRead(
-        redirect_url=end_session_url(settings, metadata.end_session_endpoint, id_token)
-    )
+        return None
+    return end_session_url(settings, metadata.end_session_endpoint, id_token)
 
 
 class ActivityRead(BaseModel):

@@ -223,6 +223,18 @@ class Walker:
         """The whole login; the relying party's answer to the callback."""
         return self.finish(self.callback_url(self.authenticate(self.start(), account, acr)))
 
+    def session(self) -> dict[str, Any]:
+        """The relying party's ``GET /api/auth/session`` (who, how, the CSRF token)."""
+        response = self.http.get(f"{self.rp_url}/api/auth/session")
+        assert response.status_code == 200, response.text
+        session: dict[str, Any] = response.json()
+        return session
+
+    def logout(self) -> httpx.Response:
+        """The editor's "Se déconnecter": ``POST /api/auth/logout`` with the CSRF token."""
+        token = self.session()["csrf_token"]
+        return self.http.post(f"{self.rp_url}/api/auth/logout", headers={"X-CSRF-Token": token})
+
     def close(self) -> None:
         self.http.close()
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
 from structlog.testing import capture_logs
 
-from server.demo.seed import PROFESSIONALS
+from server.demo.seed import PROFESSIONALS, STRUCTURES
 from server.models import BrowserSession, ExternalIdentity, User
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.server.oidc.op import (
@@ -55,6 +56,32 @@ def test_login_opens_a_session_of_the_professional(
     engine.dispose()
     assert "psc" in methods
     assert ("psc", "f:psc:infirmier") in identity
+    session = browser.session()
+    assert session["method"] == "psc"
+    assert session["user"]["display_name"] == "Karim Benali"
+    assert browser.http.get(f"{rp.url}/api/auth/me").json()["id"] == user_id
+
+
+def test_the_practice_given_by_the_provider_is_shown(
+    walker: Callable[[], Walker], rp: LiveServer
+) -> None:
+    browser = walker()
+    assert browser.login("f:psc:infirmier").status_code == 303
+    practice = browser.http.get(f"{rp.url}/api/auth/psc/practice").json()
+    assert practice["given_name"] == "Karim"
+    assert practice["family_name"] == "Benali"
+    assert practice["national_id"].startswith("8")
+    [exercise] = practice["exercises"]
+    assert exercise["profession"] == "Infirmier"
+    [activity] = exercise["activities"]
+    assert activity["structure"] == "Foyer d'accueil médicalisé Les Tilleuls"
+    assert activity["finess"] == STRUCTURES["fam"][0]
+
+
+def test_the_practice_needs_a_provider_session(
+    walker: Callable[[], Walker], rp: LiveServer
+) -> None:
+    assert walker().http.get(f"{rp.url}/api/auth/psc/practice").status_code == 401
 
 
 def test_private_key_jwt_and_json_userinfo(keyed_rp: LiveServer) -> None:
@@ -81,7 +108,7 @@ def test_logout_ends_the_session_here_and_at_the_provider(
     browser = walker()
     assert browser.login("f:psc:infirmier").status_code == 303
     assert browser.start().is_redirect  # the provider's session is open: no form asked
-    answer = browser.http.post(f"{rp.url}/api/auth/psc/logout")
+    answer = browser.logout()
     assert answer.status_code == 200, answer.text
     assert 'ppa_session=""' in answer.headers["set-cookie"]
     url = answer.json()["redirect_url"]
@@ -98,10 +125,17 @@ def test_logout_ends_the_session_here_and_at_the_provider(
     assert FORM_ACTION.search(browser.start().text)  # the provider asks again: session over
 
 
-def test_logout_without_a_session_goes_nowhere(
-    walker: Callable[[], Walker], rp: LiveServer
+def test_a_password_session_logs_out_here_only(
+    walker: Callable[[], Walker], rp: LiveServer, demo: dict[str, Any]
 ) -> None:
-    answer = walker().http.post(f"{rp.url}/api/auth/psc/logout")
+    """An administrator's password login (no provider session): nowhere to go after logout."""
+    browser = walker()
+    password = next(login["password"] for login in demo["logins"] if login["username"] == "admin")
+    response = browser.http.post(
+        f"{rp.url}/api/auth/login", json={"username": "admin", "password": password}
+    )
+    assert response.status_code == 200, response.text
+    answer = browser.logout()
     assert answer.status_code == 200
     assert answer.json() == {"redirect_url": None}
 
@@ -114,7 +148,7 @@ def test_logs_hold_no_identity_code_or_token(
         browser = walker()
         callback = browser.callback_url(browser.authenticate(browser.start(), "f:psc:infirmier"))
         assert browser.finish(callback).status_code == 303
-        logout = browser.http.post(f"{rp.url}/api/auth/psc/logout").json()
+        logout = browser.logout().json()
     assert refused.status_code == 403
     text = " ".join(str(entry) for entry in structured)
     # httpx/httpcore are the test's own browser (its URLs carry the code and the state).
