@@ -373,7 +373,7 @@ class CollabService:
     async def serve(self, websocket: WebSocket, ppa_id: str) -> None:
         """The whole life of one connection."""
         client_addr = websocket.client.host if websocket.client else None
-        token = websocket.query_params.get("token", "")
+        token = _bearer(websocket)
         browser = current_browser_session(websocket)
         session_user = browser.user_id if browser else None
         origin = websocket.headers.get("origin")
@@ -459,6 +459,16 @@ class CollabService:
         except SyncError as error:
             log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
             channel.close(error.code, error.reason)
+
+
+def _bearer(websocket: WebSocket) -> str:
+    """A client's token: the ``token`` query parameter (y-websocket's ``params``), else an
+    ``Authorization: Bearer`` header (clients that can set one); browsers send neither."""
+    token = websocket.query_params.get("token", "")
+    scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
+    if not token and scheme.lower() == "bearer":
+        token = credentials.strip()
+    return token
 
 
 async def _principal(
