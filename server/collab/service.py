@@ -352,12 +352,12 @@ class CollabService:
                 await anyio.sleep(delay)
 
     async def refuse_origin(
-        self, ppa_id: str, session_user: str | None, client_addr: str | None
+        self, ppa_id: str, token: str, session_user: str | None, client_addr: str | None
     ) -> None:
         """Trace a connection refused for its foreign ``Origin`` (another site's page)."""
         log.info("collab.refused", ppa=ppa_id[:36], code=int(CloseCode.FORBIDDEN), origin=False)
         async with self.db.transaction() as session:
-            principal = await _principal(session, self.settings, "", session_user)
+            principal = await _principal(session, self.settings, token, session_user)
             ppa = await session.get(PPA, ppa_id) if len(ppa_id) <= 36 else None
             trace(
                 session,
@@ -373,20 +373,19 @@ class CollabService:
     async def serve(self, websocket: WebSocket, ppa_id: str) -> None:
         """The whole life of one connection."""
         client_addr = websocket.client.host if websocket.client else None
+        token = _bearer(websocket)
         browser = current_browser_session(websocket)
         session_user = browser.user_id if browser else None
         origin = websocket.headers.get("origin")
         if origin is not None and not origin_allowed(self.settings, origin):
-            await self.refuse_origin(ppa_id, session_user, client_addr)
+            await self.refuse_origin(ppa_id, token, session_user, client_addr)
             await websocket.close(CloseCode.FORBIDDEN, FOREIGN_ORIGIN_REASON)  # HTTP 403
             return
         await websocket.accept()
         ends_before = self._ends
         changes_before = self.rights.mark()
         try:
-            access = await self.authorize(
-                websocket.query_params.get("token", ""), ppa_id, client_addr, session_user
-            )
+            access = await self.authorize(token, ppa_id, client_addr, session_user)
         except SyncError as error:
             log.info("collab.refused", ppa=ppa_id[:36], code=int(error.code))
             await websocket.close(error.code, error.reason)
@@ -460,6 +459,16 @@ class CollabService:
         except SyncError as error:
             log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
             channel.close(error.code, error.reason)
+
+
+def _bearer(websocket: WebSocket) -> str:
+    """A client's token: the ``token`` query parameter (y-websocket's ``params``), else an
+    ``Authorization: Bearer`` header (clients that can set one); browsers send neither."""
+    token = websocket.query_params.get("token", "")
+    scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
+    if not token and scheme.lower() == "bearer":
+        token = credentials.strip()
+    return token
 
 
 async def _principal(

@@ -1,4 +1,5 @@
-// Login page: OAuth2 password flow -> bearer token kept in sessionStorage.
+// Login page: the password login opens a server-side session (an HttpOnly cookie the page never
+// sees); what comes back (who, the CSRF token) stays in memory (auth.js).
 import { api, ApiError } from '../api.js'
 import { setSession } from '../auth.js'
 import { h } from '../dom.js'
@@ -21,10 +22,11 @@ export function mountLogin (root, { onLoggedIn }) {
         error.textContent = ''
         submit.disabled = true
         try {
-          const body = new URLSearchParams({ username: username.value.trim(), password: password.value })
-          const token = await api('/api/auth/token', { method: 'POST', form: body, token: null })
-          const me = await api('/api/auth/me', { token: token.access_token })
-          setSession(token.access_token, me)
+          const session = await api('/api/auth/login', {
+            method: 'POST',
+            json: { username: username.value.trim(), password: password.value }
+          })
+          setSession(session)
           onLoggedIn()
         } catch (err) {
           error.textContent = err instanceof ApiError ? err.message : 'Connexion impossible.'
