@@ -5,7 +5,9 @@ logout at the provider that ``POST /api/auth/logout`` hands the browser."""
 from __future__ import annotations
 
 import json
+import re
 from html import escape
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -39,6 +41,8 @@ LOGIN_PATH = "/api/auth/psc/login"
 CALLBACK_PATH = "/api/auth/psc/callback"
 LOGIN_PAGE = "/#/connexion"
 NO_STORE = {"Cache-Control": "no-store"}
+EDITOR_INDEX = Path(__file__).resolve().parents[2] / "editor" / "web" / "dist" / "index.html"
+_STYLESHEET = re.compile(r'<link rel="stylesheet" href="(/assets/[A-Za-z0-9._-]+\.css)">')
 NOT_CONFIGURED = LoginRefused(
     "not_configured", "La connexion avec Pro Santé Connect n'est pas proposée par ce service.", 404
 )
@@ -68,22 +72,36 @@ def redirect_uri(settings: Settings) -> str:
     return settings.resolved_public_url() + CALLBACK_PATH
 
 
+def _stylesheet() -> str:
+    """The editor's stylesheet link (its name carries a hash), when the bundle is built."""
+    try:
+        index = EDITOR_INDEX.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    match = _STYLESHEET.search(index)
+    return f'<link rel="stylesheet" href="{escape(match.group(1))}">' if match else ""
+
+
 def refusal_page(refusal: LoginRefused) -> HTMLResponse:
-    """The French page a refused or failed login ends on."""
+    """The French page a refused or failed login ends on (styled like the login page)."""
     body = f"""<!DOCTYPE html>
 <html lang="fr">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Connexion impossible - PPA collaboratif</title>
+{_stylesheet()}
 </head>
 <body>
-<main>
+<header class="app-header"><div class="app-header__inner"><a class="brand" href="/">\
+<span class="brand__mark" aria-hidden="true">PPA</span> collaboratif</a></div></header>
+<main id="main"><div class="login-page">
 <h1>Connexion impossible</h1>
 <p>{escape(refusal.detail, quote=False)}</p>
-<p>Code à communiquer à l'assistance si besoin : <code>{escape(refusal.reason)}</code></p>
-<p><a href="{LOGIN_PAGE}">Retour à la page de connexion</a></p>
-</main>
+<p class="hint">Code à communiquer à l'assistance si besoin :
+<code>{escape(refusal.reason)}</code></p>
+<p><a class="btn btn--primary" href="{LOGIN_PAGE}">Retour à la page de connexion</a></p>
+</div></main>
 </body>
 </html>
 """

@@ -40,6 +40,11 @@ export function getMe () {
   return current ? current.user : null
 }
 
+/** @returns {string | null} how the user logged in (password, psc) */
+export function getMethod () {
+  return current ? current.method : null
+}
+
 export function getCsrfToken () {
   return current ? current.csrf_token : null
 }

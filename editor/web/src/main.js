@@ -1,13 +1,14 @@
 // Entry point: hash router (#/connexion, #/, #/ppa/<id>), header, views.
 import './styles.css'
 import { api, setUnauthenticatedHandler } from './api.js'
-import { clearSession, getMe, isLoggedIn, loadSession } from './auth.js'
+import { clearSession, getMe, getMethod, isLoggedIn, loadSession } from './auth.js'
 import { clear, h } from './dom.js'
 import { mountLogin } from './views/login.js'
 import { mountList } from './views/list.js'
 import { mountEditor } from './views/editor.js'
 import { forgetLocalCopies } from './collab/session.js'
 import { confirmDialog } from './dialog.js'
+import { forgetPractice, practiceDetails } from './views/practice.js'
 
 const main = document.getElementById('main')
 const header = document.getElementById('app-header')
@@ -32,6 +33,7 @@ function renderHeader () {
       me && isLoggedIn()
         ? h('div', { class: 'app-header__user' },
           h('span', { class: 'who' }, h('span', { class: 'sr-only' }, 'Connecté·e : '), me.display_name),
+          getMethod() === 'psc' ? practiceDetails() : null,
           h('button', {
             type: 'button',
             class: 'btn btn--ghost',
@@ -50,6 +52,7 @@ function renderHeader () {
                   console.error(error) // the session ends on the server anyway (idle time)
                 }
                 clearSession()
+                forgetPractice()
                 if (ended?.redirect_url) {
                   location.assign(ended.redirect_url) // the identity provider's own logout
                   return

@@ -14,7 +14,7 @@ import { h } from '../dom.js'
 /** @returns {Promise<LoginProviders | null>} */
 export async function loginProviders () {
   try {
-    return await api('/api/auth/providers', { token: null })
+    return await api('/api/auth/providers')
   } catch {
     return null
   }
