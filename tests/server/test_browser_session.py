@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from server.auth import browser_session
 from server.config import Settings
@@ -323,8 +324,12 @@ def test_host_0_0_0_0_without_public_url_is_secure() -> None:
 
 def test_password_login_default_follows_the_issuer() -> None:
     assert Settings().password_login_enabled()
-    assert not Settings(oidc_issuer="https://psc.example").password_login_enabled()
-    assert Settings(oidc_issuer="https://psc.example", password_login=True).password_login_enabled()
+    # an issuer needs its client (server/config.py)
+    psc = Settings(
+        oidc_issuer="https://psc.example", oidc_client_id="ppa", oidc_client_secret=SecretStr("s")
+    )
+    assert not psc.password_login_enabled()
+    assert psc.model_copy(update={"password_login": True}).password_login_enabled()
     assert not Settings(password_login=False).password_login_enabled()
 
 
