@@ -38,8 +38,8 @@ def provider_login(page: Page, account: str, level: str = "eidas2") -> None:
     page.get_by_role("button", name="Valider").click()
 
 
-def test_login_page_offers_psc_and_stays_accessible(
-    context: BrowserContext, rp: LiveServer
+def test_login_page_offers_psc_when_configured_and_stays_accessible(
+    context: BrowserContext, rp: LiveServer, live_server: LiveServer
 ) -> None:
     page = context.new_page()
     page.goto(f"{rp.url}/#/connexion")
@@ -47,10 +47,7 @@ def test_login_page_offers_psc_and_stays_accessible(
     expect(button).to_be_visible()
     assert button.get_attribute("href") == "/api/auth/psc/login?next=%23%2F"
     assert axe_violations(page) == []
-
-
-def test_no_psc_button_without_an_issuer(context: BrowserContext, live_server: LiveServer) -> None:
-    page = context.new_page()
+    # a service without an issuer: the login form alone
     page.goto(f"{live_server.url}/#/connexion")
     expect(page.get_by_label("Identifiant")).to_be_visible()
     page.wait_for_load_state("networkidle")
