@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from fastapi import Request, Response
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -198,6 +198,13 @@ async def open_browser_session(
         found = await _find(db, presented, now)
         if found is not None:
             await db.delete(found[0])
+    # The sessions that ended unseen (never presented again) go now.
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    await db.execute(
+        delete(BrowserSession).where(
+            or_(BrowserSession.expires_at <= now, BrowserSession.last_seen_at <= now - idle)
+        )
+    )
     session_id = secrets.token_urlsafe(32)
     lifetime = timedelta(hours=settings.session_max_hours)
     row = BrowserSession(
@@ -302,6 +309,24 @@ async def resolve_browser_session(
                 .values(last_seen_at=now)
             )
         return Resolution(info)
+
+
+async def keep_alive(db: Database, settings: Settings, row_id: str, *, used: bool) -> bool:
+    """Whether a session still runs (a live connection asks it every minute): an ended one is
+    deleted; ``used``: the connection was in use since it last asked (counts as a request)."""
+    async with db.transaction() as session:
+        now = utcnow()
+        row = await session.get(BrowserSession, row_id)
+        if row is None:
+            return False
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        if now >= row.expires_at or now - row.last_seen_at >= idle:
+            log.info("session.expired", session=row.id, user=row.user_id)
+            await session.delete(row)
+            return False
+        if used:
+            row.last_seen_at = now
+        return True
 
 
 class BrowserSessionMiddleware:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +44,7 @@ from server.collab.rights import (
     LiveRights,
     Verdict,
 )
+from server.collab.session_watch import SESSION_ENDED_REASON, SessionWatch
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
 from server.db import Database
@@ -418,11 +419,37 @@ class CollabService:
                 await self.rights.recheck([peer])
                 if channel.closing:
                     return
-            await self._receive(websocket, peer, channel, access, client_addr)
+            if browser is None or token:
+                await self._receive(websocket, peer, channel, access, client_addr)
+            else:
+                watch = SessionWatch(self.db, self.settings, browser)
+                await self._receive_in_session(websocket, peer, channel, access, client_addr, watch)
         finally:
             self.rights.unregister(peer)
             self.manager.leave(peer)
             await channel.finish()
+
+    async def _receive_in_session(
+        self,
+        websocket: WebSocket,
+        peer: Peer,
+        channel: WebSocketChannel,
+        access: Access,
+        client_addr: str | None,
+        watch: SessionWatch,
+    ) -> None:
+        """:meth:`_receive` until the connection or its browser session ends."""
+        async with anyio.create_task_group() as tg:
+
+            async def end_with_session() -> None:
+                await watch.ended()
+                log.info("collab.session_ended", ppa=access.ppa_id, user=access.principal.id)
+                channel.close(CloseCode.UNAUTHENTICATED, SESSION_ENDED_REASON)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(end_with_session)
+            await self._receive(websocket, peer, channel, access, client_addr, watch.used)
+            tg.cancel_scope.cancel()
 
     async def _receive(
         self,
@@ -431,8 +458,9 @@ class CollabService:
         channel: WebSocketChannel,
         access: Access,
         client_addr: str | None,
+        on_frame: Callable[[], None] | None = None,
     ) -> None:
-        """Read the connection's frames until it closes."""
+        """Read the connection's frames until it closes (``on_frame``: told of each)."""
         ppa_id = access.ppa_id
         log.info(
             "collab.joined",
@@ -450,6 +478,8 @@ class CollabService:
                 data = message.get("bytes")
                 if data is None:
                     raise MalformedMessage("Message texte inattendu")
+                if on_frame is not None:
+                    on_frame()
                 peer.receive(data)
                 if channel.closing:
                     break

@@ -1,16 +1,23 @@
 """The browser's WebSocket: authenticated by the session cookie (no token in its URL), refused
-(HTTP 403 before the handshake completes, traced denied) when another site's page opens it."""
+(HTTP 403 before the handshake completes, traced denied) when another site's page opens it, and
+closed (4401) once its session ends (logout, idle time)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from editor.collab.errors import CloseCode
+from editor.collab.protocol import encode_query_awareness
+from server.auth import browser_session
+from server.collab import session_watch
+from server.collab.session_watch import SESSION_ENDED_REASON
+from server.db import utcnow
 from tests.collab.app import audit_actions, fresh_ppa, token_of
 from tests.collab.live import WsClient
 from tests.conftest import Api, DatabaseInfo, LiveServer, browser_login
@@ -119,4 +126,59 @@ async def test_an_ended_session_is_4401(
         client = await open_socket(open_clients, live_server, cercle.ppa_id, headers | extra)
         assert await client.wait_closed() == CloseCode.UNAUTHENTICATED
         assert client.received_updates == []
+    browser.client.close()
+
+
+@pytest.fixture
+def quick_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_watch, "CHECK_SECONDS", 0.2)
+
+
+async def test_logout_closes_the_sessions_live_connections(
+    live_server: LiveServer,
+    api_as: Any,
+    demo: dict[str, Any],
+    open_clients: list[WsClient],
+    quick_checks: None,
+) -> None:
+    cercle = fresh_ppa(api_as, demo)
+    passwords = {login["username"]: login["password"] for login in demo["logins"]}
+    browser = Api(live_server)
+    browser_login(browser, COORD, passwords[COORD])
+    headers = {"Cookie": session_cookie(browser), "Origin": live_server.url}
+    client = await open_socket(open_clients, live_server, cercle.ppa_id, headers)
+    await asyncio.wait_for(client.synced.wait(), 10)
+    await asyncio.to_thread(browser.post, "/api/auth/logout")
+    assert await client.wait_closed() == CloseCode.UNAUTHENTICATED
+    assert client.close_reason == SESSION_ENDED_REASON
+    browser.client.close()
+
+
+async def test_a_connection_in_use_keeps_its_session_an_idle_one_ends(
+    live_server: LiveServer,
+    api_as: Any,
+    demo: dict[str, Any],
+    open_clients: list[WsClient],
+    quick_checks: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    offset = [timedelta()]
+    monkeypatch.setattr(browser_session, "utcnow", lambda: utcnow() + offset[0])
+    cercle = fresh_ppa(api_as, demo)
+    passwords = {login["username"]: login["password"] for login in demo["logins"]}
+    browser = Api(live_server)
+    browser_login(browser, COORD, passwords[COORD])
+    headers = {"Cookie": session_cookie(browser), "Origin": live_server.url}
+    client = await open_socket(open_clients, live_server, cercle.ppa_id, headers)
+    await asyncio.wait_for(client.synced.wait(), 10)
+    for _ in range(3):  # 87 minutes of typing, no REST call
+        offset[0] += timedelta(minutes=29)
+        await client.send(encode_query_awareness())
+        await asyncio.sleep(0.6)  # a few checks
+        assert client.close_code is None
+    offset[0] += timedelta(minutes=31)  # then half an hour without a frame
+    assert await client.wait_closed() == CloseCode.UNAUTHENTICATED
+    assert client.close_reason == SESSION_ENDED_REASON
+    response = await asyncio.to_thread(browser.get, "/api/auth/me")
+    assert response.status_code == 401
     browser.client.close()

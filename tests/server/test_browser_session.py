@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from server.auth import browser_session
 from server.config import Settings
 from server.db import utcnow
+from server.models import BrowserSession
 from tests.collab.app import sync_engine
 from tests.conftest import (
     Api,
@@ -231,6 +232,27 @@ def test_absolute_timeout(browser: Api, passwords: dict[str, str], clock: Clock)
     clock.advance(minutes=15)  # 12 hours after the login, in use all along
     response = browser.get("/api/auth/me")
     assert (response.status_code, response.json()) == (401, ENDED)
+
+
+def test_sessions_that_ended_unseen_are_deleted_at_the_next_login(
+    live_server: LiveServer, passwords: dict[str, str], database: DatabaseInfo
+) -> None:
+    forgotten, later = Api(live_server), Api(live_server)
+    browser_login(forgotten, COORD, passwords[COORD])
+    digest = hashlib.sha256(cookie_of(forgotten).encode()).hexdigest()
+    assert digest in [row["token_hash"] for row in session_rows(database)]
+    # Unused for 31 minutes and never presented again (moved in the table: a shifted clock
+    # would end every other test's sessions too).
+    with sync_engine(database) as engine, engine.begin() as conn:
+        conn.execute(
+            sa.update(BrowserSession)
+            .where(BrowserSession.token_hash == digest)
+            .values(last_seen_at=utcnow() - timedelta(minutes=31))
+        )
+    browser_login(later, PERSON, passwords[PERSON])
+    assert digest not in [row["token_hash"] for row in session_rows(database)]
+    forgotten.client.close()
+    later.client.close()
 
 
 def test_the_id_rotates_while_in_use_with_a_short_grace(
