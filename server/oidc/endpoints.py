@@ -130,10 +130,11 @@ async def psc_login(
         if not settings.oidc_issuer:
             raise NOT_CONFIGURED
         metadata = await provider_of(request, settings).metadata()
+        browser = request.cookies.get(flow.BROWSER_COOKIE)
+        started = await flow.start(db, settings, browser, return_to)
     except LoginRefused as refusal:
         log.info("oidc.login_unavailable", reason=refusal.reason)
         return refusal_page(refusal)
-    started = await flow.start(db, settings, request.cookies.get(flow.BROWSER_COOKIE), return_to)
     scopes = settings.oidc_scopes.split()
     params = {
         "response_type": "code",

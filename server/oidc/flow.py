@@ -11,12 +11,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+import structlog
+from sqlalchemy import delete, func, select
 
 from server.config import Settings
 from server.db import Database, utcnow
 from server.models import OidcLogin
 from server.oidc.errors import LoginRefused
+
+log = structlog.get_logger(__name__)
 
 BROWSER_COOKIE = "ppa_oidc_browser"
 """HttpOnly cookie binding a login to the browser that started it (login CSRF defence)."""
@@ -24,6 +27,9 @@ BROWSER_COOKIE_PATH = "/api/auth/psc/"
 _RETURN_TO = re.compile(r"#/[A-Za-z0-9/_.~%-]{0,190}")
 _BROWSER_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
 DEFAULT_RETURN = "#/"
+MAX_PENDING = 10_000
+"""Logins under way at once, beyond which new ones wait (the start is unauthenticated: a flood
+of them must not grow the table without bound)."""
 
 
 def safe_return(value: str | None) -> str:
@@ -72,6 +78,13 @@ async def start(
     now = utcnow()
     async with db.transaction() as session:
         await session.execute(delete(OidcLogin).where(OidcLogin.expires_at < now))
+        if (await session.scalar(select(func.count()).select_from(OidcLogin)) or 0) >= MAX_PENDING:
+            log.warning("oidc.too_many_pending_logins", limit=MAX_PENDING)
+            raise LoginRefused(
+                "too_many_pending_logins",
+                "Trop de connexions sont en cours en ce moment : réessayez dans quelques minutes.",
+                status=503,
+            )
         session.add(
             OidcLogin(
                 state_hash=_digest(state),

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from server.models import AuditEvent, BrowserSession, ExternalIdentity
+from server.oidc import flow
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.server.oidc.op import UNKNOWN_RPPS, ProviderProcess, Walker, national_id, query_of
 
@@ -167,3 +168,12 @@ def test_refusals_leave_no_session(
     walker().login("f:psc:infirmier", acr="eidas1")
     assert sessions() == before
     engine.dispose()
+
+
+def test_logins_under_way_are_bounded(
+    walker: Callable[[], Walker], rp: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting a login needs no account: a flood of them cannot grow the table for ever."""
+    monkeypatch.setattr(flow, "MAX_PENDING", 0)
+    answer = walker().http.get(f"{rp.url}/api/auth/psc/login")
+    assert_refused(answer, 503, "too_many_pending_logins", "Trop de connexions")
