@@ -42,6 +42,7 @@ CALLBACK_PATH = "/api/auth/psc/callback"
 LOGIN_PAGE = "/#/connexion"
 NO_STORE = {"Cache-Control": "no-store"}
 EDITOR_INDEX = Path(__file__).resolve().parents[2] / "editor" / "web" / "dist" / "index.html"
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="(/assets/[A-Za-z0-9._-]+\.css)">')
 NOT_CONFIGURED = LoginRefused(
     "not_configured", "La connexion avec Pro Santé Connect n'est pas proposée par ce service.", 404
@@ -183,9 +184,11 @@ async def _identity(
             "Cette réponse ne vient pas de Pro Santé Connect : la connexion est refusée.",
         )
     if "error" in query:
-        cancelled = query["error"] in ("access_denied", "login_required", "consent_required")
+        # Logged and shown: an OAuth error code (RFC 6749 §4.1.2.1), never free text.
+        error = query["error"] if _ERROR_CODE.fullmatch(query["error"]) else "other"
+        cancelled = error in ("access_denied", "login_required", "consent_required")
         raise LoginRefused(
-            f"provider_{query['error'][:40]}",
+            f"provider_{error}",
             "La connexion a été annulée ou refusée sur Pro Santé Connect. Vous pouvez la "
             "recommencer depuis la page de connexion."
             if cancelled

@@ -177,3 +177,18 @@ def test_logins_under_way_are_bounded(
     monkeypatch.setattr(flow, "MAX_PENDING", 0)
     answer = walker().http.get(f"{rp.url}/api/auth/psc/login")
     assert_refused(answer, 503, "too_many_pending_logins", "Trop de connexions")
+
+
+def test_a_provider_error_is_logged_as_a_code_only(
+    walker: Callable[[], Walker], op: ProviderProcess
+) -> None:
+    browser = walker()
+    browser.start()
+    state = query_of(browser.visited[0])["state"]
+    failed = httpx.URL(
+        f"{browser.rp_url}/api/auth/psc/callback",
+        params={"error": "server_error\n<script>Dupont</script>", "state": state, "iss": op.issuer},
+    )
+    answer = browser.finish(str(failed))
+    assert_refused(answer, 502, "provider_other", "n'a pas pu vous authentifier")
+    assert "Dupont" not in answer.text
