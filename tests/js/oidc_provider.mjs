@@ -4,8 +4,9 @@
 //   node oidc_provider.mjs CONFIG.json
 //
 // CONFIG: {"clients": [client metadata...], "accounts": {"<sub>": {claims...}},
-//          "acr_values": ["eidas1", ...], "scope_claims": {"scope_all": ["SubjectNameID", ...]}}
-// stdout: one line {"issuer": "http://127.0.0.1:<port>"} once it listens.
+//          "acr_values": ["eidas1", ...], "scope_claims": {"scope_all": ["SubjectNameID", ...]},
+//          "tls": {"key": "key.pem", "cert": "cert.pem"} (optional: https)}
+// stdout: one line {"issuer": "http(s)://127.0.0.1:<port>"} once it listens.
 //
 // What a person does at PSC (e-CPS or CPS card) is a form here: /interaction/<uid> asks for the
 // account (its `sub`) and the authentication level (`acr`); consent is given at once. The
@@ -16,6 +17,7 @@
 //                                  expired, alg_none, unknown_key (what a faulty or hostile
 //                                  provider would send, which this one never does by itself)
 import http from 'node:http'
+import https from 'node:https'
 import { readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import Provider from 'oidc-provider'
@@ -176,17 +178,21 @@ function buildHandler (issuer) {
 }
 
 keys.push(await newKey(randomUUID()))
-const server = http.createServer((req, res) => {
-  const issuer = `http://127.0.0.1:${server.address().port}`
+const scheme = config.tls ? 'https' : 'http'
+const onRequest = (req, res) => {
+  const issuer = `${scheme}://127.0.0.1:${server.address().port}`
   const done = req.url.startsWith('/__test__/') ? control(req, res, issuer) : handler(req, res)
   Promise.resolve(done).catch((error) => {
     process.stderr.write(`${error.stack}\n`)
     if (!res.headersSent) res.writeHead(500)
     res.end()
   })
-})
+}
+const server = config.tls
+  ? https.createServer({ key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) }, onRequest)
+  : http.createServer(onRequest)
 server.listen(0, '127.0.0.1', () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`
+  const issuer = `${scheme}://127.0.0.1:${server.address().port}`
   handler = buildHandler(issuer)
   process.stdout.write(JSON.stringify({ issuer }) + '\n')
 })
