@@ -200,3 +200,18 @@ def trace_login(
         client_addr=addr,
         outcome=outcome,
     )
+
+
+def trace_logout(
+    session: AsyncSession, user: Principal | None, session_id: str, addr: str | None
+) -> None:
+    """A browser logout's trace: who, which session (its row id, never its cookie), address."""
+    trace(
+        session,
+        user,
+        "auth.logout",
+        "session",
+        session_id,
+        person_id=None,
+        client_addr=addr,
+    )

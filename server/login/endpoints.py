@@ -15,8 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ValidationError
 
-from server.audit.service import trace
-from server.audit.trail import trace_login
+from server.audit.trail import trace_login, trace_logout
 from server.auth import throttle
 from server.auth.browser_session import (
     BrowserSessionInfo,
@@ -262,15 +261,7 @@ async def browser_logout(
     extra = await close_browser_session(session, settings, request, response)
     if info is not None:
         user = await session.get(User, info.user_id)
-        trace(
-            session,
-            user_principal(user) if user else None,
-            "auth.logout",
-            "session",
-            info.id,
-            person_id=None,
-            client_addr=addr,
-        )
+        trace_logout(session, user_principal(user) if user else None, info.id, addr)
     return LogoutRead(redirect_url=await provider_logout_url(request, settings, extra))
 
 
