@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.agenda.endpoints import router as agenda_router
 from server.audit.endpoints import router as audit_router
+from server.auth.browser_session import BrowserSessionMiddleware
 from server.cercle.endpoints import router as cercle_router
 from server.collab import endpoint as collab_endpoint
 from server.collab.service import collaboration
@@ -26,6 +27,7 @@ from server.exports_api.endpoints import router as exports_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
+from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
 from server.ppas.documents import StoredDocumentSource
@@ -93,10 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
+    app.add_middleware(BrowserSessionMiddleware)  # the session cookie of API calls, WebSockets
     install_middleware(app, settings)  # after access_log: the hardening wraps it
 
     for router in (
         auth_router,
+        oidc_router,
         people_router,
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id

@@ -309,6 +309,7 @@ def _set_active(username: str, active: bool) -> None:
     """Deactivate or reactivate the login ``username`` (traced as the operator, role admin)."""
     from sqlalchemy import select
 
+    from server.auth.browser_session import end_user_sessions
     from server.db import Database
     from server.models import User
     from server.people.accounts import (
@@ -330,6 +331,8 @@ def _set_active(username: str, active: bool) -> None:
                     return None
                 if not set_user_active(user, active):
                     return False
+                if not active:
+                    await end_user_sessions(session, user.id)
                 session.add(_admin_trace(user_action(active), "user", user.id))
             if not active:  # committed: its live connections, over Redis if configured
                 await end_live_sessions_from_cli(settings, user.id, DEACTIVATED_REASON)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +47,73 @@ class Settings(BaseSettings):
         description="Token signing key; default: generated once and kept in data_dir/secret.key",
     )
     access_token_minutes: int = Field(default=60 * 8, ge=1)
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, description="Browser session ended after this long without a request"
+    )
+    session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="Browser session ended this long after its login, in use or not",
+    )
+    session_rotate_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="Browser session id replaced this often while in use (the previous one "
+        "stays valid a short while for the requests already under way)",
+    )
+    password_login: bool | None = Field(
+        default=None,
+        description="Local password login of professionals (browser and /api/auth/token); "
+        "default: on when no OpenID provider (PPA_OIDC_ISSUER) is set",
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect provider (Pro Santé Connect) issuer URL"
+    )
+    # The rest of the OpenID Connect relying party (server/oidc, docs/authentication.md)
+    oidc_client_id: str | None = Field(default=None, description="Client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret (client_secret_basic, or _post if that only)"
+    )
+    oidc_private_key_path: Path | None = Field(
+        default=None,
+        description="PEM private key (RSA, EC P-256 or Ed25519) authenticating the client with "
+        "private_key_jwt instead of a secret; its public key is registered at the provider",
+    )
+    oidc_private_key_id: str | None = Field(
+        default=None, description="kid of that key as registered at the provider"
+    )
+    oidc_scopes: str = Field(
+        default="openid scope_all", description="Scopes asked (space-separated; openid added)"
+    )
+    oidc_acr: str | None = Field(
+        default="eidas1",
+        description="Authentication level asked (acr_values) and required in the ID token "
+        "(eidasN: that level or higher); empty: none",
+    )
+    oidc_ca_file: Path | None = Field(
+        default=None, description="CA bundle (PEM) the provider's TLS certificate chains to"
+    )
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, description="Per call to the provider")
+    oidc_login_minutes: float = Field(
+        default=10.0, gt=0, description="How long a login started at the provider may take"
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        """An issuer needs a client id and one way to authenticate the client."""
+        if not self.oidc_issuer:
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("PPA_OIDC_ISSUER is set: PPA_OIDC_CLIENT_ID is required")
+        if (self.oidc_client_secret is None) == (self.oidc_private_key_path is None):
+            raise ValueError(
+                "PPA_OIDC_ISSUER is set: give PPA_OIDC_CLIENT_SECRET or "
+                "PPA_OIDC_PRIVATE_KEY_PATH (exactly one)"
+            )
+        if not provider_url_allowed(self.oidc_issuer):
+            raise ValueError("PPA_OIDC_ISSUER must be https:// (http:// on loopback only)")
+        return self
+
     webhook_allow_private_networks: bool = Field(
         default=False,
         description="Let webhooks call http:// loopback URLs and private, loopback or link-local "
@@ -108,6 +177,12 @@ class Settings(BaseSettings):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def password_login_enabled(self) -> bool:
+        """``password_login``, or on exactly when no OpenID provider is configured."""
+        if self.password_login is not None:
+            return self.password_login
+        return not self.oidc_issuer
+
     def trusted_proxies(self) -> list[str]:
         return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
 
@@ -118,6 +193,24 @@ class Settings(BaseSettings):
 
         private_data_dir(self.data_dir)
         return read_or_create_private_file(self.data_dir / "secret.key").decode().strip()
+
+
+def provider_url_allowed(url: str) -> bool:
+    """An identity provider's URL: ``https``, or plain ``http`` on a loopback address (tests,
+    a local provider); never anything else (codes and tokens would cross the network in clear)."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

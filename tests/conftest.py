@@ -83,14 +83,14 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseInfo]
 class LiveServer:
     """A real uvicorn server running the app in a background thread."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, port: int | None = None) -> None:
         import uvicorn
 
         from server.app import create_app
         from server.web.proxy import uvicorn_options
 
         self.settings = settings
-        self.port = free_port()
+        self.port = port or free_port()
         # Like `ppa serve --port`: the app derives its public URL (agenda feeds) from the
         # address it listens on, unless PPA_PUBLIC_URL is set.
         settings.host, settings.port = "127.0.0.1", self.port
@@ -248,6 +248,16 @@ class Api:
         return self.client.delete(url, **kw)
 
 
+def browser_login(api: Api, username: str, password: str) -> str:
+    """Log ``api`` in as a browser does (session cookie in its jar); send the session's CSRF
+    token with each of its requests from now on, and return it."""
+    response = api.post("/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    csrf: str = response.json()["csrf_token"]
+    api.client.headers["X-CSRF-Token"] = csrf
+    return csrf
+
+
 def login(base_url: str, username: str, password: str) -> str:
     response = httpx.post(
         f"{base_url}/api/auth/token",
@@ -276,6 +286,30 @@ def api_as(live_server: LiveServer, demo: dict[str, Any]) -> Iterator[Callable[[
             else:
                 token = login(live_server.url, username, passwords[username])
                 cache[username] = Api(target, token)
+        return cache[username]
+
+    yield factory
+    for api in cache.values():
+        api.client.close()
+
+
+@pytest.fixture(scope="session")
+def session_as(
+    live_server: LiveServer, demo: dict[str, Any], api_as: Callable[[str], Api]
+) -> Iterator[Callable[[str], Api]]:
+    """Like ``api_as``, but a user is logged in as the browser is: a session cookie and its CSRF
+    token, no bearer token (``esms`` and ``anonymous`` are ``api_as``'s: an API client keeps its
+    bearer token)."""
+    cache: dict[str, Api] = {}
+    passwords = {login_["username"]: login_["password"] for login_ in demo["logins"]}
+
+    def factory(username: str) -> Api:
+        if username in ("anonymous", "esms"):
+            return api_as(username)
+        if username not in cache:
+            api = Api(live_server if IN_PROCESS else live_server.url)
+            browser_login(api, username, passwords[username])
+            cache[username] = api
         return cache[username]
 
     yield factory

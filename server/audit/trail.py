@@ -125,7 +125,7 @@ class Audited:
     ) -> AsyncIterator[AuditTrail]:
         principal: Principal | None = None
         try:
-            principal = await get_principal(session, settings, token)
+            principal = await get_principal(request, session, settings, token)
             if self.account is not None:
                 principal = await self.account(principal)
             yield AuditTrail(session, principal, addr, self.action)
@@ -199,4 +199,19 @@ def trace_login(
         person_id=None,
         client_addr=addr,
         outcome=outcome,
+    )
+
+
+def trace_logout(
+    session: AsyncSession, user: Principal | None, session_id: str, addr: str | None
+) -> None:
+    """A browser logout's trace: who, which session (its row id, never its cookie), address."""
+    trace(
+        session,
+        user,
+        "auth.logout",
+        "session",
+        session_id,
+        person_id=None,
+        client_addr=addr,
     )

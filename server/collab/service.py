@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,8 +27,9 @@ from editor.collab.room import Peer
 from editor.layout_guard import LayoutGuard
 from server import authz
 from server.audit.service import trace
+from server.auth.browser_session import current_browser_session, origin_allowed
 from server.auth.principal import Principal
-from server.auth.service import principal_from_token
+from server.auth.service import principal_from_token, user_principal
 from server.authz import Capability
 from server.collab.channel import WebSocketChannel
 from server.collab.fanout import RedisFanout
@@ -43,10 +44,11 @@ from server.collab.rights import (
     LiveRights,
     Verdict,
 )
+from server.collab.session_watch import SESSION_ENDED_REASON, SessionWatch
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
 from server.db import Database
-from server.models import PPA, CercleMember
+from server.models import PPA, CercleMember, User
 from server.models.person import Role
 from server.models.ppa import PPAStatus
 
@@ -55,6 +57,7 @@ log = structlog.get_logger(__name__)
 UNAUTHENTICATED_REASON = "Authentification requise"
 UNKNOWN_REASON = "PPA introuvable"
 FORBIDDEN_REASON = "Accès refusé à ce PPA"
+FOREIGN_ORIGIN_REASON = "Origine refusée"
 _VALIDATED = (PPAStatus.VALIDATED.value, PPAStatus.SUPERSEDED.value)
 TRACE_RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0, 5.0, 10.0, 20.0)
 """Seconds between the attempts to record a live write's audit trace."""
@@ -283,11 +286,14 @@ class CollabService:
 
     # -- one connection ------------------------------------------------------------------------
 
-    async def authorize(self, token: str, ppa_id: str, client_addr: str | None) -> Access:
-        """Authenticate and authorise a connection, and audit it; raises :class:`SyncError`."""
+    async def authorize(
+        self, token: str, ppa_id: str, client_addr: str | None, session_user: str | None = None
+    ) -> Access:
+        """Authenticate (bearer ``token``, else the browser session's user) and authorise a
+        connection, and audit it; raises :class:`SyncError`."""
         denied: Access | None = None
         async with self.db.transaction() as session:
-            principal = await principal_from_token(session, self.settings, token) if token else None
+            principal = await _principal(session, self.settings, token, session_user)
             if principal is None:
                 raise SyncError(UNAUTHENTICATED_REASON, CloseCode.UNAUTHENTICATED)
             ppa = await session.get(PPA, ppa_id) if len(ppa_id) <= 36 else None
@@ -346,16 +352,41 @@ class CollabService:
                 )
                 await anyio.sleep(delay)
 
+    async def refuse_origin(
+        self, ppa_id: str, token: str, session_user: str | None, client_addr: str | None
+    ) -> None:
+        """Trace a connection refused for its foreign ``Origin`` (another site's page)."""
+        log.info("collab.refused", ppa=ppa_id[:36], code=int(CloseCode.FORBIDDEN), origin=False)
+        async with self.db.transaction() as session:
+            principal = await _principal(session, self.settings, token, session_user)
+            ppa = await session.get(PPA, ppa_id) if len(ppa_id) <= 36 else None
+            trace(
+                session,
+                principal,
+                "ppa.live_open",
+                "ppa",
+                ppa.id if ppa else None,
+                person_id=ppa.person_id if ppa else None,
+                client_addr=client_addr,
+                outcome="denied",
+            )
+
     async def serve(self, websocket: WebSocket, ppa_id: str) -> None:
         """The whole life of one connection."""
-        await websocket.accept()
         client_addr = websocket.client.host if websocket.client else None
+        token = _bearer(websocket)
+        browser = current_browser_session(websocket)
+        session_user = browser.user_id if browser else None
+        origin = websocket.headers.get("origin")
+        if origin is not None and not origin_allowed(self.settings, origin):
+            await self.refuse_origin(ppa_id, token, session_user, client_addr)
+            await websocket.close(CloseCode.FORBIDDEN, FOREIGN_ORIGIN_REASON)  # HTTP 403
+            return
+        await websocket.accept()
         ends_before = self._ends
         changes_before = self.rights.mark()
         try:
-            access = await self.authorize(
-                websocket.query_params.get("token", ""), ppa_id, client_addr
-            )
+            access = await self.authorize(token, ppa_id, client_addr, session_user)
         except SyncError as error:
             log.info("collab.refused", ppa=ppa_id[:36], code=int(error.code))
             await websocket.close(error.code, error.reason)
@@ -388,11 +419,37 @@ class CollabService:
                 await self.rights.recheck([peer])
                 if channel.closing:
                     return
-            await self._receive(websocket, peer, channel, access, client_addr)
+            if browser is None or token:
+                await self._receive(websocket, peer, channel, access, client_addr)
+            else:
+                watch = SessionWatch(self.db, self.settings, browser)
+                await self._receive_in_session(websocket, peer, channel, access, client_addr, watch)
         finally:
             self.rights.unregister(peer)
             self.manager.leave(peer)
             await channel.finish()
+
+    async def _receive_in_session(
+        self,
+        websocket: WebSocket,
+        peer: Peer,
+        channel: WebSocketChannel,
+        access: Access,
+        client_addr: str | None,
+        watch: SessionWatch,
+    ) -> None:
+        """:meth:`_receive` until the connection or its browser session ends."""
+        async with anyio.create_task_group() as tg:
+
+            async def end_with_session() -> None:
+                await watch.ended()
+                log.info("collab.session_ended", ppa=access.ppa_id, user=access.principal.id)
+                channel.close(CloseCode.UNAUTHENTICATED, SESSION_ENDED_REASON)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(end_with_session)
+            await self._receive(websocket, peer, channel, access, client_addr, watch.used)
+            tg.cancel_scope.cancel()
 
     async def _receive(
         self,
@@ -401,8 +458,9 @@ class CollabService:
         channel: WebSocketChannel,
         access: Access,
         client_addr: str | None,
+        on_frame: Callable[[], None] | None = None,
     ) -> None:
-        """Read the connection's frames until it closes."""
+        """Read the connection's frames until it closes (``on_frame``: told of each)."""
         ppa_id = access.ppa_id
         log.info(
             "collab.joined",
@@ -420,6 +478,8 @@ class CollabService:
                 data = message.get("bytes")
                 if data is None:
                     raise MalformedMessage("Message texte inattendu")
+                if on_frame is not None:
+                    on_frame()
                 peer.receive(data)
                 if channel.closing:
                     break
@@ -429,6 +489,26 @@ class CollabService:
         except SyncError as error:
             log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
             channel.close(error.code, error.reason)
+
+
+def _bearer(websocket: WebSocket) -> str:
+    """A client's token: the ``token`` query parameter (y-websocket's ``params``), else an
+    ``Authorization: Bearer`` header (clients that can set one); browsers send neither."""
+    token = websocket.query_params.get("token", "")
+    scheme, _, credentials = websocket.headers.get("authorization", "").partition(" ")
+    if not token and scheme.lower() == "bearer":
+        token = credentials.strip()
+    return token
+
+
+async def _principal(
+    session: AsyncSession, settings: Settings, token: str, session_user: str | None
+) -> Principal | None:
+    """Who a connection is: its bearer token's principal, else its browser session's user."""
+    if token:
+        return await principal_from_token(session, settings, token)
+    user = await session.get(User, session_user) if session_user else None
+    return user_principal(user) if user is not None and user.is_active else None
 
 
 class _NoQueryString(logging.Filter):

@@ -3,8 +3,9 @@
 from server.models.audit import AuditCheckpointRow, AuditEvent
 from server.models.collab import PPAUpdate
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)
+from server.models.federation import ExternalIdentity, OidcLogin
 from server.models.identity import ApiClient, Professional, Structure, User
-from server.models.login import LoginThrottle
+from server.models.login import BrowserSession, LoginThrottle
 from server.models.person import CercleMember, Person
 from server.models.ppa import PPA, PPADocument
 from server.models.versions import LogLeaf, LogNode, TreeHead, Version, VersionAccord
@@ -14,10 +15,13 @@ __all__ = [
     "ApiClient",
     "AuditCheckpointRow",
     "AuditEvent",
+    "BrowserSession",
     "CercleMember",
+    "ExternalIdentity",
     "LogLeaf",
     "LogNode",
     "LoginThrottle",
+    "OidcLogin",
     "PPADocument",
     "PPAUpdate",
     "Person",

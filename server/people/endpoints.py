@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from server import authz
 from server.audit.trail import AuditTrail, audited
+from server.auth.browser_session import end_user_sessions
 from server.auth.security import new_api_token
 from server.authz import AdminAccount, Capability, DirectoryManager
 from server.deps import SessionDep
@@ -257,6 +258,7 @@ async def update_user(
             "user", user.id, person_id=None, role=ADMIN_ROLE, action=user_action(body.is_active)
         )
     if not body.is_active:
+        await end_user_sessions(session, user.id)
         await session.commit()  # before closing its live connections: they must not reconnect
         await end_live_sessions(request.app.state, user.id, DEACTIVATED_REASON)
     return UserRead.model_validate(user)

@@ -201,8 +201,12 @@ async def live_collab(
 class WsClient:
     """A pycrdt replica over a real WebSocket, behaving like a stock y-websocket client."""
 
-    def __init__(self, url: str, ppa_id: str, token: str) -> None:
-        self.url = f"{url}/{ppa_id}?token={token}"
+    def __init__(
+        self, url: str, ppa_id: str, token: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        self.url = f"{url}/{ppa_id}?token={token}" if token else f"{url}/{ppa_id}"
+        self.headers = headers or {}
+        """Sent with the handshake (a browser's ``Cookie`` and ``Origin``)."""
         self.doc: Doc[Any] = Doc()
         self.text = self.doc.get("t", type=Text)
         self.durable_sv: bytes | None = None
@@ -247,7 +251,9 @@ class WsClient:
     async def connect(self) -> None:
         self.synced = asyncio.Event()
         self.close_code = None
-        self._ws = await connect(self.url, max_size=None, compression=None)
+        self._ws = await connect(
+            self.url, max_size=None, compression=None, additional_headers=self.headers
+        )
         self._reader = asyncio.ensure_future(self._read())
         self.send_nowait(encode_sync_step1(self.doc.get_state()))
 

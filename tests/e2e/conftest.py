@@ -23,6 +23,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from editor.collab.room import REPAIRED_NOTICE
 from tests.conftest import Api, LiveServer
+from tests.server.oidc.fixtures import (  # noqa: F401 - the PSC provider and relying party
+    client_key,
+    keyed_rp_port,
+    op,
+    rp,
+    rp_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "editor" / "web"

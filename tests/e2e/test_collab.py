@@ -233,10 +233,8 @@ def test_offline_edits_survive_closing_the_tab_and_merge_with_a_colleagues(
 
     context.set_offline(False)
     reopened = context.new_page()
+    # The session is the browser's (its cookie), not the tab's: no login again.
     reopened.goto(claire.url)
-    reopened.get_by_label("Identifiant").fill("coordinatrice")
-    reopened.get_by_label("Mot de passe").fill("demo-coordinatrice-2026")
-    reopened.get_by_role("button", name="Se connecter").click()
     merged = "Karim : " + original + " Et avoir un chat."
     expect(text_control(reopened, "projet_de_vie")).to_have_value(merged)
     wait_saved(reopened)

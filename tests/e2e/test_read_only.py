@@ -3,7 +3,6 @@ server (a Yjs write forced from the page is neither stored nor relayed)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -105,8 +104,9 @@ def test_esms_reads_a_validated_ppa_without_controls(
     fresh_ppa: Callable[..., str],
     api_as: Callable[[str], Api],
 ) -> None:
-    """An ESMS (a structure's software, API token) has no login form: its token goes where the
-    login puts a person's (sessionStorage, per tab)."""
+    """An ESMS (a structure's software, API token) has no login form and no browser session:
+    the browser sends its token in an ``Authorization`` header (REST and WebSocket), and the
+    page's question "who is logged in" is answered with the ESMS (the editor keeps no token)."""
     ppa_id = fresh_ppa("PPA transmis à l'ESMS")
     coordinatrice = api_as("coordinatrice")
     response = coordinatrice.post(
@@ -119,12 +119,17 @@ def test_esms_reads_a_validated_ppa_without_controls(
     assert me.status_code == 200, me.text
     assert esms.get(f"/api/ppas/{ppa_id}").json()["my_role"] == "esms"
 
-    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
-    errors: list[str] = []
-    token, who = json.dumps(demo["esms"]["token"]), json.dumps(json.dumps(me.json()))
-    context.add_init_script(
-        f"sessionStorage.setItem('ppa.token', {token}); sessionStorage.setItem('ppa.me', {who})"
+    context = browser.new_context(
+        locale="fr-FR",
+        timezone_id="Europe/Paris",
+        extra_http_headers={"Authorization": f"Bearer {demo['esms']['token']}"},
     )
+    session = {"user": me.json(), "method": "api", "csrf_token": "", "expires_at": ""}
+    context.route(
+        "**/api/auth/session",
+        lambda route: route.fulfill(json=session),
+    )
+    errors: list[str] = []
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server.url}/#/ppa/{ppa_id}")

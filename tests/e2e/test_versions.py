@@ -294,10 +294,7 @@ def test_offline_edits_overtaken_by_a_validation_are_reported(
     validate_by_api(api, ppa_id)
     context.set_offline(False)
     page = context.new_page()
-    page.goto(karim.url)
-    page.get_by_label("Identifiant").fill("infirmier")
-    page.get_by_label("Mot de passe").fill("demo-infirmier-2026")
-    page.get_by_role("button", name="Se connecter").click()
+    page.goto(karim.url)  # still logged in: the session is the browser's, not the tab's
     expect(page.locator(".banner--locked")).to_be_visible()
     expect(page.get_by_role("alert").filter(has_text="hors ligne sur cet appareil")).to_be_visible()
     expect(page.locator('[data-field="projet_de_vie"] .ro-value')).to_have_text(

@@ -1,5 +1,6 @@
 """Every role against every route: allowed, or 403 (member without the capability), or 404
-(not a member, or opposed by the person), or 401 (no token).
+(not a member, or opposed by the person), or 401 (no token). Each runs twice: with bearer tokens
+(API clients, scripts) and with browser sessions (cookie and CSRF token; ESMS keeps its token).
 
 ``ROUTES`` holds the routes on one person's data (the cercle role decides); ``GLOBAL_ROUTES`` the
 others (the kind of account decides). ``test_matrix_covers_every_route`` checks that every route
@@ -219,6 +220,12 @@ def cercle(api_as: Any, demo: dict[str, Any]) -> Cercle:
     return build_cercle(api_as, demo, opposed=(OPPOSED,))
 
 
+@pytest.fixture(params=["bearer", "cookie"])
+def caller_as(request: pytest.FixtureRequest, api_as: Any, session_as: Any) -> Any:
+    """Who sends the request under test: logged in with a bearer token or a session cookie."""
+    return api_as if request.param == "bearer" else session_as
+
+
 def expected_status(route: str, principal: str) -> int:
     _builder, allowed, ok = ROUTES[route]
     if principal == ANON:
@@ -232,10 +239,12 @@ def expected_status(route: str, principal: str) -> int:
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 @pytest.mark.parametrize("route", list(ROUTES))
-def test_role_route_matrix(route: str, principal: str, cercle: Cercle, api_as: Any) -> None:
+def test_role_route_matrix(
+    route: str, principal: str, cercle: Cercle, api_as: Any, caller_as: Any
+) -> None:
     builder, _allowed, _ok = ROUTES[route]
     method, url, body = builder(cercle, api_as)
-    response = api_as(principal).client.request(method, url, json=body)
+    response = caller_as(principal).client.request(method, url, json=body)
     expected = expected_status(route, principal)
     assert response.status_code == expected, (route, principal, response.text)
     if expected >= 400:
@@ -461,9 +470,11 @@ def expected_global_status(route: str, principal: str) -> int:
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 @pytest.mark.parametrize("route", list(GLOBAL_ROUTES))
-def test_global_route_matrix(route: str, principal: str, cercle: Cercle, api_as: Any) -> None:
+def test_global_route_matrix(
+    route: str, principal: str, cercle: Cercle, api_as: Any, caller_as: Any
+) -> None:
     method, url, body = GLOBAL_ROUTES[route].build(cercle, api_as)
-    response = api_as(principal).client.request(method, url, json=body)
+    response = caller_as(principal).client.request(method, url, json=body)
     expected = expected_global_status(route, principal)
     assert response.status_code == expected, (route, principal, response.text)
     if expected >= 400:
@@ -477,6 +488,9 @@ EXEMPT: dict[tuple[str, str], str] = {
         "POST",
         "/api/auth/token",
     ): "login itself (anonymous by design): tests/server/test_auth_errors.py",
+    ("POST", "/api/auth/login"): "browser login: tests/server/test_browser_session.py",
+    ("POST", "/api/auth/logout"): "browser logout: tests/server/test_browser_session.py",
+    ("GET", "/api/auth/session"): "the browser's session: tests/server/test_browser_session.py",
     ("GET", "/api/health"): "liveness probe: no data, no token",
     ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
     ("GET", "/"): "the browser editor's page (static, no data)",
@@ -511,6 +525,37 @@ def _template(path: str) -> re.Pattern[str]:
     return re.compile(
         "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts) + "$"
     )
+
+
+WRITES = [
+    name
+    for name in [*ROUTES, *GLOBAL_ROUTES]
+    if name.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
+]
+"""The routes that change something (the name starts with the method)."""
+
+
+@pytest.mark.parametrize("csrf", ["missing", "wrong"])
+@pytest.mark.parametrize("route", WRITES)
+def test_cookie_writes_need_the_csrf_token(
+    route: str, csrf: str, cercle: Cercle, api_as: Any, session_as: Any
+) -> None:
+    build = ROUTES[route][0] if route in ROUTES else GLOBAL_ROUTES[route].build
+    method, url, body = build(cercle, api_as)
+    for principal in (COORD, OUTSIDER):  # a member allowed most writes, the administrator
+        client = session_as(principal).client
+        request = client.build_request(method, url, json=body)
+        if csrf == "missing":
+            del request.headers["X-CSRF-Token"]
+        else:
+            request.headers["X-CSRF-Token"] = "0" * 64
+        response = client.send(request)
+        assert response.status_code == 403, (route, principal, response.text)
+        assert response.json() == {
+            "error": "Forbidden",
+            "detail": "Jeton anti-falsification (CSRF) manquant ou invalide : "
+            "rechargez la page et réessayez.",
+        }
 
 
 def test_matrix_covers_every_route(live_server: LiveServer, cercle: Cercle, api_as: Any) -> None:

@@ -1,5 +1,8 @@
-// REST client: bearer token, JSON, French errors ({error, detail, problems}) as ApiError.
-import { clearSession, getToken } from './auth.js'
+// REST client: the session cookie (sent by the browser, unreadable here) and its CSRF token on
+// every change, JSON, French errors ({error, detail, problems}) as ApiError.
+import { clearSession, getCsrfToken, isLoggedIn } from './auth.js'
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** A refused or failed request: HTTP status (0: network), error code, French message. */
 export class ApiError extends Error {
@@ -30,21 +33,22 @@ export function setUnauthenticatedHandler (fn) {
  * @property {unknown} [json] body, sent as JSON
  * @property {URLSearchParams} [form] body, sent form-encoded
  * @property {boolean} [raw] resolve to the Response itself
- * @property {string | null} [token] bearer token instead of the session's (null: none)
  * @property {AbortSignal} [signal]
  */
 
 /**
  * api('/api/ppas/1') -> parsed JSON. Options: method, json (body), form (URLSearchParams),
- * raw (return the Response), token (override), signal.
+ * raw (return the Response), signal.
  * @param {string} path
  * @param {ApiOptions} [options]
  * @returns {Promise<any>} the parsed JSON (null for 204), or the Response when `raw`
  */
-export async function api (path, { method = 'GET', json, form, raw = false, token, signal } = {}) {
+export async function api (path, { method = 'GET', json, form, raw = false, signal } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' }
-  const bearer = token === undefined ? getToken() : token
-  if (bearer) headers.Authorization = `Bearer ${bearer}`
+  const csrf = getCsrfToken()
+  if (csrf && !SAFE_METHODS.has(method.toUpperCase())) headers['X-CSRF-Token'] = csrf
+  const loggedIn = isLoggedIn()
   let body
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json'
@@ -54,12 +58,12 @@ export async function api (path, { method = 'GET', json, form, raw = false, toke
   }
   let response
   try {
-    response = await fetch(path, { method, headers, body, signal })
+    response = await fetch(path, { method, headers, body, signal, credentials: 'same-origin' })
   } catch (error) {
     if (error.name === 'AbortError') throw error
     throw new ApiError(0, 'NetworkError', 'Serveur injoignable : vérifiez votre connexion.')
   }
-  if (response.status === 401 && bearer && path !== '/api/auth/token') {
+  if (response.status === 401 && loggedIn && path !== '/api/auth/login') {
     clearSession()
     onUnauthenticated()
   }

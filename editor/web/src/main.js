@@ -1,13 +1,14 @@
 // Entry point: hash router (#/connexion, #/, #/ppa/<id>), header, views.
 import './styles.css'
-import { setUnauthenticatedHandler } from './api.js'
-import { clearSession, getMe, getToken } from './auth.js'
+import { api, setUnauthenticatedHandler } from './api.js'
+import { clearSession, getMe, getMethod, isLoggedIn, loadSession } from './auth.js'
 import { clear, h } from './dom.js'
 import { mountLogin } from './views/login.js'
 import { mountList } from './views/list.js'
 import { mountEditor } from './views/editor.js'
 import { forgetLocalCopies } from './collab/session.js'
 import { confirmDialog } from './dialog.js'
+import { forgetPractice, practiceDetails } from './views/practice.js'
 
 const main = document.getElementById('main')
 const header = document.getElementById('app-header')
@@ -29,9 +30,10 @@ function renderHeader () {
   header.append(
     h('div', { class: 'app-header__inner' },
       h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }, 'PPA'), ' collaboratif'),
-      me && getToken()
+      me && isLoggedIn()
         ? h('div', { class: 'app-header__user' },
           h('span', { class: 'who' }, h('span', { class: 'sr-only' }, 'Connecté·e : '), me.display_name),
+          getMethod() === 'psc' ? practiceDetails() : null,
           h('button', {
             type: 'button',
             class: 'btn btn--ghost',
@@ -42,7 +44,19 @@ function renderHeader () {
                   "Des modifications ne sont pas encore enregistrées sur le serveur (hors ligne ?). En vous déconnectant, elles seront perdues. Se déconnecter quand même ?",
                   { confirmLabel: 'Se déconnecter', danger: true }))) return
                 await forgetLocalCopies(me.id)
+                /** @type {{redirect_url?: string | null} | null} */
+                let ended = null
+                try {
+                  ended = await api('/api/auth/logout', { method: 'POST' })
+                } catch (error) {
+                  console.error(error) // the session ends on the server anyway (idle time)
+                }
                 clearSession()
+                forgetPractice()
+                if (ended?.redirect_url) {
+                  location.assign(ended.redirect_url) // the identity provider's own logout
+                  return
+                }
                 go('#/connexion')
               }
             }
@@ -59,7 +73,7 @@ async function route () {
   }
   clear(main)
   const hash = location.hash || '#/'
-  const loggedIn = Boolean(getToken())
+  const loggedIn = isLoggedIn()
   renderHeader()
   let match
   if (hash === '#/connexion') {
@@ -78,4 +92,4 @@ async function route () {
 }
 
 window.addEventListener('hashchange', route)
-route()
+loadSession().then(route) // the cookie, if any, says who is logged in

@@ -121,9 +121,9 @@ export async function orphanedLocalEdits (userId, ppaId, serverDoc) {
 
 export class CollabSession {
   /**
-   * @param {{ppaId: string, token: string | null, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts
+   * @param {{ppaId: string, user: {id: string, display_name: string}, persist: boolean, readOnly?: string|null}} opts
    */
-  constructor ({ ppaId, token, user, persist, readOnly = null }) {
+  constructor ({ ppaId, user, persist, readOnly = null }) {
     this.ppaId = ppaId
     this.user = user
     this.doc = new Y.Doc()
@@ -158,7 +158,7 @@ export class CollabSession {
 
     const start = () => {
       if (this.destroyed) return
-      this._connect(token)
+      this._connect()
     }
     if (persist) {
       const name = `ppa-collab:${user.id}:${ppaId}`
@@ -281,10 +281,11 @@ export class CollabSession {
     }
   }
 
-  _connect (token) {
+  _connect () {
+    // Authenticated by the session cookie the browser sends with the handshake (and its Origin,
+    // which the server checks): no token in the URL.
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
     const provider = new WebsocketProvider(`${scheme}://${location.host}/ws/ppa`, this.ppaId, this.doc, {
-      params: { token },
       disableBc: true, // every tab talks to the server: nothing unsaved crosses tabs unseen
       connect: false,
       maxBackoffTime: 2500

@@ -1,6 +1,6 @@
 // The PPA editor page: live structured form, presence, save state, problems, history panel.
 import { api, ApiError } from '../api.js'
-import { getMe, getToken } from '../auth.js'
+import { clearSession, getMe } from '../auth.js'
 import { announce, debounce, h, replace } from '../dom.js'
 import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
 import { CollabSession, SAVE_LABELS, orphanedLocalEdits } from '../collab/session.js'
@@ -58,7 +58,6 @@ export function mountEditor (root, { ppaId }) {
 
     session = new CollabSession({
       ppaId,
-      token: getToken(),
       user: me,
       persist: mode !== 'read',
       readOnly: mode === 'read' ? reason : null
@@ -181,6 +180,7 @@ export function mountEditor (root, { ppaId }) {
     pageScope.add(session.on('notice', showToast))
     pageScope.add(session.on('closed', ({ code, reason: serverReason }) => {
       if (code === 4401) {
+        clearSession()
         sessionStorage.setItem('ppa.flash', 'Votre session a expiré : reconnectez-vous.')
         location.hash = '#/connexion'
         return

@@ -1,7 +1,9 @@
-// Login page: OAuth2 password flow -> bearer token kept in sessionStorage.
+// Login page: the password login opens a server-side session (an HttpOnly cookie the page never
+// sees); what comes back (who, the CSRF token) stays in memory (auth.js).
 import { api, ApiError } from '../api.js'
 import { setSession } from '../auth.js'
 import { h } from '../dom.js'
+import { loginProviders, providersSection } from './login_providers.js'
 
 export function mountLogin (root, { onLoggedIn }) {
   document.title = 'Connexion - PPA collaboratif'
@@ -20,10 +22,11 @@ export function mountLogin (root, { onLoggedIn }) {
         error.textContent = ''
         submit.disabled = true
         try {
-          const body = new URLSearchParams({ username: username.value.trim(), password: password.value })
-          const token = await api('/api/auth/token', { method: 'POST', form: body, token: null })
-          const me = await api('/api/auth/me', { token: token.access_token })
-          setSession(token.access_token, me)
+          const session = await api('/api/auth/login', {
+            method: 'POST',
+            json: { username: username.value.trim(), password: password.value }
+          })
+          setSession(session)
           onLoggedIn()
         } catch (err) {
           error.textContent = err instanceof ApiError ? err.message : 'Connexion impossible.'
@@ -39,13 +42,19 @@ export function mountLogin (root, { onLoggedIn }) {
   h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Mot de passe'), password),
   error,
   submit)
+  const providers = h('div', { class: 'login-providers' })
   root.append(
     h('div', { class: 'login-page' },
       h('h1', {}, 'Connexion'),
       h('p', { class: 'lead' }, "Projet personnalisé d'accompagnement, co-construit en équipe avec la personne."),
       flash ? h('p', { class: 'notice', role: 'status' }, flash) : null,
+      providers,
       form)
   )
+  loginProviders().then((offered) => {
+    const section = providersSection(offered, sessionStorage.getItem('ppa.next') || '#/')
+    if (section) providers.replaceWith(section)
+  })
   username.focus()
   return () => {}
 }

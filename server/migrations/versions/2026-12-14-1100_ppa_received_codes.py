@@ -1,7 +1,7 @@
 """ppas: SERAFIN-PH codes of the content a PPA was created with (received from elsewhere)
 
 Revision ID: c4e8a2d6f013
-Revises: b7d2e4f6a810
+Revises: d5f9b2c4e716
 Create Date: 2026-12-08 09:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4e8a2d6f013"
-down_revision: str | None = "b7d2e4f6a810"
+down_revision: str | None = "d5f9b2c4e716"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
