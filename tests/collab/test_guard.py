@@ -165,7 +165,7 @@ async def test_broken_writes_are_refused(
     else:
         with doc.transaction():
             del objectifs[1]["id"]
-            objectifs[1]["statut"] = "atteint"
+            objectifs[1]["statut"] = "termine"
     await assert_refused(guarded, store, writer, other, LAYOUT_REFUSED_NOTICE)
     room = guarded.room("g")
     assert room is not None
