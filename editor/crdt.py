@@ -14,43 +14,45 @@ the same layout for Yjs. Summary:
   ``actions[].planning`` is a ``Map`` or ``null``;
 * a missing key reads as the model's default; a key not in the layout is an error.
 
-Reading never silently accepts a broken document: :func:`doc_to_content` raises
-:class:`LayoutError` (with every problem) unless the document passes :func:`check_layout`;
-:func:`doc_to_content_repaired` returns a repaired content **and** the list of problems it
-repaired (invalid entries dropped, invalid values reset to their default). Both read from a private
-copy of the document: the caller's document is never modified by a read or a check.
+What the layout allows is decided by one function, :func:`editor.layout_rule.read_layout` (the
+live schema guard uses it too). Reading never silently accepts a broken document:
+:func:`doc_to_content` raises :class:`LayoutError` (with every problem) unless the document passes
+:func:`check_layout`; :func:`doc_to_content_repaired` returns a repaired content **and** the list
+of problems it repaired (invalid entries dropped, invalid values reset to their default). Both read
+from a private copy of the document: the caller's document is never modified by a read or a
+check.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any, Final
 
 from pycrdt import Array, Doc, Map, Text
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from editor.catalogue import FIELDS, FieldKind
-from editor.schema import (
-    Accord,
-    Action,
-    Attente,
-    Besoin,
-    Bilan,
-    Moyen,
-    Objectif,
-    Planning,
-    PPAContent,
-    Projet,
+from editor.layout_rule import (
+    ITEM_ROOTS,
+    MAP_ROOTS,
+    MAX_ID_LENGTH,
+    NESTED_MAPS,
+    ROOT_TYPES,
+    TEXT_ROOTS,
+    LayoutError,
+    LayoutProblem,
+    read_layout,
 )
+from editor.schema import PPAContent
 
 __all__ = [
     "FIELDS",
     "ITEM_ROOTS",
     "MAP_ROOTS",
+    "MAX_ID_LENGTH",
+    "NESTED_MAPS",
     "ROOT_TYPES",
     "TEXT_ROOTS",
     "FieldKind",
@@ -71,76 +73,7 @@ __all__ = [
 
 K = FieldKind
 
-NESTED_MAPS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
-    (Action, "planning"): Planning
-}
-
-MAP_ROOTS: Final[dict[str, type[BaseModel]]] = {"projet": Projet, "bilan": Bilan}
-TEXT_ROOTS: Final[tuple[str, ...]] = ("projet_de_vie",)
-ITEM_ROOTS: Final[dict[str, type[BaseModel]]] = {
-    "attentes": Attente,
-    "besoins": Besoin,
-    "objectifs": Objectif,
-    "actions": Action,
-    "moyens": Moyen,
-    "accords": Accord,
-}
-ROOT_TYPES: Final[dict[str, str]] = {
-    name: ("Map" if name in MAP_ROOTS else "Text" if name in TEXT_ROOTS else "Array")
-    for name in PPAContent.model_fields
-}
-"""Yjs type of every root, in :data:`editor.schema.TOP_LEVEL_KEYS` order."""
-
 _MISSING: Final = object()
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MAX_ID_LENGTH = 64
-
-
-# --------------------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True, slots=True)
-class LayoutProblem:
-    """A place where a document departs from the layout.
-
-    ``path`` uses array **positions** (the item may have no usable id): ``objectifs[2].titre``,
-    ``actions[0].planning.jours[1]``, ``projet.date_debut``, ``foo`` (a root). ``code`` is one of
-    ``unknown_root``, ``wrong_type``, ``missing_id``, ``bad_id``, ``duplicate_id``,
-    ``unknown_key``, ``bad_value``, ``bad_date``, ``rich_text``. ``message`` is French.
-    """
-
-    path: str
-    code: str
-    message: str
-
-
-class LayoutError(ValueError):
-    """The document does not follow the layout; ``problems`` lists every departure."""
-
-    def __init__(self, problems: Sequence[LayoutProblem]) -> None:
-        self.problems: tuple[LayoutProblem, ...] = tuple(problems)
-        head = "; ".join(f"{p.path}: {p.code}" for p in self.problems[:5])
-        more = f" (+{len(self.problems) - 5})" if len(self.problems) > 5 else ""
-        super().__init__(f"document layout broken: {head}{more}")
-
-
-def _type_name(value: object) -> str:
-    if isinstance(value, Text):
-        return "Text"
-    if isinstance(value, Array):
-        return "Array"
-    if isinstance(value, Map):
-        return "Map"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "booléen"
-    if isinstance(value, int | float):
-        return "nombre"
-    if isinstance(value, str):
-        return "chaîne"
-    return type(value).__name__
 
 
 # --------------------------------------------------------------------------- state helpers
@@ -165,220 +98,26 @@ def _copy(doc: Doc[Any]) -> Doc[Any]:
 # --------------------------------------------------------------------------- reading
 
 
-class _Reader:
-    """Walks a (private copy of a) document, building plain data and collecting problems."""
-
-    def __init__(self) -> None:
-        self.problems: list[LayoutProblem] = []
-
-    def report(self, path: str, code: str, message: str) -> None:
-        self.problems.append(LayoutProblem(path, code, message))
-
-    # -- roots
-
-    def read_doc(self, doc: Doc[Any]) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name in sorted(set(doc.keys()) - set(ROOT_TYPES)):
-            self.report(name, "unknown_root", f"Racine inconnue « {name} ».")
-        for name in ROOT_TYPES:
-            if name in TEXT_ROOTS:
-                data[name] = self.read_text_root(doc, name)
-            elif name in MAP_ROOTS:
-                data[name] = self.read_map_root(doc, name, MAP_ROOTS[name])
-            else:
-                data[name] = self.read_item_root(doc, name, ITEM_ROOTS[name])
-        return data
-
-    def _root_has_text(self, doc: Doc[Any], name: str) -> bool:
-        # Yjs does not encode a root's type: look at the root as Text first. Viewing formatted
-        # text as an Array hangs yrs, so an Array view is only taken when this returns False.
-        as_text = doc.get(name, type=Text)
-        return str(as_text) != "" or any(
-            isinstance(chunk, str) or attrs for chunk, attrs in as_text.diff()
-        )
-
-    def read_text_root(self, doc: Doc[Any], name: str) -> str:
-        if len(doc.get(name, type=Map)) > 0:
-            self.report(name, "wrong_type", f"« {name} » doit être un Text, pas une Map.")
-        return self.read_text(doc.get(name, type=Text), name)
-
-    def read_map_root(self, doc: Doc[Any], name: str, model: type[BaseModel]) -> dict[str, Any]:
-        if self._root_has_text(doc, name) or len(doc.get(name, type=Array)) > 0:
-            self.report(name, "wrong_type", f"« {name} » doit être une Map.")
-        return self.read_map(doc.get(name, type=Map), name, model) or {}
-
-    def read_item_root(
-        self, doc: Doc[Any], name: str, model: type[BaseModel]
-    ) -> list[dict[str, Any]]:
-        if self._root_has_text(doc, name):
-            self.report(name, "wrong_type", f"« {name} » doit être un Array, pas un Text.")
-            return []
-        if len(doc.get(name, type=Map)) > 0:
-            self.report(name, "wrong_type", f"« {name} » doit être un Array, pas une Map.")
-        items: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for index, entry in enumerate(doc.get(name, type=Array)):
-            path = f"{name}[{index}]"
-            if not isinstance(entry, Map):
-                self.report(
-                    path, "wrong_type", f"Élément de type {_type_name(entry)} au lieu d'une Map."
-                )
-                continue
-            item = self.read_map(entry, path, model)
-            if item is None:
-                continue
-            if item["id"] in seen:
-                self.report(path, "duplicate_id", f"Identifiant « {item['id']} » en double.")
-                continue
-            seen.add(item["id"])
-            items.append(item)
-        return items
-
-    # -- values
-
-    def read_text(self, text: Text, path: str) -> str:
-        if any(not isinstance(chunk, str) or attrs for chunk, attrs in text.diff()):
-            self.report(path, "rich_text", "Texte enrichi (format ou objet inséré) non admis.")
-        return str(text)
-
-    def read_map(self, ymap: Map[Any], path: str, model: type[BaseModel]) -> dict[str, Any] | None:
-        """Read one Map; ``None`` when the item must be dropped (no usable id)."""
-        fields = FIELDS[model]
-        data: dict[str, Any] = {}
-        for key in sorted(ymap.keys()):
-            sub = f"{path}.{key}"
-            value = ymap[key]
-            kind = fields.get(key)
-            if kind is None:
-                self.report(sub, "unknown_key", f"Clé inconnue « {key} ».")
-                continue
-            ok, converted = self.read_value(value, kind, sub, model, key)
-            if ok:
-                data[key] = converted
-        if "id" in fields:
-            ident = data.get("id")
-            if "id" not in ymap:
-                self.report(path, "missing_id", "Élément sans identifiant « id ».")
-                return None
-            if ident is None:
-                return None  # already reported as wrong_type
-            if not 0 < len(ident) <= MAX_ID_LENGTH:
-                self.report(
-                    f"{path}.id", "bad_id", "L'identifiant doit être un texte de 1 à 64 caractères."
-                )
-                return None
-        return self.check_values(data, path, model)
-
-    def read_value(
-        self, value: Any, kind: FieldKind, path: str, model: type[BaseModel], key: str
-    ) -> tuple[bool, Any]:
-        def wrong(expected: str) -> tuple[bool, Any]:
-            self.report(
-                path,
-                "wrong_type",
-                f"Attendu : {expected} ; trouvé : {_type_name(value)}.",
-            )
-            return False, None
-
-        if kind is K.TEXT:
-            return (True, self.read_text(value, path)) if isinstance(value, Text) else wrong("Text")
-        if kind is K.STRING_ARRAY:
-            if not isinstance(value, Array):
-                return wrong("Array de chaînes")
-            out: list[str] = []
-            for index, element in enumerate(value):
-                if isinstance(element, str):
-                    out.append(element)
-                else:
-                    self.report(
-                        f"{path}[{index}]",
-                        "wrong_type",
-                        f"Attendu : chaîne ; trouvé : {_type_name(element)}.",
-                    )
-            return True, out
-        if kind is K.OPTIONAL_MAP:
-            if value is None:
-                return True, None
-            if not isinstance(value, Map):
-                return wrong("Map ou null")
-            return True, self.read_map(value, path, NESTED_MAPS[(model, key)])
-        if kind in (K.INTEGER, K.OPTIONAL_INTEGER):
-            if value is None and kind is K.OPTIONAL_INTEGER:
-                return True, None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return wrong("nombre entier")
-            if value != int(value):
-                self.report(path, "bad_value", f"Nombre entier attendu, trouvé {value}.")
-                return False, None
-            return True, int(value)
-        nullable = kind in (K.OPTIONAL_STRING, K.DATE, K.OPTIONAL_TIME)
-        if value is None and nullable:
-            return True, None
-        if not isinstance(value, str):
-            return wrong("chaîne ou null" if nullable else "chaîne")
-        if kind is K.DATE:
-            try:
-                if not _DATE_RE.match(value):
-                    raise ValueError(value)
-                date.fromisoformat(value)
-            except ValueError:
-                self.report(path, "bad_date", f"Date « {value} » invalide (AAAA-MM-JJ attendu).")
-                return False, None
-        if kind is K.OPTIONAL_TIME and not _TIME_RE.match(value):
-            self.report(path, "bad_value", f"Heure « {value} » invalide (HH:MM attendu).")
-            return False, None
-        return True, value
-
-    def check_values(
-        self, data: dict[str, Any], path: str, model: type[BaseModel]
-    ) -> dict[str, Any] | None:
-        """Validate with the model (enums, ranges); drop each offending key (-> default)."""
-        for _ in range(len(data) + 1):
-            try:
-                model.model_validate(data)
-            except ValidationError as exc:
-                bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
-                if not bad & data.keys():
-                    raise  # pragma: no cover - a layout gap: FIELDS and the model disagree
-                for key in sorted(bad & data.keys()):
-                    self.report(f"{path}.{key}", "bad_value", f"Valeur « {data[key]} » invalide.")
-                    if key == "id":
-                        return None
-                    del data[key]
-            else:
-                return data
-        return None  # pragma: no cover
-
-
 def check_layout(doc: Doc[Any]) -> list[LayoutProblem]:
     """Every departure of ``doc`` from the layout (``[]`` when it is well formed).
 
     Works on a private copy: ``doc`` is not modified.
     """
-    reader = _Reader()
-    reader.read_doc(_copy(doc))
-    return reader.problems
+    return read_layout(_copy(doc))[1]
 
 
 def check_update(doc: Doc[Any], update: bytes) -> list[LayoutProblem]:
-    """The layout problems ``doc`` would have after applying ``update`` (``doc`` is untouched).
-
-    The collaboration engine's schema guard: apply the update for real only if this is ``[]``
-    (or if it returns no problem that ``check_layout(doc)`` did not already report).
-    """
+    """The layout problems ``doc`` would have after applying ``update`` (``doc`` is untouched)."""
     trial = _copy(doc)
     trial.apply_update(update)
-    reader = _Reader()
-    reader.read_doc(trial)
-    return reader.problems
+    return read_layout(trial)[1]
 
 
 def doc_to_content(doc: Doc[Any]) -> PPAContent:
     """The content of a well-formed document; raises :class:`LayoutError` otherwise."""
-    reader = _Reader()
-    data = reader.read_doc(_copy(doc))
-    if reader.problems:
-        raise LayoutError(reader.problems)
+    data, problems = read_layout(_copy(doc))
+    if problems:
+        raise LayoutError(problems)
     return PPAContent.model_validate(data)
 
 
@@ -390,9 +129,8 @@ def doc_to_content_repaired(doc: Doc[Any]) -> tuple[PPAContent, list[LayoutProbl
     field's default; non-string entries of string arrays are dropped; a root of the wrong type
     reads as empty.
     """
-    reader = _Reader()
-    data = reader.read_doc(_copy(doc))
-    return PPAContent.model_validate(data), reader.problems
+    data, problems = read_layout(_copy(doc))
+    return PPAContent.model_validate(data), problems
 
 
 # --------------------------------------------------------------------------- writing

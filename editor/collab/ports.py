@@ -3,7 +3,7 @@ the other server processes, write policies, and its limits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 GUARD_AUTHOR: Final = "system:schema-guard"
 """Author recorded for the compensating changes written by the schema guard."""
+
+ILLEGAL_CHARACTER: Final = "illegal_character"
+"""Violation code (``<where>:illegal_character``) of a string a person may not write."""
+UNREADABLE: Final = "unreadable"
+"""Violation code of a write whose result the guard could not read at all."""
 
 
 class Channel(Protocol):
@@ -71,19 +76,31 @@ class UpdateStore(Protocol):
 
 
 class SchemaGuard(Protocol):
-    """Checks a document against the documented CRDT layout and repairs it.
+    """Judges writes against the documented layout of the document, and repairs a document.
 
-    ``text_roots``: roots that are plain ``Text``, so that typing into them is known harmless.
+    Violations are ``<path>:<code>`` strings (never content). ``text_roots``: roots that are
+    plain ``Text``, so that typing into them is known harmless.
     """
 
     text_roots: frozenset[str]
 
-    def check(self, doc: Doc[Any]) -> Sequence[str]:
-        """Return the violations (paths; never content), empty when the layout is sound."""
+    def check_update(self, doc: Doc[Any], update: bytes) -> Sequence[str]:
+        """The violations ``update`` would bring to ``doc`` (empty: accept it); ``doc`` is not
+        modified. Raises :class:`~editor.collab.errors.MalformedMessage` for bytes that are not
+        an update."""
         ...
 
-    def repair(self, doc: Doc[Any]) -> None:
-        """Write the compensating changes that restore the layout (one transaction)."""
+    def check_strings(self, strings: Iterable[str]) -> Sequence[str]:
+        """The violations of the characters a text-only write inserts (empty: accept them)."""
+        ...
+
+    def check(self, doc: Doc[Any]) -> Sequence[str]:
+        """The violations of ``doc`` (empty when the layout is sound)."""
+        ...
+
+    def repair(self, doc: Doc[Any]) -> bytes | None:
+        """The update that restores the layout (computed without touching ``doc``: the room
+        applies it), or ``None`` when there is nothing to repair."""
         ...
 
 

@@ -12,24 +12,29 @@ What the server tells a client, using only messages that every stock ``y-websock
   after a (re)connection, since the first step 1 a connection receives also carries the durable
   state vector. Nothing a client receives (relayed updates, sync step 2 replies) is ever
   non-durable: relays and step 2 replies are sent only once the content they hold is committed.
-* **Read-only / locked / write corrected**: an AUTH *permission denied* message whose reason is a
-  :class:`Notice` (a code and a French message; stock clients log it with ``console.warn``; the
-  editor registers its own ``provider.messageHandlers[2]`` and decides on the code). A
-  read-only connection is told once when it joins, when the room is locked, and on its first
-  refused write; its updates are neither applied, stored nor relayed.
+* **Read-only / locked / write refused or corrected**: an AUTH *permission denied* message whose
+  reason is a :class:`Notice` (a code and a French message; stock clients log it with
+  ``console.warn``; the editor registers its own ``provider.messageHandlers[2]`` and decides on
+  the code). A read-only connection is told once when it joins, when the room is locked, and on
+  its first refused write; its updates are neither applied, stored nor relayed.
 
-Schema guard (:class:`SchemaGuard`; the PPA's is :class:`editor.layout_guard.LayoutGuard`): writes
-are *repaired*, not rejected. A full layout check costs milliseconds (3 ms for a usual PPA, 23 ms
-for a 40-objective one), so it runs once per group commit, and only when the batch holds a
-structural write: a write that only inserts characters into existing texts or deletes
-(:func:`is_text_edit`, a scan of the update bytes) skips it, and a full check still runs every
-``Limits.guard_interval`` seconds while only such writes arrive (a crafted delete of an ``id`` key
-would otherwise slip by). A violation is repaired by a compensating server transaction (author
-:data:`GUARD_AUTHOR`) committed in the same group commit as the faulty write, and only the merged
-result is relayed, so no other client and no projection ever sees the broken layout; the writer is
-told (AUTH message). Rejecting instead is not possible with a CRDT: the writer's replica already
-holds the change and would resend it on every reconnection, and its later edits that build on it
-could never be integrated by the server.
+Schema guard (:class:`SchemaGuard`; the PPA's is :class:`editor.layout_guard.LayoutGuard`): a
+write the document's layout does not allow is *refused*, never half-accepted. Each write is judged
+before it touches the document (:class:`~editor.collab.guarding.GuardGate`): one that only
+inserts characters into existing texts or deletes (:func:`text_edit_strings`, a scan of the update
+bytes) by the characters it inserts; any other by applying it to a scratch copy of the document
+and judging the result with the rule the readers apply (about 2 ms for a usual PPA, 15 ms for a
+40-objective one: ``bench/bench_guard.py``). A refused write is neither applied, stored nor
+relayed; the writer is told (AUTH message, :data:`LAYOUT_REFUSED_NOTICE` or
+:data:`ILLEGAL_TEXT_NOTICE`) and its connection turns read-only for good: its replica holds the
+change and its later writes build on it (same client, next clocks), so none of them could be
+integrated; reloading the page starts a fresh replica (the browser editor never writes such
+changes). What cannot be judged exactly is checked in full later and *repaired* by a compensating
+update (author :data:`GUARD_AUTHOR`): in the very group commit that holds it for content
+integrated after it was judged (pending structs whose dependencies arrived) and for a document
+loaded broken (stored before the layout was enforced), so that nobody sees it; within
+``Limits.guard_interval`` seconds after text-only writes (a crafted delete of an ``id`` key looks
+like one; readers leave such content out meanwhile).
 
 The log stores the *effective* change of each write (the transaction's update as pycrdt emits it:
 duplicates and already-known content cost nothing and are never stored twice), with its author
@@ -51,6 +56,7 @@ from pycrdt import Doc, TransactionEvent, get_update
 
 from editor.collab.awareness import Presence
 from editor.collab.errors import CloseCode, LimitExceeded, MalformedMessage, StoreUnavailable
+from editor.collab.guarding import GuardGate, codes
 from editor.collab.lib0 import write_var_uint8_array
 from editor.collab.ports import (
     GUARD_AUTHOR,
@@ -79,7 +85,7 @@ from editor.collab.protocol import (
     encode_update,
 )
 from editor.collab.served import ServedDocument
-from editor.collab.updates import EMPTY_UPDATE, is_text_edit, merge_many
+from editor.collab.updates import EMPTY_UPDATE, merge_many
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,21 @@ REPAIRED_NOTICE: Final = Notice(
     NoticeCode.LAYOUT_REPAIRED,
     "Modification non conforme au schéma du document : elle a été corrigée.",
 )
+LAYOUT_REFUSED_NOTICE: Final = Notice(
+    NoticeCode.LAYOUT_REFUSED,
+    "Modification refusée : elle ne respecte pas la structure du document. Elle n'est ni "
+    "enregistrée ni transmise. Rechargez la page pour continuer.",
+)
+"""Told to a writer whose write the schema guard refused."""
+ILLEGAL_TEXT_NOTICE: Final = Notice(
+    NoticeCode.ILLEGAL_TEXT,
+    "Modification refusée : le texte contient un caractère interdit (caractère de contrôle, "
+    "non-caractère Unicode ou demi-caractère isolé). Elle n'est ni enregistrée ni transmise. "
+    "Rechargez la page pour continuer.",
+)
+"""Told to a writer whose write brings a character ``editor.text_rules`` refuses (the rule of
+the REST inputs)."""
+REFUSED_NOTICES: Final = {n.code: n for n in (LAYOUT_REFUSED_NOTICE, ILLEGAL_TEXT_NOTICE)}
 
 
 class Peer:
@@ -211,7 +232,11 @@ class Room:
         self.version = 0
         """Incremented by every transaction that changes the in-memory document."""
         self._store = store
-        self._guard = guard
+        self._gate: GuardGate[Peer] | None = (
+            None
+            if guard is None
+            else GuardGate(guard, lambda: self.limits.guard_interval, monotonic)
+        )
         self._fanout = fanout
         self._monotonic = monotonic
         self._now = now
@@ -232,9 +257,6 @@ class Room:
         self._wake = anyio.Event()
         self._committed = anyio.Event()
         self._captured: list[bytes] | None = None
-        self._guard_writers: dict[Peer, None] = {}
-        self._guard_skipped = False
-        self._guard_checked_at = monotonic()
         self._held: list[tuple[bytes, str]] = []
         self._held_bytes = 0
         self._doc_bytes = len(doc.get_update())
@@ -288,12 +310,25 @@ class Room:
             self._cancel = scope
             async with anyio.create_task_group() as tg:
                 self._task_group = tg
+                self._repair_loaded()
                 task_status.started()
                 while True:
                     await self._wake.wait()
                     self._wake = anyio.Event()
                     while self._pending and not self.broken:
                         await self._commit_pending()
+
+    def _repair_loaded(self) -> None:
+        """A document stored before its layout was enforced (or by a write that slipped by) is
+        repaired as soon as it is loaded, in the first group commit."""
+        entries = self._repair([])
+        if entries:
+            self.authors[GUARD_AUTHOR] = None
+            for entry in entries:
+                self._doc_bytes += len(entry.update)
+            self._applied_gen += 1
+            self._pending.extend(entries)
+            self._wake.set()
 
     def stop(self) -> None:
         if self._cancel is not None:
@@ -353,6 +388,8 @@ class Room:
             raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
         captured = self._apply(update)
         if captured is not None:
+            if captured != update and self._gate is not None:
+                self._gate.applied(None, text_edit=False, exact=False)  # held content came in
             at = self._now()
             entries = [_Entry(captured, author, at, None, False)]
             if self._held:
@@ -610,6 +647,20 @@ class Room:
                 peer.channel.send(encode_notice(refusal))
                 log.warning("collab.write.refused ppa=%s user=%s", self.ppa_id, peer.user_id)
                 return
+        text_edit = False
+        if self._gate is not None:
+            verdict = self._gate.judge(self.doc, update)
+            if verdict.refused is not None:
+                self.restrict(peer, REFUSED_NOTICES[verdict.refused])
+                log.warning(
+                    "collab.write.refused ppa=%s user=%s code=%s problems=%s",
+                    self.ppa_id,
+                    peer.user_id,
+                    verdict.refused,
+                    verdict.problems,
+                )
+                return
+            text_edit = verdict.text_edit
         if not self.uncommitted and self._durable_sv is None:
             self._durable_sv = self.doc.get_state()
         captured = self._apply(update)
@@ -635,11 +686,8 @@ class Room:
             self._hold_if_pending(peer, update)
         for entry in entries:
             self._doc_bytes += len(entry.update)
-        if self._guard is not None:
-            if len(entries) == 1 and is_text_edit(captured, self._guard.text_roots):
-                self._guard_skipped = True
-            else:
-                self._guard_writers[peer] = None
+        if self._gate is not None:
+            self._gate.applied(peer, text_edit=text_edit, exact=own and len(entries) == 1)
         self._applied_gen += 1
         self._pending.extend(entries)
         peer.ack_gen = self._applied_gen
@@ -679,24 +727,24 @@ class Room:
                     self._held_bytes += len(update)
         if entries:
             log.info("collab.room.pending_integrated ppa=%s count=%d", self.ppa_id, len(entries))
+            if self._gate is not None:  # never judged as they are now: check at this commit
+                self._gate.applied(None, text_edit=False, exact=False)
         return entries
 
     def _guard_batch(self) -> list[_Entry]:
-        """Check the layout once per group commit when a structural write is in it (or
-        periodically after text edits); repair in the same commit, so that only the repaired
-        document is ever relayed or stored."""
-        guard = self._guard
-        if guard is None:
+        """The full check when one is due (:class:`GuardGate`), repaired in the same group
+        commit, so that only the repaired document is ever relayed or stored."""
+        if self._gate is None:
             return []
-        writers = self._guard_writers
-        due = self._guard_skipped and (
-            self._monotonic() - self._guard_checked_at >= self.limits.guard_interval
-        )
-        if not writers and not due:
+        writers = self._gate.due()
+        return [] if writers is None else self._repair(writers)
+
+    def _repair(self, writers: list[Peer]) -> list[_Entry]:
+        """Check the whole document; repair it with a compensating update (author
+        :data:`GUARD_AUTHOR`), telling ``writers``; returns its entries."""
+        if self._gate is None:
             return []
-        self._guard_writers = {}
-        self._guard_skipped = False
-        self._guard_checked_at = self._monotonic()
+        guard = self._gate.guard
         violations = guard.check(self.doc)
         if not violations:
             return []
@@ -705,28 +753,30 @@ class Room:
             self.ppa_id,
             ",".join(p.user_id for p in writers),
             len(violations),
-            ",".join(violations[:5]),
+            codes(violations),
         )
-        captured: list[bytes] = []
-        self._captured = captured
-        try:
-            guard.repair(self.doc)
-        finally:
-            self._captured = None
+        repair = guard.repair(self.doc)
+        captured = None
+        if repair is not None:
+            try:
+                captured = self._apply(repair)
+            except MalformedMessage:  # the room broke (a panic): it reloads from the store
+                log.error("collab.guard.repair_refused ppa=%s", self.ppa_id)
         remaining = guard.check(self.doc)
         if remaining:
             log.error(
                 "collab.guard.unrepaired ppa=%s count=%d problems=%s",
                 self.ppa_id,
                 len(remaining),
-                ",".join(remaining[:5]),
+                codes(remaining),
             )
         notice = encode_notice(REPAIRED_NOTICE)
         for peer in writers:
             if not peer.closed:
                 peer.channel.send(notice)
-        at = self._now()
-        return [_Entry(update, GUARD_AUTHOR, at, None, False) for update in captured]
+        if captured is None:
+            return []
+        return [_Entry(captured, GUARD_AUTHOR, self._now(), None, False)]
 
     def _apply(self, update: bytes) -> bytes | None:
         captured: list[bytes] = []

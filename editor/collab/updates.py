@@ -6,6 +6,7 @@ not an update raise :class:`MalformedMessage` (or read as "not a text edit"), ne
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, NamedTuple
 
@@ -47,7 +48,37 @@ def fold_updates(state: bytes | None, updates: Iterable[bytes]) -> bytes:
 _TEXT_CONTENT_REFS: Final = frozenset({1, 4})  # ContentDeleted, ContentString
 
 
-def _skip_any(decoder: Decoder, depth: int = 0) -> None:  # noqa: C901 - one case per lib0 type
+def _read_text(decoder: Decoder) -> str:
+    """A lib0 string; lone surrogates are kept (``surrogatepass``) for the guard to judge."""
+    try:
+        return decoder.read_var_uint8_array().decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise MalformedMessage("Texte non UTF-8") from exc
+
+
+def _json_strings(text: str, strings: list[str]) -> None:
+    """The strings of a JSON text (Yjs embeds, formats and legacy JSON content): every key and
+    string value when it parses, else the text itself."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        strings.append(text)
+        return
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            strings.extend(value.keys())
+            pending.extend(value.values())
+
+
+def _skip_any(  # noqa: C901 - one case per lib0 type
+    decoder: Decoder, depth: int = 0, strings: list[str] | None = None
+) -> None:
     if depth > 64:
         raise MalformedMessage("Valeur trop imbriquée")
     buf = decoder.buf
@@ -70,23 +101,37 @@ def _skip_any(decoder: Decoder, depth: int = 0) -> None:  # noqa: C901 - one cas
         if decoder.pos > len(buf):
             raise MalformedMessage("Message tronqué (nombre)")
         return
-    if tag in (119, 116):  # string, Uint8Array
+    if tag == 119:  # string
+        if strings is None:
+            decoder.read_var_uint8_array()
+        else:
+            strings.append(_read_text(decoder))
+        return
+    if tag == 116:  # Uint8Array
         decoder.read_var_uint8_array()
         return
     if tag == 118:  # object
         for _ in range(decoder.read_var_uint()):
-            decoder.read_var_uint8_array()
-            _skip_any(decoder, depth + 1)
+            if strings is None:
+                decoder.read_var_uint8_array()
+            else:
+                strings.append(_read_text(decoder))
+            _skip_any(decoder, depth + 1, strings)
         return
     if tag == 117:  # array
         for _ in range(decoder.read_var_uint()):
-            _skip_any(decoder, depth + 1)
+            _skip_any(decoder, depth + 1, strings)
         return
     raise MalformedMessage("Valeur de type inconnu")
 
 
-def _struct_length(decoder: Decoder, info: int) -> int:  # noqa: C901 - one case per Yjs content
-    """Skip one struct of a v1 update; return its length in clock units."""
+def _discard(_text: str) -> None:
+    return None
+
+
+def _struct_length(decoder: Decoder, info: int, strings: list[str] | None = None) -> int:
+    """Skip one struct of a v1 update; return its length in clock units. ``strings``, when
+    given, receives every string the struct holds (root name, key, content)."""
     ref = info & 0x1F
     if ref in (0, 10):  # GC, Skip
         return decoder.read_var_uint()
@@ -96,46 +141,60 @@ def _struct_length(decoder: Decoder, info: int) -> int:  # noqa: C901 - one case
     if info & 0x40:  # right origin
         decoder.read_var_uint()
         decoder.read_var_uint()
+    add = _discard if strings is None else strings.append
     if not info & 0xC0:
         if decoder.read_var_uint() == 1:
-            decoder.read_var_uint8_array()  # root name
+            add(_read_text(decoder))  # root name
         else:
             decoder.read_var_uint()
             decoder.read_var_uint()
         if info & 0x20:
-            decoder.read_var_uint8_array()  # key in the parent map
+            add(_read_text(decoder))  # key in the parent map
+    return _content_length(decoder, ref, strings)
+
+
+def _content_length(  # noqa: C901 - one case per Yjs content
+    decoder: Decoder, ref: int, strings: list[str] | None
+) -> int:
+    add = _discard if strings is None else strings.append
+
+    def add_json(text: str) -> None:
+        if strings is not None:
+            _json_strings(text, strings)
+
     if ref == 1:  # deleted
         return decoder.read_var_uint()
     if ref == 2:  # JSON
         count = decoder.read_var_uint()
         for _ in range(count):
-            decoder.read_var_uint8_array()
+            add_json(_read_text(decoder))
         return count
     if ref == 4:  # string: its length in UTF-16 code units, as Yjs counts
-        try:
-            text = decoder.read_var_uint8_array().decode("utf-8", "surrogatepass")
-        except UnicodeDecodeError as exc:
-            raise MalformedMessage("Texte non UTF-8") from exc
+        text = _read_text(decoder)
+        add(text)
         return len(text.encode("utf-16-le", "surrogatepass")) // 2
-    if ref in (3, 5):  # binary, embed
+    if ref == 3:  # binary
         decoder.read_var_uint8_array()
         return 1
+    if ref == 5:  # embed
+        add_json(_read_text(decoder))
+        return 1
     if ref == 6:  # format
-        decoder.read_var_uint8_array()
-        decoder.read_var_uint8_array()
+        add(_read_text(decoder))
+        add_json(_read_text(decoder))
         return 1
     if ref == 7:  # type
         if decoder.read_var_uint() in (3, 5):  # XmlElement, XmlHook: a name
-            decoder.read_var_uint8_array()
+            add(_read_text(decoder))
         return 1
     if ref == 8:  # any
         count = decoder.read_var_uint()
         for _ in range(count):
-            _skip_any(decoder)
+            _skip_any(decoder, 0, strings)
         return count
     if ref == 9:  # subdocument
-        decoder.read_var_uint8_array()
-        _skip_any(decoder)
+        add(_read_text(decoder))  # guid
+        _skip_any(decoder, 0, strings)
         return 1
     raise MalformedMessage("Contenu de type inconnu")
 
@@ -147,9 +206,7 @@ class ClockRange(NamedTuple):
     """Exclusive: the update holds this client's clocks ``start .. end - 1`` (and maybe gaps)."""
 
 
-def update_ranges(update: bytes) -> list[ClockRange]:
-    """The clock range of each client whose structs a (v1) update holds, without applying it
-    (deletions carry no clock). Raises :class:`MalformedMessage` on bytes that are not one."""
+def _read_structs(update: bytes, strings: list[str] | None) -> list[ClockRange]:
     decoder = Decoder(update)
     ranges: list[ClockRange] = []
     for _ in range(decoder.read_var_uint()):
@@ -161,9 +218,24 @@ def update_ranges(update: bytes) -> list[ClockRange]:
                 raise MalformedMessage("Message tronqué (structure)")
             info = update[decoder.pos]
             decoder.pos += 1
-            clock += _struct_length(decoder, info)
+            clock += _struct_length(decoder, info, strings)
         ranges.append(ClockRange(client, start, clock))
     return ranges
+
+
+def update_ranges(update: bytes) -> list[ClockRange]:
+    """The clock range of each client whose structs a (v1) update holds, without applying it
+    (deletions carry no clock). Raises :class:`MalformedMessage` on bytes that are not one."""
+    return _read_structs(update, None)
+
+
+def update_strings(update: bytes) -> list[str]:
+    """Every string a (v1) update brings: text content, root names, map keys, values (nested
+    keys and strings included), embeds, formats and XML names, lone surrogates kept. Raises
+    :class:`MalformedMessage` on bytes that are not an update."""
+    strings: list[str] = []
+    _read_structs(update, strings)
+    return strings
 
 
 def update_clients(update: bytes) -> list[int]:
@@ -171,16 +243,23 @@ def update_clients(update: bytes) -> list[int]:
     return [r.client for r in update_ranges(update)]
 
 
-def is_text_edit(  # noqa: C901 - walks the update's structs in one pass
+def is_text_edit(update: bytes, text_roots: frozenset[str] = frozenset()) -> bool:
+    """Whether a (v1) update only inserts characters and deletes (:func:`text_edit_strings`)."""
+    return text_edit_strings(update, text_roots) is not None
+
+
+def text_edit_strings(  # noqa: C901 - walks the update's structs in one pass
     update: bytes, text_roots: frozenset[str] = frozenset()
-) -> bool:
-    """Whether a (v1) update only inserts characters and deletes: every new item holds string
-    content, none is keyed into a map, and none is attached to a root other than ``text_roots``.
+) -> list[str] | None:
+    """The strings a (v1) update inserts if it only inserts characters and deletes (every new
+    item holds string content, none is keyed into a map, and none is attached to a root other
+    than ``text_roots``), else ``None`` (also for bytes that are not an update).
 
     Such a write cannot add an item, a key, a value or a formatting attribute. (A delete can still
     remove a map key; and a crafted string item attached after an array element would slip by:
     the room's periodic full check catches both.)"""
     decoder = Decoder(update)
+    strings: list[str] = []
     try:
         for _ in range(decoder.read_var_uint()):
             structs = decoder.read_var_uint()
@@ -188,7 +267,7 @@ def is_text_edit(  # noqa: C901 - walks the update's structs in one pass
             decoder.read_var_uint()  # first clock
             for _ in range(structs):
                 if decoder.pos >= len(update):
-                    return False
+                    return None
                 info = update[decoder.pos]
                 decoder.pos += 1
                 ref = info & 0x1F
@@ -196,7 +275,7 @@ def is_text_edit(  # noqa: C901 - walks the update's structs in one pass
                     decoder.read_var_uint()
                     continue
                 if ref not in _TEXT_CONTENT_REFS:
-                    return False
+                    return None
                 if info & 0x80:
                     decoder.read_var_uint()
                     decoder.read_var_uint()
@@ -205,17 +284,17 @@ def is_text_edit(  # noqa: C901 - walks the update's structs in one pass
                     decoder.read_var_uint()
                 if not info & 0xC0:
                     if decoder.read_var_uint() == 1:
-                        if decoder.read_var_string() not in text_roots:
-                            return False
+                        if _read_text(decoder) not in text_roots:
+                            return None
                     else:
                         decoder.read_var_uint()
                         decoder.read_var_uint()
                     if info & 0x20:
-                        return False
+                        return None
                 if ref == 4:
-                    decoder.read_var_uint8_array()
+                    strings.append(_read_text(decoder))
                 else:
                     decoder.read_var_uint()
     except MalformedMessage:
-        return False
-    return True
+        return None
+    return strings

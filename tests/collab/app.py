@@ -200,6 +200,8 @@ class AppServer:
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.port = free_port()
+        self.app: Any = None
+        """The running app (its ``state`` holds the collaboration service and the database)."""
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -207,10 +209,13 @@ class AppServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/ppa"
 
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     async def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._task = asyncio.ensure_future(self._server._serve())
         async with asyncio.timeout(20):

@@ -40,7 +40,7 @@ def text_of(update: bytes, field: str = "t") -> str:
 
 
 class CountingGuard(LayoutGuard):
-    """The PPA layout guard, counting its (costly) full checks."""
+    """The PPA layout guard, counting its (costly) full checks, of a document or of a write."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +49,10 @@ class CountingGuard(LayoutGuard):
     def check(self, doc: Doc[Any]) -> list[str]:
         self.checks += 1
         return super().check(doc)
+
+    def check_update(self, doc: Doc[Any], update: bytes) -> list[str]:
+        self.checks += 1
+        return super().check_update(doc, update)
 
 
 class MemoryChannel:

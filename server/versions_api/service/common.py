@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.collab.updates import EMPTY_UPDATE
-from editor.crdt import doc_from_state, doc_to_content, encode_state, write_content
+from editor.crdt import doc_from_state, doc_to_content_repaired, encode_state, write_content
 from editor.schema import PPAContent
 from exports.local_time import PARIS
 from server.errors import Conflict, InvalidInput, Locked, NotFound
@@ -38,7 +38,8 @@ def local_day(at: datetime) -> date:
 
 
 def content_of_state(state: bytes) -> PPAContent:
-    return doc_to_content(doc_from_state(state))
+    """The content as the layout rule reads it (what a document holds beyond it is left out)."""
+    return doc_to_content_repaired(doc_from_state(state))[0]
 
 
 def content_of(version: Version) -> PPAContent:
