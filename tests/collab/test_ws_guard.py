@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -203,8 +204,13 @@ async def test_random_writes_of_every_role_keep_the_ppa_readable(
     await run_writes(bench, writes)
 
 
+# 120 examples (about 400 writes) in the full suite; PPA_TEST_GUARD_EXAMPLES=600 (about 2,000
+# writes) passed in 21 minutes on the 2-core VM at load 7-8: too long for every CI run.
+GUARD_EXAMPLES = int(os.environ.get("PPA_TEST_GUARD_EXAMPLES", "120"))
+
+
 @pytest.mark.slow
-@settings(max_examples=600, **_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=GUARD_EXAMPLES, **_SETTINGS)  # type: ignore[arg-type]
 @given(writes=st.lists(st.tuples(st.sampled_from(WRITERS), operations), min_size=1, max_size=6))
 async def test_thousands_of_random_writes_keep_the_ppa_readable(
     bench: Bench, writes: list[tuple[str, Op]]
