@@ -201,26 +201,33 @@ def _update_map(ymap: Map[Any], model_obj: BaseModel) -> None:
             else:
                 ymap[key] = Text(value)
         elif kind is K.STRING_ARRAY:
-            plain = [_plain(v) for v in value]
-            if isinstance(current, Array) and current.to_py() == plain:
-                continue
-            if isinstance(current, Array) and all(isinstance(v, str) for v in current):
-                current.clear()
-                current.extend(plain)
-            else:
-                ymap[key] = Array(plain)
+            _update_string_array(ymap, key, current, [_plain(v) for v in value])
         elif kind is K.OPTIONAL_MAP:
-            if value is None:
-                if current is not None:
-                    ymap[key] = None
-            elif isinstance(current, Map):
-                _update_map(current, value)
-            else:
-                ymap[key] = _prelim_map(value)
+            _update_optional_map(ymap, key, current, value)
         else:
             plain = _plain(value)
             if current is _MISSING or not _same_scalar(current, plain):
                 ymap[key] = plain
+
+
+def _update_string_array(ymap: Map[Any], key: str, current: Any, plain: list[Any]) -> None:
+    if isinstance(current, Array) and current.to_py() == plain:
+        return
+    if isinstance(current, Array) and all(isinstance(v, str) for v in current):
+        current.clear()
+        current.extend(plain)
+    else:
+        ymap[key] = Array(plain)
+
+
+def _update_optional_map(ymap: Map[Any], key: str, current: Any, value: BaseModel | None) -> None:
+    if value is None:
+        if current is not None:
+            ymap[key] = None
+    elif isinstance(current, Map):
+        _update_map(current, value)
+    else:
+        ymap[key] = _prelim_map(value)
 
 
 def _same_scalar(current: Any, plain: Any) -> bool:
