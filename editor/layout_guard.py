@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pycrdt import Array, Doc, Map, Text
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 from editor.collab.ports import GUARD_AUTHOR, ILLEGAL_CHARACTER, UNREADABLE
 from editor.collab.updates import update_strings
 from editor.crdt import check_layout, doc_from_state
@@ -71,11 +71,11 @@ class LayoutGuard:
         try:
             scratch.apply_update(update)
         except ValueError as exc:
-            raise MalformedMessage("Mise à jour illisible") from exc
+            raise MalformedMessageError("Mise à jour illisible") from exc
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":
                 raise
-            raise MalformedMessage("Mise à jour illisible") from None
+            raise MalformedMessageError("Mise à jour illisible") from None
         try:
             after = read_layout(scratch)[1]
         except Exception as exc:  # what no reader could read is refused (no content logged)

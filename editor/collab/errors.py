@@ -38,13 +38,13 @@ class SyncError(Exception):
         return f"{type(self).__name__}(code={int(self.code)}, reason={self.reason!r})"
 
 
-class MalformedMessage(SyncError):
+class MalformedMessageError(SyncError):
     code = CloseCode.MALFORMED_MESSAGE
 
 
-class LimitExceeded(SyncError):
+class LimitExceededError(SyncError):
     pass
 
 
-class StoreUnavailable(SyncError):
+class StoreUnavailableError(SyncError):
     code = CloseCode.INTERNAL_ERROR

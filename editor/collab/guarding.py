@@ -55,7 +55,7 @@ class GuardGate(Generic[W]):
         self._checked_at = monotonic()
 
     def judge(self, doc: Doc[Any], update: bytes) -> Verdict:
-        """Raises :class:`~editor.collab.errors.MalformedMessage` for bytes no document can
+        """Raises :class:`~editor.collab.errors.MalformedMessageError` for bytes no document can
         integrate."""
         guard = self.guard
         strings = text_edit_strings(update, guard.text_roots)

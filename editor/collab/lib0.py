@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 
 _MAX_SAFE_INTEGER: Final = 2**53 - 1  # lib0 numbers are JavaScript numbers
 
@@ -35,7 +35,7 @@ def write_var_string(text: str) -> bytes:
 
 
 class Decoder:
-    """A bounds-checked lib0 decoder; every read error is a :class:`MalformedMessage`."""
+    """A bounds-checked lib0 decoder; every read error is a :class:`MalformedMessageError`."""
 
     __slots__ = ("buf", "pos")
 
@@ -54,7 +54,7 @@ class Decoder:
         shift = 0
         while True:
             if pos >= end:
-                raise MalformedMessage("Message tronqué (entier)")
+                raise MalformedMessageError("Message tronqué (entier)")
             byte = buf[pos]
             pos += 1
             result |= (byte & 0x7F) << shift
@@ -62,9 +62,9 @@ class Decoder:
                 break
             shift += 7
             if shift > 53:
-                raise MalformedMessage("Entier hors limites")
+                raise MalformedMessageError("Entier hors limites")
         if result > _MAX_SAFE_INTEGER:
-            raise MalformedMessage("Entier hors limites")
+            raise MalformedMessageError("Entier hors limites")
         self.pos = pos
         return result
 
@@ -73,7 +73,7 @@ class Decoder:
         start = self.pos
         end = start + length
         if end > len(self.buf):
-            raise MalformedMessage("Message tronqué (octets)")
+            raise MalformedMessageError("Message tronqué (octets)")
         self.pos = end
         return self.buf[start:end]
 
@@ -82,4 +82,4 @@ class Decoder:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MalformedMessage("Texte non UTF-8") from exc
+            raise MalformedMessageError("Texte non UTF-8") from exc

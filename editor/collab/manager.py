@@ -13,7 +13,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pycrdt import Doc
 
-from editor.collab.errors import CloseCode, LimitExceeded, StoreUnavailable, SyncError
+from editor.collab.errors import CloseCode, LimitExceededError, StoreUnavailableError, SyncError
 from editor.collab.ports import Channel, Fanout, Limits, SchemaGuard, UpdateStore, WritePolicy
 from editor.collab.protocol import Notice
 from editor.collab.room import LOCKED_NOTICE, Peer, Room
@@ -127,7 +127,7 @@ class RoomManager:
 
     def _check_user(self, user_id: str) -> None:
         if self._per_user[user_id] >= self.limits.max_connections_per_user:
-            raise LimitExceeded(
+            raise LimitExceededError(
                 "Trop de connexions pour cet utilisateur", CloseCode.TOO_MANY_USER_CONNECTIONS
             )
 
@@ -197,7 +197,7 @@ class RoomManager:
             self._task_group.start_soon(self._load, ppa_id, loading)
         await loading.done.wait()
         if loading.error is not None:
-            raise StoreUnavailable("Chargement du document impossible") from loading.error
+            raise StoreUnavailableError("Chargement du document impossible") from loading.error
         if loading.room is None:
             raise RuntimeError(f"room {ppa_id} loaded without a room")
         return loading.room

@@ -86,7 +86,7 @@ class SchemaGuard(Protocol):
 
     def check_update(self, doc: Doc[Any], update: bytes) -> Sequence[str]:
         """The violations ``update`` would bring to ``doc`` (empty: accept it); ``doc`` is not
-        modified. Raises :class:`~editor.collab.errors.MalformedMessage` for bytes that are not
+        modified. Raises :class:`~editor.collab.errors.MalformedMessageError` for bytes that are not
         an update."""
         ...
 

@@ -17,9 +17,9 @@ The reason of a permission-denied message is a :class:`Notice`, the JSON object
 clients only ``console.warn`` the reason.
 
 Unknown message types are ignored (the rest of the frame is skipped since its length is unknown).
-A malformed message raises :class:`MalformedMessage` *before* anything of its frame is applied,
+A malformed message raises :class:`MalformedMessageError` *before* anything of its frame is applied,
 so the document stays byte-identical; the server closes the socket with ``error.code`` and
-``error.reason``. Limits raise :class:`LimitExceeded`, with their own close codes
+``error.reason``. Limits raise :class:`LimitExceededError`, with their own close codes
 (:class:`CloseCode`).
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Final, NamedTuple, TypeAlias
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 from editor.collab.lib0 import Decoder, write_var_string, write_var_uint, write_var_uint8_array
 
 EMPTY_STATE_VECTOR: Final = b"\x00"
@@ -153,13 +153,13 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
     decoder = Decoder(data)
     count = decoder.read_var_uint()
     if count > len(data):
-        raise MalformedMessage("Vecteur d'état mal formé")
+        raise MalformedMessageError("Vecteur d'état mal formé")
     state: dict[int, int] = {}
     for _ in range(count):
         client = decoder.read_var_uint()
         state[client] = decoder.read_var_uint()
     if decoder.has_content():
-        raise MalformedMessage("Vecteur d'état mal formé")
+        raise MalformedMessageError("Vecteur d'état mal formé")
     return state
 
 
@@ -167,7 +167,7 @@ def decode_awareness(payload: bytes) -> tuple[AwarenessEntry, ...]:
     decoder = Decoder(payload)
     count = decoder.read_var_uint()
     if count > len(payload):
-        raise MalformedMessage("Présence mal formée")
+        raise MalformedMessageError("Présence mal formée")
     entries = []
     for _ in range(count):
         client_id = decoder.read_var_uint()
@@ -176,10 +176,10 @@ def decode_awareness(payload: bytes) -> tuple[AwarenessEntry, ...]:
         try:
             json.loads(state, parse_constant=_reject_constant)
         except ValueError as exc:
-            raise MalformedMessage("Présence mal formée (JSON)") from exc
+            raise MalformedMessageError("Présence mal formée (JSON)") from exc
         entries.append(AwarenessEntry(client_id, clock, state))
     if decoder.has_content():
-        raise MalformedMessage("Présence mal formée")
+        raise MalformedMessageError("Présence mal formée")
     return tuple(entries)
 
 
@@ -195,7 +195,7 @@ def _decode_one(decoder: Decoder) -> Message:
             return SyncStep2(payload)
         if sync_type == SyncMessageType.UPDATE:
             return SyncUpdate(payload)
-        raise MalformedMessage("Type de synchronisation inconnu")
+        raise MalformedMessageError("Type de synchronisation inconnu")
     if message_type == MessageType.AWARENESS:
         payload = decoder.read_var_uint8_array()
         return AwarenessMessage(payload, decode_awareness(payload))
@@ -209,11 +209,11 @@ def _decode_one(decoder: Decoder) -> Message:
 
 
 def decode_messages(data: bytes) -> list[Message]:
-    """Decode every message of a frame; raises :class:`MalformedMessage` if any is malformed."""
+    """Decode every message of a frame (:class:`MalformedMessageError` if any is malformed)."""
     decoder = Decoder(data)
     messages: list[Message] = []
     if not data:
-        raise MalformedMessage("Message vide")
+        raise MalformedMessageError("Message vide")
     while decoder.has_content():
         message = _decode_one(decoder)
         messages.append(message)

@@ -55,7 +55,12 @@ from anyio.abc import TaskGroup, TaskStatus
 from pycrdt import Doc, TransactionEvent, get_update
 
 from editor.collab.awareness import Presence
-from editor.collab.errors import CloseCode, LimitExceeded, MalformedMessage, StoreUnavailable
+from editor.collab.errors import (
+    CloseCode,
+    LimitExceededError,
+    MalformedMessageError,
+    StoreUnavailableError,
+)
 from editor.collab.guarding import GuardGate, codes
 from editor.collab.lib0 import write_var_uint8_array
 from editor.collab.ports import (
@@ -385,7 +390,9 @@ class Room:
         """Apply a server-made update (a restore, an avenant's content): stored under ``author``,
         relayed to every connection; also on a locked room. Returns once it is durable."""
         if self.broken:
-            raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
+            raise StoreUnavailableError(
+                "Document indisponible, réessayez", CloseCode.SERVICE_RESTART
+            )
         captured = self._apply(update)
         if captured is not None:
             if captured != update and self._gate is not None:
@@ -402,7 +409,7 @@ class Room:
             self._wake.set()
         await self.flush()
         if self.broken:
-            raise StoreUnavailable("Enregistrement impossible", CloseCode.SERVICE_RESTART)
+            raise StoreUnavailableError("Enregistrement impossible", CloseCode.SERVICE_RESTART)
 
     def close_all(self, code: int, reason: str) -> None:
         for peer in list(self._peers):
@@ -413,9 +420,11 @@ class Room:
 
     def join(self, channel: Channel, policy: WritePolicy | None = None) -> Peer:
         if self.broken:
-            raise StoreUnavailable("Document indisponible, réessayez", CloseCode.SERVICE_RESTART)
+            raise StoreUnavailableError(
+                "Document indisponible, réessayez", CloseCode.SERVICE_RESTART
+            )
         if len(self._peers) >= self.limits.max_connections_per_document:
-            raise LimitExceeded(
+            raise LimitExceededError(
                 "Trop de connexions sur ce document", CloseCode.TOO_MANY_DOCUMENT_CONNECTIONS
             )
         base_read_only = channel.read_only
@@ -468,7 +477,7 @@ class Room:
         if peer.closed:
             return
         if len(data) > self.limits.max_message_bytes:
-            raise LimitExceeded("Message trop volumineux", CloseCode.MESSAGE_TOO_LARGE)
+            raise LimitExceededError("Message trop volumineux", CloseCode.MESSAGE_TOO_LARGE)
         for message in decode_messages(data):
             if peer.closed:
                 return
@@ -564,7 +573,7 @@ class Room:
         """Answer with the whole document as of now, diffed against ``state_vector``, in one
         sync step 2 encoded in a worker thread (:class:`ServedDocument`) and sent once what it
         holds is committed (only durable content may be shown)."""
-        decode_state_vector(state_vector)  # raises MalformedMessage
+        decode_state_vector(state_vector)  # raises MalformedMessageError
         self._served.request(peer, state_vector)
         self._start_refresh()
 
@@ -633,11 +642,11 @@ class Room:
             return
         limits = self.limits
         if not peer.take_token(self._monotonic(), limits.updates_per_second, limits.update_burst):
-            raise LimitExceeded("Trop de modifications par seconde", CloseCode.RATE_LIMITED)
+            raise LimitExceededError("Trop de modifications par seconde", CloseCode.RATE_LIMITED)
         if self._doc_bytes + len(update) > limits.max_document_bytes:
             self._doc_bytes = len(self.doc.get_update())
             if self._doc_bytes + len(update) > limits.max_document_bytes:
-                raise LimitExceeded("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
+                raise LimitExceededError("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
         if peer.policy is not None:
             refusal = peer.policy.refuse(self, update)
             if refusal is not None:
@@ -760,7 +769,7 @@ class Room:
         if repair is not None:
             try:
                 captured = self._apply(repair)
-            except MalformedMessage:  # the room broke (a panic): it reloads from the store
+            except MalformedMessageError:  # the room broke (a panic): it reloads from the store
                 log.error("collab.guard.repair_refused ppa=%s", self.ppa_id)
         remaining = guard.check(self.doc)
         if remaining:
@@ -784,7 +793,7 @@ class Room:
         try:
             self.doc.apply_update(update)
         except ValueError as exc:
-            raise MalformedMessage("Mise à jour illisible") from exc
+            raise MalformedMessageError("Mise à jour illisible") from exc
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":
                 raise
@@ -792,7 +801,7 @@ class Room:
             # Drop the room; it reloads from the durable store (nothing non-durable was shown).
             log.error("collab.room.panic ppa=%s", self.ppa_id)
             self._break("Erreur interne du document, reconnexion")
-            raise MalformedMessage("Mise à jour illisible") from None
+            raise MalformedMessageError("Mise à jour illisible") from None
         finally:
             self._captured = None
         if not captured:

@@ -2,7 +2,7 @@
 
 pycrdt can only apply, merge and diff an update (it exposes no reader of its structs), so the
 client ids, clock ranges and text-only edits are read here: nesting is bounded and bytes that are
-not an update raise :class:`MalformedMessage` (or read as "not a text edit"), never a panic."""
+not an update raise :class:`MalformedMessageError` (or read as "not a text edit"), never a panic."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple
 
 from pycrdt import Doc, merge_updates
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 from editor.collab.lib0 import Decoder
 
 EMPTY_UPDATE: Final = b"\x00\x00"
@@ -53,7 +53,7 @@ def _read_text(decoder: Decoder) -> str:
     try:
         return decoder.read_var_uint8_array().decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
-        raise MalformedMessage("Texte non UTF-8") from exc
+        raise MalformedMessageError("Texte non UTF-8") from exc
 
 
 def _json_strings(text: str, strings: list[str]) -> None:
@@ -80,10 +80,10 @@ def _skip_any(  # noqa: C901 - one case per lib0 type
     decoder: Decoder, depth: int = 0, strings: list[str] | None = None
 ) -> None:
     if depth > 64:
-        raise MalformedMessage("Valeur trop imbriquée")
+        raise MalformedMessageError("Valeur trop imbriquée")
     buf = decoder.buf
     if decoder.pos >= len(buf):
-        raise MalformedMessage("Message tronqué (valeur)")
+        raise MalformedMessageError("Message tronqué (valeur)")
     tag = buf[decoder.pos]
     decoder.pos += 1
     if tag in (127, 126, 121, 120):  # undefined, null, false, true
@@ -91,7 +91,7 @@ def _skip_any(  # noqa: C901 - one case per lib0 type
     if tag == 125:  # varInt
         while True:
             if decoder.pos >= len(buf):
-                raise MalformedMessage("Message tronqué (entier)")
+                raise MalformedMessageError("Message tronqué (entier)")
             byte = buf[decoder.pos]
             decoder.pos += 1
             if byte < 0x80:
@@ -99,7 +99,7 @@ def _skip_any(  # noqa: C901 - one case per lib0 type
     if tag in (124, 123, 122):  # float32, float64, bigint64
         decoder.pos += 4 if tag == 124 else 8
         if decoder.pos > len(buf):
-            raise MalformedMessage("Message tronqué (nombre)")
+            raise MalformedMessageError("Message tronqué (nombre)")
         return
     if tag == 119:  # string
         if strings is None:
@@ -122,7 +122,7 @@ def _skip_any(  # noqa: C901 - one case per lib0 type
         for _ in range(decoder.read_var_uint()):
             _skip_any(decoder, depth + 1, strings)
         return
-    raise MalformedMessage("Valeur de type inconnu")
+    raise MalformedMessageError("Valeur de type inconnu")
 
 
 def _discard(_text: str) -> None:
@@ -196,7 +196,7 @@ def _content_length(  # noqa: C901 - one case per Yjs content
         add(_read_text(decoder))  # guid
         _skip_any(decoder, 0, strings)
         return 1
-    raise MalformedMessage("Contenu de type inconnu")
+    raise MalformedMessageError("Contenu de type inconnu")
 
 
 class ClockRange(NamedTuple):
@@ -215,7 +215,7 @@ def _read_structs(update: bytes, strings: list[str] | None) -> list[ClockRange]:
         start = clock = decoder.read_var_uint()
         for _ in range(structs):
             if decoder.pos >= len(update):
-                raise MalformedMessage("Message tronqué (structure)")
+                raise MalformedMessageError("Message tronqué (structure)")
             info = update[decoder.pos]
             decoder.pos += 1
             clock += _struct_length(decoder, info, strings)
@@ -225,14 +225,14 @@ def _read_structs(update: bytes, strings: list[str] | None) -> list[ClockRange]:
 
 def update_ranges(update: bytes) -> list[ClockRange]:
     """The clock range of each client whose structs a (v1) update holds, without applying it
-    (deletions carry no clock). Raises :class:`MalformedMessage` on bytes that are not one."""
+    (deletions carry no clock). Raises :class:`MalformedMessageError` on bytes that are not one."""
     return _read_structs(update, None)
 
 
 def update_strings(update: bytes) -> list[str]:
     """Every string a (v1) update brings: text content, root names, map keys, values (nested
     keys and strings included), embeds, formats and XML names, lone surrogates kept. Raises
-    :class:`MalformedMessage` on bytes that are not an update."""
+    :class:`MalformedMessageError` on bytes that are not an update."""
     strings: list[str] = []
     _read_structs(update, strings)
     return strings
@@ -295,6 +295,6 @@ def text_edit_strings(  # noqa: C901 - walks the update's structs in one pass
                     strings.append(_read_text(decoder))
                 else:
                     decoder.read_var_uint()
-    except MalformedMessage:
+    except MalformedMessageError:
         return None
     return strings

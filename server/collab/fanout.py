@@ -54,7 +54,7 @@ _RELEASE: Final = (
 )
 
 
-class LockTimeout(RuntimeError):
+class LockTimeoutError(RuntimeError):
     """Some server process did not confirm a lock in time."""
 
 
@@ -182,7 +182,7 @@ class RedisFanout:
         """Lock ``ppa_id`` on every other process; returns once each confirmed."""
         acks, needed = await self._everywhere({"op": "lock", "ppa": ppa_id})
         if acks < needed:
-            raise LockTimeout(f"{acks}/{needed} processes locked {ppa_id}")
+            raise LockTimeoutError(f"{acks}/{needed} processes locked {ppa_id}")
 
     async def _everywhere(self, request: dict[str, Any]) -> tuple[int, int]:
         """Publish ``request`` on the control channel and wait (``lock_timeout`` at most) for

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from editor.collab.errors import CloseCode, MalformedMessage, SyncError
+from editor.collab.errors import CloseCode, MalformedMessageError, SyncError
 from editor.collab.manager import RoomManager, SessionEnd
 from editor.collab.ports import Limits, WritePolicy
 from editor.collab.room import Peer
@@ -477,7 +477,7 @@ class CollabService:
                     break
                 data = message.get("bytes")
                 if data is None:
-                    raise MalformedMessage("Message texte inattendu")
+                    raise MalformedMessageError("Message texte inattendu")
                 if on_frame is not None:
                     on_frame()
                 peer.receive(data)

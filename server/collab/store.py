@@ -42,7 +42,7 @@ from sqlalchemy import bindparam, func, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import LargeBinary
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 from editor.collab.ports import LoadedDocument, StoredUpdate
 from editor.collab.updates import merge_many, update_clients
 from server.db import Database, UTCDateTime, utcnow
@@ -95,7 +95,7 @@ def client_ids_of(update: bytes) -> str:
     """The Yjs client ids whose structs ``update`` holds, space-separated, ascending."""
     try:
         clients = update_clients(update)
-    except MalformedMessage:
+    except MalformedMessageError:
         return ""
     return " ".join(str(client) for client in sorted(set(clients)))
 

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from editor.collab.errors import CloseCode, MalformedMessage, SyncError
+from editor.collab.errors import CloseCode, MalformedMessageError, SyncError
 from editor.collab.manager import RoomManager
 from editor.collab.protocol import (
     AuthMessage,
@@ -138,7 +138,7 @@ def make_app(
                         break
                     data = message.get("bytes")
                     if data is None:
-                        raise MalformedMessage("Message texte inattendu")
+                        raise MalformedMessageError("Message texte inattendu")
                     peer.receive(data)
             except SyncError as error:
                 channel.close(error.code, error.reason)

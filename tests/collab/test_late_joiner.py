@@ -10,7 +10,7 @@ import anyio
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
-from editor.collab.errors import MalformedMessage
+from editor.collab.errors import MalformedMessageError
 from editor.collab.manager import RoomManager
 from editor.collab.protocol import SyncStep2, SyncUpdate, decode_messages
 from editor.collab.served import ServedDocument
@@ -183,7 +183,7 @@ async def test_the_room_keeps_the_replica_current_in_the_background(
 
 async def test_a_malformed_state_vector_closes_the_connection(manager: RoomManager) -> None:
     session = await join(manager, "l5", "alice")
-    with pytest.raises(MalformedMessage):
+    with pytest.raises(MalformedMessageError):
         session.peer.receive(b"\x00\x00\x03\x05\x01")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from editor.collab.errors import CloseCode, LimitExceeded
+from editor.collab.errors import CloseCode, LimitExceededError
 from editor.collab.ports import Limits
 from editor.collab.protocol import encode_update
 from tests.collab.channels import MemoryChannel, SimClient, join
@@ -25,7 +25,7 @@ async def test_message_too_large() -> None:
         alice = await join(manager, "l1", "alice")
         alice.client.text += "x" * 200
         frame = alice.client.outbox.pop()
-        with pytest.raises(LimitExceeded) as caught:
+        with pytest.raises(LimitExceededError) as caught:
             alice.peer.receive(frame)
         assert caught.value.code == CloseCode.MESSAGE_TOO_LARGE
 
@@ -41,7 +41,7 @@ async def test_document_too_large() -> None:
         room = manager.room("l2")
         assert room is not None
         before = room.doc.get_update()
-        with pytest.raises(LimitExceeded) as caught:
+        with pytest.raises(LimitExceededError) as caught:
             alice.peer.receive(frame)
         assert caught.value.code == CloseCode.DOCUMENT_TOO_LARGE
         assert room.doc.get_update() == before
@@ -52,7 +52,7 @@ async def test_connections_per_document() -> None:
     async with running_manager(MemoryStore(), limits=limits) as manager:
         await join(manager, "l3", "a")
         await join(manager, "l3", "b")
-        with pytest.raises(LimitExceeded) as caught:
+        with pytest.raises(LimitExceededError) as caught:
             await manager.join("l3", MemoryChannel("c"))
         assert caught.value.code == CloseCode.TOO_MANY_DOCUMENT_CONNECTIONS
 
@@ -62,7 +62,7 @@ async def test_connections_per_user_across_documents() -> None:
     async with running_manager(MemoryStore(), limits=limits) as manager:
         first = await join(manager, "l4", "alice")
         await join(manager, "l5", "alice")
-        with pytest.raises(LimitExceeded) as caught:
+        with pytest.raises(LimitExceededError) as caught:
             await manager.join("l6", MemoryChannel("alice"))
         assert caught.value.code == CloseCode.TOO_MANY_USER_CONNECTIONS
         manager.leave(first.peer)
@@ -80,7 +80,7 @@ async def test_update_rate_per_connection() -> None:
             client.text += str(i)
             alice.pump()
         client.text += "!"
-        with pytest.raises(LimitExceeded) as caught:
+        with pytest.raises(LimitExceededError) as caught:
             alice.pump()
         assert caught.value.code == CloseCode.RATE_LIMITED
 

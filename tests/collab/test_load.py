@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from editor.collab.errors import StoreUnavailable
+from editor.collab.errors import StoreUnavailableError
 from editor.collab.manager import RoomManager
 from editor.collab.ports import LoadedDocument
 from tests.collab.channels import MemoryChannel, SimClient, join
@@ -66,7 +66,7 @@ async def test_load_failure_reaches_every_waiter_and_is_retried() -> None:
         async def connect(user: str) -> None:
             try:
                 await manager.join("d3", MemoryChannel(user))
-            except StoreUnavailable as error:
+            except StoreUnavailableError as error:
                 errors.append(error)
 
         async with anyio.create_task_group() as tg:

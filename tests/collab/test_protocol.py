@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
-from editor.collab.errors import CloseCode, MalformedMessage
+from editor.collab.errors import CloseCode, MalformedMessageError
 from editor.collab.lib0 import Decoder, write_var_string, write_var_uint
 from editor.collab.protocol import (
     AuthMessage,
@@ -55,18 +55,18 @@ class TestVarUint:
             write_var_uint(2**53)
 
     def test_overlong_is_malformed(self) -> None:
-        with pytest.raises(MalformedMessage):
+        with pytest.raises(MalformedMessageError):
             Decoder(b"\xff" * 12 + b"\x01").read_var_uint()
 
     def test_truncated_is_malformed(self) -> None:
-        with pytest.raises(MalformedMessage):
+        with pytest.raises(MalformedMessageError):
             Decoder(b"\x80").read_var_uint()
 
     def test_string_round_trip(self) -> None:
         assert Decoder(write_var_string("Enregistré ✓")).read_var_string() == "Enregistré ✓"
 
     def test_invalid_utf8_is_malformed(self) -> None:
-        with pytest.raises(MalformedMessage):
+        with pytest.raises(MalformedMessageError):
             Decoder(b"\x02\xc3\x28").read_var_string()
 
 
@@ -118,18 +118,18 @@ class TestDecodeMessages:
         ],
     )
     def test_malformed(self, frame: bytes) -> None:
-        with pytest.raises(MalformedMessage) as caught:
+        with pytest.raises(MalformedMessageError) as caught:
             decode_messages(frame)
         assert caught.value.code == CloseCode.MALFORMED_MESSAGE
 
     def test_awareness_json_must_be_json_for_javascript(self) -> None:
         payload = b"\x01\x01\x01" + write_var_string("NaN")
-        with pytest.raises(MalformedMessage):
+        with pytest.raises(MalformedMessageError):
             decode_awareness(payload)
 
     def test_state_vector(self) -> None:
         doc: Doc[Any] = Doc(client_id=12345)
         doc["t"] = Text("abc")
         assert decode_state_vector(doc.get_state()) == {12345: 3}
-        with pytest.raises(MalformedMessage):
+        with pytest.raises(MalformedMessageError):
             decode_state_vector(b"\x01\x05")
