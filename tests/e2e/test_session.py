@@ -73,8 +73,12 @@ def test_changes_carry_the_csrf_token_and_logout_ends_the_session(
         lambda request: writes.append(request) if request.method in ("POST", "PATCH") else None,
     )
     secret = next(c["value"] for c in page.context.cookies() if c["name"] == "ppa_session")
+    # The list asks each person's PPAs (every test's persons, on the shared server): once it has
+    # them, the logout is not queued behind them in the browser's six connections.
+    loading = page.get_by_text("Chargement des personnes accompagnées…")
+    expect(loading).to_be_hidden(timeout=30_000)
     page.get_by_role("button", name="Se déconnecter").click()
-    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible(timeout=15_000)
     logout = next(r for r in writes if r.url.endswith("/api/auth/logout"))
     assert len(logout.headers.get("x-csrf-token", "")) == 64
     assert logout.headers.get("authorization") is None

@@ -491,6 +491,13 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/login"): "browser login: tests/server/test_browser_session.py",
     ("POST", "/api/auth/logout"): "browser logout: tests/server/test_browser_session.py",
     ("GET", "/api/auth/session"): "the browser's session: tests/server/test_browser_session.py",
+    ("GET", "/api/auth/providers"): "the logins offered (public, no data): tests/server/oidc",
+    (
+        "GET",
+        "/api/auth/psc/login",
+    ): "starts a Pro Santé Connect login (anonymous): tests/server/oidc",
+    ("GET", "/api/auth/psc/callback"): "the provider's return (anonymous): tests/server/oidc",
+    ("GET", "/api/auth/psc/practice"): "the PSC session's own practice: tests/server/oidc",
     ("GET", "/api/health"): "liveness probe: no data, no token",
     ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
     ("GET", "/"): "the browser editor's page (static, no data)",
