@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum, StrEnum
 from typing import Any, Final
 
@@ -314,13 +315,18 @@ def _json_default(value: Any) -> Any:
     return value
 
 
-def main(argv: list[str]) -> int:
-    """``python -m editor.catalogue --json``: print the catalogue for the browser build."""
+def print_json(argv: list[str], module: str, payload: Callable[[], dict[str, Any]]) -> int:
+    """``python -m <module> --json``: print ``payload()`` as JSON (exit 2 with usage otherwise)."""
     if argv != ["--json"]:
-        sys.stderr.write("usage: python -m editor.catalogue --json\n")
+        sys.stderr.write(f"usage: python -m {module} --json\n")
         return 2
-    sys.stdout.write(json.dumps(catalogue_json(), ensure_ascii=False, indent=1) + "\n")
+    sys.stdout.write(json.dumps(payload(), ensure_ascii=False, indent=1) + "\n")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """``python -m editor.catalogue --json``: print the content catalogue."""
+    return print_json(argv, "editor.catalogue", catalogue_json)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ API names (roles, PPA statuses, version kinds, export formats). ``editor/web/bui
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Final
 
-from editor.catalogue import catalogue_json
+from editor.catalogue import catalogue_json, print_json
 from exports.registry import FORMATS
 from server.models.person import Role
 from server.models.ppa import PPAStatus
@@ -68,11 +67,7 @@ def browser_catalogue() -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """``python -m server.labels --json``: print the browser's catalogue."""
-    if argv != ["--json"]:
-        sys.stderr.write("usage: python -m server.labels --json\n")
-        return 2
-    sys.stdout.write(json.dumps(browser_catalogue(), ensure_ascii=False, indent=1) + "\n")
-    return 0
+    return print_json(argv, "server.labels", browser_catalogue)
 
 
 if __name__ == "__main__":
