@@ -54,18 +54,27 @@ class WritesMixin(RoomCore):
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        text_edit = self._admit(peer, update)
+        if text_edit is None:
+            return
+        if not self.uncommitted and self._durable_sv is None:
+            self._durable_sv = self.doc.get_state()
+        captured = self._apply(update)
+        if captured is None:
+            self._on_nothing_new(peer, update)
+        else:
+            self._accept(peer, update, captured, text_edit=text_edit)
+
+    def _admit(self, peer: Peer, update: bytes) -> bool | None:
+        """Whether ``peer`` may write ``update`` now: ``None`` if refused (the writer was told,
+        or told before), else whether it is a text-only edit. Raises
+        :class:`LimitExceededError` past a limit (the caller closes)."""
         if peer.channel.read_only:
             if not peer.told_read_only:
                 peer.told_read_only = True
                 peer.channel.send(encode_notice(LOCKED_NOTICE if self.locked else READ_ONLY_NOTICE))
-            return
-        limits = self.limits
-        if not peer.take_token(self._monotonic(), limits.updates_per_second, limits.update_burst):
-            raise LimitExceededError("Trop de modifications par seconde", CloseCode.RATE_LIMITED)
-        if self._doc_bytes + len(update) > limits.max_document_bytes:
-            self._doc_bytes = len(self.doc.get_update())
-            if self._doc_bytes + len(update) > limits.max_document_bytes:
-                raise LimitExceededError("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
+            return None
+        self._check_limits(peer, update)
         if peer.policy is not None:
             refusal = peer.policy.refuse(peer.room, update)
             if refusal is not None:
@@ -74,35 +83,44 @@ class WritesMixin(RoomCore):
                 peer.told_read_only = True
                 peer.channel.send(encode_notice(refusal))
                 log.warning("collab.write.refused ppa=%s user=%s", self.ppa_id, peer.user_id)
-                return
-        text_edit = False
-        if self._gate is not None:
-            verdict = self._gate.judge(self.doc, update)
-            if verdict.refused is not None:
-                self.restrict(peer, REFUSED_NOTICES[verdict.refused])
-                log.warning(
-                    "collab.write.refused ppa=%s user=%s code=%s problems=%s",
-                    self.ppa_id,
-                    peer.user_id,
-                    verdict.refused,
-                    verdict.problems,
-                )
-                return
-            text_edit = verdict.text_edit
-        if not self.uncommitted and self._durable_sv is None:
-            self._durable_sv = self.doc.get_state()
-        captured = self._apply(update)
-        if captured is None:
-            # Nothing new: a duplicate (e.g. resent after a reconnection while the original is
-            # still being committed) or content whose dependencies are missing (kept pending;
-            # the durable state vector does not cover it, so the client resends it).
-            self._hold_if_pending(peer, update)
-            if self.uncommitted:
-                peer.ack_gen = self._applied_gen
-                peer.ack_pending = True
-            else:
-                self._ack(peer, self.durable_state_vector, None)
-            return
+                return None
+        if self._gate is None:
+            return False
+        verdict = self._gate.judge(self.doc, update)
+        if verdict.refused is not None:
+            self.restrict(peer, REFUSED_NOTICES[verdict.refused])
+            log.warning(
+                "collab.write.refused ppa=%s user=%s code=%s problems=%s",
+                self.ppa_id,
+                peer.user_id,
+                verdict.refused,
+                verdict.problems,
+            )
+            return None
+        return verdict.text_edit
+
+    def _check_limits(self, peer: Peer, update: bytes) -> None:
+        limits = self.limits
+        if not peer.take_token(self._monotonic(), limits.updates_per_second, limits.update_burst):
+            raise LimitExceededError("Trop de modifications par seconde", CloseCode.RATE_LIMITED)
+        if self._doc_bytes + len(update) > limits.max_document_bytes:
+            self._doc_bytes = len(self.doc.get_update())
+            if self._doc_bytes + len(update) > limits.max_document_bytes:
+                raise LimitExceededError("Document trop volumineux", CloseCode.DOCUMENT_TOO_LARGE)
+
+    def _on_nothing_new(self, peer: Peer, update: bytes) -> None:
+        # Nothing new: a duplicate (e.g. resent after a reconnection while the original is
+        # still being committed) or content whose dependencies are missing (kept pending;
+        # the durable state vector does not cover it, so the client resends it).
+        self._hold_if_pending(peer, update)
+        if self.uncommitted:
+            peer.ack_gen = self._applied_gen
+            peer.ack_pending = True
+        else:
+            self._ack(peer, self.durable_state_vector, None)
+
+    def _accept(self, peer: Peer, update: bytes, captured: bytes, *, text_edit: bool) -> None:
+        """Queue the effective change ``captured`` of ``peer``'s ``update`` for the commit."""
         peer.writes += 1
         self.authors[peer.user_id] = None
         at = self._now()
