@@ -402,6 +402,26 @@ def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
     return "\n".join(lines)
 
 
+async def many_documents(servers: list[Server], args: argparse.Namespace) -> list[ScenarioResult]:
+    """The ``manydocs`` scenario: N documents x 3 clients x 1 update/s, N from ``--manydocs``."""
+    results: list[ScenarioResult] = []
+    for documents in filter(None, args.manydocs.split(",")):
+        for server in servers:
+            if server.process is None or server.process.poll() is not None:
+                print(f"{server.name} is not running: {documents} x 3x1 skipped", flush=True)
+                continue
+            try:
+                result = await scenario(
+                    server, 3, 1.0, args.seconds, args.warmup, documents=int(documents)
+                )
+            except OSError as error:  # e.g. the server stopped accepting connections
+                print(f"{server.name}: {documents} x 3x1 failed: {error!r}", flush=True)
+                continue
+            results.append(result)
+            print(report([result], []).splitlines()[2], flush=True)
+    return results
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-collab-"))
     servers: list[Server] = []
@@ -424,13 +444,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 result = await scenario(server, int(n), float(rate), args.seconds, args.warmup)
                 scenarios.append(result)
                 print(report([result], []).splitlines()[2], flush=True)
-        for documents in filter(None, args.manydocs.split(",")):
-            for server in servers:
-                result = await scenario(
-                    server, 3, 1.0, args.seconds, args.warmup, documents=int(documents)
-                )
-                scenarios.append(result)
-                print(report([result], []).splitlines()[2], flush=True)
+        scenarios += await many_documents(servers, args)
         if args.late_updates:
             for server in servers:
                 if ("ours" if isinstance(server, Ours) else "peer") not in args.late_servers:
