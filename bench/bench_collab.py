@@ -21,6 +21,13 @@ clients, server CPU (share of one core) and RSS, and convergence (every replica 
 the edits stop). Our server commits every update to its SQLite update log before relaying it;
 pycrdt-websocket keeps nothing (no store configured).
 
+Many documents (``--manydocs 30,100,300,1000``): N fresh documents with 3 clients each, every
+client 1 update/s; latency is measured at the two other clients of the same document, convergence
+per document. What a département-wide service sees: hundreds of PPAs open at once, each with a few
+people, where the single-document scenarios make large group commits. Memory: the server's RSS
+growth once every document has one idle client (per room, minus a client) and once the two
+others joined (per client).
+
 Late joiner: ten writers build a document of 100,000 updates (4 characters each, at random places
 of their own text, so the document keeps 100,000 separate items); a new client then
 connects right after one more edit (committed and relayed), waits for the server's sync step 1
