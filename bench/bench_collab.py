@@ -421,7 +421,8 @@ async def many_documents(servers: list[Server], args: argparse.Namespace) -> lis
                 result = await scenario(
                     server, 3, 1.0, args.seconds, args.warmup, documents=int(documents)
                 )
-            except OSError as error:  # e.g. the server stopped accepting connections
+            except Exception as error:  # e.g. the server stopped accepting connections
+                # or answering (the rows measured so far are kept)
                 print(f"{server.name}: {documents} x 3x1 failed: {error!r}", flush=True)
                 continue
             results.append(result)
