@@ -66,13 +66,16 @@ _PG_LOCK = (
     "SELECT 1 FROM ppa_documents WHERE ppa_id = ANY(%s::varchar[]) ORDER BY ppa_id FOR UPDATE"
 )
 _PG_APPEND_MANY = (
+    # Each document's MAX(seq) once (an index lookup), then every row numbered after it.
+    "WITH last AS (SELECT d.ppa_id, "
+    "(SELECT COALESCE(MAX(p.seq), 0) FROM ppa_updates AS p WHERE p.ppa_id = d.ppa_id) AS seq "
+    "FROM unnest(%(ids)s::varchar[]) AS d(ppa_id)) "
     "INSERT INTO ppa_updates (ppa_id, seq, data, author, created_at, client_ids, size) "
-    "SELECT u.ppa_id, "
-    "(SELECT COALESCE(MAX(p.seq), 0) FROM ppa_updates AS p WHERE p.ppa_id = u.ppa_id) + u.ord, "
-    "u.data, u.author, u.created_at, u.client_ids, u.size "
+    "SELECT u.ppa_id, last.seq + u.ord, u.data, u.author, u.created_at, u.client_ids, u.size "
     "FROM unnest(%(ppa_id)s::varchar[], %(ord)s::integer[], %(data)s::bytea[], "
     "%(author)s::varchar[], %(created_at)s::timestamptz[], %(client_ids)s::text[], "
     "%(size)s::integer[]) AS u(ppa_id, ord, data, author, created_at, client_ids, size) "
+    "JOIN last ON last.ppa_id = u.ppa_id "
     "RETURNING ppa_id, seq"
 )
 _LOAD_ATTEMPTS = 5
@@ -377,6 +380,7 @@ class PgAppender:
             raise ValueError("one non-empty batch per document")
         rows = [(ppa_id, ord_, u) for ppa_id, us in batches for ord_, u in enumerate(us, 1)]
         params = {
+            "ids": ids,
             "ppa_id": [r[0] for r in rows],
             "ord": [r[1] for r in rows],
             "data": [r[2].update for r in rows],
