@@ -106,8 +106,9 @@ class Room(WritesMixin, CommitMixin, RemoteMixin, ServingMixin):
     """One PPA document being edited: the doc, its connections, presence and group commit.
 
     Everything runs on the event loop: :meth:`receive` is synchronous (apply, guard, queue); the
-    committer task (:meth:`run`) appends each batch to the store, *then* relays it (one encoded
-    message written to every connection) and acknowledges the writers.
+    process's :class:`~editor.collab.pipeline.CommitPipeline` appends each batch to the store (in
+    one transaction with the other rooms' batches), *then* the room relays it (one encoded message
+    written to every connection) and acknowledges the writers. The room has no task of its own.
     """
 
     # -- lifecycle ---------------------------------------------------------------------------
