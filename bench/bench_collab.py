@@ -21,6 +21,13 @@ clients, server CPU (share of one core) and RSS, and convergence (every replica 
 the edits stop). Our server commits every update to its SQLite update log before relaying it;
 pycrdt-websocket keeps nothing (no store configured).
 
+Many documents (``--manydocs 30,100,300,1000``): N fresh documents with 3 clients each, every
+client 1 update/s; latency is measured at the two other clients of the same document, convergence
+per document. What a département-wide service sees: hundreds of PPAs open at once, each with a few
+people, where the single-document scenarios make large group commits. Memory: the server's RSS
+growth once every document has one idle client (per room, minus a client) and once the two
+others joined (per client).
+
 Late joiner: ten writers build a document of 100,000 updates (4 characters each, at random places
 of their own text, so the document keeps 100,000 separate items); a new client then
 connects right after one more edit (committed and relayed), waits for the server's sync step 1
@@ -79,6 +86,7 @@ class ScenarioResult:
 
     server: str
     clients: int
+    """Per document."""
     rate: float
     sent: int
     expected: int
@@ -92,6 +100,13 @@ class ScenarioResult:
     generator_step: float
     """The longest the generator's loop was held by an edit or an apply slice (seconds): how
     late an arrival time can be read because of the generator's own work."""
+    documents: int = 1
+    rss_idle_room: float = 0.0
+    """KiB per open room with one idle connection (``manydocs`` only), minus a connection."""
+    rss_client: float = 0.0
+    """KiB per further idle connection (``manydocs`` only)."""
+    load: str = ""
+    """The machine's load average (1, 5, 15 min) when the scenario ended."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -112,18 +127,54 @@ async def connect_all(server: Server, document: str, clients: list[BenchClient])
         await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for c in batch))
 
 
-async def scenario(
-    server: Server, n: int, rate: float, seconds: float, warmup: float
+async def connect_documents(
+    server: Server, run: Run, n: int, documents: int
+) -> tuple[list[list[BenchClient]], float, float]:
+    """``documents`` fresh documents with ``n`` clients each; returns them and the server's RSS
+    growth (KiB) per document with its first client, and per further client."""
+    names = [server.new_document() for _ in range(documents)]
+    groups = [[BenchClient(run, d * n + i) for i in range(n)] for d in range(documents)]
+    await asyncio.sleep(1.0)
+    before = rss_mib(server.pid)
+    for start in range(0, documents, 50):
+        await asyncio.gather(
+            *(
+                connect_all(server, names[d], groups[d][:1])
+                for d in range(start, start + 50)[: documents - start]
+            )
+        )
+    await asyncio.sleep(1.0)
+    one = rss_mib(server.pid)
+    for start in range(0, documents, 50):
+        await asyncio.gather(
+            *(
+                connect_all(server, names[d], groups[d][1:])
+                for d in range(start, start + 50)[: documents - start]
+            )
+        )
+    await asyncio.sleep(1.0)
+    every = rss_mib(server.pid)
+    per_room = (one - before) * 1024 / documents
+    per_client = (every - one) * 1024 / (documents * (n - 1)) if n > 1 else 0.0
+    return groups, per_room - per_client, per_client
+
+
+async def scenario(  # noqa: PLR0915 - one measured run, timed step after step
+    server: Server, n: int, rate: float, seconds: float, warmup: float, documents: int = 1
 ) -> ScenarioResult:
     run = Run()
-    document = server.new_document()
-    clients = [BenchClient(run, seed) for seed in range(n)]
-    await connect_all(server, document, clients)
+    if documents == 1:
+        clients = [BenchClient(run, seed) for seed in range(n)]
+        await connect_all(server, server.new_document(), clients)
+        groups, per_room, per_client = [clients], 0.0, 0.0
+    else:
+        groups, per_room, per_client = await connect_documents(server, run, n, documents)
+        clients = [c for group in groups for c in group]
     await asyncio.sleep(0.5)
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.1
     interval = 1.0 / rate
-    queue = [(start + random.random() * interval, i) for i in range(n)]
+    queue = [(start + random.random() * interval, i) for i in range(len(clients))]
     heapq.heapify(queue)
     window_start = time.perf_counter() + 0.1 + warmup
     run.window = (window_start, window_start + seconds)
@@ -157,21 +208,22 @@ async def scenario(
         for client in clients:
             client.scan()
         if all(
-            c.seen.get(cid, 0) >= clock
-            for c in clients
-            for cid, clock in final.items()
-            if cid != c.id
+            c.seen.get(other.id, 0) >= final.get(other.id, 0)
+            for group in groups
+            for c in group
+            for other in group
+            if other is not c
         ):
             break
         await asyncio.sleep(0.05)
     drain = time.perf_counter() - drain_started
     for client in clients:
         client.apply_pending()
-    states = {
-        tuple(sorted(decode_state_vector(client.doc.get_state()).items())) for client in clients
-    }
-    texts = {str(client.text) for client in clients}
-    converged = len(states) == 1 and len(texts) == 1
+    converged = all(
+        len({tuple(sorted(decode_state_vector(c.doc.get_state()).items())) for c in group}) == 1
+        and len({str(c.text) for c in group}) == 1
+        for group in groups
+    )
     for client in clients:
         client.close()
     await asyncio.sleep(0.5)
@@ -189,6 +241,10 @@ async def scenario(
         drain,
         generator_cpu,
         generator_step,
+        documents,
+        per_room,
+        per_client,
+        " ".join(f"{x:.1f}" for x in os.getloadavg()),
     )
 
 
@@ -317,18 +373,23 @@ def ms(value: float) -> str:
 
 def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
     lines = [
-        "| clients x updates/s | server | p50 | p95 | p99 | max (ms) | received | "
-        "relayed msg/s | server CPU | server RSS | converged | generator CPU, longest step |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| [documents x] clients x updates/s | server | p50 | p95 | p99 | max (ms) | received | "
+        "relayed msg/s | server CPU | server RSS | converged | generator CPU, longest step | "
+        "KiB per idle room / client | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in scenarios:
+        label = f"{r.clients}x{r.rate:g}"
+        if r.documents > 1:
+            label = f"{r.documents} x {label}"
+        memory = f"{r.rss_idle_room:.0f} / {r.rss_client:.0f}" if r.documents > 1 else "-"
         lines.append(
-            f"| {r.clients}x{r.rate:g} | {r.server} | {ms(percentile(r.latencies, 0.5))} | "
+            f"| {label} | {r.server} | {ms(percentile(r.latencies, 0.5))} | "
             f"{ms(percentile(r.latencies, 0.95))} | {ms(percentile(r.latencies, 0.99))} | "
             f"{ms(max(r.latencies, default=float('nan')))} | "
             f"{len(r.latencies)}/{r.expected} | {r.relayed_per_s:,.0f} | {r.cpu:.0%} | "
             f"{r.rss:.0f} MiB | {'yes' if r.converged else 'no'} | {r.generator_cpu:.0%}, "
-            f"{ms(r.generator_step)} ms |"
+            f"{ms(r.generator_step)} ms | {memory} | {r.load} |"
         )
     lines += [
         "",
@@ -346,6 +407,27 @@ def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
             f"| {j.rss_before:.0f} / {j.rss_loaded:.0f} / {j.rss_unloaded:.0f} MiB |"
         )
     return "\n".join(lines)
+
+
+async def many_documents(servers: list[Server], args: argparse.Namespace) -> list[ScenarioResult]:
+    """The ``manydocs`` scenario: N documents x 3 clients x 1 update/s, N from ``--manydocs``."""
+    results: list[ScenarioResult] = []
+    for documents in filter(None, args.manydocs.split(",")):
+        for server in servers:
+            if server.process is None or server.process.poll() is not None:
+                print(f"{server.name} is not running: {documents} x 3x1 skipped", flush=True)
+                continue
+            try:
+                result = await scenario(
+                    server, 3, 1.0, args.seconds, args.warmup, documents=int(documents)
+                )
+            except Exception as error:  # e.g. the server stopped accepting connections
+                # or answering (the rows measured so far are kept)
+                print(f"{server.name}: {documents} x 3x1 failed: {error!r}", flush=True)
+                continue
+            results.append(result)
+            print(report([result], []).splitlines()[2], flush=True)
+    return results
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -370,6 +452,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 result = await scenario(server, int(n), float(rate), args.seconds, args.warmup)
                 scenarios.append(result)
                 print(report([result], []).splitlines()[2], flush=True)
+        scenarios += await many_documents(servers, args)
         if args.late_updates:
             for server in servers:
                 if ("ours" if isinstance(server, Ours) else "peer") not in args.late_servers:
@@ -392,6 +475,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", default="10x20,50x5,200x1")
+    parser.add_argument(
+        "--manydocs",
+        default="30,100,300,1000",
+        help="documents of the many-documents scenario (3 clients each, 1 update/s each)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--late-updates", type=int, default=100_000)

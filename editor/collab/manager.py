@@ -14,6 +14,7 @@ from anyio.abc import TaskGroup
 from pycrdt import Doc
 
 from editor.collab.errors import CloseCode, LimitExceededError, StoreUnavailableError, SyncError
+from editor.collab.pipeline import CommitPipeline
 from editor.collab.ports import Channel, Fanout, Limits, SchemaGuard, UpdateStore, WritePolicy
 from editor.collab.protocol import Notice
 from editor.collab.room import LOCKED_NOTICE, Peer, Room
@@ -76,6 +77,8 @@ class RoomManager:
         self._unload_at: dict[str, float] = {}
         self._closing = False
         self._task_group: TaskGroup | None = None
+        self.pipeline = CommitPipeline(store, retries=self.limits.store_retries)
+        """The durable appends of every room of this manager, in shared transactions."""
         self.loads = 0
         """How many times a room was loaded from the store."""
 
@@ -83,6 +86,7 @@ class RoomManager:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
+        await tg.start(self.pipeline.run)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -235,7 +239,7 @@ class RoomManager:
                 room.locked = True
             if self._task_group is None:
                 raise RuntimeError("room manager not running")
-            await self._task_group.start(room.run)
+            room.start(self._task_group, self.pipeline)
             old = self._rooms.get(ppa_id)
             if old is not None:
                 old.stop()

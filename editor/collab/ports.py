@@ -65,12 +65,19 @@ class UpdateStore(Protocol):
     the last one. Sequence numbers of a document are contiguous (the batch of ``n`` updates that
     returns ``s`` holds ``s - n + 1 .. s``), also across server processes. ``compact`` folds the
     log into the stored state (:func:`fold_updates`) and must keep, per update, its author and
-    time; it returns the number of updates folded.
+    time; it returns the number of updates folded. The rooms of a process store their writes
+    through :meth:`append_many` (:class:`~editor.collab.pipeline.CommitPipeline`).
     """
 
     async def load(self, ppa_id: str) -> LoadedDocument: ...
 
     async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int: ...
+
+    async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
+        """Append the batches of several documents (each document at most once, each batch
+        non-empty) in **one** transaction: all are durable or none is. Returns the sequence number
+        of each batch's last update, in order."""
+        ...
 
     async def compact(self, ppa_id: str) -> int: ...
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import logging
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from editor.collab.errors import (
     CloseCode,
@@ -65,6 +65,7 @@ from editor.collab.peers import (
     Entry,
     Peer,
 )
+from editor.collab.pipeline import CommitPipeline
 from editor.collab.ports import (
     Channel,
     WritePolicy,
@@ -105,31 +106,36 @@ class Room(WritesMixin, CommitMixin, RemoteMixin, ServingMixin):
     """One PPA document being edited: the doc, its connections, presence and group commit.
 
     Everything runs on the event loop: :meth:`receive` is synchronous (apply, guard, queue); the
-    committer task (:meth:`run`) appends each batch to the store, *then* relays it (one encoded
-    message written to every connection) and acknowledges the writers.
+    process's :class:`~editor.collab.pipeline.CommitPipeline` appends each batch to the store (in
+    one transaction with the other rooms' batches), *then* the room relays it (one encoded message
+    written to every connection) and acknowledges the writers. The room has no task of its own.
     """
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """The committer: group-commits pending writes, then relays and acknowledges them."""
-        if self._cancel is not None:
+    def start(self, task_group: TaskGroup, pipeline: CommitPipeline) -> None:
+        """Serve the room: its short tasks run in ``task_group``, its writes are stored by
+        ``pipeline`` (the process's, shared by every room). No task of its own."""
+        if self._task_group is not None:
             raise RuntimeError("Room already running")
-        with anyio.CancelScope() as scope:
-            self._cancel = scope
-            async with anyio.create_task_group() as tg:
-                self._task_group = tg
-                self._repair_loaded()
-                task_status.started()
-                while True:
-                    await self._wake.wait()
-                    self._wake = anyio.Event()
-                    while self._pending and not self.broken:
-                        await self._commit_pending()
+        self._task_group = task_group
+        self._pipeline = pipeline
+        self._repair_loaded()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve the room alone, with a commit pipeline of its own (tests, tools); the room
+        manager uses :meth:`start` instead."""
+        async with anyio.create_task_group() as tg:
+            pipeline = CommitPipeline(self._store, retries=self.limits.store_retries)
+            await tg.start(pipeline.run)
+            self.start(tg, pipeline)
+            task_status.started()
+            await anyio.sleep_forever()
 
     def stop(self) -> None:
-        if self._cancel is not None:
-            self._cancel.cancel()
+        self._stopped = True
+        for scope in list(self._scopes):
+            scope.cancel()
         if self._observing:
             self._observing = False
             self.doc.unobserve(self._subscription)
@@ -198,7 +204,7 @@ class Room(WritesMixin, CommitMixin, RemoteMixin, ServingMixin):
             self.authors[author] = None
             self._applied_gen += 1
             self._pending.extend(entries)
-            self._wake.set()
+            self._request_commit()
         await self.flush()
         if self.broken:
             raise StoreUnavailableError("Enregistrement impossible", CloseCode.SERVICE_RESTART)

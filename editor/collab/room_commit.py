@@ -4,6 +4,7 @@ acknowledge its writers; compaction."""
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import anyio
 
@@ -20,52 +21,57 @@ from editor.collab.updates import merge_many
 log = logging.getLogger(__name__)
 
 
+class _InFlight(NamedTuple):
+    batch: list[Entry]
+    gen: int
+    durable_sv: bytes
+
+
 class CommitMixin(RoomCore):
-    async def _commit_pending(self) -> None:
+    """The room's side of the process's :class:`~editor.collab.pipeline.CommitPipeline`."""
+
+    _in_flight: _InFlight | None = None
+
+    def take_batch(self) -> list[StoredUpdate] | None:
+        if self.broken or not self._pending or self._in_flight is not None:
+            return None
         batch = self._pending
         batch.extend(self._guard_batch())
         self._pending = []
-        gen = self._applied_gen
-        durable_sv = self.doc.get_state()
-        stored = [StoredUpdate(e.update, e.author, e.at) for e in batch]
-        seq = await self._append(stored)
-        if seq is None:
-            return
+        self._in_flight = _InFlight(batch, self._applied_gen, self.doc.get_state())
+        return [StoredUpdate(e.update, e.author, e.at) for e in batch]
+
+    def committed(self, seq: int) -> None:
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            raise RuntimeError(f"no batch of {self.ppa_id} in flight")
+        batch, gen, durable_sv = flight
         self.last_seq = seq
         self._committed_gen = gen
         self._durable_sv = durable_sv
         committed = self._committed
         self._committed = anyio.Event()
-        seqs = (seq - len(stored) + 1, seq)
+        seqs = (seq - len(batch) + 1, seq)
         self._after_commit(batch, gen, durable_sv, seqs)
         if self._note_seqs(*seqs):
             self._schedule_catch_up()
         committed.set()
+        if self._pending:
+            self._request_commit()
         self._since_compaction += len(batch)
         if (
             self._since_compaction >= self.limits.compact_every
             and not self._compacting
-            and self._task_group is not None
-        ):
+            and self._spawn(self._compact)
+        ):  # the task starts later: the flag is set first
             self._compacting = True
             self._compacted = anyio.Event()
-            self._task_group.start_soon(self._compact)
 
-    async def _append(self, stored: list[StoredUpdate]) -> int | None:
-        delay = 0.05
-        for attempt in range(1, self.limits.store_retries + 1):
-            try:
-                return await self._store.append(self.ppa_id, stored)
-            except Exception:
-                log.exception("collab.store.append_failed ppa=%s attempt=%d", self.ppa_id, attempt)
-                if attempt == self.limits.store_retries:
-                    break
-                await anyio.sleep(delay)
-                delay *= 2
+    def failed(self) -> None:
         # Nothing of the failed batch was relayed or acknowledged: clients still hold it and
         # resend it when they reconnect to a freshly loaded room.
+        self._in_flight = None
         self._break("Enregistrement impossible, reconnexion")
-        return None
 
     def _after_commit(
         self, batch: list[Entry], gen: int, durable_sv: bytes, seqs: tuple[int, int]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -21,10 +21,12 @@ from editor.collab.errors import (
 )
 from editor.collab.guarding import GuardGate
 from editor.collab.peers import Entry, Peer
+from editor.collab.pipeline import CommitPipeline
 from editor.collab.ports import (
     Fanout,
     Limits,
     SchemaGuard,
+    StoredUpdate,
     UpdateStore,
 )
 from editor.collab.protocol import (
@@ -99,7 +101,6 @@ class RoomCore(ABC):
         self._since_compaction = tail_length
         self._compacting = False
         self._compacted = anyio.Event()
-        self._wake = anyio.Event()
         self._committed = anyio.Event()
         self._captured: list[bytes] | None = None
         self._held: list[tuple[bytes, str]] = []
@@ -114,8 +115,12 @@ class RoomCore(ABC):
         """Who wrote to the document since the room was loaded (in order of first write)."""
         self._subscription = doc.observe(self._on_transaction)
         self._observing = True
-        self._cancel: anyio.CancelScope | None = None
         self._task_group: TaskGroup | None = None
+        """Where the room's short tasks run (encoding replies, compaction, catch-up): the room
+        manager's; an idle room has none."""
+        self._pipeline: CommitPipeline | None = None
+        self._scopes: set[anyio.CancelScope] = set()
+        self._stopped = False
 
     # -- introspection -----------------------------------------------------------------------
 
@@ -258,7 +263,41 @@ class RoomCore(ABC):
         self._committed.set()
         self.close_all(CloseCode.INTERNAL_ERROR, reason)
 
+    # -- tasks and commits -------------------------------------------------------------------
+
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``work`` in the room's task group (cancelled by :meth:`stop`); returns whether
+        it was started."""
+        if self._task_group is None or self._stopped:
+            return False
+        self._task_group.start_soon(self._scoped, work)
+        return True
+
+    async def _scoped(self, work: Callable[[], Awaitable[None]]) -> None:
+        with anyio.CancelScope() as scope:
+            if self._stopped:
+                scope.cancel()  # still entered, so that its ``finally`` clauses run
+            self._scopes.add(scope)
+            try:
+                await work()
+            finally:
+                self._scopes.discard(scope)
+
+    def _request_commit(self) -> None:
+        """The room has pending writes: they go in the pipeline's next transaction."""
+        if self._pipeline is not None:
+            self._pipeline.submit(self)
+
     # -- the other parts' hooks ----------------------------------------------------------------
+
+    @abstractmethod
+    def take_batch(self) -> list[StoredUpdate] | None: ...
+
+    @abstractmethod
+    def committed(self, seq: int) -> None: ...
+
+    @abstractmethod
+    def failed(self) -> None: ...
 
     @abstractmethod
     def _start_refresh(self) -> None: ...

@@ -68,9 +68,8 @@ class RemoteMixin(RoomCore):
         return bool(self._ahead)
 
     def _schedule_catch_up(self) -> None:
-        if not self._catching_up and self._task_group is not None:
+        if not self._catching_up and self._spawn(self._catch_up_later):
             self._catching_up = True
-            self._task_group.start_soon(self._catch_up_later)
 
     async def _catch_up_later(self) -> None:
         try:

@@ -30,10 +30,9 @@ class ServingMixin(RoomCore):
         self._start_refresh()
 
     def _start_refresh(self) -> None:
-        if not self._refreshing and self._task_group is not None:
+        if not self._refreshing and self._spawn(self._refresh_served):
             self._refreshing = True
             self._refreshed = anyio.Event()
-            self._task_group.start_soon(self._refresh_served)
 
     async def _refresh_served(self) -> None:
         """The work of :class:`ServedDocument`, one job at a time, in a worker thread; each

@@ -49,7 +49,7 @@ class WritesMixin(RoomCore):
                 self._doc_bytes += len(entry.update)
             self._applied_gen += 1
             self._pending.extend(entries)
-            self._wake.set()
+            self._request_commit()
 
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -138,7 +138,7 @@ class WritesMixin(RoomCore):
         self._pending.extend(entries)
         peer.ack_gen = self._applied_gen
         peer.ack_pending = True
-        self._wake.set()
+        self._request_commit()
 
     def _hold_if_pending(self, peer: Peer, update: bytes) -> None:
         # yrs (pycrdt 0.14) sometimes leaves pending structs unintegrated when their

@@ -3,7 +3,8 @@
 ``ppa_documents.state`` holds the folded document up to ``compacted_seq``; ``ppa_updates`` holds
 every update with its author and time. Loading = state + the log tail after ``compacted_seq``.
 
-* ``append`` is one transaction per batch (the room's group commit); on SQLite it runs on a
+* ``append_many`` is one transaction for the pending batches of every room of the process (the
+  process's group commit, :class:`editor.collab.pipeline.CommitPipeline`); on SQLite it runs on a
   connection and a thread of its own (``BEGIN IMMEDIATE``, the inserts, ``COMMIT``: one thread
   hop per batch instead of one per statement). That connection never checkpoints the WAL
   (``wal_autocheckpoint=0``): SQLite's automatic checkpoint runs inside the ``COMMIT`` that
@@ -16,7 +17,7 @@ every update with its author and time. Loading = state + the log tail after ``co
   PPA on its ``ppa_documents`` row (``FOR UPDATE``), SQLite on its single writer; each row takes
   ``MAX(seq) + 1`` (on PostgreSQL ``MAX(seq)`` + its position in the batch) inside the statement
   that inserts it. On PostgreSQL, too, the appends have a connection of their own
-  (:class:`PgAppender`: psycopg pipeline, one round trip and a commit per batch).
+  (:class:`PgAppender`: psycopg pipeline, one round trip and a commit per group commit).
 * ``compact`` merges the tail into ``ppa_documents.state`` (:func:`pycrdt.merge_updates`, in a
   thread: it releases the GIL, where building a document would stall the event loop; optimistic:
   it writes only if no other compaction moved ``compacted_seq`` meanwhile) and clears the bytes
@@ -61,7 +62,11 @@ _INSERT = text(
     bindparam("created_at", type_=UTCDateTime()),
 )
 
+_PG_LOCK = (
+    "SELECT 1 FROM ppa_documents WHERE ppa_id = ANY(%s::varchar[]) ORDER BY ppa_id FOR UPDATE"
+)
 _PG_APPEND = (
+    # One document's batch (the usual group commit of one busy room): its MAX(seq) once.
     "INSERT INTO ppa_updates (ppa_id, seq, data, author, created_at, client_ids, size) "
     "SELECT %(ppa_id)s, last.seq + u.ord, u.data, u.author, u.created_at, u.client_ids, u.size "
     "FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM ppa_updates WHERE ppa_id = %(ppa_id)s) "
@@ -69,7 +74,20 @@ _PG_APPEND = (
     "unnest(%(data)s::bytea[], %(author)s::varchar[], %(created_at)s::timestamptz[], "
     "%(client_ids)s::text[], %(size)s::integer[]) WITH ORDINALITY "
     "AS u(data, author, created_at, client_ids, size, ord) "
-    "RETURNING seq"
+    "RETURNING %(ppa_id)s, seq"
+)
+_PG_APPEND_MANY = (
+    # Each document's MAX(seq) once (an index lookup), then every row numbered after it.
+    "WITH last AS (SELECT d.ppa_id, "
+    "(SELECT COALESCE(MAX(p.seq), 0) FROM ppa_updates AS p WHERE p.ppa_id = d.ppa_id) AS seq "
+    "FROM unnest(%(ids)s::varchar[]) AS d(ppa_id)) "
+    "INSERT INTO ppa_updates (ppa_id, seq, data, author, created_at, client_ids, size) "
+    "SELECT u.ppa_id, last.seq + u.ord, u.data, u.author, u.created_at, u.client_ids, u.size "
+    "FROM unnest(%(ppa_id)s::varchar[], %(ord)s::integer[], %(data)s::bytea[], "
+    "%(author)s::varchar[], %(created_at)s::timestamptz[], %(client_ids)s::text[], "
+    "%(size)s::integer[]) AS u(ppa_id, ord, data, author, created_at, client_ids, size) "
+    "JOIN last ON last.ppa_id = u.ppa_id "
+    "RETURNING ppa_id, seq"
 )
 _LOAD_ATTEMPTS = 5
 _SQLITE_INSERT = (
@@ -226,37 +244,51 @@ class SqliteAppender:
                 "collab.store.checkpoint_failed error=%s", type(future.exception()).__name__
             )
 
-    def _append(self, ppa_id: str, rows: list[tuple[Any, ...]]) -> int:
+    def _append(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> list[int]:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_SQLITE_INSERT, rows)
-            (seq,) = conn.execute(
-                "SELECT MAX(seq) FROM ppa_updates WHERE ppa_id = ?", (ppa_id,)
-            ).fetchone()
+            seqs: list[int] = []
+            for ppa_id, rows in batches:
+                conn.executemany(_SQLITE_INSERT, rows)
+                (seq,) = conn.execute(
+                    "SELECT MAX(seq) FROM ppa_updates WHERE ppa_id = ?", (ppa_id,)
+                ).fetchone()
+                seqs.append(int(seq))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return int(seq)
+        return seqs
 
     async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int:
+        (seq,) = await self.append_many([(ppa_id, updates)])
+        return seq
+
+    async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
+        """Every batch in one transaction (one ``COMMIT``, one WAL sync), on the writer thread."""
         rows = [
             (
                 ppa_id,
-                u.update,
-                u.author[:100],
-                u.at.astimezone(UTC).strftime(_SQLITE_DATETIME),
-                client_ids_of(u.update),
-                len(u.update),
-                ppa_id,
+                [
+                    (
+                        ppa_id,
+                        u.update,
+                        u.author[:100],
+                        u.at.astimezone(UTC).strftime(_SQLITE_DATETIME),
+                        client_ids_of(u.update),
+                        len(u.update),
+                        ppa_id,
+                    )
+                    for u in updates
+                ],
             )
-            for u in updates
+            for ppa_id, updates in batches
         ]
         loop = asyncio.get_running_loop()
-        seq = await loop.run_in_executor(self._executor, self._append, ppa_id, rows)
+        seqs = await loop.run_in_executor(self._executor, self._append, rows)
         self._committed()
-        return seq
+        return seqs
 
     def _compact(
         self,
@@ -331,9 +363,10 @@ class SqliteAppender:
 
 class PgAppender:
     """The appends of PostgreSQL: one ``psycopg`` connection of its own (no pool, no
-    pre-ping), one batch at a time: ``FOR UPDATE`` on the PPA's ``ppa_documents`` row, then one
-    ``INSERT ... SELECT`` of the whole batch (``MAX(seq)`` + its position, read after the lock
-    was granted: READ COMMITTED gives each statement a fresh snapshot) ``RETURNING seq``, sent
+    pre-ping), one group commit at a time: ``FOR UPDATE`` on the PPAs' ``ppa_documents`` rows,
+    then one ``INSERT ... SELECT`` of every batch (each PPA's ``MAX(seq)`` + the position in its
+    batch, read after the locks were granted: READ COMMITTED gives each statement a fresh
+    snapshot) ``RETURNING ppa_id, seq``, sent
     with ``BEGIN`` in one pipeline, then ``COMMIT``: two round trips, next to six through the
     pooled SQLAlchemy engine, and little Python on the event loop. A connection that failed or
     was interrupted mid-batch is closed (its state is unknown); the next batch opens another."""
@@ -346,37 +379,47 @@ class PgAppender:
         self._lock = asyncio.Lock()
 
     async def append(self, ppa_id: str, rows: Sequence[StoredUpdate]) -> int:
-        params = {
-            "ppa_id": ppa_id,
-            "data": [u.update for u in rows],
-            "author": [u.author[:100] for u in rows],
-            "created_at": [u.at for u in rows],
-            "client_ids": [client_ids_of(u.update) for u in rows],
-            "size": [len(u.update) for u in rows],
+        (seq,) = await self.append_many([(ppa_id, rows)])
+        return seq
+
+    async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
+        """Every batch in one transaction: the documents' rows locked in id order (two processes
+        never wait on each other in a cycle), then one ``INSERT`` of every row, each numbered
+        after its document's ``MAX(seq)``, sent with ``BEGIN`` in one pipeline; then ``COMMIT``."""
+        ids = [ppa_id for ppa_id, _ in batches]
+        if len(set(ids)) != len(ids) or any(not rows for _, rows in batches):
+            raise ValueError("one non-empty batch per document")
+        rows = [(ppa_id, ord_, u) for ppa_id, us in batches for ord_, u in enumerate(us, 1)]
+        params: dict[str, Any] = {
+            "data": [r[2].update for r in rows],
+            "author": [r[2].author[:100] for r in rows],
+            "created_at": [r[2].at for r in rows],
+            "client_ids": [client_ids_of(r[2].update) for r in rows],
+            "size": [len(r[2].update) for r in rows],
         }
+        # One document: the single-document statement (half the time of the general one for a
+        # 200-update batch, measured on PostgreSQL 15); several: the general one.
+        if len(ids) == 1:
+            statement, params["ppa_id"] = _PG_APPEND, ids[0]
+        else:
+            statement = _PG_APPEND_MANY
+            params.update(ids=ids, ppa_id=[r[0] for r in rows], ord=[r[1] for r in rows])
         async with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
                     self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
                 conn = self._conn
                 async with conn.transaction():
-                    async with conn.pipeline():  # BEGIN, lock and insert: one round trip
-                        await conn.execute(
-                            "SELECT 1 FROM ppa_documents WHERE ppa_id = %s FOR UPDATE", (ppa_id,)
-                        )
-                        cursor = await conn.execute(_PG_APPEND, params)
-                    seqs = [int(row[0]) for row in await cursor.fetchall()]
-                    if not seqs:
-                        cursor = await conn.execute(
-                            "SELECT COALESCE(MAX(seq), 0) FROM ppa_updates WHERE ppa_id = %s",
-                            (ppa_id,),
-                        )
-                        found = await cursor.fetchone()
-                        seqs = [int(found[0]) if found else 0]
+                    async with conn.pipeline():  # BEGIN, locks and insert: one round trip
+                        await conn.execute(_PG_LOCK, (sorted(ids),))
+                        cursor = await conn.execute(statement, params)
+                    last: dict[str, int] = {}
+                    for ppa_id, seq in await cursor.fetchall():
+                        last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
             except BaseException:
                 await self._discard()
                 raise
-        return max(seqs)
+        return [last[ppa_id] for ppa_id in ids]
 
     async def _discard(self) -> None:
         conn, self._conn = self._conn, None
@@ -425,30 +468,37 @@ class SqlUpdateStore:
         )
 
     async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int:
+        (seq,) = await self.append_many([(ppa_id, updates)])
+        return seq
+
+    async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
         if self._sqlite is not None:
-            return await self._sqlite.append(ppa_id, updates)
+            return await self._sqlite.append_many(batches)
         if self._pg is not None:
-            return await self._pg.append(ppa_id, updates)
+            return await self._pg.append_many(batches)
         # An in-memory SQLite database (a second connection would open another one): its engine.
-        rows = [
-            {
-                "ppa_id": ppa_id,
-                "data": u.update,
-                "author": u.author[:100],
-                "created_at": u.at,
-                "client_ids": client_ids_of(u.update),
-                "size": len(u.update),
-            }
-            for u in updates
-        ]
+        seqs: list[int] = []
         async with self._db.engine.begin() as conn:
-            await conn.execute(_INSERT, rows)
-            seq = await conn.scalar(
-                select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa_id)
-            )
-        if seq is None:
-            raise RuntimeError(f"no update stored for {ppa_id}")
-        return int(seq)
+            for ppa_id, updates in batches:
+                rows = [
+                    {
+                        "ppa_id": ppa_id,
+                        "data": u.update,
+                        "author": u.author[:100],
+                        "created_at": u.at,
+                        "client_ids": client_ids_of(u.update),
+                        "size": len(u.update),
+                    }
+                    for u in updates
+                ]
+                await conn.execute(_INSERT, rows)
+                seq = await conn.scalar(
+                    select(func.max(PPAUpdate.seq)).where(PPAUpdate.ppa_id == ppa_id)
+                )
+                if seq is None:
+                    raise RuntimeError(f"no update stored for {ppa_id}")
+                seqs.append(int(seq))
+        return seqs
 
     async def compact(self, ppa_id: str) -> int:
         async with self._leased(ppa_id) as leased:

@@ -61,6 +61,11 @@ class MemoryStore:
         return LoadedDocument(doc.state, updates, last_seq)
 
     async def append(self, ppa_id: str, updates: Sequence[StoredUpdate]) -> int:
+        (seq,) = await self.append_many([(ppa_id, updates)])
+        return seq
+
+    async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
+        """All batches or none (a failure is injected before anything is written)."""
         self.append_calls += 1
         if self.gate is not None:
             await self.gate.wait()
@@ -68,13 +73,16 @@ class MemoryStore:
         if self.fail_appends:
             self.fail_appends -= 1
             raise StoreFailureError("injected")
-        doc = self._doc(ppa_id)
-        seq = doc.rows[-1].seq if doc.rows else doc.state_seq
-        for update in updates:
-            seq += 1
-            doc.rows.append(LogRow(seq, update.update, update.author, update.at))
-        self.batch_sizes.append(len(updates))
-        return seq
+        seqs: list[int] = []
+        for ppa_id, updates in batches:
+            doc = self._doc(ppa_id)
+            seq = doc.rows[-1].seq if doc.rows else doc.state_seq
+            for update in updates:
+                seq += 1
+                doc.rows.append(LogRow(seq, update.update, update.author, update.at))
+            self.batch_sizes.append(len(updates))
+            seqs.append(seq)
+        return seqs
 
     async def compact(self, ppa_id: str) -> int:
         doc = self._doc(ppa_id)

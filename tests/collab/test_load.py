@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import anyio
 import pytest
 
@@ -81,3 +83,27 @@ async def test_manager_outside_context_refuses(store: MemoryStore) -> None:
     manager = RoomManager(store)
     with pytest.raises(RuntimeError, match="async with"):
         await manager.join("d4", MemoryChannel("alice"))
+
+
+async def test_idle_rooms_hold_no_task(store: MemoryStore) -> None:
+    """Open rooms whose connections are idle cost no task (nor timer): one pipeline commits
+    for them all."""
+    async with running_manager(store) as manager:
+        sessions = [await join(manager, "idle-0", "alice")]
+        room = manager.room("idle-0")
+        assert room is not None
+        await room.settle()
+        tasks = len(asyncio.all_tasks())
+        for i in range(1, 21):
+            session = await join(manager, f"idle-{i}", "alice")
+            session.client.text += "x"
+            session.pump()
+            sessions.append(session)
+        for i in range(21):
+            loaded = manager.room(f"idle-{i}")
+            assert loaded is not None
+            await loaded.settle()
+        for session in sessions:
+            session.pump()
+        assert len(manager.rooms) == 21
+        assert len(asyncio.all_tasks()) == tasks

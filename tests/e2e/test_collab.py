@@ -48,22 +48,22 @@ class HeldStore:
 @contextlib.contextmanager
 def held_store(live_server: LiveServer, ppa_id: str) -> Iterator[HeldStore]:
     store = live_server.app.state.collab.store
-    original = store.append
+    original = store.append_many
     held = HeldStore()
 
-    async def append(doc_id: str, updates: Sequence[StoredUpdate]) -> int:
-        if doc_id == ppa_id and not held.gate.is_set():
+    async def append_many(batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
+        if any(doc_id == ppa_id for doc_id, _ in batches) and not held.gate.is_set():
             held.reached.set()
             await anyio.to_thread.run_sync(held.gate.wait)
-        seq: int = await original(doc_id, updates)
-        return seq
+        seqs: list[int] = await original(batches)
+        return seqs
 
-    setattr(store, "append", append)  # noqa: B010 (an instance attribute shadows the method)
+    setattr(store, "append_many", append_many)  # noqa: B010 (an instance attribute shadows it)
     try:
         yield held
     finally:
         held.release()
-        delattr(store, "append")
+        delattr(store, "append_many")
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
