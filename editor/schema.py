@@ -302,7 +302,7 @@ class Objectif(_Model):
     bilan_resultat: ResultatObjectif = ResultatObjectif.NON_EVALUE
     """Result at the evaluation (rule 5)."""
     bilan_date: IsoDate | None = None
-    """Day the objective **was** evaluated (never a planned day: ``bilan.date_evaluation_prevue``)."""
+    """Day the objective **was** evaluated (never a planned day)."""
     bilan_evalue_par: MemberRef | None = None
     bilan_commentaire: str = ""
 
@@ -493,6 +493,15 @@ PROBLEM_CODES: frozenset[str] = frozenset(
         # coding limits (docs/domain-rules.md, rule 8)
         "besoin_too_general",
         "prestation_not_individual",
+        # participation, bilan, richer items (docs/domain-rules.md, rules 2, 5, 7)
+        "participation_not_recorded",
+        "disagreement_without_opinion",
+        "evaluation_without_result",
+        "evaluation_date_in_future",
+        "objectif_done_not_evaluated",
+        "trial_decision_due",
+        "trial_decision_inconsistent",
+        "missing_action",
     }
 )
 """Every ``Problem.code`` that :func:`validate` can return."""
@@ -514,7 +523,7 @@ def validate(
     ``validated_on``: the day of the validation (today for a draft), which the next review date
     is checked against; ``None`` skips those checks. Only the ``bloquant`` problems refuse a
     validation. The checks, one validator per section, live in :mod:`editor.validation` and
-    :mod:`editor.completeness`.
+    :mod:`editor.completeness` and :mod:`editor.followup`.
     """
     from editor.terminology import terminology as default_terminology
     from editor.validation import validate_sections
