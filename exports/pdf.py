@@ -25,7 +25,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import ActionFlowable, NullActionFlowable
 
-from editor.schema import Frequence, Jour, TypeAccord
+from editor.schema import Frequence, Jour, ModeAccord, TypeAccord
 from exports import _common as c
 from exports._pdfkit import (
     FONT,
@@ -36,7 +36,7 @@ from exports._pdfkit import (
     register_fonts,
     render,
 )
-from exports.context import MODE_ACCORD_FR, ExportInput
+from exports.context import MODE_ACCORD_FR, TYPE_ACCORD_FR, ExportInput
 
 BLUE = colors.HexColor("#1F3A68")
 LIGHT = colors.HexColor("#E8EDF5")
@@ -311,13 +311,23 @@ def _weekly(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return story
 
 
+_REFUSED_BY = {
+    TypeAccord.PERSONNE: "La personne accompagnée",
+    TypeAccord.REPRESENTANT: "Son représentant légal",
+}
+
+
 def _accords(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Section 8: the agreements given."""
     story: list[Flowable] = []
     story.append(_p("8. Accords", st["h1"]))
     arows2: list[list[str]] = []
     for acc in inp.accords:
-        who = "Structure" if acc.type is TypeAccord.STRUCTURE else "Personne accompagnée"
+        who = TYPE_ACCORD_FR[acc.type]
+        if acc.type is not TypeAccord.STRUCTURE and acc.mode is ModeAccord.REFUSE:
+            # a refusal is said in words before the table, not only as a cell of it
+            refused = _REFUSED_BY[acc.type] + " a refusé ce projet"
+            story.append(_p(refused + (f" : {acc.reason}" if acc.reason else "."), st["body"]))
         detail = acc.by
         if acc.witness:
             detail += f" (témoin : {acc.witness})"
@@ -412,10 +422,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     story.append(
         _kv(
             [
-                ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
-                ("Prochaine révision", c.fr_date(inp.next_review)),
-                ("Préparation", ct.bilan.notes_preparation or "-"),
-                ("Rédigée par", ct.bilan.redige_par or "-"),
+                *c.bilan_rows(inp),
             ],
             st,
             (38 * mm, 136 * mm),
