@@ -230,3 +230,24 @@ def test_every_field_round_trips(
     for key in expected:
         assert after[key] == expected[key], key
     assert after == expected
+
+
+def test_a_paste_loses_its_invisible_characters_not_the_connection(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    """Text pasted from another program can hold control characters and noncharacters the server
+    refuses (editor/text_rules.py): the editor drops them, writes the rest and editing goes on.
+    """
+    ppa_id = fresh_ppa("PPA collage")
+    page = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    field = page.locator('[data-field="projet_de_vie"]').locator("textarea, input").first
+    field.fill("")
+    field.click()
+    page.keyboard.insert_text("Vivre\x07 en\x00 appartement\ufffe\U0001fffe")
+    wait_saved(page)
+    expect(field).to_have_value("Vivre en appartement")
+    page.keyboard.type(" seule")
+    wait_saved(page)
+    api = api_as("coordinatrice")
+    assert content_of(api, ppa_id)["projet_de_vie"] == "Vivre en appartement seule"
+    expect(page.locator(".notice, [role=alert]").filter(has_text="interdit")).to_have_count(0)

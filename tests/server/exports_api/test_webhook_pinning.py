@@ -10,10 +10,8 @@ nothing listens, afterwards).
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +21,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +39,7 @@ from server.esms.addresses import (
 from server.esms.delivery import delivery_client
 from server.esms.service import check_url
 from tests.conftest import free_port
+from tests.pki import Issued, TestAuthority
 
 EMBEDDED: dict[str, bool] = {
     # IPv4-mapped
@@ -166,84 +161,10 @@ async def test_a_name_is_resolved_once_and_every_address_judged(resolver: Resolv
 # --------------------------------------------------------------------------- HTTPS receiver
 
 
-class Tls:
-    """A CA made for the test and a certificate for ``webhook.test`` it issued."""
-
-    def __init__(self, folder: Path) -> None:
-        now = dt.datetime.now(dt.UTC)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test webhook CA")])
-        ca = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webhook.test")]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName("webhook.test")]), critical=False
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        self.ca = folder / "ca.pem"
-        self.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-        self.cert = folder / "cert.pem"
-        self.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        self.key = folder / "key.pem"
-        self.key.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-
 class HttpsReceiver:
     """uvicorn with TLS on 127.0.0.1 only; records the Host header of every request."""
 
-    def __init__(self, tls: Tls) -> None:
+    def __init__(self, tls: Issued) -> None:
         self.hosts: list[str] = []
         self.port = free_port()
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
@@ -276,30 +197,36 @@ class HttpsReceiver:
 
 
 @pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return Tls(tmp_path)
+def authority(tmp_path: Path) -> TestAuthority:
+    return TestAuthority(tmp_path, "Test webhook CA")
 
 
 @pytest.fixture
-def https_receiver(tls: Tls) -> Iterator[HttpsReceiver]:
+def tls(authority: TestAuthority) -> Issued:
+    """A certificate for ``webhook.test`` the test CA issued."""
+    return authority.issue("webhook.test", dns=("webhook.test",))
+
+
+@pytest.fixture
+def https_receiver(tls: Issued) -> Iterator[HttpsReceiver]:
     receiver = HttpsReceiver(tls).start()
     yield receiver
     receiver.stop()
 
 
-def _transport(tls: Tls) -> httpx.AsyncHTTPTransport:
+def _transport(authority: TestAuthority) -> httpx.AsyncHTTPTransport:
     return httpx.AsyncHTTPTransport(
-        verify=tls.client_context(), limits=httpx.Limits(max_keepalive_connections=0)
+        verify=authority.client_context(), limits=httpx.Limits(max_keepalive_connections=0)
     )
 
 
 async def test_the_delivery_goes_to_the_vetted_address(
-    resolver: Resolver, tls: Tls, https_receiver: HttpsReceiver
+    resolver: Resolver, authority: TestAuthority, https_receiver: HttpsReceiver
 ) -> None:
     url = f"https://webhook.test:{https_receiver.port}/hook"
     address = await vetted_address("webhook.test", https_receiver.port, allow_private_networks=True)
     assert address == "127.0.0.1"
-    async with delivery_client(10, _transport(tls)) as client:
+    async with delivery_client(10, _transport(authority)) as client:
         for _ in range(2):
             response = await client.post(url, content=b"{}", extensions={PINNED_ADDRESS: address})
             assert response.status_code == 204
@@ -307,16 +234,16 @@ async def test_the_delivery_goes_to_the_vetted_address(
     assert resolver.lookups["webhook.test"] == 1
     assert https_receiver.hosts == [f"webhook.test:{https_receiver.port}"] * 2
     # What the pinning prevents: a client resolving again meets the second answer.
-    async with httpx.AsyncClient(transport=_transport(tls)) as plain:
+    async with httpx.AsyncClient(transport=_transport(authority)) as plain:
         with pytest.raises(httpx.ConnectError):
             await plain.post(url, content=b"{}")
     assert resolver.lookups["webhook.test"] == 2
 
 
 async def test_the_certificate_is_still_verified_for_the_host_name(
-    resolver: Resolver, tls: Tls, https_receiver: HttpsReceiver
+    resolver: Resolver, authority: TestAuthority, https_receiver: HttpsReceiver
 ) -> None:
-    async with delivery_client(10, _transport(tls)) as client:
+    async with delivery_client(10, _transport(authority)) as client:
         with pytest.raises(httpx.ConnectError) as failed:
             await client.post(
                 f"https://other.test:{https_receiver.port}/hook",
@@ -335,9 +262,9 @@ async def test_the_certificate_is_still_verified_for_the_host_name(
 
 
 async def test_a_request_without_a_vetted_address_is_not_sent(
-    tls: Tls, https_receiver: HttpsReceiver
+    authority: TestAuthority, https_receiver: HttpsReceiver
 ) -> None:
-    async with delivery_client(10, _transport(tls)) as client:
+    async with delivery_client(10, _transport(authority)) as client:
         with pytest.raises(httpx.ConnectError):
             await client.post(f"https://127.0.0.1:{https_receiver.port}/hook", content=b"{}")
     assert https_receiver.hosts == []

@@ -7,6 +7,7 @@
 // * undo/redo (Ctrl+Z, Ctrl+Y, Ctrl+Shift+Z) undo this user's own typing only (Y.UndoManager):
 //   the browser's native undo would restore an old value and so delete others' text.
 import * as Y from 'yjs'
+import { withoutIllegalChars } from './clean_text.js'
 
 /**
  * Minimal edit turning `before` into `after`; `cursor` (caret after the edit) disambiguates.
@@ -92,7 +93,7 @@ export class TextBinding {
 
   _localInput () {
     const before = this.ytext.toString()
-    const after = this.el.value
+    const after = this._dropIllegalChars()
     if (before === after) return
     const { index, remove, insert } = diffText(before, after, this.el.selectionEnd)
     this.doc.transact(() => {
@@ -102,6 +103,23 @@ export class TextBinding {
     this.autosize()
     this._reportSelection()
     this.onChange()
+  }
+
+  /**
+   * The control's value without the characters the server refuses (a paste can carry them);
+   * the caret stays after the same visible characters.
+   * @returns {string}
+   */
+  _dropIllegalChars () {
+    const el = this.el
+    const value = el.value
+    const clean = withoutIllegalChars(value)
+    if (clean !== value) {
+      const caret = withoutIllegalChars(value.slice(0, el.selectionEnd ?? value.length)).length
+      el.value = clean
+      el.setSelectionRange(caret, caret)
+    }
+    return clean
   }
 
   _applyDelta (delta) {

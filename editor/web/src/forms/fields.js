@@ -1,6 +1,7 @@
 // Form controls bound to the Yjs document (docs/document-schema.md), editable or read-only.
 import * as Y from 'yjs'
 import { formatDate, h, uid } from '../dom.js'
+import { withoutIllegalChars } from '../collab/clean_text.js'
 import { TextBinding } from '../collab/text.js'
 
 /**
@@ -225,7 +226,7 @@ export function textField (ctx, scope, { ymap = null, key = null, ytext: rootTex
     observeKeys(scope, ymap, [key], attach)
     control.addEventListener('input', () => {
       if (binding) return
-      const initial = control.value
+      const initial = withoutIllegalChars(control.value)
       ctx.doc.transact(() => ymap.set(key, new Y.Text(initial)))
       // attach() ran from the observer; the binding now holds the typed text
     })

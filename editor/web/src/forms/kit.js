@@ -1,0 +1,178 @@
+// Building blocks shared by the sections of the PPA form: the FormContext, section and card
+// frames, item lists kept in document order, add/delete buttons.
+import * as Y from 'yjs'
+import { announce, debounce, h, uid } from '../dom.js'
+import { confirmDialog } from '../dialog.js'
+import { deleteItem, textOf } from '../model.js'
+import { observe, observeKeys } from './fields.js'
+
+/**
+ * What the form needs from the editor page (views/editor.js builds it).
+ * @typedef {object} FormContext
+ * @property {Y.Doc} doc the live document
+ * @property {ReturnType<typeof import('../collab/session.js').roots>} roots its roots
+ * @property {import('../collab/session.js').CollabSession} session
+ * @property {import('../collab/presence.js').Presence} presence
+ * @property {import('../problems.js').ProblemRegistry} problems
+ * @property {import('../serafin.js').SerafinLabels} serafin labels of SERAFIN-PH codes
+ * @property {() => import('./fields.js').Choices} memberOptions the professionals of the cercle
+ * @property {(id: string) => string} memberName a member's name from any of their ids
+ * @property {'edit' | 'own' | 'read'} mode what this user may change (permissions.js modeFor)
+ * @property {string} ownOrigine the origine of the attentes a person or aidant adds
+ * @property {(section: string) => boolean} canStructureOf may add and delete items of a section
+ * @property {(fieldKey: string, item?: {origine?: string}) => boolean} canWrite may edit a field
+ * @property {(section: string) => boolean} isFrozen read-only while an avenant is drafted
+ * @property {() => boolean} stillWritable still writable after an await (a dialog)
+ */
+
+/** @typedef {import('./fields.js').Scope} Scope */
+
+/** @param {Record<string, string>} labels @returns {Array<[string, string]>} */
+export const entries = (labels) => Object.entries(labels)
+
+export function excerpt (text, n = 70) {
+  const one = text.replace(/\s+/g, ' ').trim()
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one
+}
+
+export function section (id, title, intro, ...content) {
+  const headingId = `${id}-title`
+  return h('section', { class: 'ppa-section', id, 'aria-labelledby': headingId, tabindex: '-1' },
+    h('h2', { id: headingId }, title),
+    intro ? h('p', { class: 'section-intro' }, intro) : null,
+    ...content)
+}
+
+/** Re-run `fn` (debounced) whenever anything in the given types changes. */
+export function subscribeDeep (types, ms = 150) {
+  return (cb) => {
+    const run = debounce(cb, ms)
+    for (const t of types) t.observeDeep(run)
+    return () => { run.cancel(); for (const t of types) t.unobserveDeep(run) }
+  }
+}
+
+/**
+ * Items of an array root as cards, kept in document order; each card has its own scope.
+ * renderItem(ymap, scope, api) -> element; api.index() gives the current position.
+ * @param {FormContext} ctx
+ * @param {Scope} scope
+ * @param {object} options
+ * @param {Y.Array<any>} options.yarray
+ * @param {(item: Y.Map<any>, scope: Scope, api: {index: () => number}) => HTMLElement} options.renderItem
+ * @param {string} options.emptyText
+ * @param {string} options.label accessible name of the list
+ * @returns {HTMLElement}
+ */
+export function itemList (ctx, scope, { yarray, renderItem, emptyText, label }) {
+  const container = h('div', { class: 'items', role: 'list', 'aria-label': label })
+  const empty = h('p', { class: 'muted empty' }, emptyText)
+  const items = new Map()
+  const paint = () => {
+    const maps = yarray.toArray().filter((m) => m instanceof Y.Map)
+    const keep = new Set(maps)
+    for (const [m, it] of items) {
+      if (!keep.has(m)) { it.scope.dispose(); it.el.remove(); items.delete(m) }
+    }
+    let prev = null
+    maps.forEach((m, index) => {
+      let it = items.get(m)
+      if (!it) {
+        const s = scope.child()
+        it = { scope: s, index }
+        it.el = renderItem(m, s, { index: () => it.index })
+        it.el.setAttribute('role', 'listitem')
+        items.set(m, it)
+      }
+      if (it.index !== index) { it.index = index; it.el.dispatchEvent(new CustomEvent('reindex')) }
+      const expected = prev ? prev.nextSibling : container.firstChild
+      if (expected !== it.el) container.insertBefore(it.el, expected)
+      prev = it.el
+    })
+    empty.hidden = maps.length > 0
+  }
+  observe(scope, yarray, paint)
+  paint()
+  return h('div', {}, empty, container)
+}
+
+/** A card heading "Objectif 2 : titre", kept live. */
+export function cardHeading (scope, card, ymap, noun, api, titleKey = 'titre', tag = 'h3') {
+  const id = uid('card')
+  const heading = h(tag, { id, class: 'card__title' })
+  const paint = () => {
+    const title = titleKey ? textOf(ymap, titleKey) : ''
+    heading.textContent = `${noun} ${api.index() + 1}${title.trim() ? ` : ${excerpt(title, 90)}` : ''}`
+  }
+  paint()
+  card.addEventListener('reindex', paint)
+  if (titleKey) {
+    let inner = null
+    const rebind = () => {
+      if (inner) inner()
+      const t = ymap.get(titleKey)
+      inner = null
+      if (t instanceof Y.Text) { t.observe(paint); inner = () => t.unobserve(paint) }
+      paint()
+    }
+    rebind()
+    observeKeys(scope, ymap, [titleKey], rebind)
+    scope.add(() => inner && inner())
+  }
+  card.setAttribute('aria-labelledby', id)
+  return heading
+}
+
+/**
+ * @param {FormContext} ctx
+ * @param {string} rootName
+ * @param {Y.Map<any>} ymap the item
+ * @param {string} noun announced when deleted ("Objectif supprimé.")
+ * @param {string} what the item in the button and the question ("l'objectif")
+ */
+export function deleteButton (ctx, rootName, ymap, noun, what) {
+  return h('button', {
+    type: 'button',
+    class: 'btn btn--ghost btn--danger-text',
+    on: {
+      click: async (event) => {
+        const button = event.currentTarget
+        const label = textOf(ymap, 'titre') || textOf(ymap, 'description') || textOf(ymap, 'texte')
+        const ok = await confirmDialog(`Supprimer ${what}${label ? ` « ${excerpt(label, 60)} »` : ''} ? Les autres participants le verront disparaître.`, { confirmLabel: 'Supprimer', danger: true })
+        if (!ok || !ctx.stillWritable()) return
+        const section = button.closest('.ppa-section')
+        deleteItem(ctx.doc, rootName, ymap.get('id'))
+        announce(`${noun} supprimé.`)
+        section?.querySelector('.add-item')?.focus()
+      }
+    }
+  }, `Supprimer ${what}`)
+}
+
+export function addButton (label, onClick) {
+  return h('button', { type: 'button', class: 'btn add-item', on: { click: onClick } }, h('span', { 'aria-hidden': 'true' }, '+ '), label)
+}
+
+/** Move the focus into the item just added (its first text field), so typing goes there. */
+export function focusNewItem (sectionEl, id) {
+  const focus = () => {
+    const card = sectionEl.querySelector(`[data-item-id="${CSS.escape(id)}"]`)
+    const target = card?.querySelector('input[type="text"], textarea') || card?.querySelector('input, select, button')
+    if (target) target.focus()
+    return Boolean(target)
+  }
+  if (!focus()) requestAnimationFrame(focus)
+}
+
+/**
+ * @param {FormContext} ctx
+ * @param {string} sectionName
+ */
+export function frozenNote (ctx, sectionName) {
+  if (!ctx.isFrozen(sectionName)) return null
+  return h('p', { class: 'notice' }, "Avenant en cours : un avenant ne modifie ni les objectifs ni les besoins. Pour les changer, démarrez une révision (nouveau PPA).")
+}
+
+export function row (...children) {
+  return h('div', { class: 'row' }, ...children)
+}
