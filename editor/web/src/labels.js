@@ -21,6 +21,14 @@ export const JOURS = Object.entries(ENUMS.Jour).map(([code, name]) => [code, nam
 export const TYPE_MOYEN_LABELS = ENUMS.TypeMoyen
 export const ACCORD_TYPE_LABELS = ENUMS.TypeAccord
 export const ACCORD_MODE_LABELS = ENUMS.ModeAccord
+export const PRESENCE_LABELS = ENUMS.PresenceReunion
+export const BESOIN_COMMUNICATION_LABELS = ENUMS.BesoinCommunication
+export const ACCORD_OBJECTIF_LABELS = ENUMS.AccordObjectif
+export const PRIORITE_LABELS = ENUMS.Priorite
+export const RESULTAT_LABELS = ENUMS.ResultatObjectif
+export const MODALITE_GROUPE_LABELS = ENUMS.ModaliteGroupe
+export const MODALITE_LIEU_LABELS = ENUMS.ModaliteLieu
+export const DECISION_ESSAI_LABELS = ENUMS.DecisionEssai
 
 export const SERAFIN_KIND_LABELS = catalogue.serafin_kind_labels
 /** The TRE_R390 type codes of a projet (PPA, PP, PAI...) and their official displays. */
