@@ -291,7 +291,8 @@ class ExportInput(_Frozen):
     accords: tuple[AccordRecord, ...] = ()
     """Resolved agreements; derived from ``content.accords`` when left empty."""
     related_persons: dict[str, RelatedPerson] = Field(default_factory=dict)
-    """The person's legal representatives (by cercle member id), for their agreements."""
+    """The person's relatives in her cercle (by member id): her legal representatives (their
+    agreements, as RelatedPerson) and the others a meeting or a bilan names."""
     author_id: str
     """Professional who authored the version (CDA author)."""
     legal_authenticator_id: str | None = None
@@ -358,11 +359,15 @@ class ExportInput(_Frozen):
         return self.version.next_review or self.content.bilan.prochaine_revision
 
     def professional_name(self, pro_id: str | None) -> str:
-        """Display name of a professional id (the id itself when unknown, '' for None)."""
+        """Display name of a professional id, or of a relative's member id (the id itself when
+        unknown, '' for None)."""
         if not pro_id:
             return ""
         pro = self.professionals.get(pro_id)
-        return pro.display_name if pro else pro_id
+        if pro is not None:
+            return pro.display_name
+        related = self.related_persons.get(pro_id)
+        return related.name if related else pro_id
 
     def uuid_for(self, *parts: str) -> uuid.UUID:
         """Deterministic UUID for an item of this version (uuid5 of the hash and ``parts``)."""

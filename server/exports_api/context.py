@@ -80,7 +80,8 @@ class FrozenContext(BaseModel):
     legal_authenticator_id: str | None = None
     ppa_number: int = 1
     related: dict[str, ExportRelated] = {}
-    """The person's legal representatives at the time (contexts frozen before: none)."""
+    """The person's legal representatives and aidants at the time (contexts frozen before:
+    none)."""
 
 
 def export_kind(kind: str) -> VersionKind:
@@ -230,12 +231,13 @@ async def _build(
 
 
 async def _related(session: AsyncSession, person_id: str) -> dict[str, ExportRelated]:
-    """The person's legal representatives in her cercle, by member id."""
+    """The person's legal representatives and aidants in her cercle, by member id (named by a
+    meeting, a bilan, an agreement)."""
     rows = await session.scalars(
         select(CercleMember)
         .where(
             CercleMember.person_id == person_id,
-            CercleMember.kind == MemberKind.LEGAL_REPRESENTATIVE.value,
+            CercleMember.kind.in_([MemberKind.LEGAL_REPRESENTATIVE.value, MemberKind.AIDANT.value]),
         )
         .order_by(CercleMember.created_at, CercleMember.id)
     )
