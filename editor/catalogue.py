@@ -326,7 +326,7 @@ ENUM_LABELS: Final[dict[type[StrEnum], dict[str, str]]] = {
         "non_sollicite": "Non sollicité",
     },
     PresenceReunion: {
-        "non_renseigne": "Non renseigné",
+        "non_renseigne": "Pas encore indiqué",
         "presente": "Présente à la réunion de projet",
         "absente": "Absente de la réunion de projet",
     },

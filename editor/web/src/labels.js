@@ -8,6 +8,8 @@ const { enum_labels: ENUMS, frequence_units: UNITS } = catalogue
 export const ROLE_LABELS = catalogue.role_labels
 export const PPA_STATUS_LABELS = catalogue.ppa_status_labels
 export const VERSION_KIND_LABELS = catalogue.version_kind_labels
+/** A legal representative's protection measure (tutelle, curatelle...). */
+export const MEASURE_LABELS = catalogue.measure_labels
 /** Export formats (exports/registry.py): name, label, drafts_allowed, avenant_only. */
 export const EXPORT_FORMATS = catalogue.export_formats
 

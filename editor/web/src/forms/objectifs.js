@@ -135,7 +135,7 @@ export function objectifsSection (ctx, scope) {
           selectField(ctx, s, { ymap: item, key: 'statut', fieldKey: k('statut'), label: 'Statut', options: entries(STATUT_OBJECTIF_LABELS), fallback: 'en_preparation', writable: w('statut') })),
         textField(ctx, s, { ymap: item, key: 'indicateur', fieldKey: k('indicateur'), label: 'Indicateur', hint: 'Comment on saura que l\'objectif est atteint.', writable: w('indicateur') }),
         selectField(ctx, s, { ymap: item, key: 'priorite', fieldKey: k('priorite'), label: 'Priorité', options: entries(PRIORITE_LABELS), fallback: 'non_definie', writable: w('priorite') }),
-        selectField(ctx, s, { ymap: item, key: 'accord_usager', fieldKey: k('accord_usager'), label: 'Accord de la personne', options: entries(ACCORD_OBJECTIF_LABELS), fallback: 'non_exprime', writable: w('accord_usager') }),
+        selectField(ctx, s, { ymap: item, key: 'accord_usager', fieldKey: k('accord_usager'), label: 'La personne est-elle d\'accord avec cet objectif ?', options: entries(ACCORD_OBJECTIF_LABELS), fallback: 'non_exprime', writable: w('accord_usager') }),
         textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', hint: 'Ce que la personne pense de cet objectif, avec ses mots.', writable: w('avis_usager') }),
         h('fieldset', { class: 'subsection' }, h('legend', {}, "Bilan de l'objectif"),
           row(

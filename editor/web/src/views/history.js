@@ -7,7 +7,7 @@ import { getMe } from '../auth.js'
 import { openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
 import {
-  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
+  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, MEASURE_LABELS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
   personName
 } from '../labels.js'
 import { bySeverity } from '../problems.js'
@@ -374,7 +374,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             const reps = members.filter((m) => m.kind === 'legal_representative' && !m.opposed)
             if (!reps.length) return
             replace(rMember, h('option', { value: '' }, '— choisir —'),
-              ...reps.map((m) => h('option', { value: m.id }, m.mesure ? `${m.display_name} (${m.mesure.replace(/_/g, ' ')})` : m.display_name)))
+              ...reps.map((m) => h('option', { value: m.id }, m.mesure ? `${m.display_name} (${MEASURE_LABELS[m.mesure] || m.mesure})` : m.display_name)))
             rMember.value = reps[0].id
             rWrap.hidden = false
           }).catch(() => {})
