@@ -20,7 +20,7 @@ from editor.schema import (
     ResultatObjectif,
     TypeAccord,
 )
-from exports import _common as c
+from exports import followup_text
 from exports.context import AccordRecord, ExportInput, RelatedPerson
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ REASON_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-reasonCode"
 agreement not sought) on the Consent, which has no element of its own for it."""
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 
-ACHIEVEMENT: dict[ResultatObjectif, tuple[str, str]] = {
-    ResultatObjectif.ATTEINT: ("achieved", "Atteint"),
-    ResultatObjectif.PARTIELLEMENT_ATTEINT: ("improving", "Partiellement atteint"),
-    ResultatObjectif.NON_ATTEINT: ("not-achieved", "Non atteint"),
-    ResultatObjectif.ABANDONNE: ("not-attainable", "Abandonné"),
+ACHIEVEMENT: dict[ResultatObjectif, str] = {
+    ResultatObjectif.ATTEINT: "achieved",
+    ResultatObjectif.PARTIELLEMENT_ATTEINT: "improving",
+    ResultatObjectif.NON_ATTEINT: "not-achieved",
+    ResultatObjectif.ABANDONNE: "not-attainable",
 }
 """Result of an objective -> FHIR ``goal-achievement`` (``improving`` for a partial result is
 the nearest code: the value set has no "partially achieved")."""
@@ -149,14 +149,8 @@ def achievement(inp: ExportInput, o: Objectif) -> tuple[Json | None, str | None]
     """``Goal.achievementStatus`` and ``statusDate`` of an evaluated objective (rule 5)."""
     if o.bilan_resultat is ResultatObjectif.NON_EVALUE:
         return None, None
-    code, label = ACHIEVEMENT[o.bilan_resultat]
-    text = label
-    if o.bilan_date:
-        text += f", évalué le {c.fr_date(o.bilan_date)}"
-    if o.bilan_evalue_par:
-        text += f" par {inp.professional_name(o.bilan_evalue_par)}"
-    if o.bilan_commentaire:
-        text += f" : {o.bilan_commentaire}"
+    code = ACHIEVEMENT[o.bilan_resultat]
+    text = followup_text.objective_result(inp, o)
     status = {"coding": [{"system": GOAL_ACHIEVEMENT, "code": code}], "text": text}
     return status, o.bilan_date.isoformat() if o.bilan_date else None
 

@@ -27,6 +27,7 @@ from reportlab.platypus.doctemplate import ActionFlowable, NullActionFlowable
 
 from editor.schema import Frequence, Jour, ModeAccord, TypeAccord
 from exports import _common as c
+from exports import followup_text
 from exports._pdfkit import (
     FONT,
     FONT_BOLD,
@@ -234,6 +235,11 @@ def _identity(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]
     if v.label:
         ident.insert(5, ("Intitulé de la version", v.label))
     story.append(_kv(ident, st, (48 * mm, 126 * mm)))
+    if participation := followup_text.participation_rows(inp):
+        story += [
+            _p("Élaboration du projet", st["h2"]),
+            _kv(participation, st, (48 * mm, 126 * mm)),
+        ]
     if ct.projet.modalite_communication:
         story += [
             _p("Modalités de communication du projet", st["h2"]),
@@ -258,6 +264,7 @@ def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowabl
             ("Référent", inp.professional_name(o.referent_id)),
             ("Avis de la personne", o.avis_usager or "non recueilli"),
             ("Statut", c.STATUT_OBJECTIF_FR[o.statut]),
+            *followup_text.objective_rows(inp, o),
         ]
         if o.domaine:
             rows.insert(1, ("Domaine", o.domaine))
@@ -274,6 +281,7 @@ def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowabl
                 ("Statut", c.STATUT_ACTION_FR[a.statut]),
                 ("Résultat attendu", a.resultat_attendu),
                 ("Avis de la personne", a.avis_usager),
+                *followup_text.action_rows(a),
             ]
             story.append(
                 KeepTogether(

@@ -244,3 +244,28 @@ def test_the_falc_pdf_says_the_refusal_and_its_reason(validated: ExportInput) ->
     agreed = squash(pdf_text(render_falc(validated)))
     assert squash("J'ai dit oui à mon projet.") in agreed
     assert squash("J'ai dit non") not in agreed
+
+
+def test_the_pdf_shows_the_participation_the_bilan_and_the_trial(validated: ExportInput) -> None:
+    from exports.pdf import render_pdf
+
+    content = copy.deepcopy(validated.content)
+    sante = content.objectifs[0]
+    sante.indicateur = "Six soirs sur sept"
+    sante.accord_usager = AccordObjectif.DESACCORD
+    sante.bilan_resultat = ResultatObjectif.ATTEINT
+    sante.bilan_date = date(2026, 11, 20)
+    content.bilan.date_evaluation = date(2026, 11, 20)
+    text = squash(pdf_text(render_pdf(_with(validated, content))))
+    for said in (
+        "Élaboration du projet",
+        "Présente à la réunion de projet",
+        "FALC (facile à lire et à comprendre)",
+        "Six soirs sur sept",
+        "Pas d'accord",
+        "Atteint, évalué le 20 novembre 2026",
+        "jusqu'au 31 janvier 2027",
+        "Bilan réalisé le",
+        "Bilan prévu le",
+    ):
+        assert squash(said) in text, said
