@@ -21,6 +21,8 @@ _A_PERSON_OR_LOGIN: dict[str, Any] = {
         {"properties": {"professional_id": {"type": "string"}}, "required": ["professional_id"]},
     ]
 }
+_NO_MEASURE: dict[str, Any] = {"mesure": {"type": "null"}, "mesure_portee": {"type": "null"}}
+"""Only a legal representative holds a protection measure (rule 3, server.cercle.rules)."""
 # The request's own rules, in JSON Schema (the validator below and server.cercle.rules.role_problem
 # apply them): a structure's software is designated by api_client_id alone, with the role esms;
 # the person is a member of kind person with the role person; anyone else by user_id and/or
@@ -35,6 +37,7 @@ MEMBER_RULES: dict[str, Any] = {
                 "api_client_id": {"type": "string"},
                 "user_id": {"type": "null"},
                 "professional_id": {"type": "null"},
+                **_NO_MEASURE,
             },
             "required": ["api_client_id"],
         },
@@ -43,6 +46,7 @@ MEMBER_RULES: dict[str, Any] = {
                 "kind": {"const": MemberKind.PERSON.value},
                 "role": {"const": Role.PERSON.value},
                 "api_client_id": {"type": "null"},
+                **_NO_MEASURE,
             },
             **_A_PERSON_OR_LOGIN,
         },
@@ -51,8 +55,7 @@ MEMBER_RULES: dict[str, Any] = {
                 "kind": {"enum": _OTHER_KINDS},
                 "role": {"enum": _OTHER_ROLES},
                 "api_client_id": {"type": "null"},
-                "mesure": {"type": "null"},
-                "mesure_portee": {"type": "null"},
+                **_NO_MEASURE,
             },
             **_A_PERSON_OR_LOGIN,
         },
