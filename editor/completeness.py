@@ -146,7 +146,6 @@ def _besoins(checks: _Checks) -> None:
 _OBJECTIF_FIELDS: Final = (
     ("description", "n'a pas de description"),
     ("date_echeance", "n'a pas d'échéance"),
-    ("resultat_attendu", "n'indique pas le résultat attendu (ou le critère d'atteinte)"),
     ("referent_id", "n'a pas de référent"),
 )
 
@@ -173,6 +172,13 @@ def _objectifs(checks: _Checks) -> None:
                     f"{who} {missing}.",
                     objectif.id,
                 )
+        if not objectif.resultat_attendu.strip() and not objectif.indicateur.strip():
+            checks.add(
+                f"objectifs[{objectif.id}].resultat_attendu",
+                "missing_field",
+                f"{who} n'indique pas le résultat attendu (ou l'indicateur d'atteinte).",
+                objectif.id,
+            )
         if objectif.id not in served:
             checks.add(
                 f"objectifs[{objectif.id}]",

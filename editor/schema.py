@@ -129,8 +129,11 @@ class TypeMoyen(StrEnum):
 
 
 class TypeAccord(StrEnum):
+    """Whose agreement: the structure's, the person's, or her legal representative's."""
+
     STRUCTURE = "structure"
     PERSONNE = "personne"
+    REPRESENTANT = "representant"
 
 
 class ModeAccord(StrEnum):
@@ -140,6 +143,74 @@ class ModeAccord(StrEnum):
     ORAL = "oral"
     REFUSE = "refuse"
     NON_SOLLICITE = "non_sollicite"
+
+
+class PresenceReunion(StrEnum):
+    """Whether the person took part in the project meeting (rule 2)."""
+
+    NON_RENSEIGNE = "non_renseigne"
+    PRESENTE = "presente"
+    ABSENTE = "absente"
+
+
+class BesoinCommunication(StrEnum):
+    """A communication need of the person (rule 2): easy-to-read, sign language, AAC."""
+
+    FALC = "falc"
+    LSF = "lsf"
+    CAA = "caa"
+
+
+class AccordObjectif(StrEnum):
+    """The person's agreement with one objective (rule 2)."""
+
+    NON_EXPRIME = "non_exprime"
+    ACCORD = "accord"
+    DESACCORD = "desaccord"
+
+
+class Priorite(StrEnum):
+    """Priority of an objective (rule 7)."""
+
+    NON_DEFINIE = "non_definie"
+    HAUTE = "haute"
+    MOYENNE = "moyenne"
+    BASSE = "basse"
+
+
+class ResultatObjectif(StrEnum):
+    """Result of an objective at its evaluation (rule 5)."""
+
+    NON_EVALUE = "non_evalue"
+    ATTEINT = "atteint"
+    PARTIELLEMENT_ATTEINT = "partiellement_atteint"
+    NON_ATTEINT = "non_atteint"
+    ABANDONNE = "abandonne"
+
+
+class ModaliteGroupe(StrEnum):
+    """Whether an action is individual or collective (rule 7)."""
+
+    NON_PRECISEE = "non_precisee"
+    INDIVIDUELLE = "individuelle"
+    COLLECTIVE = "collective"
+
+
+class ModaliteLieu(StrEnum):
+    """Whether an action takes place on site or remotely (rule 7)."""
+
+    NON_PRECISEE = "non_precisee"
+    PRESENTIEL = "presentiel"
+    DISTANCE = "distance"
+
+
+class DecisionEssai(StrEnum):
+    """The decision taken at the end of an action's trial (rule 7)."""
+
+    EN_ATTENTE = "en_attente"
+    STABILISEE = "stabilisee"
+    PROLONGEE = "prolongee"
+    ARRETEE = "arretee"
 
 
 TYPES_PROJET: Final[dict[str, str]] = {
@@ -169,6 +240,21 @@ class Projet(_Model):
     modalite_communication: str = ""
     motif_sans_projet_de_vie: str = ""
     """Why the person has no projet de vie written (required when ``projet_de_vie`` is empty)."""
+    referent_id: MemberRef | None = None
+    """The project's referent (coordinator of the projet), a cercle member (rule 7)."""
+    date_reunion: IsoDate | None = None
+    """Day of the project meeting (réunion de projet) (rule 7)."""
+    participants_reunion: list[MemberRef] = Field(default_factory=list)
+    """Cercle members present at the project meeting."""
+    participants_reunion_autres: str = ""
+    """Other participants (not cercle members), as written."""
+    presence_personne: PresenceReunion = PresenceReunion.NON_RENSEIGNE
+    """Whether the person took part in the project meeting (rule 2)."""
+    besoins_communication: list[BesoinCommunication] = Field(default_factory=list)
+    personne_confiance_id: MemberRef | None = None
+    """The personne de confiance when she is a cercle member (rule 2)."""
+    personne_confiance: str = ""
+    """The personne de confiance as written (name, link, contact) when not a member."""
 
 
 class Attente(_Model):
@@ -208,6 +294,17 @@ class Objectif(_Model):
     referent_id: MemberRef | None = None
     avis_usager: str = ""
     statut: StatutObjectif = StatutObjectif.EN_PREPARATION
+    indicateur: str = ""
+    """How the result is measured (rule 7)."""
+    priorite: Priorite = Priorite.NON_DEFINIE
+    accord_usager: AccordObjectif = AccordObjectif.NON_EXPRIME
+    """The person's agreement with this objective (rule 2); her words in ``avis_usager``."""
+    bilan_resultat: ResultatObjectif = ResultatObjectif.NON_EVALUE
+    """Result at the evaluation (rule 5)."""
+    bilan_date: IsoDate | None = None
+    """Day the objective **was** evaluated (never a planned day)."""
+    bilan_evalue_par: MemberRef | None = None
+    bilan_commentaire: str = ""
 
 
 class Planning(_Model):
@@ -238,6 +335,15 @@ class Action(_Model):
     statut: StatutAction = StatutAction.EN_PREPARATION
     resultat_attendu: str = ""
     avis_usager: str = ""
+    structure_responsable: str = ""
+    """The structure responsible for the action (name, FINESS) when not the PPA's (rule 7)."""
+    partenaires: str = ""
+    """External partners who are not cercle members (a club, an association...)."""
+    modalite_groupe: ModaliteGroupe = ModaliteGroupe.NON_PRECISEE
+    modalite_lieu: ModaliteLieu = ModaliteLieu.NON_PRECISEE
+    date_fin_essai: IsoDate | None = None
+    """End of the trial of an action ``essai`` (required for one)."""
+    decision_essai: DecisionEssai = DecisionEssai.EN_ATTENTE
 
 
 class Moyen(_Model):
@@ -246,15 +352,32 @@ class Moyen(_Model):
     id: ItemId = Field(default_factory=new_id)
     type: TypeMoyen = TypeMoyen.AUTRE
     description: str = ""
+    action_ids: list[ItemRef] = Field(default_factory=list)
+    """The actions this means serves (rule 7)."""
+    date_debut: IsoDate | None = None
+    date_fin: IsoDate | None = None
+    financement: str = ""
+    """Funding source (PCH, structure's budget, family...)."""
 
 
 class Bilan(_Model):
-    """Evaluation (Task tddui-task-bilan): dates and preparation notes."""
+    """Evaluation (Task tddui-task-bilan): dates, preparation notes, synthesis (rule 5)."""
 
     date_evaluation: IsoDate | None = None
+    """Day the bilan **was** held (never a planned day: ``date_evaluation_prevue``)."""
     prochaine_revision: IsoDate | None = None
     notes_preparation: str = ""
     redige_par: str = ""
+    """Author of the synthesis (a cercle member id)."""
+    date_evaluation_prevue: IsoDate | None = None
+    """Day the bilan is planned."""
+    synthese: str = ""
+    perimetre: str = ""
+    """Scope of the bilan (which objectives, which part of the projet)."""
+    invites_ids: list[MemberRef] = Field(default_factory=list)
+    """Cercle members invited to the bilan."""
+    invites_autres: str = ""
+    """Other people invited (not cercle members), as written."""
 
 
 class Accord(_Model):
@@ -265,6 +388,9 @@ class Accord(_Model):
     mode: ModeAccord = ModeAccord.SIGNE
     par: str = ""
     """Who gave it (name, or the id of a professional / member)."""
+    membre_id: MemberRef | None = None
+    """The cercle member who gave it (a legal representative); ``None``: the person herself
+    (type ``personne``) or ``par`` (type ``structure``)."""
     temoin: str = ""
     date: IsoDate | None = None
     motif: str = ""
@@ -367,6 +493,15 @@ PROBLEM_CODES: frozenset[str] = frozenset(
         # coding limits (docs/domain-rules.md, rule 8)
         "besoin_too_general",
         "prestation_not_individual",
+        # participation, bilan, richer items (docs/domain-rules.md, rules 2, 5, 7)
+        "participation_not_recorded",
+        "disagreement_without_opinion",
+        "evaluation_without_result",
+        "evaluation_date_in_future",
+        "objectif_done_not_evaluated",
+        "trial_decision_due",
+        "trial_decision_inconsistent",
+        "missing_action",
     }
 )
 """Every ``Problem.code`` that :func:`validate` can return."""
@@ -388,7 +523,7 @@ def validate(
     ``validated_on``: the day of the validation (today for a draft), which the next review date
     is checked against; ``None`` skips those checks. Only the ``bloquant`` problems refuse a
     validation. The checks, one validator per section, live in :mod:`editor.validation` and
-    :mod:`editor.completeness`.
+    :mod:`editor.completeness` and :mod:`editor.followup`.
     """
     from editor.terminology import terminology as default_terminology
     from editor.validation import validate_sections

@@ -381,8 +381,9 @@ def validate_sections(
     """Run every section's validator, then the completeness checks; the problems in document
     order."""
     from editor.completeness import COMPLETENESS_CHECKS
+    from editor.followup import FOLLOWUP_CHECKS
 
     checks = _Checks(content, term, accepted_codes, member_ids, validated_on)
-    for validator in (*_SECTION_VALIDATORS, *COMPLETENESS_CHECKS):
+    for validator in (*_SECTION_VALIDATORS, *COMPLETENESS_CHECKS, *FOLLOWUP_CHECKS):
         validator(checks)
     return _document_order(content, checks.problems)

@@ -227,3 +227,27 @@ def ins_line(inp: ExportInput) -> str:
     s = inp.person.ins
     spaced = f"{s[0]} {s[1:3]} {s[3:5]} {s[5:7]} {s[7:10]} {s[10:13]} {s[13:15]}"
     return f"Matricule INS {spaced} ({inp.person.ins_oid.type_code})"
+
+
+def bilan_rows(inp: ExportInput) -> list[tuple[str, str]]:
+    """The bilan as label/value rows: held or planned (never one for the other, rule 5), next
+    review, scope, people invited, preparation, synthesis and its author."""
+    b = inp.content.bilan
+    rows: list[tuple[str, str]] = []
+    if b.date_evaluation is not None or b.date_evaluation_prevue is None:
+        rows.append(("Bilan réalisé le", fr_date(b.date_evaluation)))
+    if b.date_evaluation_prevue is not None:
+        rows.append(("Bilan prévu le", fr_date(b.date_evaluation_prevue)))
+    rows.append(("Prochaine révision", fr_date(inp.next_review)))
+    invited = [inp.professional_name(m) for m in b.invites_ids]
+    invited += [line.strip() for line in b.invites_autres.splitlines() if line.strip()]
+    for label, value in (
+        ("Périmètre", b.perimetre),
+        ("Invités", ", ".join(invited)),
+        ("Préparation", b.notes_preparation),
+        ("Synthèse", b.synthese),
+    ):
+        if value or label == "Préparation":
+            rows.append((label, value or "-"))
+    rows.append(("Rédigée par", inp.professional_name(b.redige_par) or "-"))
+    return rows

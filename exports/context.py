@@ -192,6 +192,19 @@ class Professional(_Frozen):
         return f"3{self.structure_finess or fallback_finess}/{self.local_id or self.id}"
 
 
+class RelatedPerson(_Frozen):
+    """A relative of the person in her cercle: her legal representative (TDDUI: FR Core
+    RelatedPerson), with the measure he holds."""
+
+    id: str
+    """His cercle member id."""
+    name: str
+    measure: str = ""
+    """French name of the protection measure (``tutelle``...), ``""`` when unknown."""
+    scope: str = ""
+    """What it covers (``personne``, ``biens``, ``personne_et_biens``), ``""`` when not said."""
+
+
 class AccordRecord(_Frozen):
     """A resolved agreement: who, when, how (signed, oral, refused, not sought)."""
 
@@ -201,6 +214,8 @@ class AccordRecord(_Frozen):
     by: str
     """Display name of who gave it."""
     by_professional_id: str | None = None
+    by_related_id: str | None = None
+    """For a legal representative's agreement: his id in :attr:`ExportInput.related_persons`."""
     witness: str = ""
     date: _dt.date | None = None
     reason: str = ""
@@ -212,6 +227,13 @@ MODE_ACCORD_FR: dict[ModeAccord, str] = {
     ModeAccord.REFUSE: "refus",
     ModeAccord.NON_SOLLICITE: "non sollicité",
 }
+
+TYPE_ACCORD_FR: dict[TypeAccord, str] = {
+    TypeAccord.STRUCTURE: "Structure",
+    TypeAccord.PERSONNE: "Personne accompagnée",
+    TypeAccord.REPRESENTANT: "Représentant légal",
+}
+"""Whose agreement, as the documents say it."""
 
 
 class VersionMeta(_Frozen):
@@ -268,6 +290,9 @@ class ExportInput(_Frozen):
     professionals: dict[str, Professional] = Field(default_factory=dict)
     accords: tuple[AccordRecord, ...] = ()
     """Resolved agreements; derived from ``content.accords`` when left empty."""
+    related_persons: dict[str, RelatedPerson] = Field(default_factory=dict)
+    """The person's relatives in her cercle (by member id): her legal representatives (their
+    agreements, as RelatedPerson) and the others a meeting or a bilan names."""
     author_id: str
     """Professional who authored the version (CDA author)."""
     legal_authenticator_id: str | None = None
@@ -302,13 +327,15 @@ class ExportInput(_Frozen):
         out = []
         for a in self.content.accords:
             pro = self.professionals.get(a.par)
+            related = self.related_persons.get(a.membre_id or "")
             out.append(
                 AccordRecord(
                     id=a.id,
                     type=a.type,
                     mode=a.mode,
-                    by=pro.display_name if pro else a.par,
+                    by=related.name if related else pro.display_name if pro else a.par,
                     by_professional_id=pro.id if pro else None,
+                    by_related_id=related.id if related else None,
                     witness=a.temoin,
                     date=a.date,
                     reason=a.motif,
@@ -332,11 +359,15 @@ class ExportInput(_Frozen):
         return self.version.next_review or self.content.bilan.prochaine_revision
 
     def professional_name(self, pro_id: str | None) -> str:
-        """Display name of a professional id (the id itself when unknown, '' for None)."""
+        """Display name of a professional id, or of a relative's member id (the id itself when
+        unknown, '' for None)."""
         if not pro_id:
             return ""
         pro = self.professionals.get(pro_id)
-        return pro.display_name if pro else pro_id
+        if pro is not None:
+            return pro.display_name
+        related = self.related_persons.get(pro_id)
+        return related.name if related else pro_id
 
     def uuid_for(self, *parts: str) -> uuid.UUID:
         """Deterministic UUID for an item of this version (uuid5 of the hash and ``parts``)."""

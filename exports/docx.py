@@ -20,9 +20,9 @@ from docx.shared import Pt
 from docx.table import Table
 from lxml import etree
 
-from editor.schema import Jour, TypeAccord
+from editor.schema import Jour
 from exports import _common as c
-from exports.context import MODE_ACCORD_FR, ExportInput
+from exports.context import MODE_ACCORD_FR, TYPE_ACCORD_FR, ExportInput
 from exports.pdf import weekly_rows
 
 
@@ -218,10 +218,7 @@ def render_docx(inp: ExportInput) -> bytes:
     _kv(
         doc,
         [
-            ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
-            ("Prochaine révision", c.fr_date(inp.next_review)),
-            ("Préparation", ct.bilan.notes_preparation),
-            ("Rédigée par", ct.bilan.redige_par),
+            *c.bilan_rows(inp),
         ],
     )
 
@@ -231,7 +228,7 @@ def render_docx(inp: ExportInput) -> bytes:
         ["Accord de", "Donné par", "Date", "Modalité"],
         [
             [
-                "Structure" if acc.type is TypeAccord.STRUCTURE else "Personne accompagnée",
+                TYPE_ACCORD_FR[acc.type],
                 acc.by
                 + (f" (témoin : {acc.witness})" if acc.witness else "")
                 + (f" - motif : {acc.reason}" if acc.reason else ""),

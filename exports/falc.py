@@ -17,10 +17,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from editor.schema import Action, Frequence, Planning
+from editor.schema import AccordObjectif, Action, Frequence, ModeAccord, Planning, TypeAccord
 from exports import _common as c
 from exports._pdfkit import FONT, FONT_BOLD, register_fonts, render
-from exports.context import ExportInput
+from exports.context import AccordRecord, ExportInput
 from exports.pdf import furniture, keep_headings_with_next, pdf_meta
 
 BODY_PT = 15
@@ -110,6 +110,38 @@ def when_lines(a: Action) -> list[str]:
     return lines
 
 
+_MY_AGREEMENT: dict[ModeAccord, str] = {
+    ModeAccord.SIGNE: "J'ai signé mon projet.",
+    ModeAccord.ORAL: "J'ai dit oui à mon projet.",
+    ModeAccord.REFUSE: "J'ai dit non à ce projet.",
+    ModeAccord.NON_SOLLICITE: "On ne m'a pas demandé mon accord.",
+}
+_THEIR_AGREEMENT: dict[ModeAccord, str] = {
+    ModeAccord.SIGNE: "Mon représentant légal a signé le projet.",
+    ModeAccord.ORAL: "Mon représentant légal a dit oui au projet.",
+    ModeAccord.REFUSE: "Mon représentant légal a dit non à ce projet.",
+    ModeAccord.NON_SOLLICITE: "On n'a pas demandé l'accord de mon représentant légal.",
+}
+_OBJECTIVE_AGREEMENT: dict[AccordObjectif, str] = {
+    AccordObjectif.ACCORD: "Je suis d'accord.",
+    AccordObjectif.DESACCORD: "Je ne suis pas d'accord.",
+}
+
+
+def agreement_lines(accords: tuple[AccordRecord, ...]) -> list[str]:
+    """What the person (and her legal representative) said of the projet, with the reason of a
+    refusal or of an agreement not sought (rule 2 of docs/domain-rules.md)."""
+    lines: list[str] = []
+    for acc in accords:
+        said = {TypeAccord.PERSONNE: _MY_AGREEMENT, TypeAccord.REPRESENTANT: _THEIR_AGREEMENT}
+        if acc.type not in said:
+            continue
+        lines.append(said[acc.type][acc.mode])
+        if acc.reason and acc.mode in (ModeAccord.REFUSE, ModeAccord.NON_SOLLICITE):
+            lines.append(f"Pourquoi : {_sentence(acc.reason)}")
+    return lines
+
+
 def build_story(inp: ExportInput) -> list[Flowable]:
     """FALC flowables: one paragraph per line, so every idea starts on its own line."""
     st = _styles()
@@ -134,7 +166,8 @@ def build_story(inp: ExportInput) -> list[Flowable]:
 
     story.append(line("Mes objectifs", "h1"))
     for o in ct.objectifs:
-        story.append(line(f"• {_sentence(o.titre)}"))
+        said = _OBJECTIVE_AGREEMENT.get(o.accord_usager)
+        story.append(line(f"• {_sentence(o.titre)}" + (f" {said}" if said else "")))
 
     story.append(line("Ce que nous allons faire", "h1"))
     for a in ct.actions:
@@ -152,6 +185,10 @@ def build_story(inp: ExportInput) -> list[Flowable]:
         block = [line(_sentence(a.titre), "h2")]
         block += [line(f"Avec {name}.") for name in people] or [line("Avec l'équipe.")]
         story.append(KeepTogether(block))
+
+    if agreement := agreement_lines(inp.accords):
+        story.append(line("Mon accord", "h1"))
+        story += [line(text) for text in agreement]
 
     story.append(line("La suite", "h1"))
     if inp.next_review:

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from editor.schema import Action, Besoin, ModeAccord, Objectif, StatutAction, StatutObjectif
+from exports import fhir_followup as follow
 from exports import terminology
 from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, AccordRecord, ExportInput, Sexe
 
@@ -44,8 +45,6 @@ CAREPLAN_REF_EXT = SD + "tddui-careplan-reference"
 TASK_INPUT_ACTION_CS = CS + "tddui-task-input-action"
 TASK_INPUT_PRESTATION_CS = CS + "tddui-task-input-prestation"
 TRE_R390 = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
-TRE_R390_PPA_DISPLAY = "Projet Personnalisé d'Accompagnement"
-"""Official display of TRE_R390 ``PPA`` (CodeSystem version 20250422120000)."""
 
 ID_PPER = "https://identifiant-medicosocial-projetpersonnalise.esante.gouv.fr"
 ID_BESO = "https://identifiant-medicosocial-besoin.esante.gouv.fr"
@@ -250,7 +249,7 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
     ct = inp.content
     v = inp.version
     patient = b.patient()
-    b.organization()
+    organization = b.organization()
     pro_ids: list[str] = [inp.author_id]
     for o in ct.objectifs:
         if o.referent_id:
@@ -261,10 +260,19 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
     for acc in inp.accords:
         if acc.by_professional_id:
             pro_ids.append(acc.by_professional_id)
+    for o in ct.objectifs:
+        if o.bilan_evalue_par:
+            pro_ids.append(o.bilan_evalue_par)
+    pro_ids.append(ct.bilan.redige_par)
     pros = b.practitioners(pro_ids)
     careplan_url = b.urn("CarePlan")
 
-    consent_urls = [(acc, _consent(b, inp, acc, patient, pros)) for acc in inp.accords]
+    related = {
+        rel_id: follow.related_person(b, inp.related_persons[rel_id], patient)
+        for rel_id in dict.fromkeys(a.by_related_id for a in inp.accords if a.by_related_id)
+        if rel_id in inp.related_persons
+    }
+    consent_urls = [(acc, _consent(b, inp, acc, patient, pros, related)) for acc in inp.accords]
 
     support = [
         {
@@ -284,19 +292,7 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
         "identifier": [{"system": ID_PPER, "value": f"{b.prefix}-PPER-{v.ppa_number}"}],
         "status": "draft" if v.kind.is_draft else "active",
         "intent": "plan",
-        # always PPA: this application writes projets personnalisés d'accompagnement
-        # (docs: "category TRE_R390 PPA"), whatever ``projet.type`` says
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": TRE_R390,
-                        "code": "PPA",
-                        "display": TRE_R390_PPA_DISPLAY,
-                    }
-                ]
-            }
-        ],
+        "category": [follow.careplan_category(inp)],
         "title": ct.projet.titre or "Projet personnalisé d'accompagnement",
         "description": ct.projet_de_vie,
         "subject": {"reference": patient},
@@ -310,12 +306,14 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
     }
     b.add(careplan)
 
+    follow.attentes(b, inp, careplan_url, patient)
     besoin_urls = {be.id: _besoin(b, be, patient, careplan_url) for be in ct.besoins}
     goal_urls = {
         o.id: _objectif(b, inp, o, patient, careplan_url, besoin_urls, pros) for o in ct.objectifs
     }
     for a in ct.actions:
         _action(b, inp, a, patient, careplan_url, goal_urls, pros)
+    follow.bilan_task(b, inp, careplan_url, organization, pros)
 
     return {
         "resourceType": "Bundle",
@@ -330,13 +328,14 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
 
 
 def _consent(
-    b: _Builder, inp: ExportInput, acc: AccordRecord, patient: str, pros: dict[str, str]
+    b: _Builder,
+    inp: ExportInput,
+    acc: AccordRecord,
+    patient: str,
+    pros: dict[str, str],
+    related: dict[str, str],
 ) -> str:
-    if acc.type.value == "personne":
-        performer = {"reference": patient, "display": acc.by}
-    else:
-        pid = acc.by_professional_id or inp.legal_authenticator.id
-        performer = _ref(pros.get(pid), acc.by) or {"display": acc.by}
+    performer = follow.consent_performer(b, inp, acc, patient, pros, related)
     when = (
         datetime.combine(acc.date, datetime.min.time(), inp.version.document_date.tzinfo)
         if acc.date
@@ -345,6 +344,7 @@ def _consent(
     resource: Json = {
         "resourceType": "Consent",
         "meta": {"profile": [SD + "tddui-consent-accord"]},
+        "extension": follow.consent_reason(acc),
         "status": CONSENT_STATUS[acc.mode],
         "scope": {
             "coding": [
@@ -394,10 +394,11 @@ def _objectif(
     pros: dict[str, str],
 ) -> str:
     notes: list[Json] = [{"extension": _disc("titreObjectif"), "text": o.titre or "Objectif"}]
-    if o.avis_usager:
-        notes.append({"extension": _disc("avisUsagerObjectif"), "text": o.avis_usager})
+    if opinion := follow.objective_agreement(o):
+        notes.append({"extension": _disc("avisUsagerObjectif"), "text": opinion})
     if o.strategie:
         notes.append({"extension": _disc("strategieMiseEnOeuvreObjectif"), "text": o.strategie})
+    achieved, status_date = follow.achievement(inp, o)
     resource: Json = {
         "resourceType": "Goal",
         "meta": {"profile": [SD + "tddui-goal-objectif"]},
@@ -408,7 +409,14 @@ def _objectif(
         "description": {"text": o.description or o.titre or "Objectif"},
         "subject": {"reference": patient},
         "startDate": _d(o.date_debut),
-        "target": [{"detailString": o.resultat_attendu or None, "dueDate": _d(o.date_echeance)}],
+        "target": [
+            {
+                "detailString": o.resultat_attendu or o.indicateur or None,
+                "dueDate": _d(o.date_echeance),
+            }
+        ],
+        "achievementStatus": achieved,
+        "statusDate": status_date,
         "expressedBy": _ref(pros.get(o.referent_id or ""), inp.professional_name(o.referent_id)),
         "addresses": [{"reference": besoins[bid]} for bid in o.besoin_ids if bid in besoins],
         "note": notes,

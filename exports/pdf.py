@@ -25,8 +25,9 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import ActionFlowable, NullActionFlowable
 
-from editor.schema import Frequence, Jour, TypeAccord
+from editor.schema import Frequence, Jour, ModeAccord, TypeAccord
 from exports import _common as c
+from exports import followup_text
 from exports._pdfkit import (
     FONT,
     FONT_BOLD,
@@ -36,7 +37,7 @@ from exports._pdfkit import (
     register_fonts,
     render,
 )
-from exports.context import MODE_ACCORD_FR, ExportInput
+from exports.context import MODE_ACCORD_FR, TYPE_ACCORD_FR, ExportInput
 
 BLUE = colors.HexColor("#1F3A68")
 LIGHT = colors.HexColor("#E8EDF5")
@@ -234,6 +235,11 @@ def _identity(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]
     if v.label:
         ident.insert(5, ("Intitulé de la version", v.label))
     story.append(_kv(ident, st, (48 * mm, 126 * mm)))
+    if participation := followup_text.participation_rows(inp):
+        story += [
+            _p("Élaboration du projet", st["h2"]),
+            _kv(participation, st, (48 * mm, 126 * mm)),
+        ]
     if ct.projet.modalite_communication:
         story += [
             _p("Modalités de communication du projet", st["h2"]),
@@ -258,6 +264,7 @@ def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowabl
             ("Référent", inp.professional_name(o.referent_id)),
             ("Avis de la personne", o.avis_usager or "non recueilli"),
             ("Statut", c.STATUT_OBJECTIF_FR[o.statut]),
+            *followup_text.objective_rows(inp, o),
         ]
         if o.domaine:
             rows.insert(1, ("Domaine", o.domaine))
@@ -274,6 +281,7 @@ def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowabl
                 ("Statut", c.STATUT_ACTION_FR[a.statut]),
                 ("Résultat attendu", a.resultat_attendu),
                 ("Avis de la personne", a.avis_usager),
+                *followup_text.action_rows(a),
             ]
             story.append(
                 KeepTogether(
@@ -311,13 +319,23 @@ def _weekly(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return story
 
 
+_REFUSED_BY = {
+    TypeAccord.PERSONNE: "La personne accompagnée",
+    TypeAccord.REPRESENTANT: "Son représentant légal",
+}
+
+
 def _accords(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Section 8: the agreements given."""
     story: list[Flowable] = []
     story.append(_p("8. Accords", st["h1"]))
     arows2: list[list[str]] = []
     for acc in inp.accords:
-        who = "Structure" if acc.type is TypeAccord.STRUCTURE else "Personne accompagnée"
+        who = TYPE_ACCORD_FR[acc.type]
+        if acc.type is not TypeAccord.STRUCTURE and acc.mode is ModeAccord.REFUSE:
+            # a refusal is said in words before the table, not only as a cell of it
+            refused = _REFUSED_BY[acc.type] + " a refusé ce projet"
+            story.append(_p(refused + (f" : {acc.reason}" if acc.reason else "."), st["body"]))
         detail = acc.by
         if acc.witness:
             detail += f" (témoin : {acc.witness})"
@@ -412,10 +430,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     story.append(
         _kv(
             [
-                ("Date d'évaluation", c.fr_date(ct.bilan.date_evaluation)),
-                ("Prochaine révision", c.fr_date(inp.next_review)),
-                ("Préparation", ct.bilan.notes_preparation or "-"),
-                ("Rédigée par", ct.bilan.redige_par or "-"),
+                *c.bilan_rows(inp),
             ],
             st,
             (38 * mm, 136 * mm),

@@ -14,6 +14,7 @@ from editor.schema import (
     Action,
     Attente,
     Besoin,
+    BesoinCommunication,
     Bilan,
     Frequence,
     Jour,
@@ -22,6 +23,7 @@ from editor.schema import (
     OrigineAttente,
     Planning,
     PPAContent,
+    PresenceReunion,
     Projet,
     StatutAction,
     StatutObjectif,
@@ -135,6 +137,7 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
                 lieu="Salle d'activité du foyer",
             ),
             statut=StatutAction.ESSAI,
+            date_fin_essai=date(2027, 1, 31),
         ),
         Action(
             titre="Atelier cuisine en appartement d'entraînement",
@@ -223,6 +226,7 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
                 lieu="Arrêt Tilleuls, ligne T2",
             ),
             statut=StatutAction.ESSAI,
+            date_fin_essai=date(2027, 2, 28),
         ),
     ]
     return PPAContent(
@@ -232,6 +236,10 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             date_fin=date(2027, 11, 30),
             modalite_communication="Présenté oralement à la personne avec un support illustré, "
             "en présence de sa sœur.",
+            referent_id=pro_ids["coordinatrice"],
+            date_reunion=date(2026, 11, 20),
+            presence_personne=PresenceReunion.PRESENTE,
+            besoins_communication=[BesoinCommunication.FALC],
         ),
         projet_de_vie="Vivre dans mon appartement, près de ma sœur, avoir des amis et faire du "
         "théâtre.",
@@ -256,7 +264,7 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             Moyen(type=TypeMoyen.FINANCIER, description="PCH aide humaine (notification MDPH)."),
         ],
         bilan=Bilan(
-            date_evaluation=date(2027, 6, 15),
+            date_evaluation_prevue=date(2027, 6, 15),
             prochaine_revision=date(2027, 11, 15),
             notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
         ),

@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from editor.schema import PPAContent
+from editor.schema import TYPES_PROJET, PPAContent
 from exports import fhir as f
+from exports import fhir_followup as follow
 from exports import terminology
 from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, ins_is_valid
 
@@ -83,6 +84,10 @@ class _Checker:
     def profile(self, path: str, res: Json, profile_id: str) -> None:
         if f.SD + profile_id not in res.get("meta", {}).get("profile", []):
             self.err(path, f"meta.profile doit contenir {profile_id}")
+
+    def profile_url(self, path: str, res: Json, url: str) -> None:
+        if url not in res.get("meta", {}).get("profile", []):
+            self.err(path, f"meta.profile doit contenir {url}")
 
     def target(self, ref: Json | None) -> Json:
         """The Bundle resource a reference points to ({} when none)."""
@@ -182,10 +187,15 @@ class _Checker:
                 x.get("system") == f.TRE_R390 and x.get("code") in TRE_R390_CODES for x in codings
             ):
                 self.err(f"{p}.category", "code TRE_R390 (JDV_J367) requis")
-        # project rule: a PPA, exactly one coding TRE_R390 PPA with its official display
-        ppa = {"system": f.TRE_R390, "code": "PPA", "display": f.TRE_R390_PPA_DISPLAY}
-        if [c.get("coding") for c in cats] != [[ppa]]:
-            self.err(f"{p}.category", "exactement une catégorie TRE_R390 « PPA » attendue")
+        # project rule: exactly one TRE_R390 coding, with its official display: the projet's
+        # type (the content's, when known)
+        codings = [c.get("coding") for c in cats]
+        code = codings[0][0].get("code") if len(codings) == 1 and codings[0] else None
+        if self.content is not None and self.content.projet.type in TYPES_PROJET:
+            code = self.content.projet.type if code is not None else None
+        wanted = {"system": f.TRE_R390, "code": code, "display": TYPES_PROJET.get(code or "")}
+        if code is None or codings != [[wanted]]:
+            self.err(f"{p}.category", "exactement une catégorie TRE_R390 (le type du projet)")
         self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
         infos = r.get("supportingInfo", [])
         self.card(f"{p}.supportingInfo", infos, 1, None)
@@ -237,7 +247,52 @@ class _Checker:
                 self.err(f"{p}.{key}", "requis")
         self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
 
+    def attente(self, p: str, r: Json) -> None:
+        """Goal ``tddui-goal-attente``: identifier, expressedBy (1..1), the CarePlan."""
+        refs = [e for e in r.get("extension", []) if e.get("url") == f.CAREPLAN_REF_EXT]
+        self.card(f"{p}.extension:referenceProjetPerso", refs, 1, 1)
+        self.card(f"{p}.identifier", r.get("identifier", []), 1, 1)
+        expressed = r.get("expressedBy")
+        if not expressed:
+            self.err(f"{p}.expressedBy", "requis (1..1)")
+        elif "reference" in expressed:
+            self.ref(
+                f"{p}.expressedBy",
+                expressed,
+                {"Patient", "Practitioner", "PractitionerRole", "RelatedPerson"},
+            )
+        if not r.get("description", {}).get("text"):
+            self.err(f"{p}.description", "requis (1..1)")
+        self.ref(f"{p}.subject", r.get("subject"), {"Patient"})
+
+    def bilan(self, p: str, r: Json) -> None:
+        """Task ``tddui-task-bilan``: identifier, the CarePlan, a day, an authored synthesis."""
+        refs = [e for e in r.get("extension", []) if e.get("url") == f.CAREPLAN_REF_EXT]
+        self.card(f"{p}.extension:referenceProjetPerso", refs, 1, 1)
+        self.card(f"{p}.identifier", r.get("identifier", []), 1, 1)
+        self.card(f"{p}.basedOn", r.get("basedOn", []), 1, 1)
+        for x in r.get("basedOn", []):
+            self.ref(f"{p}.basedOn", x, {"CarePlan"})
+        if not r.get("executionPeriod", {}).get("start"):
+            self.err(f"{p}.executionPeriod.start", "requis (1..1)")
+        for k, out in enumerate(r.get("output", [])):
+            note = out.get("valueAnnotation", {})
+            if not note.get("text"):
+                self.err(f"{p}.output[{k}].valueAnnotation.text", "requis (1..1)")
+            self.ref(
+                f"{p}.output[{k}].valueAnnotation.authorReference",
+                note.get("authorReference"),
+                {"Practitioner", "Patient", "RelatedPerson", "Organization"},
+            )
+
+    def related_person(self, p: str, r: Json) -> None:
+        self.profile_url(p, r, follow.FR_CORE_RELATED_PERSON)
+        self.ref(f"{p}.patient", r.get("patient"), {"Patient"})
+
     def goal(self, p: str, r: Json) -> None:
+        if self.has_profile(r, "tddui-goal-attente"):
+            self.attente(p, r)
+            return
         self.profile(p, r, "tddui-goal-objectif")
         refs = [e for e in r.get("extension", []) if e.get("url") == f.CAREPLAN_REF_EXT]
         self.card(f"{p}.extension:referenceProjetPerso", refs, 1, 1)
@@ -290,7 +345,8 @@ class _Checker:
         avis = [
             n.get("text") for n in r.get("note", []) if self.disc_code(n) == "avisUsagerObjectif"
         ]
-        if avis != ([obj.avis_usager] if obj.avis_usager else []):
+        opinion = follow.objective_agreement(obj)
+        if avis != ([opinion] if opinion else []):
             self.err(f"{p}.note:avisUsagerObjectif", "doit reprendre l'avis de la personne")
 
     def task_common(self, p: str, r: Json, system: str, type_: str) -> None:
@@ -452,6 +508,7 @@ class _Checker:
             "Goal": self.goal,
             "Practitioner": self.practitioner,
             "Organization": self.organization,
+            "RelatedPerson": self.related_person,
         }
         if rtype in checks:
             checks[rtype](p, r)
@@ -459,6 +516,8 @@ class _Checker:
             self.action(p, r)
         elif rtype == "Task" and f.SD + "tddui-task-prestation" in profiles:
             self.prestation(p, r)
+        elif rtype == "Task" and f.SD + "tddui-task-bilan" in profiles:
+            self.bilan(p, r)
         else:
             self.err(p, "ressource ou profil non pris en charge")
 
@@ -474,6 +533,7 @@ class _Checker:
             ("PRES", "tddui-task-prestation"): {
                 f"{a.id}.{code}" for a in ct.actions for code in a.prestations
             },
+            ("PPAttente", "tddui-goal-attente"): {a.id for a in ct.attentes if a.texte.strip()},
         }
         for (type_, profile), ids in expected.items():
             found = [

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from editor.catalogue import catalogue_json, print_json
 from exports.registry import FORMATS
+from server.cercle.rules import MEASURE_LABELS
 from server.models.person import Role
 from server.models.ppa import PPAStatus
 from versions.chain import VersionKind
@@ -53,6 +54,7 @@ def browser_catalogue() -> dict[str, Any]:
         "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
         "ppa_status_labels": {status.value: label for status, label in PPA_STATUS_LABELS.items()},
         "version_kind_labels": {kind.value: label for kind, label in VERSION_KIND_LABELS.items()},
+        "measure_labels": {measure.value: label for measure, label in MEASURE_LABELS.items()},
         "export_formats": [
             {
                 "name": fmt.name,

@@ -22,6 +22,7 @@ from editor.schema import (
     Objectif,
     Planning,
     PPAContent,
+    PresenceReunion,
     Projet,
 )
 from exports.sample_content import demo_content
@@ -114,7 +115,14 @@ def small_ppa() -> PPAContent:
     """
     coordinatrice = MEMBERS["coordinatrice"]
     return PPAContent(
-        projet=Projet(titre="PPA 2025", date_debut=date(2025, 1, 6), date_fin=date(2025, 12, 31)),
+        projet=Projet(
+            titre="PPA 2025",
+            date_debut=date(2025, 1, 6),
+            date_fin=date(2025, 12, 31),
+            referent_id=coordinatrice,
+            date_reunion=date(2025, 1, 6),
+            presence_personne=PresenceReunion.PRESENTE,
+        ),
         projet_de_vie="Vivre en appartement avec un accompagnement léger.",
         attentes=[Attente(id="at1", texte="Aller au travail seule.")],
         besoins=[

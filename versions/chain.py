@@ -55,6 +55,8 @@ class AccordType(StrEnum):
 
     STRUCTURE = "structure"
     PERSONNE = "personne"
+    REPRESENTANT = "representant"
+    """The person's legal representative; ``par`` is his cercle member id."""
 
 
 class AccordMode(StrEnum):

@@ -119,6 +119,8 @@ async def add_member(
         api_client_id=body.api_client_id,
         professional_id=professional_id,
         display_name=await _display_name(session, body),
+        mesure=None if body.mesure is None else body.mesure.value,
+        mesure_portee=None if body.mesure_portee is None else body.mesure_portee.value,
         added_by=principal.id,
     )
     session.add(member)

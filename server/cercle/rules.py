@@ -4,7 +4,7 @@ member (``POST``) and for changing its role (``PATCH``)."""
 from __future__ import annotations
 
 from server.models.identity import UserKind
-from server.models.person import MemberKind, Role
+from server.models.person import MeasureScope, MemberKind, ProtectionMeasure, Role
 
 EXCLUSIVE_ROLES: dict[Role, MemberKind] = {
     Role.ESMS: MemberKind.STRUCTURE_SYSTEM,
@@ -58,3 +58,37 @@ def account_problem(
     if account_kind == UserKind.PROFESSIONAL and kind is not MemberKind.PROFESSIONAL:
         return "kind : un compte professionnel est membre de type professional"
     return None
+
+
+MEASURE_LABELS: dict[ProtectionMeasure, str] = {
+    ProtectionMeasure.TUTELLE: "tutelle",
+    ProtectionMeasure.CURATELLE: "curatelle",
+    ProtectionMeasure.CURATELLE_RENFORCEE: "curatelle renforcée",
+    ProtectionMeasure.HABILITATION_FAMILIALE: "habilitation familiale",
+    ProtectionMeasure.MANDAT_PROTECTION_FUTURE: "mandat de protection future",
+}
+"""French name of each measure."""
+
+
+def measure_problem(
+    kind: MemberKind, measure: ProtectionMeasure | None, scope: MeasureScope | None
+) -> str | None:
+    """French reason why a member's measure is refused (``None``: accepted): a legal
+    representative states his measure, no one else holds one."""
+    if kind is MemberKind.LEGAL_REPRESENTATIVE and measure is None:
+        return (
+            "mesure : indiquez la mesure de protection du représentant légal (tutelle, "
+            "curatelle, curatelle renforcée, habilitation familiale, mandat de protection future)"
+        )
+    if kind is not MemberKind.LEGAL_REPRESENTATIVE and (measure is not None or scope is not None):
+        return "mesure : seul un représentant légal (kind legal_representative) a une mesure"
+    return None
+
+
+def agreement_required(measure: str | None, scope: str | None) -> bool:
+    """Whether a legal representative's agreement is needed to validate the PPA: when his
+    measure covers the person (not her property alone), or when what it covers is not said
+    (docs/domain-rules.md, rule 3: a reading of Code civil art. 457-1 to 459 and CASF L311-3,
+    L311-4)."""
+    del measure  # every measure listed may cover the person: the scope decides
+    return scope != MeasureScope.BIENS.value

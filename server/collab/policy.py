@@ -1,9 +1,11 @@
 """What a person or their aidant may write live: their own expression fields only.
 
 Those are the ``attentes`` whose ``origine`` is ``personne`` or ``entourage`` (create, edit,
-delete) and the ``avis_usager`` of every objectif and action. A write is checked by applying it to
-a scratch copy of the document and comparing the content projections without those fields: any
-other difference refuses the whole write (:class:`editor.collab.ports.WritePolicy`).
+delete), the ``avis_usager`` of every objectif and action and the ``accord_usager`` of every
+objectif (the person's agreement with it, rule 2 of docs/domain-rules.md). A write is checked
+by applying it to a scratch copy of the document and comparing the content projections without
+those fields: any other difference refuses the whole write
+(:class:`editor.collab.ports.WritePolicy`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def others_fields(doc: Doc[Any]) -> dict[str, Any]:
     for root in ("objectifs", "actions"):
         for item in data[root]:
             item.pop("avis_usager", None)
+            item.pop("accord_usager", None)
     return data
 
 

@@ -30,7 +30,9 @@ from exports.context import (
 )
 from exports.context import Person as ExportPerson
 from exports.context import Professional as ExportProfessional
+from exports.context import RelatedPerson as ExportRelated
 from exports.context import Structure as ExportStructure
+from server.cercle.rules import MEASURE_LABELS
 from server.db import utcnow
 from server.errors import Conflict
 from server.exports_api.repository import VALIDATED_KIND_VALUES, validated_before
@@ -45,7 +47,7 @@ from server.models import (
     VersionAccord,
 )
 from server.models.exports import ExportContext
-from server.models.person import Role
+from server.models.person import MemberKind, ProtectionMeasure, Role
 from versions.canonical import canonical_json, content_from_canonical, sha256_hex
 
 SERIES_NAMESPACE = uuid.UUID("0b7f3a52-8d6e-4c1e-9f0a-5e2d7c4b1a93")
@@ -77,6 +79,9 @@ class FrozenContext(BaseModel):
     author_id: str
     legal_authenticator_id: str | None = None
     ppa_number: int = 1
+    related: dict[str, ExportRelated] = {}
+    """The person's legal representatives and aidants at the time (contexts frozen before:
+    none)."""
 
 
 def export_kind(kind: str) -> VersionKind:
@@ -221,7 +226,35 @@ async def _build(
         author_id=author,
         legal_authenticator_id=legal,
         ppa_number=max(int(ppa_number or 1), 1),
+        related=await _related(session, person.id),
     )
+
+
+async def _related(session: AsyncSession, person_id: str) -> dict[str, ExportRelated]:
+    """The person's legal representatives and aidants in her cercle, by member id (named by a
+    meeting, a bilan, an agreement)."""
+    rows = await session.scalars(
+        select(CercleMember)
+        .where(
+            CercleMember.person_id == person_id,
+            CercleMember.kind.in_([MemberKind.LEGAL_REPRESENTATIVE.value, MemberKind.AIDANT.value]),
+        )
+        .order_by(CercleMember.created_at, CercleMember.id)
+    )
+    out: dict[str, ExportRelated] = {}
+    for member in rows:
+        measure = (
+            MEASURE_LABELS.get(ProtectionMeasure(member.mesure))
+            if member.mesure in {m.value for m in ProtectionMeasure}
+            else None
+        )
+        out[member.id] = ExportRelated(
+            id=member.id,
+            name=member.display_name,
+            measure=measure or "",
+            scope=member.mesure_portee or "",
+        )
+    return out
 
 
 async def frozen_context(
@@ -261,17 +294,24 @@ async def frozen_context(
     return FrozenContext.model_validate_json(row.data)
 
 
-def _accords(rows: list[VersionAccord], pros: dict[str, ExportProfessional]) -> list[AccordRecord]:
+def _accords(
+    rows: list[VersionAccord],
+    pros: dict[str, ExportProfessional],
+    related: dict[str, ExportRelated],
+) -> list[AccordRecord]:
     out = []
     for row in rows:
         pro = pros.get(row.par)
+        # a legal representative's agreement names him by his member id (rule 3)
+        rel = related.get(row.par) if row.type == TypeAccord.REPRESENTANT.value else None
         out.append(
             AccordRecord(
                 id=f"accord-{row.version_number}-{row.position}",
                 type=TypeAccord(row.type),
                 mode=ModeAccord(row.mode),
-                by=pro.display_name if pro else row.par,
+                by=rel.name if rel else pro.display_name if pro else row.par,
                 by_professional_id=pro.id if pro else None,
+                by_related_id=rel.id if rel else None,
                 witness=row.temoin,
                 date=row.date,
                 reason=row.motif,
@@ -332,7 +372,8 @@ async def export_input(
         person=ctx.person,
         structure=ctx.structure,
         professionals=ctx.professionals,
-        accords=tuple(_accords(accord_rows, ctx.professionals)),
+        accords=tuple(_accords(accord_rows, ctx.professionals, ctx.related)),
+        related_persons=ctx.related,
         author_id=ctx.author_id,
         legal_authenticator_id=ctx.legal_authenticator_id,
         previous_contents=tuple(previous_contents),

@@ -40,6 +40,24 @@ class MemberKind(StrEnum):
     AUDITOR = "auditor"
 
 
+class ProtectionMeasure(StrEnum):
+    """A legal protection measure (Code civil, art. 425 and following)."""
+
+    TUTELLE = "tutelle"
+    CURATELLE = "curatelle"
+    CURATELLE_RENFORCEE = "curatelle_renforcee"
+    HABILITATION_FAMILIALE = "habilitation_familiale"
+    MANDAT_PROTECTION_FUTURE = "mandat_protection_future"
+
+
+class MeasureScope(StrEnum):
+    """What the measure covers: the person (personal decisions), her property, or both."""
+
+    PERSONNE = "personne"
+    BIENS = "biens"
+    PERSONNE_ET_BIENS = "personne_et_biens"
+
+
 class Role(StrEnum):
     COORDINATOR = "coordinator"
     CONTRIBUTOR = "contributor"
@@ -73,6 +91,10 @@ class CercleMember(IdMixin, TimestampMixin, Base):
         ForeignKey("professionals.id", ondelete="RESTRICT"), default=None
     )
     display_name: Mapped[str] = mapped_column(String(200))
+    mesure: Mapped[str | None] = mapped_column(String(40), default=None)
+    """A legal representative's measure (:class:`ProtectionMeasure`); ``None`` otherwise."""
+    mesure_portee: Mapped[str | None] = mapped_column(String(40), default=None)
+    """What the measure covers (:class:`MeasureScope`); ``None``: not said."""
     opposed: Mapped[bool] = mapped_column(Boolean, default=False)
     opposed_at: Mapped[datetime | None] = mapped_column(default=None)
     added_by: Mapped[str | None] = mapped_column(String(36), default=None)

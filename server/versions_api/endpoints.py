@@ -391,6 +391,10 @@ async def validate_ppa(
     if body.personne is not None:
         p = body.personne
         personne = service.AccordInput(p.mode, p.par, p.temoin, p.date, p.motif)
+    representant = None
+    if body.representant is not None:
+        r = body.representant
+        representant = service.RepresentativeInput(r.membre_id, r.mode, r.temoin, r.date, r.motif)
     version = await service.validate(
         session,
         rt,
@@ -399,6 +403,7 @@ async def validate_ppa(
         ppa,
         service.AccordInput(AccordMode(s.mode), s.par, s.temoin, s.date),
         personne,
+        representant,
     )
     await audit.ppa(ppa)
     return await _read(session, version)

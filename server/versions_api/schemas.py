@@ -81,11 +81,54 @@ class PersonAccordIn(TextInput):
         return self
 
 
+REPRESENTATIVE_ACCORD_RULES: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"mode": {"const": A.SIGNE}}},
+        {"properties": {"mode": {"const": A.ORAL}, "temoin": TEXT}, "required": ["temoin"]},
+        {
+            "properties": {"mode": {"enum": [A.REFUSE, A.NON_SOLLICITE]}, "motif": TEXT},
+            "required": ["motif"],
+        },
+    ]
+}
+
+
+class RepresentativeAccordIn(TextInput):
+    """The legal representative's agreement: the cercle member who gave it (a legal
+    representative of the person), and how."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=REPRESENTATIVE_ACCORD_RULES)
+
+    membre_id: str = Field(
+        min_length=1, max_length=36, description="Cercle member id of the legal representative"
+    )
+    mode: AccordMode
+    temoin: str = Field(default="", max_length=200)
+    date: IsoDate | None = Field(default=None, description="Default: the validation day")
+    motif: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _rules(self) -> RepresentativeAccordIn:
+        if self.mode is AccordMode.ORAL and is_blank(self.temoin):
+            raise ValueError("un accord oral du représentant légal doit indiquer un témoin")
+        if self.mode in (AccordMode.REFUSE, AccordMode.NON_SOLLICITE) and is_blank(self.motif):
+            raise ValueError("indiquez le motif (refus ou accord non sollicité)")
+        return self
+
+
 class ValidateIn(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     structure: StructureAccordIn
-    personne: PersonAccordIn | None = None
+    personne: PersonAccordIn | None = Field(
+        default=None,
+        description="The person's agreement: required to validate (409 when missing)",
+    )
+    representant: RepresentativeAccordIn | None = Field(
+        default=None,
+        description="The legal representative's agreement: required (409) when a legal "
+        "representative's measure covers the person",
+    )
 
 
 class VersionRefRead(BaseModel):

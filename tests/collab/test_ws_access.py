@@ -212,6 +212,7 @@ class TestOwnFields:
         attentes.append(Map({"id": "a-mienne", "origine": origin, "texte": Text("Mon attente")}))
         objectif = person.doc.get("objectifs", type=Array)[0]
         objectif["avis_usager"].insert(0, "D'accord. ")
+        objectif["accord_usager"] = "accord"  # her agreement with the objective (rule 2)
         action = person.doc.get("actions", type=Array)[0]
         action["avis_usager"].insert(0, "Oui. ")
         await saved(person)
@@ -223,6 +224,7 @@ class TestOwnFields:
         content = stored_content(database, setup.ppa_id)
         assert any(a.texte == "(modifiée) Mon attente" for a in content.attentes)
         assert content.objectifs[0].avis_usager.startswith("D'accord. ")
+        assert content.objectifs[0].accord_usager == "accord"
         assert content.actions[0].avis_usager.startswith("Oui. ")
         assert person.denied == []
         authors = {row.author for row in update_log(database, setup.ppa_id)}

@@ -76,6 +76,9 @@ def test_every_field_round_trips(
         "Expliqué avec des pictogrammes, en présence de sa sœur."
     )
     projet.get_by_label("Type de projet").select_option("PP")
+    projet.get_by_label("Participation de la personne").select_option(
+        label="Absente de la réunion de projet"
+    )
     region(page, "Projet de vie").get_by_label("Projet de vie", exact=True).fill(
         "Vivre dans mon appartement et jouer au théâtre."
     )
@@ -89,6 +92,7 @@ def test_every_field_round_trips(
         date_fin="2027-12-17",
         modalite_communication="Expliqué avec des pictogrammes, en présence de sa sœur.",
         motif_sans_projet_de_vie="Complété avec sa sœur.",
+        presence_personne="absente",
     )
     expected["projet_de_vie"] = "Vivre dans mon appartement et jouer au théâtre."
 
@@ -130,6 +134,12 @@ def test_every_field_round_trips(
     objectif.get_by_label("Référent").select_option(label="Julien Moreau")
     objectif.get_by_label("Statut").select_option(label="Actif")
     objectif.get_by_label("Avis de la personne").fill("J'aime choisir mes produits.")
+    # rules 2, 5, 7 (docs/domain-rules.md)
+    objectif.get_by_label("Indicateur").fill("Ticket de caisse gardé.")
+    objectif.get_by_label("Priorité").select_option(label="Haute")
+    objectif.get_by_label("La personne est-elle d'accord avec cet objectif ?").select_option(
+        label="D'accord"
+    )
     expected["objectifs"].append(
         {
             "id": objectif_id,
@@ -144,6 +154,13 @@ def test_every_field_round_trips(
             "referent_id": pro["Julien Moreau"],
             "avis_usager": "J'aime choisir mes produits.",
             "statut": "actif",
+            "indicateur": "Ticket de caisse gardé.",
+            "priorite": "haute",
+            "accord_usager": "accord",
+            "bilan_resultat": "non_evalue",
+            "bilan_date": None,
+            "bilan_evalue_par": None,
+            "bilan_commentaire": "",
         }
     )
 
@@ -178,6 +195,9 @@ def test_every_field_round_trips(
     planning.get_by_label("Lieu").fill("Supermarché du quartier")
     action.get_by_label("Résultat attendu").fill("Liste de courses suivie.")
     action.get_by_label("Avis de la personne").fill("D'accord pour essayer.")
+    action.get_by_label("Individuelle ou collective").select_option(label="Collective")
+    action.get_by_label("Partenaires extérieurs").fill("Épicerie solidaire")
+    action.get_by_label("Fin de l'essai", exact=True).fill("2027-04-30")
     expected["actions"].append(
         {
             "id": action_id,
@@ -200,6 +220,12 @@ def test_every_field_round_trips(
             "statut": "essai",
             "resultat_attendu": "Liste de courses suivie.",
             "avis_usager": "D'accord pour essayer.",
+            "structure_responsable": "",
+            "partenaires": "Épicerie solidaire",
+            "modalite_groupe": "collective",
+            "modalite_lieu": "non_precisee",
+            "date_fin_essai": "2027-04-30",
+            "decision_essai": "en_attente",
         }
     )
 
@@ -207,23 +233,34 @@ def test_every_field_round_trips(
     moyen_id, moyen = add_item(page, "moyens", "Ajouter un moyen")
     moyen.get_by_label("Type").select_option(label="Humain")
     moyen.get_by_label("Description").fill("Ergothérapeute, une heure par semaine.")
+    moyen.get_by_label("Financement").fill("Budget du SAVS")
     expected["moyens"].append(
-        {"id": moyen_id, "type": "humain", "description": "Ergothérapeute, une heure par semaine."}
+        {
+            "id": moyen_id,
+            "type": "humain",
+            "description": "Ergothérapeute, une heure par semaine.",
+            "action_ids": [],
+            "date_debut": None,
+            "date_fin": None,
+            "financement": "Budget du SAVS",
+        }
     )
 
     # -- bilan
     bilan = region(page, "Bilan")
-    bilan.get_by_label("Date de l'évaluation").fill("2027-06-21")
+    bilan.get_by_label("Bilan prévu le").fill("2027-06-21")
     bilan.get_by_label("Prochaine révision").fill("2027-12-06")
     bilan.get_by_label("Notes de préparation").fill("Préparé avec sa sœur.")
-    bilan.get_by_label("Notes rédigées par").fill("Emma Martin")
-    bilan.get_by_label("Notes rédigées par").press("Tab")
-    expected["bilan"] = {
-        "date_evaluation": "2027-06-21",
-        "prochaine_revision": "2027-12-06",
-        "notes_preparation": "Préparé avec sa sœur.",
-        "redige_par": "Emma Martin",
-    }
+    bilan.get_by_label("Synthèse du bilan").fill("À faire après le bilan.")
+    bilan.get_by_label("Rédigé par").fill("Emma Martin")
+    bilan.get_by_label("Rédigé par").press("Tab")
+    expected["bilan"].update(
+        date_evaluation_prevue="2027-06-21",
+        prochaine_revision="2027-12-06",
+        notes_preparation="Préparé avec sa sœur.",
+        synthese="À faire après le bilan.",
+        redige_par="Emma Martin",
+    )
 
     wait_saved(page)
     after = content_of(api, ppa_id)

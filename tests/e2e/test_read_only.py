@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import Api, LiveServer
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+from tests.server.versions.helpers import PERSON_ACCORD
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +74,8 @@ def test_auditor_reads_validated_history_and_downloads_the_audit_bundle(
     fresh_ppa("Brouillon invisible pour l'audit")
     ppa_id = fresh_ppa("PPA audité")
     response = api_as("coordinatrice").post(
-        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+        f"/api/ppas/{ppa_id}/validate",
+        json={"structure": {"par": "Claire Durand"}, "personne": PERSON_ACCORD},
     )
     assert response.status_code == 201, response.text
 
@@ -110,7 +112,8 @@ def test_esms_reads_a_validated_ppa_without_controls(
     ppa_id = fresh_ppa("PPA transmis à l'ESMS")
     coordinatrice = api_as("coordinatrice")
     response = coordinatrice.post(
-        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+        f"/api/ppas/{ppa_id}/validate",
+        json={"structure": {"par": "Claire Durand"}, "personne": PERSON_ACCORD},
     )
     assert response.status_code == 201, response.text
     before = content_of(coordinatrice, ppa_id)

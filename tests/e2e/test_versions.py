@@ -16,6 +16,7 @@ from exports.registry import FORMATS
 from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
 from tests.e2e.test_read_only import EDIT_CONTROLS, force_write
+from tests.server.versions.helpers import PERSON_ACCORD
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,8 @@ def open_history(page: Page) -> Any:
 
 def validate_by_api(api: Api, ppa_id: str) -> dict[str, Any]:
     response = api.post(
-        f"/api/ppas/{ppa_id}/validate", json={"structure": {"par": "Claire Durand"}}
+        f"/api/ppas/{ppa_id}/validate",
+        json={"structure": {"par": "Claire Durand"}, "personne": PERSON_ACCORD},
     )
     assert response.status_code == 201, response.text
     version: dict[str, Any] = response.json()

@@ -29,6 +29,7 @@ VALIDATED_ON = date(2026, 12, 7)
 """The day the tests validate on: ``valid_ppa`` runs from 01/12/2026, its review is 15/11/2027."""
 
 B = Severity.BLOQUANT.value
+AV = Severity.A_VERIFIER.value
 W = Severity.A_VERIFIER.value
 
 COMPLETENESS_CODES = frozenset(
@@ -64,13 +65,16 @@ def test_an_empty_draft_lists_the_blocking_problems_in_document_order() -> None:
         ("projet.titre", "missing_title", B),
         ("projet.date_debut", "missing_field", B),
         ("projet.date_fin", "missing_field", B),
+        # rules 2 and 7 (tests/editor/test_followup.py): asked, not blocking
+        ("projet.presence_personne", "participation_not_recorded", AV),
+        ("projet.referent_id", "missing_field", AV),
+        ("projet.date_reunion", "missing_field", AV),
         ("projet_de_vie", "missing_field", B),
         ("attentes", "no_attente", B),
         ("besoins", "no_besoin", B),
         ("bilan.prochaine_revision", "missing_field", B),
     ]
-    assert all(p.blocking for p in found)
-    assert found[3].message == (
+    assert found[6].message == (
         "Le projet de vie de la personne n'est pas écrit : écrivez-le avec ses mots, ou "
         "indiquez pourquoi il n'y en a pas."
     )
@@ -329,7 +333,11 @@ def test_review_limits_are_inclusive_of_12_months() -> None:
     assert problems(content, on=date(2026, 11, 29)) == {
         ("bilan.prochaine_revision", "review_too_late", B)
     }
-    assert problems(content, on=date(2027, 11, 29)) == set()  # the day before the review
+    # the day before the review; by then the two trials ended without a decision (rule 7)
+    assert problems(content, on=date(2027, 11, 29)) == {
+        ("actions[a-education].decision_essai", "trial_decision_due", AV),
+        ("actions[a-tramway].decision_essai", "trial_decision_due", AV),
+    }
 
 
 def test_without_a_validation_day_the_review_is_only_asked_for() -> None:

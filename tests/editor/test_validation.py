@@ -18,6 +18,7 @@ from editor.schema import (
 )
 from tests.editor.test_coding import CODING_CASES
 from tests.editor.test_completeness import COMPLETENESS_CASES, COMPLETENESS_CODES
+from tests.editor.test_followup import FOLLOWUP_CASES, FOLLOWUP_CODES
 from tests.factories import MEMBERS, small_ppa, valid_ppa
 
 
@@ -111,6 +112,7 @@ def _action_dates(c: PPAContent) -> None:
 
 
 def _bilan_dates(c: PPAContent) -> None:
+    c.bilan.date_evaluation = date(2026, 11, 20)  # the sample's bilan is planned (rule 5)
     c.bilan.prochaine_revision = date(2025, 5, 31)
 
 
@@ -266,6 +268,7 @@ def test_every_code_is_exercised() -> None:
     exercised = {code for _, _, found in CASES for _, code in found}
     exercised |= {code for _, _, found in COMPLETENESS_CASES for _, code, _ in found}
     exercised |= {code for _, _, found in CODING_CASES for _, code in found}
+    exercised |= {code for _, _, found in FOLLOWUP_CASES for _, code, _ in found}
     assert exercised | {"unknown_member"} == PROBLEM_CODES
 
 
@@ -315,7 +318,8 @@ def test_unknown_members() -> None:
         ("actions[a-cuisine].referent_id", "unknown_member"),
         ("actions[a-tramway].intervenant_ids[0]", "unknown_member"),
     }
-    assert len(validate(content, member_ids=frozenset())) == 13  # 11 referents, 2 intervenants
+    # 11 referents, 2 intervenants, the project's referent (rule 7)
+    assert len(validate(content, member_ids=frozenset())) == 14
 
 
 def test_all_problems_at_once() -> None:
@@ -374,7 +378,8 @@ def test_orphans_and_mixed_list() -> None:
         ("actions[a1].prestations[0]", "not_a_prestation"),
         ("actions[a1].date_debut", "planning_without_start_date"),
     }
-    completeness = {(p.path, p.code) for p in validate(content) if p.code in COMPLETENESS_CODES}
+    asked = COMPLETENESS_CODES | FOLLOWUP_CODES
+    completeness = {(p.path, p.code) for p in validate(content) if p.code in asked}
     assert found(content) == structural | completeness
     assert ("actions[a1].date_debut", "missing_field") not in completeness  # said once
 

@@ -48,6 +48,8 @@ def test_bundle_shape_golden(validated: ExportInput) -> None:
             "tddui-goal-objectif": len(ct.objectifs),
             "tddui-task-action": len(ct.actions),
             "tddui-task-prestation": sum(len(a.prestations) for a in ct.actions),
+            "tddui-goal-attente": len(ct.attentes),
+            "tddui-task-bilan": 1,
         }
     )
     assert bundle["type"] == "transaction"
@@ -183,7 +185,7 @@ BESOIN = "tddui-service-request-besoin"
 ACTION = "tddui-task-action"
 PRESTATION = "tddui-task-prestation"
 CAREPLAN = "tddui-careplan-projet-personnalise"
-PPA_CATEGORY = "CarePlan.category: exactement une catégorie TRE_R390 « PPA »"
+PPA_CATEGORY = "CarePlan.category: exactement une catégorie TRE_R390 (le type du projet)"
 
 
 def _set_category(b: Json, **changes: str) -> None:

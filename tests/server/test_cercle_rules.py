@@ -36,6 +36,8 @@ class Case:
     """``user:<kind>`` (a login of that kind), ``client`` (an API client) or ``directory``
     (a professional of the directory, without a login)."""
     accepted: bool
+    extra: tuple[tuple[str, str], ...] = ()
+    """Other fields of the request (a legal representative's measure, rule 3)."""
 
 
 CASES: dict[str, Case] = {
@@ -48,7 +50,11 @@ CASES: dict[str, Case] = {
     "role person, kind aidant": Case("aidant", "person", "user:aidant", False),
     "aidant": Case("aidant", "aidant", "user:aidant", True),
     "legal representative, contributor": Case(
-        "legal_representative", "contributor", "user:aidant", True
+        "legal_representative",
+        "contributor",
+        "user:aidant",
+        True,
+        (("mesure", "curatelle_renforcee"), ("mesure_portee", "personne_et_biens")),
     ),
     "auditor": Case("auditor", "auditor", "user:auditor", True),
     "structure software, esms": Case("structure_system", "esms", "client", True),
@@ -118,7 +124,12 @@ def test_add_member(name: str, api_as: Any, engine: sa.Engine) -> None:
     person_id = _fresh_person(api_as)
     response = api_as(COORD).post(
         f"/api/persons/{person_id}/cercle",
-        json={"kind": case.kind, "role": case.role, **_account(engine, case.account)},
+        json={
+            "kind": case.kind,
+            "role": case.role,
+            **_account(engine, case.account),
+            **dict(case.extra),
+        },
     )
     if case.accepted:
         assert response.status_code == 201, response.text

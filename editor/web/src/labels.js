@@ -8,6 +8,8 @@ const { enum_labels: ENUMS, frequence_units: UNITS } = catalogue
 export const ROLE_LABELS = catalogue.role_labels
 export const PPA_STATUS_LABELS = catalogue.ppa_status_labels
 export const VERSION_KIND_LABELS = catalogue.version_kind_labels
+/** A legal representative's protection measure (tutelle, curatelle...). */
+export const MEASURE_LABELS = catalogue.measure_labels
 /** Export formats (exports/registry.py): name, label, drafts_allowed, avenant_only. */
 export const EXPORT_FORMATS = catalogue.export_formats
 
@@ -21,6 +23,14 @@ export const JOURS = Object.entries(ENUMS.Jour).map(([code, name]) => [code, nam
 export const TYPE_MOYEN_LABELS = ENUMS.TypeMoyen
 export const ACCORD_TYPE_LABELS = ENUMS.TypeAccord
 export const ACCORD_MODE_LABELS = ENUMS.ModeAccord
+export const PRESENCE_LABELS = ENUMS.PresenceReunion
+export const BESOIN_COMMUNICATION_LABELS = ENUMS.BesoinCommunication
+export const ACCORD_OBJECTIF_LABELS = ENUMS.AccordObjectif
+export const PRIORITE_LABELS = ENUMS.Priorite
+export const RESULTAT_LABELS = ENUMS.ResultatObjectif
+export const MODALITE_GROUPE_LABELS = ENUMS.ModaliteGroupe
+export const MODALITE_LIEU_LABELS = ENUMS.ModaliteLieu
+export const DECISION_ESSAI_LABELS = ENUMS.DecisionEssai
 
 export const SERAFIN_KIND_LABELS = catalogue.serafin_kind_labels
 /** The TRE_R390 type codes of a projet (PPA, PP, PAI...) and their official displays. */

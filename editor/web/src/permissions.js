@@ -53,7 +53,8 @@ export const OWN_ORIGINS = new Set(['personne', 'entourage'])
 
 /** The person's and aidant's own fields (fieldKey "root/id/key"), as server/collab/policy.py
  * enforces them: the attentes whose origine is "personne" or "entourage" (create, edit, delete,
- * origine among those two) and the avis_usager of every objectif and action.
+ * origine among those two), the avis_usager of every objectif and action and the accord_usager of
+ * every objectif.
  * @param {string} fieldKey
  * @param {{origine?: string}} [item] what the field's item holds (an attente's origine)
  * @returns {boolean}
@@ -62,5 +63,6 @@ export function ownFieldWritable (fieldKey, { origine } = {}) {
   const parts = fieldKey.split('/')
   if (parts[0] === 'attentes') return OWN_ORIGINS.has(origine) && (parts[2] === 'texte' || parts[2] === 'origine')
   if ((parts[0] === 'objectifs' || parts[0] === 'actions') && parts[2] === 'avis_usager') return true
+  if (parts[0] === 'objectifs' && parts[2] === 'accord_usager') return true
   return false
 }

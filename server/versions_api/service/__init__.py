@@ -6,6 +6,7 @@ history, bundles, reviews), ``common`` (live document, the PPA row's compare-and
 names the endpoints use are re-exported here.
 """
 
+from server.versions_api.service.agreements import RepresentativeInput
 from server.versions_api.service.avenants import abandon_avenant, open_avenant
 from server.versions_api.service.common import (
     AvenantRefusedError,
@@ -40,6 +41,7 @@ __all__ = [
     "AvenantRefusedError",
     "History",
     "NewVersion",
+    "RepresentativeInput",
     "Restored",
     "SessionCheckpoints",
     "ValidationRefused",

@@ -20,6 +20,7 @@ from server.ppas import service as ppas_service
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
+from server.versions_api.service.agreements import RepresentativeInput, agreement_problems
 from server.versions_api.service.claims import (
     RESTORE_IN_PROGRESS,
     no_restore_since,
@@ -76,8 +77,13 @@ async def validate(
     ppa: PPA,
     structure: AccordInput,
     personne: AccordInput | None,
+    representant: RepresentativeInput | None = None,
 ) -> Version:
     """Validate the draft (or the avenant in progress): all of it, or nothing.
+
+    The person's agreement is required, and her legal representative's when his measure asks
+    for it (:mod:`server.versions_api.service.agreements`): missing, they are blocking
+    problems of the same 409 as the content's.
 
     Locks the live room, compare-and-sets the PPA (``draft``/``avenant_draft`` -> ``validated``,
     locked), checks the content (problems, the avenant rule), records a checkpoint if the content
@@ -87,14 +93,15 @@ async def validate(
     state = await _lock_room(session, rt, guard, ppa)
     doc_state, at = await _lock_ppa(session, rt, ppa, state)
     content = content_of_state(doc_state)
-    base = await _check_content(session, rt, ppa, state, content, local_day(at))
+    agreements = await agreement_problems(session, ppa, personne is not None, representant)
+    base = await _check_content(session, rt, ppa, state, content, local_day(at), agreements)
     await _supersede_previous(session, rt, guard, ppa, at)
     rt.step("superseded", ppa.id)
     await checkpoint_if_changed(
         session, rt, ppa.id, doc_state, "Point de sauvegarde avant validation", principal.id, at
     )
     rt.step("checkpoint", ppa.id)
-    accords = _accords(principal, structure, personne, at)
+    accords = _accords(principal, structure, personne, representant, at)
     new = await _validated_version(session, ppa, principal, doc_state, content, accords, at)
     if base is not None:
         await _as_avenant(session, ppa, new, base, content)
@@ -159,13 +166,14 @@ async def _check_content(
     state: PPAState,
     content: PPAContent,
     validated_on: date,
+    agreements: list[dict[str, Any]],
 ) -> Version | None:
     """Refuse an avenant touching objectives or besoins (first: it needs a revision, whatever
-    else is missing), then a content with blocking problems (those *à vérifier* do not block);
-    the validated version an avenant amends (``None`` for a draft)."""
+    else is missing), then a content with blocking problems (those *à vérifier* do not block)
+    or missing agreements; the validated version an avenant amends (``None`` for a draft)."""
     base = await _avenant_base(session, ppa, state, content)
     problems = await ppas_service.problems_of(session, rt.documents, ppa, content, validated_on)
-    blocking = [p for p in problems if p["severity"] == Severity.BLOQUANT.value]
+    blocking = [p for p in problems if p["severity"] == Severity.BLOQUANT.value] + agreements
     if blocking:
         raise ValidationRefused(_problems_detail(blocking), extra={"problems": blocking})
     return base
@@ -219,13 +227,23 @@ async def _supersede_previous(
 
 
 def _accords(
-    principal: Principal, structure: AccordInput, personne: AccordInput | None, at: datetime
+    principal: Principal,
+    structure: AccordInput,
+    personne: AccordInput | None,
+    representant: RepresentativeInput | None,
+    at: datetime,
 ) -> list[AccordRecord]:
-    """The agreements of the structure (and of the person), dated the local day by default."""
+    """The agreements of the structure, of the person (and of her legal representative, whose
+    ``par`` is his cercle member id), dated the local day by default."""
     validated_on = local_day(at)
     given = [(AccordType.STRUCTURE, structure)]
     if personne is not None:
         given.append((AccordType.PERSONNE, personne))
+    if representant is not None:
+        r = representant
+        given.append(
+            (AccordType.REPRESENTANT, AccordInput(r.mode, r.member_id, r.temoin, r.date, r.motif))
+        )
     return [
         AccordRecord(
             type=type_,

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.factories import valid_ppa
 from tests.server.helpers import Cercle, build_cercle
-from tests.server.versions.helpers import STRUCTURE_ACCORD
+from tests.server.versions.helpers import PERSON_ACCORD, STRUCTURE_ACCORD
 
 COORD = "coordinatrice"
 CONTRIB = "infirmier"
@@ -64,7 +64,8 @@ def _saved(c: Cercle, api_as: Any, count: int = 1) -> tuple[str, int]:
 def _validated(c: Cercle, api_as: Any) -> str:
     ppa_id = _fresh(c, api_as)
     response = api_as(COORD).post(
-        f"/api/ppas/{ppa_id}/validate", json={"structure": STRUCTURE_ACCORD}
+        f"/api/ppas/{ppa_id}/validate",
+        json={"structure": STRUCTURE_ACCORD, "personne": PERSON_ACCORD},
     )
     assert response.status_code == 201, response.text
     return ppa_id
@@ -103,7 +104,7 @@ VERSION_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         lambda c, api_as: (
             "POST",
             f"/api/ppas/{_fresh(c, api_as)}/validate",
-            {"structure": STRUCTURE_ACCORD},
+            {"structure": STRUCTURE_ACCORD, "personne": PERSON_ACCORD},
         ),
         {COORD},
         201,

@@ -18,6 +18,9 @@ from tests.server.versions.helpers import COORD, new_ppa, validate
 EMPTY_DRAFT = [
     ("projet.date_debut", "missing_field"),
     ("projet.date_fin", "missing_field"),
+    ("projet.presence_personne", "participation_not_recorded"),  # à vérifier (rule 2)
+    ("projet.referent_id", "missing_field"),  # à vérifier (rule 7)
+    ("projet.date_reunion", "missing_field"),  # à vérifier (rule 7)
     ("projet_de_vie", "missing_field"),
     ("attentes", "no_attente"),
     ("besoins", "no_besoin"),
@@ -44,7 +47,8 @@ def test_an_empty_draft_is_refused_with_409_and_the_blocking_problems(
     ppa_id = _create(api_as, demo, None)
     problems = coord.get(f"/api/ppas/{ppa_id}/problems").json()
     assert [(p["path"], p["code"]) for p in problems] == EMPTY_DRAFT
-    assert {p["severity"] for p in problems} == {"bloquant"}
+    blocking = [p for p in problems if p["severity"] == "bloquant"]
+    assert len(blocking) == len(EMPTY_DRAFT) - 3
     assert coord.get(f"/api/ppas/{ppa_id}").json()["problems"] == problems
 
     before = counts(database, ppa_id)
@@ -54,7 +58,7 @@ def test_an_empty_draft_is_refused_with_409_and_the_blocking_problems(
     assert payload["error"] == "ValidationRefused"
     assert payload["detail"].startswith("Le PPA ne peut pas être validé")
     assert "Aucun besoin n'est identifié" in payload["detail"]
-    assert payload["problems"] == problems
+    assert payload["problems"] == blocking
     ppa = coord.get(f"/api/ppas/{ppa_id}").json()
     assert (ppa["status"], ppa["locked"]) == ("draft", False)
     assert counts(database, ppa_id) == before

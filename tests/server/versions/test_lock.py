@@ -43,7 +43,7 @@ def test_validation_locks_ppa_and_room(
             COORD,
             "POST",
             "/validate",
-            {"structure": {"par": "Direction"}},
+            {"structure": {"par": "Direction"}, "personne": {"mode": "signe", "par": "Léa"}},
         ),
         (COORD, "POST", "/avenant/abandon", None),
     ],

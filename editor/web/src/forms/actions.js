@@ -3,7 +3,8 @@ import * as Y from 'yjs'
 import { h, uid, replace } from '../dom.js'
 import { confirmDialog } from '../dialog.js'
 import {
-  FREQUENCE_LABELS, FREQUENCE_UNITS, JOURS, STATUT_ACTION_LABELS, TYPE_MOYEN_LABELS
+  DECISION_ESSAI_LABELS, FREQUENCE_LABELS, FREQUENCE_UNITS, JOURS, MODALITE_GROUPE_LABELS,
+  MODALITE_LIEU_LABELS, STATUT_ACTION_LABELS, TYPE_MOYEN_LABELS
 } from '../labels.js'
 import { addAction, addMoyen, newPlanning, textOf } from '../model.js'
 import { pickSerafin } from '../serafin.js'
@@ -238,7 +239,15 @@ export function actionsSection (ctx, scope) {
           dateField(ctx, s, { ymap: item, key: 'date_fin', fieldKey: k('date_fin'), label: 'Fin', writable: w('date_fin') })),
         planningField(ctx, s, item),
         textField(ctx, s, { ymap: item, key: 'resultat_attendu', fieldKey: k('resultat_attendu'), label: 'Résultat attendu', writable: w('resultat_attendu') }),
-        textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', writable: w('avis_usager') })))
+        textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', writable: w('avis_usager') }),
+        row(
+          selectField(ctx, s, { ymap: item, key: 'modalite_groupe', fieldKey: k('modalite_groupe'), label: 'Individuelle ou collective', options: entries(MODALITE_GROUPE_LABELS), fallback: 'non_precisee', writable: w('modalite_groupe') }),
+          selectField(ctx, s, { ymap: item, key: 'modalite_lieu', fieldKey: k('modalite_lieu'), label: 'Sur place ou à distance', options: entries(MODALITE_LIEU_LABELS), fallback: 'non_precisee', writable: w('modalite_lieu') })),
+        textField(ctx, s, { ymap: item, key: 'structure_responsable', fieldKey: k('structure_responsable'), label: 'Structure responsable', hint: 'Si ce n\'est pas la structure du PPA (nom, FINESS).', multiline: false, writable: w('structure_responsable') }),
+        textField(ctx, s, { ymap: item, key: 'partenaires', fieldKey: k('partenaires'), label: 'Partenaires extérieurs', hint: 'Qui ne sont pas membres du cercle (un club, une association…).', writable: w('partenaires') }),
+        row(
+          dateField(ctx, s, { ymap: item, key: 'date_fin_essai', fieldKey: k('date_fin_essai'), label: "Fin de l'essai", hint: "Pour une action « à l'essai ».", writable: w('date_fin_essai') }),
+          selectField(ctx, s, { ymap: item, key: 'decision_essai', fieldKey: k('decision_essai'), label: "Décision à la fin de l'essai", options: entries(DECISION_ESSAI_LABELS), fallback: 'en_attente', writable: w('decision_essai') }))))
     return card
   }
   sectionEl = section('actions', "Actions (modalités d'accompagnement)", 'Ce qui est fait, par qui, quand et où, au service des objectifs.',
@@ -253,6 +262,8 @@ export function actionsSection (ctx, scope) {
  */
 export function moyensSection (ctx, scope) {
   let sectionEl = null
+  const actionOptions = () => ctx.roots.actions.toArray().filter((m) => m instanceof Y.Map)
+    .map((a, i) => [a.get('id'), `Action ${i + 1} : ${excerpt(textOf(a, 'titre') || 'sans titre', 70)}`])
   const renderItem = (item, s, api) => {
     const id = item.get('id')
     const card = h('article', { class: 'card item', dataset: { itemId: id } })
@@ -260,7 +271,15 @@ export function moyensSection (ctx, scope) {
       h('div', { class: 'card__head' }, cardHeading(s, card, item, 'Moyen', api, 'description'), ctx.canStructureOf('moyens') ? deleteButton(ctx, 'moyens', item, 'Moyen', 'le moyen') : null),
       h('div', { class: 'card__body' },
         selectField(ctx, s, { ymap: item, key: 'type', fieldKey: `moyens/${id}/type`, label: 'Type', options: entries(TYPE_MOYEN_LABELS), fallback: 'autre', writable: ctx.canWrite(`moyens/${id}/type`) }),
-        textField(ctx, s, { ymap: item, key: 'description', fieldKey: `moyens/${id}/description`, label: 'Description', writable: ctx.canWrite(`moyens/${id}/description`) })))
+        textField(ctx, s, { ymap: item, key: 'description', fieldKey: `moyens/${id}/description`, label: 'Description', writable: ctx.canWrite(`moyens/${id}/description`) }),
+        checkboxesField(ctx, s, {
+          ymap: item, key: 'action_ids', fieldKey: `moyens/${id}/action_ids`, legend: 'Actions servies', options: actionOptions,
+          subscribe: subscribeDeep([ctx.roots.actions], 300), writable: ctx.canWrite(`moyens/${id}/action_ids`), emptyText: 'Aucune action'
+        }),
+        row(
+          dateField(ctx, s, { ymap: item, key: 'date_debut', fieldKey: `moyens/${id}/date_debut`, label: 'Début', writable: ctx.canWrite(`moyens/${id}/date_debut`) }),
+          dateField(ctx, s, { ymap: item, key: 'date_fin', fieldKey: `moyens/${id}/date_fin`, label: 'Fin', writable: ctx.canWrite(`moyens/${id}/date_fin`) })),
+        textField(ctx, s, { ymap: item, key: 'financement', fieldKey: `moyens/${id}/financement`, label: 'Financement', hint: 'PCH, budget de la structure, famille…', multiline: false, writable: ctx.canWrite(`moyens/${id}/financement`) })))
     return card
   }
   sectionEl = section('moyens', 'Moyens et ressources', null,

@@ -16,6 +16,8 @@ import { observe, observeKeys } from './fields.js'
  * @property {import('../problems.js').ProblemRegistry} problems
  * @property {import('../serafin.js').SerafinLabels} serafin labels of SERAFIN-PH codes
  * @property {() => import('./fields.js').Choices} memberOptions the professionals of the cercle
+ * @property {() => import('./fields.js').Choices} peopleOptions every member who may take part in
+ *   a meeting (professionals by their professional id, the others by their member id)
  * @property {(id: string) => string} memberName a member's name from any of their ids
  * @property {'edit' | 'own' | 'read'} mode what this user may change (permissions.js modeFor)
  * @property {string} ownOrigine the origine of the attentes a person or aidant adds

@@ -1,7 +1,7 @@
 // Objectifs: each answers one besoin.
 import * as Y from 'yjs'
 import { h, uid, replace } from '../dom.js'
-import { STATUT_OBJECTIF_LABELS } from '../labels.js'
+import { ACCORD_OBJECTIF_LABELS, PRIORITE_LABELS, RESULTAT_LABELS, STATUT_OBJECTIF_LABELS } from '../labels.js'
 import { addObjectif, setSingleBesoin, textOf } from '../model.js'
 import { arrayOf, dateField, observeKeys, selectField, textField } from './fields.js'
 import {
@@ -133,7 +133,16 @@ export function objectifsSection (ctx, scope) {
         row(
           selectField(ctx, s, { ymap: item, key: 'referent_id', fieldKey: k('referent_id'), label: 'Référent', options: ctx.memberOptions, nullable: true, writable: w('referent_id') }),
           selectField(ctx, s, { ymap: item, key: 'statut', fieldKey: k('statut'), label: 'Statut', options: entries(STATUT_OBJECTIF_LABELS), fallback: 'en_preparation', writable: w('statut') })),
-        textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', hint: 'Ce que la personne pense de cet objectif, avec ses mots.', writable: w('avis_usager') })))
+        textField(ctx, s, { ymap: item, key: 'indicateur', fieldKey: k('indicateur'), label: 'Indicateur', hint: 'Comment on saura que l\'objectif est atteint.', writable: w('indicateur') }),
+        selectField(ctx, s, { ymap: item, key: 'priorite', fieldKey: k('priorite'), label: 'Priorité', options: entries(PRIORITE_LABELS), fallback: 'non_definie', writable: w('priorite') }),
+        selectField(ctx, s, { ymap: item, key: 'accord_usager', fieldKey: k('accord_usager'), label: 'La personne est-elle d\'accord avec cet objectif ?', options: entries(ACCORD_OBJECTIF_LABELS), fallback: 'non_exprime', writable: w('accord_usager') }),
+        textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', hint: 'Ce que la personne pense de cet objectif, avec ses mots.', writable: w('avis_usager') }),
+        h('fieldset', { class: 'subsection' }, h('legend', {}, "Bilan de l'objectif"),
+          row(
+            selectField(ctx, s, { ymap: item, key: 'bilan_resultat', fieldKey: k('bilan_resultat'), label: 'Résultat', options: entries(RESULTAT_LABELS), fallback: 'non_evalue', writable: w('bilan_resultat') }),
+            dateField(ctx, s, { ymap: item, key: 'bilan_date', fieldKey: k('bilan_date'), label: "Évalué le", hint: "La date où l'évaluation a eu lieu (pas une date prévue).", writable: w('bilan_date') })),
+          selectField(ctx, s, { ymap: item, key: 'bilan_evalue_par', fieldKey: k('bilan_evalue_par'), label: 'Évalué par', options: ctx.memberOptions, nullable: true, writable: w('bilan_evalue_par') }),
+          textField(ctx, s, { ymap: item, key: 'bilan_commentaire', fieldKey: k('bilan_commentaire'), label: "Commentaire d'évaluation", writable: w('bilan_commentaire') }))))
     return card
   }
   sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.',

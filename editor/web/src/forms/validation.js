@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { formatDate, h, replace } from '../dom.js'
 import { ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS } from '../labels.js'
 import { textOf } from '../model.js'
-import { dateField, observe, stringField, textField } from './fields.js'
+import { checkboxesField, dateField, observe, stringField, textField } from './fields.js'
 import { section, row } from './kit.js'
 
 /** @typedef {import('./kit.js').FormContext} FormContext */
@@ -18,10 +18,15 @@ export function bilanSection (ctx, scope) {
   const w = (k) => ctx.canWrite(`bilan/${k}`)
   return section('bilan', 'Bilan', null,
     row(
-      dateField(ctx, scope, { ymap: bilan, key: 'date_evaluation', fieldKey: 'bilan/date_evaluation', label: "Date de l'évaluation", writable: w('date_evaluation') }),
+      dateField(ctx, scope, { ymap: bilan, key: 'date_evaluation_prevue', fieldKey: 'bilan/date_evaluation_prevue', label: 'Bilan prévu le', writable: w('date_evaluation_prevue') }),
+      dateField(ctx, scope, { ymap: bilan, key: 'date_evaluation', fieldKey: 'bilan/date_evaluation', label: 'Bilan réalisé le', hint: 'Seulement une fois le bilan fait.', writable: w('date_evaluation') }),
       dateField(ctx, scope, { ymap: bilan, key: 'prochaine_revision', fieldKey: 'bilan/prochaine_revision', label: 'Prochaine révision', writable: w('prochaine_revision'), hint: 'Au moins une fois par an.' })),
+    textField(ctx, scope, { ymap: bilan, key: 'perimetre', fieldKey: 'bilan/perimetre', label: 'Périmètre du bilan', writable: w('perimetre') }),
+    checkboxesField(ctx, scope, { ymap: bilan, key: 'invites_ids', fieldKey: 'bilan/invites_ids', legend: 'Invités au bilan (membres du cercle)', options: ctx.peopleOptions, writable: w('invites_ids'), emptyText: 'Aucun invité' }),
+    textField(ctx, scope, { ymap: bilan, key: 'invites_autres', fieldKey: 'bilan/invites_autres', label: 'Autres invités', hint: 'Un par ligne.', writable: w('invites_autres') }),
     textField(ctx, scope, { ymap: bilan, key: 'notes_preparation', fieldKey: 'bilan/notes_preparation', label: 'Notes de préparation', hint: 'Peuvent être écrites par la personne ou un proche.', writable: w('notes_preparation') }),
-    stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Notes rédigées par', writable: w('redige_par') }))
+    textField(ctx, scope, { ymap: bilan, key: 'synthese', fieldKey: 'bilan/synthese', label: 'Synthèse du bilan', writable: w('synthese') }),
+    stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Rédigé par', writable: w('redige_par') }))
 }
 
 /**

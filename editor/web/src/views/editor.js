@@ -51,6 +51,8 @@ export function mountEditor (root, { ppaId }) {
     // designate professionals by their professional id; other members by their member id.
     const professionals = cercle.filter((m) => m.kind === 'professional' && !m.opposed)
     const memberOptions = () => professionals.map((m) => [m.professional_id || m.id, m.display_name])
+    const people = cercle.filter((m) => !m.opposed && ['professional', 'aidant', 'legal_representative', 'person'].includes(m.kind))
+    const peopleOptions = () => people.map((m) => [m.kind === 'professional' ? (m.professional_id || m.id) : m.id, m.display_name])
     const memberName = (id) => {
       const m = cercle.find((x) => x.id === id || x.professional_id === id || x.user_id === id)
       return m ? m.display_name : id
@@ -253,6 +255,7 @@ export function mountEditor (root, { ppaId }) {
       problems,
       serafin,
       memberOptions,
+      peopleOptions,
       memberName,
       get mode () { return mode },
       canStructureOf: (section) => mode === 'edit' && !frozen.has(section),

@@ -7,7 +7,7 @@ import { getMe } from '../auth.js'
 import { openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
 import {
-  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
+  ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, MEASURE_LABELS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
   personName
 } from '../labels.js'
 import { bySeverity } from '../problems.js'
@@ -262,7 +262,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
       build: (close) => h('div', {},
         version.accords.length
           ? h('div', {}, h('h3', {}, 'Accords recueillis'), h('ul', {}, version.accords.map((a) => h('li', {},
-            `${a.type === 'structure' ? 'Structure' : 'Personne'} : ${ACCORD_MODE_LABELS[a.mode] || a.mode}`,
+            `${ACCORD_TYPE_LABELS[a.type] || a.type} : ${ACCORD_MODE_LABELS[a.mode] || a.mode}`,
             a.par ? `, par ${a.par}` : '', a.temoin ? `, témoin : ${a.temoin}` : '', a.date ? `, le ${formatDate(a.date)}` : '',
             a.motif ? ` — motif : ${a.motif}` : ''))))
           : null,
@@ -357,6 +357,28 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const error = h('div', { class: 'form-error', role: 'alert' })
         const submit = h('button', { type: 'submit', class: 'btn btn--primary' }, avenant ? "Valider définitivement l'avenant" : 'Valider définitivement')
         api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then(showProblems).catch(() => {})
+        // The legal representative's agreement (rule 3): shown when the cercle holds one.
+        const rMember = h('select', { id: uid('rmem') })
+        const rTemoin = h('input', { id: uid('rtem'), type: 'text' })
+        const rDate = h('input', { id: uid('rdate'), type: 'date', value: today() })
+        const rMotif = h('textarea', { id: uid('rmot'), rows: '2' })
+        const rName = uid('rmode')
+        const rWrap = h('fieldset', { class: 'accord', hidden: true }, h('legend', {}, ACCORD_TYPE_LABELS.representant),
+          field('Représentant légal (membre du cercle)', rMember),
+          radios(rName, 'Mode', Object.entries(ACCORD_MODE_LABELS), 'signe'),
+          field('Témoin (accord oral)', rTemoin),
+          field('Motif (refus ou accord non sollicité)', rMotif),
+          field('Date', rDate))
+        if (person) {
+          api(`/api/persons/${encodeURIComponent(person.id)}/cercle`).then((members) => {
+            const reps = members.filter((m) => m.kind === 'legal_representative' && !m.opposed)
+            if (!reps.length) return
+            replace(rMember, h('option', { value: '' }, '— choisir —'),
+              ...reps.map((m) => h('option', { value: m.id }, m.mesure ? `${m.display_name} (${MEASURE_LABELS[m.mesure] || m.mesure})` : m.display_name)))
+            rMember.value = reps[0].id
+            rWrap.hidden = false
+          }).catch(() => {})
+        }
         const sName = uid('smode')
         const pName = uid('pmode')
         const form = h('form', {},
@@ -366,12 +388,13 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             radios(sName, 'Mode', [['signe', ACCORD_MODE_LABELS.signe], ['oral', ACCORD_MODE_LABELS.oral]], 'signe'),
             field('Témoin (accord oral)', sTemoin),
             field('Date', sDate)),
-          h('fieldset', { class: 'accord' }, h('legend', {}, ACCORD_TYPE_LABELS.personne),
-            radios(pName, 'Mode', [...Object.entries(ACCORD_MODE_LABELS), ['', 'Non renseigné']], 'signe'),
+          h('fieldset', { class: 'accord' }, h('legend', {}, `${ACCORD_TYPE_LABELS.personne} (obligatoire)`),
+            radios(pName, 'Mode', Object.entries(ACCORD_MODE_LABELS), 'signe'),
             field('Donné (ou refusé) par', pPar),
             field('Témoin (accord oral)', pTemoin),
             field('Motif (refus ou accord non sollicité)', pMotif),
             field('Date', pDate)),
+          rWrap,
           error,
           h('div', { class: 'dialog__actions' },
             h('button', { type: 'button', class: 'btn', on: { click: () => close(null) } }, 'Annuler'),
@@ -387,6 +410,9 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
           if (pMode && pMode !== 'non_sollicite' && !pPar.value.trim()) messages.push("Indiquez qui a donné (ou refusé) l'accord de la personne.")
           if (pMode === 'oral' && !pTemoin.value.trim()) messages.push("Un accord oral de la personne demande un témoin.")
           if ((pMode === 'refuse' || pMode === 'non_sollicite') && !pMotif.value.trim()) messages.push('Indiquez le motif du refus ou de l\'accord non sollicité.')
+          const rMode = value(form, rName)
+          if (rMember.value && rMode === 'oral' && !rTemoin.value.trim()) messages.push('Un accord oral du représentant légal demande un témoin.')
+          if (rMember.value && (rMode === 'refuse' || rMode === 'non_sollicite') && !rMotif.value.trim()) messages.push('Indiquez le motif du refus ou de l\'accord non sollicité du représentant légal.')
           if (messages.length) {
             replace(error, h('ul', {}, messages.map((m) => h('li', {}, m))))
             return
@@ -395,6 +421,9 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             structure: { par: sPar.value.trim(), mode: sMode, temoin: sTemoin.value.trim(), date: sDate.value || null },
             personne: pMode
               ? { mode: pMode, par: pPar.value.trim(), temoin: pTemoin.value.trim(), motif: pMotif.value.trim(), date: pDate.value || null }
+              : null,
+            representant: rMember.value
+              ? { membre_id: rMember.value, mode: rMode, temoin: rTemoin.value.trim(), motif: rMotif.value.trim(), date: rDate.value || null }
               : null
           }
           submit.disabled = true
