@@ -8,7 +8,7 @@ sample's avenant 1).
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 
 from editor.schema import (
     Action,
@@ -28,9 +28,17 @@ from editor.schema import (
     TypeMoyen,
 )
 
+SAMPLE_START = date(2026, 12, 1)
+"""First day of the sample's period (its review is 349 days later, its end 364 days later)."""
 
-def demo_content(pro_ids: dict[str, str]) -> PPAContent:
-    """A realistic PPA: 4 besoins, 4 objectives, 7 actions with schedules and prestations."""
+
+def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPAContent:
+    """A realistic PPA: 4 besoins, 4 objectives, 7 actions with schedules and prestations.
+
+    Its dates are counted from ``start``, the first day of its period (default
+    :data:`SAMPLE_START`, the exports' fixed sample; the demo and the server tests pass a day
+    relative to today, so that its review date stays ahead of the day it is validated on).
+    """
     b_sante = Besoin(
         code="1.1.10",
         description="Suivi du diabète de type 1 : injections et surveillance glycémique.",
@@ -56,8 +64,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Réaliser seule le contrôle glycémique du soir et noter les résultats.",
         besoin_ids=[b_sante.id],
         domaine="Santé",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 6, 30),
+        date_debut=start,
+        date_echeance=start + timedelta(days=211),
         resultat_attendu="Contrôle du soir réalisé seule 6 soirs sur 7.",
         strategie="Rappel sur téléphone, carnet illustré, point hebdomadaire avec l'infirmier.",
         referent_id=pro_ids["infirmier"],
@@ -69,8 +77,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Acquérir les gestes du quotidien nécessaires à la vie en appartement.",
         besoin_ids=[b_logement.id],
         domaine="Habitat",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 11, 30),
+        date_debut=start,
+        date_echeance=start + timedelta(days=364),
         resultat_attendu="Préparer seule trois repas par semaine et gérer un budget courses.",
         strategie="Mises en situation dans l'appartement d'entraînement du SAVS.",
         referent_id=pro_ids["ergotherapeute"],
@@ -82,8 +90,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Rejoindre l'atelier théâtre de la MJC du quartier.",
         besoin_ids=[b_social.id],
         domaine="Vie sociale",
-        date_debut=date(2027, 1, 5),
-        date_echeance=date(2027, 6, 30),
+        date_debut=start + timedelta(days=35),
+        date_echeance=start + timedelta(days=211),
         resultat_attendu="Présence régulière à l'atelier (au moins 3 séances sur 4).",
         strategie="Accompagnement aux premières séances puis retrait progressif.",
         referent_id=pro_ids["psychologue"],
@@ -94,8 +102,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Aller du foyer à la MJC avec un changement de ligne.",
         besoin_ids=[b_mobilite.id],
         domaine="Mobilité",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 3, 31),
+        date_debut=start,
+        date_echeance=start + timedelta(days=120),
         resultat_attendu="Trajet aller-retour réalisé seule trois fois de suite.",
         referent_id=pro_ids["coordinatrice"],
         statut=StatutObjectif.ACTIF,
@@ -107,8 +115,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_sante.id],
             prestations=["2.1.1.2"],
             referent_id=pro_ids["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
+            date_debut=start,
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.LUNDI],
@@ -124,8 +132,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_sante.id],
             prestations=["2.1.1.1", "2.2.3"],
             referent_id=pro_ids["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 2, 28),
+            date_debut=start,
+            date_fin=start + timedelta(days=89),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 intervalle=2,
@@ -143,8 +151,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             prestations=["2.3.2.2"],
             referent_id=pro_ids["ergotherapeute"],
             intervenant_ids=[pro_ids["coordinatrice"]],
-            date_debut=date(2026, 12, 2),
-            date_fin=date(2027, 11, 30),
+            date_debut=start + timedelta(days=1),
+            date_fin=start + timedelta(days=364),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MERCREDI],
@@ -160,8 +168,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_logement.id],
             prestations=["2.3.5.2"],
             referent_id=pro_ids["assistante-sociale"],
-            date_debut=date(2027, 1, 4),
-            date_fin=date(2027, 11, 30),
+            date_debut=start + timedelta(days=34),
+            date_fin=start + timedelta(days=364),
             planning=Planning(
                 frequence=Frequence.MENSUELLE,
                 jours=[Jour.VENDREDI],
@@ -177,8 +185,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_social.id],
             prestations=["2.3.4.2"],
             referent_id=pro_ids["psychologue"],
-            date_debut=date(2027, 1, 5),
-            date_fin=date(2027, 6, 30),
+            date_debut=start + timedelta(days=35),
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MARDI],
@@ -194,8 +202,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_social.id],
             prestations=["2.1.1.3"],
             referent_id=pro_ids["psychologue"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
+            date_debut=start,
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 intervalle=2,
@@ -213,8 +221,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             prestations=["2.3.4.3", "3.2.4.3"],
             referent_id=pro_ids["coordinatrice"],
             intervenant_ids=[pro_ids["ergotherapeute"]],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 3, 31),
+            date_debut=start,
+            date_fin=start + timedelta(days=120),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MARDI, Jour.SAMEDI],
@@ -227,9 +235,9 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
     ]
     return PPAContent(
         projet=Projet(
-            titre="Projet personnalisé d'accompagnement 2026-2027",
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 11, 30),
+            titre=f"Projet personnalisé d'accompagnement {start.year}-{start.year + 1}",
+            date_debut=start,
+            date_fin=start + timedelta(days=364),
             modalite_communication="Présenté oralement à la personne avec un support illustré, "
             "en présence de sa sœur.",
         ),
@@ -256,8 +264,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             Moyen(type=TypeMoyen.FINANCIER, description="PCH aide humaine (notification MDPH)."),
         ],
         bilan=Bilan(
-            date_evaluation=date(2027, 6, 15),
-            prochaine_revision=date(2027, 11, 15),
+            date_evaluation=start + timedelta(days=196),
+            prochaine_revision=start + timedelta(days=349),
             notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
         ),
     )

@@ -9,7 +9,7 @@ from typing import Any
 from editor.schema import PPAContent
 from exports.local_time import PARIS
 from tests.conftest import LiveServer
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.versions.conftest import Edit, RecordingRooms, clock_shifted
 from tests.server.versions.helpers import (
     AUDITOR,
@@ -80,7 +80,7 @@ def test_revision_needs_a_validated_version(api_as: Any, demo: dict[str, Any]) -
 
 
 def _with_review(day: dt.date | None) -> PPAContent:
-    content = valid_ppa(fresh_ids=True)
+    content = valid_ppa(fresh_ids=True, start=recent_start())
     content.bilan.date_evaluation = None
     content.bilan.prochaine_revision = day
     return content
