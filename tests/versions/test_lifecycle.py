@@ -104,12 +104,12 @@ def test_avenant_may_change_actions_schedule_and_prestations() -> None:
             "L'objectif « Prendre le train seule » a été modifié (champ « titre »)",
         ),
         (
-            lambda c: setattr(c.objectifs[0], "date_echeance", date(2025, 9, 30)),
-            "L'objectif « Prendre le bus seule » a été modifié (champ « échéance »)",
+            lambda c: setattr(c.objectifs[0], "description", "Aller seule au travail en train."),
+            "L'objectif « Prendre le bus seule » a été modifié (champ « description »)",
         ),
         (
-            lambda c: setattr(c.objectifs[1], "statut", StatutObjectif.TERMINE),
-            "L'objectif « Préparer ses repas » a été modifié (champ « statut »)",
+            lambda c: setattr(c.objectifs[1], "resultat_attendu", "Deux repas par semaine."),
+            "L'objectif « Préparer ses repas » a été modifié (champ « résultat attendu »)",
         ),
         (
             lambda c: setattr(c.objectifs[1], "besoin_ids", ["b1"]),
@@ -143,12 +143,89 @@ def test_avenant_touching_objectives_or_besoins_is_refused(mutate: object, expec
     violations = avenant_violations(base, avenant)
     assert len(violations) == 1
     assert violations[0].message.startswith(expected)
-    assert violations[0].message.endswith("interdit dans un avenant.")
+    assert "interdit dans un avenant" in violations[0].message
     with pytest.raises(AvenantRefusedError) as error:
         check_avenant(base, avenant)
     assert expected in error.value.message_fr
     assert "créez un nouveau PPA (révision)" in error.value.message_fr
+    assert "ajouter ou supprimer un objectif" in error.value.message_fr
     assert error.value.violations == tuple(violations)
+
+
+def test_avenant_may_update_an_objectives_follow_up() -> None:
+    """Rule 4: status, opinion and due date of an objective are the mid-year follow-up."""
+    base = small_ppa()
+    avenant = base.model_copy(deep=True)
+    avenant.objectifs[0].statut = StatutObjectif.TERMINE
+    avenant.objectifs[0].avis_usager = "Je prends le bus seule depuis mars."
+    avenant.objectifs[1].date_echeance = date(2025, 9, 30)
+    avenant.objectifs[1].statut = StatutObjectif.ANNULE
+    avenant.bilan.prochaine_revision = date(2025, 11, 30)  # earlier: allowed
+    assert avenant_violations(base, avenant, full_validated_on=date(2025, 1, 6)) == []
+    check_avenant(base, avenant, full_validated_on=date(2025, 1, 6))
+
+
+def test_avenant_objective_follow_up_alongside_a_frozen_field_names_only_the_frozen() -> None:
+    base = small_ppa()
+    avenant = base.model_copy(deep=True)
+    avenant.objectifs[0].statut = StatutObjectif.TERMINE
+    avenant.objectifs[0].titre = "Prendre le train seule"
+    [violation] = avenant_violations(base, avenant)
+    assert "(champ « titre »)" in violation.message
+    assert violation.path == "objectifs/o1"
+
+
+def test_removing_an_objective_suggests_cancelling_it() -> None:
+    base = small_ppa()
+    avenant = base.model_copy(deep=True)
+    avenant.objectifs.pop()
+    [violation] = avenant_violations(base, avenant)
+    assert "passez son statut à « annulé »" in violation.message
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected", "path"),
+    [
+        (
+            lambda c: setattr(c.projet, "date_fin", date(2026, 1, 7)),
+            "La fin du projet a été reportée au 07/01/2026, au-delà de 12 mois après son "
+            "début (au plus tard le 06/01/2026)",
+            "projet/date_fin",
+        ),
+        (
+            lambda c: setattr(c.projet, "date_debut", date(2025, 2, 1)),
+            "La date de début du projet a été modifiée",
+            "projet/date_debut",
+        ),
+        (
+            lambda c: setattr(c.bilan, "prochaine_revision", date(2026, 1, 7)),
+            "La prochaine révision a été reportée au 07/01/2026, au-delà de 12 mois après la "
+            "dernière validation complète du 06/01/2025 (au plus tard le 06/01/2026)",
+            "bilan/prochaine_revision",
+        ),
+    ],
+)
+def test_avenant_may_not_stretch_the_period_or_the_review(
+    mutate: object, expected: str, path: str
+) -> None:
+    """Rule 4: the 12-month rule holds through avenants, counted from the full validation."""
+    base = small_ppa()
+    avenant = base.model_copy(deep=True)
+    mutate(avenant)  # type: ignore[operator]
+    [violation] = avenant_violations(base, avenant, full_validated_on=date(2025, 1, 6))
+    assert violation.message.startswith(expected)
+    assert violation.path == path
+    with pytest.raises(AvenantRefusedError) as error:
+        check_avenant(base, avenant, full_validated_on=date(2025, 1, 6))
+    assert expected in error.value.message_fr
+
+
+def test_avenant_may_move_the_end_and_review_within_the_12_months() -> None:
+    base = small_ppa()
+    avenant = base.model_copy(deep=True)
+    avenant.projet.date_fin = date(2026, 1, 6)  # exactly 12 months after the start
+    avenant.bilan.prochaine_revision = date(2026, 1, 6)  # 12 months after the full validation
+    assert avenant_violations(base, avenant, full_validated_on=date(2025, 1, 6)) == []
 
 
 def test_every_violation_is_listed() -> None:

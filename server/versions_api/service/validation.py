@@ -42,6 +42,7 @@ from server.versions_api.service.recording import (
 )
 from versions.chain import AccordMode, AccordRecord, AccordType, VersionKind
 from versions.lifecycle import (
+    AVENANT_SCOPE_FR,
     LifecycleEvent,
     PPAState,
     avenant_summary,
@@ -181,16 +182,17 @@ async def _avenant_base(
     base = await repository.last_validated(session, ppa.id)
     if base is None:
         raise Conflict("Avenant sans version validée de référence.")
-    violations = avenant_violations(content_of(base), content)
+    full = await repository.last_full_validation(session, ppa.id)
+    full_on = None if full is None else local_day(full.created_at)
+    violations = avenant_violations(content_of(base), content, full_validated_on=full_on)
     if violations:
         lines = "\n".join(f"- {v.message}" for v in violations)
         raise AvenantRefusedError(
-            "Cet avenant ne peut pas être validé : un avenant peut modifier les actions "
-            "(modalités, planning, prestations) mais pas les objectifs ni les besoins.\n"
-            f"{lines}\nPour changer les objectifs ou les besoins, créez un nouveau PPA "
+            f"Cet avenant ne peut pas être validé : {AVENANT_SCOPE_FR}.\n"
+            f"{lines}\nPour ces changements, créez un nouveau PPA "
             f"(révision : POST /api/ppas/{ppa.id}/revisions).",
             extra={
-                "problems": [{"path": v.change.path, "message": v.message} for v in violations],
+                "problems": [{"path": v.path, "message": v.message} for v in violations],
                 "revision_url": f"/api/ppas/{ppa.id}/revisions",
             },
         )
