@@ -10,6 +10,8 @@ export const PPA_STATUS_LABELS = catalogue.ppa_status_labels
 export const VERSION_KIND_LABELS = catalogue.version_kind_labels
 /** Export formats (exports/registry.py): name, label, drafts_allowed, avenant_only. */
 export const EXPORT_FORMATS = catalogue.export_formats
+/** Fields of an objective an avenant may update (versions/lifecycle.py AVENANT_OBJECTIF_FIELDS). */
+export const AVENANT_OBJECTIF_FIELDS = new Set(catalogue.avenant_objectif_fields)
 
 export const ORIGINE_LABELS = ENUMS.OrigineAttente
 export const STATUT_OBJECTIF_LABELS = ENUMS.StatutObjectif

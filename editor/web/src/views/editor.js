@@ -2,7 +2,7 @@
 import { api, ApiError } from '../api.js'
 import { clearSession, getMe } from '../auth.js'
 import { announce, debounce, h, replace } from '../dom.js'
-import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
+import { AVENANT_OBJECTIF_FIELDS, PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
 import { CollabSession, SAVE_LABELS, orphanedLocalEdits } from '../collab/session.js'
 import { Presence } from '../collab/presence.js'
 import { ProblemRegistry, bySeverity, isBlocking, problemText } from '../problems.js'
@@ -242,9 +242,18 @@ export function mountEditor (root, { ppaId }) {
 
     // -- the form
     const ownOrigine = role === 'aidant' ? 'entourage' : 'personne'
-    // An avenant changes actions and their modalités, never objectives nor besoins (versions
-    // refuses to validate it otherwise): those sections are read-only while it is drafted.
-    const frozen = new Set(ppa.status === 'avenant_draft' ? ['besoins', 'objectifs'] : [])
+    // An avenant changes actions and their modalités, and of an objective only its follow-up
+    // (status, opinion, due date); never the besoins nor the period's start (versions refuses to
+    // validate it otherwise, the server refuses such a write): those are read-only meanwhile.
+    const avenant = ppa.status === 'avenant_draft'
+    const frozen = new Set(avenant ? ['besoins', 'objectifs'] : [])
+    const frozenField = (fieldKey) => {
+      if (!avenant) return false
+      const [root, id, key] = fieldKey.split('/')
+      if (root === 'besoins') return true
+      if (root === 'objectifs') return !AVENANT_OBJECTIF_FIELDS.has(key ?? '') || !id
+      return fieldKey === 'projet/date_debut'
+    }
     const ctx = {
       doc: session.doc,
       roots: session.roots,
@@ -258,7 +267,7 @@ export function mountEditor (root, { ppaId }) {
       canStructureOf: (section) => mode === 'edit' && !frozen.has(section),
       ownOrigine,
       canWrite: (fieldKey, extra) => {
-        if (frozen.has(fieldKey.split('/')[0])) return false
+        if (frozenField(fieldKey)) return false
         return mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
       },
       isFrozen: (section) => frozen.has(section),
