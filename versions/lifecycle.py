@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from editor.schema import Bilan, PPAContent
+from editor.schema import Bilan, PPAContent, StatutAction, StatutObjectif
 from versions.chain import VALIDATED_KINDS, VersionKind, VersionMeta
 from versions.diff import (
     ChangeKind,
@@ -320,13 +320,25 @@ def revision_content(last: PPAContent) -> PPAContent:
 
     Items keep their ids (so diffs across PPAs stay meaningful); the agreements are dropped (the
     new PPA needs its own), and the period of implementation and the bilan's review date are
-    cleared for the new period. The source is not modified.
+    cleared for the new period. What belonged to last year's evaluation is not carried as if
+    current (rule 6): the person's opinions (``avis_usager``) are cleared, the statuses of
+    objectives and actions go back to ``en_preparation`` (cancelled ones stay cancelled, for the
+    record), and the bilan's evaluation date, notes and author are cleared. The source is not
+    modified.
     """
     content = last.model_copy(deep=True)
     content.accords = []
     content.projet.date_debut = None
     content.projet.date_fin = None
-    content.bilan.prochaine_revision = None
+    for objectif in content.objectifs:
+        objectif.avis_usager = ""
+        if objectif.statut is not StatutObjectif.ANNULE:
+            objectif.statut = StatutObjectif.EN_PREPARATION
+    for action in content.actions:
+        action.avis_usager = ""
+        if action.statut is not StatutAction.ANNULE:
+            action.statut = StatutAction.EN_PREPARATION
+    content.bilan = Bilan()
     return content
 
 

@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from editor.schema import Action, Besoin, Bilan, Frequence, Objectif, StatutObjectif
+from editor.schema import (
+    Action,
+    Besoin,
+    Bilan,
+    Frequence,
+    Objectif,
+    StatutAction,
+    StatutObjectif,
+)
 from tests.factories import small_ppa
 from versions.chain import VersionKind, VersionMeta
 from versions.lifecycle import (
@@ -260,6 +268,31 @@ def test_revision_starts_from_the_last_validated_version() -> None:
     assert content.bilan.prochaine_revision is None
     assert [o.id for o in content.objectifs] == [o.id for o in source.objectifs]
     assert source.accords  # the source is untouched
+
+
+def test_a_revision_does_not_carry_last_years_evaluation_as_current() -> None:
+    """Rule 6: opinions, statuses and the bilan's notes of last year start blank."""
+    source = small_ppa()
+    source.objectifs[0].statut = StatutObjectif.TERMINE
+    source.objectifs[0].avis_usager = "J'y arrive."
+    source.objectifs[1].statut = StatutObjectif.ANNULE
+    source.actions[0].statut = StatutAction.ACTIF
+    source.actions[0].avis_usager = "Trop tôt le matin."
+    source.bilan.notes_preparation = "Bilan de juin : objectifs atteints."
+    source.bilan.redige_par = "coordinatrice"
+    content = revision_content(source)
+    assert [(o.statut, o.avis_usager) for o in content.objectifs] == [
+        (StatutObjectif.EN_PREPARATION, ""),
+        (StatutObjectif.ANNULE, ""),  # kept cancelled, for the record
+    ]
+    assert (content.actions[0].statut, content.actions[0].avis_usager) == (
+        StatutAction.EN_PREPARATION,
+        "",
+    )
+    assert content.bilan == Bilan()
+    # what the team wrote stays as the starting point
+    assert content.objectifs[0].description == source.objectifs[0].description
+    assert source.objectifs[0].avis_usager == "J'y arrive."  # the source is untouched
 
 
 def test_next_review_date_and_status() -> None:

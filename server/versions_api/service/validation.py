@@ -50,6 +50,7 @@ from versions.lifecycle import (
     avenant_violations,
     next_review_date,
 )
+from versions.timeline import effective_next_review
 
 
 @dataclass(frozen=True)
@@ -281,3 +282,9 @@ async def _as_avenant(
     new.summary = avenant_summary(content_of(base), content)
     new.parent_number = base.number
     new.avenant_number = avenant_number
+    # The yearly review is counted from the last full validation: an avenant does not reset it.
+    full = await repository.last_full_validation(session, ppa.id)
+    if full is not None:
+        new.next_review = effective_next_review(
+            local_day(full.created_at), content.bilan.prochaine_revision
+        )
