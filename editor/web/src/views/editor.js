@@ -96,6 +96,7 @@ export function mountEditor (root, { ppaId }) {
       replace(badges, 
         h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
         ppa.locked || locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
+        ppa.echu ? h('span', { class: 'badge badge--echu', title: ppa.echu_reasons.join(' ') }, 'Échu') : null,
         h('span', { class: 'badge badge--role' }, `Votre rôle : ${roleLabel(role)}`))
     }
     const paintBanner = () => {
@@ -107,6 +108,8 @@ export function mountEditor (root, { ppaId }) {
     }
     paintBadges()
     paintBanner()
+    // rule 6: a PPA in force past its period or its review date says so, with why
+    if (ppa.echu) banner.before(h('p', { class: 'notice', role: 'note' }, `PPA échu : ${ppa.echu_reasons.join(' ')} Une révision (nouveau PPA) est à préparer.`))
     const pending = sessionStorage.getItem(`ppa.notice.${ppaId}`)
     sessionStorage.removeItem(`ppa.notice.${ppaId}`)
     const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
