@@ -5,6 +5,8 @@ validated avenant is the new current version."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +19,18 @@ from tests.factories import recent_start, valid_ppa
 from tests.server.versions.conftest import Edit, RecordingRooms, clock_shifted, live_content
 from tests.server.versions.helpers import CONTRIB, COORD, ESMS, Setup, new_ppa, validate
 from versions.lifecycle import add_months
+
+
+@contextlib.contextmanager
+def live_check_off(live_server: LiveServer) -> Iterator[None]:
+    """The live avenant check off (as for a change that reached the document another way: a
+    restore, an older editor), to see the validation's own check."""
+    scopes = live_server.app.state.collab.avenant_scopes
+    scopes.enabled = False
+    try:
+        yield
+    finally:
+        scopes.enabled = True
 
 
 def _validated(api_as: Any, demo: dict[str, Any]) -> Setup:
@@ -111,13 +125,15 @@ def test_avenant_touching_objectives_or_besoins_is_refused(
     demo: dict[str, Any],
     edit: Edit,
     rooms: RecordingRooms,
+    live_server: LiveServer,
     change: Any,
     expected: str,
 ) -> None:
     setup = _validated(api_as, demo)
     _open(api_as, setup.ppa_id)
     edit(setup.ppa_id, _move_workshop)  # allowed on its own
-    edit(setup.ppa_id, change, end_session=True)  # its checkpoint is in "before"
+    with live_check_off(live_server):
+        edit(setup.ppa_id, change, end_session=True)  # its checkpoint is in "before"
     before = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()
     response = validate(api_as(COORD), setup.ppa_id)
     if response.json()["error"] == "ValidationRefused":
@@ -200,7 +216,8 @@ def test_an_avenant_does_not_reset_the_yearly_review(
     for avenant in (1, 2):
         _open(api_as, setup.ppa_id)
         # within 12 months of today (the avenant's day), not of the full validation: refused
-        edit(setup.ppa_id, _set_review(limit + timedelta(days=1)))
+        with live_check_off(live_server):
+            edit(setup.ppa_id, _set_review(limit + timedelta(days=1)))
         response = validate(coord, setup.ppa_id)
         assert response.status_code == 422, response.text
         assert response.json()["error"] == "AvenantRefused"
@@ -214,14 +231,16 @@ def test_an_avenant_does_not_reset_the_yearly_review(
         assert response.json()["next_review"] == (limit - timedelta(days=avenant - 1)).isoformat()
 
 
-def test_avenant_may_not_stretch_the_period(api_as: Any, demo: dict[str, Any], edit: Edit) -> None:
+def test_avenant_may_not_stretch_the_period(
+    api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
+) -> None:
     setup = _validated(api_as, demo)
     _open(api_as, setup.ppa_id)
     start = setup.content.projet.date_debut
     assert start is not None
-    edit(
-        setup.ppa_id, lambda c: setattr(c.projet, "date_fin", add_months(start, 12) + timedelta(1))
-    )
+    end = add_months(start, 12) + timedelta(1)
+    with live_check_off(live_server):
+        edit(setup.ppa_id, lambda c: setattr(c.projet, "date_fin", end))
     response = validate(api_as(COORD), setup.ppa_id)
     assert response.status_code == 422, response.text
     [problem] = response.json()["problems"]
