@@ -33,7 +33,7 @@ SAMPLE_START = date(2026, 12, 1)
 
 
 def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPAContent:
-    """A realistic PPA: 4 besoins, 4 objectives, 7 actions with schedules and prestations.
+    """A realistic PPA: 5 besoins, 5 objectives, 7 actions with schedules and prestations.
 
     Its dates are counted from ``start``, the first day of its period (default
     :data:`SAMPLE_START`, the exports' fixed sample; the demo and the server tests pass a day
@@ -45,9 +45,10 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
         analyse="Autonomie partielle ; oublis fréquents du contrôle du soir.",
     )
     b_logement = Besoin(
-        code="1.3.2.1",
-        description="Souhaite vivre en appartement inclusif d'ici deux ans.",
-        analyse="Compétences domestiques à consolider (courses, budget, entretien).",
+        code="1.3.2.2",
+        description="Accomplir seule les activités domestiques (repas, courses, entretien) "
+        "pour vivre en appartement inclusif d'ici deux ans.",
+        analyse="Compétences domestiques à consolider : préparation des repas, courses.",
     )
     b_social = Besoin(
         code="1.3.4.1",
@@ -58,6 +59,11 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
         code="1.3.4.2",
         description="Se déplacer seule en tramway entre le foyer et le centre-ville.",
         analyse="Trajets connus réalisés seule ; difficultés lors des changements.",
+    )
+    b_budget = Besoin(
+        code="1.3.5",
+        description="Gérer ses ressources : budget mensuel et dépenses courantes.",
+        analyse="Dépenses suivies par sa sœur ; souhaite gérer seule son budget courses.",
     )
     o_sante = Objectif(
         titre="Gérer son traitement du soir en autonomie",
@@ -79,7 +85,7 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
         domaine="Habitat",
         date_debut=start,
         date_echeance=start + timedelta(days=364),
-        resultat_attendu="Préparer seule trois repas par semaine et gérer un budget courses.",
+        resultat_attendu="Préparer seule trois repas par semaine.",
         strategie="Mises en situation dans l'appartement d'entraînement du SAVS.",
         referent_id=pro_ids["ergotherapeute"],
         avis_usager="D'accord, j'ai hâte d'avoir ma cuisine.",
@@ -108,6 +114,17 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
         referent_id=pro_ids["coordinatrice"],
         statut=StatutObjectif.ACTIF,
     )
+    o_budget = Objectif(
+        titre="Gérer son budget courses",
+        description="Tenir un budget mensuel des courses et suivre ses dépenses.",
+        besoin_ids=[b_budget.id],
+        domaine="Ressources",
+        date_debut=start + timedelta(days=34),
+        date_echeance=start + timedelta(days=364),
+        resultat_attendu="Budget courses du mois tenu seule trois mois de suite.",
+        referent_id=pro_ids["coordinatrice"],
+        statut=StatutObjectif.EN_PREPARATION,
+    )
     actions = [
         Action(
             titre="Point santé hebdomadaire",
@@ -130,7 +147,7 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
             titre="Éducation thérapeutique : autosurveillance",
             description="Séances d'éducation thérapeutique avec support illustré.",
             objectif_ids=[o_sante.id],
-            prestations=["2.1.1.1", "2.2.3"],
+            prestations=["2.1.1.2", "2.2.3"],
             referent_id=pro_ids["infirmier"],
             date_debut=start,
             date_fin=start + timedelta(days=89),
@@ -165,9 +182,11 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
         Action(
             titre="Gestion du budget courses",
             description="Construire un budget mensuel et suivre les dépenses avec un tableau.",
-            objectif_ids=[o_logement.id],
+            objectif_ids=[o_budget.id],
             prestations=["2.3.5.2"],
-            referent_id=pro_ids["assistante-sociale"],
+            # the referent writes the PPA (the social worker, a reader, takes part)
+            referent_id=pro_ids["coordinatrice"],
+            intervenant_ids=[pro_ids["assistante-sociale"]],
             date_debut=start + timedelta(days=34),
             date_fin=start + timedelta(days=364),
             planning=Planning(
@@ -255,18 +274,23 @@ def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPACont
                 texte="Consolider l'autonomie dans les déplacements avant l'emménagement.",
             ),
         ],
-        besoins=[b_sante, b_logement, b_social, b_mobilite],
-        objectifs=[o_sante, o_logement, o_social, o_mobilite],
+        besoins=[b_sante, b_logement, b_social, b_mobilite, b_budget],
+        objectifs=[o_sante, o_logement, o_social, o_mobilite, o_budget],
         actions=actions,
         moyens=[
             Moyen(type=TypeMoyen.MATERIEL, description="Lecteur de glycémie connecté."),
             Moyen(type=TypeMoyen.HUMAIN, description="Ergothérapeute du SAVS, 2 h 30 par semaine."),
-            Moyen(type=TypeMoyen.FINANCIER, description="PCH aide humaine (notification MDPH)."),
+            Moyen(
+                type=TypeMoyen.FINANCIER,
+                description="Forfait soins du FAM (assurance maladie) ; hébergement au titre "
+                "de l'aide sociale départementale.",
+            ),
         ],
         bilan=Bilan(
-            date_evaluation=start + timedelta(days=196),
+            # the mid-term bilan is planned, not done: no evaluation date is recorded
+            date_evaluation=None,
             prochaine_revision=start + timedelta(days=349),
-            notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
+            notes_preparation="Bilan intermédiaire prévu en juin avec la personne et sa sœur.",
         ),
     )
 

@@ -46,7 +46,7 @@ def valid_ppa(
     fresh_ids: bool = False,
     start: date = SAMPLE_START,
 ) -> PPAContent:
-    """A complete valid draft PPA (no accords yet): 4 besoins, 4 objectifs, 7 actions.
+    """A complete valid draft PPA (no accords yet): 5 besoins, 5 objectifs, 7 actions.
 
     Ids are stable (``b-sante``, ``o-logement``, ``a-cuisine``...); ``members`` maps each role of
     ``ROLES`` to a cercle member id (default ``MEMBERS``). ``fresh_ids`` suffixes every item id
@@ -86,8 +86,8 @@ def _renamed(content: PPAContent, rename: Callable[[str], str]) -> PPAContent:
 
 STABLE_IDS: Mapping[str, tuple[str, ...]] = {
     "attentes": ("at-1", "at-2", "at-3", "at-4"),
-    "besoins": ("b-sante", "b-logement", "b-social", "b-mobilite"),
-    "objectifs": ("o-sante", "o-logement", "o-social", "o-mobilite"),
+    "besoins": ("b-sante", "b-logement", "b-social", "b-mobilite", "b-budget"),
+    "objectifs": ("o-sante", "o-logement", "o-social", "o-mobilite", "o-budget"),
     "actions": (
         "a-sante",
         "a-education",

@@ -111,6 +111,7 @@ def _action_dates(c: PPAContent) -> None:
 
 
 def _bilan_dates(c: PPAContent) -> None:
+    c.bilan.date_evaluation = date(2027, 6, 15)  # (the sample's bilan is only planned)
     c.bilan.prochaine_revision = date(2025, 5, 31)
 
 
@@ -315,7 +316,7 @@ def test_unknown_members() -> None:
         ("actions[a-cuisine].referent_id", "unknown_member"),
         ("actions[a-tramway].intervenant_ids[0]", "unknown_member"),
     }
-    assert len(validate(content, member_ids=frozenset())) == 13  # 11 referents, 2 intervenants
+    assert len(validate(content, member_ids=frozenset())) == 15  # 12 referents, 3 intervenants
 
 
 def test_all_problems_at_once() -> None:

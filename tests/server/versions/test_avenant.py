@@ -116,7 +116,7 @@ def _drop_last_objective(content: PPAContent) -> None:
     [
         (lambda c: setattr(c.objectifs[0], "titre", "Un autre objectif"), "a été modifié"),
         (lambda c: _drop_last_objective(c), "a été supprimé"),
-        (lambda c: setattr(c.besoins[1], "code", "1.3.2.2"), "code SERAFIN-PH"),
+        (lambda c: setattr(c.besoins[1], "code", "1.3.2.1"), "code SERAFIN-PH"),
         (lambda c: c.besoins.append(c.besoins[0].model_copy(update={"id": "b-new"})), "Ajout"),
     ],
 )
