@@ -8,7 +8,7 @@ sample's avenant 1).
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 
 from editor.schema import (
     Action,
@@ -30,18 +30,27 @@ from editor.schema import (
     TypeMoyen,
 )
 
+SAMPLE_START = date(2026, 12, 1)
+"""First day of the sample's period (its review is 349 days later, its end 364 days later)."""
 
-def demo_content(pro_ids: dict[str, str]) -> PPAContent:
-    """A realistic PPA: 4 besoins, 4 objectives, 7 actions with schedules and prestations."""
+
+def demo_content(pro_ids: dict[str, str], start: date = SAMPLE_START) -> PPAContent:
+    """A realistic PPA: 5 besoins, 5 objectives, 7 actions with schedules and prestations.
+
+    Its dates are counted from ``start``, the first day of its period (default
+    :data:`SAMPLE_START`, the exports' fixed sample; the demo and the server tests pass a day
+    relative to today, so that its review date stays ahead of the day it is validated on).
+    """
     b_sante = Besoin(
         code="1.1.10",
         description="Suivi du diabète de type 1 : injections et surveillance glycémique.",
         analyse="Autonomie partielle ; oublis fréquents du contrôle du soir.",
     )
     b_logement = Besoin(
-        code="1.3.2.1",
-        description="Souhaite vivre en appartement inclusif d'ici deux ans.",
-        analyse="Compétences domestiques à consolider (courses, budget, entretien).",
+        code="1.3.2.2",
+        description="Accomplir seule les activités domestiques (repas, courses, entretien) "
+        "pour vivre en appartement inclusif d'ici deux ans.",
+        analyse="Compétences domestiques à consolider : préparation des repas, courses.",
     )
     b_social = Besoin(
         code="1.3.4.1",
@@ -53,13 +62,18 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Se déplacer seule en tramway entre le foyer et le centre-ville.",
         analyse="Trajets connus réalisés seule ; difficultés lors des changements.",
     )
+    b_budget = Besoin(
+        code="1.3.5",
+        description="Gérer ses ressources : budget mensuel et dépenses courantes.",
+        analyse="Dépenses suivies par sa sœur ; souhaite gérer seule son budget courses.",
+    )
     o_sante = Objectif(
         titre="Gérer son traitement du soir en autonomie",
         description="Réaliser seule le contrôle glycémique du soir et noter les résultats.",
         besoin_ids=[b_sante.id],
         domaine="Santé",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 6, 30),
+        date_debut=start,
+        date_echeance=start + timedelta(days=211),
         resultat_attendu="Contrôle du soir réalisé seule 6 soirs sur 7.",
         strategie="Rappel sur téléphone, carnet illustré, point hebdomadaire avec l'infirmier.",
         referent_id=pro_ids["infirmier"],
@@ -71,9 +85,9 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Acquérir les gestes du quotidien nécessaires à la vie en appartement.",
         besoin_ids=[b_logement.id],
         domaine="Habitat",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 11, 30),
-        resultat_attendu="Préparer seule trois repas par semaine et gérer un budget courses.",
+        date_debut=start,
+        date_echeance=start + timedelta(days=364),
+        resultat_attendu="Préparer seule trois repas par semaine.",
         strategie="Mises en situation dans l'appartement d'entraînement du SAVS.",
         referent_id=pro_ids["ergotherapeute"],
         avis_usager="D'accord, j'ai hâte d'avoir ma cuisine.",
@@ -84,8 +98,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Rejoindre l'atelier théâtre de la MJC du quartier.",
         besoin_ids=[b_social.id],
         domaine="Vie sociale",
-        date_debut=date(2027, 1, 5),
-        date_echeance=date(2027, 6, 30),
+        date_debut=start + timedelta(days=35),
+        date_echeance=start + timedelta(days=211),
         resultat_attendu="Présence régulière à l'atelier (au moins 3 séances sur 4).",
         strategie="Accompagnement aux premières séances puis retrait progressif.",
         referent_id=pro_ids["psychologue"],
@@ -96,11 +110,22 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         description="Aller du foyer à la MJC avec un changement de ligne.",
         besoin_ids=[b_mobilite.id],
         domaine="Mobilité",
-        date_debut=date(2026, 12, 1),
-        date_echeance=date(2027, 3, 31),
+        date_debut=start,
+        date_echeance=start + timedelta(days=120),
         resultat_attendu="Trajet aller-retour réalisé seule trois fois de suite.",
         referent_id=pro_ids["coordinatrice"],
         statut=StatutObjectif.ACTIF,
+    )
+    o_budget = Objectif(
+        titre="Gérer son budget courses",
+        description="Tenir un budget mensuel des courses et suivre ses dépenses.",
+        besoin_ids=[b_budget.id],
+        domaine="Ressources",
+        date_debut=start + timedelta(days=34),
+        date_echeance=start + timedelta(days=364),
+        resultat_attendu="Budget courses du mois tenu seule trois mois de suite.",
+        referent_id=pro_ids["coordinatrice"],
+        statut=StatutObjectif.EN_PREPARATION,
     )
     actions = [
         Action(
@@ -109,8 +134,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_sante.id],
             prestations=["2.1.1.2"],
             referent_id=pro_ids["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
+            date_debut=start,
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.LUNDI],
@@ -124,10 +149,10 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             titre="Éducation thérapeutique : autosurveillance",
             description="Séances d'éducation thérapeutique avec support illustré.",
             objectif_ids=[o_sante.id],
-            prestations=["2.1.1.1", "2.2.3"],
+            prestations=["2.1.1.2", "2.2.3"],
             referent_id=pro_ids["infirmier"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 2, 28),
+            date_debut=start,
+            date_fin=start + timedelta(days=89),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 intervalle=2,
@@ -137,7 +162,7 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
                 lieu="Salle d'activité du foyer",
             ),
             statut=StatutAction.ESSAI,
-            date_fin_essai=date(2027, 1, 31),
+            date_fin_essai=start + timedelta(days=61),
         ),
         Action(
             titre="Atelier cuisine en appartement d'entraînement",
@@ -146,8 +171,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             prestations=["2.3.2.2"],
             referent_id=pro_ids["ergotherapeute"],
             intervenant_ids=[pro_ids["coordinatrice"]],
-            date_debut=date(2026, 12, 2),
-            date_fin=date(2027, 11, 30),
+            date_debut=start + timedelta(days=1),
+            date_fin=start + timedelta(days=364),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MERCREDI],
@@ -160,11 +185,13 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
         Action(
             titre="Gestion du budget courses",
             description="Construire un budget mensuel et suivre les dépenses avec un tableau.",
-            objectif_ids=[o_logement.id],
+            objectif_ids=[o_budget.id],
             prestations=["2.3.5.2"],
-            referent_id=pro_ids["assistante-sociale"],
-            date_debut=date(2027, 1, 4),
-            date_fin=date(2027, 11, 30),
+            # the referent writes the PPA (the social worker, a reader, takes part)
+            referent_id=pro_ids["coordinatrice"],
+            intervenant_ids=[pro_ids["assistante-sociale"]],
+            date_debut=start + timedelta(days=34),
+            date_fin=start + timedelta(days=364),
             planning=Planning(
                 frequence=Frequence.MENSUELLE,
                 jours=[Jour.VENDREDI],
@@ -180,8 +207,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_social.id],
             prestations=["2.3.4.2"],
             referent_id=pro_ids["psychologue"],
-            date_debut=date(2027, 1, 5),
-            date_fin=date(2027, 6, 30),
+            date_debut=start + timedelta(days=35),
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MARDI],
@@ -197,8 +224,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             objectif_ids=[o_social.id],
             prestations=["2.1.1.3"],
             referent_id=pro_ids["psychologue"],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 6, 30),
+            date_debut=start,
+            date_fin=start + timedelta(days=211),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 intervalle=2,
@@ -216,8 +243,8 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
             prestations=["2.3.4.3", "3.2.4.3"],
             referent_id=pro_ids["coordinatrice"],
             intervenant_ids=[pro_ids["ergotherapeute"]],
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 3, 31),
+            date_debut=start,
+            date_fin=start + timedelta(days=120),
             planning=Planning(
                 frequence=Frequence.HEBDOMADAIRE,
                 jours=[Jour.MARDI, Jour.SAMEDI],
@@ -226,18 +253,18 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
                 lieu="Arrêt Tilleuls, ligne T2",
             ),
             statut=StatutAction.ESSAI,
-            date_fin_essai=date(2027, 2, 28),
+            date_fin_essai=start + timedelta(days=89),
         ),
     ]
     return PPAContent(
         projet=Projet(
-            titre="Projet personnalisé d'accompagnement 2026-2027",
-            date_debut=date(2026, 12, 1),
-            date_fin=date(2027, 11, 30),
+            titre=f"Projet personnalisé d'accompagnement {start.year}-{start.year + 1}",
+            date_debut=start,
+            date_fin=start + timedelta(days=364),
             modalite_communication="Présenté oralement à la personne avec un support illustré, "
             "en présence de sa sœur.",
             referent_id=pro_ids["coordinatrice"],
-            date_reunion=date(2026, 11, 20),
+            date_reunion=start - timedelta(days=11),
             presence_personne=PresenceReunion.PRESENTE,
             besoins_communication=[BesoinCommunication.FALC],
         ),
@@ -255,18 +282,23 @@ def demo_content(pro_ids: dict[str, str]) -> PPAContent:
                 texte="Consolider l'autonomie dans les déplacements avant l'emménagement.",
             ),
         ],
-        besoins=[b_sante, b_logement, b_social, b_mobilite],
-        objectifs=[o_sante, o_logement, o_social, o_mobilite],
+        besoins=[b_sante, b_logement, b_social, b_mobilite, b_budget],
+        objectifs=[o_sante, o_logement, o_social, o_mobilite, o_budget],
         actions=actions,
         moyens=[
             Moyen(type=TypeMoyen.MATERIEL, description="Lecteur de glycémie connecté."),
             Moyen(type=TypeMoyen.HUMAIN, description="Ergothérapeute du SAVS, 2 h 30 par semaine."),
-            Moyen(type=TypeMoyen.FINANCIER, description="PCH aide humaine (notification MDPH)."),
+            Moyen(
+                type=TypeMoyen.FINANCIER,
+                description="Forfait soins du FAM (assurance maladie) ; hébergement au titre "
+                "de l'aide sociale départementale.",
+            ),
         ],
         bilan=Bilan(
-            date_evaluation_prevue=date(2027, 6, 15),
-            prochaine_revision=date(2027, 11, 15),
-            notes_preparation="Bilan intermédiaire avec la personne et sa sœur en juin.",
+            # the mid-term bilan is planned, not done: no evaluation date is recorded
+            date_evaluation_prevue=start + timedelta(days=196),
+            prochaine_revision=start + timedelta(days=349),
+            notes_preparation="Bilan intermédiaire prévu en juin avec la personne et sa sœur.",
         ),
     )
 

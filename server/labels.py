@@ -16,6 +16,7 @@ from server.cercle.rules import MEASURE_LABELS
 from server.models.person import Role
 from server.models.ppa import PPAStatus
 from versions.chain import VersionKind
+from versions.lifecycle import AVENANT_OBJECTIF_FIELDS
 
 ROLE_LABELS: Final[dict[Role, str]] = {
     Role.COORDINATOR: "Coordination",
@@ -55,6 +56,8 @@ def browser_catalogue() -> dict[str, Any]:
         "ppa_status_labels": {status.value: label for status, label in PPA_STATUS_LABELS.items()},
         "version_kind_labels": {kind.value: label for kind, label in VERSION_KIND_LABELS.items()},
         "measure_labels": {measure.value: label for measure, label in MEASURE_LABELS.items()},
+        # What an avenant may still change of an objective (the editor's live freeze, rule 4).
+        "avenant_objectif_fields": sorted(AVENANT_OBJECTIF_FIELDS),
         "export_formats": [
             {
                 "name": fmt.name,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from editor.schema import (
     Accord,
@@ -25,7 +26,7 @@ from editor.schema import (
     PresenceReunion,
     Projet,
 )
-from exports.sample_content import demo_content
+from exports.sample_content import SAMPLE_START, demo_content
 
 ROLES = ("coordinatrice", "infirmier", "psychologue", "ergotherapeute", "assistante-sociale")
 """The professions the PPA's referents and intervenants are drawn from."""
@@ -40,14 +41,22 @@ MEMBERS: Mapping[str, str] = {
 """Default member id per role (server tests pass the cercle's real ids instead)."""
 
 
-def valid_ppa(*, members: Mapping[str, str] | None = None, fresh_ids: bool = False) -> PPAContent:
-    """A complete valid draft PPA (no accords yet): 4 besoins, 4 objectifs, 7 actions.
+def valid_ppa(
+    *,
+    members: Mapping[str, str] | None = None,
+    fresh_ids: bool = False,
+    start: date = SAMPLE_START,
+) -> PPAContent:
+    """A complete valid draft PPA (no accords yet): 5 besoins, 5 objectifs, 7 actions.
 
     Ids are stable (``b-sante``, ``o-logement``, ``a-cuisine``...); ``members`` maps each role of
     ``ROLES`` to a cercle member id (default ``MEMBERS``). ``fresh_ids`` suffixes every item id
     with a random tag, as two real PPAs never share item ids (server tests holding several PPAs).
+    ``start``: the first day of its period, from which every date is counted; the default is the
+    fixed sample (for tests that validate on a given day); tests validating on today's clock pass
+    :func:`recent_start` so that they do not rot.
     """
-    content = _valid_ppa(dict(MEMBERS if members is None else members))
+    content = _valid_ppa(dict(MEMBERS if members is None else members), start)
     return _with_fresh_ids(content) if fresh_ids else content
 
 
@@ -78,8 +87,8 @@ def _renamed(content: PPAContent, rename: Callable[[str], str]) -> PPAContent:
 
 STABLE_IDS: Mapping[str, tuple[str, ...]] = {
     "attentes": ("at-1", "at-2", "at-3", "at-4"),
-    "besoins": ("b-sante", "b-logement", "b-social", "b-mobilite"),
-    "objectifs": ("o-sante", "o-logement", "o-social", "o-mobilite"),
+    "besoins": ("b-sante", "b-logement", "b-social", "b-mobilite", "b-budget"),
+    "objectifs": ("o-sante", "o-logement", "o-social", "o-mobilite", "o-budget"),
     "actions": (
         "a-sante",
         "a-education",
@@ -94,9 +103,16 @@ STABLE_IDS: Mapping[str, tuple[str, ...]] = {
 """The readable ids the tests name, in the order of the shared content's lists."""
 
 
-def _valid_ppa(pro: dict[str, str]) -> PPAContent:
+def recent_start(today: date | None = None) -> date:
+    """A period start 6 days before ``today`` (default: today, Europe/Paris): the sample's
+    shape (started 01/12/2026, validated 07/12/2026), whatever the day the tests run."""
+    day = today if today is not None else datetime.now(ZoneInfo("Europe/Paris")).date()
+    return day - timedelta(days=6)
+
+
+def _valid_ppa(pro: dict[str, str], start: date) -> PPAContent:
     """The product's one realistic content (:mod:`exports.sample_content`) with stable ids."""
-    content = demo_content(pro)
+    content = demo_content(pro, start)
     stable: dict[str, str] = {}
     for field, ids in STABLE_IDS.items():
         items = getattr(content, field)

@@ -18,6 +18,8 @@ class PpaNoticeCode(StrEnum):
 
     OWN_FIELDS_ONLY = "own_fields_only"
     """A person's or aidant's write outside their own fields was refused; read-only."""
+    AVENANT_SCOPE = "avenant_scope"
+    """A write beyond an avenant's scope (docs/domain-rules.md, rule 4) was refused; read-only."""
     WRITE_INCOMPLETE = "write_incomplete"
     """A write that depends on content unknown to the server was refused; read-only."""
     RIGHTS_REDUCED = "rights_reduced"

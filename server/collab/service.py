@@ -31,6 +31,7 @@ from server.auth.browser_session import current_browser_session, origin_allowed
 from server.auth.principal import Principal
 from server.auth.service import principal_from_token, user_principal
 from server.authz import Capability
+from server.collab.avenant import AllPolicies, AvenantScopePolicy, AvenantScopes, ScopedLocker
 from server.collab.channel import WebSocketChannel
 from server.collab.fanout import RedisFanout
 from server.collab.memory import release_freed_memory
@@ -155,8 +156,12 @@ class CollabService:
             on_session_end=self._session_end,
             on_unloaded=release_freed_memory,
         )
+        self.avenant_scopes = AvenantScopes()
+        """Which PPAs are avenant drafts (the live avenant scope, rule 4)."""
         if self.fanout is not None:
-            self.fanout.locker = self.manager
+            self.fanout.locker = ScopedLocker(
+                self.manager.lock, self.manager.unlock, self._refresh_scope
+            )
         self.documents = LiveDocuments(self.manager)
         self._task_group: TaskGroup | None = None
         self.session_end_hooks: list[SessionEnd] = []
@@ -202,7 +207,12 @@ class CollabService:
         if self.fanout is not None:
             await self.fanout.lock_everywhere(ppa_id)
 
+    async def _refresh_scope(self, ppa_id: str) -> None:
+        async with self.db.transaction() as session:
+            await self.avenant_scopes.refresh(session, ppa_id)
+
     async def unlock(self, ppa_id: str) -> None:
+        await self._refresh_scope(ppa_id)  # an avenant opens by unlocking: its scope first
         self.manager.unlock(ppa_id)
         if self.fanout is not None:
             await self.fanout.unlock_everywhere(ppa_id)
@@ -301,6 +311,7 @@ class CollabService:
                 raise SyncError(UNKNOWN_REASON, CloseCode.UNKNOWN_DOCUMENT)
             role = await authz.role_for_person(session, principal, ppa.person_id)
             access, readable = _decide(principal, ppa, role)
+            await self.avenant_scopes.refresh(session, ppa.id)
             trace(
                 session,
                 principal,
@@ -399,7 +410,10 @@ class CollabService:
             access.read_only,
             max_buffer=self.settings.collab_max_send_buffer_bytes,
         )
-        policy: WritePolicy | None = OwnFieldsPolicy() if access.own_fields_only else None
+        scope = AvenantScopePolicy(self.avenant_scopes)
+        policy: WritePolicy | None = (
+            AllPolicies(OwnFieldsPolicy(), scope) if access.own_fields_only else scope
+        )
         try:
             peer = await self.manager.join(ppa_id, channel, policy)
         except SyncError as error:

@@ -20,7 +20,15 @@ from exports.sample_content import demo_content
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
 from server.config import Settings
 from server.demo.history import is_history, seed_history
-from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
+from server.models import (
+    PPA,
+    ApiClient,
+    CercleMember,
+    Person,
+    Professional,
+    Structure,
+    User,
+)
 from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS, InsSystem, ins_key, luhn_key
 from server.ppas.documents import DocumentSource
@@ -34,6 +42,10 @@ def _finess(payload8: str) -> str:
 def _rpps(payload10: str) -> str:
     return payload10 + luhn_key(payload10)
 
+
+ADMISSION = date(2025, 6, 16)
+"""Léa Martin's admission at the FAM: her first PPA (2025-2026, validated 01/12/2025) came
+within the 6 months (CASF D311)."""
 
 PERSON_NIR13 = "2980469123045"
 PERSON_INS = PERSON_NIR13 + f"{ins_key(PERSON_NIR13):02d}"
@@ -66,7 +78,8 @@ PROFESSIONALS = [
         "Durand",
         "Éducatrice spécialisée, coordinatrice de parcours",
         "fam",
-        _rpps("1000212345"),
+        # not a health professional: no RPPS; the exports identify her as "3" + FINESS / local id
+        None,
         Role.COORDINATOR,
     ),
     DemoPro(
@@ -161,6 +174,34 @@ async def _user(
     return user
 
 
+async def _draft(
+    session: AsyncSession,
+    documents: DocumentSource,
+    person: Person,
+    users: dict[str, User],
+    pros: dict[str, Professional],
+    history: dict[str, object],
+) -> PPA:
+    """This year's draft: the revision of last year's PPA (``history``) when it was seeded."""
+    content = demo_content({key: pro.id for key, pro in pros.items()})
+    ppa = await create_ppa(
+        session,
+        documents,
+        person=person,
+        created_by=users["coordinatrice"].id,
+        title=content.projet.titre,
+        content=content,
+        previous=None,
+    )
+    history_id = history.get("validated_ppa_id")
+    if isinstance(history_id, str):
+        # the revision of the 2025-2026 PPA (its content rewritten for the new year)
+        ppa.previous_ppa_id = history_id
+        ppa.received_codes = None
+        await session.flush()
+    return ppa
+
+
 async def seed_demo(
     session: AsyncSession,
     documents: DocumentSource,
@@ -240,6 +281,7 @@ async def seed_demo(
             sex="F",
             birthplace_insee="69123",
             local_id="FAM-2021-0042",
+            admission_date=ADMISSION,
             structure_id=structures["fam"].id,
             created_by=users["coordinatrice"].id,
         )
@@ -281,28 +323,15 @@ async def seed_demo(
         )
         await session.flush()
 
-    from server.models import PPA
-
     ppa = await session.scalar(
         select(PPA)
         .where(PPA.person_id == person.id, ~is_history())
         .order_by(PPA.created_at)
         .limit(1)
     )
-    if ppa is None or created:
-        content = demo_content({key: pro.id for key, pro in pros.items()})
-        ppa = await create_ppa(
-            session,
-            documents,
-            person=person,
-            created_by=users["coordinatrice"].id,
-            title=content.projet.titre,
-            content=content,
-            previous=None,
-        )
-
     extra: dict[str, object] = {}
     if signing_key is not None:
+        # last year's PPA first: this year's draft is its revision (linked), not a new start
         extra = await seed_history(
             session,
             documents,
@@ -311,6 +340,8 @@ async def seed_demo(
             users=users,
             current=demo_content({key: pro.id for key, pro in pros.items()}),
         )
+    if ppa is None or created:
+        ppa = await _draft(session, documents, person, users, pros, extra)
 
     roles = {spec.key: spec.role.value for spec in PROFESSIONALS}
     roles.update({"usager": "person", "aidant": "aidant", "auditeur": "auditor", "admin": "admin"})

@@ -23,6 +23,8 @@ class Person(IdMixin, TimestampMixin, Base):
     sex: Mapped[str] = mapped_column(String(1))
     birthplace_insee: Mapped[str] = mapped_column(String(5))
     local_id: Mapped[str | None] = mapped_column(String(50), default=None)
+    admission_date: Mapped[date | None] = mapped_column(Date, default=None)
+    """Admission in the structure: the first PPA is due within 6 months (CASF D311)."""
     structure_id: Mapped[str | None] = mapped_column(
         ForeignKey("structures.id", ondelete="RESTRICT"), default=None
     )

@@ -21,6 +21,7 @@ from server.people.identifiers import (
     validate_rpps,
 )
 from server.text_input import TextInput
+from versions.timeline import first_ppa_deadline
 
 
 class _Schema(BaseModel):
@@ -106,6 +107,9 @@ class PersonCreate(_Schema, TextInput):
     birthplace_insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3}|99\d{3})$")
     local_id: str | None = Field(default=None, max_length=50)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
+    admission_date: IsoDate | None = Field(
+        default=None, description="Admission dans la structure (premier PPA sous 6 mois)"
+    )
 
     @field_validator("ins_matricule")
     @classmethod
@@ -125,11 +129,20 @@ class PersonCreate(_Schema, TextInput):
             raise ValueError("date de naissance dans le futur")
         return value
 
+    @model_validator(mode="after")
+    def _admission(self) -> PersonCreate:
+        if self.admission_date is not None and self.admission_date < self.birth_date:
+            raise ValueError("date d'admission avant la date de naissance")
+        return self
+
 
 class PersonUpdate(_Schema, TextInput):
     used_name: str | None = Field(default=None, max_length=100)
     local_id: str | None = Field(default=None, max_length=50)
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
+    admission_date: IsoDate | None = Field(
+        default=None, description="Admission dans la structure (premier PPA sous 6 mois)"
+    )
 
 
 class PersonRead(_Schema):
@@ -144,8 +157,18 @@ class PersonRead(_Schema):
     birthplace_insee: str
     local_id: str | None
     structure_id: str | None
+    admission_date: IsoDate | None = None
+    first_ppa_deadline: IsoDate | None = Field(
+        default=None, description="Admission + 6 mois (CASF D311)"
+    )
     created_at: datetime
     my_role: str | None = None
+
+    @model_validator(mode="after")
+    def _deadline(self) -> PersonRead:
+        if self.admission_date is not None:
+            self.first_ppa_deadline = first_ppa_deadline(self.admission_date)
+        return self
 
 
 class ApiClientCreate(_Schema, TextInput):

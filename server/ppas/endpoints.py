@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
+from exports.local_time import PARIS
 from server import authz
 from server.audit.trail import AuditTrail, audited
 from server.auth.principal import Principal
@@ -13,11 +15,46 @@ from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import Conflict, Locked, NotFound
 from server.models import PPA
+from server.models.ppa import PPAStatus
 from server.ppas import service
 from server.ppas.documents import DocumentSource, load_content
-from server.ppas.schemas import PPACreate, PPARead, PPASummary, PPAUpdate, ProblemRead
+from server.ppas.schemas import (
+    FirstPpaRead,
+    InForceRead,
+    PPACreate,
+    PPARead,
+    PPASummary,
+    PPAUpdate,
+    ProblemRead,
+    TimelineRead,
+)
+from server.ppas.timeline import InForce, first_full_validation, in_force
+from versions.timeline import FirstPpaStatus, first_ppa
 
 router = APIRouter(prefix="/api", tags=["ppas"])
+
+
+def today() -> date:
+    """The local day (Europe/Paris) the timelines are read on."""
+    return datetime.now(PARIS).date()
+
+
+def _summary(ppa: PPA, timeline: InForce | None) -> PPASummary:
+    summary = PPASummary.model_validate(ppa)
+    if timeline is None:
+        return summary
+    return summary.model_copy(
+        update={
+            "echu": timeline.echu,
+            "echu_reasons": timeline.echu_reasons,
+            "next_review": timeline.next_review,
+        }
+    )
+
+
+async def _summaries(session: SessionDep, ppas: list[PPA]) -> list[PPASummary]:
+    timelines = await in_force(session, ppas, today())
+    return [_summary(ppa, timelines.get(ppa.id)) for ppa in ppas]
 
 
 def get_documents(request: Request) -> DocumentSource:
@@ -72,9 +109,10 @@ async def _read(
 ) -> PPARead:
     content = await load_content(documents, session, ppa.id)
     problems = await service.problems_of(session, documents, ppa, content)
+    timeline = (await in_force(session, [ppa], today())).get(ppa.id)
     return PPARead.model_validate(
         {
-            **PPASummary.model_validate(ppa).model_dump(),
+            **_summary(ppa, timeline).model_dump(),
             "content": content,
             "problems": problems,
             "serafin": service.labels_of(content),
@@ -86,8 +124,9 @@ async def _read(
 @router.get("/persons/{person_id}/ppas", response_model=list[PPASummary])
 async def list_person_ppas(
     person_id: str, audit: Annotated[AuditTrail, audited("ppa.list")], session: SessionDep
-) -> list[PPA]:
-    """The person's PPAs the caller may read (ESMS systems see validated ones only)."""
+) -> list[PPASummary]:
+    """The person's PPAs the caller may read (ESMS systems see validated ones only); one in
+    force is flagged ``echu`` once its period ended or its review date passed."""
     principal = audit.principal
     person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
     ppas = list(
@@ -98,14 +137,62 @@ async def list_person_ppas(
         )
     )
     await audit.person(person.id)
-    return ppas
+    return await _summaries(session, ppas)
+
+
+@router.get("/persons/{person_id}/timeline", response_model=TimelineRead)
+async def person_timeline(
+    person_id: str, audit: Annotated[AuditTrail, audited("ppa.list")], session: SessionDep
+) -> TimelineRead:
+    """The person's PPA timeline: the first PPA's deadline (admission + 6 months), the PPA in
+    force and its next review (12 months after the last full validation at the latest), whether
+    it is *échu*, and a gap (no PPA in force) flagged."""
+    principal = audit.principal
+    person = await authz.get_person(session, principal, person_id, Capability.SEE_PERSON)
+    ppas = list(
+        await session.scalars(
+            authz.ppas_with(principal, Capability.READ_VALIDATED)
+            .where(PPA.person_id == person.id)
+            .order_by(PPA.created_at.desc())
+        )
+    )
+    await audit.person(person.id)
+    day = today()
+    first = first_ppa(day, person.admission_date, await first_full_validation(session, person.id))
+    timelines = await in_force(session, ppas, day)
+    current = next((timelines[p.id] for p in ppas if p.id in timelines), None)
+    drafts = [p.id for p in ppas if p.status == PPAStatus.DRAFT.value]
+    gap_reason = ""
+    if current is None and (drafts or first.status is FirstPpaStatus.OVERDUE):
+        gap_reason = "Aucun PPA en vigueur pour cette personne."
+    elif current is not None and current.echu:
+        gap_reason = "Le PPA en vigueur est échu : " + " ".join(current.echu_reasons)
+    return TimelineRead(
+        person_id=person.id,
+        admission_date=person.admission_date,
+        first_ppa=FirstPpaRead(deadline=first.deadline, status=first.status, message=first.message),
+        in_force=None
+        if current is None
+        else InForceRead(
+            ppa_id=current.ppa_id,
+            version_number=current.version_number,
+            full_validated_on=current.full_validated_on,
+            next_review=current.next_review,
+            period_end=current.period_end,
+            echu=current.echu,
+            echu_reasons=current.echu_reasons,
+        ),
+        draft_ppa_ids=drafts,
+        gap=bool(gap_reason),
+        gap_reason=gap_reason,
+    )
 
 
 @router.get("/ppas", response_model=list[PPASummary])
 async def list_ppas(
     audit: Annotated[AuditTrail, audited("ppa.list")], session: SessionDep
-) -> list[PPA]:
-    """Every PPA the caller may read."""
+) -> list[PPASummary]:
+    """Every PPA the caller may read (those in force flagged ``echu`` when past due)."""
     ppas = list(
         await session.scalars(
             authz.ppas_with(audit.principal, Capability.READ_VALIDATED).order_by(
@@ -114,7 +201,7 @@ async def list_ppas(
         )
     )
     await audit.each("ppa", [(p.id, p.person_id) for p in ppas])
-    return ppas
+    return await _summaries(session, ppas)
 
 
 @router.get("/ppas/{ppa_id}", response_model=PPARead)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from editor.schema import PPAContent, Severity
 from server.text_input import TextInput
+from versions.timeline import FirstPpaStatus
 
 
 class ProblemRead(BaseModel):
@@ -53,6 +54,43 @@ class PPASummary(BaseModel):
     previous_ppa_id: str | None
     created_at: datetime
     updated_at: datetime
+    echu: bool = Field(
+        default=False,
+        description="In force (validated) but its period ended or its review date passed",
+    )
+    echu_reasons: list[str] = Field(default_factory=list, description="Why, in French")
+    next_review: date | None = Field(
+        default=None,
+        description="In force: next review, at most 12 months after the last full validation",
+    )
+
+
+class FirstPpaRead(BaseModel):
+    deadline: date | None = Field(description="Admission + 6 months (CASF D311)")
+    status: FirstPpaStatus
+    message: str
+
+
+class InForceRead(BaseModel):
+    ppa_id: str
+    version_number: int
+    full_validated_on: date | None = Field(description="Last full validation (not an avenant)")
+    next_review: date | None
+    period_end: date | None
+    echu: bool
+    echu_reasons: list[str]
+
+
+class TimelineRead(BaseModel):
+    """A person's PPA timeline (docs/domain-rules.md, rule 6)."""
+
+    person_id: str
+    admission_date: date | None
+    first_ppa: FirstPpaRead
+    in_force: InForceRead | None = Field(description="The PPA in force (the newest validated)")
+    draft_ppa_ids: list[str] = Field(description="PPAs being prepared (drafts, revisions)")
+    gap: bool = Field(description="No PPA in force, or the one in force is échu")
+    gap_reason: str = ""
 
 
 class PPARead(PPASummary):

@@ -125,10 +125,11 @@ async def list_review_due(
     """Validated PPAs the caller may read whose review is due or overdue (HAS: yearly)."""
     today = service.local_day(datetime.now(PARIS))
     rows = await service.review_due(session, audit.principal, within_days, today)
-    await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in rows])
+    await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _, _ in rows])
     result = []
-    for ppa, version in rows:
-        if version.next_review is None:
+    for ppa, version, timeline in rows:
+        next_review = timeline.next_review or version.next_review
+        if next_review is None:
             raise RuntimeError("version.next_review is None")
         result.append(
             ReviewDueRead(
@@ -138,9 +139,12 @@ async def list_review_due(
                 status=ppa.status,
                 version_number=version.number,
                 version_label=version.label,
-                next_review=version.next_review,
-                review_status=review_status(version.next_review, today, within_days).value,
-                days_left=(version.next_review - today).days,
+                next_review=next_review,
+                review_status=review_status(next_review, today, within_days).value,
+                days_left=(next_review - today).days,
+                echu=timeline.echu,
+                echu_reasons=timeline.echu_reasons,
+                period_end=timeline.period_end,
             )
         )
     return result

@@ -111,6 +111,16 @@ async def last_validated(session: AsyncSession, ppa_id: str) -> Version | None:
     )
 
 
+async def last_full_validation(session: AsyncSession, ppa_id: str) -> Version | None:
+    """The last *full* validation of a PPA (kind ``validated``, not an avenant), or ``None``."""
+    return await session.scalar(
+        select(Version)
+        .where(Version.ppa_id == ppa_id, Version.kind == VersionKind.VALIDATED.value)
+        .order_by(Version.number.desc())
+        .limit(1)
+    )
+
+
 async def count_kind(session: AsyncSession, ppa_id: str, kinds: Iterable[str]) -> int:
     return int(
         await session.scalar(

@@ -271,6 +271,11 @@ class ReviewDueRead(BaseModel):
     next_review: date
     review_status: str
     days_left: int
+    echu: bool = Field(
+        default=False, description="The period ended or the review date passed (rule 6)"
+    )
+    echu_reasons: list[str] = Field(default_factory=list, description="Why, in French")
+    period_end: date | None = None
 
 
 class LogKeyRead(BaseModel):

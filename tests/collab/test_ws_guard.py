@@ -30,7 +30,7 @@ from tests.collab.live import WsClient
 from tests.collab.test_ws_access import connect, round_trip
 from tests.conftest import Api, DatabaseInfo, LiveServer
 from tests.crdt_ops import Op, apply_op, operations
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import build_cercle
 from tests.server.versions.helpers import COORD
 
@@ -149,7 +149,7 @@ async def bench(
 
 
 async def run_writes(bench: Bench, writes: list[tuple[str, Op]]) -> None:
-    content = valid_ppa(fresh_ids=True).model_dump(mode="json")
+    content = valid_ppa(fresh_ids=True, start=recent_start()).model_dump(mode="json")
     response = await asyncio.to_thread(
         bench.coord.post,
         f"/api/persons/{bench.person_id}/ppas",

@@ -105,15 +105,15 @@ def test_every_field_round_trips(
 
     # -- a besoin: its code changed through the picker, description, analyse
     besoin = card(page, before["besoins"][1]["id"])
-    assert before["besoins"][1]["code"] == "1.3.2.1"
+    assert before["besoins"][1]["code"] == "1.3.2.2"
     besoin.get_by_role("button", name="Changer le code SERAFIN-PH").click()
-    pick_code(page, "Choisir le besoin SERAFIN-PH", "1.3.2", "1.3.2.2")
-    expect(besoin.locator(".code-value")).to_contain_text("1.3.2.2")
+    pick_code(page, "Choisir le besoin SERAFIN-PH", "1.3.2", "1.3.2.1")
+    expect(besoin.locator(".code-value")).to_contain_text("1.3.2.1")
     besoin.get_by_label("Description du besoin").fill("Faire ses courses et son ménage.")
     besoin.get_by_label("Analyse professionnelle").fill("Liste de courses illustrée utile.")
     besoin.get_by_label("Si aucun objectif ne répond à ce besoin").fill("Voir avec le SAVS.")
     expected["besoins"][1].update(
-        code="1.3.2.2",
+        code="1.3.2.1",
         description="Faire ses courses et son ménage.",
         analyse="Liste de courses illustrée utile.",
         motif_sans_objectif="Voir avec le SAVS.",

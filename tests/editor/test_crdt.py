@@ -77,7 +77,8 @@ def test_layout_of_written_doc() -> None:
     assert action["planning"]["jours"].to_py() == ["MO"]
     assert action["planning"]["duree_minutes"] == 30
     assert doc.get("objectifs", type=Array)[3]["avis_usager"].to_py() == ""
-    assert doc.get("bilan", type=Map)["date_evaluation"] == "2027-06-15"
+    assert doc.get("bilan", type=Map)["prochaine_revision"] == "2027-11-15"
+    assert doc.get("bilan", type=Map)["date_evaluation"] is None  # planned, not done
 
 
 # --------------------------------------------------------------------------- round trips
@@ -275,6 +276,7 @@ def test_write_content_keeps_shared_types_so_concurrent_typing_survives() -> Non
             "b-logement",
             "b-social",
             "b-mobilite",
+            "b-budget",
             "b-new",
         ]
 
@@ -303,6 +305,7 @@ def test_insert_and_delete_item() -> None:
         "o-logement",
         "o-social",
         "o-mobilite",
+        "o-budget",
         "o-last",
     ]
     assert delete_item(doc, "objectifs", "o-sante")
@@ -312,6 +315,7 @@ def test_insert_and_delete_item() -> None:
         "o-logement",
         "o-social",
         "o-mobilite",
+        "o-budget",
         "o-last",
     ]
     with pytest.raises(TypeError):
@@ -358,6 +362,11 @@ def test_concurrent_item_inserts_keep_both() -> None:
     delete_item(bob, "besoins", "b-logement")
     _sync(alice, bob)
     ids = [o.id for o in doc_to_content(alice).objectifs]
-    assert set(ids[4:]) == {"o-alice", "o-bob"}
+    assert set(ids[5:]) == {"o-alice", "o-bob"}
     assert doc_to_content(alice) == doc_to_content(bob)
-    assert [b.id for b in doc_to_content(alice).besoins] == ["b-sante", "b-social", "b-mobilite"]
+    assert [b.id for b in doc_to_content(alice).besoins] == [
+        "b-sante",
+        "b-social",
+        "b-mobilite",
+        "b-budget",
+    ]

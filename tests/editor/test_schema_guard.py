@@ -90,7 +90,7 @@ CASES: list[tuple[str, Breaker, set[tuple[str, str]]]] = [
     (
         "item not a map",
         lambda d: d.get("besoins", type=Array).append("b-3"),
-        {("besoins[4]", "wrong_type")},
+        {("besoins[5]", "wrong_type")},
     ),
     (
         "item without id",
@@ -260,9 +260,15 @@ def test_repair_drops_broken_entries_and_resets_values() -> None:
     _objectif(doc)["besoin_ids"].append(7)
     repaired, problems = doc_to_content_repaired(doc)
     assert len(problems) == 6
-    assert [b.id for b in repaired.besoins] == ["b-sante", "b-logement", "b-social", "b-mobilite"]
+    assert [b.id for b in repaired.besoins] == [
+        "b-sante",
+        "b-logement",
+        "b-social",
+        "b-mobilite",
+        "b-budget",
+    ]
     assert [m.id for m in repaired.moyens] == ["mo-1", "mo-2", "mo-3"]
-    assert [o.id for o in repaired.objectifs] == ["o-sante", "o-social", "o-mobilite"]
+    assert [o.id for o in repaired.objectifs] == ["o-sante", "o-social", "o-mobilite", "o-budget"]
     first = repaired.objectifs[0]
     assert first.statut is StatutObjectif.EN_PREPARATION
     assert first.titre == ""

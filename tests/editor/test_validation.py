@@ -318,8 +318,8 @@ def test_unknown_members() -> None:
         ("actions[a-cuisine].referent_id", "unknown_member"),
         ("actions[a-tramway].intervenant_ids[0]", "unknown_member"),
     }
-    # 11 referents, 2 intervenants, the project's referent (rule 7)
-    assert len(validate(content, member_ids=frozenset())) == 14
+    # 12 referents, 3 intervenants, the project's referent (rule 7)
+    assert len(validate(content, member_ids=frozenset())) == 16
 
 
 def test_all_problems_at_once() -> None:

@@ -41,7 +41,7 @@ def test_bundle_shape_golden(validated: ExportInput) -> None:
         {
             "tddui-patient-ins": 1,
             "tddui-organization": 1,
-            "tddui-practitioner": 5,
+            "tddui-practitioner": 4,
             "tddui-consent-accord": 2,
             "tddui-careplan-projet-personnalise": 1,
             "tddui-service-request-besoin": len(ct.besoins),

@@ -22,7 +22,7 @@ from server.auth.security import hash_password
 from server.db import create_engine
 from server.models import User
 from tests.conftest import DatabaseInfo
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.exports_api.support import feed_until, validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 
@@ -111,7 +111,7 @@ def _validated_ppa(c: Cercle, api_as: Any) -> tuple[str, int]:
         structure = coord.get("/api/structures").json()[0]["id"]
         response = coord.patch(f"/api/persons/{c.person_id}", json={"structure_id": structure})
         assert response.status_code == 200, response.text
-        content = valid_ppa(fresh_ids=True).model_dump(mode="json")
+        content = valid_ppa(fresh_ids=True, start=recent_start()).model_dump(mode="json")
         created = coord.post(f"/api/persons/{c.person_id}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id: str = created.json()["id"]

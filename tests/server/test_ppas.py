@@ -15,8 +15,8 @@ def test_demo_ppa_is_valid_with_serafin_codes_and_labels(api_as: Any, demo: dict
     assert len(content.objectifs) >= 4
     assert len(content.actions) >= 6
     codes = {b.code for b in content.besoins} | {c for a in content.actions for c in a.prestations}
-    assert "1.3.2.1" in codes
-    assert data["serafin"]["1.3.2.1"] == "Besoins pour vivre dans un logement"
+    assert "1.3.2.2" in codes
+    assert data["serafin"]["1.3.2.2"] == "Besoins pour accomplir les activités domestiques"
     assert set(data["serafin"]) == codes
     assert data["status"] == "draft"
     assert data["person_id"] == demo["person_id"]

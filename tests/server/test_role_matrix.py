@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 
 from server.people.identifiers import luhn_key
 from tests.conftest import LiveServer
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.exports_api.support import validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 from tests.server.versions.matrix import VERSION_ROUTES
@@ -84,7 +84,7 @@ def _version_url(c: Cercle, api_as: Any, which: str, fmt: str) -> str:
             coord.patch(f"/api/persons/{c.person_id}", json={"structure_id": structure}).status_code
             == 200
         )
-        content = valid_ppa(fresh_ids=True).model_dump(mode="json")
+        content = valid_ppa(fresh_ids=True, start=recent_start()).model_dump(mode="json")
         created = coord.post(f"/api/persons/{c.person_id}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id = created.json()["id"]

@@ -12,6 +12,8 @@ export const VERSION_KIND_LABELS = catalogue.version_kind_labels
 export const MEASURE_LABELS = catalogue.measure_labels
 /** Export formats (exports/registry.py): name, label, drafts_allowed, avenant_only. */
 export const EXPORT_FORMATS = catalogue.export_formats
+/** Fields of an objective an avenant may update (versions/lifecycle.py AVENANT_OBJECTIF_FIELDS). */
+export const AVENANT_OBJECTIF_FIELDS = new Set(catalogue.avenant_objectif_fields)
 
 export const ORIGINE_LABELS = ENUMS.OrigineAttente
 export const STATUT_OBJECTIF_LABELS = ENUMS.StatutObjectif

@@ -18,6 +18,7 @@ from server.errors import Conflict, InvalidInput
 from server.ledger.log import head_of, latest_head, tree
 from server.models import PPA, Person, TreeHead, Version, VersionAccord
 from server.models.ppa import PPAStatus
+from server.ppas.timeline import InForce, in_force
 from server.versions_api import repository
 from server.versions_api.authorship import authorship_between
 from server.versions_api.runtime import VersionsRuntime
@@ -101,10 +102,18 @@ async def audit_bundle(
     return await session.run_sync(build)
 
 
+def _due(timeline: InForce, horizon: date) -> bool:
+    review = timeline.next_review
+    return timeline.echu or (review is not None and review <= horizon)
+
+
 async def review_due(
     session: AsyncSession, principal: Principal, within_days: int, today: date
-) -> list[tuple[PPA, Version]]:
-    """Current validated versions whose next review falls before ``today + within_days``."""
+) -> list[tuple[PPA, Version, InForce]]:
+    """PPAs in force whose next review falls before ``today + within_days`` or that are *échu*
+    (period ended), with their current validated version and timeline. The next review is
+    the version's, never later than 12 months after the last full validation (an avenant does
+    not reset it)."""
     current = (
         select(Version.ppa_id, func.max(Version.number).label("number"))
         .where(Version.kind.in_([k.value for k in VALIDATED_KINDS]))
@@ -119,8 +128,15 @@ async def review_due(
         .where(
             PPA.status.in_([PPAStatus.VALIDATED.value, PPAStatus.AVENANT_DRAFT.value]),
             PPA.person_id.in_(readers),
-            Version.next_review <= today + timedelta(days=within_days),
         )
-        .order_by(Version.next_review, PPA.id)
+        .order_by(PPA.id)
     )
-    return [(ppa, version) for ppa, version in rows]
+    pairs = [(ppa, version) for ppa, version in rows]
+    timelines = await in_force(session, [ppa for ppa, _ in pairs], today)
+    horizon = today + timedelta(days=within_days)
+    due = [
+        (ppa, version, timelines[ppa.id])
+        for ppa, version in pairs
+        if ppa.id in timelines and _due(timelines[ppa.id], horizon)
+    ]
+    return sorted(due, key=lambda row: (row[2].next_review or date.max, row[0].id))

@@ -43,6 +43,7 @@ from server.versions_api.service.recording import (
 )
 from versions.chain import AccordMode, AccordRecord, AccordType, VersionKind
 from versions.lifecycle import (
+    AVENANT_SCOPE_FR,
     LifecycleEvent,
     PPAState,
     avenant_summary,
@@ -50,6 +51,7 @@ from versions.lifecycle import (
     avenant_violations,
     next_review_date,
 )
+from versions.timeline import effective_next_review
 
 
 @dataclass(frozen=True)
@@ -189,16 +191,17 @@ async def _avenant_base(
     base = await repository.last_validated(session, ppa.id)
     if base is None:
         raise Conflict("Avenant sans version validée de référence.")
-    violations = avenant_violations(content_of(base), content)
+    full = await repository.last_full_validation(session, ppa.id)
+    full_on = None if full is None else local_day(full.created_at)
+    violations = avenant_violations(content_of(base), content, full_validated_on=full_on)
     if violations:
         lines = "\n".join(f"- {v.message}" for v in violations)
         raise AvenantRefusedError(
-            "Cet avenant ne peut pas être validé : un avenant peut modifier les actions "
-            "(modalités, planning, prestations) mais pas les objectifs ni les besoins.\n"
-            f"{lines}\nPour changer les objectifs ou les besoins, créez un nouveau PPA "
+            f"Cet avenant ne peut pas être validé : {AVENANT_SCOPE_FR}.\n"
+            f"{lines}\nPour ces changements, créez un nouveau PPA "
             f"(révision : POST /api/ppas/{ppa.id}/revisions).",
             extra={
-                "problems": [{"path": v.change.path, "message": v.message} for v in violations],
+                "problems": [{"path": v.path, "message": v.message} for v in violations],
                 "revision_url": f"/api/ppas/{ppa.id}/revisions",
             },
         )
@@ -297,3 +300,9 @@ async def _as_avenant(
     new.summary = avenant_summary(content_of(base), content)
     new.parent_number = base.number
     new.avenant_number = avenant_number
+    # The yearly review is counted from the last full validation: an avenant does not reset it.
+    full = await repository.last_full_validation(session, ppa.id)
+    if full is not None:
+        new.next_review = effective_next_review(
+            local_day(full.created_at), content.bilan.prochaine_revision
+        )

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from editor.schema import PPAContent
 from server.db import Database, utcnow
 from server.models import PPADocument
 from tests.conftest import Api, DatabaseInfo
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import Cercle, build_cercle
 
 COORD = "coordinatrice"
@@ -93,7 +93,7 @@ def new_validated(
             json={"structure_id": demo["structures"][structure], "local_id": "DUI-0042"},
         )
         assert response.status_code == 200, response.text
-    content = valid_ppa(members=demo["professionals"], fresh_ids=True)
+    content = valid_ppa(members=demo["professionals"], fresh_ids=True, start=recent_start())
     response = coord.post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA exports", "content": content.model_dump(mode="json")},
@@ -125,7 +125,8 @@ def add_avenant(api_as: Callable[[str], Api], settings: Any, v: Validated) -> Va
     )
     assert moved.planning is not None
     moved.planning.heure_debut = "19:00"
-    moved.date_debut = date(2026, 12, 2)
+    assert content.projet.date_debut is not None
+    moved.date_debut = content.projet.date_debut + timedelta(days=1)
     content.actions = [a for a in content.actions if a.id != removed.id]
     write_live_content(settings, v.ppa_id, content)
     v.avenant = validate(coord, v.ppa_id)

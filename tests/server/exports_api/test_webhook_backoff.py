@@ -35,7 +35,7 @@ def test_backoff_follows_the_settings() -> None:
 def test_a_delivery_is_failed_after_max_attempts(tmp_path: Path) -> None:
     """A server with ``max_attempts=2`` and a 0.3 s base: two signed attempts, at least the
     backoff apart, then ``failed`` (no next attempt), and the worker sends nothing more."""
-    from tests.factories import valid_ppa
+    from tests.factories import recent_start, valid_ppa
 
     database, drop = make_database(tmp_path)
     env = {"PPA_DATA_DIR": str(tmp_path / "data"), "PPA_DATABASE_URL": database.url}
@@ -54,7 +54,9 @@ def test_a_delivery_is_failed_after_max_attempts(tmp_path: Path) -> None:
     try:
         hook = esms.post("/api/esms/webhooks", json={"url": refusing.url, "secret": SECRET})
         assert hook.status_code == 201, hook.text
-        content = valid_ppa(members=demo["professionals"], fresh_ids=True).model_dump(mode="json")
+        content = valid_ppa(
+            members=demo["professionals"], fresh_ids=True, start=recent_start()
+        ).model_dump(mode="json")
         created = coord.post(f"/api/persons/{demo['person_id']}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id = created.json()["id"]

@@ -186,7 +186,7 @@ def test_a_delivery_interrupted_by_a_shutdown_is_sent_by_the_next_process(
 ) -> None:
     """Server A leases the delivery and is stopped while the receiver hangs; server B (same
     database) takes it over once the lease expires and delivers it."""
-    from tests.factories import valid_ppa
+    from tests.factories import recent_start, valid_ppa
 
     database, drop = make_database(tmp_path)
     env = {"PPA_DATA_DIR": str(tmp_path / "data"), "PPA_DATABASE_URL": database.url}
@@ -201,7 +201,9 @@ def test_a_delivery_interrupted_by_a_shutdown_is_sent_by_the_next_process(
     try:
         hook = esms.post("/api/esms/webhooks", json={"url": hanging.url, "secret": SECRET})
         assert hook.status_code == 201, hook.text
-        content = valid_ppa(members=demo["professionals"], fresh_ids=True).model_dump(mode="json")
+        content = valid_ppa(
+            members=demo["professionals"], fresh_ids=True, start=recent_start()
+        ).model_dump(mode="json")
         created = coord.post(f"/api/persons/{demo['person_id']}/ppas", json={"content": content})
         assert created.status_code == 201, created.text
         ppa_id = created.json()["id"]

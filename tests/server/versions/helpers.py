@@ -7,7 +7,7 @@ from typing import Any
 
 from editor.schema import PPAContent
 from tests.conftest import Api
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import Cercle, build_cercle
 
 COORD = "coordinatrice"
@@ -33,7 +33,7 @@ def new_ppa(
     """A fresh person (every role in the cercle) with a draft PPA holding a valid content (or
     one with that many ``problems`` today)."""
     cercle = build_cercle(api_as, demo)
-    content = content or valid_ppa(fresh_ids=True)
+    content = content or valid_ppa(fresh_ids=True, start=recent_start())
     response = api_as(COORD).post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA versions", "content": content.model_dump(mode="json")},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import Cercle, build_cercle
 from tests.server.versions.helpers import PERSON_ACCORD, STRUCTURE_ACCORD
 
@@ -44,7 +44,10 @@ def _person(c: Cercle, api_as: Any) -> str:
 def _fresh(c: Cercle, api_as: Any) -> str:
     response = api_as(COORD).post(
         f"/api/persons/{_person(c, api_as)}/ppas",
-        json={"title": "Matrice", "content": valid_ppa(fresh_ids=True).model_dump(mode="json")},
+        json={
+            "title": "Matrice",
+            "content": valid_ppa(fresh_ids=True, start=recent_start()).model_dump(mode="json"),
+        },
     )
     assert response.status_code == 201, response.text
     ppa_id: str = response.json()["id"]

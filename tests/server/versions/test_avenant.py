@@ -1,15 +1,36 @@
 """Avenants: opened from the validated version, they may change actions (modalités, planning,
-prestations) but not objectives nor besoins; a validated avenant is the new current version."""
+prestations) and an objective's follow-up (status, opinion, due date), not add or remove an
+objective nor change the besoins, nor stretch the period or the yearly review (rule 4); a
+validated avenant is the new current version."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from editor.schema import Jour, PPAContent
-from tests.server.versions.conftest import Edit, RecordingRooms, live_content
+from editor.schema import Jour, PPAContent, StatutObjectif
+from exports.local_time import PARIS
+from tests.conftest import LiveServer
+from tests.factories import recent_start, valid_ppa
+from tests.server.versions.conftest import Edit, RecordingRooms, clock_shifted, live_content
 from tests.server.versions.helpers import CONTRIB, COORD, ESMS, Setup, new_ppa, validate
+from versions.lifecycle import add_months
+
+
+@contextlib.contextmanager
+def live_check_off(live_server: LiveServer) -> Iterator[None]:
+    """The live avenant check off (as for a change that reached the document another way: a
+    restore, an older editor), to see the validation's own check."""
+    scopes = live_server.app.state.collab.avenant_scopes
+    scopes.enabled = False
+    try:
+        yield
+    finally:
+        scopes.enabled = True
 
 
 def _validated(api_as: Any, demo: dict[str, Any]) -> Setup:
@@ -95,7 +116,7 @@ def _drop_last_objective(content: PPAContent) -> None:
     [
         (lambda c: setattr(c.objectifs[0], "titre", "Un autre objectif"), "a été modifié"),
         (lambda c: _drop_last_objective(c), "a été supprimé"),
-        (lambda c: setattr(c.besoins[1], "code", "1.3.2.2"), "code SERAFIN-PH"),
+        (lambda c: setattr(c.besoins[1], "code", "1.3.2.1"), "code SERAFIN-PH"),
         (lambda c: c.besoins.append(c.besoins[0].model_copy(update={"id": "b-new"})), "Ajout"),
     ],
 )
@@ -104,13 +125,15 @@ def test_avenant_touching_objectives_or_besoins_is_refused(
     demo: dict[str, Any],
     edit: Edit,
     rooms: RecordingRooms,
+    live_server: LiveServer,
     change: Any,
     expected: str,
 ) -> None:
     setup = _validated(api_as, demo)
     _open(api_as, setup.ppa_id)
     edit(setup.ppa_id, _move_workshop)  # allowed on its own
-    edit(setup.ppa_id, change, end_session=True)  # its checkpoint is in "before"
+    with live_check_off(live_server):
+        edit(setup.ppa_id, change, end_session=True)  # its checkpoint is in "before"
     before = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()
     response = validate(api_as(COORD), setup.ppa_id)
     if response.json()["error"] == "ValidationRefused":
@@ -118,7 +141,7 @@ def test_avenant_touching_objectives_or_besoins_is_refused(
     assert response.status_code == 422, response.text
     payload = response.json()
     assert payload["error"] == "AvenantRefused"
-    assert "pas les objectifs ni les besoins" in payload["detail"]
+    assert "ajouter ou supprimer un objectif, ni changer les besoins" in payload["detail"]
     assert "nouveau PPA" in payload["detail"]
     assert payload["revision_url"] == f"/api/ppas/{setup.ppa_id}/revisions"
     assert len(payload["problems"]) == 1, payload["problems"]
@@ -151,3 +174,75 @@ def test_abandon_avenant_keeps_the_draft_and_restores_the_validated_content(
     validated = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions/2").json()
     assert validated["kind"] == "validated"
     assert live_content(api_as(COORD), setup.ppa_id) == validated["content"]
+
+
+def _follow_up(content: PPAContent) -> None:
+    objectif = content.objectifs[0]
+    objectif.statut = StatutObjectif.TERMINE
+    objectif.avis_usager = "Je fais mon contrôle du soir seule."
+    assert objectif.date_echeance is not None
+    content.objectifs[1].date_echeance = objectif.date_echeance - timedelta(days=10)
+
+
+def test_avenant_may_update_an_objectives_follow_up(
+    api_as: Any, demo: dict[str, Any], edit: Edit
+) -> None:
+    """Rule 4: the mid-year follow-up of an objective goes through an avenant."""
+    setup = _validated(api_as, demo)
+    _open(api_as, setup.ppa_id)
+    edit(setup.ppa_id, _follow_up)
+    response = validate(api_as(COORD), setup.ppa_id)
+    assert response.status_code == 201, response.text
+    assert response.json()["kind"] == "avenant"
+    assert response.json()["content"]["objectifs"][0]["statut"] == "termine"
+
+
+def _set_review(day: date) -> Any:
+    return lambda c: setattr(c.bilan, "prochaine_revision", day)
+
+
+def test_an_avenant_does_not_reset_the_yearly_review(
+    api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
+) -> None:
+    """Rule 4/6, controlled clock: validated 200 days ago, the review stays within 12 months of
+    that validation through every avenant (validated today), not 12 months from the avenant."""
+    today = datetime.now(PARIS).date()
+    full_day = today - timedelta(days=200)
+    setup = new_ppa(api_as, demo, valid_ppa(fresh_ids=True, start=recent_start(full_day)))
+    coord = api_as(COORD)
+    with clock_shifted(live_server, days=200):
+        assert validate(coord, setup.ppa_id).status_code == 201
+    limit = add_months(full_day, 12)
+    for avenant in (1, 2):
+        _open(api_as, setup.ppa_id)
+        # within 12 months of today (the avenant's day), not of the full validation: refused
+        with live_check_off(live_server):
+            edit(setup.ppa_id, _set_review(limit + timedelta(days=1)))
+        response = validate(coord, setup.ppa_id)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "AvenantRefused"
+        [problem] = response.json()["problems"]
+        assert problem["path"] == "bilan/prochaine_revision"
+        assert f"dernière validation complète du {full_day:%d/%m/%Y}" in problem["message"]
+        edit(setup.ppa_id, _set_review(limit - timedelta(days=avenant - 1)))
+        response = validate(coord, setup.ppa_id)
+        assert response.status_code == 201, response.text
+        assert response.json()["avenant_number"] == avenant
+        assert response.json()["next_review"] == (limit - timedelta(days=avenant - 1)).isoformat()
+
+
+def test_avenant_may_not_stretch_the_period(
+    api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
+) -> None:
+    setup = _validated(api_as, demo)
+    _open(api_as, setup.ppa_id)
+    start = setup.content.projet.date_debut
+    assert start is not None
+    end = add_months(start, 12) + timedelta(1)
+    with live_check_off(live_server):
+        edit(setup.ppa_id, lambda c: setattr(c.projet, "date_fin", end))
+    response = validate(api_as(COORD), setup.ppa_id)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["problems"]
+    assert problem["path"] == "projet/date_fin"
+    assert "au-delà de 12 mois après son début" in problem["message"]

@@ -10,7 +10,7 @@ from typing import Any
 from editor.schema import OrigineAttente, PPAContent
 from exports.local_time import PARIS
 from tests.conftest import DatabaseInfo, LiveServer
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import build_cercle
 from tests.server.versions.conftest import Edit, clock_shifted, counts
 from tests.server.versions.helpers import COORD, new_ppa, validate
@@ -67,7 +67,7 @@ def test_an_empty_draft_is_refused_with_409_and_the_blocking_problems(
 def test_a_problem_to_check_does_not_block_the_validation(
     api_as: Any, demo: dict[str, Any]
 ) -> None:
-    content = valid_ppa(fresh_ids=True)
+    content = valid_ppa(fresh_ids=True, start=recent_start())
     content.attentes = [a for a in content.attentes if a.origine is not OrigineAttente.PERSONNE]
     ppa_id = _create(api_as, demo, content)
     coord = api_as(COORD)
@@ -85,7 +85,7 @@ def test_the_next_review_is_checked_against_the_day_of_validation(
     api_as: Any, demo: dict[str, Any], live_server: LiveServer
 ) -> None:
     today = datetime.now(PARIS).date()
-    content = valid_ppa(fresh_ids=True)
+    content = valid_ppa(fresh_ids=True, start=recent_start())
     content.bilan.date_evaluation = None
     content.bilan.prochaine_revision = today - timedelta(days=1)
     ppa_id = _create(api_as, demo, content)
@@ -113,7 +113,9 @@ def test_deprecated_codes_of_a_received_ppa_are_accepted_like_ours(
 ) -> None:
     coord = api_as(COORD)
     # use case 1: the last PPA, received from the structure that accompanied the person before
-    received = _create(api_as, demo, _with_deprecated_codes(valid_ppa(fresh_ids=True)))
+    received = _create(
+        api_as, demo, _with_deprecated_codes(valid_ppa(fresh_ids=True, start=recent_start()))
+    )
     assert coord.get(f"/api/ppas/{received}/problems").json() == []
     # like a revision of our own previous PPA holding them
     ppa = coord.get(f"/api/ppas/{received}").json()

@@ -110,7 +110,7 @@ def test_diff_across_two_versions_with_authors(history: Setup, api_as: Any) -> N
     assert links["kind"] == "links"
     assert links["new_labels"] == ["Participer à une activité de loisirs chaque semaine"]
     assert _authors(added) == [ergo]
-    besoin = _item(diff, "besoins", "Souhaite vivre")
+    besoin = _item(diff, "besoins", "Accomplir seule")
     assert _field(besoin, "analyse")["kind"] == "text"
     assert _authors(besoin) == [ergo]
 

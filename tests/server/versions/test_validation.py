@@ -151,7 +151,9 @@ def test_agreements_are_recorded_with_the_version(api_as: Any, demo: dict[str, A
     assert all(a["recorded_by"] == me["id"] for a in accords)
     assert version["label"] == "v1 - version validée"
     assert version["series_rank"] == 1
-    assert version["next_review"] == "2027-11-15"  # the bilan's prochaine_revision
+    review = setup.content.bilan.prochaine_revision
+    assert review is not None
+    assert version["next_review"] == review.isoformat()  # the bilan's prochaine_revision
     # The agreements are covered by the chain hash: the auditor's chain check recomputes it.
     history = api_as("auditeur").get(f"/api/ppas/{setup.ppa_id}/history").json()
     assert history["chain"] == {"ok": True, "checked": 2, "broken_number": None, "reason": None}

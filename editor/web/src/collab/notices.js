@@ -20,6 +20,7 @@ export const NOTICE_ACTIONS = Object.freeze({
   layout_repaired: 'notice',
   rights_changed: 'rights',
   own_fields_only: 'refused',
+  avenant_scope: 'refused',
   write_incomplete: 'refused',
   layout_refused: 'refused',
   illegal_text: 'refused'

@@ -172,7 +172,10 @@ export function focusNewItem (sectionEl, id) {
  */
 export function frozenNote (ctx, sectionName) {
   if (!ctx.isFrozen(sectionName)) return null
-  return h('p', { class: 'notice' }, "Avenant en cours : un avenant ne modifie ni les objectifs ni les besoins. Pour les changer, démarrez une révision (nouveau PPA).")
+  const text = sectionName === 'objectifs'
+    ? "Avenant en cours : un avenant peut mettre à jour le statut, l'avis de la personne et l'échéance d'un objectif, mais pas en ajouter, en supprimer ni en changer le contenu. Pour cela, démarrez une révision (nouveau PPA)."
+    : 'Avenant en cours : un avenant ne modifie pas les besoins. Pour les changer, démarrez une révision (nouveau PPA).'
+  return h('p', { class: 'notice' }, text)
 }
 
 export function row (...children) {

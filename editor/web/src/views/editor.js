@@ -2,7 +2,7 @@
 import { api, ApiError } from '../api.js'
 import { clearSession, getMe } from '../auth.js'
 import { announce, debounce, h, replace } from '../dom.js'
-import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
+import { AVENANT_OBJECTIF_FIELDS, PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
 import { CollabSession, SAVE_LABELS, orphanedLocalEdits } from '../collab/session.js'
 import { Presence } from '../collab/presence.js'
 import { ProblemRegistry, bySeverity, isBlocking, problemText } from '../problems.js'
@@ -98,6 +98,7 @@ export function mountEditor (root, { ppaId }) {
       replace(badges, 
         h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
         ppa.locked || locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
+        ppa.echu ? h('span', { class: 'badge badge--echu', title: ppa.echu_reasons.join(' ') }, 'Échu') : null,
         h('span', { class: 'badge badge--role' }, `Votre rôle : ${roleLabel(role)}`))
     }
     const paintBanner = () => {
@@ -109,6 +110,8 @@ export function mountEditor (root, { ppaId }) {
     }
     paintBadges()
     paintBanner()
+    // rule 6: a PPA in force past its period or its review date says so, with why
+    if (ppa.echu) banner.before(h('p', { class: 'notice', role: 'note' }, `PPA échu : ${ppa.echu_reasons.join(' ')} Une révision (nouveau PPA) est à préparer.`))
     const pending = sessionStorage.getItem(`ppa.notice.${ppaId}`)
     sessionStorage.removeItem(`ppa.notice.${ppaId}`)
     const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
@@ -244,9 +247,18 @@ export function mountEditor (root, { ppaId }) {
 
     // -- the form
     const ownOrigine = role === 'aidant' ? 'entourage' : 'personne'
-    // An avenant changes actions and their modalités, never objectives nor besoins (versions
-    // refuses to validate it otherwise): those sections are read-only while it is drafted.
-    const frozen = new Set(ppa.status === 'avenant_draft' ? ['besoins', 'objectifs'] : [])
+    // An avenant changes actions and their modalités, and of an objective only its follow-up
+    // (status, opinion, due date); never the besoins nor the period's start (versions refuses to
+    // validate it otherwise, the server refuses such a write): those are read-only meanwhile.
+    const avenant = ppa.status === 'avenant_draft'
+    const frozen = new Set(avenant ? ['besoins', 'objectifs'] : [])
+    const frozenField = (fieldKey) => {
+      if (!avenant) return false
+      const [root, id, key] = fieldKey.split('/')
+      if (root === 'besoins') return true
+      if (root === 'objectifs') return !AVENANT_OBJECTIF_FIELDS.has(key ?? '') || !id
+      return fieldKey === 'projet/date_debut'
+    }
     const ctx = {
       doc: session.doc,
       roots: session.roots,
@@ -261,7 +273,7 @@ export function mountEditor (root, { ppaId }) {
       canStructureOf: (section) => mode === 'edit' && !frozen.has(section),
       ownOrigine,
       canWrite: (fieldKey, extra) => {
-        if (frozen.has(fieldKey.split('/')[0])) return false
+        if (frozenField(fieldKey)) return false
         return mode === 'edit' || (mode === 'own' && ownFieldWritable(fieldKey, extra))
       },
       isFrozen: (section) => frozen.has(section),

@@ -20,18 +20,23 @@ export function mountList (root) {
   async function load () {
     const persons = await api('/api/persons', { signal: controller.signal })
     const ppasByPerson = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/ppas`, { signal: controller.signal })))
+    // the timeline (rule 6: first PPA within 6 months of admission, PPA in force, échu); a
+    // reader without it (ESMS systems do not use this page) simply sees no line
+    const timelines = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/timeline`, { signal: controller.signal }).catch(() => null)))
     status.textContent = persons.length === 0
       ? "Aucune personne accompagnée n'est partagée avec vous."
       : `${persons.length} personne${persons.length > 1 ? 's' : ''} accompagnée${persons.length > 1 ? 's' : ''}.`
-    persons.forEach((person, index) => list.append(personCard(person, ppasByPerson[index])))
+    persons.forEach((person, index) => list.append(personCard(person, ppasByPerson[index], timelines[index])))
   }
 
-  function personCard (person, ppas) {
+  function personCard (person, ppas, timeline) {
     const headingId = `person-${person.id}`
     const rows = ppas.map((ppa) => h('tr', {},
       h('th', { scope: 'row' }, h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}`, class: 'ppa-link' }, ppa.title || 'PPA sans titre')),
       h('td', {}, h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
-        ppa.locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null),
+        ppa.locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
+        ppa.echu ? h('span', { class: 'badge badge--echu', title: ppa.echu_reasons.join(' ') }, 'Échu') : null,
+        ppa.echu ? h('span', { class: 'sr-only' }, ` ${ppa.echu_reasons.join(' ')}`) : null),
       h('td', {}, formatDateTime(ppa.updated_at))
     ))
     const card = h('section', { class: 'card person-card', 'aria-labelledby': headingId },
@@ -39,7 +44,9 @@ export function mountList (root) {
       h('p', { class: 'muted' },
         `${person.sex === 'F' ? 'Née' : person.sex === 'M' ? 'Né' : 'Né·e'} le ${formatDate(person.birth_date)}`,
         person.local_id ? ` · dossier ${person.local_id}` : '',
-        ` · votre rôle : ${roleLabel(person.my_role)}`),
+        ` · votre rôle : ${roleLabel(person.my_role)}`,
+        person.admission_date ? ` · admis${person.sex === 'F' ? 'e' : ''} le ${formatDate(person.admission_date)}` : ''),
+      timeline ? timelineNote(timeline) : null,
       ppas.length
         ? h('table', { class: 'table' },
           h('caption', { class: 'sr-only' }, `PPA de ${personName(person)}`),
@@ -47,8 +54,43 @@ export function mountList (root) {
           h('tbody', {}, rows))
         : h('p', {}, 'Aucun PPA visible pour le moment.')
     )
+    if (person.my_role === 'coordinator') card.append(admissionForm(person))
     if (EDIT_ROLES.has(person.my_role)) card.append(newPpaForm(person, ppas.length > 0))
     return card
+  }
+
+  function timelineNote (timeline) {
+    const lines = []
+    if (timeline.first_ppa.status !== 'valide') lines.push(timeline.first_ppa.message)
+    if (timeline.gap) lines.push(timeline.gap_reason)
+    else if (timeline.in_force?.next_review) lines.push(`Prochaine révision au plus tard le ${formatDate(timeline.in_force.next_review)}.`)
+    const alert = timeline.gap || timeline.first_ppa.status === 'en_retard'
+    return h('p', { class: alert ? 'notice notice--warning' : 'muted', role: alert ? 'status' : null }, lines.join(' '))
+  }
+
+  function admissionForm (person) {
+    const id = `admission-${person.id}`
+    const input = h('input', { id, type: 'date', value: person.admission_date || '' })
+    const error = h('p', { class: 'form-error', role: 'alert' })
+    return h('details', { class: 'new-ppa' },
+      h('summary', {}, "Date d'admission dans la structure"),
+      h('form', {
+        on: {
+          submit: async (event) => {
+            event.preventDefault()
+            error.textContent = ''
+            try {
+              await api(`/api/persons/${encodeURIComponent(person.id)}`, { method: 'PATCH', json: { admission_date: input.value || null } })
+              window.dispatchEvent(new HashChangeEvent('hashchange'))
+            } catch (err) {
+              error.textContent = err.message
+            }
+          }
+        }
+      },
+      h('div', { class: 'field' }, h('label', { for: id }, "Date d'admission (le premier PPA est dû dans les 6 mois)"), input),
+      error,
+      h('button', { type: 'submit', class: 'btn' }, 'Enregistrer')))
   }
 
   function newPpaForm (person, hasPrevious) {
