@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.people.schemas import MSS_ADDRESS_PATTERN
 
@@ -12,22 +12,25 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RecipientIn(_Schema):
-    """One recipient: a professional of the cercle, a structure of the directory, or a free
-    MSSanté address (of a domain in ``PPA_MSS_DOMAINS``). Exactly one of the three."""
+class ProfessionalRecipient(_Schema):
+    """A professional of the person's cercle with an MSSanté address."""
 
-    professional_id: str | None = Field(default=None, min_length=1, max_length=36)
-    structure_id: str | None = Field(default=None, min_length=1, max_length=36)
-    address: str | None = Field(default=None, max_length=254, pattern=MSS_ADDRESS_PATTERN)
+    professional_id: str = Field(min_length=1, max_length=36)
 
-    @model_validator(mode="after")
-    def _one(self) -> RecipientIn:
-        given = [v for v in (self.professional_id, self.structure_id, self.address) if v]
-        if len(given) != 1:
-            raise ValueError(
-                "un destinataire est soit professional_id, soit structure_id, soit address"
-            )
-        return self
+
+class StructureRecipient(_Schema):
+    """A structure of the directory with an MSSanté address (an MDPH, an ESMS...)."""
+
+    structure_id: str = Field(min_length=1, max_length=36)
+
+
+class AddressRecipient(_Schema):
+    """A free MSSanté address, of a domain in ``PPA_MSS_DOMAINS``."""
+
+    address: str = Field(max_length=254, pattern=MSS_ADDRESS_PATTERN)
+
+
+RecipientIn = ProfessionalRecipient | StructureRecipient | AddressRecipient
 
 
 class TransmissionCreate(_Schema):

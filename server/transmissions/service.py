@@ -29,7 +29,13 @@ from server.models.transmissions import (
     TransmissionStatus,
 )
 from server.transmissions import repository
-from server.transmissions.schemas import RecipientIn, RecipientRead, TransmissionRead
+from server.transmissions.schemas import (
+    ProfessionalRecipient,
+    RecipientIn,
+    RecipientRead,
+    StructureRecipient,
+    TransmissionRead,
+)
 from server.transmissions.settings import TransmissionSettings
 from versions.chain import VALIDATED_KINDS
 
@@ -138,14 +144,14 @@ async def resolve_recipients(
         return [await repository.mdph_of_person(session, ppa.person_id)]
     out: list[dict[str, Any]] = []
     for r in to:
-        if r.professional_id is not None:
+        if isinstance(r, ProfessionalRecipient):
             out.append(
                 await repository.cercle_professional(session, ppa.person_id, r.professional_id)
             )
-        elif r.structure_id is not None:
+        elif isinstance(r, StructureRecipient):
             out.append(await repository.directory_structure(session, r.structure_id))
         else:
-            address = (r.address or "").lower()
+            address = r.address.lower()
             domain = address.rsplit("@", 1)[-1]
             if domain not in settings.mss_domains:
                 allowed = ", ".join(settings.mss_domains) or "aucun domaine configuré"
