@@ -37,7 +37,7 @@ from server.exports_api.context import export_input
 from server.exports_api.service import RENDER_LIMITER
 from server.models import PPA, Version
 from server.models.transmissions import Channel, Transmission, TransmissionStatus
-from server.transmissions import dmp, mssante, service
+from server.transmissions import dmp, mdn, mssante, service
 from server.transmissions.settings import TransmissionSettings
 
 log = structlog.get_logger(__name__)
@@ -229,6 +229,32 @@ class TransmissionWorker:
         )
 
 
+class ReceiptReader:
+    """Reads the MDNs of the applicative mailbox over IMAP (TLS) and applies them."""
+
+    def __init__(self, db: Database, settings: TransmissionSettings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception as exc:  # the mailbox may be down: the next poll retries
+                log.warning("transmissions.imap_error", error_type=type(exc).__name__)
+            await anyio.sleep(self.settings.mss_imap_poll_seconds)
+
+    async def run_once(self) -> int:
+        found = await anyio.to_thread.run_sync(mdn.fetch_mdns, self.settings)
+        ours: list[bytes] = []
+        for imap_id, raw in found:
+            disposition = mdn.parse_mdn(raw)
+            if disposition is not None and await mdn.apply(self.db, disposition):
+                ours.append(imap_id)
+        await anyio.to_thread.run_sync(mdn.mark_seen, self.settings, ours)
+        return len(ours)
+
+
 def _smtp_result(o: mssante.SmtpOutcome) -> Result:
     if o.ok:
         if o.permanent:
@@ -265,6 +291,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(worker.run)
+            if settings.mss_imap_host:
+                tg.start_soon(ReceiptReader(app.state.db, settings).run)
             try:
                 yield
             finally:

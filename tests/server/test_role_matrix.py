@@ -103,6 +103,7 @@ def _transmissions_url(c: Cercle, api_as: Any) -> str:
     """Transmissions of the cercle's validated version (MSSanté, DMP: issue 14)."""
     return _version_url(c, api_as, "validated", "pdf").split("/exports")[0] + "/transmissions"
 
+
 ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
     "GET person": (lambda c, _: ("GET", f"/api/persons/{c.person_id}", None), MEMBERS, 200),
     "PATCH person": (
