@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -69,18 +70,48 @@ def server_context(pki: Pki) -> ssl.SSLContext:
     return context
 
 
+class ImplicitTlsController(Controller):
+    """SMTPS (TLS from the first byte): aiosmtpd's start-up probe connects with the server's own
+    context, which a server requiring client certificates refuses; probe with the client's."""
+
+    def __init__(self, *args: Any, client: ssl.SSLContext, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.client = client
+
+    def _trigger_server(self) -> None:
+        with (
+            socket.create_connection((self.hostname, self.port), 5.0) as raw,
+            self.client.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            tls.recv(1024)
+
+
 class SmtpServer:
-    def __init__(self, pki: Pki, *, fail_first: int = 0, port: int | None = None) -> None:
+    def __init__(
+        self, pki: Pki, *, fail_first: int = 0, port: int | None = None, implicit: bool = False
+    ) -> None:
         self.handler = Handler(fail_first=fail_first)
         self.port = port or free_port()
-        self.controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=self.port,
-            tls_context=server_context(pki),
-            require_starttls=True,
-            auth_require_tls=True,
-        )
+        self.controller: Controller
+        if implicit:
+            client = ssl.create_default_context(cafile=str(pki.ca))
+            client.load_cert_chain(str(pki.client_cert), str(pki.client_key))
+            self.controller = ImplicitTlsController(
+                self.handler,
+                hostname="127.0.0.1",
+                port=self.port,
+                ssl_context=server_context(pki),
+                client=client,
+            )
+        else:
+            self.controller = Controller(
+                self.handler,
+                hostname="127.0.0.1",
+                port=self.port,
+                tls_context=server_context(pki),
+                require_starttls=True,
+                auth_require_tls=True,
+            )
 
     def start(self) -> SmtpServer:
         self.controller.start()
