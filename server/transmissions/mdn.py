@@ -23,6 +23,7 @@ from sqlalchemy import select
 from server.audit.service import trace
 from server.db import Database, utcnow
 from server.models.transmissions import Transmission, TransmissionStatus
+from server.transmissions import service
 from server.transmissions.settings import TransmissionSettings, client_tls
 
 S = TransmissionStatus
@@ -103,11 +104,12 @@ async def apply(db: Database, d: Disposition) -> bool:
         t.updated_at = now
         trace(
             session,
-            None,
+            service.actor(t),
             f"ppa.transmission.{t.status}:mdn:v{t.version_number}",
             "transmission",
             t.id,
             person_id=t.person_id,
+            role="coordinator",
             outcome="ok" if d.status is not S.ERREUR else "error",
         )
     return True

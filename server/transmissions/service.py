@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from server import authz
-from server.auth.principal import Principal
+from server.auth.principal import Principal, PrincipalType
 from server.authz import Capability
 from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
@@ -70,6 +70,12 @@ def _wake_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_WAKE, None)
+
+
+def actor(t: Transmission) -> Principal:
+    """Who the worker's traces name: the coordinator who asked for the transmission (the
+    worker and the receipt reader act on her behalf)."""
+    return Principal(type=PrincipalType.USER, id=t.created_by, kind="professional", display_name="")
 
 
 def read(t: Transmission) -> TransmissionRead:

@@ -31,7 +31,6 @@ from sqlalchemy import or_, select, update
 from exports.dispatch import Documents, render_documents
 from exports.pdsm import provide_bundle
 from server.audit.service import trace
-from server.auth.principal import Principal, PrincipalType
 from server.db import Database, utcnow
 from server.exports_api.context import export_input
 from server.exports_api.service import RENDER_LIMITER
@@ -64,11 +63,6 @@ def submission_uuid(transmission_id: str) -> uuid.UUID:
     return uuid.uuid5(SUBMISSION_NAMESPACE, transmission_id)
 
 
-def actor(t: Transmission) -> Principal:
-    """The coordinator who asked for the transmission (the worker acts on her behalf)."""
-    return Principal(type=PrincipalType.USER, id=t.created_by, kind="professional", display_name="")
-
-
 class TransmissionWorker:
     def __init__(self, db: Database, settings: TransmissionSettings) -> None:
         self.db = db
@@ -98,7 +92,17 @@ class TransmissionWorker:
             if not claimed:
                 return total
             for tid in claimed:
-                await self.send(tid)
+                try:
+                    await self.send(tid)
+                except Exception as exc:  # one row's failure (rendering, database) is its attempt
+                    log.error(
+                        "transmissions.send_error",
+                        transmission_id=tid,
+                        error_type=type(exc).__name__,
+                    )
+                    await self.record(
+                        tid, None, Result(False, False, technical=type(exc).__name__), None
+                    )
             total += len(claimed)
 
     async def _claim(self) -> list[str]:
@@ -179,16 +183,21 @@ class TransmissionWorker:
             result = _dmp_result(await dmp.deposit(self.settings, bundle))
         await self.record(tid, number, result, docs.cda.unique_id)
 
-    async def record(self, tid: str, number: int, result: Result, unique_id: str) -> None:
+    async def record(
+        self, tid: str, number: int | None, result: Result, unique_id: str | None
+    ) -> None:
+        """The outcome of attempt ``number`` (``None``: the next one, which failed before
+        anything was sent)."""
         now = utcnow()
         async with self.db.transaction() as session:
             t = await session.get(Transmission, tid)
             if t is None:
                 raise RuntimeError(f"transmission {tid} not found")
+            number = number if number is not None else t.attempts + 1
             t.attempts = number
             t.lease_until = None
             t.updated_at = now
-            t.document_unique_id = unique_id
+            t.document_unique_id = unique_id or t.document_unique_id
             t.last_error = result.technical
             if t.status != S.EN_ATTENTE.value:
                 return
@@ -212,7 +221,7 @@ class TransmissionWorker:
                 outcome = "retry"
             trace(
                 session,
-                actor(t),
+                service.actor(t),
                 f"ppa.transmission.{t.status}:{t.channel}:v{t.version_number}",
                 "transmission",
                 t.id,

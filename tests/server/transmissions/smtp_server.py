@@ -43,9 +43,7 @@ class Handler:
                 return "451 4.3.0 Service momentanément indisponible"
         transport: Any = server.transport
         cert = transport.get_extra_info("peercert") if transport else None
-        if not cert:
-            return "530 5.7.0 Certificat client requis"
-        subject = dict(x[0] for x in cert["subject"]).get("commonName", "")
+        subject = dict(x[0] for x in cert["subject"]).get("commonName", "") if cert else ""
         assert envelope.content is not None
         raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -88,12 +86,20 @@ class ImplicitTlsController(Controller):
 
 class SmtpServer:
     def __init__(
-        self, pki: Pki, *, fail_first: int = 0, port: int | None = None, implicit: bool = False
+        self,
+        pki: Pki | None,
+        *,
+        fail_first: int = 0,
+        port: int | None = None,
+        implicit: bool = False,
     ) -> None:
+        """``pki`` None: a clear-text server offering no STARTTLS."""
         self.handler = Handler(fail_first=fail_first)
         self.port = port or free_port()
         self.controller: Controller
-        if implicit:
+        if pki is None:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        elif implicit:
             client = ssl.create_default_context(cafile=str(pki.ca))
             client.load_cert_chain(str(pki.client_cert), str(pki.client_key))
             self.controller = ImplicitTlsController(

@@ -1,7 +1,7 @@
 """The SMTP submission's TLS, against real loopback servers: implicit TLS (SMTPS) works; a
 server whose certificate the configured CA did not sign gets nothing (and the failure is
 temporary: a configuration fixed later sends it); without the client certificate the server
-refuses the handshake."""
+refuses the handshake; a server that offers no STARTTLS gets nothing in clear text."""
 
 from __future__ import annotations
 
@@ -80,8 +80,16 @@ def test_without_the_client_certificate_the_server_refuses(pki: Pki, starttls: S
     assert starttls.received == []
 
 
-def test_starttls_mode_never_falls_back_to_clear_text(pki: Pki, smtps: SmtpServer) -> None:
-    """Pointed at a port that speaks TLS at once, STARTTLS mode fails; it never sends in clear."""
-    outcome = mssante.send(_settings(pki, smtps.port), _message(), TO)
+@pytest.fixture
+def clear_only() -> Iterator[SmtpServer]:
+    server = SmtpServer(None).start()
+    yield server
+    server.stop()
+
+
+def test_a_server_without_starttls_gets_nothing(pki: Pki, clear_only: SmtpServer) -> None:
+    """A server that does not offer STARTTLS: nothing is sent in clear text."""
+    outcome = mssante.send(_settings(pki, clear_only.port), _message(), TO)
     assert not outcome.ok
-    assert smtps.received == []
+    assert outcome.reason == "SMTPNotSupportedError"
+    assert clear_only.received == []
