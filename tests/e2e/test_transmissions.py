@@ -1,5 +1,6 @@
 """The Transmissions block of a validated version: a coordinator transmits it (DMP) and sees the
-transmission's status; a reader sees the statuses but no button."""
+transmission's status, picks a professional of the cercle for MSSanté and reads why it is refused;
+a reader sees the statuses but no button."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ def configured(live_server: LiveServer, tmp_path: Path) -> Iterator[None]:
     state = live_server.app.state
     before = getattr(state, "transmission_settings", None)
     state.transmission_settings = TransmissionSettings(
-        dmp_fhir_url="https://127.0.0.1:9/fhir", mss_cert=tmp_path / "none.pem"
+        dmp_fhir_url="https://127.0.0.1:9/fhir",
+        mss_smtp_host="127.0.0.1",
+        mss_smtp_port=9,
+        mss_from="fam@test.mssante.fr",
+        mss_cert=tmp_path / "none.pem",
+        mss_key=tmp_path / "none.key",
     )
     yield
     state.transmission_settings = before
@@ -52,6 +58,13 @@ def test_a_coordinator_transmits_a_validated_version_and_sees_its_status(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("DMP · PPA")
     expect(row).to_contain_text("En attente d'envoi")
+    # MSSanté to a professional of the cercle picked in the list: the demo's have no MSSanté
+    # address, and the service says so.
+    block.get_by_label("Canal").select_option("mssante")
+    block.locator(".transmit__members input[type=checkbox]").first.check()
+    block.get_by_role("button", name="Transmettre").click()
+    expect(panel.get_by_text("n'a pas d'adresse MSSanté enregistrée")).to_be_visible()
+    expect(row).to_have_count(1)
 
     reader = open_as("assistante-sociale", f"#/ppa/{ppa_id}")
     reader_panel = open_history(reader)

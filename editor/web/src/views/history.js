@@ -213,7 +213,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
               }
             }, label))))),
         VALIDATED_KINDS.has(v.kind) && role !== 'esms'
-          ? transmissionsBlock({ ppaId, version: v, canTransmit: canValidate, run, setStatus })
+          ? transmissionsBlock({ ppaId, personId: getPpa().person_id, version: v, canTransmit: canValidate, run, setStatus })
           : null)
     }))
   }

@@ -24,14 +24,34 @@ export function transmissionList (rows) {
 
 /**
  * The transmissions block of a validated version (validation or avenant).
- * @param {{ ppaId: string, version: any, canTransmit: boolean, run: (label: string, fn: () => Promise<any>) => Promise<any>, setStatus: (text: string) => void }} opts
+ * @param {{ ppaId: string, personId: string, version: any, canTransmit: boolean, run: (label: string, fn: () => Promise<any>) => Promise<any>, setStatus: (text: string) => void }} opts
  */
-export function transmissionsBlock ({ ppaId, version, canTransmit, run, setStatus }) {
+export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run, setStatus }) {
   const base = `/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}`
   const listRegion = h('div', { 'aria-live': 'polite' })
   const summaryId = uid('tx')
 
+  const members = h('fieldset', { class: 'transmit__members' }, h('legend', {}, 'Professionnels du cercle'))
+  let membersLoaded = false
+  async function loadMembers () {
+    if (!canTransmit || membersLoaded) return
+    membersLoaded = true
+    let cercle = []
+    try {
+      cercle = await api(`/api/persons/${encodeURIComponent(personId)}/cercle`)
+    } catch { /* the free address stays available */ }
+    const pros = cercle.filter((m) => m.professional_id && !m.opposed)
+    if (!pros.length) members.append(h('p', { class: 'muted' }, 'Aucun professionnel dans le cercle.'))
+    for (const m of pros) {
+      const id = uid('txm')
+      members.append(h('div', { class: 'checkbox' },
+        h('input', { id, type: 'checkbox', value: m.professional_id }),
+        h('label', { for: id }, m.display_name)))
+    }
+  }
+
   async function load () {
+    loadMembers()
     try {
       replace(listRegion, transmissionList(await api(`${base}/transmissions`)))
     } catch (error) {
@@ -49,15 +69,22 @@ export function transmissionsBlock ({ ppaId, version, canTransmit, run, setStatu
       on: {
         submit: async (event) => {
           event.preventDefault()
-          const to = channel.value === 'mssante' && address.value ? [{ address: address.value.trim() }] : []
-          await run(`Transmission de la version ${version.number}`, () => api(`${base}/transmissions`, { method: 'POST', json: { channel: channel.value, document: 'ppa', to } }))
+          const to = []
+          if (channel.value === 'mssante') {
+            for (const box of members.querySelectorAll('input[type=checkbox]:checked')) to.push({ professional_id: box.value })
+            if (address.value.trim()) to.push({ address: address.value.trim() })
+          }
+          try {
+            await run(`Transmission de la version ${version.number}`, () => api(`${base}/transmissions`, { method: 'POST', json: { channel: channel.value, document: 'ppa', to } }))
+          } catch { return } // run() has shown the service's reason
           setStatus('Transmission enregistrée : elle part en arrière-plan, son statut s\'affiche ci-dessous.')
           await load()
         }
       }
     },
     h('label', { for: channel.id }, 'Canal'), channel,
-    h('label', { for: address.id }, 'Adresse MSSanté du destinataire'), address,
+    members,
+    h('label', { for: address.id }, 'Autre adresse MSSanté'), address,
     h('button', { type: 'submit', class: 'btn btn--small' }, 'Transmettre'))
     : null
   const mdph = canTransmit && version.kind === 'avenant'
@@ -66,7 +93,9 @@ export function transmissionsBlock ({ ppaId, version, canTransmit, run, setStatu
       class: 'btn btn--small',
       on: {
         click: async () => {
-          await run('Envoi de la fiche de liaison à la MDPH', () => api(`${base}/fiche-mdph`, { method: 'POST', json: {} }))
+          try {
+            await run('Envoi de la fiche de liaison à la MDPH', () => api(`${base}/fiche-mdph`, { method: 'POST', json: {} }))
+          } catch { return } // run() has shown the service's reason
           setStatus('Fiche de liaison envoyée à la MDPH (MSSanté) et déposée au DMP : suivez les statuts ci-dessous.')
           await load()
         }
