@@ -53,11 +53,13 @@ bootstrap_test_tools() {
       (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
     fi
   fi
-  # Debian packages the tests need: chromium (e2e) and Apache PDFBox Preflight with its jars
+  # Debian packages the tests need: chromium (e2e), dovecot (IMAP) and Apache PDFBox Preflight with its jars
   # (tests/exports/test_pdfa_preflight.py). Only file checks when everything is there.
   local missing="" pair
   command -v chromium >/dev/null 2>&1 || missing="chromium"
   command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+  # dovecot: the IMAP server of the MSSanté read-receipt tests (tests/server/transmissions).
+  [ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
   for pair in preflight.jar:libpdfbox2-java fontbox2.jar:libfontbox2-java \
     commons-logging.jar:libcommons-logging-java jaxb-api.jar:libjaxb-api-java \
     javax.activation.jar:libactivation-java; do

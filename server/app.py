@@ -34,6 +34,7 @@ from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 from server.text_input import install_url_guard
+from server.transmissions.endpoints import router as transmissions_router
 from server.versions_api.endpoints import router as versions_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         exports_router,
         esms_router,
+        transmissions_router,
         agenda_router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.login import BrowserSession, LoginThrottle
 from server.models.person import CercleMember, Person
 from server.models.ppa import PPA, PPADocument
+from server.models.transmissions import Transmission
 from server.models.versions import LogLeaf, LogNode, TreeHead, Version, VersionAccord
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Person",
     "Professional",
     "Structure",
+    "Transmission",
     "TreeHead",
     "User",
     "Version",

@@ -18,6 +18,13 @@ class Structure(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     facility_type_code: Mapped[str] = mapped_column(String(10), default="SA41")
     """TRE_R02 code used as XDS healthcareFacilityTypeCode (SA16, SA17, SA41...)."""
+    kind: Mapped[str] = mapped_column(String(20), default="esms", server_default="esms")
+    """``esms`` (default), ``mdph`` (a maison départementale: recipient of fiches de liaison),
+    ``sanitaire`` or ``autre``."""
+    departement: Mapped[str | None] = mapped_column(String(3), default=None)
+    """Département code (``75``, ``2A``, ``971``); an MDPH's is its département."""
+    mss_address: Mapped[str | None] = mapped_column(String(254), default=None)
+    """The structure's MSSanté (organisational or applicative) mailbox."""
 
 
 class Professional(IdMixin, TimestampMixin, Base):
@@ -30,6 +37,8 @@ class Professional(IdMixin, TimestampMixin, Base):
     structure_id: Mapped[str | None] = mapped_column(
         ForeignKey("structures.id", ondelete="RESTRICT"), default=None
     )
+    mss_address: Mapped[str | None] = mapped_column(String(254), default=None)
+    """The professional's personal MSSanté mailbox."""
 
 
 class UserKind(StrEnum):

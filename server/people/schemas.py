@@ -42,6 +42,14 @@ NIA_RULE: dict[str, Any] = {
 }
 
 
+MSS_ADDRESS_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,180}\.[A-Za-z]{2,}$"
+DEPARTEMENT_PATTERN = r"^([0-9]{2}|2[AB]|97[1-8])$"
+
+
+def _mss(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
 class StructureCreate(_Schema, TextInput):
     finess: str = Field(
         pattern=FINESS_PATTERN,
@@ -49,6 +57,23 @@ class StructureCreate(_Schema, TextInput):
     )
     name: str = Field(min_length=1, max_length=200)
     facility_type_code: str = Field(default="SA41", max_length=10)
+    kind: Literal["esms", "mdph", "sanitaire", "autre"] = Field(
+        default="esms", description="esms, mdph (destinataire des fiches de liaison), ..."
+    )
+    departement: str | None = Field(
+        default=None, pattern=DEPARTEMENT_PATTERN, description="Code du département (75, 2A, 971)"
+    )
+    mss_address: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=MSS_ADDRESS_PATTERN,
+        description="Boîte aux lettres MSSanté de la structure",
+    )
+
+    @field_validator("mss_address")
+    @classmethod
+    def _mss_address(cls, value: str | None) -> str | None:
+        return _mss(value)
 
     @field_validator("finess")
     @classmethod
@@ -61,6 +86,9 @@ class StructureRead(_Schema):
     finess: str
     name: str
     facility_type_code: str
+    kind: str
+    departement: str | None
+    mss_address: str | None
 
 
 class ProfessionalCreate(_Schema, TextInput):
@@ -73,11 +101,22 @@ class ProfessionalCreate(_Schema, TextInput):
         description="RPPS : 11 chiffres dont la clé de Luhn, facultatif",
     )
     structure_id: str | None = Field(default=None, min_length=1, max_length=36)
+    mss_address: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=MSS_ADDRESS_PATTERN,
+        description="Boîte aux lettres MSSanté personnelle",
+    )
 
     @field_validator("rpps")
     @classmethod
     def _rpps(cls, value: str | None) -> str | None:
         return validate_rpps(value) if value else None
+
+    @field_validator("mss_address")
+    @classmethod
+    def _mss_address(cls, value: str | None) -> str | None:
+        return _mss(value)
 
 
 class ProfessionalRead(_Schema):
@@ -87,6 +126,7 @@ class ProfessionalRead(_Schema):
     profession: str
     rpps: str | None
     structure_id: str | None
+    mss_address: str | None
 
 
 class PersonCreate(_Schema, TextInput):

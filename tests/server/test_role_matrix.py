@@ -98,6 +98,12 @@ def _version_url(c: Cercle, api_as: Any, which: str, fmt: str) -> str:
 
 DRAFT_READERS = {COORD, CONTRIB, READER, PERSON, AIDANT}
 
+
+def _transmissions_url(c: Cercle, api_as: Any) -> str:
+    """Transmissions of the cercle's validated version (MSSanté, DMP: issue 14)."""
+    return _version_url(c, api_as, "validated", "pdf").split("/exports")[0] + "/transmissions"
+
+
 ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
     "GET person": (lambda c, _: ("GET", f"/api/persons/{c.person_id}", None), MEMBERS, 200),
     "PATCH person": (
@@ -204,6 +210,25 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
     "GET export cda (draft: refused)": (
         lambda c, api_as: ("GET", _version_url(c, api_as, "draft", "cda"), None),
         DRAFT_READERS,
+        409,
+    ),
+    "GET transmissions": (
+        lambda c, api_as: ("GET", _transmissions_url(c, api_as), None),
+        DRAFT_READERS | {AUDITOR},
+        200,
+    ),
+    "POST transmission (channel not configured here)": (
+        lambda c, api_as: ("POST", _transmissions_url(c, api_as), {"channel": "dmp"}),
+        {COORD},
+        409,
+    ),
+    "POST fiche MDPH (not an avenant)": (
+        lambda c, api_as: (
+            "POST",
+            _transmissions_url(c, api_as).replace("/transmissions", "/fiche-mdph"),
+            {},
+        ),
+        {COORD},
         409,
     ),
     "POST agenda feed (person)": (

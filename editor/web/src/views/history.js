@@ -12,6 +12,7 @@ import {
 } from '../labels.js'
 import { bySeverity } from '../problems.js'
 import { renderContent } from './content.js'
+import { transmissionsBlock } from './transmissions.js'
 
 const VALIDATED_KINDS = new Set(['validated', 'avenant'])
 
@@ -210,7 +211,10 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
                   setStatus(`Téléchargé : ${file}`)
                 }
               }
-            }, label))))))
+            }, label))))),
+        VALIDATED_KINDS.has(v.kind) && role !== 'esms'
+          ? transmissionsBlock({ ppaId, personId: getPpa().person_id, version: v, canTransmit: canValidate, run, setStatus })
+          : null)
     }))
   }
 
@@ -437,7 +441,8 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             close(version)
             try { onPpaChanged(await api(`/api/ppas/${encodeURIComponent(ppaId)}`)) } catch { /* the lock message updates the page anyway */ }
             await refresh()
-            setStatus(`${avenant ? VERSION_KIND_LABELS.avenant : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).`)
+            setStatus(`${avenant ? VERSION_KIND_LABELS.avenant : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).` +
+              (avenant ? ` Si les modalités changent durablement, envoyez la fiche de liaison à la MDPH (« Transmissions v${version.number} »).` : ''))
             announce(status.textContent)
           } catch (err) {
             submit.disabled = false

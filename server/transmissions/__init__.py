@@ -1,0 +1,1 @@
+"""Transmissions of validated versions: MSSanté mail and DMP deposit (issue 14)."""

@@ -1,0 +1,133 @@
+"""Read receipts (RFC 8098 MDN) read back over IMAP over TLS from a real dovecot on loopback
+(client certificate required): ``processed`` moves a sent transmission to ``recu``,
+``displayed`` to ``lu``, ``processed/Error: code^libellé`` to ``erreur`` with that code and label;
+an MDN of someone else's message changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api, DatabaseInfo, LiveServer, login, make_settings
+from tests.server.exports_api.support import COORD, new_validated, wait_for
+from tests.server.transmissions import imap_server
+from tests.server.transmissions.conftest import DOMAIN, SENDER, transmission_settings
+from tests.server.transmissions.fhir_server import FhirServer
+from tests.server.transmissions.imap_server import Dovecot
+from tests.server.transmissions.pki import Pki
+from tests.server.transmissions.smtp_server import SmtpServer
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not imap_server.available(), reason="dovecot not installed (root needed)"),
+]
+
+
+@pytest.fixture(scope="module")
+def dovecot(pki: Pki) -> Iterator[Dovecot]:
+    server = Dovecot(pki).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mdn_server(
+    database: DatabaseInfo,
+    tmp_path_factory: pytest.TempPathFactory,
+    pki: Pki,
+    smtp: SmtpServer,
+    dmp: FhirServer,
+    dovecot: Dovecot,
+    demo: dict[str, Any],
+) -> Iterator[LiveServer]:
+    server = LiveServer(make_settings(database, Path(tmp_path_factory.mktemp("mdndata"))))
+    server.app.state.transmission_settings = transmission_settings(
+        pki,
+        smtp.port,
+        dmp.url,
+        mss_imap_host="127.0.0.1",
+        mss_imap_port=dovecot.port,
+        mss_imap_user=imap_server.USER,
+        mss_imap_password=imap_server.PASSWORD,
+        mss_imap_poll_seconds=0.3,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def mdn(original: str, disposition: str, n: int) -> bytes:
+    return (
+        f"From: destinataire{n}@{DOMAIN}\r\n"
+        f"To: {SENDER}\r\n"
+        "Subject: =?utf-8?q?Accus=C3=A9_de_r=C3=A9ception?=\r\n"
+        f"Message-ID: <mdn-{n}@{DOMAIN}>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"\r\n'
+        "\r\n--b\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Accusé de réception.\r\n"
+        "--b\r\n"
+        "Content-Type: message/disposition-notification\r\n\r\n"
+        f"Reporting-UA: mail.{DOMAIN}; MSSante\r\n"
+        f"Final-Recipient: rfc822;destinataire{n}@{DOMAIN}\r\n"
+        f"Original-Message-ID: {original}\r\n"
+        f"Disposition: {disposition}\r\n"
+        "\r\n--b--\r\n"
+    ).encode()
+
+
+def test_mdns_move_the_statuses(
+    mdn_server: LiveServer,
+    api_as: Callable[[str], Api],
+    demo: dict[str, Any],
+    dovecot: Dovecot,
+) -> None:
+    password = next(u["password"] for u in demo["logins"] if u["username"] == COORD)
+    coord = Api(mdn_server.url, login(mdn_server.url, COORD, password))
+    v = new_validated(api_as, demo)
+    url = f"/api/ppas/{v.ppa_id}/versions/{v.validated}/transmissions"
+    rows = []
+    for name in ("recu", "lu", "erreur"):
+        created = coord.post(
+            url, json={"channel": "mssante", "to": [{"address": f"{name}@{DOMAIN}"}]}
+        )
+        assert created.status_code == 202, created.text
+        rows.append(created.json())
+
+    def statuses() -> dict[str, dict[str, Any]]:
+        return {r["id"]: r for r in coord.get(url).json()}
+
+    wait_for(lambda: all(r["status"] == "envoye" for r in statuses().values()))
+    received, read, failed = rows
+    dovecot.deliver(
+        mdn("<not-ours@elsewhere.fr>", "automatic-action/MDN-sent-automatically; displayed", 0)
+    )
+    dovecot.deliver(
+        mdn(received["message_id"], "automatic-action/MDN-sent-automatically; processed", 1)
+    )
+    dovecot.deliver(mdn(read["message_id"], "manual-action/MDN-sent-manually; displayed", 2))
+    dovecot.deliver(
+        mdn(
+            failed["message_id"],
+            "automatic-action/MDN-sent-automatically; processed/Error: 12^Pièce jointe illisible",
+            3,
+        )
+    )
+    final = wait_for(
+        lambda: (
+            (got := statuses())[failed["id"]]["status"] == "erreur"
+            and got[read["id"]]["status"] == "lu"
+            and got[received["id"]]["status"] == "recu"
+            and got
+        )
+    )
+    assert final[read["id"]]["read_at"] is not None
+    assert final[received["id"]]["received_at"] is not None
+    assert final[failed["id"]]["error_code"] == "12"
+    assert final[failed["id"]]["error_label"] == "Pièce jointe illisible"
+    assert final[failed["id"]]["status_label"] == "Erreur"
+    coord.client.close()
