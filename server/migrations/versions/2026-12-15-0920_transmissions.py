@@ -1,7 +1,7 @@
 """transmissions (MSSanté, DMP); MSSanté addresses and kind of structures and professionals
 
 Revision ID: e7a3c9d1f204
-Revises: c4e8a2d6f013
+Revises: a7d3e9f1b204
 Create Date: 2026-12-15 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import server.db
 
 revision: str = "e7a3c9d1f204"
-down_revision: str | None = "c4e8a2d6f013"
+down_revision: str | None = "a7d3e9f1b204"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """persons: the date of admission in the structure (first PPA within 6 months, CASF D311)
 
 Revision ID: a7d3e9f1b204
-Revises: c4e8a2d6f013
+Revises: e7b3d9a1c524
 Create Date: 2026-12-07 16:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a7d3e9f1b204"
-down_revision: str | None = "c4e8a2d6f013"
+down_revision: str | None = "e7b3d9a1c524"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
