@@ -27,6 +27,7 @@ from server.exports_api.endpoints import router as exports_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
+from server.notifications.endpoints import router as notifications_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports_router,
         esms_router,
         agenda_router,
+        notifications_router,
     ):
         app.include_router(router)
 

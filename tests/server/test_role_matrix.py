@@ -423,6 +423,28 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
         {ESMS},
         200,
     ),
+    # Personal accounts only: a structure's software has no bell.
+    "GET my notifications": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notifications", None), AUTHENTICATED - {ESMS}, 200
+    ),
+    "GET my unread count": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notifications/unread", None), AUTHENTICATED - {ESMS}, 200
+    ),
+    "POST my notifications read": GlobalRoute(
+        lambda c, _: ("POST", "/api/me/notifications/read", {"ids": []}),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
+    "GET my notification preferences": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notification-preferences", None),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
+    "PUT my notification preferences (nothing)": GlobalRoute(
+        lambda c, _: ("PUT", "/api/me/notification-preferences", {}),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
     "GET agenda feeds": GlobalRoute(
         lambda c, _: ("GET", "/api/agenda-feeds", None), AUTHENTICATED, 200
     ),
@@ -499,6 +521,14 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/api/auth/psc/callback"): "the provider's return (anonymous): tests/server/oidc",
     ("GET", "/api/auth/psc/practice"): "the PSC session's own practice: tests/server/oidc",
     ("GET", "/api/health"): "liveness probe: no data, no token",
+    (
+        "GET",
+        "/api/notifications/unsubscribe/{token}",
+    ): "email unsubscribe link (the token is the credential): tests/server/notifications",
+    (
+        "POST",
+        "/api/notifications/unsubscribe/{token}",
+    ): "RFC 8058 one-click unsubscribe (token): tests/server/notifications/test_email.py",
     ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
     ("GET", "/"): "the browser editor's page (static, no data)",
     ("MOUNT", "/assets"): "the browser editor's static files (no data)",
