@@ -33,6 +33,7 @@ from server.models.notifications import (
     NotificationContact,
     NotificationOutbox,
     NotificationPreference,
+    OutboxStatus,
 )
 from server.models.person import Role
 from server.notifications.natures import NATURES, Default, Nature, concerns
@@ -261,7 +262,9 @@ async def emit(session: AsyncSession, ev: Event, *, now: datetime | None = None)
     person = await session.get(Person, ev.person_id) if ev.person_id else None
     person_initials = initials(person) if person is not None else None
     actor_name = await _actor_name(session, ev.actor_id)
-    notices = []
+    notices: list[Notice] = []
+    outboxes: list[NotificationOutbox] = []
+    dispatches: list[NoticeDispatch] = []
     for recipient in recipients:
         choice = effective(prefs.get(recipient.user_id), found, recipient.role)
         outside = [
@@ -272,6 +275,7 @@ async def emit(session: AsyncSession, ev: Event, *, now: datetime | None = None)
         if Channel.APP not in choice.channels and not outside:
             continue
         notice = Notice(
+            id=new_uuid(),
             recipient_id=recipient.user_id,
             nature=ev.nature,
             person_id=ev.person_id,
@@ -286,42 +290,50 @@ async def emit(session: AsyncSession, ev: Event, *, now: datetime | None = None)
             dedupe_key=ev.dedupe_key,
             created_at=at,
         )
-        session.add(notice)
+        notices.append(notice)
+        for channel in outside:
+            outbox, dispatch = _dispatch(notice, channel, choice.frequency, at)
+            if outbox is not None:
+                outboxes.append(outbox)
+            dispatches.append(dispatch)
+    # Parents first (no ORM relationships: the unit of work does not order these tables).
+    for batch in (notices, outboxes, dispatches):
+        session.add_all(batch)
         await session.flush()
+    for notice in notices:
         if notice.in_app:
             audit_sent(session, notice, Channel.APP)
-        for channel in outside:
-            _dispatch(session, notice, channel, choice.frequency, at)
-        notices.append(notice)
     session.info[_EMITTED] = True
     return notices
 
 
 def _dispatch(
-    session: AsyncSession, notice: Notice, channel: Channel, frequency: Frequency, at: datetime
-) -> None:
-    outbox_id: str | None = None
+    notice: Notice, channel: Channel, frequency: Frequency, at: datetime
+) -> tuple[NotificationOutbox | None, NoticeDispatch]:
+    """The notice on one channel: its own message now, or a dispatch for the next digest."""
+    outbox = None
     if frequency is Frequency.IMMEDIATE:
         outbox = NotificationOutbox(
+            id=new_uuid(),
             recipient_id=notice.recipient_id,
             channel=channel.value,
             frequency=frequency.value,
             period_key=f"notice:{notice.id}",
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
             next_attempt_at=at,
             created_at=at,
         )
-        session.add(outbox)
-        outbox.id = outbox_id = new_uuid()
-    session.add(
-        NoticeDispatch(
-            notice_id=notice.id,
-            recipient_id=notice.recipient_id,
-            channel=channel.value,
-            frequency=frequency.value,
-            created_at=at,
-            outbox_id=outbox_id,
-        )
+    dispatch = NoticeDispatch(
+        id=new_uuid(),
+        notice_id=notice.id,
+        recipient_id=notice.recipient_id,
+        channel=channel.value,
+        frequency=frequency.value,
+        created_at=at,
+        outbox_id=None if outbox is None else outbox.id,
     )
+    return outbox, dispatch
 
 
 async def version_event(
