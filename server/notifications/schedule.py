@@ -10,7 +10,7 @@ service stopped over several periods sends one digest holding everything pending
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server.models.notifications import Frequency
@@ -30,10 +30,10 @@ class DigestSchedule:
 
 
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The instant of local ``day`` at ``at``; a time skipped by DST moves forward (fold=0)."""
-    local = datetime.combine(day, at, tzinfo=zone)
-    # A wall time in the spring gap does not exist: normalise through UTC (02:30 -> 03:30).
-    return local.astimezone(ZoneInfo("UTC")).astimezone(zone)
+    """The instant (UTC) of local ``day`` at ``at``. A wall time skipped in spring comes one
+    hour later (02:30 -> 03:30); a wall time met twice in autumn is the first one (fold=0).
+    UTC, because Python never finds an ambiguous local time equal to another zone's."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def last_due(schedule: DigestSchedule, frequency: Frequency, now: datetime) -> tuple[datetime, str]:
