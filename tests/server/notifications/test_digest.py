@@ -68,8 +68,10 @@ def world(
         yield ms, sink, cercle, settings
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 class Process:
@@ -114,6 +116,77 @@ def _outbox(ms: ModuleServer) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
+async def _saturday(a: Process, b: Process, clock: Clock, sink: SmtpSink, cercle: Cercle) -> None:
+    # Saturday 28 March, 12:00 UTC: one event; the first runs create the current periods
+    # (daily:2026-03-27, weekly:2026-03-23), empty: the event came after them.
+    assert await _emit(a.db, cercle, clock.now) > 0
+    await asyncio.gather(a.worker.run_once(), b.worker.run_once())
+    assert [r.message["Subject"] for r in sink.received] == []
+    # 16:59:59 UTC = 17:59:59 CET: not yet; 17:00 UTC: the daily digest, generated once
+    # although both processes run at the same instant.
+    clock.now = utc(2026, 3, 28, 16, 59, 59)
+    await asyncio.gather(a.worker.run_once(), b.worker.run_once())
+    assert sink.to(NURSE) == []
+    clock.now = utc(2026, 3, 28, 17)
+    results = await asyncio.gather(
+        a.worker.generate_digest(Frequency.DAILY, clock.now),
+        b.worker.generate_digest(Frequency.DAILY, clock.now),
+    )
+    assert sorted(results, key=str) == [1, None]  # one message, one process made it
+    await asyncio.gather(a.worker.run_once(), b.worker.run_once())
+    assert len(sink.to(NURSE)) == 1
+    assert sink.to(AIDANT) == []
+
+
+async def _sunday_with_refusals(
+    a: Process, b: Process, clock: Clock, sink: SmtpSink, cercle: Cercle
+) -> None:
+    # Sunday 29 March (DST starts): an event at 10:00 UTC; 18:00 CEST is 16:00 UTC.
+    clock.now = utc(2026, 3, 29, 10)
+    await _emit(a.db, cercle, clock.now)
+    clock.now = utc(2026, 3, 29, 15, 59)
+    await a.worker.run_once()
+    assert len(sink.to(NURSE)) == 1
+    # The SMTP server refuses twice: retried after 60 s then 120 s, sent once.
+    sink.refuse = 2
+    clock.now = utc(2026, 3, 29, 16)
+    await a.worker.run_once()
+    assert sink.refused == 1
+    await b.worker.run_once()  # not due again yet: nothing tried
+    assert sink.refused == 1
+    clock.now += timedelta(seconds=60)
+    await b.worker.run_once()
+    assert sink.refused == 2
+    clock.now += timedelta(seconds=60)
+    await a.worker.run_once()  # 120 s not elapsed since the second refusal
+    assert len(sink.to(NURSE)) == 1
+    clock.now += timedelta(seconds=60)
+    await asyncio.gather(a.worker.run_once(), b.worker.run_once())
+    assert len(sink.to(NURSE)) == 2
+
+
+async def _monday_and_a_restart(
+    a: Process,
+    b: Process,
+    clock: Clock,
+    sink: SmtpSink,
+    ms: ModuleServer,
+    settings: NotificationSettings,
+) -> None:
+    # Monday 30 March 08:00 CEST = 06:00 UTC: the weekly digest (both events).
+    clock.now = utc(2026, 3, 30, 5, 59)
+    await a.worker.run_once()
+    assert sink.to(AIDANT) == []
+    clock.now = utc(2026, 3, 30, 6)
+    await asyncio.gather(a.worker.run_once(), b.worker.run_once())
+    # a restart: a new process runs everything again at the same instant
+    c = Process(ms, settings, clock)
+    try:
+        await c.worker.run_once()
+    finally:
+        await c.close()
+
+
 def test_digests_over_the_dst_week_exactly_once_with_retries(
     world: tuple[ModuleServer, SmtpSink, Cercle, NotificationSettings],
 ) -> None:
@@ -123,59 +196,9 @@ def test_digests_over_the_dst_week_exactly_once_with_retries(
     async def scenario() -> None:
         a, b = Process(ms, settings, clock), Process(ms, settings, clock)
         try:
-            # Saturday 28 March, 12:00 UTC: one event; the first runs create the current
-            # periods (daily:2026-03-27, weekly:2026-03-23), empty: the event came after them.
-            assert await _emit(a.db, cercle, clock.now) > 0
-            await asyncio.gather(a.worker.run_once(), b.worker.run_once())
-            assert [r.message["Subject"] for r in sink.received] == []
-            # Saturday 28 March 16:59:59 UTC = 17:59:59 CET: not yet; 17:00 UTC: the daily one,
-            # generated once although both processes run at the same instant.
-            clock.now = utc(2026, 3, 28, 16, 59, 59)
-            await asyncio.gather(a.worker.run_once(), b.worker.run_once())
-            assert sink.to(NURSE) == []
-            clock.now = utc(2026, 3, 28, 17)
-            results = await asyncio.gather(
-                a.worker.generate_digest(Frequency.DAILY, clock.now),
-                b.worker.generate_digest(Frequency.DAILY, clock.now),
-            )
-            assert sorted(results, key=str) == [1, None]  # one message, one process made it
-            await asyncio.gather(a.worker.run_once(), b.worker.run_once())
-            assert len(sink.to(NURSE)) == 1
-            assert sink.to(AIDANT) == []
-            # Sunday 29 March (DST starts): an event at 10:00 UTC; 18:00 CEST is 16:00 UTC.
-            clock.now = utc(2026, 3, 29, 10)
-            await _emit(a.db, cercle, clock.now)
-            clock.now = utc(2026, 3, 29, 15, 59)
-            await a.worker.run_once()
-            assert len(sink.to(NURSE)) == 1
-            # The SMTP server refuses twice: retried after 60 s then 120 s, sent once.
-            sink.refuse = 2
-            clock.now = utc(2026, 3, 29, 16)
-            await a.worker.run_once()
-            assert sink.refused == 1
-            await b.worker.run_once()  # not due again yet: nothing tried
-            assert sink.refused == 1
-            clock.now += timedelta(seconds=60)
-            await b.worker.run_once()
-            assert sink.refused == 2
-            clock.now += timedelta(seconds=60)
-            await a.worker.run_once()  # 120 s not elapsed since the second refusal
-            assert len(sink.to(NURSE)) == 1
-            clock.now += timedelta(seconds=60)
-            await asyncio.gather(a.worker.run_once(), b.worker.run_once())
-            assert len(sink.to(NURSE)) == 2
-            # Monday 30 March 08:00 CEST = 06:00 UTC: the weekly one (both events).
-            clock.now = utc(2026, 3, 30, 5, 59)
-            await a.worker.run_once()
-            assert sink.to(AIDANT) == []
-            clock.now = utc(2026, 3, 30, 6)
-            await asyncio.gather(a.worker.run_once(), b.worker.run_once())
-            # a restart: a new process runs everything again at the same instant
-            c = Process(ms, settings, clock)
-            try:
-                await c.worker.run_once()
-            finally:
-                await c.close()
+            await _saturday(a, b, clock, sink, cercle)
+            await _sunday_with_refusals(a, b, clock, sink, cercle)
+            await _monday_and_a_restart(a, b, clock, sink, ms, settings)
         finally:
             await a.close()
             await b.close()
