@@ -88,10 +88,25 @@ class NotificationWorker:
             claimed = await self.claim(self.clock())
             if not claimed:
                 return total
-            for outbox_id in claimed:
-                with anyio.CancelScope(shield=True):
-                    await self.sender.send(outbox_id)
+            unsent = list(claimed)
+            try:
+                while unsent:
+                    with anyio.CancelScope(shield=True):  # a stop lets the send be recorded
+                        await self.sender.send(unsent[0])
+                    unsent.pop(0)
+            finally:
+                if unsent:  # stopped: give the rest back at once rather than at lease expiry
+                    with anyio.CancelScope(shield=True):
+                        await self.release(unsent)
             total += len(claimed)
+
+    async def release(self, outbox_ids: list[str]) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(NotificationOutbox)
+                .where(NotificationOutbox.id.in_(outbox_ids))
+                .values(lease_until=None)
+            )
 
     async def generate_digest(self, frequency: Frequency, now: datetime) -> int | None:
         """Group the pending dispatches of the period due at ``now`` into one message per

@@ -39,9 +39,13 @@ class SmtpSink:
     received: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
+    delay: float = 0.0
+    """Seconds each message takes to be accepted (a slow server: work spread over time)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.refuse > 0:
                 self.refuse -= 1
