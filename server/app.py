@@ -28,6 +28,7 @@ from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
 from server.notifications.endpoints import router as notifications_router
+from server.notifications.mobile import router as mobile_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         esms_router,
         agenda_router,
         notifications_router,
+        mobile_router,
     ):
         app.include_router(router)
 

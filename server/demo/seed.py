@@ -20,6 +20,7 @@ from exports.sample_content import demo_content
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
 from server.config import Settings
 from server.demo.history import is_history, seed_history
+from server.demo.notifications import seed_notification_settings
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
 from server.people.identifiers import INS_OIDS, InsSystem, ins_key, luhn_key
@@ -311,6 +312,8 @@ async def seed_demo(
             users=users,
             current=demo_content({key: pro.id for key, pro in pros.items()}),
         )
+
+    await seed_notification_settings(session, users["coordinatrice"])
 
     roles = {spec.key: spec.role.value for spec in PROFESSIONALS}
     roles.update({"usager": "person", "aidant": "aidant", "auditeur": "auditor", "admin": "admin"})

@@ -445,6 +445,20 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
         AUTHENTICATED - {ESMS},
         200,
     ),
+    # No SMS gateway on the session's server: 409 once the account is accepted.
+    "PUT my mobile": GlobalRoute(
+        lambda c, _: ("PUT", "/api/me/mobile", {"mobile": "+33612345678"}),
+        AUTHENTICATED - {ESMS},
+        409,
+    ),
+    "POST my mobile verify (no code pending)": GlobalRoute(
+        lambda c, _: ("POST", "/api/me/mobile/verify", {"code": "123456"}),
+        AUTHENTICATED - {ESMS},
+        409,
+    ),
+    "DELETE my mobile": GlobalRoute(
+        lambda c, _: ("DELETE", "/api/me/mobile", None), AUTHENTICATED - {ESMS}, 204
+    ),
     "GET agenda feeds": GlobalRoute(
         lambda c, _: ("GET", "/api/agenda-feeds", None), AUTHENTICATED, 200
     ),
