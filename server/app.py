@@ -28,6 +28,7 @@ from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
 from server.notifications.endpoints import router as notifications_router
+from server.notifications.live import router as live_notifications_router
 from server.notifications.mobile import router as mobile_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agenda_router,
         notifications_router,
         mobile_router,
+        live_notifications_router,
     ):
         app.include_router(router)
 

@@ -35,7 +35,7 @@ from server.notifications.schemas import (
     PreferencesUpdate,
     UnreadCount,
 )
-from server.notifications.service import best_role, effective, visible_to
+from server.notifications.service import best_role, changed, effective, visible_to
 from server.notifications.settings import NotificationSettings
 
 router = APIRouter(tags=["notifications"], lifespan=worker.lifespan)
@@ -128,6 +128,7 @@ async def mark_read(body: MarkRead, session: SessionDep, principal: UserAccount)
             return UnreadCount(unread=await _unread(session, principal))
         condition.append(Notice.id.in_(body.ids))
     await session.execute(update(Notice).where(*condition).values(read_at=utcnow()))
+    changed(session)  # the bells of this account follow
     await session.flush()
     return UnreadCount(unread=await _unread(session, principal))
 

@@ -73,6 +73,11 @@ def _forget(session: Session) -> None:
     session.info.pop(_EMITTED, None)
 
 
+def changed(session: AsyncSession) -> None:
+    """After this session commits, wake the worker and the live bells (notices read...)."""
+    session.info[_EMITTED] = True
+
+
 @dataclass(frozen=True)
 class Event:
     """What happened, as a notice tells it: ids only."""

@@ -27,7 +27,7 @@ import httpx
 import structlog
 from fastapi import FastAPI
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server.db import Database, new_uuid, utcnow
 from server.models.notifications import (
@@ -72,6 +72,8 @@ class NotificationWorker:
             self._wakeup.clear()
             try:
                 await self.run_once()
+            except OperationalError as exc:  # SQLite busy (another writer): the next poll
+                log.warning("notifications.worker_busy", error_type=type(exc).__name__)
             except Exception as exc:  # keep the worker alive; the next poll retries
                 log.error("notifications.worker_error", error_type=type(exc).__name__)
             with anyio.move_on_after(self.settings.notify_poll_seconds):

@@ -537,6 +537,10 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/api/health"): "liveness probe: no data, no token",
     (
         "GET",
+        "/api/me/notifications/stream",
+    ): "live bell (an endless stream): tests/e2e/test_bell.py, refusals in test_emission.py",
+    (
+        "GET",
         "/api/notifications/unsubscribe/{token}",
     ): "email unsubscribe link (the token is the credential): tests/server/notifications",
     (

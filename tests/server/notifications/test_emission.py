@@ -67,8 +67,10 @@ def test_member_added_told_to_readers_not_actor_not_opposed(
         ).scalar_one()
     engine.dispose()
     assert told_opposed == 0  # not even stored
-    # ESMS software has no bell
+    # ESMS software has no bell, nor its live stream; nobody without a login
     assert api_as("esms").get("/api/me/notifications").status_code == 403
+    assert api_as("esms").get("/api/me/notifications/stream").status_code == 403
+    assert api_as("anonymous").get("/api/me/notifications/stream").status_code == 401
 
 
 def test_versions_validation_avenant_told(api_as: Any, demo: dict[str, Any], settings: Any) -> None:
