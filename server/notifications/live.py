@@ -87,7 +87,11 @@ async def _events(request: Request, principal: Principal) -> AsyncIterator[str]:
         LISTENERS.events.discard(entry)
 
 
-@router.get("/api/me/notifications/stream", response_class=StreamingResponse)
+@router.get(
+    "/api/me/notifications/stream",
+    response_class=StreamingResponse,
+    include_in_schema=False,  # endless: not for the OpenAPI fuzzer (docs/notifications.md)
+)
 async def notification_stream(request: Request, principal: UserAccount) -> StreamingResponse:
     """Your unread count, live (Server-Sent Events: ``event: unread``, ``data: {"unread": n}``)."""
     return StreamingResponse(

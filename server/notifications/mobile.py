@@ -21,6 +21,7 @@ from server.errors import Conflict, InvalidInput
 from server.models.notifications import NotificationContact, NotificationPreference
 from server.notifications import sms
 from server.notifications.settings import NotificationSettings
+from server.text_input import TextInput
 
 router = APIRouter(tags=["notifications"])
 
@@ -29,13 +30,13 @@ MAX_ATTEMPTS = 5
 E164 = r"^\+[1-9][0-9]{7,14}$"
 
 
-class MobileUpdate(BaseModel):
+class MobileUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     mobile: str = Field(pattern=E164, description="International format: +33612345678")
 
 
-class MobileVerify(BaseModel):
+class MobileVerify(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=r"^[0-9]{6}$", description="The 6 digits received by SMS")

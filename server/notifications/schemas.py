@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.models.notifications import Channel, Frequency
 from server.notifications.natures import NATURES
+from server.text_input import TextInput
 
 EMAIL_PATTERN = r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$"
 
@@ -36,10 +38,10 @@ class NoticePage(BaseModel):
     limit: int
 
 
-class MarkRead(BaseModel):
+class MarkRead(TextInput):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[str] = Field(default_factory=list, max_length=500)
+    ids: list[Annotated[str, Field(max_length=36)]] = Field(default_factory=list, max_length=500)
     """The notices to mark read (yours; others are ignored)."""
     all: bool = False
     """Mark every notice read."""
@@ -49,7 +51,7 @@ class UnreadCount(BaseModel):
     unread: int
 
 
-class NaturePreference(BaseModel):
+class NaturePreference(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     nature: str = Field(max_length=60)
@@ -87,12 +89,12 @@ class PreferencesRead(BaseModel):
     natures: list[NaturePreferenceRead]
 
 
-class PreferencesUpdate(BaseModel):
+class PreferencesUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     """Where emails go (``null``: no email)."""
     natures: list[NaturePreference] = Field(default_factory=list, max_length=100)
     """Your choice per nature (natures not listed keep their current setting)."""
-    reset: list[str] = Field(default_factory=list, max_length=100)
+    reset: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=100)
     """Natures back to the defaults of your role."""
