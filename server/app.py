@@ -27,6 +27,9 @@ from server.exports_api.endpoints import router as exports_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
+from server.notifications.endpoints import router as notifications_router
+from server.notifications.live import router as live_notifications_router
+from server.notifications.mobile import router as mobile_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
@@ -112,6 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         esms_router,
         transmissions_router,
         agenda_router,
+        notifications_router,
+        mobile_router,
+        live_notifications_router,
     ):
         app.include_router(router)
 

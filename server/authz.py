@@ -281,6 +281,13 @@ def _is_user(principal: Principal, *kinds: UserKind) -> bool:
     return principal.type is PrincipalType.USER and principal.kind in kinds
 
 
+async def user_account(principal: CurrentPrincipal) -> Principal:
+    """Any personal login (not a structure's software): its own notifications and settings."""
+    if principal.type is not PrincipalType.USER:
+        raise Forbidden("Réservé aux comptes personnels : un logiciel n'a pas de notifications.")
+    return principal
+
+
 async def professional_account(principal: CurrentPrincipal) -> Principal:
     """Professional accounts: register a person (and become the coordinator of their cercle)."""
     if not _is_user(principal, UserKind.PROFESSIONAL):
@@ -332,6 +339,7 @@ def own_agenda_professional(principal: Principal) -> str:
     return principal.professional_id
 
 
+UserAccount = Annotated[Principal, Depends(user_account)]
 DirectoryManager = Annotated[Principal, Depends(directory_manager)]
 AdminAccount = Annotated[Principal, Depends(admin_account)]
 EsmsClient = Annotated[Principal, Depends(esms_client)]

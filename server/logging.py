@@ -58,8 +58,9 @@ def configure_logging(json: bool = False, level: int = logging.INFO) -> None:
     )
 
 
-SECRET_PATH_PREFIXES = ("/api/agenda/",)
-"""Paths whose last segment is a credential (agenda feed tokens: calendar apps send no header)."""
+SECRET_PATH_PREFIXES = ("/api/agenda/", "/api/notifications/unsubscribe/")
+"""Paths whose last segment is a credential (agenda feed tokens: calendar apps send no header;
+the one-click unsubscribe links of emails)."""
 
 
 def loggable_path(path: str) -> str:

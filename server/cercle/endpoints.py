@@ -18,8 +18,14 @@ from server.deps import SessionDep
 from server.errors import Conflict, InvalidInput, NotFound
 from server.models import ApiClient, CercleMember, Professional, User
 from server.models.person import MemberKind, Role
+from server.notifications.service import Event, emit
 
 router = APIRouter(prefix="/api/persons/{person_id}/cercle", tags=["cercle"])
+
+
+def _event(nature: str, member_id: str, person_id: str, actor_id: str) -> Event:
+    """A cercle change told to the cercle (ids only: the member's name is not in the notice)."""
+    return Event(nature, "cercle_member", member_id, person_id=person_id, actor_id=actor_id)
 
 
 @router.get("", response_model=list[MemberRead])
@@ -126,6 +132,7 @@ async def add_member(
     session.add(member)
     await session.flush()
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
+    await emit(session, _event("cercle.member_added", member.id, person.id, principal.id))
     await session.commit()  # then the live connections follow (a role added to the principal's)
     await cercle_changed(request.app.state, person.id)
     return member
@@ -180,8 +187,13 @@ async def update_member(
         user.kind if user is not None else None,
         member.professional_id,
     )
+    changed = member.role != body.role.value
     member.role = body.role.value
     audit.record("cercle_member", member.id, person_id=person.id, role=Role.COORDINATOR.value)
+    if changed:
+        await session.flush()
+        ev = _event("cercle.role_changed", member.id, person.id, audit.principal.id)
+        await emit(session, ev)
     await session.commit()  # before the live connections follow: they are judged on it
     await cercle_changed(request.app.state, person.id)
     return member
@@ -201,6 +213,8 @@ async def remove_member(
     await _ensure_other_coordinator(session, member)
     await session.delete(member)
     audit.record("cercle_member", member_id, person_id=person.id, role=Role.COORDINATOR.value)
+    await session.flush()
+    await emit(session, _event("cercle.member_removed", member_id, person.id, audit.principal.id))
     await session.commit()  # before closing its live connections: they must not reconnect
     await cercle_changed(request.app.state, person.id)
 
@@ -229,6 +243,8 @@ async def set_opposition(
     member.opposed_at = utcnow() if body.opposed else None
     action = "cercle.opposition" if body.opposed else "cercle.opposition_lifted"
     await audit.on("cercle_member", member.id, person.id, action=action)
+    await session.flush()
+    await emit(session, _event("cercle.opposition", member.id, person.id, audit.principal.id))
     await session.commit()  # before closing its live connections: they must not reconnect
     await cercle_changed(request.app.state, person.id)
     return member

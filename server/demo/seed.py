@@ -20,6 +20,7 @@ from exports.sample_content import demo_content
 from server.auth.security import API_TOKEN_PREFIX, hash_api_token, hash_password
 from server.config import Settings
 from server.demo.history import is_history, seed_history
+from server.demo.notifications import seed_notification_settings
 from server.models import (
     PPA,
     ApiClient,
@@ -342,6 +343,8 @@ async def seed_demo(
         )
     if ppa is None or created:
         ppa = await _draft(session, documents, person, users, pros, extra)
+
+    await seed_notification_settings(session, users["coordinatrice"])
 
     roles = {spec.key: spec.role.value for spec in PROFESSIONALS}
     roles.update({"usager": "person", "aidant": "aidant", "auditeur": "auditor", "admin": "admin"})

@@ -48,6 +48,7 @@ from server.models.exports import (
     WebhookAttempt,
     WebhookDelivery,
 )
+from server.notifications.service import Event, emit
 
 log = structlog.get_logger(__name__)
 
@@ -299,6 +300,8 @@ class DeliveryWorker:
                 )
             elif number >= self.settings.max_attempts:
                 delivery.status = DeliveryStatus.FAILED.value
+                # The service's admins learn it (ids only: the webhook, never the PPA).
+                await emit(session, Event("esms.delivery_failed", "webhook", delivery.webhook_id))
             else:
                 delivery.next_attempt_at = now + backoff(self.settings, number)
         log.info(

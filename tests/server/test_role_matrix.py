@@ -448,6 +448,42 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
         {ESMS},
         200,
     ),
+    # Personal accounts only: a structure's software has no bell.
+    "GET my notifications": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notifications", None), AUTHENTICATED - {ESMS}, 200
+    ),
+    "GET my unread count": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notifications/unread", None), AUTHENTICATED - {ESMS}, 200
+    ),
+    "POST my notifications read": GlobalRoute(
+        lambda c, _: ("POST", "/api/me/notifications/read", {"ids": []}),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
+    "GET my notification preferences": GlobalRoute(
+        lambda c, _: ("GET", "/api/me/notification-preferences", None),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
+    "PUT my notification preferences (nothing)": GlobalRoute(
+        lambda c, _: ("PUT", "/api/me/notification-preferences", {}),
+        AUTHENTICATED - {ESMS},
+        200,
+    ),
+    # No SMS gateway on the session's server: 409 once the account is accepted.
+    "PUT my mobile": GlobalRoute(
+        lambda c, _: ("PUT", "/api/me/mobile", {"mobile": "+33612345678"}),
+        AUTHENTICATED - {ESMS},
+        409,
+    ),
+    "POST my mobile verify (no code pending)": GlobalRoute(
+        lambda c, _: ("POST", "/api/me/mobile/verify", {"code": "123456"}),
+        AUTHENTICATED - {ESMS},
+        409,
+    ),
+    "DELETE my mobile": GlobalRoute(
+        lambda c, _: ("DELETE", "/api/me/mobile", None), AUTHENTICATED - {ESMS}, 204
+    ),
     "GET agenda feeds": GlobalRoute(
         lambda c, _: ("GET", "/api/agenda-feeds", None), AUTHENTICATED, 200
     ),
@@ -524,6 +560,18 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/api/auth/psc/callback"): "the provider's return (anonymous): tests/server/oidc",
     ("GET", "/api/auth/psc/practice"): "the PSC session's own practice: tests/server/oidc",
     ("GET", "/api/health"): "liveness probe: no data, no token",
+    (
+        "GET",
+        "/api/me/notifications/stream",
+    ): "live bell (an endless stream): tests/e2e/test_bell.py, refusals in test_emission.py",
+    (
+        "GET",
+        "/api/notifications/unsubscribe/{token}",
+    ): "email unsubscribe link (the token is the credential): tests/server/notifications",
+    (
+        "POST",
+        "/api/notifications/unsubscribe/{token}",
+    ): "RFC 8058 one-click unsubscribe (token): tests/server/notifications/test_email.py",
     ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
     ("GET", "/"): "the browser editor's page (static, no data)",
     ("MOUNT", "/assets"): "the browser editor's static files (no data)",

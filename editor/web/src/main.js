@@ -9,10 +9,13 @@ import { mountEditor } from './views/editor.js'
 import { forgetLocalCopies } from './collab/session.js'
 import { confirmDialog } from './dialog.js'
 import { forgetPractice, practiceDetails } from './views/practice.js'
+import { bell } from './views/bell.js'
+import { mountNotificationSettings } from './views/notifications.js'
 
 const main = document.getElementById('main')
 const header = document.getElementById('app-header')
 let cleanup = null
+let stopBell = null
 
 function go (hash) {
   if (location.hash === hash) route()
@@ -26,12 +29,17 @@ setUnauthenticatedHandler(() => {
 
 function renderHeader () {
   clear(header)
+  if (stopBell) stopBell()
+  stopBell = null
   const me = getMe()
+  let bellElement = null
+  if (me && isLoggedIn()) [bellElement, stopBell] = bell()
   header.append(
     h('div', { class: 'app-header__inner' },
       h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }, 'PPA'), ' collaboratif'),
       me && isLoggedIn()
         ? h('div', { class: 'app-header__user' },
+          bellElement,
           h('span', { class: 'who' }, h('span', { class: 'sr-only' }, 'Connecté·e : '), me.display_name),
           getMethod() === 'psc' ? practiceDetails() : null,
           h('button', {
@@ -82,6 +90,9 @@ async function route () {
   } else if (!loggedIn) {
     if (hash !== '#/') sessionStorage.setItem('ppa.next', hash)
     return go('#/connexion')
+  } else if (hash === '#/notifications') {
+    sessionStorage.removeItem('ppa.next')
+    cleanup = mountNotificationSettings(main)
   } else if ((match = /^#\/ppa\/([^/?#]+)$/.exec(hash))) {
     sessionStorage.removeItem('ppa.next')
     cleanup = mountEditor(main, { ppaId: decodeURIComponent(match[1]) })

@@ -8,6 +8,7 @@ from server.auth.principal import Principal
 from server.errors import Conflict
 from server.models import PPA, Version
 from server.models.ppa import PPAStatus
+from server.notifications.service import version_event
 from server.versions_api import repository
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
 from server.versions_api.service.claims import no_restore_since, restore_marker
@@ -59,6 +60,7 @@ async def open_avenant(
         await rt.rooms.unlock(ppa_id)
 
     guard.after_commit(unlock)
+    await version_event(session, "ppa.avenant_opened", ppa.id, ppa.person_id, None, principal.id)
     return base
 
 

@@ -32,6 +32,7 @@ from server.audit.seal import seal as seal_audit
 from server.auth.principal import Principal
 from server.ledger.log import append_leaf
 from server.models import PPA, Version, VersionAccord
+from server.notifications.service import version_event
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since
 from server.versions_api.runtime import VersionsRuntime, runtime
@@ -214,7 +215,19 @@ async def checkpoint(
         version = await checkpoint_if_changed(
             session, rt, ppa_id, state, reason, SYSTEM_CHECKPOINT, at
         )
-        return None if version is None else version.number
+        if version is None:
+            return None
+        # A new iteration, told to the cercle but not to the session's authors (they know).
+        await version_event(
+            session,
+            "ppa.iteration",
+            ppa_id,
+            ppa.person_id,
+            version.number,
+            None,
+            also_not=version.authors,
+        )
+        return version.number
 
 
 class SessionCheckpoints:
@@ -239,10 +252,14 @@ async def save_named(
     authors = await authors_since(
         session, ppa.id, None if latest is None else latest.created_at, at, principal.id
     )
-    return await record_version(
+    version = await record_version(
         session,
         rt,
         ppa.id,
         NewVersion(VersionKind.NAMED, label, state, content_of_state(state), principal.id, authors),
         at,
     )
+    await version_event(
+        session, "ppa.iteration", ppa.id, ppa.person_id, version.number, principal.id
+    )
+    return version

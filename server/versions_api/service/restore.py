@@ -21,6 +21,7 @@ from server.auth.principal import Principal
 from server.authz import Capability
 from server.errors import Conflict, Locked
 from server.models import PPA, Person, Version
+from server.notifications.service import version_event
 from server.ppas import service as ppas_service
 from server.versions_api import repository
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
@@ -202,5 +203,8 @@ async def start_revision(
             based_on=VersionRef(ppa.id, base.number),
         ),
         rt.clock(),
+    )
+    await version_event(
+        session, "ppa.revision_started", created.id, ppa.person_id, None, principal.id
     )
     return Restored(created, version, new_ppa=True)

@@ -16,6 +16,7 @@ from server.errors import Conflict
 from server.esms.service import notify_validated
 from server.models import PPA, Version
 from server.models.ppa import PPAStatus
+from server.notifications.service import version_event
 from server.ppas import service as ppas_service
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since
@@ -110,6 +111,8 @@ async def validate(
     version = await record_version(session, rt, ppa.id, new, at)
     # Published to the structures' software in the same transaction (sent after commit).
     await notify_validated(session, ppa.id, version.number)
+    nature = "ppa.validated" if base is None else "ppa.avenant_validated"
+    await version_event(session, nature, ppa.id, ppa.person_id, version.number, principal.id)
     if rt.faults is not None:
         ppa_id = ppa.id
         event.listen(

@@ -83,6 +83,13 @@ def test_a_delivery_is_failed_after_max_attempts(tmp_path: Path) -> None:
         assert second - first >= backoff(settings, 1)
         sent = [r for r in refusing.for_ppa(ppa_id) if r.headers["x-ppa-delivery"] == delivery_id]
         assert [r.headers["x-ppa-attempt"] for r in sent] == ["1", "2"]
+        # the service's admins are told (a notice naming the webhook, nothing of the PPA)
+        admin_password = next(u["password"] for u in demo["logins"] if u["username"] == "admin")
+        admin = Api(server.url, login(server.url, "admin", admin_password))
+        told = admin.get("/api/me/notifications").json()["items"]
+        admin.client.close()
+        assert [n["nature"] for n in told] == ["esms.delivery_failed"]
+        assert told[0]["ppa_id"] is None
     finally:
         coord.client.close()
         esms.client.close()

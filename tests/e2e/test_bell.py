@@ -1,0 +1,58 @@
+"""The bell: its unread count follows a new notice live (no reload), the panel lists it with
+its link, "Tout marquer comme lu" clears it; the settings page saves a choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import Api
+from tests.e2e.conftest import PageFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_bell_updates_live_and_settings_save(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa()
+    nurse = api_as("infirmier")
+    assert nurse.post("/api/me/notifications/read", json={"all": True}).status_code == 200
+    page = open_as("infirmier", "#/")
+    count = page.get_by_test_id("bell-count")
+    expect(count).to_be_hidden()
+
+    response = api_as("coordinatrice").post(
+        f"/api/ppas/{ppa_id}/versions", json={"label": "Après la réunion"}
+    )
+    assert response.status_code == 201, response.text
+    expect(count).to_have_text("1")  # no reload: the stream told the page
+    expect(page.get_by_test_id("bell")).to_contain_text("1 non lue")
+
+    page.get_by_test_id("bell").click()
+    link = page.locator("#bell-panel a", has_text="Nouvelle itération du PPA").first
+    expect(link).to_have_attribute("href", f"#/ppa/{ppa_id}")
+    page.get_by_role("button", name="Tout marquer comme lu").click()
+    expect(count).to_be_hidden()
+
+    page.get_by_role("link", name="Réglages").click()
+    expect(page.locator("h1")).to_have_text("Mes notifications")
+    box = page.get_by_label("Dans l'application : Le PPA a été validé")
+    expect(box).to_be_checked()
+    box.uncheck()
+    page.get_by_role("button", name="Enregistrer").click()
+    # email is chosen by default for validations: an address is asked for first
+    expect(page.get_by_test_id("settings-error")).to_contain_text("adresse électronique")
+    page.get_by_label("Adresse électronique").fill("infirmier@example.org")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_test_id("settings-error")).to_be_empty()
+    expect(page.get_by_label("Dans l'application : Le PPA a été validé")).not_to_be_checked()
+    prefs = nurse.get("/api/me/notification-preferences").json()["natures"]
+    validated = next(p for p in prefs if p["nature"] == "ppa.validated")
+    assert "app" not in validated["channels"]
+    reset = nurse.put(
+        "/api/me/notification-preferences", json={"email": None, "reset": ["ppa.validated"]}
+    )
+    assert reset.status_code == 200

@@ -1,0 +1,111 @@
+"""SMS through a real HTTP gateway on loopback: the mobile verified by a code (hashed at rest),
+then an event's SMS: at most 160 characters, no health data, the gateway's bearer token."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import free_port
+from tests.server.exports_api.support import new_validated, wait_for
+from tests.server.notifications.support import ModuleServer, module_server
+
+TOKEN = "jeton-passerelle-sms-0123456789"
+MOBILE = "+33612345678"
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                gateway.received.append((self.headers.get("Authorization", ""), json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleServer, Gateway]]:
+    gateway = Gateway()
+    gateway.thread.start()
+    try:
+        with module_server(
+            tmp_path_factory.mktemp("sms"),
+            sms_url=gateway.url,
+            sms_token=TOKEN,
+            notify_poll_seconds=0.5,
+        ) as ms:
+            yield ms, gateway
+    finally:
+        gateway.server.shutdown()
+
+
+def test_mobile_verified_then_sms_without_health_data(world: tuple[ModuleServer, Gateway]) -> None:
+    ms, gateway = world
+    nurse = ms.api_as("infirmier")
+    assert nurse.put("/api/me/mobile", json={"mobile": "0612"}).status_code == 422
+    response = nurse.put("/api/me/mobile", json={"mobile": MOBILE})
+    assert response.status_code == 202, response.text
+    auth, body = gateway.received[-1]
+    assert auth == f"Bearer {TOKEN}"
+    assert body["to"] == MOBILE
+    match = re.search(r"\b(\d{6})\b", body["text"])
+    assert match is not None
+    code = match.group(1)
+    # the code is stored hashed only
+    engine = sa.create_engine(ms.database.sync_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT mobile_code_hash FROM notification_contacts")).all()
+    engine.dispose()
+    assert all(code not in (row[0] or "") for row in stored)
+    # SMS cannot be chosen before the number is verified; a wrong code is refused
+    sms_choice = {
+        "natures": [
+            {"nature": "ppa.validated", "channels": ["app", "sms"], "frequency": "immediate"}
+        ]
+    }
+    assert nurse.put("/api/me/notification-preferences", json=sms_choice).status_code == 409
+    wrong = "000000" if code != "000000" else "111111"
+    refused = nurse.post("/api/me/mobile/verify", json={"code": wrong})
+    assert refused.status_code == 422
+    assert "code incorrect" in refused.json()["detail"]
+    verified = nurse.post("/api/me/mobile/verify", json={"code": code})
+    assert verified.status_code == 200, verified.text
+    assert verified.json() == {"mobile": MOBILE, "verified": True}
+    assert nurse.put("/api/me/notification-preferences", json=sms_choice).status_code == 200
+
+    before = len(gateway.received)
+    v = new_validated(ms.api_as, ms.demo)
+
+    def validated_sms() -> list[dict[str, Any]]:
+        return [b for _a, b in gateway.received[before:] if "validé" in b["text"]]
+
+    (sms,) = wait_for(validated_sms)
+    assert sms["to"] == MOBILE
+    assert len(sms["text"]) <= 160
+    assert sms["text"] == (
+        f"PPA : Le PPA a été validé (J. D.) https://ppa.example.test/#/ppa/{v.ppa_id}"
+    )
+    assert "DUPONT" not in sms["text"]
