@@ -25,7 +25,7 @@ from typing import Any
 
 from editor.schema import PPAContent
 from exports import fhir as f
-from exports import terminology
+from exports import frcore_checks, terminology
 from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, ins_is_valid
 
 Json = dict[str, Any]
@@ -444,6 +444,7 @@ class _Checker:
     def resource(self, p: str, rtype: str, r: Json) -> None:
         """Check resource ``r`` against the TDDUI profile of its type."""
         profiles = r.get("meta", {}).get("profile", [])
+        self.problems += frcore_checks.check_resource(p, r)
         checks: dict[str, Callable[[str, Json], None]] = {
             "Patient": self.patient,
             "CarePlan": self.careplan,
