@@ -24,6 +24,8 @@ from server.db import Database
 from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
+from server.fhir.endpoints import router as fhir_router
+from server.fhir.outcome import install_fhir_errors
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
+    install_fhir_errors(app)  # errors under /fhir as OperationOutcome
     app.add_middleware(BrowserSessionMiddleware)  # the session cookie of API calls, WebSockets
     install_middleware(app, settings)  # after access_log: the hardening wraps it
 
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports_router,
         esms_router,
         agenda_router,
+        fhir_router,
     ):
         app.include_router(router)
 

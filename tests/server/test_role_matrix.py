@@ -506,6 +506,21 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "OpenAPI documentation page (no data)",
     ("GET", "/api/docs-assets/swagger-init.js"): "OpenAPI documentation page (no data)",
     ("MOUNT", "/api/docs-assets"): "Swagger UI's static files (no data)",
+    ("GET", "/fhir/metadata"): "FHIR CapabilityStatement (no data, no token)",
+    **{
+        (
+            "GET",
+            path,
+        ): "FHIR read API: esms, writer, opposed, anonymous in tests/server/test_fhir_api.py"
+        for path in (
+            "/fhir/CarePlan",
+            "/fhir/CarePlan/{ppa_id}",
+            "/fhir/CarePlan/{ppa_id}/_history",
+            "/fhir/CarePlan/{ppa_id}/_history/{version_id}",
+            "/fhir/CareTeam",
+            "/fhir/CareTeam/{person_id}",
+        )
+    },
 }
 
 
