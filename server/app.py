@@ -32,6 +32,7 @@ from server.login.endpoints import router as auth_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
+from server.ppas.content_api import router as content_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
         ppas_router,
+        content_router,
         terminology_router,
         audit_router,
         exports_router,

@@ -30,6 +30,20 @@ ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
 
 
+def _ok(description: str, *, not_modified: bool = False, search: bool = False) -> Any:
+    out: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": description,
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        }
+    }
+    if not_modified:
+        out[304] = {"description": "Inchangé depuis l'ETag donné (If-None-Match)"}
+    if search:
+        out[400] = {"description": "Recherche invalide (OperationOutcome)"}
+    return out
+
+
 def _base(request: Request, settings: Settings) -> str:
     return settings.resolved_public_url() + "/fhir"
 
@@ -60,7 +74,7 @@ def _resource(resource: Json, if_none_match: str | None) -> Response:
     return fhir_response(resource, headers=headers)
 
 
-@router.get("/metadata", response_class=Response)
+@router.get("/metadata", response_class=Response, responses=_ok("CapabilityStatement"))
 async def metadata(request: Request, settings: SettingsDep) -> Response:
     """CapabilityStatement: what this FHIR server serves (no token needed, no data)."""
     return fhir_response(
@@ -68,7 +82,7 @@ async def metadata(request: Request, settings: SettingsDep) -> Response:
     )
 
 
-@router.get("/CarePlan", response_class=Response)
+@router.get("/CarePlan", response_class=Response, responses=_ok("Bundle searchset", search=True))
 async def search_careplans(
     request: Request,
     settings: SettingsDep,
@@ -89,7 +103,9 @@ async def search_careplans(
     return fhir_response(_searchset(_base(request, settings), "CarePlan", [cp for _, cp in found]))
 
 
-@router.get("/CarePlan/{ppa_id}", response_class=Response)
+@router.get(
+    "/CarePlan/{ppa_id}", response_class=Response, responses=_ok("CarePlan", not_modified=True)
+)
 async def read_careplan(
     ppa_id: Annotated[str, ID_PATH],
     audit: Annotated[AuditTrail, audited("fhir.careplan.read")],
@@ -106,7 +122,7 @@ async def read_careplan(
     return _resource(careplan, if_none_match)
 
 
-@router.get("/CarePlan/{ppa_id}/_history", response_class=Response)
+@router.get("/CarePlan/{ppa_id}/_history", response_class=Response, responses=_ok("Bundle history"))
 async def careplan_history(
     request: Request,
     settings: SettingsDep,
@@ -139,7 +155,11 @@ async def careplan_history(
     )
 
 
-@router.get("/CarePlan/{ppa_id}/_history/{version_id}", response_class=Response)
+@router.get(
+    "/CarePlan/{ppa_id}/_history/{version_id}",
+    response_class=Response,
+    responses=_ok("CarePlan (version)", not_modified=True),
+)
 async def vread_careplan(
     ppa_id: Annotated[str, ID_PATH],
     version_id: Annotated[int, Path(ge=1, le=10**9)],
@@ -155,7 +175,7 @@ async def vread_careplan(
     return _resource(careplan, if_none_match)
 
 
-@router.get("/CareTeam", response_class=Response)
+@router.get("/CareTeam", response_class=Response, responses=_ok("Bundle searchset", search=True))
 async def search_careteams(
     request: Request,
     settings: SettingsDep,
@@ -171,7 +191,9 @@ async def search_careteams(
     return fhir_response(_searchset(_base(request, settings), "CareTeam", teams))
 
 
-@router.get("/CareTeam/{person_id}", response_class=Response)
+@router.get(
+    "/CareTeam/{person_id}", response_class=Response, responses=_ok("CareTeam", not_modified=True)
+)
 async def read_careteam(
     person_id: Annotated[str, ID_PATH],
     audit: Annotated[AuditTrail, audited("fhir.careteam.read")],

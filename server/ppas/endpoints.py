@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from server import authz
 from server.audit.trail import AuditTrail, audited
@@ -15,6 +15,7 @@ from server.errors import Conflict, Locked, NotFound
 from server.models import PPA
 from server.ppas import service
 from server.ppas.documents import DocumentSource, load_content
+from server.ppas.etags import STATES
 from server.ppas.schemas import PPACreate, PPARead, PPASummary, PPAUpdate, ProblemRead
 
 router = APIRouter(prefix="/api", tags=["ppas"])
@@ -120,13 +121,16 @@ async def list_ppas(
 @router.get("/ppas/{ppa_id}", response_model=PPARead)
 async def get_ppa(
     ppa_id: str,
+    response: Response,
     audit: Annotated[AuditTrail, audited("ppa.read")],
     session: SessionDep,
     documents: Documents,
 ) -> PPARead:
-    """The PPA's current content as JSON (the CRDT document's projection) and its problems."""
+    """The PPA's current content as JSON (the CRDT document's projection) and its problems.
+    `ETag`: the content's state, for the `If-Match` of `PATCH /api/ppas/{id}/content`."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_VALIDATED)
     result = await _read(session, documents, audit.principal, ppa)
+    response.headers["ETag"] = STATES.remember(ppa.id, result.content)
     audit.record("ppa", ppa.id, person_id=ppa.person_id, role=result.my_role)
     return result
 

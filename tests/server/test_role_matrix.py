@@ -171,6 +171,11 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         {COORD, CONTRIB},
         200,
     ),
+    "PATCH content": (
+        lambda c, _: ("PATCH", f"/api/ppas/{c.ppa_id}/content", {"projet_de_vie": "Écrit"}),
+        {COORD, CONTRIB},
+        200,
+    ),
     "GET audit": (lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None), {AUDITOR}, 200),
     "GET export pdf (validated)": (
         lambda c, api_as: ("GET", _version_url(c, api_as, "validated", "pdf"), None),
