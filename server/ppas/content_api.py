@@ -29,8 +29,8 @@ from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import AppError, InvalidInput, Locked, PayloadTooLarge
-from server.ppas.endpoints import Documents, _read
 from server.openapi import error_responses
+from server.ppas.endpoints import Documents, _read
 from server.ppas.etags import STATES, etag_of
 from server.ppas.schemas import PPARead
 from server.versions_api.runtime import Guard, Runtime
