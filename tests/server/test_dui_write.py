@@ -137,7 +137,9 @@ def test_if_match_gives_412_only_for_a_field_changed_since(
     )
     assert other.status_code == 200, other.text
     unknown = api.patch(
-        url, json={"projet_de_vie": "x"}, headers={"If-Match": '"0000"'}, 
+        url,
+        json={"projet_de_vie": "x"},
+        headers={"If-Match": '"0000"'},
     )
     assert unknown.status_code == 412
 
