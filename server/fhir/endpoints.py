@@ -23,7 +23,8 @@ router = APIRouter(prefix="/fhir", tags=["fhir"])
 Json = dict[str, Any]
 IDENT = Query(
     alias="patient.identifier",
-    max_length=200,
+    max_length=80,
+    pattern=r"^urn:oid:1\.2\.250\.1\.213\.1\.4\.(8|9|10|11)\|[0-9A-Za-z]{1,40}$",
     description="INS de la personne : <système>|<matricule>",
 )
 ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")

@@ -158,8 +158,9 @@ def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
     _outcome(api_as("anonymous").get(f"/fhir/CarePlan/{ppa.ppa_id}"), 401)
     issues = _outcome(api_as(ESMS).get("/fhir/CarePlan/inconnu"), 404)
     assert "introuvable" in issues[0]["diagnostics"]
-    issues = _outcome(api_as(ESMS).get("/fhir/CarePlan", params={"patient.identifier": "x"}), 400)
-    assert "système INS" in issues[0]["diagnostics"]
+    issues = _outcome(api_as(ESMS).get("/fhir/CarePlan", params={"patient.identifier": "x"}), 422)
+    assert issues[0]["expression"] == ["patient.identifier"]
+    assert issues[0]["diagnostics"] == "format invalide"
     _outcome(api_as("ergotherapeute").get(f"/fhir/CareTeam/{ppa.person_id}"), 404)
 
 
