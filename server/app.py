@@ -32,11 +32,11 @@ from server.login.endpoints import router as auth_router
 from server.oidc.endpoints import router as oidc_router
 from server.openapi import install_openapi
 from server.people.endpoints import router as people_router
-from server.ppas.content_api import router as content_router
 from server.ppas.documents import StoredDocumentSource
 from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 from server.text_input import install_url_guard
+from server.versions_api.content_patch import router as content_router
 from server.versions_api.endpoints import router as versions_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
