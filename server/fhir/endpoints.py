@@ -157,20 +157,20 @@ async def careplan_history(
 
 
 @router.get(
-    "/CarePlan/{ppa_id}/_history/{version_id}",
+    "/CarePlan/{ppa_id}/_history/{number}",
     response_class=Response,
     responses=_ok("CarePlan (version)", not_modified=True),
 )
 async def vread_careplan(
     ppa_id: Annotated[str, ID_PATH],
-    version_id: Annotated[int, Path(ge=1, le=10**9)],
+    number: Annotated[int, Path(ge=1, le=10**9)],
     audit: Annotated[AuditTrail, audited("fhir.careplan.vread")],
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """One version of the PPA as a CarePlan (drafts to the members who write only)."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
-    version = await service.readable_version(session, audit.principal, ppa, version_id)
+    version = await service.readable_version(session, audit.principal, ppa, number)
     careplan = await service.careplan_of(session, ppa, version)
     await audit.ppa(ppa)
     return _resource(careplan, if_none_match)

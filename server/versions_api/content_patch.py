@@ -119,8 +119,8 @@ async def patch_content(
     as Yjs operations open editors see at once. `If-Match`: 412 only when a field the patch
     changes was changed since that state. Ends with a checkpoint version authored by the caller.
     Answers the new content with its `ETag`."""
-    patch = await _body(request)
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    patch = await _body(request)  # after the authorisation: a refusal says nothing of the body
     await guard.hold(ppa.id)
     await session.refresh(ppa)
     if ppa.locked:

@@ -66,7 +66,7 @@ def test_capability_statement_lists_exactly_the_routes(
     }
     for rtype, code in served:
         expected.add(("GET", urls[code].format(t=rtype)))
-    ids = {"{ppa_id}": "{id}", "{person_id}": "{id}", "{version_id}": "{vid}"}
+    ids = {"{ppa_id}": "{id}", "{person_id}": "{id}", "{number}": "{vid}"}
 
     def norm(path: str) -> str:
         for a, b in ids.items():

@@ -521,7 +521,7 @@ EXEMPT: dict[tuple[str, str], str] = {
             "/fhir/CarePlan",
             "/fhir/CarePlan/{ppa_id}",
             "/fhir/CarePlan/{ppa_id}/_history",
-            "/fhir/CarePlan/{ppa_id}/_history/{version_id}",
+            "/fhir/CarePlan/{ppa_id}/_history/{number}",
             "/fhir/CareTeam",
             "/fhir/CareTeam/{person_id}",
         )
