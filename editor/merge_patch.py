@@ -9,7 +9,7 @@ item by index: a list of items is patched as an object keyed by item id::
 * ``{"<id>": {...}}`` merges into the item with that id (RFC 7396 inside: ``null`` resets a
   field to its default, a nested object such as ``planning`` is merged, a list of ids or codes
   is replaced whole);
-* ``{"<id>": null}`` deletes the item;
+* ``{"<id>": null}`` deletes the item (an absent one: nothing to do);
 * an unknown id creates the item (appended), from the object given (every field it lacks takes
   its default; the model validation decides what is required);
 * ``projet`` and ``bilan`` (objects) are merged; ``projet_de_vie`` (text) is replaced.
@@ -88,12 +88,12 @@ def _patch_items(
     out = [copy.deepcopy(item) for item in items]
     for item_id, change in value.items():
         path = f"{root}.{item_id}"
-        if change is None:
-            if item_id not in by_id:
-                problems.append((path, "élément introuvable (déjà supprimé ?)"))
+        if change is None:  # deleting an absent item changes nothing (RFC 7396)
             out = [item for item in out if item["id"] != item_id]
         elif not isinstance(change, dict):
             problems.append((path, "objet attendu (ou null pour supprimer l'élément)"))
+        elif not 1 <= len(item_id) <= 64:
+            problems.append((path, "id d'élément de 1 à 64 caractères"))
         elif "id" in change and change["id"] != item_id:
             problems.append((f"{path}.id", "l'id d'un élément ne change pas"))
         elif item_id in by_id:

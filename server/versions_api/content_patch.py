@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
 
+from editor.layout_rule import ITEM_ROOTS
 from editor.merge_patch import PatchError, apply_patch, conflicts
 from editor.schema import PPAContent
 from server import authz
@@ -39,6 +40,36 @@ from server.versions_api.service.common import lock_editable_row
 from server.versions_api.service.recording import checkpoint_if_changed
 
 router = APIRouter(prefix="/api", tags=["ppas"])
+ITEM_ID_PATTERN = "^.{1,64}$"
+
+
+def _ref(model: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model}"}
+
+
+def _items(model: str) -> dict[str, Any]:
+    """An item list patched by id: ``{"<id>": null | <fields of the item, no id>}``."""
+    return {
+        "type": "object",
+        "description": f"{model} items by id: null deletes, an unknown id creates",
+        "propertyNames": {"pattern": ITEM_ID_PATTERN},
+        "additionalProperties": {
+            "anyOf": [{"type": "null"}, {"allOf": [_ref(model)], "not": {"required": ["id"]}}]
+        },
+    }
+
+
+PATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "JSON Merge Patch (RFC 7396) of the content, item lists keyed by item id",
+    "additionalProperties": False,
+    "properties": {
+        "projet": _ref("Projet"),
+        "bilan": _ref("Bilan"),
+        "projet_de_vie": {"type": "string"},
+        **{root: _items(model.__name__) for root, model in ITEM_ROOTS.items()},
+    },
+}
 
 MAX_PATCH_BYTES = 1024 * 1024
 
@@ -92,15 +123,7 @@ def _validated(patched: dict[str, Any]) -> PPAContent:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "application/merge-patch+json": {
-                    "schema": {
-                        "type": "object",
-                        "description": "JSON Merge Patch of the content; lists of items as "
-                        "objects keyed by item id (null deletes the item)",
-                    }
-                }
-            },
+            "content": {"application/merge-patch+json": {"schema": PATCH_SCHEMA}},
         }
     },
 )
