@@ -177,6 +177,9 @@ def _author(doc: etree._Element, inp: ExportInput, eff: datetime) -> None:
     _el(author, "time", value=_ts(eff))
     assigned = _el(author, "assignedAuthor")
     _el(assigned, "id", root=OID_ID_NAT_PS, extension=author_pro.id_nat_ps(inp.structure.finess))
+    # assignedAuthor/code 1..1 in the ANS header (profession / specialty, JDV_J01 on
+    # 1.2.250.1.213.1.1.4.5, e.g. ``G15_10/SM03`` in the ANS example); unknown profession code
+    # (a free-text profession in the directory): nullFlavor UNK rather than a guessed code.
     if author_pro.profession_code:
         _el(
             assigned,
@@ -185,6 +188,8 @@ def _author(doc: etree._Element, inp: ExportInput, eff: datetime) -> None:
             displayName=author_pro.profession_label,
             codeSystem=OID_PROFESSION,
         )
+    else:
+        _el(assigned, "code", nullFlavor="UNK")
     _person(assigned, "assignedPerson", author_pro)
     _organization(assigned, "representedOrganization", inp)
 

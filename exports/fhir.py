@@ -12,7 +12,11 @@ Conventions chosen here (the IG examples use profile names as ``request.url`` an
 
 * ``fullUrl`` = ``urn:uuid:<uuid5(version hash, resource type, item id)>``; references between
   entries use those URNs; ``request.method`` = ``POST``, ``request.url`` = the resource type;
-  Patient, Organization and Practitioner carry ``ifNoneExist`` on their national identifier.
+  every entry is a conditional create (``ifNoneExist``): Patient, Organization and Practitioner
+  on their national identifier (FR Core slices: ``type`` INS-*, IDNST with ``use=official``,
+  IDNPS); the PPA elements (CarePlan, besoins, objectifs, actions, prestations) on their business
+  identifier **and** a ``meta.tag`` holding a hash of their state (:data:`STATE_TAG_SYSTEM`), so
+  an avenant or a re-sent version creates only the elements that changed (docs/fhir-api.md).
 * business identifiers ``3+FINESS/<local usager id>-<TYPE>-<n>``: ``n`` is the PPA number for
   the CarePlan (PPER) and the stable item id for BESO / OBJE / ACTI; PRES is
   ``<action id>.<SERAFIN code>``. Identifiers are therefore the same in every version and avenant
@@ -25,14 +29,25 @@ Conventions chosen here (the IG examples use profile names as ``request.url`` an
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from editor.schema import Action, Besoin, ModeAccord, Objectif, StatutAction, StatutObjectif
 from exports import fhir_followup as follow
 from exports import terminology
-from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, AccordRecord, ExportInput, Sexe
+from exports.context import (
+    EXPORT_NAMESPACE,
+    OID_ID_NAT_PS,
+    OID_ID_NAT_STRUCT,
+    AccordRecord,
+    ExportInput,
+    Sexe,
+    uuid_oid,
+)
 
 Json = dict[str, Any]
 
@@ -52,6 +67,12 @@ ID_OBJE = "https://identifiant-medicosocial-objectif.esante.gouv.fr"
 ID_ACTI = "https://identifiant-medicosocial-action.esante.gouv.fr"
 ID_PRES = "https://identifiant-medicosocial-prestation.esante.gouv.fr"
 ID_LOCAL_USAGER = "https://identifiant-medicosocial-localusager.esante.gouv.fr"
+BUSINESS_SYSTEMS = (ID_PPER, ID_BESO, ID_OBJE, ID_ACTI, ID_PRES, follow.ID_ATTE, follow.ID_BILA)
+STATE_TAG_SYSTEM = (
+    f"urn:oid:{uuid_oid(uuid.uuid5(EXPORT_NAMESPACE, 'ppa-collab tddui item state'))}"
+)
+"""``meta.tag`` system of the state of a PPA element (our OID under 2.25, UUID-derived): the
+code is a hash of the element's resource, the same in every version where it did not change."""
 
 FR_CORE = "https://hl7.fr/ig/fhir/core"
 FR_CORE_V2_0203 = FR_CORE + "/CodeSystem/fr-core-cs-v2-0203"
@@ -123,17 +144,48 @@ class _Builder:
         self.inp = inp
         self.prefix = inp.tddui_prefix
         self.entries: list[Json] = []
+        self.stable: dict[str, str] = {}
 
     def urn(self, rtype: str, item: str = "") -> str:
-        return f"urn:uuid:{self.inp.uuid_for('fhir', rtype, item)}"
+        url = f"urn:uuid:{self.inp.uuid_for('fhir', rtype, item)}"
+        self.stable[url] = f"{rtype}/{item}"
+        return url
+
+    def state_hash(self, resource: Json) -> str:
+        """Hash of ``resource`` without ``meta``, its ``urn:uuid:`` references (which change
+        with the version) replaced by the stable (type, item) they name."""
+
+        def stable(obj: Any) -> Any:
+            if isinstance(obj, dict):
+                return {k: stable(v) for k, v in obj.items() if k != "meta"}
+            if isinstance(obj, list):
+                return [stable(v) for v in obj]
+            if isinstance(obj, str):
+                return self.stable.get(obj, obj)
+            return obj
+
+        text = json.dumps(stable(resource), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def add(self, resource: Json, item: str = "", if_none_exist: str | None = None) -> str:
+        """Append ``resource`` as a ``POST`` entry. Conditional create (``ifNoneExist``): the
+        given search, else, for a PPA element with a business identifier, that identifier and
+        the element's state tag, so a re-sent version or an avenant creates only what changed."""
         rtype = resource["resourceType"]
         url = self.urn(rtype, item)
+        resource = _clean(resource)
         request: Json = {"method": "POST", "url": rtype}
+        ident = (resource.get("identifier") or [{}])[0]
+        if if_none_exist is None and ident.get("system") in BUSINESS_SYSTEMS:
+            state = self.state_hash(resource)
+            resource["meta"]["tag"] = [{"system": STATE_TAG_SYSTEM, "code": state}]
+            if_none_exist = (
+                f"identifier={_q(ident['system'])}|{_q(ident['value'])}"
+                f"&_tag={_q(STATE_TAG_SYSTEM)}|{state}"
+            )
         if if_none_exist:
             request["ifNoneExist"] = if_none_exist
-        self.entries.append({"fullUrl": url, "resource": _clean(resource), "request": request})
+        self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         return url
 
     # -- participants -------------------------------------------------------------------
@@ -200,7 +252,14 @@ class _Builder:
         resource: Json = {
             "resourceType": "Organization",
             "meta": {"profile": [SD + "tddui-organization"]},
-            "identifier": [{"system": f"urn:oid:{OID_ID_NAT_STRUCT}", "value": s.id_nat_struct}],
+            "identifier": [
+                {
+                    "use": "official",
+                    "type": {"coding": [{"system": FR_CORE_V2_0203, "code": "IDNST"}]},
+                    "system": f"urn:oid:{OID_ID_NAT_STRUCT}",
+                    "value": s.id_nat_struct,
+                }
+            ],
             "name": s.name,
             "address": [
                 {
@@ -228,13 +287,25 @@ class _Builder:
             resource: Json = {
                 "resourceType": "Practitioner",
                 "meta": {"profile": [SD + "tddui-practitioner"]},
-                "identifier": [{"system": f"urn:oid:{OID_ID_NAT_PS}", "value": idnat}],
+                "identifier": [
+                    {
+                        "use": "official",
+                        "type": {"coding": [{"system": FR_CORE_V2_0203, "code": "IDNPS"}]},
+                        "system": f"urn:oid:{OID_ID_NAT_PS}",
+                        "value": idnat,
+                    }
+                ],
                 "name": [{"family": pro.family_name, "given": [pro.given_name]}],
             }
             urls[pid] = self.add(
                 resource, pid, if_none_exist=f"identifier=urn:oid:{OID_ID_NAT_PS}|{idnat}"
             )
         return urls
+
+
+def _q(value: str) -> str:
+    """A search parameter value for ``ifNoneExist`` (``&``, ``=``, ``#``... escaped)."""
+    return quote(value, safe=":/|")
 
 
 def _ref(url: str | None, display: str = "") -> Json | None:

@@ -1,18 +1,24 @@
 """FHIR R4 Appointments (ANS Gestion d'Agendas Partagés, ``gap-fr-appointment``) of a PPA version.
 
 One Appointment per scheduled action (plus CANCELLED ones for actions an avenant removed), in a
-Bundle of type **transaction** whose entries are conditional updates
-``PUT Appointment?identifier=urn:ietf:rfc:3986|urn:uuid:<stable id>``. Why a transaction and not a
-collection: GAP flux 6a creates an appointment (POST) and flux 6b updates it by a conditional PUT
-on ``Appointment.identifier``; a conditional PUT creates the appointment when the identifier is
-unknown, so the same Bundle both creates the appointments of a first validated version and updates
-them (new times, ``cancelled``) when an avenant is exported - all or nothing.
+Bundle of type **collection**. Why not a transaction: GAP's agenda manager has no system-level
+``transaction`` (nor ``batch``) in its CapabilityStatement; it takes one resource per request,
+flux 6a creation (``POST Appointment``) and flux 6b update by a conditional ``PUT`` on
+``Appointment.identifier`` (which creates the appointment when the identifier is unknown).
+:func:`gap_requests` gives those requests, one per Appointment:
+``PUT Appointment?identifier=urn:ietf:rfc:3986|urn:uuid:<stable id>``; the same requests create the
+appointments of a first validated version and update them (new times, ``cancelled``) for an
+avenant.
 
 The identifier is stable across versions (uuid5 of the PPA id and action id). ``start``/``end``
-are the first session; the recurrence (FHIR R4 Appointment has none) is in ``comment`` as the
-iCalendar RRULE plus a French sentence, and ``requestedPeriod`` is the action's date range.
-Participants are referenced by identifier (INS for the person, idNat_PS for professionals), so the
-Bundle needs no Patient/Practitioner entries. ``serviceType`` carries the SERAFIN-PH prestations.
+are the first session; the recurrence, which R4 Appointment lacks, is machine-readable in the R5
+cross-version extension ``Appointment.recurrenceTemplate`` (:func:`recurrence_extension`: type,
+weekly / monthly template, last occurrence date, time zone), and also in ``comment`` as the
+iCalendar RRULE plus a French sentence; ``requestedPeriod`` is the action's date range.
+Participants are referenced by identifier with their type (INS for the person, idNat_PS for
+professionals), so the Bundle needs no Patient/Practitioner entries; the place of the sessions is
+a contained ``Location`` referenced by a participant. ``serviceType`` carries the SERAFIN-PH
+prestations. :func:`exports.frcore_checks.check_agenda_bundle` checks the result.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from icalendar import vRecur
 
-from editor.schema import StatutAction
+from editor.schema import Frequence, Jour, StatutAction
 from exports import _agenda as ag
 from exports import _common as c
 from exports.context import OID_ID_NAT_PS, ExportInput
@@ -34,6 +40,29 @@ GAP_APPOINTMENT = (
     "https://interop.esante.gouv.fr/ig/fhir/gap/StructureDefinition/gap-fr-appointment"
 )
 ID_SYSTEM = "urn:ietf:rfc:3986"
+RECURRENCE_EXT = (
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.recurrenceTemplate"
+)
+GTS_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+IANA_TZ = "https://www.iana.org/time-zones"
+WEEKDAY_KEYS = {
+    Jour.LUNDI: "monday",
+    Jour.MARDI: "tuesday",
+    Jour.MERCREDI: "wednesday",
+    Jour.JEUDI: "thursday",
+    Jour.VENDREDI: "friday",
+    Jour.SAMEDI: "saturday",
+    Jour.DIMANCHE: "sunday",
+}
+DAY_OF_WEEK = {
+    Jour.LUNDI: "mon",
+    Jour.MARDI: "tue",
+    Jour.MERCREDI: "wed",
+    Jour.JEUDI: "thu",
+    Jour.VENDREDI: "fri",
+    Jour.SAMEDI: "sat",
+    Jour.DIMANCHE: "sun",
+}
 
 
 def _status(item: ag.AgendaItem) -> str:
@@ -75,6 +104,69 @@ def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
+def recurrence_extension(item: ag.AgendaItem) -> Json | None:
+    """R5 ``Appointment.recurrenceTemplate`` as its cross-version extension (``None`` for a
+    one-off session). Daily with days and weekly map to ``WK`` + ``weeklyTemplate``; monthly
+    to ``MO`` + ``monthlyTemplate`` (nth weekday, or day of month); daily without days to ``D``
+    (R5 has no daily interval: it is in the RRULE of ``comment``)."""
+    a = item.action
+    p = a.planning
+    if p is None or p.frequence is Frequence.PONCTUELLE:
+        return None
+    start, _ = ag.start_end(a)
+
+    def sub(url: str, **value: Any) -> Json:
+        return {"url": url, **value}
+
+    def code(c: str) -> Json:
+        return {"valueCodeableConcept": {"coding": [{"system": GTS_ABBREVIATION, "code": c}]}}
+
+    parts: list[Json] = [
+        sub(
+            "timezone",
+            valueCodeableConcept={"coding": [{"system": IANA_TZ, "code": "Europe/Paris"}]},
+        )
+    ]
+    if p.frequence is Frequence.MENSUELLE:
+        parts.append(sub("recurrenceType", **code("MO")))
+        monthly: list[Json]
+        if p.jours:
+            nth = (start.day - 1) // 7 + 1
+            week = ["first", "second", "third", "fourth", "last"][min(nth, 5) - 1]
+            day = next(j for j in Jour if j.value == start.strftime("%a")[:2].upper())
+            monthly = [
+                sub(
+                    "nthWeekOfMonth",
+                    valueCoding={"system": "http://hl7.org/fhir/week-of-month", "code": week},
+                ),
+                sub(
+                    "dayOfWeek",
+                    valueCoding={
+                        "system": "http://hl7.org/fhir/days-of-week",
+                        "code": DAY_OF_WEEK[day],
+                    },
+                ),
+            ]
+        else:
+            monthly = [sub("dayOfMonth", valuePositiveInt=start.day)]
+        monthly.append(sub("monthInterval", valuePositiveInt=p.intervalle))
+        parts.append(sub("monthlyTemplate", extension=monthly))
+    elif p.jours or p.frequence is Frequence.HEBDOMADAIRE:
+        parts.append(sub("recurrenceType", **code("WK")))
+        days = set(p.jours) or {
+            next(j for j in Jour if j.value == start.strftime("%a")[:2].upper())
+        }
+        weekly = [sub(key, valueBoolean=True) for j, key in WEEKDAY_KEYS.items() if j in days]
+        interval = p.intervalle if p.frequence is Frequence.HEBDOMADAIRE else 1
+        weekly.append(sub("weekInterval", valuePositiveInt=interval))
+        parts.append(sub("weeklyTemplate", extension=weekly))
+    else:
+        parts.append(sub("recurrenceType", **code("D")))
+    if a.date_fin:
+        parts.append(sub("lastOccurrenceDate", valueDate=a.date_fin.isoformat()))
+    return {"url": RECURRENCE_EXT, "extension": parts}
+
+
 def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     """The Appointment resource of one agenda item."""
     a = item.action
@@ -90,6 +182,7 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     participants: list[Json] = [
         {
             "actor": {
+                "type": "Patient",
                 "identifier": {
                     "system": f"urn:oid:{inp.person.ins_oid.value}",
                     "value": inp.person.ins,
@@ -104,22 +197,30 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
         pro = inp.professionals.get(pid)
         actor: Json = {"display": inp.professional_name(pid)}
         if pro is not None:
+            actor["type"] = "Practitioner"
             actor["identifier"] = {
                 "system": f"urn:oid:{OID_ID_NAT_PS}",
                 "value": pro.id_nat_ps(inp.structure.finess),
             }
         participants.append({"actor": actor, "required": "required", "status": joined})
+    contained: list[Json] = []
     if a.planning.lieu:
+        contained.append(
+            {"resourceType": "Location", "id": "lieu", "status": "active", "name": a.planning.lieu}
+        )
         participants.append(
             {
-                "actor": {"display": a.planning.lieu},
+                "actor": {"reference": "#lieu", "type": "Location", "display": a.planning.lieu},
                 "required": "information-only",
                 "status": "accepted",
             }
         )
+    recurrence = recurrence_extension(item)
     res: Json = {
         "resourceType": "Appointment",
         "meta": {"profile": [GAP_APPOINTMENT]},
+        "contained": contained,
+        "extension": [recurrence] if recurrence else [],
         "identifier": [{"system": ID_SYSTEM, "value": f"urn:uuid:{ag.agenda_uuid(inp, a.id)}"}],
         "status": status,
         "serviceType": [{"coding": [serafin_coding(code)]} for code in a.prestations],
@@ -142,21 +243,31 @@ def appointment(inp: ExportInput, item: ag.AgendaItem) -> Json:
     return res
 
 
+def gap_request(res: Json) -> tuple[str, str]:
+    """The GAP request (method, relative URL) that sends one Appointment of the bundle: flux 6b,
+    the conditional update on its identifier (creates it when unknown)."""
+    ident = res["identifier"][0]
+    return "PUT", f"Appointment?identifier={ident['system']}|{ident['value']}"
+
+
+def gap_requests(inp: ExportInput) -> list[tuple[str, str, Json]]:
+    """Every request (method, URL, Appointment) to send the version's agenda to a GAP agenda
+    manager, one Appointment per request."""
+    out = []
+    for e in render_fhir_agenda_bundle(inp)["entry"]:
+        method, url = gap_request(e["resource"])
+        out.append((method, url, e["resource"]))
+    return out
+
+
 def render_fhir_agenda_bundle(inp: ExportInput) -> Json:
-    """The transaction Bundle (dict) of the version's Appointments."""
+    """The collection Bundle (dict) of the version's Appointments."""
     entries = []
     for item in ag.agenda_items(inp):
         res = appointment(inp, item)
-        ident = res["identifier"][0]
+        res = {k: v for k, v in res.items() if v not in ([], None)}
         entries.append(
-            {
-                "fullUrl": f"urn:uuid:{ag.agenda_uuid(inp, item.action.id)}",
-                "resource": res,
-                "request": {
-                    "method": "PUT",
-                    "url": f"Appointment?identifier={ident['system']}|{ident['value']}",
-                },
-            }
+            {"fullUrl": f"urn:uuid:{ag.agenda_uuid(inp, item.action.id)}", "resource": res}
         )
     return {
         "resourceType": "Bundle",
@@ -164,7 +275,7 @@ def render_fhir_agenda_bundle(inp: ExportInput) -> Json:
             "system": ID_SYSTEM,
             "value": f"urn:uuid:{inp.uuid_for('fhir-agenda', 'Bundle')}",
         },
-        "type": "transaction",
+        "type": "collection",
         "entry": entries,
     }
 

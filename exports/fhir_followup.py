@@ -26,6 +26,11 @@ from exports.context import AccordRecord, ExportInput, RelatedPerson
 if TYPE_CHECKING:
     from exports.fhir import _Builder
 
+ID_ATTE = "https://identifiant-medicosocial-attente.esante.gouv.fr"
+"""TDDUI ``tddui-goal-attente`` identifier system (value ``...-ATTE-<n>``)."""
+ID_BILA = "https://identifiant-medicosocial-bilan.esante.gouv.fr"
+"""TDDUI ``tddui-task-bilan`` identifier system (value ``...-BILA-<n>``)."""
+
 Json = dict[str, Any]
 
 TDDUI = "https://interop.esante.gouv.fr/ig/fhir/tddui"
@@ -129,7 +134,7 @@ def _attente(b: _Builder, attente: Attente, careplan: str, patient: str) -> Json
         "resourceType": "Goal",
         "meta": {"profile": [SD + "tddui-goal-attente"]},
         "extension": [{"url": CAREPLAN_REF_EXT, "valueReference": {"reference": careplan}}],
-        "identifier": [{"value": f"{b.prefix}-PPAttente-{attente.id}"}],
+        "identifier": [{"system": ID_ATTE, "value": f"{b.prefix}-ATTE-{attente.id}"}],
         "lifecycleStatus": "active",
         "description": {"text": attente.texte},
         "subject": {"reference": patient},
@@ -208,7 +213,7 @@ def bilan_task(
         "resourceType": "Task",
         "meta": {"profile": [SD + "tddui-task-bilan"]},
         "extension": [{"url": CAREPLAN_REF_EXT, "valueReference": {"reference": careplan}}],
-        "identifier": [{"value": f"{b.prefix}-BILAN-{inp.version.ppa_number}"}],
+        "identifier": [{"system": ID_BILA, "value": f"{b.prefix}-BILA-{inp.version.ppa_number}"}],
         "basedOn": [{"reference": careplan}],
         "status": "completed" if bilan.date_evaluation else "requested",
         "intent": "plan",

@@ -26,7 +26,7 @@ from typing import Any
 from editor.schema import TYPES_PROJET, PPAContent
 from exports import fhir as f
 from exports import fhir_followup as follow
-from exports import terminology
+from exports import frcore_checks, terminology
 from exports.context import OID_ID_NAT_PS, OID_ID_NAT_STRUCT, ins_is_valid
 
 Json = dict[str, Any]
@@ -500,6 +500,7 @@ class _Checker:
     def resource(self, p: str, rtype: str, r: Json) -> None:
         """Check resource ``r`` against the TDDUI profile of its type."""
         profiles = r.get("meta", {}).get("profile", [])
+        self.problems += frcore_checks.check_resource(p, r)
         checks: dict[str, Callable[[str, Json], None]] = {
             "Patient": self.patient,
             "CarePlan": self.careplan,
@@ -533,7 +534,7 @@ class _Checker:
             ("PRES", "tddui-task-prestation"): {
                 f"{a.id}.{code}" for a in ct.actions for code in a.prestations
             },
-            ("PPAttente", "tddui-goal-attente"): {a.id for a in ct.attentes if a.texte.strip()},
+            ("ATTE", "tddui-goal-attente"): {a.id for a in ct.attentes if a.texte.strip()},
         }
         for (type_, profile), ids in expected.items():
             found = [

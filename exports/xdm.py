@@ -27,12 +27,13 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from exports.cda import CdaDocument, render_cda_document
+from exports.cda import OID_PROFESSION, CdaDocument, render_cda_document
 from exports.context import (
     EXPORT_NAMESPACE,
     OID_ID_NAT_PS,
     OID_ID_NAT_STRUCT,
     ExportInput,
+    Professional,
     uuid_oid,
 )
 
@@ -94,6 +95,18 @@ class XdsMetadata:
     author_institution: str
     legal_authenticator: str
     source_patient_info: tuple[str, ...]
+    author_specialty: str | None = None
+    """``code^display^1.2.250.1.213.1.1.4.5`` (JDV_J01 / TRE_G15), as ``assignedAuthor/code``."""
+
+
+def xcn(pro: Professional, fallback_finess: str) -> str:
+    """XCN of a professional as the DMP expects it: idNat_PS, names, assigning authority
+    ``&1.2.250.1.71.4.2.1&ISO``, name type ``D`` and identifier type ``IDNPS``
+    (e.g. ``810001234567^DUPONT^Jean^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS``)."""
+    return (
+        f"{pro.id_nat_ps(fallback_finess)}^{pro.family_name.upper()}^{pro.given_name}"
+        f"^^^^^^&{OID_ID_NAT_PS}&ISO^D^^^IDNPS"
+    )
 
 
 def _utc(dt: datetime) -> str:
@@ -109,7 +122,7 @@ def xds_metadata(inp: ExportInput, cda: CdaDocument) -> XdsMetadata:
     fin = s.finess
     return XdsMetadata(
         unique_id=cda.unique_id,
-        patient_id=f"{p.ins}^^^&{p.ins_oid.value}&ISO",
+        patient_id=f"{p.ins}^^^&{p.ins_oid.value}&ISO^NH",
         title=cda.title,
         creation_time=_utc(cda.effective_time),
         service_start=cda.service_start.strftime("%Y%m%d") if cda.service_start else None,
@@ -132,20 +145,19 @@ def xds_metadata(inp: ExportInput, cda: CdaDocument) -> XdsMetadata:
         practice_setting=Code(
             s.practice_setting_code, "1.2.250.1.213.1.1.4.9", s.practice_setting_label
         ),
-        author_person=(
-            f"{author.id_nat_ps(fin)}^{author.family_name.upper()}^{author.given_name}"
-            f"^^^^^^&{OID_ID_NAT_PS}&ISO"
-        ),
+        author_person=xcn(author, fin),
         author_institution=f"{s.name}^^^^^&{OID_ID_NAT_STRUCT}&ISO^IDNST^^^{s.id_nat_struct}",
-        legal_authenticator=(
-            f"{legal.id_nat_ps(fin)}^{legal.family_name.upper()}^{legal.given_name}"
-            f"^^^^^^&{OID_ID_NAT_PS}&ISO"
-        ),
+        legal_authenticator=xcn(legal, fin),
         source_patient_info=(
             f"PID-3|{p.ins}^^^&{p.ins_oid.value}&ISO^NH",
             f"PID-5|{p.birth_family_name.upper()}^{p.first_names[0]}^^^^^L",
             f"PID-7|{p.birth_date.strftime('%Y%m%d')}",
             f"PID-8|{p.sex.value}",
+        ),
+        author_specialty=(
+            f"{author.profession_code}^{author.profession_label}^{OID_PROFESSION}"
+            if author.profession_code
+            else None
         ),
     )
 
@@ -199,6 +211,23 @@ def _external_id(
     _name(e, label)
 
 
+def _author(parent: etree._Element, obj: str, scheme: str, cid: str, m: XdsMetadata) -> None:
+    """The author Classification: authorPerson (XCN), authorInstitution, authorSpecialty."""
+    author = etree.SubElement(
+        parent,
+        _r("Classification"),
+        id=cid,
+        classificationScheme=scheme,
+        classifiedObject=obj,
+        nodeRepresentation="",
+        objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification",
+    )
+    _slot(author, "authorPerson", m.author_person)
+    _slot(author, "authorInstitution", m.author_institution)
+    if m.author_specialty:
+        _slot(author, "authorSpecialty", m.author_specialty)
+
+
 def metadata_xml(inp: ExportInput, docs: list[tuple[CdaDocument, str]]) -> bytes:
     """ebRIM SubmitObjectsRequest for ``docs`` (CDA, file name) as one SubmissionSet."""
     ids = iter(range(1, 1000))
@@ -232,17 +261,7 @@ def metadata_xml(inp: ExportInput, docs: list[tuple[CdaDocument, str]]) -> bytes
         _slot(eo, "sourcePatientInfo", *m.source_patient_info)
         _slot(eo, "URI", filename)
         _name(eo, m.title)
-        author = etree.SubElement(
-            eo,
-            _r("Classification"),
-            id=f"cl{next(ids):03d}",
-            classificationScheme=SCHEME["author"],
-            classifiedObject=eo_id,
-            nodeRepresentation="",
-            objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification",
-        )
-        _slot(author, "authorPerson", m.author_person)
-        _slot(author, "authorInstitution", m.author_institution)
+        _author(eo, eo_id, SCHEME["author"], f"cl{next(ids):03d}", m)
         for key, code in (
             ("classCode", m.class_code),
             ("confidentialityCode", m.confidentiality),
@@ -275,17 +294,7 @@ def metadata_xml(inp: ExportInput, docs: list[tuple[CdaDocument, str]]) -> bytes
     ss = etree.SubElement(objs, _r("RegistryPackage"), id=ss_id)
     _slot(ss, "submissionTime", _utc(inp.generated_at))
     _name(ss, f"{first_meta.title} ({inp.structure.name})")
-    ss_author = etree.SubElement(
-        ss,
-        _r("Classification"),
-        id=f"cl{next(ids):03d}",
-        classificationScheme=SCHEME["ss.author"],
-        classifiedObject=ss_id,
-        nodeRepresentation="",
-        objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification",
-    )
-    _slot(ss_author, "authorPerson", first_meta.author_person)
-    _slot(ss_author, "authorInstitution", first_meta.author_institution)
+    _author(ss, ss_id, SCHEME["ss.author"], f"cl{next(ids):03d}", first_meta)
     _classification(
         ss, ss_id, SCHEME["ss.contentTypeCode"], f"cl{next(ids):03d}", first_meta.type_code
     )

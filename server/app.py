@@ -24,6 +24,8 @@ from server.db import Database
 from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
+from server.fhir.endpoints import router as fhir_router
+from server.fhir.outcome import install_fhir_errors
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
@@ -38,6 +40,7 @@ from server.ppas.endpoints import router as ppas_router
 from server.terminology_api import router as terminology_router
 from server.text_input import install_url_guard
 from server.transmissions.endpoints import router as transmissions_router
+from server.versions_api.content_patch import router as content_router
 from server.versions_api.endpoints import router as versions_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
+    install_fhir_errors(app)  # errors under /fhir as OperationOutcome
     app.add_middleware(BrowserSessionMiddleware)  # the session cookie of API calls, WebSockets
     install_middleware(app, settings)  # after access_log: the hardening wraps it
 
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
         ppas_router,
+        content_router,
         terminology_router,
         audit_router,
         exports_router,
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_router,
         mobile_router,
         live_notifications_router,
+        fhir_router,
     ):
         app.include_router(router)
 

@@ -52,7 +52,9 @@ DESCRIPTIONS = {
     401: "No bearer token, or an invalid or expired one",
     403: "The account's kind or its role in the cercle does not allow this",
     404: "Not found, or not shared with this account",
+    400: "Invalid request (FHIR search): OperationOutcome",
     409: "Conflicts with the current state (duplicate, locked or changed PPA)",
+    412: "If-Match: a field the request changes was changed since that state",
     413: "Request too large",
     422: "Invalid request: `problems` lists the fields to correct",
     429: "Too many requests: retry later",
@@ -124,6 +126,13 @@ def error_statuses(route: RouteLike) -> set[int]:
     return {status for status in statuses if status >= 400}
 
 
+OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "FHIR R4 OperationOutcome (issue[].diagnostics in French)",
+    "required": ["resourceType", "issue"],
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for statuses the rules of :func:`error_statuses` cannot see."""
     return {
@@ -143,7 +152,11 @@ def _document_errors(schema: dict[str, Any], routes: list[RouteLike]) -> None:
                 entry = responses.setdefault(str(status), {})
                 if entry.get("description") in (None, "Validation Error"):
                     entry["description"] = DESCRIPTIONS[status]
-                entry["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+                if route.path_format.startswith("/fhir/"):
+                    # errors of the FHIR API are OperationOutcomes (server.fhir.outcome)
+                    entry["content"] = {"application/fhir+json": {"schema": OUTCOME_SCHEMA}}
+                else:
+                    entry["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
             operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -10,7 +10,15 @@ EXCLUSIVE_ROLES: dict[Role, MemberKind] = {
     Role.ESMS: MemberKind.STRUCTURE_SYSTEM,
     Role.PERSON: MemberKind.PERSON,
 }
-"""Roles held by one kind of member only, which holds no other role."""
+"""Roles held by one kind of member only."""
+
+KIND_ROLES: dict[MemberKind, frozenset[Role]] = {
+    MemberKind.STRUCTURE_SYSTEM: frozenset({Role.ESMS, Role.CONTRIBUTOR}),
+    MemberKind.PERSON: frozenset({Role.PERSON}),
+}
+"""The only roles some kinds of member may hold: a structure's software reads the validated
+versions (``esms``) or, granted by a coordinator, also writes the drafts (``contributor``: its DUI
+as a co-editor, issue 13); the person is ``person``."""
 
 
 def membership_problem(
@@ -26,7 +34,7 @@ def membership_problem(
     API client or a professional without a login); ``professional_id`` the directory entry.
     Only the person's own account (an account of kind ``person``) is a member of kind ``person``,
     with the role ``person``; a structure's software is a ``structure_system`` with the role
-    ``esms``; a professional's account is a ``professional`` member.
+    ``esms`` or ``contributor``; a professional's account is a ``professional`` member.
     """
     return role_problem(kind, role) or account_problem(
         kind, account_kind=account_kind, professional_id=professional_id
@@ -36,11 +44,14 @@ def membership_problem(
 def role_problem(kind: MemberKind, role: Role) -> str | None:
     """The part of the rule the request alone decides (documented in the request schema)."""
     for exclusive, holder in EXCLUSIVE_ROLES.items():
-        if (role is exclusive) != (kind is holder):
+        if role is exclusive and kind is not holder:
             return (
-                f"role : le rôle {exclusive.value} est réservé aux membres de type "
-                f"{holder.value}, qui n'ont que ce rôle"
+                f"role : le rôle {exclusive.value} est réservé aux membres de type {holder.value}"
             )
+    allowed = KIND_ROLES.get(kind)
+    if allowed is not None and role not in allowed:
+        names = " ou ".join(sorted(r.value for r in allowed))
+        return f"role : un membre de type {kind.value} a le rôle {names}"
     return None
 
 

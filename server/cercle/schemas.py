@@ -24,7 +24,8 @@ _A_PERSON_OR_LOGIN: dict[str, Any] = {
 _NO_MEASURE: dict[str, Any] = {"mesure": {"type": "null"}, "mesure_portee": {"type": "null"}}
 """Only a legal representative holds a protection measure (rule 3, server.cercle.rules)."""
 # The request's own rules, in JSON Schema (the validator below and server.cercle.rules.role_problem
-# apply them): a structure's software is designated by api_client_id alone, with the role esms;
+# apply them): a structure's software is designated by api_client_id alone, with the role esms
+# (reads validated versions) or contributor (its DUI writes the drafts, issue 13);
 # the person is a member of kind person with the role person; anyone else by user_id and/or
 # professional_id, with neither of those roles. What depends on the designated account (its kind)
 # is checked against the database: 409.
@@ -33,7 +34,7 @@ MEMBER_RULES: dict[str, Any] = {
         {
             "properties": {
                 "kind": {"const": MemberKind.STRUCTURE_SYSTEM.value},
-                "role": {"const": Role.ESMS.value},
+                "role": {"enum": [Role.ESMS.value, Role.CONTRIBUTOR.value]},
                 "api_client_id": {"type": "string"},
                 "user_id": {"type": "null"},
                 "professional_id": {"type": "null"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from exports.local_time import PARIS
 from server import authz
@@ -18,6 +18,7 @@ from server.models import PPA
 from server.models.ppa import PPAStatus
 from server.ppas import service
 from server.ppas.documents import DocumentSource, load_content
+from server.ppas.etags import STATES
 from server.ppas.schemas import (
     FirstPpaRead,
     InForceRead,
@@ -207,13 +208,16 @@ async def list_ppas(
 @router.get("/ppas/{ppa_id}", response_model=PPARead)
 async def get_ppa(
     ppa_id: str,
+    response: Response,
     audit: Annotated[AuditTrail, audited("ppa.read")],
     session: SessionDep,
     documents: Documents,
 ) -> PPARead:
-    """The PPA's current content as JSON (the CRDT document's projection) and its problems."""
+    """The PPA's current content as JSON (the CRDT document's projection) and its problems.
+    `ETag`: the content's state, for the `If-Match` of `PATCH /api/ppas/{id}/content`."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_VALIDATED)
     result = await _read(session, documents, audit.principal, ppa)
+    response.headers["ETag"] = STATES.remember(ppa.id, result.content)
     audit.record("ppa", ppa.id, person_id=ppa.person_id, role=result.my_role)
     return result
 

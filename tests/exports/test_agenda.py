@@ -11,7 +11,13 @@ from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-u
 
 from exports import terminology
 from exports.context import ExportInput
-from exports.fhir_agenda import render_fhir_agenda, render_fhir_agenda_bundle
+from exports.fhir_agenda import (
+    RECURRENCE_EXT,
+    gap_requests,
+    render_fhir_agenda,
+    render_fhir_agenda_bundle,
+)
+from exports.frcore_checks import check_agenda_bundle
 from exports.ical import render_ical, render_ical_for_professional
 from exports.local_time import PARIS
 
@@ -95,7 +101,10 @@ def test_fhir_appointments(validated: ExportInput, avenant: ExportInput) -> None
     bundle = json.loads(render_fhir_agenda(validated))
     R4BBundle.model_validate(bundle)
     R4Bundle(bundle, strict=True)
-    assert bundle["type"] == "transaction"
+    # GAP's agenda manager has no transaction: a collection, each Appointment sent on its own
+    assert bundle["type"] == "collection"
+    assert check_agenda_bundle(bundle) == []
+    assert check_agenda_bundle(render_fhir_agenda_bundle(avenant)) == []
     appts = {e["resource"]["description"]: e for e in bundle["entry"]}
     cuisine = appts["Atelier cuisine en appartement d'entraînement"]
     res = cuisine["resource"]
@@ -107,13 +116,26 @@ def test_fhir_appointments(validated: ExportInput, avenant: ExportInput) -> None
     assert res["end"] == "2026-12-02T12:30:00+01:00"
     assert res["minutesDuration"] == 150
     assert "RRULE:FREQ=WEEKLY" in res["comment"]
+    # the recurrence is machine-readable (R5 recurrenceTemplate, cross-version extension)
+    (rec,) = res["extension"]
+    assert rec["url"] == RECURRENCE_EXT
+    parts = {x["url"]: x for x in rec["extension"]}
+    assert parts["recurrenceType"]["valueCodeableConcept"]["coding"][0]["code"] == "WK"
+    weekly = {x["url"]: x for x in parts["weeklyTemplate"]["extension"]}
+    assert set(weekly) == {"wednesday", "weekInterval"}
+    assert weekly["weekInterval"]["valuePositiveInt"] == 1
+    # the place: a contained Location referenced by a participant
+    (loc,) = res["contained"]
+    assert loc["resourceType"] == "Location"
+    assert {"reference": "#lieu", "type": "Location", "display": loc["name"]} in [
+        p["actor"] for p in res["participant"]
+    ]
     assert [c["coding"][0]["code"] for c in res["serviceType"]] == ["2.3.2.2"]
     assert res["serviceType"][0]["coding"][0]["display"] == terminology.label("2.3.2.2")
     ident = res["identifier"][0]
-    assert cuisine["request"] == {
-        "method": "PUT",
-        "url": f"Appointment?identifier={ident['system']}|{ident['value']}",
-    }
+    assert "request" not in cuisine
+    requests = {url: (method, r) for method, url, r in gap_requests(validated)}
+    assert requests[f"Appointment?identifier={ident['system']}|{ident['value']}"] == ("PUT", res)
     actors = [p["actor"] for p in res["participant"]]
     assert actors[0]["identifier"]["value"] == "298046912304540"
     after = {

@@ -175,11 +175,27 @@ def test_ans_ihe_schematron_catches_a_broken_section(validated: ExportInput) -> 
 
 
 def _xcn(value: str) -> dict[str, str]:
-    """HL7 v2 XCN (authorPerson, legalAuthenticator): id, family, given, assigning authority."""
+    """HL7 v2 XCN (authorPerson, legalAuthenticator) as the DMP expects it: id, family, given,
+    assigning authority, name type ``D`` and identifier type ``IDNPS`` (XCN.10 and XCN.13)."""
     parts = value.split("^")
-    assert len(parts) == 9, value
+    assert len(parts) == 13, value  # XCN.13 = IDNPS, as in the DMP kits
     assert re.fullmatch(r"&[0-9.]+&ISO", parts[8]), value
+    assert (parts[9], parts[12]) == ("D", "IDNPS"), value
     return {"id": parts[0], "family": parts[1], "given": parts[2], "oid": parts[8][1:-4]}
+
+
+def _check_specialty(cda: Any, specialty: list[str]) -> None:
+    """authorSpecialty = the CDA's assignedAuthor/code (absent when the code is UNK)."""
+    code = "h:author/h:assignedAuthor/h:code"
+    if cda.xpath(f"{code}/@code", namespaces=NS):
+        assert specialty == [
+            "^".join(
+                (_x(cda, f"{code}/@code"), _x(cda, f"{code}/@displayName"), "1.2.250.1.213.1.1.4.5")
+            )
+        ]
+    else:
+        assert _x(cda, f"{code}/@nullFlavor") == "UNK"
+        assert specialty == []
 
 
 def _xon(value: str) -> dict[str, str]:
@@ -239,10 +255,12 @@ def _check_xdm_against_cda(data: bytes, cda_bytes: bytes) -> Any:
     assert slot("URI") == ["DOC0001.XML"]
     ins_root = _x(cda, "h:recordTarget/h:patientRole/h:id/@root")
     ins = _x(cda, "h:recordTarget/h:patientRole/h:id/@extension")
-    assert slot("sourcePatientId") == [f"{ins}^^^&{ins_root}&ISO"]
+    assert slot("sourcePatientId") == [f"{ins}^^^&{ins_root}&ISO^NH"]
     unique = f"{_x(cda, 'h:id/@root')}^{_x(cda, 'h:id/@extension')}"
     assert external("urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab") == unique
-    assert external("urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427") == f"{ins}^^^&{ins_root}&ISO"
+    assert (
+        external("urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427") == f"{ins}^^^&{ins_root}&ISO^NH"
+    )
     assert classification("urn:uuid:f0306f51-975f-434e-a61c-c59651d33983") == (
         _x(cda, "h:code/@code"),
         _x(cda, "h:code/@displayName"),
@@ -287,6 +305,7 @@ def _check_xdm_against_cda(data: bytes, cda_bytes: bytes) -> Any:
         assert _xcn(person) == author
         (inst,) = slot("authorInstitution", node)
         assert _xon(inst) == institution
+        _check_specialty(cda, slot("authorSpecialty", node))
     (legal,) = slot("legalAuthenticator")
     assert _xcn(legal) == _person_in_cda(cda, "h:legalAuthenticator/h:assignedEntity")
     (created,) = slot("creationTime")

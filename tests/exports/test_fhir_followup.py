@@ -155,7 +155,7 @@ def test_each_attente_is_a_goal_expressed_by_its_origin(validated: ExportInput) 
         else:
             assert "reference" not in expressed
             assert expressed["display"]
-        assert goal["identifier"][0]["value"].endswith(f"-PPAttente-{attente.id}")
+        assert goal["identifier"][0]["value"].endswith(f"-ATTE-{attente.id}")
     assert {a.origine for a in attentes} == set(OrigineAttente)
 
 

@@ -111,6 +111,21 @@ const ops = {
     doc.getArray(root).push([ymap])
     return null
   },
+  // a free-text field of one item (by id), as the editor types in it
+  itemInsert ({ root, item: id, key, index, text }) {
+    const item = doc.getArray(root).toArray().find((m) => m instanceof Y.Map && m.get('id') === id)
+    const ytext = item.get(key)
+    ytext.insert(index === undefined ? ytext.length : index, text)
+    return null
+  },
+  itemText ({ root, item: id, key }) {
+    const item = doc.getArray(root).toArray().find((m) => m instanceof Y.Map && m.get('id') === id)
+    return item ? String(item.get(key)) : null
+  },
+  async waitItemTextIncludes ({ root, item, key, value, timeout = 10000 }) {
+    await until(() => (ops.itemText({ root, item, key }) || '').includes(value), timeout, 'item text includes')
+    return ops.itemText({ root, item, key })
+  },
   itemIds ({ root }) { return doc.getArray(root).toArray().map((m) => (m instanceof Y.Map ? m.get('id') ?? null : null)) },
   async waitItemIds ({ root, ids, timeout = 10000 }) {
     const same = () => JSON.stringify(ops.itemIds({ root })) === JSON.stringify(ids)

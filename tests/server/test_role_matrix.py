@@ -177,6 +177,11 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         {COORD, CONTRIB},
         200,
     ),
+    "PATCH content": (
+        lambda c, _: ("PATCH", f"/api/ppas/{c.ppa_id}/content", {"projet_de_vie": "Écrit"}),
+        {COORD, CONTRIB},
+        200,
+    ),
     "GET audit": (lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None), {AUDITOR}, 200),
     "GET export pdf (validated)": (
         lambda c, api_as: ("GET", _version_url(c, api_as, "validated", "pdf"), None),
@@ -579,6 +584,21 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "OpenAPI documentation page (no data)",
     ("GET", "/api/docs-assets/swagger-init.js"): "OpenAPI documentation page (no data)",
     ("MOUNT", "/api/docs-assets"): "Swagger UI's static files (no data)",
+    ("GET", "/fhir/metadata"): "FHIR CapabilityStatement (no data, no token)",
+    **{
+        (
+            "GET",
+            path,
+        ): "FHIR read API: esms, writer, opposed, anonymous in tests/server/test_fhir_api.py"
+        for path in (
+            "/fhir/CarePlan",
+            "/fhir/CarePlan/{ppa_id}",
+            "/fhir/CarePlan/{ppa_id}/_history",
+            "/fhir/CarePlan/{ppa_id}/_history/{number}",
+            "/fhir/CareTeam",
+            "/fhir/CareTeam/{person_id}",
+        )
+    },
 }
 
 

@@ -1,0 +1,1 @@
+"""FHIR R4 API (/fhir): read CarePlan (TDDUI) and CareTeam (CDS)."""

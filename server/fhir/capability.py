@@ -1,0 +1,79 @@
+"""The CapabilityStatement of ``/fhir``: exactly the interactions the routes serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exports.fhir import SD
+from server.fhir.careteam import CARETEAM_PROFILE
+
+Json = dict[str, Any]
+
+PATIENT_PARAM: Json = {
+    "name": "patient",
+    "type": "reference",
+    "documentation": "Chaîné uniquement : patient.identifier=<système INS>|<matricule INS> "
+    "(système urn:oid:1.2.250.1.213.1.4.8, .9, .10 ou .11).",
+}
+
+
+def capability_statement(base: str, date: str) -> Json:
+    """CapabilityStatement (R4) of the server whose FHIR base URL is ``base``."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "publisher": "ppa-collab",
+        "kind": "instance",
+        "software": {"name": "ppa-collab"},
+        "implementation": {
+            "description": "PPA collaboratif : lecture FHIR des PPA (TDDUI) et du cercle (CDS)",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Lecture seule. Les écritures passent par PATCH "
+                "/api/ppas/{id}/content (JSON Merge Patch) ; voir docs/fhir-api.md.",
+                "security": {
+                    "cors": False,
+                    "description": "Jeton d'API de la structure (Authorization: Bearer), "
+                    "membre du cercle de la personne ; chaque accès est tracé.",
+                },
+                "resource": [
+                    {
+                        "type": "CarePlan",
+                        "profile": SD + "tddui-careplan-projet-personnalise",
+                        "supportedProfile": [SD + "tddui-careplan-projet-personnalise"],
+                        "documentation": "Un CarePlan par PPA (id = id du PPA), version validée "
+                        "la plus récente ; brouillon (status=draft) pour les membres qui "
+                        "écrivent. Les autres ressources TDDUI sont contenues (contained).",
+                        "interaction": [
+                            {"code": "read"},
+                            {"code": "vread"},
+                            {"code": "history-instance"},
+                            {"code": "search-type"},
+                        ],
+                        "versioning": "versioned",
+                        "readHistory": True,
+                        "updateCreate": False,
+                        "conditionalRead": "not-match",
+                        "searchParam": [PATIENT_PARAM],
+                    },
+                    {
+                        "type": "CareTeam",
+                        "profile": CARETEAM_PROFILE,
+                        "supportedProfile": [CARETEAM_PROFILE],
+                        "documentation": "Le cercle de la personne (id = id de la personne) ; "
+                        "les membres auxquels elle s'oppose sont absents.",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "versioning": "no-version",
+                        "conditionalRead": "not-match",
+                        "searchParam": [PATIENT_PARAM],
+                    },
+                ],
+            }
+        ],
+    }

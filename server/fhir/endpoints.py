@@ -1,0 +1,208 @@
+"""FHIR R4 read API at ``/fhir`` (JSON, ``application/fhir+json``): the DUI's view of the PPA
+(TDDUI CarePlan) and of the cercle (CDS CareTeam). See docs/fhir-api.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from server import authz
+from server.audit.trail import AuditTrail, audited
+from server.authz import Capability
+from server.config import Settings
+from server.db import utcnow
+from server.deps import SessionDep, SettingsDep
+from server.errors import NotFound
+from server.fhir import service
+from server.fhir.capability import capability_statement
+from server.fhir.outcome import fhir_response
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+
+Json = dict[str, Any]
+IDENT = Query(
+    alias="patient.identifier",
+    max_length=80,
+    pattern=r"^urn:oid:1\.2\.250\.1\.213\.1\.4\.(8|9|10|11)\|[0-9A-Za-z]{1,40}$",
+    description="INS de la personne : <système>|<matricule>",
+)
+ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")
+IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+
+
+def _ok(description: str, *, not_modified: bool = False, search: bool = False) -> Any:
+    out: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": description,
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        }
+    }
+    if not_modified:
+        out[304] = {"description": "Inchangé depuis l'ETag donné (If-None-Match)"}
+    if search:
+        out[400] = {"description": "Recherche invalide (OperationOutcome)"}
+    return out
+
+
+def _base(request: Request, settings: Settings) -> str:
+    return settings.resolved_public_url() + "/fhir"
+
+
+def _searchset(base: str, rtype: str, resources: list[Json]) -> Json:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [
+            {
+                "fullUrl": f"{base}/{rtype}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+def _resource(resource: Json, if_none_match: str | None) -> Response:
+    etag = service.weak_etag(resource)
+    headers = {"ETag": etag}
+    if "lastUpdated" in resource.get("meta", {}):
+        headers["X-FHIR-Last-Updated"] = resource["meta"]["lastUpdated"]
+    if service.etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return fhir_response(resource, headers=headers)
+
+
+@router.get("/metadata", response_class=Response, responses=_ok("CapabilityStatement"))
+async def metadata(request: Request, settings: SettingsDep) -> Response:
+    """CapabilityStatement: what this FHIR server serves (no token needed, no data)."""
+    return fhir_response(
+        capability_statement(_base(request, settings), utcnow().date().isoformat())
+    )
+
+
+@router.get("/CarePlan", response_class=Response, responses=_ok("Bundle searchset", search=True))
+async def search_careplans(
+    request: Request,
+    settings: SettingsDep,
+    audit: Annotated[AuditTrail, audited("fhir.careplan.search")],
+    session: SessionDep,
+    patient_identifier: Annotated[str, IDENT],
+) -> Response:
+    """The PPAs of the person named by INS, one CarePlan each (searchset)."""
+    person = await service.find_person(session, audit.principal, patient_identifier)
+    found = (
+        []
+        if person is None
+        else await service.careplans_of_person(session, audit.principal, person)
+    )
+    if person is not None:
+        await audit.person(person.id)
+        await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in found])
+    return fhir_response(_searchset(_base(request, settings), "CarePlan", [cp for _, cp in found]))
+
+
+@router.get(
+    "/CarePlan/{ppa_id}", response_class=Response, responses=_ok("CarePlan", not_modified=True)
+)
+async def read_careplan(
+    ppa_id: Annotated[str, ID_PATH],
+    audit: Annotated[AuditTrail, audited("fhir.careplan.read")],
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The PPA as a TDDUI CarePlan: its last validated version (a writer's draft: status=draft)."""
+    ppa = await service.get_ppa(session, audit.principal, ppa_id)
+    version = await service.served_version(session, audit.principal, ppa)
+    if version is None:
+        raise NotFound("Ce PPA n'a pas encore de version validée.")
+    careplan = await service.careplan_of(session, ppa, version)
+    await audit.ppa(ppa)
+    return _resource(careplan, if_none_match)
+
+
+@router.get("/CarePlan/{ppa_id}/_history", response_class=Response, responses=_ok("Bundle history"))
+async def careplan_history(
+    request: Request,
+    settings: SettingsDep,
+    ppa_id: Annotated[str, ID_PATH],
+    audit: Annotated[AuditTrail, audited("fhir.careplan.history")],
+    session: SessionDep,
+    count: Annotated[int, Query(alias="_count", ge=1, le=50)] = 10,
+) -> Response:
+    """The PPA's versions the caller reads, newest first (history Bundle)."""
+    ppa = await service.get_ppa(session, audit.principal, ppa_id)
+    base = _base(request, settings)
+    entries = []
+    for version in await service.visible_versions(session, audit.principal, ppa, count):
+        careplan = await service.careplan_of(session, ppa, version)
+        entries.append(
+            {
+                "fullUrl": f"{base}/CarePlan/{ppa.id}",
+                "resource": careplan,
+                "request": {"method": "PUT", "url": f"CarePlan/{ppa.id}"},
+                "response": {
+                    "status": "200 OK",
+                    "etag": service.weak_etag(careplan),
+                    "lastModified": service.instant(version),
+                },
+            }
+        )
+    await audit.ppa(ppa)
+    return fhir_response(
+        {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+    )
+
+
+@router.get(
+    "/CarePlan/{ppa_id}/_history/{number}",
+    response_class=Response,
+    responses=_ok("CarePlan (version)", not_modified=True),
+)
+async def vread_careplan(
+    ppa_id: Annotated[str, ID_PATH],
+    number: Annotated[int, Path(ge=1, le=10**9)],
+    audit: Annotated[AuditTrail, audited("fhir.careplan.vread")],
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One version of the PPA as a CarePlan (drafts to the members who write only)."""
+    ppa = await service.get_ppa(session, audit.principal, ppa_id)
+    version = await service.readable_version(session, audit.principal, ppa, number)
+    careplan = await service.careplan_of(session, ppa, version)
+    await audit.ppa(ppa)
+    return _resource(careplan, if_none_match)
+
+
+@router.get("/CareTeam", response_class=Response, responses=_ok("Bundle searchset", search=True))
+async def search_careteams(
+    request: Request,
+    settings: SettingsDep,
+    audit: Annotated[AuditTrail, audited("fhir.careteam.search")],
+    session: SessionDep,
+    patient_identifier: Annotated[str, IDENT],
+) -> Response:
+    """The cercle of the person named by INS (CDS cds-ihe-careteam), searchset."""
+    person = await service.find_person(session, audit.principal, patient_identifier)
+    teams = [] if person is None else [await service.careteam_of(session, person)]
+    if person is not None:
+        await audit.person(person.id)
+    return fhir_response(_searchset(_base(request, settings), "CareTeam", teams))
+
+
+@router.get(
+    "/CareTeam/{person_id}", response_class=Response, responses=_ok("CareTeam", not_modified=True)
+)
+async def read_careteam(
+    person_id: Annotated[str, ID_PATH],
+    audit: Annotated[AuditTrail, audited("fhir.careteam.read")],
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The cercle of the person (id = the person's id) as a CareTeam."""
+    person = await authz.get_person(session, audit.principal, person_id, Capability.SEE_PERSON)
+    team = await service.careteam_of(session, person)
+    await audit.person(person.id)
+    return _resource(team, if_none_match)

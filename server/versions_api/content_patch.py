@@ -1,0 +1,194 @@
+"""``PATCH /api/ppas/{id}/content``: JSON Merge Patch (items by id) merged into the live document.
+
+A structure's software granted ``contributor`` in the cercle (its DUI), or any member who edits,
+sends the fields it changes (:mod:`editor.merge_patch`). The patch becomes Yjs operations on the
+live document through the room manager's public write (``RoomManager.write`` via
+:func:`server.versions_api.service.write_live`): open editors receive them at once, authored by
+the caller; a text field changes by its changed middle part only (insert/delete), so a colleague
+typing elsewhere in the same field keeps their typing.
+
+Concurrency: ``ETag`` is the content's hash. ``If-Match`` with the ETag the client read gives 412
+only when a field the patch changes was changed since (the state read is kept per process in a
+bounded memory: an ETag it no longer knows gives 412 too, "relisez"). Each PATCH is a write session
+of the software and ends with a checkpoint version it authors (reco 1.1.6: each enrichment from a
+DUI makes a new version), whose authors also name whoever edited since the previous version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import ValidationError
+
+from editor.layout_rule import ITEM_ROOTS
+from editor.merge_patch import PatchError, apply_patch, conflicts
+from editor.schema import PPAContent
+from server import authz
+from server.audit.trail import AuditTrail, audited
+from server.authz import Capability
+from server.deps import SessionDep
+from server.errors import AppError, InvalidInput, Locked, PayloadTooLarge
+from server.openapi import error_responses
+from server.ppas.endpoints import Documents, _read
+from server.ppas.etags import STATES, etag_of
+from server.ppas.schemas import PPARead
+from server.versions_api.runtime import Guard, Runtime
+from server.versions_api.service import content_of_state, read_state, write_live
+from server.versions_api.service.common import lock_editable_row
+from server.versions_api.service.recording import checkpoint_if_changed
+
+router = APIRouter(prefix="/api", tags=["ppas"])
+ITEM_ID_PATTERN = "^.{1,64}$"
+
+
+def _ref(model: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model}"}
+
+
+def _items(model: str) -> dict[str, Any]:
+    """An item list patched by id: ``{"<id>": null | <fields of the item, no id>}``."""
+    return {
+        "type": "object",
+        "description": f"{model} items by id: null deletes, an unknown id creates",
+        "propertyNames": {"pattern": ITEM_ID_PATTERN},
+        "additionalProperties": {
+            "anyOf": [{"type": "null"}, {"allOf": [_ref(model)], "not": {"required": ["id"]}}]
+        },
+    }
+
+
+PATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "JSON Merge Patch (RFC 7396) of the content, item lists keyed by item id",
+    "additionalProperties": False,
+    "properties": {
+        "projet": _ref("Projet"),
+        "bilan": _ref("Bilan"),
+        "projet_de_vie": {"type": "string"},
+        **{root: _items(model.__name__) for root, model in ITEM_ROOTS.items()},
+    },
+}
+
+MAX_PATCH_BYTES = 1024 * 1024
+
+
+class PreconditionFailed(AppError):  # noqa: N818 - named as its wire code
+    status_code = 412
+    code = "PreconditionFailed"
+
+
+def _path(p: tuple[str, ...]) -> str:
+    return ".".join(p)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_PATCH_BYTES:
+        raise PayloadTooLarge("Patch trop volumineux (1 Mo au plus).")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("application/merge-patch+json", "application/json"):
+        raise InvalidInput(
+            "Content-Type : application/merge-patch+json attendu (RFC 7396).",
+            extra={
+                "problems": [{"path": "requête", "message": "type de contenu non pris en charge"}]
+            },
+        )
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(
+            "requête : JSON invalide",
+            extra={"problems": [{"path": "requête", "message": "JSON invalide"}]},
+        ) from exc
+
+
+def _validated(patched: dict[str, Any]) -> PPAContent:
+    try:
+        return PPAContent.model_validate(patched)
+    except ValidationError as exc:
+        problems = [
+            {"path": ".".join(str(x) for x in e["loc"]) or "requête", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = " ; ".join(f"{p['path']} : {p['message']}" for p in problems)
+        raise InvalidInput(detail, extra={"problems": problems}) from exc
+
+
+@router.patch(
+    "/ppas/{ppa_id}/content",
+    response_model=PPARead,
+    responses=error_responses(412, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/merge-patch+json": {"schema": PATCH_SCHEMA}},
+        }
+    },
+)
+async def patch_content(
+    ppa_id: str,
+    request: Request,
+    response: Response,
+    guard: Guard,
+    audit: Annotated[AuditTrail, audited("ppa.content.patch")],
+    session: SessionDep,
+    rt: Runtime,
+    documents: Documents,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> PPARead:
+    """Change the fields named by a JSON Merge Patch (RFC 7396; items by id) in the live draft,
+    as Yjs operations open editors see at once. `If-Match`: 412 only when a field the patch
+    changes was changed since that state. Ends with a checkpoint version authored by the caller.
+    Answers the new content with its `ETag`."""
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    patch = await _body(request)  # after the authorisation: a refusal says nothing of the body
+    await guard.hold(ppa.id)
+    await session.refresh(ppa)
+    if ppa.locked:
+        raise Locked(
+            "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
+            "Ouvrez un avenant ou une révision."
+        )
+    before = await read_state(session, rt, ppa.id)
+    current = content_of_state(before)
+    current_json = current.model_dump(mode="json")
+    try:
+        patched_json = apply_patch(current_json, patch)
+    except PatchError as exc:
+        problems = [{"path": p, "message": m} for p, m in exc.problems]
+        detail = " ; ".join(f"{p} : {m}" for p, m in exc.problems)
+        raise InvalidInput(detail, extra={"problems": problems}) from exc
+    target = _validated(patched_json)
+    if if_match is not None and if_match.strip() != etag_of(current):
+        base = STATES.get(ppa.id, if_match.strip())
+        if base is None:
+            raise PreconditionFailed(
+                "L'état indiqué par If-Match n'est plus connu du serveur : relisez le PPA "
+                "(GET /api/ppas/{id}) puis renvoyez le patch avec son ETag."
+            )
+        clash = conflicts(base, current_json, target.model_dump(mode="json"))
+        if clash:
+            raise PreconditionFailed(
+                "Modifié par quelqu'un d'autre depuis votre lecture : "
+                + ", ".join(_path(p) for p in clash[:20])
+                + ". Relisez le PPA et renvoyez le patch.",
+                extra={"fields": [_path(p) for p in clash]},
+            )
+    after = await write_live(session, rt, ppa.id, target, audit.principal.id, current=before)
+    at = rt.clock()
+    await lock_editable_row(session, ppa.id, at)
+    await checkpoint_if_changed(
+        session,
+        rt,
+        ppa.id,
+        after,
+        f"Écriture de {audit.principal.display_name}"[:300],
+        audit.principal.id,
+        at,
+    )
+    await audit.ppa(ppa)
+    result = await _read(session, documents, audit.principal, ppa)
+    response.headers["ETag"] = STATES.remember(ppa.id, result.content)
+    return result

@@ -1,0 +1,182 @@
+"""The FHIR read API (/fhir): CapabilityStatement, CarePlan (TDDUI) and CareTeam (CDS) under the
+cercle rules, OperationOutcome errors, ETags, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+
+from exports.fhir_contained import bundle_from_careplan
+from exports.tddui_checks import check_bundle
+from server.models import AuditEvent
+from tests.conftest import Api, DatabaseInfo, LiveServer
+from tests.server.exports_api.support import COORD, ESMS, Validated, new_validated
+
+FHIR_JSON = "application/fhir+json"
+
+
+@pytest.fixture(scope="module")
+def ppa(api_as: Any, demo: dict[str, Any]) -> Validated:
+    return new_validated(api_as, demo, opposed=("ergotherapeute",))
+
+
+def _ins(api: Api, v: Validated) -> str:
+    person = api.get(f"/api/persons/{v.person_id}").json()
+    return f"urn:oid:{person['ins_oid']}|{person['ins_matricule']}"
+
+
+def _outcome(response: Any, status: int) -> list[dict[str, Any]]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    issues: list[dict[str, Any]] = body["issue"]
+    assert all(i["severity"] == "error" and i["diagnostics"] for i in issues)
+    return issues
+
+
+def test_capability_statement_lists_exactly_the_routes(
+    live_server: LiveServer, api_as: Any
+) -> None:
+    response = api_as("anonymous").get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    cs = response.json()
+    assert cs["resourceType"] == "CapabilityStatement"
+    assert cs["fhirVersion"] == "4.0.1"
+    served = set()
+    for res in cs["rest"][0]["resource"]:
+        for interaction in res["interaction"]:
+            served.add((res["type"], interaction["code"]))
+    paths = {
+        (m, str(c.route.path_format))  # type: ignore[attr-defined]
+        for c in iter_route_contexts(live_server.app.routes)
+        for m in (getattr(c.route, "methods", None) or ())
+        if str(getattr(c.route, "path_format", "")).startswith("/fhir/")
+    }
+    expected = {("GET", "/fhir/metadata")}
+    urls = {
+        "read": "/fhir/{t}/{{id}}",
+        "vread": "/fhir/{t}/{{id}}/_history/{{vid}}",
+        "history-instance": "/fhir/{t}/{{id}}/_history",
+        "search-type": "/fhir/{t}",
+    }
+    for rtype, code in served:
+        expected.add(("GET", urls[code].format(t=rtype)))
+    ids = {"{ppa_id}": "{id}", "{person_id}": "{id}", "{number}": "{vid}"}
+
+    def norm(path: str) -> str:
+        for a, b in ids.items():
+            path = path.replace(a, b)
+        return path
+
+    assert {(m, norm(p)) for m, p in paths} == expected
+
+
+def test_careplan_search_read_and_etag(api_as: Any, ppa: Validated) -> None:
+    esms = api_as(ESMS)
+    found = esms.get("/fhir/CarePlan", params={"patient.identifier": _ins(api_as(COORD), ppa)})
+    assert found.status_code == 200, found.text
+    bundle = found.json()
+    assert (bundle["type"], bundle["total"]) == ("searchset", 1)
+    careplan = bundle["entry"][0]["resource"]
+    assert careplan["id"] == ppa.ppa_id
+    assert careplan["status"] == "active"
+    assert careplan["meta"]["versionId"] == str(ppa.validated)
+    assert check_bundle(bundle_from_careplan(careplan), ppa.content) == []
+
+    read = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}")
+    assert read.status_code == 200
+    assert read.json() == careplan
+    etag = read.headers["etag"]
+    assert etag == f'W/"{ppa.validated}"'
+    again = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+    # an unknown INS: an empty searchset, not an error
+    empty = esms.get(
+        "/fhir/CarePlan", params={"patient.identifier": "urn:oid:1.2.250.1.213.1.4.10|1"}
+    )
+    assert empty.json()["total"] == 0
+
+
+def test_drafts_are_for_writers_only(api_as: Any, ppa: Validated) -> None:
+    coord, esms = api_as(COORD), api_as(ESMS)
+    opened = coord.post(f"/api/ppas/{ppa.ppa_id}/avenant")
+    assert opened.status_code in (200, 201), opened.text
+    named = coord.post(f"/api/ppas/{ppa.ppa_id}/versions", json={"label": "Après validation"})
+    assert named.status_code == 201, named.text
+    draft = named.json()["number"]
+    mine = coord.get(f"/fhir/CarePlan/{ppa.ppa_id}").json()
+    assert (mine["status"], mine["meta"]["versionId"]) == ("draft", str(draft))
+    theirs = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}").json()
+    assert (theirs["status"], theirs["meta"]["versionId"]) == ("active", str(ppa.validated))
+    issues = _outcome(esms.get(f"/fhir/CarePlan/{ppa.ppa_id}/_history/{draft}"), 403)
+    assert "brouillons" in issues[0]["diagnostics"]
+    ok = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}/_history/{ppa.validated}")
+    assert ok.status_code == 200
+    history = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}/_history").json()
+    assert history["type"] == "history"
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == [str(ppa.validated)]
+    everything = coord.get(f"/fhir/CarePlan/{ppa.ppa_id}/_history").json()
+    assert str(draft) in [e["resource"]["meta"]["versionId"] for e in everything["entry"]]
+
+
+def test_careteam_without_opposed_members(api_as: Any, ppa: Validated) -> None:
+    esms = api_as(ESMS)
+    found = esms.get("/fhir/CareTeam", params={"patient.identifier": _ins(api_as(COORD), ppa)})
+    assert found.status_code == 200, found.text
+    (entry,) = found.json()["entry"]
+    team = entry["resource"]
+    assert team["meta"]["profile"] == [
+        "https://interop.esante.gouv.fr/ig/fhir/cds/StructureDefinition/cds-ihe-careteam"
+    ]
+    assert len(team["identifier"]) == 1
+    assert team["subject"]["identifier"]["value"] == _ins(api_as(COORD), ppa).split("|")[1]
+    members = api_as(COORD).get(f"/api/persons/{ppa.person_id}/cercle").json()
+    opposed = {m["display_name"] for m in members if m["opposed"]}
+    assert opposed
+    shown = {p["member"]["display"] for p in team["participant"]}
+    assert not shown & opposed
+    assert all(p["period"]["start"] for p in team["participant"])
+    contained = {c["id"] for c in team["contained"]}
+    assert {p["member"]["reference"][1:] for p in team["participant"]} == contained
+    read = esms.get(f"/fhir/CareTeam/{ppa.person_id}")
+    assert read.json() == team
+    assert (
+        esms.get(
+            f"/fhir/CareTeam/{ppa.person_id}", headers={"If-None-Match": read.headers["etag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
+    _outcome(api_as("anonymous").get(f"/fhir/CarePlan/{ppa.ppa_id}"), 401)
+    issues = _outcome(api_as(ESMS).get("/fhir/CarePlan/inconnu"), 404)
+    assert "introuvable" in issues[0]["diagnostics"]
+    issues = _outcome(api_as(ESMS).get("/fhir/CarePlan", params={"patient.identifier": "x"}), 422)
+    assert issues[0]["expression"] == ["patient.identifier"]
+    assert issues[0]["diagnostics"] == "format invalide"
+    _outcome(api_as("ergotherapeute").get(f"/fhir/CareTeam/{ppa.person_id}"), 404)
+
+
+def test_reads_are_audited(database: DatabaseInfo, api_as: Any, ppa: Validated) -> None:
+    api_as(ESMS).get(f"/fhir/CarePlan/{ppa.ppa_id}")
+    api_as("ergotherapeute").get(f"/fhir/CarePlan/{ppa.ppa_id}")
+    engine = sa.create_engine(database.sync_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(AuditEvent.action, AuditEvent.outcome).where(
+                    AuditEvent.object_id == ppa.ppa_id,
+                    AuditEvent.action == "fhir.careplan.read",
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert ("fhir.careplan.read", "ok") in rows
+    assert ("fhir.careplan.read", "denied") in rows
