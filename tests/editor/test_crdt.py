@@ -77,7 +77,7 @@ def test_layout_of_written_doc() -> None:
     assert action["planning"]["jours"].to_py() == ["MO"]
     assert action["planning"]["duree_minutes"] == 30
     assert doc.get("objectifs", type=Array)[3]["avis_usager"].to_py() == ""
-    assert doc.get("bilan", type=Map)["date_evaluation"] == "2027-06-15"
+    assert doc.get("bilan", type=Map)["date_evaluation_prevue"] == "2027-06-15"  # a plan (rule 5)
 
 
 # --------------------------------------------------------------------------- round trips
