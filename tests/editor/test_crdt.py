@@ -79,6 +79,7 @@ def test_layout_of_written_doc() -> None:
     assert doc.get("objectifs", type=Array)[3]["avis_usager"].to_py() == ""
     assert doc.get("bilan", type=Map)["prochaine_revision"] == "2027-11-15"
     assert doc.get("bilan", type=Map)["date_evaluation"] is None  # planned, not done
+    assert doc.get("bilan", type=Map)["date_evaluation_prevue"] == "2027-06-15"  # a plan (rule 5)
 
 
 # --------------------------------------------------------------------------- round trips

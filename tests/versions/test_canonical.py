@@ -86,17 +86,24 @@ def test_content_round_trip_and_hash_is_stable() -> None:
 
 def test_pinned_hash_of_the_empty_content() -> None:
     # Pins the canonical form: changing the encoder or the model's defaults must be deliberate.
-    # (projet.motif_sans_projet_de_vie: added by the completeness rule; stored versions keep
-    # their bytes and hashes, only new versions carry the key.)
+    # (projet.motif_sans_projet_de_vie: added by the completeness rule; the projet's referent,
+    # meeting and participation, the bilan's planned day, synthesis, scope and invited people:
+    # rules 2, 5, 7. Stored versions keep their bytes and hashes, only new versions carry the
+    # keys.)
     assert canonical_content(PPAContent()) == (
         b'{"accords":[],"actions":[],"attentes":[],"besoins":[],"bilan":{"date_evaluation":null,'
-        b'"notes_preparation":"","prochaine_revision":null,"redige_par":""},"moyens":[],'
-        b'"objectifs":[],"projet":{"date_debut":null,"date_fin":null,"modalite_communication":"",'
-        b'"motif_sans_projet_de_vie":"","titre":"","type":"PPA"},"projet_de_vie":""}'
+        b'"date_evaluation_prevue":null,"invites_autres":"","invites_ids":[],'
+        b'"notes_preparation":"","perimetre":"","prochaine_revision":null,"redige_par":"",'
+        b'"synthese":""},"moyens":[],"objectifs":[],"projet":{"besoins_communication":[],'
+        b'"date_debut":null,"date_fin":null,"date_reunion":null,"modalite_communication":"",'
+        b'"motif_sans_projet_de_vie":"","participants_reunion":[],'
+        b'"participants_reunion_autres":"","personne_confiance":"","personne_confiance_id":null,'
+        b'"presence_personne":"non_renseigne","referent_id":null,"titre":"","type":"PPA"},'
+        b'"projet_de_vie":""}'
     )
     assert (
         content_hash(PPAContent())
-        == "e0bf750b4a07ca3894457f142a1b9e79660432eb6114aa7583d160ffb0618f73"
+        == "2a39e4dae49a2e4b88d006bd0932aaf59a298f4291d0a394a8169acd61d17393"
     )
 
 
