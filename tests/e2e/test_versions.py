@@ -160,11 +160,15 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     expect(claire.get_by_role("alert").filter(has_text="Avenant ouvert")).to_be_visible()
     expect(claire.locator(".badges")).to_contain_text("Avenant en préparation")
     expect(claire.locator(".banner--locked")).to_have_count(0)
-    # objectives and besoins are frozen in an avenant; actions are not
+    # besoins are frozen in an avenant, objectives but for their follow-up (status, the
+    # person's opinion, due date: three controls each); actions are not
     expect(claire.locator("#objectifs .notice")).to_contain_text("Avenant en cours")
+    objectifs = len(content_of(api, ppa_id)["objectifs"])
     expect(
         claire.locator("#objectifs textarea, #objectifs input, #objectifs select")
-    ).to_have_count(0)
+    ).to_have_count(3 * objectifs)
+    expect(claire.locator('#objectifs [data-field$="/titre"] input')).to_have_count(0)
+    expect(claire.locator('#objectifs [data-field$="/description"] textarea')).to_have_count(0)
     expect(claire.locator("#besoins button")).to_have_count(0)
     text_control(claire, lieu).fill("Infirmerie du foyer, salle 2")
     wait_saved(claire)
@@ -311,7 +315,7 @@ def test_diff_shows_removed_text_and_a_changed_serafin_code(
     ppa_id = fresh_ppa("PPA diff de code")
     api = api_as("coordinatrice")
     besoin = content_of(api, ppa_id)["besoins"][1]
-    old_code, new_code = besoin["code"], "1.3.2.2"
+    old_code, new_code = besoin["code"], "1.3.2.1"
     assert old_code != new_code
     removed = " d'ici deux ans"
     assert besoin["description"].endswith(removed + ".")
