@@ -6,7 +6,12 @@ history, bundles, reviews), ``common`` (live document, the PPA row's compare-and
 names the endpoints use are re-exported here.
 """
 
-from server.versions_api.service.avenants import abandon_avenant, open_avenant
+from server.versions_api.service.avenants import (
+    PendingAvenant,
+    abandon_avenant,
+    open_avenant,
+    pending_avenant,
+)
 from server.versions_api.service.common import (
     AvenantRefusedError,
     ValidationRefused,
@@ -40,6 +45,7 @@ __all__ = [
     "AvenantRefusedError",
     "History",
     "NewVersion",
+    "PendingAvenant",
     "Restored",
     "SessionCheckpoints",
     "ValidationRefused",
@@ -52,6 +58,7 @@ __all__ = [
     "history",
     "local_day",
     "open_avenant",
+    "pending_avenant",
     "read_state",
     "record_version",
     "restore",

@@ -111,7 +111,7 @@ export function mountEditor (root, { ppaId }) {
     sessionStorage.removeItem(`ppa.notice.${ppaId}`)
     const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
 
-    root.append(h('div', { class: 'editor-page' },
+    const page = h('div', { class: 'editor-page' },
       h('div', { class: 'editor-head' },
         h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, 'Accueil'), ' › ', personName(person)),
         h('h1', {}, ppa.title, h('span', { class: 'sr-only' }, ` — PPA de ${personName(person)}`)),
@@ -125,7 +125,8 @@ export function mountEditor (root, { ppaId }) {
       rightsNotice,
       toast,
       problemsSummary,
-      h('div', { class: 'editor-layout' }, nav, formRoot, aside)))
+      h('div', { class: 'editor-layout' }, nav, formRoot, aside))
+    root.append(page)
 
     // -- save state
     const paintSave = (state) => {
@@ -285,7 +286,7 @@ export function mountEditor (root, { ppaId }) {
       // edits typed offline on this device before the PPA was validated can no longer be stored
       const check = () => orphanedLocalEdits(me.id, ppaId, session.doc).then((orphaned) => {
         if (orphaned) banner.before(h('p', { class: 'notice', role: 'alert' }, 'Des modifications faites hors ligne sur cet appareil n\'ont pas pu être enregistrées : le PPA a été validé entre-temps.'))
-      }).catch(() => {})
+      }).catch(() => {}).finally(() => { page.dataset.localCopy = 'checked' })
       if (session.loaded) check()
       else pageScope.add(session.on('loaded', check))
     }
