@@ -80,11 +80,13 @@ export function itemList (ctx, scope, { yarray, renderItem, emptyText, label }) 
       if (!it) {
         const s = scope.child()
         it = { scope: s, index }
-        it.el = renderItem(m, s, { index: () => it.index })
-        it.el.setAttribute('role', 'listitem')
+        it.card = renderItem(m, s, { index: () => it.index })
+        // the card keeps its own element (an <article>): the list item wraps it (an article
+        // may not take the listitem role, axe aria-allowed-role)
+        it.el = h('div', { role: 'listitem', class: 'items__entry' }, it.card)
         items.set(m, it)
       }
-      if (it.index !== index) { it.index = index; it.el.dispatchEvent(new CustomEvent('reindex')) }
+      if (it.index !== index) { it.index = index; it.card.dispatchEvent(new CustomEvent('reindex')) }
       const expected = prev ? prev.nextSibling : container.firstChild
       if (expected !== it.el) container.insertBefore(it.el, expected)
       prev = it.el

@@ -1,13 +1,40 @@
 // The closing sections: bilan (evaluation, next review) and the accords recorded at validation.
 import * as Y from 'yjs'
-import { formatDate, h, replace } from '../dom.js'
+import { formatDate, h, replace, uid } from '../dom.js'
 import { ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS } from '../labels.js'
 import { textOf } from '../model.js'
-import { dateField, observe, stringField, textField } from './fields.js'
+import { dateField, observe, observeKeys, stringField, textField } from './fields.js'
 import { section, row } from './kit.js'
 
 /** @typedef {import('./kit.js').FormContext} FormContext */
 /** @typedef {import('./fields.js').Scope} Scope */
+
+/** Today in Paris, as "YYYY-MM-DD" (the dates of the PPA are calendar days there). */
+const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' })
+
+/**
+ * A warning under a date field while its date is past (kept live; the input describes it).
+ * @param {Scope} scope
+ * @param {import('yjs').Map<any>} ymap
+ * @param {string} key
+ * @param {HTMLElement} field the date field's wrapper
+ * @param {(date: string) => string} message
+ */
+function pastDateWarning (scope, ymap, key, field, message) {
+  const warning = h('p', { class: 'problem problem--warning', id: uid('past'), hidden: true })
+  const control = field.querySelector('input')
+  if (control) control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), warning.id].filter(Boolean).join(' '))
+  const paint = () => {
+    const date = ymap.get(key)
+    const past = typeof date === 'string' && date < today()
+    warning.hidden = !past
+    warning.textContent = past ? message(date) : ''
+  }
+  paint()
+  observeKeys(scope, ymap, [key], paint)
+  field.append(warning)
+  return field
+}
 
 /**
  * @param {FormContext} ctx
@@ -19,7 +46,9 @@ export function bilanSection (ctx, scope) {
   return section('bilan', 'Bilan', null,
     row(
       dateField(ctx, scope, { ymap: bilan, key: 'date_evaluation', fieldKey: 'bilan/date_evaluation', label: "Date de l'évaluation", writable: w('date_evaluation') }),
-      dateField(ctx, scope, { ymap: bilan, key: 'prochaine_revision', fieldKey: 'bilan/prochaine_revision', label: 'Prochaine révision', writable: w('prochaine_revision'), hint: 'Au moins une fois par an.' })),
+      pastDateWarning(scope, bilan, 'prochaine_revision',
+        dateField(ctx, scope, { ymap: bilan, key: 'prochaine_revision', fieldKey: 'bilan/prochaine_revision', label: 'Prochaine révision', writable: w('prochaine_revision'), hint: 'Au moins une fois par an.' }),
+        (date) => `Cette date est passée (${formatDate(date)}) : la révision est en retard, fixez-en une nouvelle.`)),
     textField(ctx, scope, { ymap: bilan, key: 'notes_preparation', fieldKey: 'bilan/notes_preparation', label: 'Notes de préparation', hint: 'Peuvent être écrites par la personne ou un proche.', writable: w('notes_preparation') }),
     stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Notes rédigées par', writable: w('redige_par') }))
 }

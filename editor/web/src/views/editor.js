@@ -70,7 +70,9 @@ export function mountEditor (root, { ppaId }) {
     const serafin = new SerafinLabels(ppa.serafin || {})
 
     // -- page skeleton
-    const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite', dataset: { state: 'connecting' } }, SAVE_LABELS.connecting)
+    // Not a live region: it flips between "Enregistrement…" and "Enregistré" at every keystroke;
+    // paintSave announces the changes that matter (offline, back online, disconnected).
+    const saveState = h('p', { class: 'save-state', dataset: { state: 'connecting' } }, SAVE_LABELS.connecting)
     const presenceList = h('ul', { class: 'presence', 'aria-label': 'Personnes présentes dans le document' })
     const badges = h('p', { class: 'badges' })
     const banner = h('div', { class: 'banner', role: 'note', hidden: true })
@@ -129,9 +131,15 @@ export function mountEditor (root, { ppaId }) {
     root.append(page)
 
     // -- save state
+    let wasOffline = false
     const paintSave = (state) => {
       saveState.dataset.state = state
       saveState.textContent = SAVE_LABELS[state] || state
+      if (state === 'offline' && !wasOffline) announce(SAVE_LABELS.offline)
+      else if (state === 'saved' && wasOffline) announce('Connexion rétablie : vos modifications sont enregistrées.')
+      else if (state === 'closed') announce(SAVE_LABELS.closed)
+      if (state === 'offline') wasOffline = true
+      else if (state === 'saved' || state === 'readonly' || state === 'closed') wasOffline = false
     }
     pageScope.add(session.on('state', paintSave))
     paintSave(session.saveState)

@@ -32,6 +32,18 @@ function authorsOf (version) {
   return names.length ? names.join(', ') : (version.created_by_name || '')
 }
 
+/** "v4 · Version validée n°1 — label": the validated series' rank once, and a label only when
+ * it says more than the kind (the server's "v1 - version validée" repeats it). */
+export function versionTitle (version) {
+  const kind = `v${version.number} · ${VERSION_KIND_LABELS[version.kind] || version.kind}`
+  const rank = version.kind === 'validated' ? version.series_rank : version.kind === 'avenant' ? version.avenant_number : null
+  const redundant = version.kind === 'validated' && /^v\d+ - version validée$/.test(version.label || '')
+  return {
+    kind: rank ? `${kind} n°${rank}` : kind,
+    label: version.label && !redundant ? version.label : ''
+  }
+}
+
 const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' })
 
 export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaChanged, reload }) {
@@ -176,7 +188,10 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
 
   function paintCompare () {
     if (versions.length < 2) { replace(compare); return }
-    const options = () => versions.slice().reverse().map((v) => h('option', { value: String(v.number) }, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}${v.label ? ` · ${v.label}` : ''}`))
+    const options = () => versions.slice().reverse().map((v) => {
+      const title = versionTitle(v)
+      return h('option', { value: String(v.number) }, `${title.kind}${title.label ? ` · ${title.label}` : ''}`)
+    })
     const fromId = uid('from')
     const toId = uid('to')
     // a refresh keeps what the user chose
@@ -200,9 +215,9 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   function paintList () {
     replace(list, versions.slice().reverse().map((v) => {
       const exportsId = uid('exp')
+      const title = versionTitle(v)
       return h('li', { class: 'version', dataset: { number: String(v.number), kind: v.kind } },
-        h('p', { class: 'version__title' }, h('strong', {}, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}`),
-          v.avenant_number ? ` n°${v.avenant_number}` : '', v.label ? ` — ${v.label}` : ''),
+        h('p', { class: 'version__title' }, h('strong', {}, title.kind), title.label ? ` — ${title.label}` : ''),
         h('p', { class: 'version__meta' },
           formatDateTime(v.created_at), authorsOf(v) ? ` · ${authorsOf(v)}` : '',
           v.next_review ? ` · prochaine révision : ${formatDate(v.next_review)}` : ''),
