@@ -76,6 +76,8 @@ def test_the_serafin_picker_finds_code_prefixes_and_typos_and_walks_with_arrows(
     assert codes
     assert all(c == "1.3.2" or c.startswith("1.3.2.") for c in codes), codes
 
+    search.fill("")
+    expect(results).to_have_count(0)
     search.fill("logemnt")  # a typo
     expect(results.first).to_be_visible()
     assert "logement" in results.first.inner_text().lower()
@@ -133,7 +135,7 @@ def test_version_titles_downloads_and_a_past_review_date(
     page = open_as("coordinatrice", f"#/ppa/{ppa_id}")
     review = page.locator('[data-field="bilan/prochaine_revision"]')
     review.locator("input").fill("2026-11-01")
-    warning = review.locator(".problem--warning")
+    warning = review.locator(".date-warning")
     expect(warning).to_contain_text("Cette date est passée (1 novembre 2026)")
     expect(review.locator("input")).to_have_accessible_description(
         "Au moins une fois par an. Cette date est passée (1 novembre 2026) : la révision est en "

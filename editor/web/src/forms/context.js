@@ -8,12 +8,11 @@ import { entries, section, row } from './kit.js'
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function projetSection (ctx, scope) {
+export function projetSection (ctx) {
   const projet = ctx.roots.projet
   const w = (k) => ctx.canWrite(`projet/${k}`)
-  return section('projet', 'Projet', null,
+  return section('projet', 'Projet', null, (scope) => [
     textField(ctx, scope, { ymap: projet, key: 'titre', fieldKey: 'projet/titre', label: 'Titre du projet', multiline: false, writable: w('titre') }),
     selectField(ctx, scope, {
       ymap: projet,
@@ -36,16 +35,14 @@ export function projetSection (ctx, scope) {
       label: 'Modalité de communication à la personne',
       hint: 'Comment le projet a été présenté et expliqué à la personne (support, présence d\'un proche…).',
       writable: w('modalite_communication')
-    })
-  )
+    })])
 }
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function projetDeVieSection (ctx, scope) {
-  return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.',
+export function projetDeVieSection (ctx) {
+  return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.', (scope) => [
     textField(ctx, scope, { ytext: ctx.roots.projet_de_vie, fieldKey: 'projet_de_vie', label: 'Projet de vie', writable: ctx.canWrite('projet_de_vie') }),
     textField(ctx, scope, {
       ymap: ctx.roots.projet,
@@ -54,5 +51,5 @@ export function projetDeVieSection (ctx, scope) {
       label: 'Si aucun projet de vie n\'est écrit : pourquoi',
       hint: 'Par exemple : la personne ne souhaite pas l\'exprimer pour l\'instant.',
       writable: ctx.canWrite('projet/motif_sans_projet_de_vie')
-    }))
+    })])
 }

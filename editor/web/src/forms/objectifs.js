@@ -109,9 +109,8 @@ function besoinOfObjectif (ctx, scope, item) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function objectifsSection (ctx, scope) {
+export function objectifsSection (ctx) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
     const id = item.get('id')
@@ -136,9 +135,9 @@ export function objectifsSection (ctx, scope) {
         textField(ctx, s, { ymap: item, key: 'avis_usager', fieldKey: k('avis_usager'), label: 'Avis de la personne', hint: 'Ce que la personne pense de cet objectif, avec ses mots.', writable: w('avis_usager') })))
     return card
   }
-  sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.',
+  sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.', (scope) => [
     frozenNote(ctx, 'objectifs'),
     itemList(ctx, scope, { yarray: ctx.roots.objectifs, renderItem, emptyText: 'Aucun objectif pour le moment.', label: 'Objectifs' }),
-    ctx.canStructureOf('objectifs') ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null)
+    ctx.canStructureOf('objectifs') ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null])
   return sectionEl
 }

@@ -21,7 +21,7 @@ const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/P
  * @param {(date: string) => string} message
  */
 function pastDateWarning (scope, ymap, key, field, message) {
-  const warning = h('p', { class: 'problem problem--warning', id: uid('past'), hidden: true })
+  const warning = h('p', { class: 'date-warning', id: uid('past'), hidden: true })
   const control = field.querySelector('input')
   if (control) control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), warning.id].filter(Boolean).join(' '))
   const paint = () => {
@@ -38,26 +38,24 @@ function pastDateWarning (scope, ymap, key, field, message) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function bilanSection (ctx, scope) {
+export function bilanSection (ctx) {
   const bilan = ctx.roots.bilan
   const w = (k) => ctx.canWrite(`bilan/${k}`)
-  return section('bilan', 'Bilan', null,
+  return section('bilan', 'Bilan', null, (scope) => [
     row(
       dateField(ctx, scope, { ymap: bilan, key: 'date_evaluation', fieldKey: 'bilan/date_evaluation', label: "Date de l'évaluation", writable: w('date_evaluation') }),
       pastDateWarning(scope, bilan, 'prochaine_revision',
         dateField(ctx, scope, { ymap: bilan, key: 'prochaine_revision', fieldKey: 'bilan/prochaine_revision', label: 'Prochaine révision', writable: w('prochaine_revision'), hint: 'Au moins une fois par an.' }),
         (date) => `Cette date est passée (${formatDate(date)}) : la révision est en retard, fixez-en une nouvelle.`)),
     textField(ctx, scope, { ymap: bilan, key: 'notes_preparation', fieldKey: 'bilan/notes_preparation', label: 'Notes de préparation', hint: 'Peuvent être écrites par la personne ou un proche.', writable: w('notes_preparation') }),
-    stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Notes rédigées par', writable: w('redige_par') }))
+    stringField(ctx, scope, { ymap: bilan, key: 'redige_par', fieldKey: 'bilan/redige_par', label: 'Notes rédigées par', writable: w('redige_par') })])
 }
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function accordsSection (ctx, scope) {
+export function accordsSection (ctx) {
   const list = h('ul', { class: 'accords' })
   const paint = () => {
     const items = ctx.roots.accords.toArray().filter((m) => m instanceof Y.Map)
@@ -74,7 +72,9 @@ export function accordsSection (ctx, scope) {
     }))
     if (!items.length) list.append(h('li', { class: 'ro-value--empty' }, 'Aucun accord enregistré (ils sont recueillis lors de la validation).'))
   }
-  observe(scope, ctx.roots.accords, paint, true)
-  paint()
-  return section('accords', 'Accords', null, list)
+  return section('accords', 'Accords', null, (scope) => {
+    observe(scope, ctx.roots.accords, paint, true)
+    paint()
+    return [list]
+  })
 }

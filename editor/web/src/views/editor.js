@@ -8,9 +8,12 @@ import { Presence } from '../collab/presence.js'
 import { ProblemRegistry, bySeverity, isBlocking, problemText } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
 import { Scope } from '../forms/fields.js'
-import { renderForm, SECTIONS } from '../forms/sections.js'
+import { renderForm, SECTIONS, sectionOfProblem } from '../forms/sections.js'
+import { openSection } from '../forms/kit.js'
 import { lockedReasonFor, modeFor, ownFieldWritable } from '../permissions.js'
 import { mountHistory } from './history.js'
+import { lifeStep, lifeSteps } from './lifecycle.js'
+import { mountUndo } from './undo.js'
 
 export function mountEditor (root, { ppaId }) {
   const controller = new AbortController()
@@ -88,17 +91,33 @@ export function mountEditor (root, { ppaId }) {
         on: {
           click: (event) => {
             event.preventDefault()
+            openSection(id)
             const target = document.getElementById(id)
             if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
           }
         }
       }, label)))))
 
+    // the PPA's life step and next action; on a narrow screen the section menu is in the bar
+    const steps = lifeSteps()
+    const jumpId = 'section-jump'
+    const jump = h('select', { id: jumpId, class: 'section-jump__select' },
+      h('option', { value: '' }, 'Aller à…'),
+      SECTIONS.map(([id, label]) => h('option', { value: id }, label)))
+    jump.addEventListener('change', () => {
+      const id = jump.value
+      jump.value = ''
+      if (!id) return
+      openSection(id)
+      const target = document.getElementById(id)
+      if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
+    })
     const paintBadges = () => {
       replace(badges, 
         h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
         ppa.locked || locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
         h('span', { class: 'badge badge--role' }, `Votre rôle : ${roleLabel(role)}`))
+      if (session.loaded) steps.paint(lifeStep(ppa, session.roots, problems.problems || []))
     }
     const paintBanner = () => {
       banner.hidden = !reason
@@ -121,7 +140,9 @@ export function mountEditor (root, { ppaId }) {
       h('div', { class: 'editor-head__bar' },
         saveState,
         h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
+        h('div', { class: 'section-jump' }, h('label', { for: jumpId, class: 'sr-only' }, 'Aller à une partie du PPA'), jump),
         historyButton),
+      steps.el,
       notice,
       banner,
       rightsNotice,
@@ -227,10 +248,20 @@ export function mountEditor (root, { ppaId }) {
         h('ul', {}, [...blocking, ...warnings].map((p) => h('li', { dataset: { severity: p.severity || 'bloquant' } }, h('button', {
           type: 'button',
           class: ['link', isBlocking(p) ? null : 'problem--warning'],
-          on: { click: () => problems.focus(p.path) }
+          on: {
+            click: () => {
+              // a closed section builds its fields when opened
+              if (openSection(sectionOfProblem(p.path))) requestAnimationFrame(() => problems.focus(p.path))
+              else problems.focus(p.path)
+            }
+          }
         }, problemText(p))))))
     }
     pageScope.add(problems.onChange(paintSummary))
+    const paintStep = debounce(() => steps.paint(lifeStep(ppa, session.roots, problems.problems || [])), 300)
+    pageScope.add(problems.onChange(() => paintStep()))
+    session.doc.on('update', paintStep)
+    pageScope.add(() => { paintStep.cancel(); session.doc.off('update', paintStep) })
     let problemsSeq = 0
     const refreshProblems = debounce(async () => {
       if (!problemsOk) return
@@ -254,7 +285,11 @@ export function mountEditor (root, { ppaId }) {
     // An avenant changes actions and their modalités, never objectives nor besoins (versions
     // refuses to validate it otherwise): those sections are read-only while it is drafted.
     const frozen = new Set(ppa.status === 'avenant_draft' ? ['besoins', 'objectifs'] : [])
+    const undo = mountUndo({ doc: session.doc, roots: session.roots, canWrite: () => mode !== 'read' && !session.readOnlyReason })
+    pageScope.add(() => undo.destroy())
+    toast.after(undo.el)
     const ctx = {
+      undoable: undo.undoable,
       doc: session.doc,
       roots: session.roots,
       session,
@@ -290,6 +325,8 @@ export function mountEditor (root, { ppaId }) {
     }
     if (session.loaded) renderFormNow()
     pageScope.add(session.on('loaded', renderFormNow))
+    pageScope.add(session.on('loaded', () => paintStep()))
+    if (session.loaded) paintStep()
     if (locked && me) {
       // edits typed offline on this device before the PPA was validated can no longer be stored
       const check = () => orphanedLocalEdits(me.id, ppaId, session.doc).then((orphaned) => {
