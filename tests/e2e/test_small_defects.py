@@ -5,6 +5,7 @@ review date, and the item cards' roles."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -168,3 +169,15 @@ def test_item_cards_have_allowed_roles(open_as: PageFactory, fresh_ppa: Callable
     )
     assert minor == []
     expect(page.locator("#objectifs [role=listitem] article").first).to_be_visible()
+
+
+def test_a_ppa_one_may_not_open_offers_the_way_back(
+    open_as: PageFactory, fresh_ppa: Callable[..., str]
+) -> None:
+    ppa_id = fresh_ppa("Brouillon fermé à l'audit")
+    auditor = open_as("auditeur", f"#/ppa/{ppa_id}", wait=False)
+    expect(auditor.locator(".form-error")).to_contain_text("Votre rôle")
+    back = auditor.get_by_role("link", name=re.compile("^Retour à l'accueil"))
+    back.click()
+    expect(auditor.get_by_role("heading", name="Personnes accompagnées et PPA")).to_be_visible()
+    assert axe_violations(auditor) == []

@@ -32,6 +32,8 @@ export function mountEditor (root, { ppaId }) {
       ? (error.status === 404 ? 'PPA introuvable, ou non partagé avec vous.' : error.message)
       : 'Impossible d\'ouvrir ce PPA.'
     status.className = 'form-error'
+    // never a dead end: the way back to the list of what one may open
+    status.after(h('p', {}, h('a', { href: '#/', class: 'btn' }, 'Retour à l\'accueil : vos personnes et PPA')))
   })
 
   async function start () {
