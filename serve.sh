@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 bootstrap_python
 bootstrap_web
 .venv/bin/ppa demo
+. scripts/listen_address.sh
+listen_address "$@"
 echo
-echo "Ouvrez http://${PPA_HOST:-127.0.0.1}:${PPA_PORT:-8000}/ dans votre navigateur (API : /docs)."
+echo "Ouvrez http://${LISTEN_HOST}:${LISTEN_PORT}/ dans votre navigateur (API : /docs)."
 exec .venv/bin/ppa serve "$@"

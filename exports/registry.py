@@ -9,6 +9,8 @@ look the format up, refuse drafts where ``drafts_allowed`` is false (409 with
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,3 +137,24 @@ def filename(name: str, inp: ExportInput) -> str:
     fmt = FORMATS[name]
     suffix = "" if name in ("pdf", "docx", "fhir", "cda", "xdm", "ics") else f"-{name}"
     return f"{inp.version.ppa_id}-v{inp.version.number}{suffix}.{fmt.extension}"
+
+
+def _ascii_word(text: str) -> str:
+    """``Léa-Marie`` -> ``Lea-Marie``: letters, digits and hyphens only (any browser, any disk)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-")
+
+
+def person_filename(name: str, inp: ExportInput) -> str:
+    """The name a person's browser saves a download under, e.g. ``PPA-Lea-MARTIN-2026-v4.pdf``
+    (first name, family name in capitals, the projet's first year, the version). Unlike
+    :func:`filename` it carries the person's name: only for a download to the one who asked."""
+    fmt = FORMATS[name]
+    suffix = "" if name in ("pdf", "docx", "fhir", "cda", "xdm", "ics") else f"-{name}"
+    person = inp.person
+    first = _ascii_word(person.used_first_name or person.first_names[0])
+    family = _ascii_word(person.used_name or person.birth_family_name).upper()
+    start = inp.content.projet.date_debut
+    year = start.year if start else inp.version.created_at.year
+    parts = [p for p in ("PPA", first, family, str(year), f"v{inp.version.number}") if p]
+    return f"{'-'.join(parts)}{suffix}.{fmt.extension}"

@@ -211,7 +211,7 @@ async def _part(
         data = await anyio.to_thread.run_sync(
             render_ical_for_professional, inp, professional_id, limiter=RENDER_LIMITER
         )
-    CACHE.put(key, Rendered(data, "text/calendar", "agenda.ics"))
+    CACHE.put(key, Rendered(data, "text/calendar", "agenda.ics", "agenda.ics"))
     return data
 
 

@@ -64,7 +64,7 @@ async def export_version(
         media_type=rendered.media_type,
         headers={
             **headers,
-            "Content-Disposition": f'attachment; filename="{rendered.filename}"',
+            "Content-Disposition": f'attachment; filename="{rendered.download_name}"',
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -52,6 +52,9 @@ class Rendered:
     data: bytes
     media_type: str
     filename: str
+    """Named by ids (bulk exports, files kept on a server)."""
+    download_name: str
+    """Named after the person (``PPA-Lea-MARTIN-2026-v4.pdf``): what a browser saves."""
 
 
 class RenderCache:
@@ -90,7 +93,12 @@ async def render(fmt: ExportFormat, inp: ExportInput) -> Rendered:
         )
     except ExportNotAllowedError as exc:
         raise Conflict(str(exc)) from exc
-    return Rendered(data, fmt.media_type, registry.filename(fmt.name, inp))
+    return Rendered(
+        data,
+        fmt.media_type,
+        registry.filename(fmt.name, inp),
+        registry.person_filename(fmt.name, inp),
+    )
 
 
 async def export_version(

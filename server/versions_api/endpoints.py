@@ -35,6 +35,7 @@ from server.versions_api.schemas import (
     ItemChangeRead,
     LifecycleRead,
     LogKeyRead,
+    PendingAvenantRead,
     RestoreRead,
     ReviewDueRead,
     SegmentRead,
@@ -433,6 +434,33 @@ async def open_avenant(
     base = await service.open_avenant(session, rt, guard, audit.principal, ppa)
     await audit.ppa(ppa)
     return await _lifecycle_read(session, ppa, base)
+
+
+@router.get(
+    "/ppas/{ppa_id}/avenant/pending",
+    response_model=PendingAvenantRead,
+    responses={409: {"description": "Aucun avenant en cours (Conflict)"}},
+)
+async def pending_avenant(
+    ppa_id: str,
+    audit: Annotated[AuditTrail, audited("ppa.avenant.pending")],
+    session: SessionDep,
+    rt: Runtime,
+) -> PendingAvenantRead:
+    """What abandoning the avenant in progress would take out of the live document (kept as a
+    checkpoint in the history): the changes since the validated version, with their authors."""
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.VALIDATE)
+    pending = await service.pending_avenant(session, rt, ppa)
+    ids = {a.author for item in pending.diff.items for a in item.authors}
+    names = await repository.display_names(session, ids)
+    (base,) = await _summaries(session, [pending.base])
+    await audit.ppa(ppa)
+    return PendingAvenantRead(
+        ppa_id=ppa.id,
+        base_version=base,
+        summary=pending.diff.summary_fr(),
+        items=_diff_items(pending.diff, names),
+    )
 
 
 @router.post(

@@ -235,6 +235,15 @@ class DiffRead(BaseModel):
     """Where authors come from: the update log, or the authors recorded on each version."""
 
 
+class PendingAvenantRead(BaseModel):
+    """What abandoning the avenant in progress takes out of the live document."""
+
+    ppa_id: str
+    base_version: VersionSummary
+    summary: str
+    items: list[ItemChangeRead]
+
+
 class ChainCheck(BaseModel):
     ok: bool
     checked: int

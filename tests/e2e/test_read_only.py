@@ -18,7 +18,10 @@ pytestmark = pytest.mark.browser
 
 ESMS_REASON = "Système de structure : consultation des versions validées uniquement."
 """editor/web/src/permissions.js, READ_ONLY_REASONS.esms"""
-EDIT_CONTROLS = ".ppa-form textarea, .ppa-form input, .ppa-form select, .ppa-form button"
+EDIT_CONTROLS = (
+    ".ppa-form textarea, .ppa-form input, .ppa-form select, .ppa-form button:not(.section-toggle)"
+)
+"""Controls that change the document (a section's toggle only folds it)."""
 
 
 def force_write(page: Page, text: str) -> None:

@@ -169,7 +169,7 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     ).to_have_count(3 * objectifs)
     expect(claire.locator('#objectifs [data-field$="/titre"] input')).to_have_count(0)
     expect(claire.locator('#objectifs [data-field$="/description"] textarea')).to_have_count(0)
-    expect(claire.locator("#besoins button")).to_have_count(0)
+    expect(claire.locator("#besoins button:not(.section-toggle)")).to_have_count(0)
     text_control(claire, lieu).fill("Infirmerie du foyer, salle 2")
     wait_saved(claire)
     assert content_of(api, ppa_id)["actions"][0]["planning"]["lieu"] == (

@@ -42,16 +42,19 @@ export function openDialog ({ title, describe, build, className }) {
 /**
  * A yes/no question; resolves to true (confirmed), false or null (cancelled).
  * @param {string} message
- * @param {{confirmLabel?: string, danger?: boolean}} [options] danger: a destructive action
+ * @param {{confirmLabel?: string, danger?: boolean, title?: string, details?: Node | null}} [options]
+ *   danger: a destructive action; details: what it affects (e.g. the changes lost), under the question
  * @returns {Promise<boolean | null>}
  */
-export function confirmDialog (message, { confirmLabel = 'Confirmer', danger = false } = {}) {
+export function confirmDialog (message, { confirmLabel = 'Confirmer', danger = false, title = 'Confirmation', details = null } = {}) {
   return openDialog({
-    title: 'Confirmation',
+    title,
     describe: message,
-    build: (close) => h('div', { class: 'dialog__actions' },
-      // a destructive action starts on "Annuler": Enter alone never deletes
-      h('button', { type: 'button', class: 'btn', autofocus: danger, on: { click: () => close(false) } }, 'Annuler'),
-      h('button', { type: 'button', class: ['btn', danger ? 'btn--danger' : 'btn--primary'], autofocus: !danger, on: { click: () => close(true) } }, confirmLabel))
+    build: (close) => h('div', {},
+      details ? h('div', { class: 'dialog__details' }, details) : null,
+      h('div', { class: 'dialog__actions' },
+        // a destructive action starts on "Annuler": Enter alone never deletes
+        h('button', { type: 'button', class: 'btn', autofocus: danger, on: { click: () => close(false) } }, 'Annuler'),
+        h('button', { type: 'button', class: ['btn', danger ? 'btn--danger' : 'btn--primary'], autofocus: !danger, on: { click: () => close(true) } }, confirmLabel)))
   }).result
 }

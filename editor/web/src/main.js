@@ -102,5 +102,12 @@ async function route () {
   }
 }
 
+// The skip link's "#main" would be a route (the home list): it moves the focus instead.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault()
+  main.focus()
+  main.scrollIntoView({ block: 'start' })
+})
+
 window.addEventListener('hashchange', route)
 loadSession().then(route) // the cookie, if any, says who is logged in

@@ -46,6 +46,90 @@ export class SerafinLabels {
 
 let treeCache = null
 
+/** "Logement accompagné" -> "logement accompagne": lower case, no accents. */
+const fold = (text) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+
+/** Edit distance (insert, delete, replace, swap two neighbours), stopped above `limit`. */
+function distance (a, b, limit) {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1
+  let prev2 = null
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    let best = i
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+      if (prev2 && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2] + 1)
+      row.push(d)
+      best = Math.min(best, d)
+    }
+    if (best > limit) return limit + 1
+    prev2 = prev
+    prev = row
+  }
+  return prev[b.length]
+}
+
+/**
+ * The codes of `nodes` (a tree) matching what was typed, best first: a code or its beginning
+ * ("1.3.2" finds 1.3.2 and 1.3.2.1...), or words, each found at the start of a word of the code's
+ * label with a typo or two allowed ("logemnt" finds "logement").
+ * @param {Array<{code: string, label: string, kind: string, children?: any[]}>} nodes
+ * @param {string} query
+ * @param {string[]} kinds
+ */
+export function searchTree (nodes, query, kinds) {
+  const flat = []
+  const walk = (list) => { for (const n of list) { if (kinds.includes(n.kind) && n.code.includes('.')) flat.push(n); walk(n.children || []) } }
+  walk(nodes)
+  const q = fold(query.trim())
+  if (!q) return []
+  if (/^\d+(\.\d+)*\.?$/.test(q)) {
+    const prefix = q.replace(/\.$/, '')
+    return flat.filter((n) => n.code === prefix || n.code.startsWith(`${prefix}.`) || (q.endsWith('.') ? false : n.code.startsWith(prefix)))
+  }
+  const words = q.split(/[^a-z0-9.]+/).filter(Boolean)
+  const scored = []
+  for (const n of flat) {
+    const own = fold(`${n.code} ${n.label}`).split(/[^a-z0-9.]+/).filter(Boolean)
+    let total = 0
+    for (const w of words) {
+      const allowed = w.length >= 8 ? 2 : w.length >= 4 ? 1 : 0
+      let best = allowed + 1
+      for (const o of own) {
+        if (o.startsWith(w)) { best = 0; break }
+        best = Math.min(best, distance(w, o, allowed), distance(w, o.slice(0, w.length), allowed))
+      }
+      if (best > allowed) { total = -1; break }
+      total += best
+    }
+    if (total >= 0) scored.push([total, n])
+  }
+  return scored.sort((a, b) => a[0] - b[0]).map(([, n]) => n)
+}
+
+/** Arrow keys move between the choices of a list (and back up to the search field). */
+function arrowKeys (input, results) {
+  const choices = () => [...results.querySelectorAll('button.serafin-choice:not([disabled])')]
+  input.addEventListener('keydown', (event) => {
+    if (event.key !== 'ArrowDown') return
+    const first = choices()[0]
+    if (first) { event.preventDefault(); first.focus() }
+  })
+  results.addEventListener('keydown', (event) => {
+    const list = choices()
+    const at = list.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement))
+    if (at < 0) return
+    let next = null
+    if (event.key === 'ArrowDown') next = list[Math.min(at + 1, list.length - 1)]
+    else if (event.key === 'ArrowUp') next = at === 0 ? input : list[at - 1]
+    else if (event.key === 'Home') next = list[0]
+    else if (event.key === 'End') next = list[list.length - 1]
+    if (next) { event.preventDefault(); next.focus() }
+  })
+}
+
 /**
  * Let the user pick a code. kinds: ['besoin'] or ['prestation_directe', 'prestation_indirecte'].
  * Resolves to the chosen code or null.
@@ -62,7 +146,7 @@ export function pickSerafin ({ title, kinds, labels, exclude = new Set() }) {
   return openDialog({
     title,
     className: 'dialog--wide',
-    describe: 'Recherchez par code (ex. 1.3.2) ou par mots (ex. logement), ou parcourez la nomenclature. Les codes obsolètes ne sont pas proposés.',
+    describe: 'Recherchez par code ou son début (ex. 1.3.2) ou par mots (ex. logement), puis choisissez avec les flèches ou la souris ; ou parcourez la nomenclature. Les codes obsolètes ne sont pas proposés.',
     build: (close) => {
       let kindFilter = kinds.length === 1 ? kinds[0] : ''
       const input = h('input', { id: searchId, type: 'search', autocomplete: 'off', 'aria-controls': resultsId, autofocus: true })
@@ -88,10 +172,10 @@ export function pickSerafin ({ title, kinds, labels, exclude = new Set() }) {
         status.textContent = 'Recherche…'
         try {
           const wanted = kindFilter ? [kindFilter] : kinds
-          const lists = await Promise.all(wanted.map((kind) => api(`/api/terminology/serafin?q=${encodeURIComponent(q)}&kind=${kind}`)))
+          if (!treeCache) treeCache = await api('/api/terminology/serafin/tree')
           if (mine !== seq) return
-          const found = lists.flat().filter((c) => c.code.includes('.'))
-          labels.learn(found)
+          const found = searchTree(treeCache, q, wanted).slice(0, 60)
+          labels.learn(found.map((c) => ({ code: c.code, label: c.label })))
           replace(results, ...found.map(item))
           status.textContent = found.length === 0
             ? 'Aucun code ne correspond.'
@@ -101,6 +185,7 @@ export function pickSerafin ({ title, kinds, labels, exclude = new Set() }) {
         }
       }, 200)
       input.addEventListener('input', search)
+      arrowKeys(input, results)
 
       const kindChooser = kinds.length > 1
         ? h('fieldset', { class: 'segmented' }, h('legend', {}, 'Type de prestation'),

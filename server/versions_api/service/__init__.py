@@ -7,7 +7,12 @@ names the endpoints use are re-exported here.
 """
 
 from server.versions_api.service.agreements import RepresentativeInput
-from server.versions_api.service.avenants import abandon_avenant, open_avenant
+from server.versions_api.service.avenants import (
+    PendingAvenant,
+    abandon_avenant,
+    open_avenant,
+    pending_avenant,
+)
 from server.versions_api.service.common import (
     AvenantRefusedError,
     ValidationRefused,
@@ -41,6 +46,7 @@ __all__ = [
     "AvenantRefusedError",
     "History",
     "NewVersion",
+    "PendingAvenant",
     "RepresentativeInput",
     "Restored",
     "SessionCheckpoints",
@@ -54,6 +60,7 @@ __all__ = [
     "history",
     "local_day",
     "open_avenant",
+    "pending_avenant",
     "read_state",
     "record_version",
     "restore",

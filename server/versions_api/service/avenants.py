@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
@@ -10,16 +12,19 @@ from server.models import PPA, Version
 from server.models.ppa import PPAStatus
 from server.notifications.service import version_event
 from server.versions_api import repository
+from server.versions_api.authorship import changes_from_updates, read_update_log
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
 from server.versions_api.service.claims import no_restore_since, restore_marker
 from server.versions_api.service.common import (
     compare_and_set,
     content_of,
+    content_of_state,
     lifecycle,
     read_state,
     write_live,
 )
 from server.versions_api.service.recording import checkpoint_if_changed
+from versions.diff import VersionDiff, diff_contents
 from versions.lifecycle import LifecycleEvent
 
 CHANGED_STATE = "Ce PPA vient de changer d'état : rechargez-le avant de recommencer."
@@ -105,3 +110,23 @@ async def abandon_avenant(
         session, rt, ppa.id, draft, "Avenant abandonné (brouillon conservé)", principal.id, at
     )
     return base
+
+
+@dataclass(frozen=True)
+class PendingAvenant:
+    """What abandoning the avenant in progress would take out of the live document."""
+
+    base: Version
+    diff: VersionDiff
+
+
+async def pending_avenant(session: AsyncSession, rt: VersionsRuntime, ppa: PPA) -> PendingAvenant:
+    """The changes of the avenant in progress (live document against the validated version),
+    each with its authors from the update log (or none when its bytes are gone)."""
+    if ppa.status != PPAStatus.AVENANT_DRAFT.value:
+        raise Conflict("Aucun avenant n'est en cours sur ce PPA.")
+    base = await _validated_base(session, ppa)
+    live = content_of_state(await read_state(session, rt, ppa.id))
+    updates = await read_update_log(session, ppa.id, base.created_at, rt.clock())
+    changes = changes_from_updates(base.yjs_state, updates) if updates is not None else None
+    return PendingAvenant(base, diff_contents(content_of(base), live, authorship=changes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +76,11 @@ def test_every_format_downloads_with_its_media_type_name_and_etag(
     spec = registry.FORMATS[fmt]
     assert response.headers["content-type"].split(";")[0] == spec.media_type
     suffix = "" if fmt in ("pdf", "docx", "fhir", "cda", "xdm", "ics") else f"-{fmt}"
-    name = f"{ppa.ppa_id}-v{number}{suffix}.{spec.extension}"
-    assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+    # named after the person (first name, family name in capitals), her projet's first year
+    # and the version (issue 17), never by ids
+    name = rf"PPA-[A-Z][A-Za-z-]*-[A-Z][A-Z-]*-20\d\d-v{number}{suffix}\.{spec.extension}"
+    assert re.fullmatch(f'attachment; filename="{name}"', response.headers["content-disposition"])
+    assert ppa.ppa_id not in response.headers["content-disposition"]
     assert response.headers["etag"] == f'"{chain_hash(api_as(COORD), ppa, number)}"'
     assert "no-cache" in response.headers["cache-control"]
     looks_like(fmt, response.content)

@@ -117,6 +117,11 @@ VERSION_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         {COORD},
         200,
     ),
+    "GET avenant pending": (
+        lambda c, api_as: ("GET", f"/api/ppas/{_with_avenant(c, api_as)}/avenant/pending", None),
+        {COORD},
+        200,
+    ),
     "POST avenant abandon": (
         lambda c, api_as: ("POST", f"/api/ppas/{_with_avenant(c, api_as)}/avenant/abandon", None),
         {COORD},

@@ -154,6 +154,28 @@ def test_avenant_touching_objectives_or_besoins_is_refused(
     assert setup.ppa_id not in rooms.locked
 
 
+def test_pending_avenant_names_what_abandoning_takes_out_and_who_wrote_it(
+    api_as: Any, demo: dict[str, Any], edit: Edit
+) -> None:
+    setup = _validated(api_as, demo)
+    refused = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/avenant/pending")
+    assert refused.status_code == 409
+    assert "Aucun avenant" in refused.json()["detail"]
+    _open(api_as, setup.ppa_id)
+    empty = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/avenant/pending")
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["items"] == []
+    edit(setup.ppa_id, _move_workshop)
+    pending = api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/avenant/pending").json()
+    assert pending["base_version"]["kind"] == "validated"
+    (item,) = pending["items"]
+    assert item["section"] == "actions"
+    assert item["title"].startswith("Atelier cuisine")
+    assert [a["name"] for a in item["authors"]] == ["Karim Benali"]
+    assert "modifiée" in pending["summary"]
+    assert api_as(CONTRIB).get(f"/api/ppas/{setup.ppa_id}/avenant/pending").status_code == 403
+
+
 def test_abandon_avenant_keeps_the_draft_and_restores_the_validated_content(
     api_as: Any, demo: dict[str, Any], edit: Edit, rooms: RecordingRooms
 ) -> None:

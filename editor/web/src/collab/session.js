@@ -76,12 +76,21 @@ export async function forgetLocalCopies (userId) {
   }
   delete all[userId]
   localStorage.setItem(IDB_LIST_KEY, JSON.stringify(all))
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith(`ppa.unsent.${userId}.`)) localStorage.removeItem(key)
+  }
 }
+
+/** localStorage key marking that this device holds edits of a PPA the server has not yet
+ * confirmed as stored (set while "Enregistrement…" / offline, cleared at "Enregistré"). */
+const unsentKey = (userId, ppaId) => `ppa.unsent.${userId}.${ppaId}`
 
 /**
  * Whether this device holds edits of a PPA that never reached the server (typed offline, then the
- * PPA was locked by a validation before they could be sent): compares the local copy's state
- * vector with the server's document. The local copy is then deleted (it can never be stored).
+ * PPA was locked by a validation before they could be sent): only when the session had edits the
+ * server never confirmed (a saved edit later taken out of the document, e.g. by an abandoned
+ * avenant, is not one), and the local copy's state vector has updates the server's document
+ * lacks. The local copy is then deleted (it can never be stored).
  * @param {string} userId
  * @param {string} ppaId
  * @param {Y.Doc} serverDoc the document as the server sent it
@@ -89,9 +98,15 @@ export async function forgetLocalCopies (userId) {
  */
 export async function orphanedLocalEdits (userId, ppaId, serverDoc) {
   const name = `ppa-collab:${userId}:${ppaId}`
+  const unsent = localStorage.getItem(unsentKey(userId, ppaId)) !== null
+  localStorage.removeItem(unsentKey(userId, ppaId))
   if (!indexedDB.databases) return false
   const known = await indexedDB.databases()
   if (!known.some((d) => d.name === name)) return false
+  if (!unsent) {
+    await clearDocument(name)
+    return false
+  }
   const scratch = new Y.Doc()
   const copy = new IndexeddbPersistence(name, scratch)
   await copy.whenSynced
@@ -144,6 +159,8 @@ export class CollabSession {
     this.barrierTimer = null
     this.provider = null
     this.idb = null
+    this.unsentKey = persist ? unsentKey(user.id, ppaId) : null
+    this.unsentMarked = false
 
     this._onUpdate = (update, origin) => {
       if (origin === this.provider) return // from the server: durable by construction
@@ -266,6 +283,12 @@ export class CollabSession {
         if (this.durableSeq >= w.target) { w.resolve(); return false }
         return true
       })
+    }
+    const unsent = this.localSeq > this.durableSeq
+    if (this.unsentKey && unsent !== this.unsentMarked) {
+      this.unsentMarked = unsent
+      if (unsent) localStorage.setItem(this.unsentKey, '1')
+      else localStorage.removeItem(this.unsentKey)
     }
     const state = this.saveState
     if (state !== this._lastState) {
@@ -423,6 +446,8 @@ export class CollabSession {
    * @returns {Promise<void>}
    */
   async discardLocalCopy () {
+    if (this.unsentKey) localStorage.removeItem(this.unsentKey)
+    this.unsentKey = null
     if (!this.idb) return
     const name = this.idb.name
     try { await this.idb.destroy() } catch { /* closed already */ }

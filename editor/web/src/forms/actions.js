@@ -171,7 +171,9 @@ function planningField (ctx, scope, item) {
             on: {
               click: async () => {
                 if (await confirmDialog('Supprimer le planning de cette action ?', { confirmLabel: 'Supprimer', danger: true }) && ctx.stillWritable()) {
-                  ctx.doc.transact(() => item.set('planning', null))
+                  const set = () => item.set('planning', null)
+                  if (ctx.undoable) ctx.undoable(set, 'Planning supprimé.', item.get('id'))
+                  else ctx.doc.transact(set)
                 }
               }
             }
@@ -207,9 +209,8 @@ function timeField (ctx, scope, { ymap, key, fieldKey, label, writable }) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function actionsSection (ctx, scope) {
+export function actionsSection (ctx) {
   let sectionEl = null
   const objectifOptions = () => ctx.roots.objectifs.toArray().filter((m) => m instanceof Y.Map)
     .map((o, i) => [o.get('id'), `Objectif ${i + 1} : ${excerpt(textOf(o, 'titre') || 'sans titre', 70)}`])
@@ -250,17 +251,16 @@ export function actionsSection (ctx, scope) {
           selectField(ctx, s, { ymap: item, key: 'decision_essai', fieldKey: k('decision_essai'), label: "Décision à la fin de l'essai", options: entries(DECISION_ESSAI_LABELS), fallback: 'en_attente', writable: w('decision_essai') }))))
     return card
   }
-  sectionEl = section('actions', "Actions (modalités d'accompagnement)", 'Ce qui est fait, par qui, quand et où, au service des objectifs.',
+  sectionEl = section('actions', "Actions (modalités d'accompagnement)", 'Ce qui est fait, par qui, quand et où, au service des objectifs.', (scope) => [
     itemList(ctx, scope, { yarray: ctx.roots.actions, renderItem, emptyText: 'Aucune action pour le moment.', label: 'Actions' }),
-    ctx.canStructureOf('actions') ? addButton('Ajouter une action', () => focusNewItem(sectionEl, addAction(ctx.doc))) : null)
+    ctx.canStructureOf('actions') ? addButton('Ajouter une action', () => focusNewItem(sectionEl, addAction(ctx.doc))) : null])
   return sectionEl
 }
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function moyensSection (ctx, scope) {
+export function moyensSection (ctx) {
   let sectionEl = null
   const actionOptions = () => ctx.roots.actions.toArray().filter((m) => m instanceof Y.Map)
     .map((a, i) => [a.get('id'), `Action ${i + 1} : ${excerpt(textOf(a, 'titre') || 'sans titre', 70)}`])
@@ -282,8 +282,8 @@ export function moyensSection (ctx, scope) {
         textField(ctx, s, { ymap: item, key: 'financement', fieldKey: `moyens/${id}/financement`, label: 'Financement', hint: 'PCH, budget de la structure, famille…', multiline: false, writable: ctx.canWrite(`moyens/${id}/financement`) })))
     return card
   }
-  sectionEl = section('moyens', 'Moyens et ressources', null,
+  sectionEl = section('moyens', 'Moyens et ressources', null, (scope) => [
     itemList(ctx, scope, { yarray: ctx.roots.moyens, renderItem, emptyText: 'Aucun moyen pour le moment.', label: 'Moyens' }),
-    ctx.canStructureOf('moyens') ? addButton('Ajouter un moyen', () => focusNewItem(sectionEl, addMoyen(ctx.doc))) : null)
+    ctx.canStructureOf('moyens') ? addButton('Ajouter un moyen', () => focusNewItem(sectionEl, addMoyen(ctx.doc))) : null])
   return sectionEl
 }

@@ -14,9 +14,8 @@ import {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function attentesSection (ctx, scope) {
+export function attentesSection (ctx) {
   const arr = ctx.roots.attentes
   let sectionEl = null
   const renderItem = (item, s, api) => {
@@ -48,14 +47,14 @@ export function attentesSection (ctx, scope) {
     return card
   }
   const own = ctx.mode === 'own' ? ctx.ownOrigine : null
-  sectionEl = section('attentes', 'Attentes', 'Ce que la personne, son entourage ou les professionnels attendent de l\'accompagnement.',
+  sectionEl = section('attentes', 'Attentes', 'Ce que la personne, son entourage ou les professionnels attendent de l\'accompagnement.', (scope) => [
     itemList(ctx, scope, { yarray: arr, renderItem, emptyText: 'Aucune attente pour le moment.', label: 'Attentes' }),
     ctx.canStructureOf('attentes') || own
       ? addButton('Ajouter une attente', () => {
         const id = addAttente(ctx.doc, { origine: own || 'professionnel' })
         focusNewItem(sectionEl, id)
       })
-      : null)
+      : null])
   return sectionEl
 }
 
@@ -109,9 +108,8 @@ function besoinCodeField (ctx, scope, item) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function besoinsSection (ctx, scope) {
+export function besoinsSection (ctx) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
     const id = item.get('id')
@@ -133,7 +131,7 @@ export function besoinsSection (ctx, scope) {
         })))
     return card
   }
-  sectionEl = section('besoins', 'Besoins', 'Chaque besoin est codé avec la nomenclature SERAFIN-PH (codes 1.x).',
+  sectionEl = section('besoins', 'Besoins', 'Chaque besoin est codé avec la nomenclature SERAFIN-PH (codes 1.x).', (scope) => [
     frozenNote(ctx, 'besoins'),
     itemList(ctx, scope, { yarray: ctx.roots.besoins, renderItem, emptyText: 'Aucun besoin pour le moment.', label: 'Besoins' }),
     ctx.canStructureOf('besoins')
@@ -142,6 +140,6 @@ export function besoinsSection (ctx, scope) {
         if (code === null || !ctx.stillWritable()) return
         focusNewItem(sectionEl, addBesoin(ctx.doc, { code }))
       })
-      : null)
+      : null])
   return sectionEl
 }

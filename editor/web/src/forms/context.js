@@ -8,12 +8,11 @@ import { entries, section, row } from './kit.js'
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function projetSection (ctx, scope) {
+export function projetSection (ctx) {
   const projet = ctx.roots.projet
   const w = (k) => ctx.canWrite(`projet/${k}`)
-  return section('projet', 'Projet', null,
+  return section('projet', 'Projet', null, (scope) => [
     textField(ctx, scope, { ymap: projet, key: 'titre', fieldKey: 'projet/titre', label: 'Titre du projet', multiline: false, writable: w('titre') }),
     selectField(ctx, scope, {
       ymap: projet,
@@ -38,7 +37,7 @@ export function projetSection (ctx, scope) {
       writable: w('modalite_communication')
     }),
     ...participationFields(ctx, scope)
-  )
+  ])
 }
 
 /**
@@ -65,10 +64,9 @@ function participationFields (ctx, scope) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function projetDeVieSection (ctx, scope) {
-  return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.',
+export function projetDeVieSection (ctx) {
+  return section('projet_de_vie', 'Projet de vie', 'Les aspirations de la personne, avec ses mots.', (scope) => [
     textField(ctx, scope, { ytext: ctx.roots.projet_de_vie, fieldKey: 'projet_de_vie', label: 'Projet de vie', writable: ctx.canWrite('projet_de_vie') }),
     textField(ctx, scope, {
       ymap: ctx.roots.projet,
@@ -77,5 +75,5 @@ export function projetDeVieSection (ctx, scope) {
       label: 'Si aucun projet de vie n\'est écrit : pourquoi',
       hint: 'Par exemple : la personne ne souhaite pas l\'exprimer pour l\'instant.',
       writable: ctx.canWrite('projet/motif_sans_projet_de_vie')
-    }))
+    })])
 }

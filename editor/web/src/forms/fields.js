@@ -370,32 +370,40 @@ export function integerField (ctx, scope, { ymap, key, fieldKey, label, writable
     return fieldShell(ctx, scope, { fieldKey, label, hint, readOnlyValue: value })
   }
   const control = h('input', { id: uid('n'), type: 'number', min: String(min), max: String(max), step: '1', inputmode: 'numeric' })
-  const error = h('p', { class: 'problem problem--local', role: 'alert', hidden: true })
+  const error = h('p', { class: 'problem problem--local', role: 'alert', hidden: true, id: uid('err') })
   const paint = () => {
+    if (!error.hidden && document.activeElement === control) return // being corrected
     const v = currentValue()
     control.value = v === null || v === undefined ? '' : String(v)
   }
   paint()
   observeKeys(scope, ymap, [key], paint)
+  // The message of what is typed: null when it is valid. A wrong value stays in the input
+  // (the person corrects what they typed); the message goes as soon as the value is right.
+  const check = (raw) => {
+    if (raw === '') return nullable ? null : 'Ce champ est obligatoire.'
+    const v = Number(raw)
+    return Number.isInteger(v) && v >= min && v <= max ? null : `Indiquez un nombre entier entre ${min} et ${max}.`
+  }
+  const showError = (message) => {
+    error.textContent = message || ''
+    error.hidden = !message
+    if (message) control.setAttribute('aria-invalid', 'true')
+    else control.removeAttribute('aria-invalid')
+  }
+  control.addEventListener('input', () => { if (!error.hidden && !check(control.value.trim())) showError(null) })
   control.addEventListener('change', () => {
     const raw = control.value.trim()
-    error.hidden = true
-    let v = null
-    if (raw === '') {
-      if (!nullable) { error.textContent = 'Ce champ est obligatoire.'; error.hidden = false; paint(); return }
-    } else {
-      v = Number(raw)
-      if (!Number.isInteger(v) || v < min || v > max) {
-        error.textContent = `Indiquez un nombre entier entre ${min} et ${max}.`
-        error.hidden = false
-        paint()
-        return
-      }
-    }
+    const message = check(raw)
+    showError(message)
+    if (message) return
+    const v = raw === '' ? null : Number(raw)
     if ((ymap.get(key) ?? null) !== v) ctx.doc.transact(() => ymap.set(key, v))
   })
+  control.addEventListener('blur', () => { if (error.hidden) paint() })
   const wrapper = fieldShell(ctx, scope, { fieldKey, label, hint, control })
   wrapper.append(error)
+  control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), error.id].filter(Boolean).join(' '))
   return wrapper
 }
 

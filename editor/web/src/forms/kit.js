@@ -1,7 +1,7 @@
 // Building blocks shared by the sections of the PPA form: the FormContext, section and card
 // frames, item lists kept in document order, add/delete buttons.
 import * as Y from 'yjs'
-import { announce, debounce, h, uid } from '../dom.js'
+import { announce, debounce, h, replace, uid } from '../dom.js'
 import { confirmDialog } from '../dialog.js'
 import { deleteItem, textOf } from '../model.js'
 import { observe, observeKeys } from './fields.js'
@@ -25,6 +25,8 @@ import { observe, observeKeys } from './fields.js'
  * @property {(fieldKey: string, item?: {origine?: string}) => boolean} canWrite may edit a field
  * @property {(section: string) => boolean} isFrozen read-only while an avenant is drafted
  * @property {() => boolean} stillWritable still writable after an await (a dialog)
+ * @property {(fn: () => void, message: string, focusId?: string | null) => void} [undoable]
+ *   run a deletion the user may undo ("Annuler", Ctrl+Z); message says what was deleted
  */
 
 /** @typedef {import('./fields.js').Scope} Scope */
@@ -37,12 +39,73 @@ export function excerpt (text, n = 70) {
   return one.length > n ? `${one.slice(0, n - 1)}…` : one
 }
 
-export function section (id, title, intro, ...content) {
+/**
+ * The sections' toggles, by section id (the last form rendered): views open a section to show a
+ * field in it (table of contents, problems).
+ * @type {Map<string, {open: () => void, close: () => void, isOpen: () => boolean, summary: HTMLElement}>}
+ */
+export const SECTION_TOGGLES = new Map()
+
+/** Open a section of the form (built on first opening); false when there is no such section. */
+export function openSection (id) {
+  const toggle = SECTION_TOGGLES.get(id)
+  if (toggle) toggle.open()
+  return Boolean(toggle)
+}
+
+/**
+ * A collapsible section: its heading is a toggle button, a summary line stays visible, and its
+ * body is built by `build(scope)` the first time it opens (a large PPA builds only what is open).
+ * sections.js mounts it (mountSection) with the scope and whether it starts open.
+ * @param {string} id
+ * @param {string} title
+ * @param {string | null} intro
+ * @param {(scope: Scope) => Array<Node | null>} build
+ * @returns {HTMLElement}
+ */
+export function section (id, title, intro, build) {
   const headingId = `${id}-title`
-  return h('section', { class: 'ppa-section', id, 'aria-labelledby': headingId, tabindex: '-1' },
-    h('h2', { id: headingId }, title),
-    intro ? h('p', { class: 'section-intro' }, intro) : null,
-    ...content)
+  const bodyId = `${id}-body`
+  // the chevron is hidden from the accessible name (the section's region is named by its title)
+  const toggle = h('button', { type: 'button', class: 'section-toggle', 'aria-expanded': 'false', 'aria-controls': bodyId },
+    h('span', { class: 'section-toggle__icon', 'aria-hidden': 'true' }), title)
+  const summary = h('p', { class: 'section-summary', id: `${id}-summary` })
+  const body = h('div', { class: 'section-body', id: bodyId, hidden: true })
+  const el = h('section', { class: 'ppa-section', id, 'aria-labelledby': headingId, tabindex: '-1' },
+    h('h2', { id: headingId }, toggle), summary, body)
+  PENDING.set(el, { intro, build, body, toggle, summary })
+  return el
+}
+
+/** Sections made by section() and not mounted yet. */
+const PENDING = new WeakMap()
+
+/**
+ * Wire a section made by section(): its toggle, its body built on first opening in a child of
+ * `scope`. Returns its summary line (sections.js paints it).
+ * @param {HTMLElement} el
+ * @param {Scope} scope
+ * @param {boolean} startOpen
+ * @param {(open: boolean) => void} [onToggle]
+ */
+export function mountSection (el, scope, startOpen, onToggle) {
+  const { intro, build, body, toggle, summary } = PENDING.get(el)
+  PENDING.delete(el)
+  let built = false
+  const setOpen = (open) => {
+    if (open && !built) {
+      built = true
+      replace(body, intro ? h('p', { class: 'section-intro' }, intro) : null, ...build(scope.child()))
+    }
+    body.hidden = !open
+    toggle.setAttribute('aria-expanded', String(open))
+    el.classList.toggle('ppa-section--closed', !open)
+    if (onToggle) onToggle(open)
+  }
+  toggle.addEventListener('click', () => setOpen(toggle.getAttribute('aria-expanded') !== 'true'))
+  SECTION_TOGGLES.set(el.id, { open: () => setOpen(true), close: () => setOpen(false), isOpen: () => !body.hidden, summary })
+  setOpen(startOpen)
+  return summary
 }
 
 /** Re-run `fn` (debounced) whenever anything in the given types changes. */
@@ -82,11 +145,13 @@ export function itemList (ctx, scope, { yarray, renderItem, emptyText, label }) 
       if (!it) {
         const s = scope.child()
         it = { scope: s, index }
-        it.el = renderItem(m, s, { index: () => it.index })
-        it.el.setAttribute('role', 'listitem')
+        it.card = renderItem(m, s, { index: () => it.index })
+        // the card keeps its own element (an <article>): the list item wraps it (an article
+        // may not take the listitem role, axe aria-allowed-role)
+        it.el = h('div', { role: 'listitem', class: 'items__entry' }, it.card)
         items.set(m, it)
       }
-      if (it.index !== index) { it.index = index; it.el.dispatchEvent(new CustomEvent('reindex')) }
+      if (it.index !== index) { it.index = index; it.card.dispatchEvent(new CustomEvent('reindex')) }
       const expected = prev ? prev.nextSibling : container.firstChild
       if (expected !== it.el) container.insertBefore(it.el, expected)
       prev = it.el
@@ -125,6 +190,8 @@ export function cardHeading (scope, card, ymap, noun, api, titleKey = 'titre', t
   return heading
 }
 
+const FEMININE = new Set(['Action', 'Attente'])
+
 /**
  * @param {FormContext} ctx
  * @param {string} rootName
@@ -143,8 +210,11 @@ export function deleteButton (ctx, rootName, ymap, noun, what) {
         const ok = await confirmDialog(`Supprimer ${what}${label ? ` « ${excerpt(label, 60)} »` : ''} ? Les autres participants le verront disparaître.`, { confirmLabel: 'Supprimer', danger: true })
         if (!ok || !ctx.stillWritable()) return
         const section = button.closest('.ppa-section')
-        deleteItem(ctx.doc, rootName, ymap.get('id'))
-        announce(`${noun} supprimé.`)
+        const id = ymap.get('id')
+        const message = `${noun} supprimé${FEMININE.has(noun) ? 'e' : ''}${label ? ` : « ${excerpt(label, 40)} »` : ''}.`
+        if (ctx.undoable) ctx.undoable(() => deleteItem(ctx.doc, rootName, id), message, id)
+        else deleteItem(ctx.doc, rootName, id)
+        announce(`${message}${ctx.undoable ? ' Pour annuler : Ctrl+Z ou le bouton « Annuler ».' : ''}`)
         section?.querySelector('.add-item')?.focus()
       }
     }

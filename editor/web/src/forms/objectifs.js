@@ -109,9 +109,8 @@ function besoinOfObjectif (ctx, scope, item) {
 
 /**
  * @param {FormContext} ctx
- * @param {Scope} scope
  */
-export function objectifsSection (ctx, scope) {
+export function objectifsSection (ctx) {
   let sectionEl = null
   const renderItem = (item, s, api) => {
     const id = item.get('id')
@@ -145,9 +144,9 @@ export function objectifsSection (ctx, scope) {
           textField(ctx, s, { ymap: item, key: 'bilan_commentaire', fieldKey: k('bilan_commentaire'), label: "Commentaire d'évaluation", writable: w('bilan_commentaire') }))))
     return card
   }
-  sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.',
+  sectionEl = section('objectifs', 'Objectifs', 'Chaque objectif répond à un seul besoin.', (scope) => [
     frozenNote(ctx, 'objectifs'),
     itemList(ctx, scope, { yarray: ctx.roots.objectifs, renderItem, emptyText: 'Aucun objectif pour le moment.', label: 'Objectifs' }),
-    ctx.canStructureOf('objectifs') ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null)
+    ctx.canStructureOf('objectifs') ? addButton('Ajouter un objectif', () => focusNewItem(sectionEl, addObjectif(ctx.doc))) : null])
   return sectionEl
 }

@@ -8,9 +8,12 @@ import { Presence } from '../collab/presence.js'
 import { ProblemRegistry, bySeverity, isBlocking, problemText } from '../problems.js'
 import { SerafinLabels } from '../serafin.js'
 import { Scope } from '../forms/fields.js'
-import { renderForm, SECTIONS } from '../forms/sections.js'
+import { renderForm, SECTIONS, sectionOfProblem } from '../forms/sections.js'
+import { openSection } from '../forms/kit.js'
 import { lockedReasonFor, modeFor, ownFieldWritable } from '../permissions.js'
 import { mountHistory } from './history.js'
+import { lifeStep, lifeSteps } from './lifecycle.js'
+import { mountUndo } from './undo.js'
 
 export function mountEditor (root, { ppaId }) {
   const controller = new AbortController()
@@ -29,6 +32,8 @@ export function mountEditor (root, { ppaId }) {
       ? (error.status === 404 ? 'PPA introuvable, ou non partagé avec vous.' : error.message)
       : 'Impossible d\'ouvrir ce PPA.'
     status.className = 'form-error'
+    // never a dead end: the way back to the list of what one may open
+    status.after(h('p', {}, h('a', { href: '#/', class: 'btn' }, 'Retour à l\'accueil : vos personnes et PPA')))
   })
 
   async function start () {
@@ -72,7 +77,9 @@ export function mountEditor (root, { ppaId }) {
     const serafin = new SerafinLabels(ppa.serafin || {})
 
     // -- page skeleton
-    const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite', dataset: { state: 'connecting' } }, SAVE_LABELS.connecting)
+    // Not a live region: it flips between "Enregistrement…" and "Enregistré" at every keystroke;
+    // paintSave announces the changes that matter (offline, back online, disconnected).
+    const saveState = h('p', { class: 'save-state', dataset: { state: 'connecting' } }, SAVE_LABELS.connecting)
     const presenceList = h('ul', { class: 'presence', 'aria-label': 'Personnes présentes dans le document' })
     const badges = h('p', { class: 'badges' })
     const banner = h('div', { class: 'banner', role: 'note', hidden: true })
@@ -88,18 +95,34 @@ export function mountEditor (root, { ppaId }) {
         on: {
           click: (event) => {
             event.preventDefault()
+            openSection(id)
             const target = document.getElementById(id)
             if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
           }
         }
       }, label)))))
 
+    // the PPA's life step and next action; on a narrow screen the section menu is in the bar
+    const steps = lifeSteps()
+    const jumpId = 'section-jump'
+    const jump = h('select', { id: jumpId, class: 'section-jump__select' },
+      h('option', { value: '' }, 'Aller à…'),
+      SECTIONS.map(([id, label]) => h('option', { value: id }, label)))
+    jump.addEventListener('change', () => {
+      const id = jump.value
+      jump.value = ''
+      if (!id) return
+      openSection(id)
+      const target = document.getElementById(id)
+      if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
+    })
     const paintBadges = () => {
       replace(badges, 
         h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
         ppa.locked || locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
         ppa.echu ? h('span', { class: 'badge badge--echu', title: ppa.echu_reasons.join(' ') }, 'Échu') : null,
         h('span', { class: 'badge badge--role' }, `Votre rôle : ${roleLabel(role)}`))
+      if (session.loaded) steps.paint(lifeStep(ppa, session.roots, problems.problems || []))
     }
     const paintBanner = () => {
       banner.hidden = !reason
@@ -116,7 +139,7 @@ export function mountEditor (root, { ppaId }) {
     sessionStorage.removeItem(`ppa.notice.${ppaId}`)
     const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
 
-    root.append(h('div', { class: 'editor-page' },
+    const page = h('div', { class: 'editor-page' },
       h('div', { class: 'editor-head' },
         h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, 'Accueil'), ' › ', personName(person)),
         h('h1', {}, ppa.title, h('span', { class: 'sr-only' }, ` — PPA de ${personName(person)}`)),
@@ -124,18 +147,27 @@ export function mountEditor (root, { ppaId }) {
       h('div', { class: 'editor-head__bar' },
         saveState,
         h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
+        h('div', { class: 'section-jump' }, h('label', { for: jumpId, class: 'sr-only' }, 'Aller à une partie du PPA'), jump),
         historyButton),
+      steps.el,
       notice,
       banner,
       rightsNotice,
       toast,
       problemsSummary,
-      h('div', { class: 'editor-layout' }, nav, formRoot, aside)))
+      h('div', { class: 'editor-layout' }, nav, formRoot, aside))
+    root.append(page)
 
     // -- save state
+    let wasOffline = false
     const paintSave = (state) => {
       saveState.dataset.state = state
       saveState.textContent = SAVE_LABELS[state] || state
+      if (state === 'offline' && !wasOffline) announce(SAVE_LABELS.offline)
+      else if (state === 'saved' && wasOffline) announce('Connexion rétablie : vos modifications sont enregistrées.')
+      else if (state === 'closed') announce(SAVE_LABELS.closed)
+      if (state === 'offline') wasOffline = true
+      else if (state === 'saved' || state === 'readonly' || state === 'closed') wasOffline = false
     }
     pageScope.add(session.on('state', paintSave))
     paintSave(session.saveState)
@@ -223,10 +255,20 @@ export function mountEditor (root, { ppaId }) {
         h('ul', {}, [...blocking, ...warnings].map((p) => h('li', { dataset: { severity: p.severity || 'bloquant' } }, h('button', {
           type: 'button',
           class: ['link', isBlocking(p) ? null : 'problem--warning'],
-          on: { click: () => problems.focus(p.path) }
+          on: {
+            click: () => {
+              // a closed section builds its fields when opened
+              if (openSection(sectionOfProblem(p.path))) requestAnimationFrame(() => problems.focus(p.path))
+              else problems.focus(p.path)
+            }
+          }
         }, problemText(p))))))
     }
     pageScope.add(problems.onChange(paintSummary))
+    const paintStep = debounce(() => steps.paint(lifeStep(ppa, session.roots, problems.problems || [])), 300)
+    pageScope.add(problems.onChange(() => paintStep()))
+    session.doc.on('update', paintStep)
+    pageScope.add(() => { paintStep.cancel(); session.doc.off('update', paintStep) })
     let problemsSeq = 0
     const refreshProblems = debounce(async () => {
       if (!problemsOk) return
@@ -259,7 +301,11 @@ export function mountEditor (root, { ppaId }) {
       if (root === 'objectifs') return !AVENANT_OBJECTIF_FIELDS.has(key ?? '') || !id
       return fieldKey === 'projet/date_debut'
     }
+    const undo = mountUndo({ doc: session.doc, roots: session.roots, canWrite: () => mode !== 'read' && !session.readOnlyReason })
+    pageScope.add(() => undo.destroy())
+    toast.after(undo.el)
     const ctx = {
+      undoable: undo.undoable,
       doc: session.doc,
       roots: session.roots,
       session,
@@ -296,11 +342,13 @@ export function mountEditor (root, { ppaId }) {
     }
     if (session.loaded) renderFormNow()
     pageScope.add(session.on('loaded', renderFormNow))
+    pageScope.add(session.on('loaded', () => paintStep()))
+    if (session.loaded) paintStep()
     if (locked && me) {
       // edits typed offline on this device before the PPA was validated can no longer be stored
       const check = () => orphanedLocalEdits(me.id, ppaId, session.doc).then((orphaned) => {
         if (orphaned) banner.before(h('p', { class: 'notice', role: 'alert' }, 'Des modifications faites hors ligne sur cet appareil n\'ont pas pu être enregistrées : le PPA a été validé entre-temps.'))
-      }).catch(() => {})
+      }).catch(() => {}).finally(() => { page.dataset.localCopy = 'checked' })
       if (session.loaded) check()
       else pageScope.add(session.on('loaded', check))
     }

@@ -4,7 +4,7 @@
 // downloads in every export format.
 import { api, ApiError, download } from '../api.js'
 import { getMe } from '../auth.js'
-import { openDialog } from '../dialog.js'
+import { confirmDialog, openDialog } from '../dialog.js'
 import { announce, formatDate, formatDateTime, h, replace, uid } from '../dom.js'
 import {
   ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, MEASURE_LABELS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
@@ -31,6 +31,18 @@ function shortHash (hash) {
 function authorsOf (version) {
   const names = version.authors.map((a) => version.author_names[a] || null).filter(Boolean)
   return names.length ? names.join(', ') : (version.created_by_name || '')
+}
+
+/** "v4 · Version validée n°1 — label": the validated series' rank once, and a label only when
+ * it says more than the kind (the server's "v1 - version validée" repeats it). */
+export function versionTitle (version) {
+  const kind = `v${version.number} · ${VERSION_KIND_LABELS[version.kind] || version.kind}`
+  const rank = version.kind === 'validated' ? version.series_rank : version.kind === 'avenant' ? version.avenant_number : null
+  const redundant = version.kind === 'validated' && /^v\d+ - version validée$/.test(version.label || '')
+  return {
+    kind: rank ? `${kind} n°${rank}` : kind,
+    label: version.label && !redundant ? version.label : ''
+  }
 }
 
 const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' })
@@ -117,6 +129,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         class: 'btn btn--ghost btn--danger-text',
         on: {
           click: async () => {
+            if (!(await confirmAbandon())) return
             await run("Abandon de l'avenant", () => api(`/api/ppas/${encodeURIComponent(ppaId)}/avenant/abandon`, { method: 'POST' }))
             reload("Avenant abandonné : le PPA validé reste en vigueur.")
           }
@@ -153,9 +166,33 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
       buttons.length ? h('div', { class: 'history-buttons' }, buttons) : null)
   }
 
+  // Abandoning an avenant takes its changes out of the live document (the draft stays in the
+  // history as a checkpoint): the question names each change and who wrote it.
+  async function confirmAbandon () {
+    const pending = await run("Vérification de l'avenant en cours", () => api(`/api/ppas/${encodeURIComponent(ppaId)}/avenant/pending`))
+    setStatus('')
+    const names = (authors) => [...new Set(authors.map((a) => a.name || a.author))]
+    const everyone = names(pending.items.flatMap((item) => item.authors))
+    const base = `la version validée v${pending.base_version.number}`
+    const n = pending.items.length
+    const message = n
+      ? `Abandonner l'avenant retire du document ${n === 1 ? 'la modification faite' : `les ${n} modifications faites`} depuis ${base}${everyone.length ? `, écrites par ${everyone.join(', ')}` : ''}. Le document revient à ${base} ; le brouillon de l'avenant reste consultable dans l'historique.`
+      : `Aucune modification depuis ${base} : le document reste tel qu'il a été validé.`
+    const details = n
+      ? h('ul', { class: 'lost-changes' }, pending.items.map((item) => {
+        const by = names(item.authors)
+        return h('li', {}, item.description, by.length ? h('span', { class: 'muted' }, ` — par ${by.join(', ')}`) : null)
+      }))
+      : null
+    return confirmDialog(message, { title: "Abandonner l'avenant ?", confirmLabel: "Abandonner l'avenant", danger: true, details })
+  }
+
   function paintCompare () {
     if (versions.length < 2) { replace(compare); return }
-    const options = () => versions.slice().reverse().map((v) => h('option', { value: String(v.number) }, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}${v.label ? ` · ${v.label}` : ''}`))
+    const options = () => versions.slice().reverse().map((v) => {
+      const title = versionTitle(v)
+      return h('option', { value: String(v.number) }, `${title.kind}${title.label ? ` · ${title.label}` : ''}`)
+    })
     const fromId = uid('from')
     const toId = uid('to')
     // a refresh keeps what the user chose
@@ -179,9 +216,9 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   function paintList () {
     replace(list, versions.slice().reverse().map((v) => {
       const exportsId = uid('exp')
+      const title = versionTitle(v)
       return h('li', { class: 'version', dataset: { number: String(v.number), kind: v.kind } },
-        h('p', { class: 'version__title' }, h('strong', {}, `v${v.number} · ${VERSION_KIND_LABELS[v.kind] || v.kind}`),
-          v.avenant_number ? ` n°${v.avenant_number}` : '', v.label ? ` — ${v.label}` : ''),
+        h('p', { class: 'version__title' }, h('strong', {}, title.kind), title.label ? ` — ${title.label}` : ''),
         h('p', { class: 'version__meta' },
           formatDateTime(v.created_at), authorsOf(v) ? ` · ${authorsOf(v)}` : '',
           v.next_review ? ` · prochaine révision : ${formatDate(v.next_review)}` : ''),
@@ -326,9 +363,15 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const problems = h('div', { class: 'validation-problems' })
         // Blocking problems disable the button (the server refuses them anyway: 409); those
         // "à vérifier" are shown and do not block.
+        let checked = false
         const showProblems = (list) => {
+          checked = true
           const { blocking, warnings } = bySeverity(list)
           submit.disabled = blocking.length > 0
+          // a disabled button says why (its accessible description, and shown beside it)
+          reason.textContent = blocking.length
+            ? `Validation impossible tant que ${blocking.length === 1 ? 'le point bloquant ci-dessus reste' : `les ${blocking.length} points bloquants ci-dessus restent`} à corriger.`
+            : ''
           replace(problems,
             blocking.length
               ? h('div', { class: 'warning blocking', role: 'alert', dataset: { severity: 'bloquant' } },
@@ -359,8 +402,16 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const pDate = h('input', { id: uid('pdate'), type: 'date', value: today() })
         const pMotif = h('textarea', { id: uid('pmot'), rows: '2' })
         const error = h('div', { class: 'form-error', role: 'alert' })
-        const submit = h('button', { type: 'submit', class: 'btn btn--primary' }, avenant ? "Valider définitivement l'avenant" : 'Valider définitivement')
-        api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then(showProblems).catch(() => {})
+        const reason = h('p', { id: uid('why'), class: 'submit-reason', role: 'status' }, 'Vérification des points à corriger…')
+        // disabled until the problems are known; the server refuses blocking ones anyway (409)
+        const submit = h('button', { type: 'submit', class: 'btn btn--primary', disabled: true, 'aria-describedby': reason.id }, avenant ? "Valider définitivement l'avenant" : 'Valider définitivement')
+        api(`/api/ppas/${encodeURIComponent(ppaId)}/problems`).then(showProblems).catch(() => {
+          if (checked) return
+          submit.disabled = false
+          reason.textContent = ''
+        })
+        // the problems change while the dialog is open (a colleague completes the PPA)
+        const stopWatching = ctx.problems.onChange((list) => { if (document.contains(form)) showProblems(list); else stopWatching() })
         // The legal representative's agreement (rule 3): shown when the cercle holds one.
         const rMember = h('select', { id: uid('rmem') })
         const rTemoin = h('input', { id: uid('rtem'), type: 'text' })
@@ -400,6 +451,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             field('Date', pDate)),
           rWrap,
           error,
+          reason,
           h('div', { class: 'dialog__actions' },
             h('button', { type: 'button', class: 'btn', on: { click: () => close(null) } }, 'Annuler'),
             submit))
