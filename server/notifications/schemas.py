@@ -103,3 +103,11 @@ class PreferencesUpdate(TextInput):
         Field(default_factory=list, max_length=100)
     )
     """Natures back to the defaults of your role."""
+
+    @field_validator("reset")
+    @classmethod
+    def _known_natures(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in NATURES]
+        if unknown:
+            raise ValueError(f"nature inconnue : {unknown[0]!r} (voir la liste des natures)")
+        return value
