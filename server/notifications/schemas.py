@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from server.models.notifications import Channel, Frequency
 from server.notifications.natures import NATURES
 from server.text_input import TextInput
+
+NATURE_CODES: list[JsonValue] = list(NATURES)
+"""The registry's codes, stated in the OpenAPI schema (any other is refused)."""
 
 EMAIL_PATTERN = r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$"
 
@@ -43,7 +46,7 @@ class MarkRead(TextInput):
 
     ids: list[Annotated[str, Field(max_length=36)]] = Field(default_factory=list, max_length=500)
     """The notices to mark read (yours; others are ignored)."""
-    all: bool = False
+    all: bool = Field(default=False, strict=True)
     """Mark every notice read."""
 
 
@@ -54,7 +57,7 @@ class UnreadCount(BaseModel):
 class NaturePreference(TextInput):
     model_config = ConfigDict(extra="forbid")
 
-    nature: str = Field(max_length=60)
+    nature: str = Field(max_length=60, json_schema_extra={"enum": NATURE_CODES})
     channels: list[Channel] = Field(max_length=3)
     frequency: Frequency
 
@@ -96,5 +99,15 @@ class PreferencesUpdate(TextInput):
     """Where emails go (``null``: no email)."""
     natures: list[NaturePreference] = Field(default_factory=list, max_length=100)
     """Your choice per nature (natures not listed keep their current setting)."""
-    reset: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=100)
+    reset: list[Annotated[str, Field(max_length=60, json_schema_extra={"enum": NATURE_CODES})]] = (
+        Field(default_factory=list, max_length=100)
+    )
     """Natures back to the defaults of your role."""
+
+    @field_validator("reset")
+    @classmethod
+    def _known_natures(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in NATURES]
+        if unknown:
+            raise ValueError(f"nature inconnue : {unknown[0]!r} (voir la liste des natures)")
+        return value
