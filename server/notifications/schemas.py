@@ -58,7 +58,7 @@ class NaturePreference(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     nature: str = Field(max_length=60, json_schema_extra={"enum": NATURE_CODES})
-    channels: list[Channel] = Field(max_length=3)
+    channels: list[Channel] = Field(max_length=3, json_schema_extra={"uniqueItems": True})
     frequency: Frequency
 
     @field_validator("nature")

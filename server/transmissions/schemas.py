@@ -6,9 +6,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.people.schemas import MSS_ADDRESS_PATTERN
+from server.text_input import TextInput
 
 
-class _Schema(BaseModel):
+class _Schema(TextInput):
     model_config = ConfigDict(extra="forbid")
 
 

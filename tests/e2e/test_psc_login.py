@@ -60,16 +60,16 @@ def test_a_professional_logs_in_and_out_with_psc(
     page = context.new_page()
     page.goto(f"{rp.url}/#/ppa/{demo['ppa_id']}")
     page.get_by_role("link", name=PSC_BUTTON).click()
-    provider_login(page, "f:psc:coordinatrice")
+    provider_login(page, "f:psc:psychologue")
 
     # back in the editor, on the PPA asked for, as the professional of that RPPS
     expect(page).to_have_url(re.compile(rf"^{re.escape(rp.url)}/#/ppa/{demo['ppa_id']}$"))
     expect(page.locator(".ppa-form")).to_have_attribute("aria-busy", "false")
     header = page.locator("#app-header")
-    expect(header).to_contain_text("Claire Durand")
+    expect(header).to_contain_text("Sophie Lefèvre")
     practice = header.locator(".practice")
     practice.locator("summary").click()
-    expect(practice).to_contain_text("Foyer d'accueil médicalisé Les Tilleuls")
+    expect(practice).to_contain_text("SAVS Horizon")
     assert page.evaluate("() => document.cookie") == ""  # HttpOnly: nothing for scripts
     assert page.evaluate("() => Object.keys(sessionStorage).filter(k => k.includes('token'))") == []
 

@@ -57,6 +57,13 @@ def world(
                 },
             )
             assert response.status_code == 200, response.text
+        # the demo's coordinator has an email too: in the app only for this nature, so that
+        # the nurse and the aidant are the digests' only recipients
+        response = ms.api_as("coordinatrice").put(
+            "/api/me/notification-preferences",
+            json={"natures": [{"nature": NATURE, "channels": ["app"], "frequency": "immediate"}]},
+        )
+        assert response.status_code == 200, response.text
         cercle = build_cercle(ms.api_as, ms.demo)
         settings = NotificationSettings(
             smtp_host="127.0.0.1",

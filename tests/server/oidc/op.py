@@ -75,7 +75,7 @@ def accounts() -> dict[str, dict[str, Any]]:
     """The provider's accounts, by ``sub``: two demo professionals and one unknown here."""
     pros = {pro.key: pro for pro in PROFESSIONALS}
     result: dict[str, dict[str, Any]] = {}
-    for key, profession in (("infirmier", "60"), ("coordinatrice", "99")):
+    for key, profession in (("infirmier", "60"), ("psychologue", "93")):
         pro = pros[key]
         assert pro.rpps is not None
         result[f"f:psc:{key}"] = {
