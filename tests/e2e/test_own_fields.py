@@ -34,7 +34,11 @@ def test_person_and_aidant_edit_only_their_own_fields(
     editable = page.locator(".ppa-form [data-field]:has(textarea, input, select)")
     keys = editable.evaluate_all("els => els.map(e => e.dataset.field)")
     expected = {f"attentes/{a['id']}/{k}" for a in own for k in ("origine", "texte")}
-    expected |= {f"objectifs/{o['id']}/avis_usager" for o in before["objectifs"]}
+    expected |= {
+        f"objectifs/{o['id']}/{k}"
+        for o in before["objectifs"]
+        for k in ("avis_usager", "accord_usager")
+    }
     expected |= {f"actions/{a['id']}/avis_usager" for a in before["actions"]}
     assert set(keys) == expected
     for key in ("projet/titre", "projet_de_vie", f"attentes/{pro[0]['id']}/texte"):

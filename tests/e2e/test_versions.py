@@ -17,6 +17,7 @@ from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
 from tests.e2e.test_read_only import EDIT_CONTROLS, force_write
 from tests.server.versions.helpers import PERSON_ACCORD
+from versions.lifecycle import AVENANT_OBJECTIF_FIELDS
 
 pytestmark = pytest.mark.browser
 
@@ -161,12 +162,13 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     expect(claire.locator(".badges")).to_contain_text("Avenant en préparation")
     expect(claire.locator(".banner--locked")).to_have_count(0)
     # besoins are frozen in an avenant, objectives but for their follow-up (status, the
-    # person's opinion, due date: three controls each); actions are not
+    # person's opinion and agreement, due date, evaluation: one control per field of
+    # AVENANT_OBJECTIF_FIELDS); actions are not
     expect(claire.locator("#objectifs .notice")).to_contain_text("Avenant en cours")
     objectifs = len(content_of(api, ppa_id)["objectifs"])
     expect(
         claire.locator("#objectifs textarea, #objectifs input, #objectifs select")
-    ).to_have_count(3 * objectifs)
+    ).to_have_count(len(AVENANT_OBJECTIF_FIELDS) * objectifs)
     expect(claire.locator('#objectifs [data-field$="/titre"] input')).to_have_count(0)
     expect(claire.locator('#objectifs [data-field$="/description"] textarea')).to_have_count(0)
     expect(claire.locator("#besoins button:not(.section-toggle)")).to_have_count(0)

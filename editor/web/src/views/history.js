@@ -421,9 +421,9 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         const rWrap = h('fieldset', { class: 'accord', hidden: true }, h('legend', {}, ACCORD_TYPE_LABELS.representant),
           field('Représentant légal (membre du cercle)', rMember),
           radios(rName, 'Mode', Object.entries(ACCORD_MODE_LABELS), 'signe'),
-          field('Témoin (accord oral)', rTemoin),
-          field('Motif (refus ou accord non sollicité)', rMotif),
-          field('Date', rDate))
+          field('Témoin (accord oral du représentant)', rTemoin),
+          field('Motif du représentant (refus ou accord non sollicité)', rMotif),
+          field("Date de l'accord du représentant", rDate))
         if (person) {
           api(`/api/persons/${encodeURIComponent(person.id)}/cercle`).then((members) => {
             const reps = members.filter((m) => m.kind === 'legal_representative' && !m.opposed)
