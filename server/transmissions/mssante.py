@@ -70,12 +70,15 @@ def _connect(settings: TransmissionSettings, context: ssl.SSLContext) -> smtplib
     if settings.mss_smtp_tls == "implicit":
         return smtplib.SMTP_SSL(host, settings.mss_smtp_port, timeout=timeout, context=context)
     smtp = smtplib.SMTP(host, settings.mss_smtp_port, timeout=timeout)
-    smtp.ehlo()
-    if not smtp.has_extn("starttls"):
-        smtp.close()
-        raise smtplib.SMTPNotSupportedError("STARTTLS not offered: refusing to send in clear")
-    smtp.starttls(context=context)
-    smtp.ehlo()
+    try:
+        smtp.ehlo()
+        if not smtp.has_extn("starttls"):
+            raise smtplib.SMTPNotSupportedError("STARTTLS not offered: refusing to send in clear")
+        smtp.starttls(context=context)
+        smtp.ehlo()
+    except BaseException:
+        smtp.close()  # a refused handshake (wrong CA, no client certificate) leaves no socket
+        raise
     return smtp
 
 

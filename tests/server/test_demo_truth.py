@@ -4,9 +4,13 @@ revision of last year's PPA, the person's PPA in force (flagged when échu)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import pytest
+
+from tests.server.notifications.support import ModuleServer, module_server
 from versions.timeline import first_ppa_deadline
 
 COORD = "coordinatrice"
@@ -59,7 +63,15 @@ def test_no_pch_for_a_fam_resident_and_a_planned_bilan(api_as: Any, demo: dict[s
     assert "prévu" in content["bilan"]["notes_preparation"]
 
 
-def test_the_draft_revises_last_years_ppa_in_force(api_as: Any, demo: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def own_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleServer]:
+    """A demo of its own: the session's demo person gets PPAs validated by other tests."""
+    with module_server(tmp_path_factory.mktemp("demo-truth")) as ms:
+        yield ms
+
+
+def test_the_draft_revises_last_years_ppa_in_force(own_demo: ModuleServer) -> None:
+    api_as, demo = own_demo.api_as, own_demo.demo
     draft = _draft(api_as, demo)
     history = demo["validated_ppa_id"]
     assert draft["previous_ppa_id"] == history

@@ -157,6 +157,11 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         MEMBERS,
         200,
     ),
+    "GET person timeline": (
+        lambda c, _: ("GET", f"/api/persons/{c.person_id}/timeline", None),
+        MEMBERS,
+        200,
+    ),
     "POST person ppas": (
         lambda c, _: ("POST", f"/api/persons/{c.person_id}/ppas", {"title": "Nouveau"}),
         {COORD, CONTRIB},

@@ -31,7 +31,8 @@ def new_ppa(
     api_as: Any, demo: dict[str, Any], content: PPAContent | None = None, *, problems: int = 0
 ) -> Setup:
     """A fresh person (every role in the cercle) with a draft PPA holding a valid content (or
-    one with that many ``problems`` today)."""
+    one with that many blocking ``problems`` today; warnings, e.g. a trial of the sample that
+    ended when the clock is moved back, do not count)."""
     cercle = build_cercle(api_as, demo)
     content = content or valid_ppa(fresh_ids=True, start=recent_start())
     response = api_as(COORD).post(
@@ -39,7 +40,8 @@ def new_ppa(
         json={"title": "PPA versions", "content": content.model_dump(mode="json")},
     )
     assert response.status_code == 201, response.text
-    assert len(response.json()["problems"]) == problems, response.text
+    blocking = [p for p in response.json()["problems"] if p["severity"] == "bloquant"]
+    assert len(blocking) == problems, response.text
     return Setup(cercle, response.json()["id"], content)
 
 

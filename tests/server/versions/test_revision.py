@@ -30,8 +30,9 @@ def _validated_with_avenant_draft(api_as: Any, demo: dict[str, Any], edit: Edit)
 
 
 def _plan(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Items without their follow-up (status, the person's opinion)."""
-    return [{k: v for k, v in i.items() if k not in ("statut", "avis_usager")} for i in items]
+    """Items without their follow-up (status, the person's opinion, last year's trial)."""
+    follow_up = ("statut", "avis_usager", "date_fin_essai", "decision_essai")
+    return [{k: v for k, v in i.items() if k not in follow_up} for i in items]
 
 
 def test_revision_starts_from_the_last_validated_version(
