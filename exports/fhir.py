@@ -51,15 +51,14 @@ from exports.context import (
 
 Json = dict[str, Any]
 
-TDDUI = "https://interop.esante.gouv.fr/ig/fhir/tddui"
-SD = TDDUI + "/StructureDefinition/"
-CS = TDDUI + "/CodeSystem/"
+# The TDDUI base URLs, once (exports.fhir_followup, which this module builds on).
+TDDUI, SD, CS = follow.TDDUI, follow.SD, follow.CS
 DISCRIMINATOR_EXT = SD + "tddui-discriminator"
 DISCRIMINATOR_CS = CS + "tddui-discriminator"
-CAREPLAN_REF_EXT = SD + "tddui-careplan-reference"
+CAREPLAN_REF_EXT = follow.CAREPLAN_REF_EXT
 TASK_INPUT_ACTION_CS = CS + "tddui-task-input-action"
 TASK_INPUT_PRESTATION_CS = CS + "tddui-task-input-prestation"
-TRE_R390 = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-projet-personnalise"
+TRE_R390 = follow.TRE_R390
 
 ID_PPER = "https://identifiant-medicosocial-projetpersonnalise.esante.gouv.fr"
 ID_BESO = "https://identifiant-medicosocial-besoin.esante.gouv.fr"
