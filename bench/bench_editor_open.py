@@ -49,11 +49,7 @@ def _login(page: Page, base: str, username: str, password: str) -> None:
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
-    try:
-        expect(page.locator("h1")).not_to_have_text("Connexion", timeout=15000)
-    except AssertionError:
-        print(page.locator("main").inner_text())
-        raise
+    expect(page.locator("h1")).not_to_have_text("Connexion", timeout=15000)
 
 
 def _open(page: Page, base: str, ppa_id: str) -> tuple[float, int, int]:
