@@ -60,6 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleServ
             yield ms, gateway
     finally:
         gateway.server.shutdown()
+        gateway.server.server_close()  # shutdown() stops the loop; only this closes the socket
 
 
 def test_mobile_verified_then_sms_without_health_data(world: tuple[ModuleServer, Gateway]) -> None:
