@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -159,6 +159,20 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(matches[min(matches)])) if matches else ""
 
 
+CONTENTION_MARKERS = (
+    "database is locked",  # SQLite: busy timeout elapsed
+    "could not serialize access",  # PostgreSQL serialization failure
+    "deadlock detected",
+    "lock timeout",
+    "canceling statement due to lock timeout",
+)
+
+
+def is_contention(exc: OperationalError) -> bool:
+    """Whether the database refused for lack of a lock (retryable), not because it is broken."""
+    return any(marker in str(exc.orig) for marker in CONTENTION_MARKERS)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -230,6 +244,23 @@ def install_error_handlers(app: FastAPI) -> None:
                 "rien n'a été enregistré.",
             ),
             status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if not is_contention(exc):
+            return await _unexpected(request, exc)
+        # Another writer held the database past the busy timeout (SQLite) or the transaction
+        # lost a lock race (PostgreSQL): rolled back, nothing written; the client may retry.
+        log.warning("http.database_busy", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "Busy",
+                "Le service est momentanément occupé : rien n'a été enregistré. "
+                "Réessayez dans quelques secondes.",
+            ),
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import threading
 import time
@@ -315,3 +316,63 @@ def session_as(
     yield factory
     for api in cache.values():
         api.client.close()
+
+
+# A test that reaches no database (directly or through a fixture, a server it starts or a
+# helper module) gives the same result on every backend: ``./test.sh`` runs it with the first
+# backend only (``PPA_TEST_DB_DEPENDENT_ONLY=1`` on the next ones).
+_DB_FIXTURES = frozenset({"database", "settings", "live_server", "demo", "api_as", "session_as"})
+_DB_MARKERS = (
+    "make_database",
+    "make_settings",
+    "PPA_TEST_DB",
+    "database_url",
+    "LiveServer",
+    "module_server",
+    "live_server",
+    "sqlite",
+    "postgres",
+)
+_source_cache: dict[Path, bool] = {}
+_IMPORTED_TEST_MODULE = re.compile(r"^\s*(?:from|import) (tests(?:\.\w+)+)", re.MULTILINE)
+
+
+def _mentions_database(path: Path) -> bool:
+    if path not in _source_cache:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        _source_cache[path] = any(marker in text for marker in _DB_MARKERS)
+    return _source_cache[path]
+
+
+def _reaches_database(item: pytest.Item, root: Path) -> bool:
+    if _DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    path = Path(item.path)
+    if _mentions_database(path):
+        return True
+    # the conftest files between the test and tests/ (whose own fixtures are listed above)
+    for folder in path.parents:
+        if folder == root:
+            break
+        if _mentions_database(folder / "conftest.py"):
+            return True
+    # the test helpers it imports (``from tests.x.y import ...``)
+    for module in _IMPORTED_TEST_MODULE.findall(path.read_text(encoding="utf-8")):
+        helper = root.parent.joinpath(*module.split(".")).with_suffix(".py")
+        if _mentions_database(helper):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PPA_TEST_DB_DEPENDENT_ONLY") != "1":
+        return
+    root = Path(__file__).parent
+    keep = [item for item in items if _reaches_database(item, root)]
+    dropped = [item for item in items if not _reaches_database(item, root)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -219,7 +219,11 @@ def test_concurrent_validations_across_servers_one_wins(
         setup = new_ppa(api_as, demo)
         token = login(live_server.url, COORD, passwords[COORD])
         urls = [live_server.url, second_server.url] * 3
-        assert _race(urls, token, setup.ppa_id) == [201, 409, 409, 409, 409, 409]
+        winner, *losers = _race(urls, token, setup.ppa_id)
+        # A loser is told the PPA is validated (409) or, when the other process held SQLite
+        # past its busy timeout (a loaded machine), to retry (503): never a 500.
+        assert winner == 201
+        assert set(losers) <= {409, 503}, losers
         numbers = sql(
             database, "SELECT number, kind FROM versions WHERE ppa_id = :id", id=setup.ppa_id
         )
