@@ -248,9 +248,10 @@ def _activities(w: _Lines, inp: ExportInput) -> list[Flowable]:
     for a in inp.content.actions:
         people = [f"Avec {name}." for name in c.people_of(inp, a)] or ["Avec l'équipe."]
         code = pic.theme_of(a.titre, default=pic.STRENGTH)
+        said = w.lines(["Vous avez dit :", *_quoted(a.avis_usager)]) if a.avis_usager else []
         table = _beside(
             [
-                (code, [w.line(action_sentence(a.titre), "h2")]),
+                (code, [w.line(action_sentence(a.titre), "h2"), *said]),
                 (pic.WHEN, w.lines(["Quand :", *when_lines(a)], "h3")),
                 (pic.WHO, w.lines(["Avec qui :", *people], "h3")),
             ]

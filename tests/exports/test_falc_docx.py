@@ -139,11 +139,18 @@ def test_falc_pictograms_are_in_the_pdf_with_their_alternative_text(
 
 
 def test_falc_when_and_with_whom_stand_beside_their_activity(validated: ExportInput) -> None:
-    tables = _activity_tables(build_story(validated))
-    assert len(tables) == len(validated.content.actions)
-    for table, action in zip(tables, validated.content.actions, strict=True):
+    content = validated.content.model_copy(deep=True)
+    content.actions[0].avis_usager = "J'aime bien ce moment avec Karim."
+    inp = validated.model_copy(update={"content": content})
+    tables = _activity_tables(build_story(inp))
+    assert len(tables) == len(content.actions)
+    first = [p.getPlainText() for p in _paragraphs(tables[0]._cellvalues[0][1])]  # type: ignore[attr-defined]
+    assert first[1:] == ["Vous avez dit :", "« J'aime bien ce moment avec Karim. »"]
+    for table, action in zip(tables, content.actions, strict=True):
         rows = [_paragraphs(row[1]) for row in table._cellvalues]  # type: ignore[attr-defined]
         assert rows[0][0].getPlainText() == action_sentence(action.titre)
+        if action.avis_usager:  # her words on the activity, beside it
+            assert rows[0][1].getPlainText() == "Vous avez dit :"
         assert rows[1][0].getPlainText() == "Quand :"
         assert [p.getPlainText() for p in rows[1][1:]] == when_lines(action)
         assert rows[2][0].getPlainText() == "Avec qui :"
