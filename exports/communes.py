@@ -35,19 +35,19 @@ def _names() -> dict[str, str]:
     if not COMMUNES_JSON.is_file():
         return {}
     rows = json.loads(COMMUNES_JSON.read_text(encoding="utf-8"))
-    names: dict[str, str] = {}
-    former: dict[str, str] = {}
-    for kind in KEPT_TYPES:  # a current commune wins over a delegated one with the same code
-        for row in rows:
-            if row.get("type") != kind:
-                continue
-            label = f"{row['nom']} ({row['departement']})"
-            names.setdefault(row["code"], label)
-            for old in row.get("anciensCodes", ()):
-                former.setdefault(old, label)
-    for code, label in former.items():
-        names.setdefault(code, label)
-    return names
+    rank = {kind: i for i, kind in enumerate(KEPT_TYPES)}
+    best: dict[str, tuple[int, str]] = {}
+    for row in rows:  # a current commune wins over a delegated one with the same code
+        order = rank.get(row.get("type", ""))
+        if order is None:
+            continue
+        label = f"{row['nom']} ({row['departement']})"
+        if row["code"] not in best or order < best[row["code"]][0]:
+            best[row["code"]] = (order, label)
+        for old in row.get("anciensCodes", ()):  # former codes rank after every current one
+            if old not in best or order + len(KEPT_TYPES) < best[old][0]:
+                best[old] = (order + len(KEPT_TYPES), label)
+    return {code: label for code, (_, label) in best.items()}
 
 
 def available() -> bool:
