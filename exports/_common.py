@@ -17,7 +17,7 @@ from editor.schema import (
     StatutObjectif,
     TypeMoyen,
 )
-from exports import terminology
+from exports import communes, terminology
 from exports.context import ExportInput
 from exports.local_time import PARIS
 
@@ -251,3 +251,15 @@ def bilan_rows(inp: ExportInput) -> list[tuple[str, str]]:
             rows.append((label, value or "-"))
     rows.append(("Rédigée par", inp.professional_name(b.redige_par) or "-"))
     return rows
+
+
+def birthplace_text(inp: ExportInput) -> str:
+    """The birthplace for a reader: the town's name (with its department), the INSEE code only
+    when the commune table does not know it."""
+    code = inp.person.birthplace_insee
+    if not code:
+        return ""
+    if code.startswith("99"):
+        return f"à l'étranger (code pays INSEE {code})"
+    name = communes.name_of(code)
+    return name if name else f"commune de code INSEE {code}"

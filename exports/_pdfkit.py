@@ -27,6 +27,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
+from exports._pdftags import END, PAGINATION_BEGIN, Node, Recorder, add_structure, tag_story
+
 FONT = "PPASans"
 FONT_BOLD = "PPASans-Bold"
 FONT_ITALIC = "PPASans-Oblique"
@@ -81,6 +83,7 @@ class _NumberedCanvas(Canvas):
     """Canvas that defers page furniture until the page count is known ("Page x / y")."""
 
     furniture: PageFurniture
+    tag_recorder: Recorder | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,6 +104,7 @@ class _NumberedCanvas(Canvas):
     def _draw_furniture(self, total: int) -> None:
         f = self.furniture
         width, height = self._pagesize  # type: ignore[attr-defined]
+        self._code.append(PAGINATION_BEGIN)  # type: ignore[attr-defined]
         self.saveState()
         self.setFont(FONT, f.font_size)
         self.setFillColor(colors.HexColor("#444444"))
@@ -114,11 +118,13 @@ class _NumberedCanvas(Canvas):
         self.drawString(18 * mm, 10 * mm, f.footer)
         self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self.getPageNumber()} / {total}")
         self.restoreState()
+        self._code.append(END)  # type: ignore[attr-defined]
 
 
 def _watermark(text: str) -> Callable[[Canvas, BaseDocTemplate], None]:
     def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
         width, height = doc.pagesize
+        canvas._code.append("/Artifact BMC")  # type: ignore[attr-defined]
         canvas.saveState()
         canvas.setFont(FONT_BOLD, 96)
         canvas.setFillColor(colors.Color(0.88, 0.88, 0.88))
@@ -126,6 +132,7 @@ def _watermark(text: str) -> Callable[[Canvas, BaseDocTemplate], None]:
         canvas.rotate(45)
         canvas.drawCentredString(0, -32, text)
         canvas.restoreState()
+        canvas._code.append(END)  # type: ignore[attr-defined]
 
     return draw
 
@@ -138,8 +145,11 @@ def render(
     pagesize: tuple[float, float] = A4,
     margins_mm: float = 18,
 ) -> bytes:
-    """Lay ``story`` out on A4 pages with ``furniture``; return PDF/A-2b-finished bytes."""
+    """Lay ``story`` out on A4 pages with ``furniture``; return tagged, PDF/A-2b-finished bytes."""
     register_fonts()
+    root = Node("Document")
+    recorder = Recorder()
+    tagged = tag_story(list(story), root)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf,
@@ -169,8 +179,9 @@ def render(
         pass
 
     Bound.furniture = furniture
-    doc.build(list(story), canvasmaker=Bound)
-    return finish_pdfa(buf.getvalue(), meta)
+    Bound.tag_recorder = recorder
+    doc.build(tagged, canvasmaker=Bound)
+    return finish_pdfa(buf.getvalue(), meta, (root, recorder))
 
 
 def _pdf_date(dt: datetime) -> str:
@@ -221,9 +232,12 @@ def _icc_profile() -> bytes:
     return importlib.resources.files("exports").joinpath("data/sRGB.icc").read_bytes()
 
 
-def finish_pdfa(raw: bytes, meta: PdfMeta) -> bytes:
-    """Add XMP (PDF/A-2b identification), sRGB OutputIntent, /Lang and fixed dates to ``raw``."""
+def finish_pdfa(raw: bytes, meta: PdfMeta, tags: tuple[Node, Recorder] | None = None) -> bytes:
+    """Add XMP (PDF/A-2b identification), sRGB OutputIntent, /Lang, fixed dates and (given
+    ``tags``) the structure tree to ``raw``."""
     with pikepdf.open(io.BytesIO(raw)) as pdf:
+        if tags is not None:
+            add_structure(pdf, *tags)
         info = pdf.docinfo
         for key in list(info.keys()):
             del info[key]

@@ -1,8 +1,10 @@
 """The signed-document PDF of a PPA version (French, A4, PDF/A-2b finishing, fonts embedded).
 
-Sections: identity header (INS, structure, version, hash), projet, projet de vie, attentes,
+Sections: identity header (INS, birthplace, structure, version), projet, projet de vie, attentes,
 besoins (SERAFIN-PH code + official label), objectifs each with their actions, weekly schedule,
-moyens, bilan and next review date, accords and signatures. Drafts carry a "BROUILLON" watermark.
+moyens, bilan and next review date, accords and signatures, the content's SHA-256 fingerprint
+last. Tagged PDF (structure tree, see :mod:`exports._pdftags`). Drafts carry a "BROUILLON"
+watermark.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
-    ListFlowable,
     Paragraph,
     Spacer,
     Table,
@@ -66,6 +67,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "h2": ParagraphStyle(
             "h2", parent=base, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceBefore=6
         ),
+        "bullet": ParagraphStyle(
+            "bullet", parent=base, leftIndent=10, bulletIndent=0, bulletFontName=FONT
+        ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5),
         "cellb": ParagraphStyle(
             "cellb", parent=base, fontName=FONT_BOLD, fontSize=8.5, leading=10.5
@@ -77,11 +81,20 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
+def _heading(text: str, st: dict[str, ParagraphStyle]) -> Paragraph:
+    """A subsection of the identity block: drawn as ``h2``, tagged H2 (first level under the
+    title)."""
+    p = _p(text, st["h2"])
+    p.tag_role = "H2"  # type: ignore[attr-defined]
+    return p
+
+
 def _kv(
     rows: list[tuple[str, str]], st: dict[str, ParagraphStyle], widths: tuple[float, float]
 ) -> Table:
     data = [[_p(k, st["cellb"]), _p(v, st["cell"])] for k, v in rows]
     table = Table(data, colWidths=list(widths), hAlign="LEFT")
+    table.tag_kind = "kv"  # type: ignore[attr-defined] # first column: row headers
     table.setStyle(
         TableStyle(
             [
@@ -114,14 +127,11 @@ def _grid(
     return table
 
 
-def _bullets(items: list[str], st: dict[str, ParagraphStyle]) -> ListFlowable:
-    return ListFlowable(
-        [_p(t, st["body"]) for t in items],
-        bulletType="bullet",
-        start="•",
-        leftIndent=10,
-        bulletFontName=FONT,
-    )
+def _bullets(items: list[str], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """A bulleted list: one paragraph per item (tagged L / LI / LBody by ``_pdftags``)."""
+    return [
+        Paragraph(escape(t).replace("\n", "<br/>"), st["bullet"], bulletText="•") for t in items
+    ]
 
 
 class HeadingWithNext(KeepTogether):
@@ -218,14 +228,13 @@ def _identity(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]
     ident = [
         ("Personne accompagnée", c.identity_line(inp)),
         ("Identifiant national de santé", c.ins_line(inp)),
-        ("Lieu de naissance (code INSEE)", inp.person.birthplace_insee),
+        ("Lieu de naissance", c.birthplace_text(inp)),
         (
             "Structure",
             f"{inp.structure.name} - FINESS {inp.structure.finess} - "
             f"{inp.structure.facility_type_label}",
         ),
         ("Version", c.version_line(inp)),
-        ("Empreinte SHA-256", v.content_hash),
         (
             "Période de mise en œuvre",
             c.fr_period(ct.projet.date_debut, ct.projet.date_fin),
@@ -237,12 +246,12 @@ def _identity(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]
     story.append(_kv(ident, st, (48 * mm, 126 * mm)))
     if participation := followup_text.participation_rows(inp):
         story += [
-            _p("Élaboration du projet", st["h2"]),
+            _heading("Élaboration du projet", st),
             _kv(participation, st, (48 * mm, 126 * mm)),
         ]
     if ct.projet.modalite_communication:
         story += [
-            _p("Modalités de communication du projet", st["h2"]),
+            _heading("Modalités de communication du projet", st),
             _p(ct.projet.modalite_communication, st["body"]),
         ]
     return story
@@ -295,7 +304,7 @@ def _objectives(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowabl
     orphans = [a for a in ct.actions if not any(o.id in a.objectif_ids for o in ct.objectifs)]
     if orphans:
         story.append(_p("Actions non rattachées à un objectif", st["h2"]))
-        story.append(_bullets([a.titre for a in orphans], st))
+        story += _bullets([a.titre for a in orphans], st)
     return story
 
 
@@ -319,7 +328,7 @@ def _weekly(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return story
 
 
-_REFUSED_BY = {
+REFUSED_BY = {
     TypeAccord.PERSONNE: "La personne accompagnée",
     TypeAccord.REPRESENTANT: "Son représentant légal",
 }
@@ -334,7 +343,7 @@ def _accords(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         who = TYPE_ACCORD_FR[acc.type]
         if acc.type is not TypeAccord.STRUCTURE and acc.mode is ModeAccord.REFUSE:
             # a refusal is said in words before the table, not only as a cell of it
-            refused = _REFUSED_BY[acc.type] + " a refusé ce projet"
+            refused = REFUSED_BY[acc.type] + " a refusé ce projet"
             story.append(_p(refused + (f" : {acc.reason}" if acc.reason else "."), st["body"]))
         detail = acc.by
         if acc.witness:
@@ -356,26 +365,34 @@ def _accords(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return story
 
 
-def _signatures(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """Who validated the version, and the signature lines."""
+def signature_lines(inp: ExportInput) -> tuple[str, str]:
+    """Who validated the version; the signature line."""
     v = inp.version
-    story: list[Flowable] = []
     signer = inp.legal_authenticator
-    story += [
+    return (
+        f"Validé par {signer.display_name}"
+        + (f", {signer.profession_label}" if signer.profession_label else "")
+        + (f", le {c.fr_datetime(v.validated_at)}" if v.validated_at else " (non validé)"),
+        "Signature de la personne ou de son représentant            Signature du responsable",
+    )
+
+
+def _signatures(inp: ExportInput, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Who validated the version, the signature lines, then the content's fingerprint (at the
+    end: it identifies the version for a check, it is not for the reader of page 1)."""
+    validated, signatures = signature_lines(inp)
+    fingerprint = _p(
+        f"Empreinte SHA-256 du contenu de la version : {inp.version.content_hash}", st["small"]
+    )
+    fingerprint.tag_role = "Empreinte"  # type: ignore[attr-defined]
+    return [
         Spacer(1, 6 * mm),
-        _p(
-            f"Validé par {signer.display_name}"
-            + (f", {signer.profession_label}" if signer.profession_label else "")
-            + (f", le {c.fr_datetime(v.validated_at)}" if v.validated_at else " (non validé)"),
-            st["body"],
-        ),
+        _p(validated, st["body"]),
         Spacer(1, 14 * mm),
-        _p(
-            "Signature de la personne ou de son représentant            Signature du responsable",
-            st["small"],
-        ),
+        _p(signatures, st["small"]),
+        Spacer(1, 8 * mm),
+        fingerprint,
     ]
-    return story
 
 
 def build_story(inp: ExportInput) -> list[Flowable]:
@@ -389,10 +406,8 @@ def build_story(inp: ExportInput) -> list[Flowable]:
 
     story.append(_p("2. Attentes", st["h1"]))
     if ct.attentes:
-        story.append(
-            _bullets(
-                [f"{a.texte} (exprimée par {c.ORIGINE_FR[a.origine]})" for a in ct.attentes], st
-            )
+        story += _bullets(
+            [f"{a.texte} (exprimée par {c.ORIGINE_FR[a.origine]})" for a in ct.attentes], st
         )
     else:
         story.append(_p("Aucune attente renseignée.", st["body"]))
@@ -422,7 +437,7 @@ def build_story(inp: ExportInput) -> list[Flowable]:
 
     story.append(_p("6. Moyens et ressources", st["h1"]))
     if ct.moyens:
-        story.append(_bullets([f"{c.MOYEN_FR[m.type]} : {m.description}" for m in ct.moyens], st))
+        story += _bullets([f"{c.MOYEN_FR[m.type]} : {m.description}" for m in ct.moyens], st)
     else:
         story.append(_p("Aucun moyen renseigné.", st["body"]))
 
@@ -442,7 +457,13 @@ def build_story(inp: ExportInput) -> list[Flowable]:
     return keep_headings_with_next(story, {"h1", "h2"})
 
 
-def pdf_meta(inp: ExportInput, *, title_prefix: str = "PPA", subject: str | None = None) -> PdfMeta:
+def pdf_meta(
+    inp: ExportInput,
+    *,
+    title_prefix: str = "PPA",
+    subject: str | None = None,
+    fingerprint: bool = True,
+) -> PdfMeta:
     """Info/XMP metadata of a PPA document (dates from the version, never the clock)."""
     v = inp.version
     return PdfMeta(
@@ -450,7 +471,8 @@ def pdf_meta(inp: ExportInput, *, title_prefix: str = "PPA", subject: str | None
         author=inp.author.display_name,
         subject=subject
         or f"Projet personnalisé d'accompagnement, {inp.structure.name}, {v.kind.label_fr.lower()}",
-        keywords=f"PPA, SERAFIN-PH, {inp.structure.finess}, sha256:{v.content_hash}",
+        keywords=f"PPA, SERAFIN-PH, {inp.structure.finess}"
+        + (f", sha256:{v.content_hash}" if fingerprint else ""),
         created=v.created_at,
         modified=v.document_date,
     )
@@ -468,7 +490,6 @@ def furniture(
         header_left=f"{label} - {inp.person.display_name}",
         header_right=f"{inp.structure.name} - version {v.number}",
         watermark="BROUILLON" if v.kind.is_draft else None,
-        footer=f"Empreinte {v.content_hash[:16]}…",
         font_size=font_size,
     )
 

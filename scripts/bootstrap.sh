@@ -20,6 +20,16 @@ bootstrap_python() {
     fi
     touch "${stamp}"
   fi
+  bootstrap_cog
+}
+
+bootstrap_cog() {
+  # The commune table (COG) of exports/communes.py: the npm package @etalab/decoupage-administratif,
+  # pinned by exports/data/cog/package-lock.json, read as JSON (no JavaScript runs).
+  local dir=exports/data/cog
+  if [ ! -d "${dir}/node_modules" ] || [ "${dir}/package-lock.json" -nt "${dir}/node_modules" ]; then
+    (cd "${dir}" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
 
 bootstrap_web() {

@@ -235,15 +235,16 @@ def test_the_falc_pdf_says_the_refusal_and_its_reason(validated: ExportInput) ->
     content.objectifs[0].accord_usager = AccordObjectif.DESACCORD
     text = squash(pdf_text(render_falc(_with(validated, content, accords=_accords(refusal)))))
     for said in (
-        "Mon accord",
-        "J'ai dit non à ce projet.",
-        "Pourquoi : je ne veux pas du suivi du soir.",
-        "Je ne suis pas d'accord.",
+        "Votre accord",
+        "Vous avez dit non à ce projet.",
+        "Pourquoi :",
+        "Je ne veux pas du suivi du soir.",
+        "Vous n'êtes pas d'accord avec cet objectif.",
     ):
         assert squash(said) in text
     agreed = squash(pdf_text(render_falc(validated)))
-    assert squash("J'ai dit oui à mon projet.") in agreed
-    assert squash("J'ai dit non") not in agreed
+    assert squash("Vous avez dit oui à votre projet.") in agreed
+    assert squash("Vous avez dit non") not in agreed
 
 
 def test_the_pdf_shows_the_participation_the_bilan_and_the_trial(validated: ExportInput) -> None:

@@ -28,7 +28,8 @@ def test_the_docx_shows_the_recorded_reasons(validated: ExportInput) -> None:
     doc = Document(io.BytesIO(render_docx(_with_reasons(validated))))
     texts = [p.text for p in doc.paragraphs]
     assert f"Pas de projet de vie écrit : {NO_PROJET}" in texts
-    analyse = doc.tables[1].rows[1].cells[3].text
+    besoins = next(t for t in doc.tables if t.rows[0].cells[0].text == "Code SERAFIN-PH")
+    analyse = besoins.rows[1].cells[3].text
     assert analyse.startswith(validated.content.besoins[0].analyse)
     assert analyse.endswith(f"Sans objectif : {NO_OBJECTIF}")
 
