@@ -197,8 +197,11 @@ class CollabService:
         self._task_group.start_soon(lambda: work)
 
     async def _session_end(self, ppa_id: str, authors: Sequence[str]) -> None:
-        for hook in self.session_end_hooks:
-            await hook(ppa_id, authors)
+        # Queued: a thousand rooms unloading together (their clients gone at once) take their
+        # end-of-session checkpoints in turn, not all from the pool at once.
+        async with self.db.queued():
+            for hook in self.session_end_hooks:
+                await hook(ppa_id, authors)
 
     # -- LiveRooms -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Many PPAs at once against one ``ppa serve`` (issue 18): hundreds of rooms joined at the same
-moment on a small connection pool all open (a join waits its turn, never fails), and a SIGKILL
+moment on a small connection pool all open (a join waits its turn, never fails) and, left at
+once, all end their editing session with a checkpoint version; and a SIGKILL
 with fifty rooms writing loses no update that was acknowledged or relayed before it."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from pycrdt import Text
 
-from tests.collab.app import ServeProcess, stored_doc, sync_engine, token_of
+from tests.collab.app import ServeProcess, eventually, stored_doc, sync_engine, token_of
 from tests.collab.live import WsClient
 from tests.collab.test_ws_crash import clock, editing, field, reconnect
 from tests.conftest import DatabaseInfo
@@ -49,6 +50,19 @@ def small_pool(settings: Any, database: DatabaseInfo) -> Iterator[ServeProcess]:
     process.kill()
 
 
+def checkpointed(database: DatabaseInfo, ppa_ids: list[str]) -> int:
+    """How many of ``ppa_ids`` have a version (their end-of-session checkpoint)."""
+    with sync_engine(database) as engine, engine.connect() as conn:
+        count = conn.scalar(
+            sa.text(
+                "SELECT COUNT(DISTINCT ppa_id) FROM versions WHERE kind = 'checkpoint' "
+                "AND ppa_id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"ids": ppa_ids},
+        )
+    return int(count or 0)
+
+
 def live_opens(database: DatabaseInfo, ppa_ids: list[str]) -> int:
     with sync_engine(database) as engine, engine.connect() as conn:
         count = conn.scalar(
@@ -77,11 +91,16 @@ async def test_simultaneous_joins_on_a_small_pool_all_succeed(
             field(client).insert(0, f"room {n}")
         await asyncio.gather(*(c.wait_for(c.saved, within=120) for c in clients))
         assert [c.close_code for c in clients] == [None] * JOINS
+        assert live_opens(database, ppa_ids) == JOINS
+        # Every client leaves at once: the rooms unload together, each ending its editing
+        # session with a checkpoint version, which wait their turn too.
+        await asyncio.gather(*(c.close() for c in clients))
+        await eventually(lambda: checkpointed(database, ppa_ids) == JOINS, within=120)
         log = small_pool.log_text()
         assert "QueuePool limit" not in log
+        assert "session_end_failed" not in log
         assert "Traceback" not in log
         assert token not in log
-        assert live_opens(database, ppa_ids) == JOINS
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         small_pool.stop()
