@@ -1,10 +1,20 @@
 """Live collaboration figures: our server (``ppa serve``: auth, durable update log, relay) against
-pycrdt-websocket 0.16.5, the nearest Python peer, in the same run and on the same load.
+pycrdt-websocket 0.16.5, the nearest Python peer, and the stock node y-websocket 1.5.4 server
+(memory only, the issue 18 baseline), in the same run and on the same load.
 
-Run: ``taskset -c 0 .venv/bin/python bench/bench_collab.py`` (about 10 minutes). Both servers run
-pinned to core 1 (``taskset -c 1``), the load generator to core 0. The peer runs from its own
-venv (``--peer-venv``, default ``/tmp/pycrdt-ws-venv``), created with pip when missing: it is not
-a dependency of this project.
+Run: ``taskset -c 0 .venv/bin/python bench/bench_collab.py`` (about 10 minutes; the commands of
+issue 18 are in bench/README.md). Every server runs pinned to core 1 (``taskset -c 1``), the load
+generator to core 0. The peer runs from its own venv (``--peer-venv``, default
+``/tmp/pycrdt-ws-venv``), created with pip when missing; node y-websocket from bench/node (its
+package.json and lockfile), installed with ``npm ci`` from the npm registry when missing: neither
+is a dependency of this project. The run ends with each server's p99 and CPU per delivery
+against node y-websocket's (the issue's acceptance: within 2x and 1.5x).
+
+Scale-out (``--ours-processes 1,2 --redis-url redis://...``): one server per number, that many
+``ppa serve`` processes sharing a fresh database and Redis, pinned in turn to ``--server-cpus``;
+``--spread clients`` puts each client of a document on the next process (every update crosses
+Redis), ``--spread rooms`` a document's clients on one process. CPU and RSS are those of all the
+processes.
 
 For each scenario of N clients x R updates/s on one fresh document: every client is a pycrdt
 replica speaking the y-websocket protocol over a real socket (a minimal WebSocket client, so that
@@ -62,13 +72,14 @@ import uvloop
 
 from collab_bench.servers import (
     PEER_SERVER,
+    NodeYWebsocket,
     Ours,
     Peer,
     Server,
     cpu_seconds,
     free_port,
+    node_server,
     peer_python,
-    rss_mib,
 )
 from collab_bench.wire import BenchClient, Run
 from editor.collab.protocol import decode_state_vector
@@ -107,6 +118,8 @@ class ScenarioResult:
     """KiB per further idle connection (``manydocs`` only)."""
     load: str = ""
     """The machine's load average (1, 5, 15 min) when the scenario ended."""
+    seconds: float = 0.0
+    """The measured window."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -116,15 +129,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def connect_all(server: Server, document: str, clients: list[BenchClient]) -> None:
+async def connect_all(
+    server: Server, document: str, clients: list[BenchClient], first: int = 0
+) -> None:
     # One client first: pycrdt-websocket 0.16.5 never syncs clients that join a new room at the
     # same moment as the first one (our server has a test for exactly that).
-    batches = [clients[:1]] + [clients[i : i + 25] for i in range(1, len(clients), 25)]
+    indexed = list(enumerate(clients, start=first))
+    batches = [indexed[:1]] + [indexed[i : i + 25] for i in range(1, len(indexed), 25)]
     for batch in batches:
-        await asyncio.gather(
-            *(c.connect(server.host, server.port, server.path(document)) for c in batch)
-        )
-        await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for c in batch))
+        await asyncio.gather(*(c.connect(*server.endpoint(document, index)) for index, c in batch))
+        await asyncio.gather(*(asyncio.wait_for(c.synced.wait(), 60) for _, c in batch))
 
 
 async def connect_documents(
@@ -135,7 +149,7 @@ async def connect_documents(
     names = [server.new_document() for _ in range(documents)]
     groups = [[BenchClient(run, d * n + i) for i in range(n)] for d in range(documents)]
     await asyncio.sleep(1.0)
-    before = rss_mib(server.pid)
+    before = server.rss()
     for start in range(0, documents, 50):
         await asyncio.gather(
             *(
@@ -144,16 +158,16 @@ async def connect_documents(
             )
         )
     await asyncio.sleep(1.0)
-    one = rss_mib(server.pid)
+    one = server.rss()
     for start in range(0, documents, 50):
         await asyncio.gather(
             *(
-                connect_all(server, names[d], groups[d][1:])
+                connect_all(server, names[d], groups[d][1:], first=1)
                 for d in range(start, start + 50)[: documents - start]
             )
         )
     await asyncio.sleep(1.0)
-    every = rss_mib(server.pid)
+    every = server.rss()
     per_room = (one - before) * 1024 / documents
     per_client = (every - one) * 1024 / (documents * (n - 1)) if n > 1 else 0.0
     return groups, per_room - per_client, per_client
@@ -188,17 +202,17 @@ async def scenario(  # noqa: PLR0915 - one measured run, timed step after step
         if delay > 0:
             await asyncio.sleep(delay)
         if cpu_start is None and time.perf_counter() >= window_start:
-            cpu_start = cpu_seconds(server.pid)
+            cpu_start = server.cpu()
             own_start = cpu_seconds(os.getpid())
             steps.clear()
         began = time.perf_counter()
         clients[index].edit()
         steps.append(time.perf_counter() - began)
         heapq.heappush(queue, (at + interval, index))
-    cpu = (cpu_seconds(server.pid) - (cpu_start or 0.0)) / seconds
+    cpu = (server.cpu() - (cpu_start or 0.0)) / seconds
     generator_cpu = (cpu_seconds(os.getpid()) - (own_start or 0.0)) / seconds
     generator_step = max(steps, default=0.0)
-    rss = rss_mib(server.pid)
+    rss = server.rss()
     sent = sum(1 for log in run.sent.values() for _, t in log if run.window[0] <= t < run.window[1])
     final = {cid: log[-1][0] for cid, log in run.sent.items()}
     drain_started = time.perf_counter()
@@ -245,6 +259,7 @@ async def scenario(  # noqa: PLR0915 - one measured run, timed step after step
         per_room,
         per_client,
         " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        seconds,
     )
 
 
@@ -273,7 +288,7 @@ BUILD_LIMIT = 300.0
 
 # One measured scenario, timed step after step: splitting it would scatter the timers.
 async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinResult:  # noqa: PLR0915
-    rss_before = rss_mib(server.pid)
+    rss_before = server.rss()
     run = Run()
     document = server.new_document()
     writers = [BenchClient(run, 1000 + i) for i in range(10)]
@@ -342,12 +357,12 @@ async def late_joiner(server: Server, updates: int, joiners: int) -> LateJoinRes
         assert len(joiner.text) > 0
         joiner.close()
         await asyncio.sleep(0.2)
-    rss_loaded = rss_mib(server.pid)
+    rss_loaded = server.rss()
     for client in [*writers, observer]:
         client.close()
     await server.unloaded(document)
     await asyncio.sleep(2.0)
-    rss_unloaded = rss_mib(server.pid)
+    rss_unloaded = server.rss()
     return LateJoinResult(
         server.name,
         updates,
@@ -371,12 +386,50 @@ def ms(value: float) -> str:
     return f"{value * 1000:.1f}"
 
 
+def cpu_per_delivery(r: ScenarioResult) -> float:
+    """Server CPU microseconds per delivery: per update received by another editor of the
+    same document (node y-websocket also echoes each update to its sender: not counted)."""
+    return r.cpu * r.seconds / r.expected * 1e6 if r.expected else float("nan")
+
+
+def versus(scenarios: list[ScenarioResult]) -> str:
+    """Each server's p99 and CPU per delivery against node y-websocket's in the same run (the
+    issue's acceptance: p99 within 2x, CPU per delivery within 1.5x, no delivery behind)."""
+    lines = [
+        "| [documents x] clients x updates/s | server | p99 / node's | CPU per delivery / "
+        "node's | every delivery received | kept up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for base in scenarios:
+        if base.server != NodeYWebsocket.name:
+            continue
+        for r in scenarios:
+            same = (r.documents, r.clients, r.rate) == (base.documents, base.clients, base.rate)
+            if not same or r is base:
+                continue
+            label = f"{r.clients}x{r.rate:g}"
+            if r.documents > 1:
+                label = f"{r.documents} x {label}"
+            p99 = percentile(r.latencies, 0.99) / percentile(base.latencies, 0.99)
+            cpu = cpu_per_delivery(r) / cpu_per_delivery(base)
+            every = "yes" if len(r.latencies) >= r.expected else f"no ({len(r.latencies)})"
+            # Relayed in the window against what was sent in it (node adds its echoes): a
+            # server that fell behind did its work after the window, so its CPU per delivery
+            # is not measured.
+            kept = r.relayed_per_s * r.seconds >= 0.95 * r.expected
+            lines.append(
+                f"| {label} | {r.server} | {p99:.2f}x | {cpu:.2f}x | {every} | "
+                f"{'yes' if kept else 'no: CPU per delivery not measured'} |"
+            )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
     lines = [
         "| [documents x] clients x updates/s | server | p50 | p95 | p99 | max (ms) | received | "
-        "relayed msg/s | server CPU | server RSS | converged | generator CPU, longest step | "
-        "KiB per idle room / client | load average |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "relayed msg/s | server CPU | CPU µs per delivery | server RSS | converged | "
+        "generator CPU, longest step | KiB per idle room / client | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in scenarios:
         label = f"{r.clients}x{r.rate:g}"
@@ -388,7 +441,8 @@ def report(scenarios: list[ScenarioResult], late: list[LateJoinResult]) -> str:
             f"{ms(percentile(r.latencies, 0.95))} | {ms(percentile(r.latencies, 0.99))} | "
             f"{ms(max(r.latencies, default=float('nan')))} | "
             f"{len(r.latencies)}/{r.expected} | {r.relayed_per_s:,.0f} | {r.cpu:.0%} | "
-            f"{r.rss:.0f} MiB | {'yes' if r.converged else 'no'} | {r.generator_cpu:.0%}, "
+            f"{cpu_per_delivery(r):.1f} | {r.rss:.0f} MiB | "
+            f"{'yes' if r.converged else 'no'} | {r.generator_cpu:.0%}, "
             f"{ms(r.generator_step)} ms | {memory} | {r.load} |"
         )
     lines += [
@@ -414,7 +468,7 @@ async def many_documents(servers: list[Server], args: argparse.Namespace) -> lis
     results: list[ScenarioResult] = []
     for documents in filter(None, args.manydocs.split(",")):
         for server in servers:
-            if server.process is None or server.process.poll() is not None:
+            if not server.running():
                 print(f"{server.name} is not running: {documents} x 3x1 skipped", flush=True)
                 continue
             try:
@@ -430,19 +484,38 @@ async def many_documents(servers: list[Server], args: argparse.Namespace) -> lis
     return results
 
 
+def start_servers(args: argparse.Namespace, work: Path, servers: list[Server]) -> None:
+    """Start the servers of ``--servers`` into ``servers`` (those started are stopped even if a
+    later one fails to start)."""
+    if "ours" in args.servers:
+        for processes in map(int, args.ours_processes.split(",")):
+            servers.append(
+                Ours(
+                    free_port(),
+                    work / f"data-{processes}",
+                    work / f"ours-{processes}.log",
+                    processes=processes,
+                    redis_url=args.redis_url,
+                    cpus=args.server_cpus,
+                    spread=args.spread,
+                )
+            )
+    if "peer" in args.servers:
+        script = work / "peer_server.py"
+        script.write_text(PEER_SERVER)
+        python = peer_python(Path(args.peer_venv))
+        servers.append(Peer(free_port(), python, script, work / "peer.log"))
+    if "node" in args.servers:
+        servers.append(NodeYWebsocket(free_port(), node_server(), work / "node.log"))
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-collab-"))
     servers: list[Server] = []
     scenarios: list[ScenarioResult] = []
     late: list[LateJoinResult] = []
     try:
-        if "ours" in args.servers:
-            servers.append(Ours(free_port(), work / "data", work / "ours.log"))
-        if "peer" in args.servers:
-            script = work / "peer_server.py"
-            script.write_text(PEER_SERVER)
-            python = peer_python(Path(args.peer_venv))
-            servers.append(Peer(free_port(), python, script, work / "peer.log"))
+        start_servers(args, work, servers)
         gc.collect()
         gc.freeze()
         gc.disable()  # a full collection over the received messages would stall the measure
@@ -455,7 +528,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         scenarios += await many_documents(servers, args)
         if args.late_updates:
             for server in servers:
-                if ("ours" if isinstance(server, Ours) else "peer") not in args.late_servers:
+                kind = {Ours: "ours", Peer: "peer"}.get(type(server), "node")
+                if kind not in args.late_servers:
                     continue
                 result_late = await late_joiner(server, args.late_updates, args.joiners)
                 late.append(result_late)
@@ -465,6 +539,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
     print()
     print(report(scenarios, late))
+    comparison = versus(scenarios)
+    if comparison:
+        print()
+        print(comparison)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     else:
@@ -486,10 +564,32 @@ if __name__ == "__main__":
     parser.add_argument("--joiners", type=int, default=5)
     parser.add_argument(
         "--late-servers",
-        default="ours,peer",
+        default="ours,peer,node",
         help="servers of the late-joiner test (pycrdt-websocket takes about 10 minutes)",
     )
-    parser.add_argument("--servers", default="ours,peer")
+    parser.add_argument(
+        "--servers",
+        default="ours,peer,node",
+        help="ours (ppa serve), peer (pycrdt-websocket), node (node y-websocket 1.5.4)",
+    )
+    parser.add_argument(
+        "--ours-processes",
+        default="1",
+        help="ppa serve processes, one server per number (e.g. 1,2; more than 1 needs Redis)",
+    )
+    parser.add_argument("--redis-url", default="", help="PPA_REDIS_URL of our processes")
+    parser.add_argument(
+        "--server-cpus",
+        default="1",
+        help="cores our processes are pinned to, in turn (e.g. 1 or 1,2,3)",
+    )
+    parser.add_argument(
+        "--spread",
+        default="clients",
+        choices=["clients", "rooms"],
+        help="several processes: each client of a document on the next one, or a document's "
+        "clients all on one",
+    )
     parser.add_argument("--peer-venv", default="/tmp/pycrdt-ws-venv")  # noqa: S108 - a cache dir
     parser.add_argument("--json", default="")
     parser.add_argument("--keep", action="store_true", help="keep the data and server logs")

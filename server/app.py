@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         private_data_dir(settings.data_dir)
-        app.state.db = Database(settings.resolved_database_url())
+        app.state.db = Database(settings.resolved_database_url(), settings.pool_sizing())
         app.state.documents = StoredDocumentSource()
         try:
             checkpoints = SessionCheckpoints(app.state)

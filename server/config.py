@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.db import PoolSizing
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PPA_", env_file=".env", extra="ignore")
@@ -17,6 +19,23 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file ppa.sqlite3 in data_dir"
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, description="Database connections each process keeps open"
+    )
+    db_max_overflow: int = Field(
+        default=20, ge=0, description="Connections opened beyond db_pool_size under load"
+    )
+    db_pool_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request waits for a free connection before failing (HTTP 500)",
+    )
+    collab_db_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Connections the collaboration's joins, room loads and write audits hold at "
+        "once (the others wait their turn, never fail); keep it under db_pool_size",
     )
     redis_url: str | None = None
     redis_channel_prefix: str = Field(
@@ -164,6 +183,14 @@ class Settings(BaseSettings):
         description="Directory where every new signed tree head is also written "
         "(sth-<size>.json, atomically) for an operator to sync to a witness",
     )
+
+    def pool_sizing(self) -> PoolSizing:
+        return PoolSizing(
+            self.db_pool_size,
+            self.db_max_overflow,
+            self.db_pool_timeout,
+            self.collab_db_concurrency,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

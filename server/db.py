@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import anyio
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -80,23 +82,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolSizing:
+    """The connection pool of one process (``PPA_DB_POOL_*``, see docs/operations.md)."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 30.0
+    """Seconds a checkout waits for a free connection before failing."""
+    queued: int = 4
+    """Connections the queued work (:meth:`Database.queued`) holds at once, at most."""
+
+
+def create_engine(url: str, pool: PoolSizing | None = None) -> AsyncEngine:
+    pool = pool or PoolSizing()
+    sizing: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.overflow,
+        "pool_timeout": pool.timeout,
+    }
     if url.startswith("sqlite"):
         private_sqlite_file(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        database = make_url(url).database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            sizing = {}  # in memory: one shared connection (StaticPool), not a QueuePool
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **sizing)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_pre_ping=True, **sizing)
     return engine
 
 
 class Database:
     """Holds the engine and session factory for the running app."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSizing | None = None) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        pool = pool or PoolSizing()
+        self.engine = create_engine(url, pool)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns = anyio.Semaphore(max(1, min(pool.queued, pool.size + pool.overflow)))
+        """First come, first served: the work of :meth:`queued` waits here for its turn, for
+        as long as it takes, instead of in the pool's checkout (which fails after its
+        timeout)."""
+
+    @asynccontextmanager
+    async def queued(self) -> AsyncIterator[None]:
+        """Hold one of the few turns of bursty background work (a collaboration join's
+        authorisation and audit, a room load, a live write's audit trace): a thousand clients
+        joining at once wait their turn here, never fail on an exhausted pool, and leave the
+        rest of the pool to the HTTP requests."""
+        async with self._turns:
+            yield
 
     @property
     def is_sqlite(self) -> bool:

@@ -197,8 +197,11 @@ class CollabService:
         self._task_group.start_soon(lambda: work)
 
     async def _session_end(self, ppa_id: str, authors: Sequence[str]) -> None:
-        for hook in self.session_end_hooks:
-            await hook(ppa_id, authors)
+        # Queued: a thousand rooms unloading together (their clients gone at once) take their
+        # end-of-session checkpoints in turn, not all from the pool at once.
+        async with self.db.queued():
+            for hook in self.session_end_hooks:
+                await hook(ppa_id, authors)
 
     # -- LiveRooms -----------------------------------------------------------------------------
 
@@ -302,7 +305,7 @@ class CollabService:
         """Authenticate (bearer ``token``, else the browser session's user) and authorise a
         connection, and audit it; raises :class:`SyncError`."""
         denied: Access | None = None
-        async with self.db.transaction() as session:
+        async with self.db.queued(), self.db.transaction() as session:
             principal = await _principal(session, self.settings, token, session_user)
             if principal is None:
                 raise SyncError(UNAUTHENTICATED_REASON, CloseCode.UNAUTHENTICATED)
@@ -334,7 +337,7 @@ class CollabService:
         of writes on a busy document can hold the single writer lock past the busy timeout."""
         for attempt, delay in enumerate((*TRACE_RETRY_DELAYS, None), start=1):
             try:
-                async with self.db.transaction() as session:
+                async with self.db.queued(), self.db.transaction() as session:
                     trace(
                         session,
                         access.principal,
@@ -368,7 +371,7 @@ class CollabService:
     ) -> None:
         """Trace a connection refused for its foreign ``Origin`` (another site's page)."""
         log.info("collab.refused", ppa=ppa_id[:36], code=int(CloseCode.FORBIDDEN), origin=False)
-        async with self.db.transaction() as session:
+        async with self.db.queued(), self.db.transaction() as session:
             principal = await _principal(session, self.settings, token, session_user)
             ppa = await session.get(PPA, ppa_id) if len(ppa_id) <= 36 else None
             trace(

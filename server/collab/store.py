@@ -461,7 +461,8 @@ class SqlUpdateStore:
             await self._pg.close()
 
     async def load(self, ppa_id: str) -> LoadedDocument:
-        async with self._db.engine.connect() as conn:
+        # Queued: a thousand rooms loading at once wait their turn, not the pool's timeout.
+        async with self._db.queued(), self._db.engine.connect() as conn:
             stored = await _read(conn, ppa_id)
         return LoadedDocument(
             stored.state, [row.data for row in stored.rows], stored.last_seq, stored.locked
