@@ -42,6 +42,7 @@ from server.text_input import install_url_guard
 from server.transmissions.endpoints import router as transmissions_router
 from server.versions_api.content_patch import router as content_router
 from server.versions_api.endpoints import router as versions_router
+from server.versions_api.online_endpoints import router as online_agreement_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
 from server.web.docs import install_docs
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         people_router,
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
+        online_agreement_router,
         ppas_router,
         content_router,
         terminology_router,
