@@ -23,6 +23,7 @@ from server.config import Settings, get_settings
 from server.db import Database
 from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
+from server.exports_api.draft import router as draft_export_router
 from server.exports_api.endpoints import router as exports_router
 from server.fhir.endpoints import router as fhir_router
 from server.fhir.outcome import install_fhir_errors
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         terminology_router,
         audit_router,
         exports_router,
+        draft_export_router,
         esms_router,
         transmissions_router,
         agenda_router,
