@@ -38,7 +38,8 @@ def test_the_draft_pdf_holds_the_live_content_marked_draft(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment;") and disposition.endswith('-brouillon.pdf"')
+    assert disposition.startswith("attachment;")
+    assert disposition.endswith('-brouillon.pdf"')
     assert response.content.startswith(b"%PDF-")
     text = _text(response.content)
     assert "Vivre au bord de la mer avec mon chat." in text
