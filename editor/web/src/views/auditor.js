@@ -76,7 +76,7 @@ export function mountAuditorHome (root) {
     const message = h('p', { class: 'muted', role: 'status' })
     const headingId = `audit-ppa-${ppa.id}`
     return h('article', { class: 'audit-ppa', 'aria-labelledby': headingId },
-      h('h3', { id: headingId }, ppa.title || 'PPA sans titre', ' ',
+      h('h3', { id: headingId }, h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}`, class: 'ppa-link' }, ppa.title || 'PPA sans titre'), ' ',
         h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status)),
       h('div', { class: 'history-buttons' },
         h('button', {
@@ -111,8 +111,7 @@ export function mountAuditorHome (root) {
               }
             }
           }
-        }, 'Télécharger le dossier d\'audit'),
-        h('a', { class: 'btn btn--ghost', href: `#/ppa/${encodeURIComponent(ppa.id)}` }, 'Ouvrir la version validée')),
+        }, 'Télécharger le dossier d\'audit')),
       message,
       historyBox)
   }
