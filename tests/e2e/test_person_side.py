@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import Api
 from tests.e2e.conftest import PageFactory, axe_violations, content_of, wait_saved
+from tests.e2e.test_versions import open_history
 
 pytestmark = pytest.mark.browser
 
@@ -110,6 +111,36 @@ def test_a_refusal_needs_her_words(
         False,
         "Je veux sortir seule.",
     )
+
+
+def test_the_coordinator_validates_with_her_online_answer(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA accord en ligne")
+    aidant = api_as("aidant")
+    assert (
+        aidant.post(f"/api/ppas/{ppa_id}/person-agreement", json={"accord": True}).status_code
+        == 201
+    )
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    panel = open_history(claire)
+    panel.get_by_role("button", name="Valider le PPA").click()
+    dialog = claire.get_by_role("dialog", name="Valider le PPA")
+    online = dialog.get_by_label("Utiliser sa réponse donnée en ligne", exact=False)
+    expect(online).to_be_checked()
+    expect(dialog).to_contain_text("pour Léa")
+    assert axe_violations(claire) == []
+    dialog.get_by_role("button", name="Valider définitivement").click()
+    expect(dialog).to_have_count(0)
+    expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+    coord = api_as("coordinatrice")
+    versions = coord.get(f"/api/ppas/{ppa_id}/versions").json()
+    number = next(v["number"] for v in versions if v["kind"] == "validated")
+    accords = coord.get(f"/api/ppas/{ppa_id}/versions/{number}").json()["accords"]
+    [personne] = [a for a in accords if a["type"] == "personne"]
+    assert personne["mode"] == "oral"
+    assert " pour Léa" in personne["par"]
+    assert personne["recorded_by"] == aidant.get("/api/auth/me").json()["id"]
 
 
 def test_print_shows_the_whole_draft_without_chrome_and_the_draft_pdf(
