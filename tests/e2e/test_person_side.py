@@ -95,6 +95,15 @@ def test_the_person_and_the_aidant_write_and_agree_online(
     assert accord["recorded_by"] == api_as(username).get("/api/auth/me").json()["id"]
 
 
+def test_colleagues_see_the_aidant_writing_for_her(
+    open_as: PageFactory, fresh_ppa: Callable[..., str]
+) -> None:
+    ppa_id = fresh_ppa()
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    open_as("aidant", f"#/ppa/{ppa_id}")
+    expect(claire.locator(".presence__other")).to_contain_text("Emma Martin (sœur) pour Léa")
+
+
 def test_a_refusal_needs_her_words(
     open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
 ) -> None:

@@ -71,7 +71,11 @@ export function mountEditor (root, { ppaId }) {
       persist: mode !== 'read',
       readOnly: mode === 'read' ? reason : null
     })
-    presence = new Presence(session, me)
+    // an aidant writes on the person's behalf: colleagues see "X pour Y" beside the field
+    const presenceUser = role === 'aidant'
+      ? { ...me, display_name: `${me.display_name} pour ${person.first_names.split(/\s+/)[0]}` }
+      : me
+    presence = new Presence(session, presenceUser)
     // Debugging and end-to-end tests drive the live document from page JS through this handle
     // (nothing it allows is beyond what any client can send: the server is the referee).
     window.ppaCollab = { session, presence }
