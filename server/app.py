@@ -23,6 +23,7 @@ from server.config import Settings, get_settings
 from server.db import Database
 from server.errors import install_error_handlers
 from server.esms.endpoints import router as esms_router
+from server.exports_api.draft import router as draft_export_router
 from server.exports_api.endpoints import router as exports_router
 from server.fhir.endpoints import router as fhir_router
 from server.fhir.outcome import install_fhir_errors
@@ -42,6 +43,7 @@ from server.text_input import install_url_guard
 from server.transmissions.endpoints import router as transmissions_router
 from server.versions_api.content_patch import router as content_router
 from server.versions_api.endpoints import router as versions_router
+from server.versions_api.online_endpoints import router as online_agreement_router
 from server.versions_api.service import SessionCheckpoints
 from server.web import install_middleware
 from server.web.docs import install_docs
@@ -112,11 +114,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         people_router,
         cercle_router,
         versions_router,  # before ppas_router: /api/ppas/review-due is not a PPA id
+        online_agreement_router,
         ppas_router,
         content_router,
         terminology_router,
         audit_router,
         exports_router,
+        draft_export_router,
         esms_router,
         transmissions_router,
         agenda_router,

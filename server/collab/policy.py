@@ -1,11 +1,11 @@
 """What a person or their aidant may write live: their own expression fields only.
 
-Those are the ``attentes`` whose ``origine`` is ``personne`` or ``entourage`` (create, edit,
-delete), the ``avis_usager`` of every objectif and action and the ``accord_usager`` of every
-objectif (the person's agreement with it, rule 2 of docs/domain-rules.md). A write is checked
-by applying it to a scratch copy of the document and comparing the content projections without
-those fields: any other difference refuses the whole write
-(:class:`editor.collab.ports.WritePolicy`).
+Those are the ``projet_de_vie`` text (her own words, issue 17 point 8), the ``attentes`` whose
+``origine`` is ``personne`` or ``entourage`` (create, edit, delete), the ``avis_usager`` of every
+objectif and action and the ``accord_usager`` of every objectif (the person's agreement with it,
+rule 2 of docs/domain-rules.md). A write is checked by applying it to a scratch copy of the
+document and comparing the content projections without those fields: any other difference
+refuses the whole write (:class:`editor.collab.ports.WritePolicy`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from server.collab.notices import PpaNoticeCode
 OWN_ORIGINS: Final = frozenset({"personne", "entourage"})
 OWN_FIELDS_NOTICE: Final = Notice(
     PpaNoticeCode.OWN_FIELDS_ONLY,
-    "Vous ne pouvez modifier que vos propres champs (vos attentes, votre avis) : "
+    "Vous ne pouvez modifier que vos propres champs (votre projet de vie, vos attentes, "
+    "votre avis) : "
     "modification refusée et non enregistrée. Rechargez la page pour continuer.",
 )
 INCOMPLETE_NOTICE: Final = Notice(
@@ -38,6 +39,7 @@ def others_fields(doc: Doc[Any]) -> dict[str, Any]:
     content, _problems = doc_to_content_repaired(doc)
     data = content.model_dump(mode="json")
     data["attentes"] = [a for a in data["attentes"] if a["origine"] not in OWN_ORIGINS]
+    data.pop("projet_de_vie", None)
     for root in ("objectifs", "actions"):
         for item in data[root]:
             item.pop("avis_usager", None)

@@ -1,5 +1,6 @@
 """All ORM tables (one module per table family); imported here so metadata is complete."""
 
+from server.models.agreements import OnlineAgreement  # noqa: F401  (person's online agreements)
 from server.models.audit import AuditCheckpointRow, AuditEvent
 from server.models.collab import PPAUpdate
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)

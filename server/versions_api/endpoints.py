@@ -87,7 +87,8 @@ def _summary(version: Version, names: dict[str, str]) -> VersionSummary:
 
 async def _summaries(session: AsyncSession, versions: list[Version]) -> list[VersionSummary]:
     ids = {v.created_by for v in versions} | {a for v in versions for a in v.authors}
-    names = await repository.display_names(session, ids)
+    ppa_id = versions[0].ppa_id if versions else None
+    names = await repository.display_names(session, ids, ppa_id)
     return [_summary(v, names) for v in versions]
 
 
@@ -354,7 +355,7 @@ async def diff_versions(
     newer = await repository.get_readable(session, audit.principal, ppa, to)
     diff, source = await service.diff_versions(session, ppa, older, newer)
     ids = {a.author for item in diff.items for a in item.authors}
-    names = await repository.display_names(session, ids)
+    names = await repository.display_names(session, ids, ppa.id)
     summaries = await _summaries(session, [older, newer])
     await audit.ppa(ppa)
     return DiffRead(
@@ -452,7 +453,7 @@ async def pending_avenant(
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.VALIDATE)
     pending = await service.pending_avenant(session, rt, ppa)
     ids = {a.author for item in pending.diff.items for a in item.authors}
-    names = await repository.display_names(session, ids)
+    names = await repository.display_names(session, ids, ppa.id)
     (base,) = await _summaries(session, [pending.base])
     await audit.ppa(ppa)
     return PendingAvenantRead(

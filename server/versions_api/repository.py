@@ -17,7 +17,8 @@ from server import authz
 from server.auth.principal import Principal
 from server.authz import Capability
 from server.errors import Forbidden, NotFound
-from server.models import PPA, ApiClient, Person, User, Version, VersionAccord
+from server.models import PPA, ApiClient, CercleMember, Person, User, Version, VersionAccord
+from server.models.person import Role
 from versions.chain import (
     VALIDATED_KINDS,
     AccordMode,
@@ -186,8 +187,13 @@ def version_record(version: Version, accords: Sequence[VersionAccord]) -> Versio
     )
 
 
-async def display_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
-    """Display names of users and API clients (``system:*`` ids read "Service ppa-collab")."""
+async def display_names(
+    session: AsyncSession, ids: Iterable[str], ppa_id: str | None = None
+) -> dict[str, str]:
+    """Display names of users and API clients (``system:*`` ids read "Service ppa-collab").
+
+    With ``ppa_id``, the person's aidants read "<aidant> pour <person>": what they write, they
+    write on her behalf (issue 17, point 8)."""
     wanted = {i for i in ids if i}
     names = {i: "Service ppa-collab" for i in wanted if i.startswith("system:")}
     others = wanted - set(names)
@@ -200,4 +206,27 @@ async def display_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
             select(ApiClient.id, ApiClient.name).where(ApiClient.id.in_(others))
         ):
             names[client_id] = name
+    if ppa_id is not None and others:
+        await _on_behalf(session, ppa_id, names, others)
     return names
+
+
+async def _on_behalf(
+    session: AsyncSession, ppa_id: str, names: dict[str, str], user_ids: set[str]
+) -> None:
+    person = await session.scalar(
+        select(Person).join(PPA, PPA.person_id == Person.id).where(PPA.id == ppa_id)
+    )
+    if person is None:
+        return
+    aidants = await session.scalars(
+        select(CercleMember.user_id).where(
+            CercleMember.person_id == person.id,
+            CercleMember.role == Role.AIDANT.value,
+            CercleMember.user_id.in_(user_ids),
+        )
+    )
+    who = f"{person.first_names.split()[0]} {person.used_name or person.birth_family_name}"
+    for user_id in aidants:
+        if user_id is not None and user_id in names:
+            names[user_id] = f"{names[user_id]} pour {who}"

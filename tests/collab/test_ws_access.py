@@ -215,6 +215,8 @@ class TestOwnFields:
         objectif["accord_usager"] = "accord"  # her agreement with the objective (rule 2)
         action = person.doc.get("actions", type=Array)[0]
         action["avis_usager"].insert(0, "Oui. ")
+        # Her projet de vie, in her words (issue 17, point 8).
+        person.doc.get("projet_de_vie", type=Text).insert(0, "Mon projet : ")
         await saved(person)
         await coord.wait_for(lambda: len(coord.doc.get("attentes", type=Array)) == count + 1)
         # ... and may edit or delete an attente of their own kind.
@@ -226,13 +228,14 @@ class TestOwnFields:
         assert content.objectifs[0].avis_usager.startswith("D'accord. ")
         assert content.objectifs[0].accord_usager == "accord"
         assert content.actions[0].avis_usager.startswith("Oui. ")
+        assert content.projet_de_vie.startswith("Mon projet : ")
         assert person.denied == []
         authors = {row.author for row in update_log(database, setup.ppa_id)}
         assert authors == {user_id(api_as, username)}
 
     @pytest.mark.parametrize(
         "change",
-        ["projet_de_vie", "objectif_titre", "attente_professionnel", "relabel_origine", "delete"],
+        ["projet_date", "objectif_titre", "attente_professionnel", "relabel_origine", "delete"],
     )
     async def test_person_writing_outside_own_fields_reaches_nobody(
         self,
@@ -250,8 +253,8 @@ class TestOwnFields:
         rows = len(update_log(database, setup.ppa_id))
         doc = person.doc
         attentes = doc.get("attentes", type=Array)
-        if change == "projet_de_vie":
-            doc.get("projet_de_vie", type=Text).insert(0, "Réécrit ")
+        if change == "projet_date":
+            doc.get("projet", type=Map)["date_fin"] = "2031-01-01"
         elif change == "objectif_titre":
             doc.get("objectifs", type=Array)[0]["titre"].insert(0, "Réécrit ")
         elif change == "attente_professionnel":

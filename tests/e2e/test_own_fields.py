@@ -1,6 +1,6 @@
 """The person and their aidant write only their own fields (server/collab/policy.py): their
-attentes and their opinion (avis) on each objective and action. The UI offers nothing else, and a
-write outside those fields is refused by the server."""
+projet de vie, their attentes and their opinion (avis) on each objective and action. The UI
+offers nothing else, and a write outside those fields is refused by the server."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def test_person_and_aidant_edit_only_their_own_fields(
         for k in ("avis_usager", "accord_usager")
     }
     expected |= {f"actions/{a['id']}/avis_usager" for a in before["actions"]}
+    expected.add("projet_de_vie")  # her own words (issue 17, point 8)
     assert set(keys) == expected
-    for key in ("projet/titre", "projet_de_vie", f"attentes/{pro[0]['id']}/texte"):
+    for key in ("projet/titre", f"attentes/{pro[0]['id']}/texte"):
         expect(page.locator(f'[data-field="{key}"] .ro-value')).to_be_visible()
 
     avis = text_control(page, f"objectifs/{objectif['id']}/avis_usager")

@@ -43,6 +43,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/ppas/{ppa_id}"): {"title": MARKER},
     ("POST", "/api/ppas/{ppa_id}/versions"): {"label": MARKER},
     ("POST", "/api/ppas/{ppa_id}/validate"): {"structure": {"par": MARKER}},
+    ("POST", "/api/ppas/{ppa_id}/person-agreement"): {"accord": False, "motif": MARKER},
     ("POST", "/api/ppas/{ppa_id}/versions/{number}/transmissions"): {"channel": "dmp"},
     ("POST", "/api/ppas/{ppa_id}/versions/{number}/fiche-mdph"): {"dmp": True},
 }

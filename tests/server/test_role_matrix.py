@@ -187,6 +187,26 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
         {COORD, CONTRIB},
         200,
     ),
+    "GET person agreement": (
+        lambda c, _: ("GET", f"/api/ppas/{c.ppa_id}/person-agreement", None),
+        DRAFT_READERS,
+        200,
+    ),
+    "POST person agreement": (
+        lambda c, _: ("POST", f"/api/ppas/{c.ppa_id}/person-agreement", {"accord": True}),
+        {PERSON, AIDANT},
+        201,
+    ),
+    "GET draft pdf": (
+        lambda c, api_as: (
+            "GET",
+            # the PPA of the cercle's person attached to a structure (an export needs one)
+            _version_url(c, api_as, "draft", "pdf").split("/versions/")[0] + "/draft/pdf",
+            None,
+        ),
+        DRAFT_READERS,
+        200,
+    ),
     "GET audit": (lambda c, _: ("GET", f"/api/persons/{c.person_id}/audit", None), {AUDITOR}, 200),
     "GET export pdf (validated)": (
         lambda c, api_as: ("GET", _version_url(c, api_as, "validated", "pdf"), None),

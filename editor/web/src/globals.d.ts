@@ -6,7 +6,7 @@ import type { Presence } from './collab/presence.js'
 declare global {
   interface Window {
     /** The open editor's live session: debugging and end-to-end tests drive it (views/editor.js). */
-    ppaCollab?: { session: CollabSession, presence: Presence }
+    ppaCollab?: { session: CollabSession, presence?: Presence }
   }
 }
 

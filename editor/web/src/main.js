@@ -6,6 +6,8 @@ import { clear, h } from './dom.js'
 import { mountLogin } from './views/login.js'
 import { mountList } from './views/list.js'
 import { mountEditor } from './views/editor.js'
+import { mountPersonView } from './views/person_view.js'
+import { mountAuditorHome } from './views/auditor.js'
 import { forgetLocalCopies } from './collab/session.js'
 import { confirmDialog } from './dialog.js'
 import { forgetPractice, practiceDetails } from './views/practice.js'
@@ -93,6 +95,12 @@ async function route () {
   } else if (hash === '#/notifications') {
     sessionStorage.removeItem('ppa.next')
     cleanup = mountNotificationSettings(main)
+  } else if ((match = /^#\/ppa\/([^/?#]+)\/moi$/.exec(hash))) {
+    sessionStorage.removeItem('ppa.next')
+    cleanup = mountPersonView(main, { ppaId: decodeURIComponent(match[1]) })
+  } else if (hash === '#/audit') {
+    sessionStorage.removeItem('ppa.next')
+    cleanup = mountAuditorHome(main)
   } else if ((match = /^#\/ppa\/([^/?#]+)$/.exec(hash))) {
     sessionStorage.removeItem('ppa.next')
     cleanup = mountEditor(main, { ppaId: decodeURIComponent(match[1]) })

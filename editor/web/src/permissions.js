@@ -41,8 +41,8 @@ export function modeFor (ppa) {
     return {
       mode: 'own',
       reason: role === 'person'
-        ? 'Vous pouvez écrire vos attentes et votre avis sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.'
-        : 'En tant qu\'aidant, vous pouvez écrire les attentes de la personne et de son entourage, et l\'avis de la personne sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.',
+        ? 'Vous pouvez écrire votre projet de vie, vos attentes et votre avis sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.'
+        : 'En tant qu\'aidant, vous pouvez écrire pour la personne son projet de vie, ses attentes et celles de son entourage, et son avis sur chaque objectif et chaque action. Le reste est rédigé par l\'équipe.',
       locked: false
     }
   }
@@ -52,7 +52,7 @@ export function modeFor (ppa) {
 export const OWN_ORIGINS = new Set(['personne', 'entourage'])
 
 /** The person's and aidant's own fields (fieldKey "root/id/key"), as server/collab/policy.py
- * enforces them: the attentes whose origine is "personne" or "entourage" (create, edit, delete,
+ * enforces them: the projet de vie, the attentes whose origine is "personne" or "entourage" (create, edit, delete,
  * origine among those two), the avis_usager of every objectif and action and the accord_usager of
  * every objectif.
  * @param {string} fieldKey
@@ -61,6 +61,7 @@ export const OWN_ORIGINS = new Set(['personne', 'entourage'])
  */
 export function ownFieldWritable (fieldKey, { origine } = {}) {
   const parts = fieldKey.split('/')
+  if (fieldKey === 'projet_de_vie') return true
   if (parts[0] === 'attentes') return OWN_ORIGINS.has(origine) && (parts[2] === 'texte' || parts[2] === 'origine')
   if ((parts[0] === 'objectifs' || parts[0] === 'actions') && parts[2] === 'avis_usager') return true
   if (parts[0] === 'objectifs' && parts[2] === 'accord_usager') return true

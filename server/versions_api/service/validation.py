@@ -21,6 +21,7 @@ from server.ppas import service as ppas_service
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
+from server.versions_api.service import online
 from server.versions_api.service.agreements import RepresentativeInput, agreement_problems
 from server.versions_api.service.claims import (
     RESTORE_IN_PROGRESS,
@@ -42,6 +43,7 @@ from server.versions_api.service.recording import (
     checkpoint_if_changed,
     record_version,
 )
+from versions.canonical import content_hash
 from versions.chain import AccordMode, AccordRecord, AccordType, VersionKind
 from versions.lifecycle import (
     AVENANT_SCOPE_FR,
@@ -62,6 +64,9 @@ class AccordInput:
     temoin: str = ""
     date: date | None = None
     motif: str = ""
+    recorded_by: str | None = None
+    """Who recorded it (default: who validates); the person for her online agreement."""
+    recorded_at: datetime | None = None
 
 
 def _problems_detail(problems: Sequence[dict[str, Any]]) -> str:
@@ -96,6 +101,20 @@ async def validate(
     state = await _lock_room(session, rt, guard, ppa)
     doc_state, at = await _lock_ppa(session, rt, ppa, state)
     content = content_of_state(doc_state)
+    given_online = None
+    if personne is None:
+        given_online = await online.for_validation(session, ppa, content_hash(content))
+        if given_online is not None:
+            row = given_online.row
+            personne = AccordInput(
+                given_online.mode,
+                given_online.par,
+                given_online.temoin,
+                local_day(row.given_at),
+                row.motif,
+                recorded_by=row.given_by,
+                recorded_at=row.given_at,
+            )
     agreements = await agreement_problems(session, ppa, personne is not None, representant)
     base = await _check_content(session, rt, ppa, state, content, local_day(at), agreements)
     await _supersede_previous(session, rt, guard, ppa, at)
@@ -109,6 +128,8 @@ async def validate(
     if base is not None:
         await _as_avenant(session, ppa, new, base, content)
     version = await record_version(session, rt, ppa.id, new, at)
+    if given_online is not None:
+        given_online.row.used_in_version = version.number
     # Published to the structures' software in the same transaction (sent after commit).
     await notify_validated(session, ppa.id, version.number)
     nature = "ppa.validated" if base is None else "ppa.avenant_validated"
@@ -255,8 +276,8 @@ def _accords(
             type=type_,
             mode=accord.mode,
             par=accord.par,
-            recorded_by=principal.id,
-            recorded_at=at,
+            recorded_by=accord.recorded_by or principal.id,
+            recorded_at=accord.recorded_at or at,
             temoin=accord.temoin,
             date=accord.date or validated_on,
             motif=accord.motif,

@@ -14,6 +14,7 @@ import { lockedReasonFor, modeFor, ownFieldWritable } from '../permissions.js'
 import { mountHistory } from './history.js'
 import { lifeStep, lifeSteps } from './lifecycle.js'
 import { mountUndo } from './undo.js'
+import { printTools } from './print.js'
 
 export function mountEditor (root, { ppaId }) {
   const controller = new AbortController()
@@ -33,7 +34,8 @@ export function mountEditor (root, { ppaId }) {
       : 'Impossible d\'ouvrir ce PPA.'
     status.className = 'form-error'
     // never a dead end: the way back to the list of what one may open
-    status.after(h('p', {}, h('a', { href: '#/', class: 'btn' }, 'Retour à l\'accueil : vos personnes et PPA')))
+    status.after(h('p', {}, h('a', { href: '#/', class: 'btn' }, 'Retour à l\'accueil : vos personnes et PPA'),
+      error instanceof ApiError && error.status === 403 ? [' ', h('a', { href: '#/audit', class: 'btn btn--ghost' }, 'Espace audit (si vous auditez ce dossier)')] : null))
   })
 
   async function start () {
@@ -69,7 +71,11 @@ export function mountEditor (root, { ppaId }) {
       persist: mode !== 'read',
       readOnly: mode === 'read' ? reason : null
     })
-    presence = new Presence(session, me)
+    // an aidant writes on the person's behalf: colleagues see "X pour Y" beside the field
+    const presenceUser = role === 'aidant'
+      ? { ...me, display_name: `${me.display_name} pour ${person.first_names.split(/\s+/)[0]}` }
+      : me
+    presence = new Presence(session, presenceUser)
     // Debugging and end-to-end tests drive the live document from page JS through this handle
     // (nothing it allows is beyond what any client can send: the server is the referee).
     window.ppaCollab = { session, presence }
@@ -138,12 +144,24 @@ export function mountEditor (root, { ppaId }) {
     const pending = sessionStorage.getItem(`ppa.notice.${ppaId}`)
     sessionStorage.removeItem(`ppa.notice.${ppaId}`)
     const notice = pending ? h('p', { class: 'notice', role: 'alert' }, pending) : null
+    const printStatus = h('p', { class: 'muted print-status', role: 'status' })
+    const [tools, stopPrint] = printTools(ppaId, {
+      draft: !['esms', 'auditor'].includes(role) && !(ppa.locked || ['validated', 'superseded'].includes(ppa.status)),
+      setStatus: (text) => { printStatus.textContent = text }
+    })
+    pageScope.add(stopPrint)
+    // the person and her aidant have their own page, easy to read (views/person_view.js)
+    const falcLink = ['person', 'aidant'].includes(role)
+      ? h('p', { class: 'notice notice--falc' }, h('a', { href: `#/ppa/${encodeURIComponent(ppaId)}/moi`, class: 'btn btn--primary' },
+        role === 'person' ? 'Mon projet, facile à lire' : `Le projet de ${person.first_names.split(/\s+/)[0]}, facile à lire`))
+      : null
 
     const page = h('div', { class: 'editor-page' },
       h('div', { class: 'editor-head' },
         h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, 'Accueil'), ' › ', personName(person)),
         h('h1', {}, ppa.title, h('span', { class: 'sr-only' }, ` — PPA de ${personName(person)}`)),
-        badges),
+        badges, tools, printStatus),
+      falcLink,
       h('div', { class: 'editor-head__bar' },
         saveState,
         h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),

@@ -436,6 +436,17 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         }
         const sName = uid('smode')
         const pName = uid('pmode')
+        // the person's agreement given online on this very draft (by her, or her aidant for her)
+        const onlineId = uid('online')
+        const useOnline = h('input', { type: 'checkbox', id: onlineId })
+        const onlineLabel = h('label', { for: onlineId })
+        const onlineBox = h('div', { class: 'field field--inline', hidden: true }, useOnline, onlineLabel)
+        api(`/api/ppas/${encodeURIComponent(ppaId)}/person-agreement`).then(({ agreement }) => {
+          if (!agreement?.current) return
+          onlineLabel.textContent = `Utiliser sa réponse donnée en ligne : ${agreement.accord ? 'accord' : 'refus'} de ${agreement.par}, le ${formatDateTime(agreement.given_at)}`
+          useOnline.checked = true
+          onlineBox.hidden = false
+        }).catch(() => {})
         const form = h('form', {},
           problems,
           h('fieldset', { class: 'accord' }, h('legend', {}, `${ACCORD_TYPE_LABELS.structure} (obligatoire)`),
@@ -444,6 +455,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             field('Témoin (accord oral)', sTemoin),
             field('Date', sDate)),
           h('fieldset', { class: 'accord' }, h('legend', {}, `${ACCORD_TYPE_LABELS.personne} (obligatoire)`),
+            onlineBox,
             radios(pName, 'Mode', Object.entries(ACCORD_MODE_LABELS), 'signe'),
             field('Donné (ou refusé) par', pPar),
             field('Témoin (accord oral)', pTemoin),
@@ -459,7 +471,8 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
           event.preventDefault()
           error.textContent = ''
           const sMode = value(form, sName)
-          const pMode = value(form, pName)
+          const online = useOnline.checked && !onlineBox.hidden
+          const pMode = online ? null : value(form, pName)
           const messages = []
           if (!sPar.value.trim()) messages.push("Indiquez qui donne l'accord de la structure.")
           if (sMode === 'oral' && !sTemoin.value.trim()) messages.push("Un accord oral de la structure demande un témoin.")

@@ -4,6 +4,7 @@ import { formatDate, formatDateTime, h } from '../dom.js'
 import { PPA_STATUS_LABELS, personName, roleLabel } from '../labels.js'
 
 const EDIT_ROLES = new Set(['coordinator', 'contributor'])
+const OWN_PAGE_ROLES = new Set(['person', 'aidant'])
 
 export function mountList (root) {
   document.title = 'Mes PPA - PPA collaboratif'
@@ -19,6 +20,14 @@ export function mountList (root) {
 
   async function load () {
     const persons = await api('/api/persons', { signal: controller.signal })
+    // an auditor has an entry page of their own (views/auditor.js): validated PPAs, history,
+    // audit bundle; someone who only audits goes there, others get a link to it
+    const audited = persons.filter((p) => p.my_role === 'auditor')
+    if (audited.length > 0 && audited.length === persons.length) {
+      location.replace('#/audit')
+      return
+    }
+    if (audited.length > 0) status.before(h('p', {}, h('a', { href: '#/audit', class: 'btn' }, 'Espace audit')))
     const ppasByPerson = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/ppas`, { signal: controller.signal })))
     // the timeline (rule 6: first PPA within 6 months of admission, PPA in force, échu); a
     // reader without it (ESMS systems do not use this page) simply sees no line
@@ -32,7 +41,10 @@ export function mountList (root) {
   function personCard (person, ppas, timeline) {
     const headingId = `person-${person.id}`
     const rows = ppas.map((ppa) => h('tr', {},
-      h('th', { scope: 'row' }, h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}`, class: 'ppa-link' }, ppa.title || 'PPA sans titre')),
+      h('th', { scope: 'row' }, h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}`, class: 'ppa-link' }, ppa.title || 'PPA sans titre'),
+        OWN_PAGE_ROLES.has(person.my_role)
+          ? [' ', h('a', { href: `#/ppa/${encodeURIComponent(ppa.id)}/moi`, class: 'ppa-link ppa-link--falc' }, person.my_role === 'person' ? '(mon projet, facile à lire)' : '(facile à lire)')]
+          : null),
       h('td', {}, h('span', { class: `badge badge--${ppa.status}` }, PPA_STATUS_LABELS[ppa.status] || ppa.status),
         ppa.locked ? h('span', { class: 'badge badge--locked' }, 'Verrouillé') : null,
         ppa.echu ? h('span', { class: 'badge badge--echu', title: ppa.echu_reasons.join(' ') }, 'Échu') : null,
