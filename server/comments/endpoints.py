@@ -127,7 +127,7 @@ async def create_thread(
         kind=CommentKind.COMMENT,
         thread_id=None,
         anchor=anchor,
-        body=body.body,
+        body=body.text,
         mentions=mentions,
     )
     return await _thread(audit, ppa, row.id)
@@ -163,7 +163,7 @@ async def reply(
     await _existing(audit, ppa, thread_id)
     mentions = await service.check_mentions(session, ppa.person_id, body.mentions)
     await _add(
-        audit, ppa, kind=CommentKind.REPLY, thread_id=thread_id, body=body.body, mentions=mentions
+        audit, ppa, kind=CommentKind.REPLY, thread_id=thread_id, body=body.text, mentions=mentions
     )
     return await _thread(audit, ppa, thread_id)
 

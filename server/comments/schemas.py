@@ -22,7 +22,7 @@ class CommentCreate(TextInput):
         description="What the thread is about: 'ppa', 'projet/titre', 'objectifs/<id>', "
         "'objectifs/<id>/titre', 'actions/<id>/planning/lieu' (items by id)",
     )
-    body: str = Field(min_length=1, max_length=MAX_BODY)
+    text: str = Field(min_length=1, max_length=MAX_BODY)
     mentions: list[str] = Field(
         default_factory=list,
         max_length=MAX_MENTIONS,
@@ -33,14 +33,14 @@ class CommentCreate(TextInput):
 class ReplyCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=MAX_BODY)
+    text: str = Field(min_length=1, max_length=MAX_BODY)
     mentions: list[str] = Field(default_factory=list, max_length=MAX_MENTIONS)
 
 
 class EntryRead(BaseModel):
     id: str
     kind: str = Field(description="'comment' (the first), 'reply', 'resolve' or 'reopen'")
-    body: str
+    text: str
     author_id: str
     author_name: str | None
     mentions: list[str]

@@ -70,7 +70,7 @@ def _entry(row: PPAComment, names: dict[str, str]) -> EntryRead:
     return EntryRead(
         id=row.id,
         kind=row.kind,
-        body=row.body,
+        text=row.body,
         author_id=row.author_id,
         author_name=names.get(row.author_id),
         mentions=list(row.mentions or []),

@@ -31,7 +31,7 @@ FIELD = "projet/participants_reunion_autres"
 def _thread(c: Cercle, api_as: Any, *, resolved: bool = False) -> str:
     coord = api_as(COORD)
     made = coord.post(
-        f"/api/ppas/{c.ppa_id}/comments", json={"anchor": "projet/titre", "body": "À revoir"}
+        f"/api/ppas/{c.ppa_id}/comments", json={"anchor": "projet/titre", "text": "À revoir"}
     )
     assert made.status_code == 201, made.text
     thread_id: str = made.json()["id"]
@@ -61,7 +61,7 @@ COMMENT_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         lambda c, _: (
             "POST",
             f"/api/ppas/{c.ppa_id}/comments",
-            {"anchor": "projet_de_vie", "body": "Une question"},
+            {"anchor": "projet_de_vie", "text": "Une question"},
         ),
         DRAFT_READERS,
         201,
@@ -70,7 +70,7 @@ COMMENT_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         lambda c, api_as: (
             "POST",
             f"/api/ppas/{c.ppa_id}/comments/{_thread(c, api_as)}/replies",
-            {"body": "Réponse"},
+            {"text": "Réponse"},
         ),
         DRAFT_READERS,
         201,
