@@ -57,8 +57,9 @@ async def list_comments(
         as_of = found.created_at
     threads = await service.read_threads(session, ppa.id, as_of)
     suggestions = await service.read_suggestions(session, ppa.id, as_of)
+    people = await service.mentionable(session, ppa.person_id)
     await audit.ppa(ppa)
-    return CommentsRead(threads=threads, suggestions=suggestions, as_of=as_of)
+    return CommentsRead(threads=threads, suggestions=suggestions, mentionable=people, as_of=as_of)
 
 
 async def _add(

@@ -86,9 +86,17 @@ class SuggestionRead(BaseModel):
     version_number: int | None
 
 
+class Mentionable(BaseModel):
+    user_id: str
+    display_name: str
+
+
 class CommentsRead(BaseModel):
     threads: list[ThreadRead]
     suggestions: list[SuggestionRead]
+    mentionable: list[Mentionable] = Field(
+        description="Members who may be mentioned now: they read the PPA (not opposed, active)"
+    )
     as_of: datetime | None = Field(
         description="With ?version=n: the time of version n; what is shown is as it was then"
     )

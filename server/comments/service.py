@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from server.comments.schemas import EntryRead, SuggestionRead, ThreadRead
+from server.comments.schemas import EntryRead, Mentionable, SuggestionRead, ThreadRead
 from server.errors import InvalidInput
 from server.models import User, Version
 from server.models.comments import CommentKind, PPAComment, PPASuggestion, SuggestionStatus
@@ -136,6 +136,15 @@ async def read_suggestions(
     rows = list(await session.scalars(query.order_by(PPASuggestion.created_at, PPASuggestion.id)))
     names = await names_of(session, [i for r in rows for i in (r.author_id, r.decided_by)])
     return [suggestion_read(r, names, as_of) for r in rows]
+
+
+async def mentionable(session: AsyncSession, person_id: str) -> list[Mentionable]:
+    """Users who may be mentioned: active, unopposed members who read the draft (a member
+    designated as a professional counts for each of the professional's logins)."""
+    found = await notifications.cercle_recipients(session, NATURES[MENTION], person_id)
+    names = await names_of(session, (r.user_id for r in found))
+    people = [Mentionable(user_id=r.user_id, display_name=names.get(r.user_id, "")) for r in found]
+    return sorted(people, key=lambda m: m.display_name)
 
 
 async def check_mentions(session: AsyncSession, person_id: str, mentions: list[str]) -> list[str]:
