@@ -129,3 +129,16 @@ def test_reader_suggests_coordinator_accepts(
         a for a in content_of(api_as(COORD), ppa_id)["actions"] if a["id"] == action["id"]
     )
     assert described["description"] == proposed
+    # the checkpoint the acceptance recorded shows the comments as they were then, read-only
+    as_of = coord_panel.get_by_test_id("comments-as-of")
+    coord.get_by_test_id("comments-button").click()  # closed, then opened: versions read again
+    coord.get_by_test_id("comments-button").click()
+    expect(as_of.locator("option")).not_to_have_count(1)
+    newest = as_of.locator("option").nth(1).get_attribute("value")
+    assert newest
+    as_of.select_option(newest)
+    expect(coord_panel.get_by_role("status").first).to_contain_text(f"à la version {newest}")
+    expect(coord_panel.get_by_label("Nouveau commentaire")).to_be_hidden()
+    expect(coord_panel.locator("article.suggestion").first).to_contain_text("Acceptée")
+    expect(coord_panel.get_by_role("button", name="Accepter")).to_have_count(0)
+    assert axe_violations(coord) == []

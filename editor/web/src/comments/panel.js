@@ -32,6 +32,8 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
   /** @type {{threads: any[], suggestions: any[], mentionable: Array<{user_id: string, display_name: string}>} | null} */
   let data = null
   let seen = new Set()
+  /** the version whose comments are shown ('' = now): as they were when it was recorded */
+  let asOf = ''
 
   const headingId = uid('comments-title')
   const status = h('p', { class: 'muted', role: 'status' })
@@ -42,6 +44,18 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
   const resolvedEl = h('details', { class: 'threads threads--resolved', hidden: true })
   const suggestionsEl = h('div', { class: 'suggestions', 'data-testid': 'suggestions' })
   const suggestSlot = h('div', {})
+  const versionId = uid('as-of')
+  const versionSelect = h('select', { id: versionId, 'data-testid': 'comments-as-of' }, h('option', { value: '' }, 'Maintenant'))
+  const writeArea = h('div', {})
+  versionSelect.addEventListener('change', () => { asOf = versionSelect.value; load() })
+  const paintVersions = async () => {
+    try {
+      const versions = await api(`${base}/versions`)
+      replace(versionSelect, h('option', { value: '' }, 'Maintenant'),
+        [...versions].sort((a, b) => b.number - a.number).map((v) => h('option', { value: String(v.number) }, `À la version ${v.number} (${v.label})`)))
+      versionSelect.value = asOf
+    } catch { /* the list stays "Maintenant" */ }
+  }
 
   const paintTargets = () => {
     const fields = [...formRoot.querySelectorAll('[data-field]')]
@@ -100,7 +114,8 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
 
   function threadView (thread) {
     const first = thread.entries[0]
-    const mayResolve = canDecide || (canComment && first.author_id === me.id)
+    const live = !asOf
+    const mayResolve = live && (canDecide || (canComment && first.author_id === me.id))
     const title = describeAnchor(thread.anchor)
     return h('article', { class: ['thread', thread.resolved ? 'thread--resolved' : null], dataset: { thread: thread.id, anchor: thread.anchor }, 'aria-label': `Fil : ${title}` },
       h('h3', { class: 'thread__anchor' }, title),
@@ -108,7 +123,7 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
         ? h('button', { type: 'button', class: 'link', on: { click: () => goToAnchor(thread.anchor) } }, 'Voir dans le PPA')
         : null,
       h('ul', { class: 'thread__entries' }, thread.entries.map(entryView)),
-      canComment && !thread.resolved
+      live && canComment && !thread.resolved
         ? composer({
           label: `Répondre (fil : ${title})`,
           submitLabel: 'Répondre',
@@ -143,14 +158,22 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
     replace(threadsEl, open.length ? open.map(threadView) : h('p', { class: 'muted' }, 'Aucun commentaire ouvert.'))
     resolvedEl.hidden = closed.length === 0
     replace(resolvedEl, h('summary', {}, `Fils résolus (${closed.length})`), closed.map(threadView))
-    replace(suggestionsEl, suggestionList({ base, suggestions: data.suggestions, canDecide, describe: describeAnchor, onDone: load }))
+    replace(suggestionsEl, suggestionList({ base, suggestions: data.suggestions, canDecide: canDecide && !asOf, describe: describeAnchor, onDone: load }))
+    writeArea.hidden = Boolean(asOf)
+    if (asOf) return
     const pending = data.suggestions.filter((s) => s.status === 'pending').length
     onCount(open.length + pending)
   }
 
   async function load () {
     try {
-      const next = await api(`${base}/comments`)
+      const next = await api(`${base}/comments${asOf ? `?version=${encodeURIComponent(asOf)}` : ''}`)
+      if (asOf) {
+        data = next
+        status.textContent = `Commentaires tels qu'ils étaient à la version ${asOf} (lecture seule).`
+        paint()
+        return
+      }
       const fresh = next.threads.flatMap((t) => t.entries)
         .filter((e) => !seen.has(e.id) && e.author_id !== me.id && (e.kind === 'comment' || e.kind === 'reply'))
       if (data && fresh.length) announce(`${fresh.length > 1 ? `${fresh.length} nouveaux commentaires` : `Nouveau commentaire de ${fresh[0].author_name || 'un membre'}`}.`)
@@ -165,11 +188,12 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
 
   replace(aside,
     h('h2', { id: headingId, tabindex: '-1' }, 'Commentaires et suggestions'),
+    h('p', { class: 'comments-as-of' }, h('label', { for: versionId }, 'Afficher '), versionSelect),
     status,
-    canComment
+    replace(writeArea, canComment
       ? h('section', { class: 'comments-new', 'aria-label': 'Écrire' },
         h('label', { for: targetId }, 'Sur'), targetSelect, targetHint, newThread, suggestSlot)
-      : h('p', { class: 'muted' }, 'Vous lisez les commentaires du cercle ; votre rôle ne permet pas d\'en écrire.'),
+      : h('p', { class: 'muted' }, 'Vous lisez les commentaires du cercle ; votre rôle ne permet pas d\'en écrire.')),
     h('h3', {}, 'Fils ouverts'), threadsEl, resolvedEl,
     h('h3', {}, 'Suggestions'), suggestionsEl)
   aside.setAttribute('aria-labelledby', headingId)
@@ -184,7 +208,7 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
   load()
 
   return {
-    open () { paintTargets() },
+    open () { paintTargets(); paintVersions() },
     refresh: load,
     destroy () {
       stream?.close()
