@@ -62,6 +62,9 @@ def test_comment_mention_reply_resolve_live(
 
     # the coordinator sees it live, without reloading: the count, then the thread
     expect(coord.get_by_test_id("comments-count")).to_have_text(" (1)")
+    # the field says it is discussed (also in the other user's form)
+    field = coord.locator(f'[data-field="{anchor}"]')
+    expect(field).to_have_attribute("data-comments-label", "1 commentaire")
     coord_panel = open_panel(coord)
     coord_thread = coord_panel.locator("article.thread")
     expect(coord_thread).to_contain_text(f"@{coord_name} pouvez-vous préciser ce titre ?")
@@ -82,6 +85,7 @@ def test_comment_mention_reply_resolve_live(
     resolved = reader.locator("#comments-panel details.threads--resolved")
     expect(resolved.locator("summary")).to_have_text("Fils résolus (1)")
     expect(reader.get_by_test_id("comments-count")).to_have_text("")
+    expect(field).not_to_have_attribute("data-comments", "1")
     assert axe_violations(coord) == []
     # the reader may reopen her own thread
     resolved.locator("summary").click()

@@ -4,8 +4,8 @@
 // /api/ppas/{id}/comments, kept live by its Server-Sent Events stream (…/comments/stream):
 // comments live beside the PPA's document, never in it (docs/collaboration.md).
 import { api } from '../api.js'
-import { announce, formatDateTime, h, replace, uid } from '../dom.js'
-import { describeAnchor, goToAnchor, itemOf } from './anchors.js'
+import { announce, debounce, formatDateTime, h, replace, uid } from '../dom.js'
+import { describeAnchor, elementOf, goToAnchor, itemOf } from './anchors.js'
 import { composer } from './composer.js'
 import { suggestionList, suggestForm } from './suggestions.js'
 
@@ -151,8 +151,33 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
         : null)
   }
 
+  // the fields and items with open threads say so in the form (rebuilt forms are marked again)
+  let marks = new Map()
+  const paintMarks = () => {
+    for (const el of formRoot.querySelectorAll('[data-comments]')) {
+      el.removeAttribute('data-comments')
+      el.removeAttribute('data-comments-label')
+    }
+    for (const [anchor, n] of marks) {
+      const el = elementOf(anchor)
+      if (!el || !formRoot.contains(el)) continue
+      el.setAttribute('data-comments', String(n))
+      el.setAttribute('data-comments-label', `${n} commentaire${n > 1 ? 's' : ''}`)
+    }
+  }
+  const remark = debounce(paintMarks, 300)
+  const observer = new MutationObserver((records) => {
+    if (records.some((r) => r.type === 'childList')) remark()
+  })
+  observer.observe(formRoot, { childList: true, subtree: true })
+
   function paint () {
     if (!data) return
+    if (!asOf) {
+      marks = new Map()
+      for (const t of data.threads) if (!t.resolved && t.anchor !== 'ppa') marks.set(t.anchor, (marks.get(t.anchor) || 0) + 1)
+      paintMarks()
+    }
     const open = data.threads.filter((t) => !t.resolved)
     const closed = data.threads.filter((t) => t.resolved)
     replace(threadsEl, open.length ? open.map(threadView) : h('p', { class: 'muted' }, 'Aucun commentaire ouvert.'))
@@ -212,6 +237,8 @@ export function mountComments (aside, { ppaId, role, me, doc, formRoot, onCount 
     refresh: load,
     destroy () {
       stream?.close()
+      observer.disconnect()
+      remark.cancel()
       formRoot.removeEventListener('focusin', pick)
       formRoot.removeEventListener('click', pick)
     }
