@@ -19,8 +19,37 @@ from editor.catalogue import FIELDS, FieldKind
 from editor.layout_rule import ITEM_ROOTS, MAP_ROOTS, NESTED_MAPS, TEXT_ROOTS
 
 WHOLE: Final = "ppa"
-ANCHOR_PATTERN: Final = r"^[a-z_]{2,40}(/[^/\s]{1,64}){0,3}$"
-_ANCHOR = re.compile(ANCHOR_PATTERN)
+ITEM_ID: Final = "[^/]{1,64}"
+"""An item id as the document allows it (1 to 64 characters), without the separator."""
+
+
+def _keys(model: type[BaseModel], text_only: bool) -> str:
+    kinds = FIELDS[model]
+    return "|".join(
+        k for k, kind in kinds.items() if k != "id" and (kind is FieldKind.TEXT or not text_only)
+    )
+
+
+def pattern(*, text_only: bool) -> str:
+    """The exact grammar of anchors (``text_only``: of text fields, what suggestions change),
+    generated from the content model's catalogue: the request schemas state it."""
+    alts = [] if text_only else [WHOLE]
+    alts += list(TEXT_ROOTS)
+    for root, model in MAP_ROOTS.items():
+        alts += ([] if text_only else [root]) + [f"{root}/({_keys(model, text_only)})"]
+    for root, model in ITEM_ROOTS.items():
+        alts += ([] if text_only else [f"{root}/{ITEM_ID}"]) + [
+            f"{root}/{ITEM_ID}/({_keys(model, text_only)})"
+        ]
+        for (owner, key), nested in NESTED_MAPS.items():
+            if owner is model:
+                alts.append(f"{root}/{ITEM_ID}/{key}/({_keys(nested, text_only)})")
+    return "^(" + "|".join(alts) + ")$"
+
+
+ANCHOR_PATTERN: Final = pattern(text_only=False)
+TEXT_FIELD_PATTERN: Final = pattern(text_only=True)
+_ANCHOR = re.compile(r"^[a-z_]{2,40}(/[^/]{1,64}){0,3}$")
 
 
 class AnchorError(ValueError):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.comments.anchors import ANCHOR_PATTERN
+from server.comments.anchors import ANCHOR_PATTERN, TEXT_FIELD_PATTERN
 from server.text_input import TextInput
 
 MAX_BODY = 5000
@@ -59,9 +59,9 @@ class ThreadRead(BaseModel):
 class SuggestionCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(
+    anchor: str = Field(
         max_length=200,
-        pattern=ANCHOR_PATTERN,
+        pattern=TEXT_FIELD_PATTERN,
         description="A text field: 'projet_de_vie', 'projet/titre', 'objectifs/<id>/titre'...",
     )
     text: str = Field(max_length=20000, description="The field's proposed new text")
@@ -69,10 +69,8 @@ class SuggestionCreate(TextInput):
 
 
 class SuggestionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: str
-    path: str
+    anchor: str = Field(description="The text field (items by id)")
     base: str = Field(description="The field's text when the suggestion was made")
     proposed: str
     note: str

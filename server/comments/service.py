@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from server.comments.schemas import EntryRead, Mentionable, SuggestionRead, ThreadRead
-from server.errors import InvalidInput
+from server.errors import Conflict
 from server.models import User, Version
 from server.models.comments import CommentKind, PPAComment, PPASuggestion, SuggestionStatus
 from server.notifications import service as notifications
@@ -119,8 +119,20 @@ async def read_threads(
 def suggestion_read(
     row: PPASuggestion, names: dict[str, str], as_of: datetime | None = None
 ) -> SuggestionRead:
-    read = SuggestionRead.model_validate(row)
-    read.author_name = names.get(row.author_id)
+    read = SuggestionRead(
+        id=row.id,
+        anchor=row.path,
+        base=row.base,
+        proposed=row.proposed,
+        note=row.note,
+        author_id=row.author_id,
+        author_name=names.get(row.author_id),
+        status=row.status,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        created_at=row.created_at,
+        version_number=row.version_number,
+    )
     if as_of is not None and row.decided_at is not None and row.decided_at > as_of:
         read.status, read.decided_by, read.decided_at = SuggestionStatus.PENDING.value, None, None
     read.decided_by_name = names.get(read.decided_by) if read.decided_by else None
@@ -158,13 +170,9 @@ async def check_mentions(session: AsyncSession, person_id: str, mentions: list[s
     }
     outside = [m for m in wanted if m not in members]
     if outside:
-        raise InvalidInput(
-            "mentions : seuls les membres du cercle qui lisent ce PPA peuvent être mentionnés.",
-            extra={
-                "problems": [
-                    {"path": "mentions", "message": "membre inconnu, opposé ou sans accès au PPA"}
-                ]
-            },
+        raise Conflict(
+            "Seuls les membres du cercle qui lisent ce PPA peuvent être mentionnés "
+            "(membre inconnu, opposé ou sans accès)."
         )
     return wanted
 

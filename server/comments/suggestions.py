@@ -52,9 +52,9 @@ def _text_field(path: str) -> Anchor:
     try:
         anchor = parse(path)
     except AnchorError as exc:
-        raise _problem("path", exc.args[0]) from exc
+        raise _problem("anchor", exc.args[0]) from exc
     if not anchor.text:
-        raise _problem("path", "une suggestion porte sur un champ de texte (titre, description…)")
+        raise _problem("anchor", "une suggestion porte sur un champ de texte (titre, description…)")
     return anchor
 
 
@@ -92,16 +92,18 @@ async def create_suggestion(
 ) -> SuggestionRead:
     """Propose a new text for one text field of the draft (or of an avenant being drafted)."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ)
-    anchor = _text_field(body.path)
+    anchor = _text_field(body.anchor)
     if ppa.locked:
         raise Locked(LOCKED)
     current = content_of_state(await read_state(session, rt, ppa.id))
     current_json = current.model_dump(mode="json")
     base = read_text(current_json, anchor)
     if base is None:
-        raise _problem("path", "cet élément n'existe plus dans le PPA")
+        raise Conflict(
+            "Cet élément n'existe plus dans le PPA : la suggestion ne peut pas s'y appliquer."
+        )
     if base == body.text:
-        raise _problem("text", "le texte proposé est identique au texte actuel")
+        raise Conflict("Le texte proposé est identique au texte actuel du champ.")
     _out_of_avenant(ppa, current, _with(current_json, anchor, body.text))
     row = PPASuggestion(
         ppa_id=ppa.id,

@@ -47,7 +47,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ppas/{ppa_id}/versions/{number}/fiche-mdph"): {"dmp": True},
     ("POST", "/api/ppas/{ppa_id}/comments"): {"anchor": "ppa", "text": MARKER},
     ("POST", "/api/ppas/{ppa_id}/comments/{thread_id}/replies"): {"text": MARKER},
-    ("POST", "/api/ppas/{ppa_id}/suggestions"): {"path": "projet/titre", "text": MARKER},
+    ("POST", "/api/ppas/{ppa_id}/suggestions"): {"anchor": "projet/titre", "text": MARKER},
 }
 """A valid body for each route that takes one (an invalid one is refused before any check)."""
 

@@ -44,7 +44,7 @@ def _thread(c: Cercle, api_as: Any, *, resolved: bool = False) -> str:
 def _suggestion(c: Cercle, api_as: Any) -> str:
     made = api_as(READER).post(
         f"/api/ppas/{c.ppa_id}/suggestions",
-        json={"path": FIELD, "text": f"Proposé {uuid.uuid4().hex[:6]}"},
+        json={"anchor": FIELD, "text": f"Proposé {uuid.uuid4().hex[:6]}"},
     )
     assert made.status_code == 201, made.text
     suggestion_id: str = made.json()["id"]
@@ -97,7 +97,7 @@ COMMENT_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         lambda c, _: (
             "POST",
             f"/api/ppas/{c.ppa_id}/suggestions",
-            {"path": FIELD, "text": f"Autre {uuid.uuid4().hex[:6]}"},
+            {"anchor": FIELD, "text": f"Autre {uuid.uuid4().hex[:6]}"},
         ),
         DRAFT_READERS,
         201,

@@ -129,8 +129,8 @@ def test_mention_outside_the_cercle_is_refused(
             f"/api/ppas/{cercle.ppa_id}/comments",
             json={"anchor": "ppa", "text": "Bonjour", "mentions": [who]},
         )
-        assert refused.status_code == 422, refused.text
-        assert refused.json()["problems"][0]["path"] == "mentions"
+        assert refused.status_code == 409, refused.text
+        assert "peuvent être mentionnés" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_kept_with_history_never_exported(
 
 
 def _suggest(api: Api, ppa_id: str, path: str, text: str) -> httpx.Response:
-    return api.post(f"/api/ppas/{ppa_id}/suggestions", json={"path": path, "text": text})
+    return api.post(f"/api/ppas/{ppa_id}/suggestions", json={"anchor": path, "text": text})
 
 
 def test_suggestion_accepted_names_suggester_and_acceptor(
@@ -269,13 +269,13 @@ def test_suggestion_conflicts_and_rejection(cercle: Cercle, api_as: Callable[[st
     content = coord.get(f"/api/ppas/{cercle.ppa_id}").json()["content"]
     assert content["projet"]["modalite_communication"] == "Remis en main propre"
     same = _suggest(api_as(PERSON), cercle.ppa_id, path, "Remis en main propre")
-    assert same.status_code == 422
+    assert same.status_code == 409
     assert "identique" in same.json()["detail"]
     not_text = _suggest(api_as(PERSON), cercle.ppa_id, "projet/date_debut", "2026-01-01")
     assert not_text.status_code == 422
-    assert "champ de texte" in not_text.json()["detail"]
+    assert not_text.json()["problems"][0]["path"] == "anchor"
     gone = _suggest(api_as(PERSON), cercle.ppa_id, "objectifs/absent/titre", "x")
-    assert gone.status_code == 422
+    assert gone.status_code == 409
     assert "n'existe plus" in gone.json()["detail"]
 
 

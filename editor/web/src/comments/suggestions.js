@@ -37,7 +37,7 @@ export function suggestForm ({ base, doc, anchor, onDone }) {
     send.disabled = true
     error.hidden = true
     try {
-      await api(`${base}/suggestions`, { method: 'POST', json: { path: anchor, text: area.value, note: note.value } })
+      await api(`${base}/suggestions`, { method: 'POST', json: { anchor, text: area.value, note: note.value } })
       announce('Suggestion envoyée.')
       await onDone()
     } catch (failure) {
@@ -74,7 +74,7 @@ export function suggestionList ({ base, suggestions, canDecide, describe, onDone
         error.hidden = false
       }
     }
-    const title = describe(s.path)
+    const title = describe(s.anchor)
     return h('article', { class: `suggestion suggestion--${s.status}`, dataset: { suggestion: s.id }, 'aria-label': `Suggestion : ${title}` },
       h('h4', {}, title),
       h('p', { class: 'thread__meta' }, h('strong', {}, s.author_name || 'Un membre'), ` · ${formatDateTime(s.created_at)} · `,
