@@ -19,6 +19,9 @@ from server.auth.browser_session import BrowserSessionMiddleware
 from server.cercle.endpoints import router as cercle_router
 from server.collab import endpoint as collab_endpoint
 from server.collab.service import collaboration
+from server.comments.endpoints import router as comments_router
+from server.comments.live import router as live_comments_router
+from server.comments.suggestions import router as suggestions_router
 from server.config import Settings, get_settings
 from server.db import Database
 from server.errors import install_error_handlers
@@ -117,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         online_agreement_router,
         ppas_router,
         content_router,
+        comments_router,
+        suggestions_router,
+        live_comments_router,
         terminology_router,
         audit_router,
         exports_router,

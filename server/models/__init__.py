@@ -3,6 +3,7 @@
 from server.models.agreements import OnlineAgreement  # noqa: F401  (person's online agreements)
 from server.models.audit import AuditCheckpointRow, AuditEvent
 from server.models.collab import PPAUpdate
+from server.models.comments import PPAComment, PPASuggestion  # noqa: F401  (comments domain)
 from server.models.exports import ExportContext  # noqa: F401  (exports domain tables)
 from server.models.federation import ExternalIdentity, OidcLogin
 from server.models.identity import ApiClient, Professional, Structure, User

@@ -145,6 +145,13 @@ NATURES: Final[dict[str, Nature]] = {
             defaults={COORD: APP_EMAIL_DAILY},
         ),
         Nature(
+            "mention",
+            "Quelqu'un m'a mentionné dans un commentaire",
+            Capability.READ,
+            easy_label="Quelqu'un vous a écrit un message sur votre projet.",
+            defaults={None: APP_EMAIL_NOW},
+        ),
+        Nature(
             "agenda.planning_changed",
             "Le planning d'une action qui me concerne a changé",
             Capability.READ,

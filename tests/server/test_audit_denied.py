@@ -46,6 +46,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ppas/{ppa_id}/person-agreement"): {"accord": False, "motif": MARKER},
     ("POST", "/api/ppas/{ppa_id}/versions/{number}/transmissions"): {"channel": "dmp"},
     ("POST", "/api/ppas/{ppa_id}/versions/{number}/fiche-mdph"): {"dmp": True},
+    ("POST", "/api/ppas/{ppa_id}/comments"): {"anchor": "ppa", "text": MARKER},
+    ("POST", "/api/ppas/{ppa_id}/comments/{thread_id}/replies"): {"text": MARKER},
+    ("POST", "/api/ppas/{ppa_id}/suggestions"): {"anchor": "projet/titre", "text": MARKER},
 }
 """A valid body for each route that takes one (an invalid one is refused before any check)."""
 
@@ -157,6 +160,8 @@ def _url(route: Route, c: Cercle, subject_id: str | None = None) -> str:
         "member_id": c.members["infirmier"],
         "number": "1",
         "format_name": "pdf",
+        "thread_id": "fil-inconnu",
+        "suggestion_id": "suggestion-inconnue",
     }
     if subject_id is not None:
         values[_subject(route.path)[0]] = subject_id

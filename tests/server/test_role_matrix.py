@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from server.people.identifiers import luhn_key
 from tests.conftest import LiveServer
 from tests.factories import recent_start, valid_ppa
+from tests.server.comments.matrix import COMMENT_ROUTES
 from tests.server.exports_api.support import validate
 from tests.server.helpers import Cercle, build_cercle, person_body, random_rpps
 from tests.server.versions.matrix import VERSION_ROUTES
@@ -268,6 +269,7 @@ ROUTES: dict[str, tuple[Callable[[Cercle, Any], Request], set[str], int]] = {
     ),
 }
 ROUTES.update(VERSION_ROUTES)
+ROUTES.update(COMMENT_ROUTES)
 
 
 @pytest.fixture(scope="module")
@@ -602,6 +604,10 @@ EXEMPT: dict[tuple[str, str], str] = {
         "POST",
         "/api/notifications/unsubscribe/{token}",
     ): "RFC 8058 one-click unsubscribe (token): tests/server/notifications/test_email.py",
+    (
+        "GET",
+        "/api/ppas/{ppa_id}/comments/stream",
+    ): "live comments (an endless stream): tests/server/comments/test_comments_api.py",
     ("WS", "/ws/ppa/{ppa_id}"): "WebSocket: every role in tests/collab/test_ws_access.py",
     ("GET", "/"): "the browser editor's page (static, no data)",
     ("MOUNT", "/assets"): "the browser editor's static files (no data)",

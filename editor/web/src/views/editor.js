@@ -15,6 +15,7 @@ import { mountHistory } from './history.js'
 import { lifeStep, lifeSteps } from './lifecycle.js'
 import { mountUndo } from './undo.js'
 import { printTools } from './print.js'
+import { mountComments } from '../comments/panel.js'
 
 export function mountEditor (root, { ppaId }) {
   const controller = new AbortController()
@@ -95,6 +96,13 @@ export function mountEditor (root, { ppaId }) {
     const formRoot = h('div', { class: 'ppa-form', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Chargement du document…'))
     const historyButton = h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'Historique, validation et exports')
     const aside = h('aside', { class: 'side-panel', id: 'history-panel', hidden: true, 'aria-label': 'Historique, validation et exports' })
+    // comments and suggestions (issue 17): every role that reads the PPA's history, esms aside
+    const commentsOk = Boolean(role) && role !== 'esms'
+    const commentsCount = h('span', { class: 'comments-count', 'data-testid': 'comments-count' }, '')
+    const commentsButton = commentsOk
+      ? h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': 'comments-panel', 'data-testid': 'comments-button' }, 'Commentaires', commentsCount)
+      : null
+    const commentsAside = h('aside', { class: 'side-panel side-panel--comments', id: 'comments-panel', hidden: true, 'aria-label': 'Commentaires et suggestions' })
     const nav = h('nav', { class: 'toc', 'aria-label': 'Parties du PPA' },
       h('ul', {}, SECTIONS.map(([id, label]) => h('li', {}, h('a', {
         href: `#/ppa/${encodeURIComponent(ppaId)}`,
@@ -166,6 +174,7 @@ export function mountEditor (root, { ppaId }) {
         saveState,
         h('div', { class: 'presence-wrap' }, h('span', { class: 'presence__label', 'aria-hidden': 'true' }, 'Présents :'), presenceList),
         h('div', { class: 'section-jump' }, h('label', { for: jumpId, class: 'sr-only' }, 'Aller à une partie du PPA'), jump),
+        commentsButton,
         historyButton),
       steps.el,
       notice,
@@ -173,7 +182,7 @@ export function mountEditor (root, { ppaId }) {
       rightsNotice,
       toast,
       problemsSummary,
-      h('div', { class: 'editor-layout' }, nav, formRoot, aside))
+      h('div', { class: 'editor-layout' }, nav, formRoot, aside, commentsAside))
     root.append(page)
 
     // -- save state
@@ -427,10 +436,39 @@ export function mountEditor (root, { ppaId }) {
       } catch { /* keep what we have */ }
     }))
 
+    // -- comments panel (one side panel open at a time)
+    const closeComments = () => {
+      commentsAside.hidden = true
+      commentsButton?.setAttribute('aria-expanded', 'false')
+    }
+    if (commentsButton) {
+      const comments = mountComments(commentsAside, {
+        ppaId,
+        role,
+        me,
+        doc: session.doc,
+        formRoot,
+        onCount: (n) => { commentsCount.textContent = n ? ` (${n})` : '' }
+      })
+      pageScope.add(() => comments.destroy())
+      commentsButton.addEventListener('click', () => {
+        const open = commentsAside.hidden
+        commentsAside.hidden = !open
+        commentsButton.setAttribute('aria-expanded', String(open))
+        if (open) {
+          aside.hidden = true
+          historyButton.setAttribute('aria-expanded', 'false')
+          comments.open()
+          commentsAside.querySelector('h2')?.focus()
+        }
+      })
+    }
+
     // -- history / validation / exports panel
     let history = null
     historyButton.addEventListener('click', () => {
       const open = aside.hidden
+      if (open) closeComments()
       aside.hidden = !open
       historyButton.setAttribute('aria-expanded', String(open))
       if (open) {
