@@ -118,8 +118,11 @@ class TdduiImport:
 
 
 def changed_paths(before: Json, after: Json) -> list[str]:
-    """The fields that differ, as ``root.<id>.field`` paths (the answer of an import)."""
-    return sorted(".".join(p) for p in changed(before, after))
+    """What differs, as ``root.<id>.field`` paths (the answer of an import); an item added or
+    removed is named once (``root.<id>``), not field by field."""
+    paths = changed(before, after)
+    whole = {p for p in paths if len(p) == 2 and p[0] in ITEM_ROOTS}
+    return sorted(".".join(p) for p in paths if p in whole or p[:2] not in whole)
 
 
 def _ordered(rows: list[Json], order: list[str] | None) -> list[Json]:
