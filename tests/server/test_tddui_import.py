@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,8 @@ from exports.fhir_contained import bundle_from_careplan
 from exports.sample import GENERATED_AT, PERSON, PROFESSIONALS, STRUCTURE, _meta, sample_content
 from exports.tddui_checks import check_bundle
 from server.models import PPA, AuditEvent, Version
-from tests.conftest import Api, DatabaseInfo, LiveServer, make_settings
+from tests.collab.app import ServeProcess
+from tests.conftest import Api, DatabaseInfo, LiveServer
 from tests.server.exports_api.support import COORD, Validated, new_validated
 
 FHIR = {"Content-Type": "application/fhir+json"}
@@ -250,9 +250,10 @@ def test_without_the_grant_a_dui_gets_403_and_a_denied_trace(
 
 
 @pytest.fixture
-def second_server(database: DatabaseInfo, tmp_path: Path) -> Iterator[LiveServer]:
-    """Another server process on the same database (another node behind a load balancer)."""
-    server = LiveServer(make_settings(database, tmp_path, webhook_allow_private_networks=True))
+def second_server(settings: Any) -> Iterator[ServeProcess]:
+    """``ppa serve`` in another process on the same database (another node behind a load
+    balancer): nothing in memory is shared with the test's server."""
+    server = ServeProcess(settings)
     server.start()
     yield server
     server.stop()
@@ -260,7 +261,7 @@ def second_server(database: DatabaseInfo, tmp_path: Path) -> Iterator[LiveServer
 
 def test_an_etag_read_on_one_server_is_understood_by_another(
     live_server: LiveServer,
-    second_server: LiveServer,
+    second_server: ServeProcess,
     api_as: Any,
     demo: dict[str, Any],
     validated: Validated,
