@@ -16,6 +16,7 @@ the bundle is kept by a merge.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,7 +196,7 @@ class _Reader:
         elif kind == "bilan":
             self.bilan = read.apply_residual(read.read(kind, r, self.resolve), read.residual_in(r))
         elif kind is not None:
-            item_id = _accord_id(r, e) if kind == "accords" else self.item_id(r)
+            item_id = _accord_id(r, self.resolve) if kind == "accords" else self.item_id(r)
             if not isinstance(item_id, str) or not 1 <= len(item_id) <= 64:
                 path = f"Bundle.entry[{i}].{r.get('resourceType')}.identifier"
                 self.problems.append((path, "identifiant d'élément de 1 à 64 caractères attendu"))
@@ -308,9 +309,12 @@ def _prestation_code(r: Json) -> str | None:
     return None
 
 
-def _accord_id(r: Json, entry: Json) -> str:
-    """An agreement's id: ours in the residual, else one derived from the entry's fullUrl."""
+def _accord_id(r: Json, resolve: read.Resolve) -> str:
+    """An agreement's id: ours in the residual; else (a Consent has no business identifier)
+    one derived from who gave it and when, so the same agreement sent again is matched."""
     mine = read.residual_in(r).get("id")
     if isinstance(mine, str):
         return mine
-    return str(uuid.uuid5(EXPORT_NAMESPACE, f"tddui consent {entry.get('fullUrl', '')}"))
+    who = _first(r.get("performer"))
+    key = json.dumps([resolve(who), who.get("display"), r.get("dateTime")], default=str)
+    return str(uuid.uuid5(EXPORT_NAMESPACE, f"tddui consent {key}"))

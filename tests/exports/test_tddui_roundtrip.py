@@ -303,3 +303,21 @@ def test_what_is_not_a_bundle_is_refused_not_crashed(body: Any) -> None:
     with pytest.raises(ImportRefused) as caught:
         read_bundle(body)
     assert caught.value.problems
+
+
+def _foreign(inp: ExportInput) -> dict[str, Any]:
+    """``inp`` exported, then stripped of our residual (a DUI that keeps TDDUI elements only)."""
+    bundle = copy.deepcopy(render_fhir_bundle(inp))
+    for res in (e["resource"] for e in bundle["entry"]):
+        res["extension"] = [x for x in res.get("extension", []) if x["url"].startswith("http")]
+    return bundle
+
+
+def test_a_foreign_agreement_sent_again_is_matched_not_added() -> None:
+    first = sample_input()
+    again = first.model_copy(update={"version": _meta(content_hash="7" * 64, number=4)})
+    one, two = read_bundle(_foreign(first)), read_bundle(_foreign(again))
+    assert _foreign(first)["entry"][0]["fullUrl"] != _foreign(again)["entry"][0]["fullUrl"]
+    assert one.items["accords"].keys() == two.items["accords"].keys()
+    assert len(one.items["accords"]) == len(first.content.accords)
+    assert two.patch_for(one.content().model_dump(mode="json")) == {}
