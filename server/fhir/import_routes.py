@@ -27,12 +27,35 @@ fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
 rest_router = APIRouter(prefix="/api", tags=["ppas"])
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024
+BUNDLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A TDDUI 2.3.0 tddui-bundle transaction (checked whole: TDDUI and FR Core "
+    "profiles; what JSON Schema cannot state is refused with 422 listing every problem)",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"const": "Bundle"},
+        "type": {"const": "transaction"},
+        "entry": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 5000,
+            "items": {
+                "type": "object",
+                "required": ["resource", "request"],
+                "properties": {
+                    "resource": {"type": "object", "required": ["resourceType"]},
+                    "request": {"type": "object"},
+                },
+            },
+        },
+    },
+}
 BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/fhir+json": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
+            "application/fhir+json": {"schema": BUNDLE_SCHEMA},
+            "application/json": {"schema": BUNDLE_SCHEMA},
         },
     }
 }
@@ -103,7 +126,7 @@ def _transaction_response(raw: Any, result: importing.Imported, etag: str) -> di
             "content": {"application/fhir+json": {"schema": {"type": "object"}}},
         },
         201: {"description": "Bundle transaction-response (nouveau brouillon créé)"},
-        **error_responses(413),
+        **error_responses(413, 422),
     },
     openapi_extra=BODY,
 )
@@ -139,7 +162,7 @@ async def fhir_transaction(
     response_model=ImportResult,
     responses={
         201: {"description": "Nouveau brouillon créé", "model": ImportResult},
-        **error_responses(413),
+        **error_responses(413, 422),
     },
     openapi_extra=BODY,
 )
