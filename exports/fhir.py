@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from editor.schema import Action, Besoin, ModeAccord, Objectif, StatutAction, StatutObjectif
 from exports import fhir_followup as follow
+from exports import tddui_read as read
 from exports import terminology
 from exports.context import (
     EXPORT_NAMESPACE,
@@ -166,13 +167,32 @@ class _Builder:
         text = json.dumps(stable(resource), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def add(self, resource: Json, item: str = "", if_none_exist: str | None = None) -> str:
+    def resolve(self, ref: Any) -> tuple[str, str] | None:
+        """The (type, item) a reference of this bundle names."""
+        url = ref.get("reference") if isinstance(ref, dict) else None
+        rtype, sep, item = self.stable.get(url or "", "").partition("/")
+        return (rtype, item) if sep else None
+
+    def add(
+        self,
+        resource: Json,
+        item: str = "",
+        if_none_exist: str | None = None,
+        source: tuple[str, Json, Json] | None = None,
+    ) -> str:
         """Append ``resource`` as a ``POST`` entry. Conditional create (``ifNoneExist``): the
         given search, else, for a PPA element with a business identifier, that identifier and
-        the element's state tag, so a re-sent version or an avenant creates only what changed."""
+        the element's state tag, so a re-sent version or an avenant creates only what changed.
+        ``source``: (kind, item JSON, extra) of a PPA element, whose fields the TDDUI elements
+        do not give back go to the residual extension (:mod:`exports.tddui_read`)."""
         rtype = resource["resourceType"]
         url = self.urn(rtype, item)
         resource = _clean(resource)
+        if source is not None:
+            kind, fields, extra = source
+            residual = {**read.residual_of(kind, resource, fields, self.resolve), **extra}
+            if residual:
+                resource.setdefault("extension", []).append(read.residual_extension(residual))
         request: Json = {"method": "POST", "url": rtype}
         ident = (resource.get("identifier") or [{}])[0]
         if if_none_exist is None and ident.get("system") in BUSINESS_SYSTEMS:
@@ -374,7 +394,9 @@ def render_fhir_bundle(inp: ExportInput) -> Json:
         if ct.projet.modalite_communication
         else [],
     }
-    b.add(careplan)
+    shown = {a.id for a in ct.attentes if a.texte.strip()}
+    extra = read.careplan_extra(ct, shown)
+    b.add(careplan, source=("projet", ct.projet.model_dump(mode="json"), extra))
 
     follow.attentes(b, inp, careplan_url, patient)
     besoin_urls = {be.id: _besoin(b, be, patient, careplan_url) for be in ct.besoins}
@@ -434,7 +456,10 @@ def _consent(
         else [],
         "provision": {"type": "deny"} if acc.mode is ModeAccord.REFUSE else None,
     }
-    return b.add(resource, acc.id)
+    item = next((a for a in inp.content.accords if a.id == acc.id), None)
+    # A Consent has no business identifier: the agreement's id travels in the residual.
+    source = None if item is None else ("accords", item.model_dump(mode="json"), {"id": acc.id})
+    return b.add(resource, acc.id, source=source)
 
 
 def _besoin(b: _Builder, be: Besoin, patient: str, careplan: str) -> str:
@@ -451,7 +476,7 @@ def _besoin(b: _Builder, be: Besoin, patient: str, careplan: str) -> str:
         "orderDetail": [{"text": be.analyse}] if be.analyse else [],
         "subject": {"reference": patient},
     }
-    return b.add(resource, be.id)
+    return b.add(resource, be.id, source=("besoins", be.model_dump(mode="json"), {}))
 
 
 def _objectif(
@@ -491,7 +516,7 @@ def _objectif(
         "addresses": [{"reference": besoins[bid]} for bid in o.besoin_ids if bid in besoins],
         "note": notes,
     }
-    return b.add(resource, o.id)
+    return b.add(resource, o.id, source=("objectifs", o.model_dump(mode="json"), {}))
 
 
 def _action(
@@ -532,7 +557,10 @@ def _action(
         "executionPeriod": period,
         "input": inputs,
     }
-    action_url = b.add(resource, a.id)
+    fields = a.model_dump(mode="json")
+    if len(set(a.prestations)) == len(a.prestations):
+        del fields["prestations"]  # one prestation Task each (partOf the action)
+    action_url = b.add(resource, a.id, source=("actions", fields, {}))
     for code in a.prestations:
         label = terminology.label(code)
         prest: Json = {

@@ -121,7 +121,9 @@ def attentes(b: _Builder, inp: ExportInput, careplan: str, patient: str) -> None
     which relative or professional."""
     for attente in inp.content.attentes:
         if attente.texte.strip():
-            b.add(_attente(b, attente, careplan, patient), attente.id)
+            fields = attente.model_dump(mode="json")
+            resource = _attente(b, attente, careplan, patient)
+            b.add(resource, attente.id, source=("attentes", fields, {}))
 
 
 def _attente(b: _Builder, attente: Attente, careplan: str, patient: str) -> Json:
@@ -221,4 +223,4 @@ def bilan_task(
         "input": inputs,
         "output": outputs,
     }
-    b.add(resource, "bilan")
+    b.add(resource, "bilan", source=("bilan", bilan.model_dump(mode="json"), {}))

@@ -29,6 +29,8 @@ from server.esms.endpoints import router as esms_router
 from server.exports_api.draft import router as draft_export_router
 from server.exports_api.endpoints import router as exports_router
 from server.fhir.endpoints import router as fhir_router
+from server.fhir.import_routes import fhir_router as fhir_import_router
+from server.fhir.import_routes import rest_router as import_router
 from server.fhir.outcome import install_fhir_errors
 from server.files import private_data_dir
 from server.logging import loggable_path
@@ -134,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mobile_router,
         live_notifications_router,
         fhir_router,
+        fhir_import_router,
+        import_router,
     ):
         app.include_router(router)
 

@@ -152,7 +152,7 @@ def _document_errors(schema: dict[str, Any], routes: list[RouteLike]) -> None:
                 entry = responses.setdefault(str(status), {})
                 if entry.get("description") in (None, "Validation Error"):
                     entry["description"] = DESCRIPTIONS[status]
-                if route.path_format.startswith("/fhir/"):
+                if route.path_format == "/fhir" or route.path_format.startswith("/fhir/"):
                     # errors of the FHIR API are OperationOutcomes (server.fhir.outcome)
                     entry["content"] = {"application/fhir+json": {"schema": OUTCOME_SCHEMA}}
                 else:

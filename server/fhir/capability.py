@@ -27,7 +27,8 @@ def capability_statement(base: str, date: str) -> Json:
         "kind": "instance",
         "software": {"name": "ppa-collab"},
         "implementation": {
-            "description": "PPA collaboratif : lecture FHIR des PPA (TDDUI) et du cercle (CDS)",
+            "description": "PPA collaboratif : lecture FHIR des PPA (TDDUI) et du cercle "
+            "(CDS), import TDDUI",
             "url": base,
         },
         "fhirVersion": "4.0.1",
@@ -35,8 +36,19 @@ def capability_statement(base: str, date: str) -> Json:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Lecture seule. Les écritures passent par PATCH "
-                "/api/ppas/{id}/content (JSON Merge Patch) ; voir docs/fhir-api.md.",
+                "documentation": "Lecture des PPA et du cercle ; import TDDUI par transaction "
+                "(POST [base] d'un Bundle tddui-bundle : fusion dans le brouillon du PPA nommé "
+                "par l'identifiant du CarePlan, sinon nouveau brouillon pour la personne de "
+                "l'INS). Les autres écritures passent par PATCH /api/ppas/{id}/content "
+                "(JSON Merge Patch) ; voir docs/fhir-api.md.",
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "Bundle tddui-bundle (TDDUI 2.3.0, flux 1) uniquement, "
+                        "vérifié en entier (TDDUI et FR Core) : refusé en entier avec un "
+                        "OperationOutcome listant chaque problème.",
+                    }
+                ],
                 "security": {
                     "cors": False,
                     "description": "Jeton d'API de la structure (Authorization: Bearer), "

@@ -16,9 +16,8 @@ from server.deps import SessionDep
 from server.errors import Conflict, Locked, NotFound
 from server.models import PPA
 from server.models.ppa import PPAStatus
-from server.ppas import service
+from server.ppas import etags, service
 from server.ppas.documents import DocumentSource, load_content
-from server.ppas.etags import STATES
 from server.ppas.schemas import (
     FirstPpaRead,
     InForceRead,
@@ -217,7 +216,7 @@ async def get_ppa(
     `ETag`: the content's state, for the `If-Match` of `PATCH /api/ppas/{id}/content`."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_VALIDATED)
     result = await _read(session, documents, audit.principal, ppa)
-    response.headers["ETag"] = STATES.remember(ppa.id, result.content)
+    response.headers["ETag"] = await etags.remember(session, ppa.id, result.content)
     audit.record("ppa", ppa.id, person_id=ppa.person_id, role=result.my_role)
     return result
 

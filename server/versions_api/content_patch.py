@@ -8,8 +8,9 @@ the caller; a text field changes by its changed middle part only (insert/delete)
 typing elsewhere in the same field keeps their typing.
 
 Concurrency: ``ETag`` is the content's hash. ``If-Match`` with the ETag the client read gives 412
-only when a field the patch changes was changed since (the state read is kept per process in a
-bounded memory: an ETag it no longer knows gives 412 too, "relisez"). Each PATCH is a write session
+only when a field the patch changes was changed since (the state read is stored in the database,
+:mod:`server.ppas.etags`, so every server process knows it; an ETag no longer kept gives 412 too,
+"relisez"). Each PATCH is a write session
 of the software and ends with a checkpoint version it authors (reco 1.1.6: each enrichment from a
 DUI makes a new version), whose authors also name whoever edited since the previous version.
 """
@@ -17,24 +18,28 @@ DUI makes a new version), whose authors also name whoever edited since the previ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from editor.layout_rule import ITEM_ROOTS
 from editor.merge_patch import PatchError, apply_patch, conflicts
 from editor.schema import PPAContent
 from server import authz
 from server.audit.trail import AuditTrail, audited
+from server.auth.principal import Principal
 from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import AppError, InvalidInput, Locked, PayloadTooLarge
+from server.models import PPA
 from server.openapi import error_responses
+from server.ppas import etags
 from server.ppas.endpoints import Documents, _read
-from server.ppas.etags import STATES, etag_of
 from server.ppas.schemas import PPARead
-from server.versions_api.runtime import Guard, Runtime
+from server.versions_api.runtime import Guard, LifecycleGuard, Runtime, VersionsRuntime
 from server.versions_api.service import content_of_state, read_state, write_live
 from server.versions_api.service.common import lock_editable_row
 from server.versions_api.service.recording import checkpoint_if_changed
@@ -72,6 +77,7 @@ PATCH_SCHEMA: dict[str, Any] = {
 }
 
 MAX_PATCH_BYTES = 1024 * 1024
+Json = dict[str, Any]
 
 
 class PreconditionFailed(AppError):  # noqa: N818 - named as its wire code
@@ -144,6 +150,38 @@ async def patch_content(
     Answers the new content with its `ETag`."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
     patch = await _body(request)  # after the authorisation: a refusal says nothing of the body
+    await merge_live(
+        session,
+        rt,
+        guard,
+        ppa,
+        audit.principal,
+        lambda _current: patch,
+        if_match=if_match,
+        label=f"Écriture de {audit.principal.display_name}",
+    )
+    await audit.ppa(ppa)
+    result = await _read(session, documents, audit.principal, ppa)
+    response.headers["ETag"] = await etags.remember(session, ppa.id, result.content)
+    return result
+
+
+async def merge_live(
+    session: AsyncSession,
+    rt: VersionsRuntime,
+    guard: LifecycleGuard,
+    ppa: PPA,
+    principal: Principal,
+    patch_of: Callable[[Json], Any],
+    *,
+    if_match: str | None,
+    label: str,
+) -> tuple[Json, Json]:
+    """Apply the merge patch ``patch_of(current content)`` to the live draft of ``ppa`` as Yjs
+    operations authored by ``principal`` (409 when locked, 422 when the result is not a PPA
+    content, 412 on an ``If-Match`` clash), then record a checkpoint named ``label`` when
+    something changed. Returns the contents (JSON form) before and after. Shared by the PATCH
+    and the TDDUI import (:mod:`server.fhir.importing`)."""
     await guard.hold(ppa.id)
     await session.refresh(ppa)
     if ppa.locked:
@@ -152,8 +190,8 @@ async def patch_content(
             "Ouvrez un avenant ou une révision."
         )
     before = await read_state(session, rt, ppa.id)
-    current = content_of_state(before)
-    current_json = current.model_dump(mode="json")
+    current_json = content_of_state(before).model_dump(mode="json")
+    patch = patch_of(current_json)
     try:
         patched_json = apply_patch(current_json, patch)
     except PatchError as exc:
@@ -161,34 +199,30 @@ async def patch_content(
         detail = " ; ".join(f"{p} : {m}" for p, m in exc.problems)
         raise InvalidInput(detail, extra={"problems": problems}) from exc
     target = _validated(patched_json)
-    if if_match is not None and if_match.strip() != etag_of(current):
-        base = STATES.get(ppa.id, if_match.strip())
-        if base is None:
-            raise PreconditionFailed(
-                "L'état indiqué par If-Match n'est plus connu du serveur : relisez le PPA "
-                "(GET /api/ppas/{id}) puis renvoyez le patch avec son ETag."
-            )
-        clash = conflicts(base, current_json, target.model_dump(mode="json"))
-        if clash:
-            raise PreconditionFailed(
-                "Modifié par quelqu'un d'autre depuis votre lecture : "
-                + ", ".join(_path(p) for p in clash[:20])
-                + ". Relisez le PPA et renvoyez le patch.",
-                extra={"fields": [_path(p) for p in clash]},
-            )
-    after = await write_live(session, rt, ppa.id, target, audit.principal.id, current=before)
+    target_json = target.model_dump(mode="json")
+    if if_match is not None and if_match.strip() != etags.etag_of(content_of_state(before)):
+        await _check_if_match(session, ppa.id, if_match.strip(), current_json, target_json)
+    after = await write_live(session, rt, ppa.id, target, principal.id, current=before)
     at = rt.clock()
     await lock_editable_row(session, ppa.id, at)
-    await checkpoint_if_changed(
-        session,
-        rt,
-        ppa.id,
-        after,
-        f"Écriture de {audit.principal.display_name}"[:300],
-        audit.principal.id,
-        at,
-    )
-    await audit.ppa(ppa)
-    result = await _read(session, documents, audit.principal, ppa)
-    response.headers["ETag"] = STATES.remember(ppa.id, result.content)
-    return result
+    await checkpoint_if_changed(session, rt, ppa.id, after, label[:300], principal.id, at)
+    return current_json, target_json
+
+
+async def _check_if_match(
+    session: AsyncSession, ppa_id: str, etag: str, current: Json, target: Json
+) -> None:
+    base = await etags.state_of(session, ppa_id, etag)
+    if base is None:
+        raise PreconditionFailed(
+            "L'état indiqué par If-Match n'est plus connu du serveur : relisez le PPA "
+            "(GET /api/ppas/{id}) puis renvoyez le patch avec son ETag."
+        )
+    clash = conflicts(base, current, target)
+    if clash:
+        raise PreconditionFailed(
+            "Modifié par quelqu'un d'autre depuis votre lecture : "
+            + ", ".join(_path(p) for p in clash[:20])
+            + ". Relisez le PPA et renvoyez le patch.",
+            extra={"fields": [_path(p) for p in clash]},
+        )

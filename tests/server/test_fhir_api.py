@@ -55,9 +55,13 @@ def test_capability_statement_lists_exactly_the_routes(
         (m, str(c.route.path_format))  # type: ignore[attr-defined]
         for c in iter_route_contexts(live_server.app.routes)
         for m in (getattr(c.route, "methods", None) or ())
-        if str(getattr(c.route, "path_format", "")).startswith("/fhir/")
+        if str(getattr(c.route, "path_format", "")) == "/fhir"
+        or str(getattr(c.route, "path_format", "")).startswith("/fhir/")
     }
     expected = {("GET", "/fhir/metadata")}
+    system = {i["code"] for i in cs["rest"][0].get("interaction", [])}
+    assert system == {"transaction"}
+    expected.add(("POST", "/fhir"))
     urls = {
         "read": "/fhir/{t}/{{id}}",
         "vread": "/fhir/{t}/{{id}}/_history/{{vid}}",

@@ -616,6 +616,12 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/api/docs-assets/swagger-init.js"): "OpenAPI documentation page (no data)",
     ("MOUNT", "/api/docs-assets"): "Swagger UI's static files (no data)",
     ("GET", "/fhir/metadata"): "FHIR CapabilityStatement (no data, no token)",
+    ("POST", "/fhir"): "TDDUI import (the body names the person by INS): granted DUI, esms "
+    "DUI (403 + denied trace), coordinator, malformed bundle in tests/server/test_tddui_import.py",
+    (
+        "POST",
+        "/api/persons/{person_id}/ppas/import",
+    ): "TDDUI import (a bundle for the person's INS): tests/server/test_tddui_import.py",
     **{
         (
             "GET",
