@@ -1,7 +1,7 @@
 """ppas: what a TDDUI import recorded; content_states: the states behind ETags (all processes)
 
 Revision ID: b3d5f7a9c113
-Revises: e7a1c3f5b902
+Revises: b3f8d2a6c417
 Create Date: 2026-12-16 13:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from server.db import UTCDateTime
 
 revision: str = "b3d5f7a9c113"
-down_revision: str | None = "e7a1c3f5b902"
+down_revision: str | None = "b3f8d2a6c417"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """comments and suggestions on a PPA (issue 17, points 6-7)
 
 Revision ID: c0d17a6e5b01
-Revises: b3f8d2a6c417
+Revises: b3d5f7a9c113
 Create Date: 2026-12-16 17:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from server.db import UTCDateTime
 
 revision: str = "c0d17a6e5b01"
-down_revision: str | None = "b3f8d2a6c417"
+down_revision: str | None = "b3d5f7a9c113"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
