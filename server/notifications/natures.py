@@ -151,6 +151,13 @@ NATURES: Final[dict[str, Nature]] = {
             defaults={None: APP_EMAIL_DAILY},
         ),
         Nature(
+            "mention",
+            "Quelqu'un m'a mentionné dans un commentaire",
+            Capability.READ,
+            easy_label="Quelqu'un a écrit votre nom dans un message. Vous pouvez le lire.",
+            defaults={None: APP_EMAIL_NOW},
+        ),
+        Nature(
             "esms.delivery_failed",
             "Une transmission au logiciel d'une structure a échoué définitivement",
             None,

@@ -94,6 +94,9 @@ class Event:
     """Other users not told (the authors of a session checkpoint: they know)."""
     dedupe_key: str | None = None
     """Periodic natures: one notice per recipient and key, ever."""
+    only: frozenset[str] | None = None
+    """Tell only these users (a mention, the intervenants of an action), among those the
+    nature's rules already allow; ``None``: everyone they allow."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,9 @@ async def emit(session: AsyncSession, ev: Event, *, now: datetime | None = None)
     else:
         recipients = await cercle_recipients(session, found, ev.person_id)
     skip = {ev.actor_id, *ev.also_not}
-    recipients = [r for r in recipients if r.user_id not in skip]
+    recipients = [
+        r for r in recipients if r.user_id not in skip and (ev.only is None or r.user_id in ev.only)
+    ]
     if ev.dedupe_key is not None and recipients:
         told = set(
             await session.scalars(

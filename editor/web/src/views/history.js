@@ -515,5 +515,5 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   }
 
   refresh()
-  return { refresh }
+  return { refresh, openVersion, showDiff }
 }
