@@ -26,6 +26,7 @@ from server.esms.endpoints import router as esms_router
 from server.exports_api.endpoints import router as exports_router
 from server.fhir.endpoints import router as fhir_router
 from server.fhir.outcome import install_fhir_errors
+from server.fhir.subscriptions import router as fhir_subscriptions_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mobile_router,
         live_notifications_router,
         fhir_router,
+        fhir_subscriptions_router,
     ):
         app.include_router(router)
 
