@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from server.models.notifications import Notice
 
-DIFF_NATURES = frozenset({"ppa.iteration"})
+DIFF_NATURES = frozenset({"ppa.iteration", "agenda.planning_changed"})
 """Natures whose notice leads to the diff with the previous version (what the iteration
-changed); another notice about a version leads to that version."""
+changed, what changed in the planning); another notice about a version leads to that version."""
 
 
 def notice_path(notice: Notice) -> str:
