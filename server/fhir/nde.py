@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +27,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editor.text_rules import illegal_text_paths
 from exports.context import OID_ID_NAT_STRUCT
 from exports.fhir import FR_CORE_V2_0203
 from server.db import utcnow
+from server.errors import InvalidInput
 from server.esms.access import may_read
 from server.models import ApiClient, Person
 from server.models.exports import EsmsFeedEvent, FeedEventKind, Webhook, WebhookDelivery
@@ -196,7 +199,7 @@ def _subject(body: Json, value: Any, problems: _Problems) -> tuple[str, str] | N
 
 
 def _channel(
-    body: Json, problems: _Problems, check_url: Any
+    body: Json, problems: _Problems, check_url: Callable[[str], None]
 ) -> tuple[str, str] | tuple[None, None]:
     channel = body.get("channel")
     if not isinstance(channel, dict):
@@ -218,8 +221,8 @@ def _channel(
     else:
         try:
             check_url(endpoint)
-        except Exception as refused:  # InvalidInput: its French reason
-            problems.add("Subscription.channel.endpoint", str(getattr(refused, "detail", "")))
+        except InvalidInput as refused:  # its French reason
+            problems.add("Subscription.channel.endpoint", refused.detail)
             endpoint = None
     secrets = [
         h.split(":", 1)[1].strip()
@@ -287,11 +290,16 @@ def _dates(
     return start, end
 
 
-def parse_subscription(body: Any, check_url: Any) -> tuple[ParsedSubscription | None, list[Any]]:
+def parse_subscription(
+    body: Any, check_url: Callable[[str], None]
+) -> tuple[ParsedSubscription | None, list[tuple[str, str]]]:
     """The accepted subscription, or the problems (``(FHIR path, French message)``)."""
     problems = _Problems()
     if not isinstance(body, dict) or body.get("resourceType") != "Subscription":
         problems.add("Subscription", "ressource Subscription (FHIR R4, JSON) attendue.")
+        return None, problems.items
+    for subpath, illegal in illegal_text_paths(body):
+        problems.add("Subscription" + subpath, illegal.message())
         return None, problems.items
     _elements(body, problems)
     values = _extensions(body, problems)

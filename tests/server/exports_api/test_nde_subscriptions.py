@@ -302,4 +302,8 @@ def test_invalid_subscriptions_answer_every_problem_in_french(
     plain["channel"]["endpoint"] = "http://dui.example.org/nde"
     issues = outcome(subscribe(api_as(ESMS), plain), 422)
     assert "https" in issues[0]["diagnostics"]
+    control = copy.deepcopy(good)
+    control["reason"] = "motif\u0000caché"
+    issues = outcome(subscribe(api_as(ESMS), control), 422)
+    assert issues[0]["expression"] == ["Subscription[reason]"]
     outcome(api_as(ESMS).get("/fhir/Subscription/inconnu"), 404)
