@@ -35,6 +35,30 @@ REFUSED = (
     "(sans opposition de sa part) peut s'abonner à ses événements."
 )
 FHIR_ANSWER: Any = {"content": {"application/fhir+json": {"schema": {"type": "object"}}}}
+SUBSCRIPTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "resourceType",
+        "status",
+        "reason",
+        "criteria",
+        "contained",
+        "extension",
+        "channel",
+    ],
+    "properties": {
+        "resourceType": {"enum": ["Subscription"]},
+        "status": {"enum": ["requested", "active"]},
+        "reason": {"type": "string", "pattern": "\\S"},
+        "criteria": {"type": "string", "pattern": "^CommunicationRequest\\?"},
+        "contained": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "extension": {"type": "array", "minItems": 5, "items": {"type": "object"}},
+        "channel": {"type": "object", "required": ["type", "endpoint", "header"]},
+        "end": {"type": "string"},
+    },
+}
+"""What JSON Schema can say of an ``nde-subscription``; :mod:`server.fhir.nde` checks the rest
+(extensions, contained references, INS, JDV_J46, the secret header) and answers 422."""
 
 
 async def _client(audit: AuditTrail, person_id: str | None = None) -> ApiClient:
@@ -66,7 +90,13 @@ async def create_subscription(
     audit: Annotated[AuditTrail, audited("fhir.subscription.create")],
     session: SessionDep,
     settings: SettingsDep,
-    body: Annotated[dict[str, Any], Body(description="Subscription (profil nde-subscription)")],
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="Subscription (profil nde-subscription)",
+            json_schema_extra=SUBSCRIPTION_SCHEMA,
+        ),
+    ],
 ) -> Response:
     """Subscribe to a person's PPA events (NdE ``nde-subscription``: extensions start,
     subject = the person's Patient by INS, declarant, subscriber, event-type ``DOC``; a
