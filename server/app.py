@@ -32,6 +32,7 @@ from server.fhir.endpoints import router as fhir_router
 from server.fhir.import_routes import fhir_router as fhir_import_router
 from server.fhir.import_routes import rest_router as import_router
 from server.fhir.outcome import install_fhir_errors
+from server.fhir.subscriptions import router as fhir_subscriptions_router
 from server.files import private_data_dir
 from server.logging import loggable_path
 from server.login.endpoints import router as auth_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fhir_router,
         fhir_import_router,
         import_router,
+        fhir_subscriptions_router,
     ):
         app.include_router(router)
 

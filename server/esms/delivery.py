@@ -33,6 +33,7 @@ from server.audit.service import trace
 from server.auth.service import client_principal
 from server.db import Database, utcnow
 from server.esms import service
+from server.esms.access import may_read
 from server.esms.addresses import (
     PINNED_ADDRESS,
     AddressRefusedError,
@@ -40,6 +41,7 @@ from server.esms.addresses import (
     vetted_address,
 )
 from server.esms.signing import SIGNATURE_HEADER, decrypt_secret, signature
+from server.fhir.outcome import FHIR_JSON
 from server.models import ApiClient
 from server.models.exports import (
     DeliveryStatus,
@@ -195,7 +197,7 @@ class DeliveryWorker:
         hook, api_client, ev = row
         if hook.disabled_at is not None or api_client.revoked_at is not None:
             return None
-        if not await service._may_read(session, api_client, ev.person_id):
+        if not await may_read(session, api_client, ev.person_id):
             return None
         return hook, api_client, ev
 
@@ -233,7 +235,8 @@ class DeliveryWorker:
             await self._record(delivery_id, number, None, refused.error, 0, api_client, ev)
             return
         headers = {
-            "Content-Type": "application/json",
+            # An NdE subscription's delivery is a FHIR CommunicationRequest.
+            "Content-Type": FHIR_JSON if delivery.event.startswith("nde.") else "application/json",
             "User-Agent": "ppa-collab-webhook/1",
             "X-PPA-Event": delivery.event,
             "X-PPA-Delivery": delivery_id,

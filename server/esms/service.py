@@ -25,15 +25,16 @@ from sqlalchemy.orm import Session
 from exports import registry
 from server import authz
 from server.auth.principal import Principal
-from server.auth.service import client_principal
 from server.authz import Capability
 from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
+from server.esms.access import may_read as _may_read
 from server.esms.addresses import is_public
 from server.esms.schemas import CURSOR_PATTERN, FeedItem, FeedPage
 from server.esms.signing import encrypt_secret
 from server.exports_api.context import frozen_context
 from server.exports_api.repository import VALIDATED_KIND_VALUES
+from server.fhir.nde import nde_deliveries
 from server.models import PPA, ApiClient, Person, Version
 from server.models.exports import (
     DeliveryStatus,
@@ -48,6 +49,8 @@ log = structlog.get_logger(__name__)
 
 FEED_COUNTER = "esms_feed"
 MAX_WEBHOOKS_PER_CLIENT = 10
+ESMS_KIND = "esms"
+"""``Webhook.kind`` of the feed's webhooks (an NdE subscription's channel is ``nde``)."""
 EVENT_NAMES = {FeedEventKind.VALIDATED: "ppa.validated", FeedEventKind.AVENANT: "ppa.avenant"}
 EVENT_NAMESPACE = uuid.UUID("c1a4f0de-3b7e-4a51-8f66-0d2b9e5c7a14")
 
@@ -140,23 +143,17 @@ async def _next_position(session: AsyncSession) -> int:
     return int(value)
 
 
-async def _may_read(session: AsyncSession, client: ApiClient, person_id: str) -> bool:
-    principal = client_principal(client)
-    found = await session.scalar(
-        authz.persons_with(principal, Capability.READ_VALIDATED)
-        .with_only_columns(Person.id)
-        .where(Person.id == person_id)
-    )
-    return found is not None
-
-
 async def webhooks_for(session: AsyncSession, person_id: str) -> list[Webhook]:
     """Active webhooks of API clients that may read the person's validated PPAs."""
     rows = (
         await session.execute(
             select(Webhook, ApiClient)
             .join(ApiClient, ApiClient.id == Webhook.api_client_id)
-            .where(Webhook.disabled_at.is_(None), ApiClient.revoked_at.is_(None))
+            .where(
+                Webhook.kind == ESMS_KIND,
+                Webhook.disabled_at.is_(None),
+                ApiClient.revoked_at.is_(None),
+            )
             .order_by(Webhook.created_at, Webhook.id)
         )
     ).all()
@@ -226,8 +223,10 @@ async def notify_validated(
                 next_attempt_at=now,
             )
         )
+    # The DUIs' NdE subscriptions to the person: one CommunicationRequest each (server.fhir.nde).
+    subscriptions = await nde_deliveries(session, ev)
     await session.flush()
-    if hooks:
+    if hooks or subscriptions:
         event.listen(session.sync_session, "after_commit", _wake, once=True)
     log.info(
         "esms.notified",
@@ -235,6 +234,7 @@ async def notify_validated(
         version=version_number,
         position=ev.position,
         deliveries=len(hooks),
+        nde=subscriptions,
     )
     return ev
 
@@ -355,14 +355,19 @@ async def create_webhook(
     secret: str,
     *,
     allow_private_networks: bool = False,
+    kind: str = ESMS_KIND,
 ) -> Webhook:
+    """A webhook of the client: the feed's (``esms``, at most MAX_WEBHOOKS_PER_CLIENT active),
+    or the channel of an NdE subscription (``nde``, one per subscription)."""
     check_url(url, allow_private_networks=allow_private_networks)
     count = await session.scalar(
         select(func.count(Webhook.id)).where(
-            Webhook.api_client_id == principal.id, Webhook.disabled_at.is_(None)
+            Webhook.api_client_id == principal.id,
+            Webhook.kind == ESMS_KIND,
+            Webhook.disabled_at.is_(None),
         )
     )
-    if int(count or 0) >= MAX_WEBHOOKS_PER_CLIENT:
+    if kind == ESMS_KIND and int(count or 0) >= MAX_WEBHOOKS_PER_CLIENT:
         raise Conflict(
             f"Au plus {MAX_WEBHOOKS_PER_CLIENT} webhooks actifs par logiciel : "
             "supprimez-en un avant d'en ajouter."
@@ -373,6 +378,7 @@ async def create_webhook(
         api_client_id=principal.id,
         url=url,
         secret_ciphertext=encrypt_secret(service_secret, hook_id, secret),
+        kind=kind,
     )
     session.add(hook)
     await session.flush()
@@ -383,7 +389,7 @@ async def own_webhooks(session: AsyncSession, principal: Principal) -> Sequence[
     return list(
         await session.scalars(
             select(Webhook)
-            .where(Webhook.api_client_id == principal.id)
+            .where(Webhook.api_client_id == principal.id, Webhook.kind == ESMS_KIND)
             .order_by(Webhook.created_at, Webhook.id)
         )
     )
@@ -391,7 +397,11 @@ async def own_webhooks(session: AsyncSession, principal: Principal) -> Sequence[
 
 async def get_own_webhook(session: AsyncSession, principal: Principal, hook_id: str) -> Webhook:
     hook = await session.scalar(
-        select(Webhook).where(Webhook.id == hook_id, Webhook.api_client_id == principal.id)
+        select(Webhook).where(
+            Webhook.id == hook_id,
+            Webhook.api_client_id == principal.id,
+            Webhook.kind == ESMS_KIND,
+        )
     )
     if hook is None:
         raise NotFound("Webhook introuvable.")
@@ -400,7 +410,11 @@ async def get_own_webhook(session: AsyncSession, principal: Principal, hook_id: 
 
 async def disable_webhook(session: AsyncSession, principal: Principal, hook_id: str) -> Webhook:
     """Stop calling the webhook; its pending deliveries are cancelled, its log is kept."""
-    hook = await get_own_webhook(session, principal, hook_id)
+    return await disable(session, await get_own_webhook(session, principal, hook_id))
+
+
+async def disable(session: AsyncSession, hook: Webhook) -> Webhook:
+    """Stop calling a webhook (ESMS or NdE channel): its pending deliveries are cancelled."""
     if hook.disabled_at is None:
         hook.disabled_at = utcnow()
         await session.execute(

@@ -6,6 +6,7 @@ from typing import Any
 
 from exports.fhir import SD
 from server.fhir.careteam import CARETEAM_PROFILE
+from server.fhir.nde import SUBSCRIPTION_PROFILE
 
 Json = dict[str, Any]
 
@@ -39,8 +40,9 @@ def capability_statement(base: str, date: str) -> Json:
                 "documentation": "Lecture des PPA et du cercle ; import TDDUI par transaction "
                 "(POST [base] d'un Bundle tddui-bundle : fusion dans le brouillon du PPA nommé "
                 "par l'identifiant du CarePlan, sinon nouveau brouillon pour la personne de "
-                "l'INS). Les autres écritures passent par PATCH /api/ppas/{id}/content "
-                "(JSON Merge Patch) ; voir docs/fhir-api.md.",
+                "l'INS) ; abonnements NdE (CI-SIS Notification d'événements 3.0.0) des "
+                "logiciels des structures. Les autres écritures passent par "
+                "PATCH /api/ppas/{id}/content (JSON Merge Patch) ; voir docs/fhir-api.md.",
                 "interaction": [
                     {
                         "code": "transaction",
@@ -84,6 +86,25 @@ def capability_statement(base: str, date: str) -> Json:
                         "versioning": "no-version",
                         "conditionalRead": "not-match",
                         "searchParam": [PATIENT_PARAM],
+                    },
+                    {
+                        "type": "Subscription",
+                        "profile": SUBSCRIPTION_PROFILE,
+                        "supportedProfile": [SUBSCRIPTION_PROFILE],
+                        "documentation": "Abonnement NdE d'un logiciel de structure membre du "
+                        "cercle de la personne : event-type DOC (version validée ou avenant du "
+                        "PPA ; JDV_J46 n'a pas de code PPA), canal rest-hook avec l'en-tête "
+                        "X-PPA-Webhook-Secret. Chaque événement est envoyé à l'endpoint comme "
+                        "CommunicationRequest nde-notificationrequest, signé (X-PPA-Signature) "
+                        "et réessayé.",
+                        "interaction": [
+                            {"code": "create"},
+                            {"code": "read"},
+                            {"code": "delete"},
+                        ],
+                        "versioning": "no-version",
+                        "conditionalCreate": False,
+                        "conditionalDelete": "not-supported",
                     },
                 ],
             }

@@ -8,6 +8,7 @@ from server.models.exports import ExportContext  # noqa: F401  (exports domain t
 from server.models.federation import ExternalIdentity, OidcLogin
 from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.login import BrowserSession, LoginThrottle
+from server.models.nde import NdeSubscription  # noqa: F401  (NdE subscriptions)
 from server.models.notifications import Notice  # noqa: F401  (notifications tables)
 from server.models.person import CercleMember, Person
 from server.models.ppa import PPA, ContentState, PPADocument

@@ -115,6 +115,9 @@ class Webhook(IdMixin, TimestampMixin, Base):
     url: Mapped[str] = mapped_column(String(2000))
     secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    kind: Mapped[str] = mapped_column(String(10), default="esms", server_default="esms")
+    """``esms`` (the feed's webhooks, ``/api/esms/webhooks``) or ``nde`` (the channel of an NdE
+    subscription, ``/fhir/Subscription``: its deliveries are CommunicationRequests)."""
 
     __table_args__ = (Index("ix_esms_webhooks_client", "api_client_id"),)
 

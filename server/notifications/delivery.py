@@ -27,6 +27,7 @@ from server.models.notifications import (
 )
 from server.models.person import Role
 from server.notifications import mail, sms
+from server.notifications.links import notice_path
 from server.notifications.natures import label_for
 from server.notifications.service import audit_sent, visible_to
 from server.notifications.settings import NotificationSettings
@@ -43,10 +44,8 @@ def backoff(settings: NotificationSettings, attempts: int) -> timedelta:
 
 
 def notice_link(public_url: str, notice: Notice) -> str:
-    """Where a notice leads: the PPA it is about (its history holds the version and the diff)."""
-    if notice.ppa_id:
-        return f"{public_url}/#/ppa/{notice.ppa_id}"
-    return f"{public_url}/#/"
+    """The absolute link of a notice (emails, SMS): ``PPA_PUBLIC_URL`` + its editor route."""
+    return f"{public_url}/{notice_path(notice)}"
 
 
 def role_of(user: User) -> Role | None:

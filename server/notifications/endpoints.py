@@ -24,7 +24,8 @@ from server.models.notifications import (
 )
 from server.models.person import Role
 from server.notifications import mail, worker
-from server.notifications.delivery import notice_link, role_of
+from server.notifications.delivery import role_of
+from server.notifications.links import notice_path
 from server.notifications.natures import NATURES, concerns, label_for
 from server.notifications.schemas import (
     MarkRead,
@@ -84,7 +85,6 @@ async def list_notices(
             .limit(limit)
         )
     )
-    public_url = request.app.state.settings.resolved_public_url()
     role = role_of(user)
     items = [
         NoticeRead(
@@ -98,7 +98,7 @@ async def list_notices(
             actor_name=n.actor_name,
             created_at=n.created_at,
             read=n.read_at is not None,
-            link=notice_link(public_url, n).removeprefix(public_url + "/"),
+            link=notice_path(n),
         )
         for n in rows
     ]

@@ -54,9 +54,19 @@ class Nature:
 EASY_ROLES = frozenset({Role.PERSON, Role.AIDANT})
 COORD = Role.COORDINATOR
 
-NATURES: Final[dict[str, Nature]] = {
-    nature.code: nature
-    for nature in (
+
+def by_code(natures: tuple[Nature, ...]) -> dict[str, Nature]:
+    """Index ``natures`` by code; two natures with one code are a programming error."""
+    index: dict[str, Nature] = {}
+    for item in natures:
+        if item.code in index:
+            raise ValueError(f"notification nature {item.code!r} registered twice")
+        index[item.code] = item
+    return index
+
+
+NATURES: Final[dict[str, Nature]] = by_code(
+    (
         Nature(
             "cercle.member_added",
             "Un membre a été ajouté au cercle d'une personne que j'accompagne",
@@ -145,17 +155,17 @@ NATURES: Final[dict[str, Nature]] = {
             defaults={COORD: APP_EMAIL_DAILY},
         ),
         Nature(
-            "mention",
-            "Quelqu'un m'a mentionné dans un commentaire",
-            Capability.READ,
-            easy_label="Quelqu'un vous a écrit un message sur votre projet.",
-            defaults={None: APP_EMAIL_NOW},
-        ),
-        Nature(
             "agenda.planning_changed",
             "Le planning d'une action qui me concerne a changé",
             Capability.READ,
             defaults={None: APP_EMAIL_DAILY},
+        ),
+        Nature(
+            "mention",
+            "Quelqu'un m'a mentionné dans un commentaire",
+            Capability.READ,
+            easy_label="Quelqu'un a écrit votre nom dans un message. Vous pouvez le lire.",
+            defaults={None: APP_EMAIL_NOW},
         ),
         Nature(
             "esms.delivery_failed",
@@ -165,7 +175,7 @@ NATURES: Final[dict[str, Nature]] = {
             defaults={None: APP_EMAIL_NOW},
         ),
     )
-}
+)
 """Every nature, by code (in the order the settings page shows them)."""
 
 

@@ -30,7 +30,8 @@ class NoticeRead(BaseModel):
     created_at: datetime
     read: bool
     link: str
-    """Where the notice leads in the editor (``#/ppa/<id>``, the PPA's page with its history)."""
+    """Where the notice leads in the editor: ``#/ppa/<id>/diff/<n-1>/<n>`` (a new iteration:
+    what it changed), ``#/ppa/<id>/version/<n>`` (another version event), ``#/ppa/<id>``."""
 
 
 class NoticePage(BaseModel):

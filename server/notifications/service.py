@@ -95,7 +95,8 @@ class Event:
     dedupe_key: str | None = None
     """Periodic natures: one notice per recipient and key, ever."""
     only: frozenset[str] | None = None
-    """Tell only these users (a mention), still among those the nature reaches."""
+    """Tell only these users (a mention, the intervenants of an action), among those the
+    nature's rules already allow; ``None``: everyone they allow."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +251,8 @@ async def emit(session: AsyncSession, ev: Event, *, now: datetime | None = None)
     else:
         recipients = await cercle_recipients(session, found, ev.person_id)
     skip = {ev.actor_id, *ev.also_not}
-    only = ev.only
     recipients = [
-        r for r in recipients if r.user_id not in skip and (only is None or r.user_id in only)
+        r for r in recipients if r.user_id not in skip and (ev.only is None or r.user_id in ev.only)
     ]
     if ev.dedupe_key is not None and recipients:
         told = set(

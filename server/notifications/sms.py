@@ -10,6 +10,7 @@ import httpx
 
 from server.models.notifications import Notice
 from server.models.person import Role
+from server.notifications.links import notice_path
 from server.notifications.natures import label_for
 from server.notifications.settings import NotificationSettings
 
@@ -18,11 +19,7 @@ SMS_MAX = 160
 
 def text_of(notices: list[Notice], public_url: str, role: Role | None) -> str:
     """One SMS for one notice or a digest; cut to 160 characters (the link is kept whole)."""
-    link = (
-        f"{public_url}/#/ppa/{notices[0].ppa_id}"
-        if len(notices) == 1 and notices[0].ppa_id
-        else public_url
-    )
+    link = f"{public_url}/{notice_path(notices[0])}" if len(notices) == 1 else public_url
     if len(notices) == 1:
         who = f" ({notices[0].initials})" if notices[0].initials else ""
         body = f"PPA : {label_for(notices[0].nature, role)}{who}"

@@ -1,5 +1,6 @@
 """The bell: its unread count follows a new notice live (no reload), the panel lists it with
-its link, "Tout marquer comme lu" clears it; the settings page saves a choice."""
+its link (a new iteration: the diff with the previous version, opened by a click), "Tout marquer
+comme lu" clears it; the settings page saves a choice."""
 
 from __future__ import annotations
 
@@ -18,22 +19,30 @@ def test_bell_updates_live_and_settings_save(
     open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
 ) -> None:
     ppa_id = fresh_ppa()
+    coord = api_as("coordinatrice")
+    before = coord.post(f"/api/ppas/{ppa_id}/versions", json={"label": "Avant la réunion"})
+    assert before.status_code == 201, before.text
     nurse = api_as("infirmier")
     assert nurse.post("/api/me/notifications/read", json={"all": True}).status_code == 200
     page = open_as("infirmier", "#/")
     count = page.get_by_test_id("bell-count")
     expect(count).to_be_hidden()
 
-    response = api_as("coordinatrice").post(
-        f"/api/ppas/{ppa_id}/versions", json={"label": "Après la réunion"}
-    )
+    response = coord.post(f"/api/ppas/{ppa_id}/versions", json={"label": "Après la réunion"})
     assert response.status_code == 201, response.text
+    first, second = before.json()["number"], response.json()["number"]
     expect(count).to_have_text("1")  # no reload: the stream told the page
     expect(page.get_by_test_id("bell")).to_contain_text("1 non lue")
 
     page.get_by_test_id("bell").click()
     link = page.locator("#bell-panel a", has_text="Nouvelle itération du PPA").first
-    expect(link).to_have_attribute("href", f"#/ppa/{ppa_id}")
+    # a new iteration leads to what it changed: the diff with the previous version
+    expect(link).to_have_attribute("href", f"#/ppa/{ppa_id}/diff/{first}/{second}")
+    link.click()
+    diff = page.get_by_role("region", name="Différences")
+    expect(diff.get_by_role("heading")).to_have_text(f"Différences v{first} → v{second}")
+    expect(page.locator("#history-panel")).to_be_visible()
+    page.get_by_test_id("bell").click()
     page.get_by_role("button", name="Tout marquer comme lu").click()
     expect(count).to_be_hidden()
 

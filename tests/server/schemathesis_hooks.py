@@ -18,6 +18,7 @@ import schemathesis
 from schemathesis import APIOperation
 
 from editor.text_rules import find_illegal_chars
+from server.fhir.nde import TRE_R254
 from server.people.identifiers import ins_key, luhn_key
 from server.people.schemas import FINESS_PATTERN, INS_PATTERN, RPPS_PATTERN
 
@@ -43,9 +44,50 @@ KEYED: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
+def _nde_subscription(body: dict[str, Any]) -> None:
+    """An ``nde-subscription`` whose generated status and reason are kept and whose profile
+    parts JSON Schema cannot tie together (contained references, the INS, the JDV_J46 code,
+    the secret header) are made valid: it names a person in no cercle (403)."""
+    ins = "urn:oid:1.2.250.1.213.1.4.10|100000000000000"
+    system, value = ins.split("|")
+    nde = "https://interop.esante.gouv.fr/ig/fhir/nde/StructureDefinition/"
+    body["contained"] = [
+        {"resourceType": "Patient", "id": "p", "identifier": [{"system": system, "value": value}]},
+        {"resourceType": "Organization", "id": "o", "name": "PPA"},
+    ]
+    body["extension"] = [
+        {"url": nde + "start", "valueDateTime": "2026-01-01T00:00:00Z"},
+        {"url": nde + "subject", "valueReference": {"reference": "#p"}},
+        {"url": nde + "declarant", "valueReference": {"reference": "#o"}},
+        {"url": nde + "subscriber", "valueReference": {"reference": "#o"}},
+        {
+            "url": nde + "event-type",
+            "valueCodeableConcept": {"coding": [{"system": TRE_R254, "code": "DOC"}]},
+        },
+    ]
+    body["criteria"] = "CommunicationRequest?event-type=DOC"
+    body["channel"] = {
+        "type": "rest-hook",
+        "endpoint": "https://dui.example.org/nde",
+        "header": ["X-PPA-Webhook-Secret: " + "s" * 32],
+    }
+    body.pop("end", None)
+
+
 @schemathesis.hook
 def map_case(context: schemathesis.HookContext, case: Case) -> Case:
-    """Give the identifiers that match their pattern their right check key."""
+    """Give the identifiers that match their pattern their right check key; make a schema-valid
+    NdE Subscription valid for its profile."""
+    reason = case.body.get("reason") if isinstance(case.body, dict) else None
+    if (
+        case.operation.path == "/fhir/Subscription"
+        and isinstance(case.body, dict)
+        and case.body.get("resourceType") == "Subscription"
+        and case.body.get("status") in ("requested", "active")
+        and isinstance(reason, str)
+        and reason.strip()
+    ):
+        _nde_subscription(case.body)
     if isinstance(case.body, dict):
         for field, (pattern, with_key) in KEYED.items():
             value = case.body.get(field)

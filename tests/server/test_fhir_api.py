@@ -63,14 +63,23 @@ def test_capability_statement_lists_exactly_the_routes(
     assert system == {"transaction"}
     expected.add(("POST", "/fhir"))
     urls = {
-        "read": "/fhir/{t}/{{id}}",
-        "vread": "/fhir/{t}/{{id}}/_history/{{vid}}",
-        "history-instance": "/fhir/{t}/{{id}}/_history",
-        "search-type": "/fhir/{t}",
+        "read": ("GET", "/fhir/{t}/{{id}}"),
+        "vread": ("GET", "/fhir/{t}/{{id}}/_history/{{vid}}"),
+        "history-instance": ("GET", "/fhir/{t}/{{id}}/_history"),
+        "search-type": ("GET", "/fhir/{t}"),
+        "create": ("POST", "/fhir/{t}"),
+        "delete": ("DELETE", "/fhir/{t}/{{id}}"),
     }
     for rtype, code in served:
-        expected.add(("GET", urls[code].format(t=rtype)))
-    ids = {"{ppa_id}": "{id}", "{person_id}": "{id}", "{number}": "{vid}"}
+        method, url = urls[code]
+        expected.add((method, url.format(t=rtype)))
+    assert ("Subscription", "create") in served
+    ids = {
+        "{ppa_id}": "{id}",
+        "{person_id}": "{id}",
+        "{subscription_id}": "{id}",
+        "{number}": "{vid}",
+    }
 
     def norm(path: str) -> str:
         for a, b in ids.items():

@@ -636,6 +636,15 @@ EXEMPT: dict[tuple[str, str], str] = {
             "/fhir/CareTeam/{person_id}",
         )
     },
+    **dict.fromkeys(
+        (
+            ("POST", "/fhir/Subscription"),
+            ("GET", "/fhir/Subscription/{subscription_id}"),
+            ("DELETE", "/fhir/Subscription/{subscription_id}"),
+        ),
+        "NdE subscriptions: API client in the cercle, outside, opposed, personal account, "
+        "anonymous in tests/server/exports_api/test_nde_subscriptions.py",
+    ),
 }
 
 

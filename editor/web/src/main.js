@@ -1,4 +1,4 @@
-// Entry point: hash router (#/connexion, #/, #/ppa/<id>), header, views.
+// Entry point: hash router (#/connexion, #/, #/ppa/<id>[/version/<n>|/diff/<a>/<b>]), header, views.
 import './styles.css'
 import { api, setUnauthenticatedHandler } from './api.js'
 import { clearSession, getMe, getMethod, isLoggedIn, loadSession } from './auth.js'
@@ -101,9 +101,12 @@ async function route () {
   } else if (hash === '#/audit') {
     sessionStorage.removeItem('ppa.next')
     cleanup = mountAuditorHome(main)
-  } else if ((match = /^#\/ppa\/([^/?#]+)$/.exec(hash))) {
+  } else if ((match = /^#\/ppa\/([^/?#]+)(?:\/version\/(\d+)|\/diff\/(\d+)\/(\d+))?$/.exec(hash))) {
+    // #/ppa/<id>/version/<n> opens that version, #/ppa/<id>/diff/<a>/<b> the comparison of two
+    // versions (the links of notifications), over the PPA's page
     sessionStorage.removeItem('ppa.next')
-    cleanup = mountEditor(main, { ppaId: decodeURIComponent(match[1]) })
+    const open = match[2] ? { version: Number(match[2]) } : match[3] ? { diff: [Number(match[3]), Number(match[4])] } : null
+    cleanup = mountEditor(main, { ppaId: decodeURIComponent(match[1]), open })
   } else {
     sessionStorage.removeItem('ppa.next')
     cleanup = mountList(main)

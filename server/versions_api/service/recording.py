@@ -32,6 +32,7 @@ from server.audit.seal import seal as seal_audit
 from server.auth.principal import Principal
 from server.ledger.log import append_leaf
 from server.models import PPA, Version, VersionAccord
+from server.notifications.planning import planning_event
 from server.notifications.service import version_event
 from server.versions_api import repository
 from server.versions_api.authorship import authors_since
@@ -43,7 +44,7 @@ from server.versions_api.service.common import (
     lock_editable_row,
     read_state,
 )
-from versions.canonical import canonical_content, content_hash
+from versions.canonical import canonical_content, content_from_canonical, content_hash
 from versions.chain import (
     GENESIS,
     AccordRecord,
@@ -155,7 +156,35 @@ async def record_version(
         )
     await session.flush()
     rt.step("accords", ppa_id)
+    await _planning_changes(session, ppa_id, previous, new, number, digest)
     return version
+
+
+async def _planning_changes(
+    session: AsyncSession,
+    ppa_id: str,
+    previous: Version | None,
+    new: NewVersion,
+    number: int,
+    digest: str,
+) -> None:
+    """Every new version (iteration, validation, avenant, restore) that changed the planning of
+    actions tells the members they concern (not the version's authors: they know)."""
+    if previous is None or previous.content_hash == digest:
+        return
+    ppa = await session.get(PPA, ppa_id)
+    if ppa is None:
+        raise RuntimeError(f"PPA {ppa_id} not found")
+    await planning_event(
+        session,
+        ppa_id=ppa_id,
+        person_id=ppa.person_id,
+        number=number,
+        before=content_from_canonical(previous.content),
+        after=new.content,
+        actor_id=None if new.created_by == SYSTEM_CHECKPOINT else new.created_by,
+        also_not=new.authors,
+    )
 
 
 async def checkpoint_if_changed(

@@ -100,7 +100,7 @@ def test_immediate_email_headers_and_parts(sent: Sent) -> None:
     )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg.get_content_type() == "multipart/alternative"
-    link = f"https://ppa.example.test/#/ppa/{sent.v.ppa_id}"
+    link = f"https://ppa.example.test/#/ppa/{sent.v.ppa_id}/version/{sent.v.validated}"
     coord_name = sent.ms.api_as(COORD).get("/api/auth/me").json()["display_name"]
     for part in _parts(msg):
         assert "Le PPA a été validé" in part

@@ -79,6 +79,9 @@ def test_member_added_told_to_readers_not_actor_not_opposed(
 def test_versions_validation_avenant_told(api_as: Any, demo: dict[str, Any], settings: Any) -> None:
     v = new_validated(api_as, demo, opposed=("ergotherapeute",))
     add_avenant(api_as, settings, v)
+    assert api_as(COORD).post(f"/api/ppas/{v.ppa_id}/avenant").status_code in (200, 201)
+    named = api_as(COORD).post(f"/api/ppas/{v.ppa_id}/versions", json={"label": "En cours"})
+    assert named.status_code == 201, named.text
     infirmier = natures(api_as("infirmier"), v.person_id)
     for nature in (
         "ppa.iteration",
@@ -96,7 +99,18 @@ def test_versions_validation_avenant_told(api_as: Any, demo: dict[str, Any], set
     )
     assert validated["ppa_id"] == v.ppa_id
     assert validated["version"] == v.validated
-    assert validated["link"] == f"#/ppa/{v.ppa_id}"
+    # each notice leads to what it is about: a version event to the version, a new iteration
+    # to the diff with the previous version, an avenant opened (no version yet) to the PPA
+    assert validated["link"] == f"#/ppa/{v.ppa_id}/version/{v.validated}"
+    told = notices_about(api_as("infirmier"), v.person_id)
+    iterations = {n["version"]: n["link"] for n in told if n["nature"] == "ppa.iteration"}
+    assert iterations[v.draft] == f"#/ppa/{v.ppa_id}/version/{v.draft}"  # the first: no diff
+    number = named.json()["number"]
+    assert iterations[number] == f"#/ppa/{v.ppa_id}/diff/{number - 1}/{number}"
+    avenant = next(n for n in told if n["nature"] == "ppa.avenant_validated")
+    assert avenant["link"] == f"#/ppa/{v.ppa_id}/version/{v.avenant}"
+    opened = next(n for n in told if n["nature"] == "ppa.avenant_opened")
+    assert opened["link"] == f"#/ppa/{v.ppa_id}"
     assert natures(api_as(COORD), v.person_id, reviews=False) == ["cercle.opposition"]
     assert natures(api_as("ergotherapeute"), v.person_id) == []
     # a reader (assistante-sociale) is told of the validation, not of draft iterations

@@ -107,6 +107,6 @@ def test_mobile_verified_then_sms_without_health_data(world: tuple[ModuleServer,
     assert sms["to"] == MOBILE
     assert len(sms["text"]) <= 160
     assert sms["text"] == (
-        f"PPA : Le PPA a été validé (J. D.) https://ppa.example.test/#/ppa/{v.ppa_id}"
+        f"PPA : Le PPA a été validé (J. D.) https://ppa.example.test/#/ppa/{v.ppa_id}/version/{v.validated}"
     )
     assert "DUPONT" not in sms["text"]

@@ -17,7 +17,7 @@ import { mountUndo } from './undo.js'
 import { printTools } from './print.js'
 import { mountComments } from '../comments/panel.js'
 
-export function mountEditor (root, { ppaId }) {
+export function mountEditor (root, { ppaId, open = null }) {
   const controller = new AbortController()
   const pageScope = new Scope()
   const me = getMe()
@@ -466,27 +466,39 @@ export function mountEditor (root, { ppaId }) {
 
     // -- history / validation / exports panel
     let history = null
+    function showHistory () {
+      closeComments()
+      aside.hidden = false
+      historyButton.setAttribute('aria-expanded', 'true')
+      if (!history) {
+        history = mountHistory(aside, {
+          ppaId,
+          getPpa: () => ppa,
+          role,
+          person,
+          ctx,
+          onPpaChanged: (next) => { ppa = next; paintBadges() },
+          reload: (message) => reload(message)
+        })
+      }
+      else history.refresh()
+      aside.querySelector('h2')?.focus()
+      return history
+    }
     historyButton.addEventListener('click', () => {
-      const open = aside.hidden
-      if (open) closeComments()
-      aside.hidden = !open
-      historyButton.setAttribute('aria-expanded', String(open))
-      if (open) {
-        if (!history) {
-          history = mountHistory(aside, {
-            ppaId,
-            getPpa: () => ppa,
-            role,
-            person,
-            ctx,
-            onPpaChanged: (next) => { ppa = next; paintBadges() },
-            reload: (message) => reload(message)
-          })
-        }
-        else history.refresh()
-        aside.querySelector('h2')?.focus()
+      if (aside.hidden) showHistory()
+      else {
+        aside.hidden = true
+        historyButton.setAttribute('aria-expanded', 'false')
       }
     })
+    // a notification's link: open the history panel on the version or the comparison (a
+    // failure is shown in the panel's status line)
+    if (open) {
+      const panel = showHistory()
+      const shown = open.version ? panel.openVersion(open.version) : panel.showDiff(open.diff[0], open.diff[1])
+      shown.catch(() => {})
+    }
   }
 
   return () => {

@@ -528,5 +528,5 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   }
 
   refresh()
-  return { refresh }
+  return { refresh, openVersion, showDiff }
 }
