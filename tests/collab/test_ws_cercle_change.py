@@ -255,7 +255,16 @@ async def test_matrix_of_open_connections(
         await saved(client)
         await witness.wait_for(lambda: marker in attentes_of(witness))
         outside = f"[hors champs {uuid.uuid4().hex[:6]}]"
-        text_of(client).insert(0, outside)
+        # an attente in the professionals' name: outside the person's and aidant's own fields
+        client.doc.get("attentes", type=Array).append(
+            Map(
+                {
+                    "id": f"a-{uuid.uuid4().hex[:8]}",
+                    "origine": "professionnel",
+                    "texte": Text(outside),
+                }
+            )
+        )
         await client.wait_for(lambda: OWN_FIELDS_NOTICE in client.denied)
         await refused_everywhere(client, witness, database, member.ppa_id, outside)
     else:
