@@ -40,8 +40,8 @@ from server.esms.addresses import (
     PinnedTransport,
     vetted_address,
 )
+from server.esms.nde import FHIR_JSON_CONTENT
 from server.esms.signing import SIGNATURE_HEADER, decrypt_secret, signature
-from server.fhir.outcome import FHIR_JSON
 from server.models import ApiClient
 from server.models.exports import (
     DeliveryStatus,
@@ -236,7 +236,9 @@ class DeliveryWorker:
             return
         headers = {
             # An NdE subscription's delivery is a FHIR CommunicationRequest.
-            "Content-Type": FHIR_JSON if delivery.event.startswith("nde.") else "application/json",
+            "Content-Type": FHIR_JSON_CONTENT
+            if delivery.event.startswith("nde.")
+            else "application/json",
             "User-Agent": "ppa-collab-webhook/1",
             "X-PPA-Event": delivery.event,
             "X-PPA-Delivery": delivery_id,

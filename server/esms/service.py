@@ -30,11 +30,11 @@ from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
 from server.esms.access import may_read as _may_read
 from server.esms.addresses import is_public
+from server.esms.nde import nde_deliveries
 from server.esms.schemas import CURSOR_PATTERN, FeedItem, FeedPage
 from server.esms.signing import encrypt_secret
 from server.exports_api.context import frozen_context
 from server.exports_api.repository import VALIDATED_KIND_VALUES
-from server.fhir.nde import nde_deliveries
 from server.models import PPA, ApiClient, Person, Version
 from server.models.exports import (
     DeliveryStatus,
@@ -223,7 +223,7 @@ async def notify_validated(
                 next_attempt_at=now,
             )
         )
-    # The DUIs' NdE subscriptions to the person: one CommunicationRequest each (server.fhir.nde).
+    # The DUIs' NdE subscriptions to the person: one CommunicationRequest each (server.esms.nde).
     subscriptions = await nde_deliveries(session, ev)
     await session.flush()
     if hooks or subscriptions:

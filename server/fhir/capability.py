@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from exports.fhir import SD
+from server.esms.nde import SUBSCRIPTION_PROFILE
 from server.fhir.careteam import CARETEAM_PROFILE
-from server.fhir.nde import SUBSCRIPTION_PROFILE
 
 Json = dict[str, Any]
 

@@ -21,7 +21,8 @@ from server.deps import SessionDep, SettingsDep
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.esms import service as esms
 from server.esms.access import may_read
-from server.fhir.nde import EMITTED, NDE_KIND, parse_subscription, served
+from server.esms.nde import EMITTED, NDE_KIND
+from server.fhir.nde import parse_subscription, served
 from server.fhir.outcome import fhir_response
 from server.models import ApiClient, Person
 from server.models.exports import Webhook

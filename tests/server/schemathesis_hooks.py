@@ -18,7 +18,7 @@ import schemathesis
 from schemathesis import APIOperation
 
 from editor.text_rules import find_illegal_chars
-from server.fhir.nde import TRE_R254
+from server.esms.nde import TRE_R254
 from server.people.identifiers import ins_key, luhn_key
 from server.people.schemas import FINESS_PATTERN, INS_PATTERN, RPPS_PATTERN
 
