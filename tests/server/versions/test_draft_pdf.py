@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
+from collections.abc import Iterator
 from typing import Any
 
 from pypdf import PdfReader
 
 from editor.schema import PPAContent
+from tests.conftest import LiveServer
 from tests.server.versions.conftest import Edit
 from tests.server.versions.helpers import AUDITOR, COORD, ESMS, new_ppa
 
@@ -18,9 +22,28 @@ def _text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
+@contextlib.contextmanager
+def room_kept(live_server: LiveServer) -> Iterator[None]:
+    """Keep rooms loaded while the test runs: the session-end checkpoint of a room its last
+    client left lands after the unload delay, possibly between the test's "before" and "after"
+    (seen with two workers)."""
+    manager = live_server.app.state.collab.manager
+    limits = manager.limits
+    manager.limits = dataclasses.replace(limits, unload_after=3600.0)
+    try:
+        yield
+    finally:
+        manager.limits = limits
+
+
 def test_the_draft_pdf_holds_the_live_content_marked_draft(
-    api_as: Any, demo: dict[str, Any], edit: Edit
+    api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
 ) -> None:
+    with room_kept(live_server):
+        _draft_pdf_holds_the_live_content(api_as, demo, edit)
+
+
+def _draft_pdf_holds_the_live_content(api_as: Any, demo: dict[str, Any], edit: Edit) -> None:
     setup = new_ppa(api_as, demo)
     coord = api_as(COORD)
     response = coord.patch(
