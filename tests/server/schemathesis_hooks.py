@@ -3,8 +3,9 @@ cannot say about a valid request, so that a schema-valid request is really valid
 
 - The national identifiers end with a check key (Luhn, modulo 97): an identifier that matches
   its documented pattern gets its right key (a request invalid for another reason stays so).
-- "Not in the future" (a birth date) depends on the day, and ``from`` at most ``to`` (the
-  log's consistency proof) compares two parameters: such requests are dropped.
+- "Not in the future" (a birth date) depends on the day; ``from`` at most ``to`` (the log's
+  consistency proof) and an admission not before the birth compare two values: such requests
+  are dropped.
 """
 
 from __future__ import annotations
@@ -125,9 +126,15 @@ def filter_case(context: schemathesis.HookContext, case: Case) -> bool:
     if any(find_illegal_chars(text) for part in parts for text in _texts(part)):
         return False
     born = case.body.get("birth_date") if isinstance(case.body, dict) else None
+    admitted = case.body.get("admission_date") if isinstance(case.body, dict) else None
     if isinstance(born, str):
         try:
             if date.fromisoformat(born) > date.today():
+                return False
+            # an admission before the birth compares two fields: 422 by design
+            if isinstance(admitted, str) and date.fromisoformat(admitted) < date.fromisoformat(
+                born
+            ):
                 return False
         except ValueError:
             pass
