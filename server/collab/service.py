@@ -6,8 +6,9 @@ audit, join, receive, leave), the room manager in the lifespan, the versions sea
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import structlog
 from anyio.abc import TaskGroup
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
@@ -49,6 +51,7 @@ from server.collab.session_watch import SESSION_ENDED_REASON, SessionWatch
 from server.collab.store import CompactionLease, LocalLease, SqlUpdateStore, stored_state
 from server.config import Settings
 from server.db import Database
+from server.errors import is_contention
 from server.models import PPA, CercleMember, User
 from server.models.person import Role
 from server.models.ppa import PPAStatus
@@ -201,7 +204,7 @@ class CollabService:
         # end-of-session checkpoints in turn, not all from the pool at once.
         async with self.db.queued():
             for hook in self.session_end_hooks:
-                await hook(ppa_id, authors)
+                await _retried_on_contention(functools.partial(hook, ppa_id, authors))
 
     # -- LiveRooms -----------------------------------------------------------------------------
 
@@ -563,3 +566,18 @@ async def collaboration(
         app.state.live_rooms = service
         app.state.documents = service.documents
         yield
+
+
+async def _retried_on_contention(step: Callable[[], Awaitable[None]], attempts: int = 5) -> None:
+    """Run ``step`` (one transaction), again after a lock race the database could not settle
+    (SQLite's busy snapshot, a PostgreSQL serialization failure): it rolled back, nothing half
+    written; anything else, or the last attempt's failure, is raised."""
+    for attempt in range(attempts):
+        try:
+            await step()
+            return
+        except OperationalError as exc:
+            if not is_contention(exc) or attempt == attempts - 1:
+                raise
+            log.warning("collab.session_end_retried", attempt=attempt + 1)
+            await anyio.sleep(0.2 * 2**attempt)

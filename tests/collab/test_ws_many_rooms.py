@@ -97,7 +97,9 @@ async def test_simultaneous_joins_on_a_small_pool_all_succeed(
         await asyncio.gather(*(c.close() for c in clients))
 
         def settled() -> bool:
-            assert "session_end_failed" not in small_pool.log_text()
+            text = small_pool.log_text()
+            failed = text.find("session_end_failed")
+            assert failed < 0, text[failed : failed + 4000]
             return checkpointed(database, ppa_ids) == JOINS
 
         # A deadline for a loaded machine (200 checkpoints, two at a time), not a measure.
