@@ -103,6 +103,25 @@ export function mountEditor (root, { ppaId, open = null }) {
       ? h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': 'comments-panel', 'data-testid': 'comments-button' }, 'Commentaires', commentsCount)
       : null
     const commentsAside = h('aside', { class: 'side-panel side-panel--comments', id: 'comments-panel', hidden: true, 'aria-label': 'Commentaires et suggestions' })
+    // A jump to a section lands on it even when content above it finishes loading just after
+    // (the history panel sits above the form on a narrow screen): for a second, a layout shift
+    // brings the section back to the top, unless the user scrolls meanwhile.
+    const jumpTo = (target) => {
+      if (!target) return
+      target.scrollIntoView({ block: 'start' })
+      target.focus({ preventScroll: true })
+      const top = target.getBoundingClientRect().top
+      const observer = new ResizeObserver(() => {
+        if (Math.abs(target.getBoundingClientRect().top - top) > 8) target.scrollIntoView({ block: 'start' })
+      })
+      const stop = () => {
+        observer.disconnect()
+        for (const type of ['wheel', 'touchstart', 'keydown']) window.removeEventListener(type, stop)
+      }
+      for (const type of ['wheel', 'touchstart', 'keydown']) window.addEventListener(type, stop, { once: true, passive: true })
+      observer.observe(document.querySelector('.editor-layout') || document.body)
+      setTimeout(stop, 1000)
+    }
     const nav = h('nav', { class: 'toc', 'aria-label': 'Parties du PPA' },
       h('ul', {}, SECTIONS.map(([id, label]) => h('li', {}, h('a', {
         href: `#/ppa/${encodeURIComponent(ppaId)}`,
@@ -110,8 +129,7 @@ export function mountEditor (root, { ppaId, open = null }) {
           click: (event) => {
             event.preventDefault()
             openSection(id)
-            const target = document.getElementById(id)
-            if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
+            jumpTo(document.getElementById(id))
           }
         }
       }, label)))))
@@ -127,8 +145,7 @@ export function mountEditor (root, { ppaId, open = null }) {
       jump.value = ''
       if (!id) return
       openSection(id)
-      const target = document.getElementById(id)
-      if (target) { target.scrollIntoView({ block: 'start' }); target.focus({ preventScroll: true }) }
+      jumpTo(document.getElementById(id))
     })
     const paintBadges = () => {
       replace(badges, 
