@@ -31,7 +31,9 @@ ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
 
 
-def _ok(description: str, *, not_modified: bool = False, search: bool = False) -> Any:
+def _ok(
+    description: str, *, not_modified: bool = False, search: bool = False, export: bool = False
+) -> Any:
     out: dict[int | str, dict[str, Any]] = {
         200: {
             "description": description,
@@ -42,6 +44,11 @@ def _ok(description: str, *, not_modified: bool = False, search: bool = False) -
         out[304] = {"description": "Inchangé depuis l'ETag donné (If-None-Match)"}
     if search:
         out[400] = {"description": "Recherche invalide (OperationOutcome)"}
+    if export:
+        out[409] = {
+            "description": "Le PPA ne peut pas être exporté en TDDUI : sa personne n'est "
+            "rattachée à aucune structure (FINESS) (OperationOutcome)"
+        }
     return out
 
 
@@ -83,7 +90,11 @@ async def metadata(request: Request, settings: SettingsDep) -> Response:
     )
 
 
-@router.get("/CarePlan", response_class=Response, responses=_ok("Bundle searchset", search=True))
+@router.get(
+    "/CarePlan",
+    response_class=Response,
+    responses=_ok("Bundle searchset", search=True, export=True),
+)
 async def search_careplans(
     request: Request,
     settings: SettingsDep,
@@ -105,7 +116,9 @@ async def search_careplans(
 
 
 @router.get(
-    "/CarePlan/{ppa_id}", response_class=Response, responses=_ok("CarePlan", not_modified=True)
+    "/CarePlan/{ppa_id}",
+    response_class=Response,
+    responses=_ok("CarePlan", not_modified=True, export=True),
 )
 async def read_careplan(
     ppa_id: Annotated[str, ID_PATH],
@@ -123,7 +136,11 @@ async def read_careplan(
     return _resource(careplan, if_none_match)
 
 
-@router.get("/CarePlan/{ppa_id}/_history", response_class=Response, responses=_ok("Bundle history"))
+@router.get(
+    "/CarePlan/{ppa_id}/_history",
+    response_class=Response,
+    responses=_ok("Bundle history", export=True),
+)
 async def careplan_history(
     request: Request,
     settings: SettingsDep,
@@ -159,7 +176,7 @@ async def careplan_history(
 @router.get(
     "/CarePlan/{ppa_id}/_history/{number}",
     response_class=Response,
-    responses=_ok("CarePlan (version)", not_modified=True),
+    responses=_ok("CarePlan (version)", not_modified=True, export=True),
 )
 async def vread_careplan(
     ppa_id: Annotated[str, ID_PATH],
