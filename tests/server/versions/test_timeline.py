@@ -84,8 +84,8 @@ def test_a_ppa_past_its_review_is_echu_everywhere(
 def test_a_recent_ppa_is_not_echu_and_an_avenant_keeps_the_full_validation_day(
     api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
 ) -> None:
-    today = _today()
-    full_day = today - timedelta(days=200)
+    # the Paris day of the shifted clock (200 days back may cross a DST change: not today - 200)
+    full_day = (datetime.now(PARIS) - timedelta(days=200)).astimezone(PARIS).date()
     setup = new_ppa(api_as, demo, valid_ppa(fresh_ids=True, start=recent_start(full_day)))
     coord = api_as(COORD)
     with clock_shifted(live_server, days=200):
