@@ -4,7 +4,7 @@ avenant does not reset it), a PPA in force past its review flagged *échu* every
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exports.local_time import PARIS
@@ -85,7 +85,7 @@ def test_a_recent_ppa_is_not_echu_and_an_avenant_keeps_the_full_validation_day(
     api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
 ) -> None:
     # the Paris day of the shifted clock (200 days back may cross a DST change: not today - 200)
-    full_day = (datetime.now(PARIS) - timedelta(days=200)).astimezone(PARIS).date()
+    full_day = (datetime.now(UTC) - timedelta(days=200)).astimezone(PARIS).date()
     setup = new_ppa(api_as, demo, valid_ppa(fresh_ids=True, start=recent_start(full_day)))
     coord = api_as(COORD)
     with clock_shifted(live_server, days=200):
