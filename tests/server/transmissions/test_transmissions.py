@@ -179,12 +179,7 @@ def test_dmp_deposit_follows_pdsm_and_an_avenant_replaces_the_version(
     first = _until(coord, url, created.json()["id"], {"recu", "erreur"})
     assert first["status"] == "recu", first
     assert dmp.problems == []
-    bundle = next(
-        b
-        for b in dmp.accepted
-        if _docref(b)["masterIdentifier"]["value"] == first["document_unique_id"].split("^")[1]
-    )
-    docref = _docref(bundle)
+    docref = _deposited(dmp, first["document_unique_id"])
     assert "relatesTo" not in docref
     assert docref["type"]["coding"][0]["code"] == "80788-3"
     assert dmp.client_subjects[-1] == "fam-les-tilleuls@test.mssante.fr"
@@ -196,11 +191,20 @@ def test_dmp_deposit_follows_pdsm_and_an_avenant_replaces_the_version(
     assert created.status_code == 202, created.text
     second = _until(coord, url, created.json()["id"], {"recu", "erreur"})
     assert second["status"] == "recu", second
-    replacing = _docref(dmp.accepted[-1])
+    # by its id, not the last one received: another test's late retry may land after it
+    replacing = _deposited(dmp, second["document_unique_id"])
     assert replacing["relatesTo"] == [
         {"code": "replaces", "target": {"identifier": docref["masterIdentifier"]}}
     ]
     assert dmp.problems == []
+
+
+def _deposited(dmp: FhirServer, unique_id: str) -> dict[str, Any]:
+    """The DocumentReference the DMP accepted for the CDA ``root^extension``."""
+    root, extension = unique_id.split("^")
+    wanted = {"system": f"urn:oid:{root}", "value": extension}
+    [found] = [d for d in map(_docref, dmp.accepted) if d["masterIdentifier"] == wanted]
+    return found
 
 
 def _docref(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -250,12 +254,14 @@ def test_use_case_3_sends_the_fiche_to_the_mdph_and_deposits_it(
     assert [r["address"] for r in mail["recipients"]] == [mdph]
     url = _url(v, v.avenant)
     assert _until(coord, url, mail["id"], {"envoye", "erreur"})["status"] == "envoye"
-    assert _until(coord, url, deposit["id"], {"recu", "erreur"})["status"] == "recu"
+    deposited = _until(coord, url, deposit["id"], {"recu", "erreur"})
+    assert deposited["status"] == "recu", deposited
     msg = _message(smtp, mail["message_id"]).message
     assert msg["Subject"].startswith("XDM/1.0/DDM+Fiche de liaison MDPH ")
     assert msg["X-MSS-CODECDA"] == "28653-4"
     xdm = _attachments(msg)["IHE_XDM.zip"][1]
     mdph_cda = coord.get(f"/api/ppas/{v.ppa_id}/versions/{v.avenant}/exports/mdph-cda")
     _check_xdm_against_cda(xdm, mdph_cda.content)
-    assert _docref(dmp.accepted[-1])["type"]["coding"][0]["code"] == "28653-4"
+    docref = _deposited(dmp, deposited["document_unique_id"])
+    assert docref["type"]["coding"][0]["code"] == "28653-4"
     assert dmp.problems == []

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from editor.schema import PPAContent
+from exports.local_time import PARIS
 from server.db import create_engine
 from server.ppas.lock import LiveRooms, live_rooms
 from server.versions_api.runtime import runtime
@@ -146,6 +147,12 @@ def clock_shifted(live_server: LiveServer, days: int) -> Iterator[None]:
         yield
     finally:
         rt.clock = real
+
+
+def shifted_day(days: int) -> dt.date:
+    """The Paris day of the clock ``clock_shifted(days=...)`` sets: not ``today - days``, since a
+    shift across a DST change moves the wall clock (23:30 in December is 00:30 in May)."""
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).astimezone(PARIS).date()
 
 
 def sql(database: DatabaseInfo, statement: str, **params: Any) -> list[Any]:

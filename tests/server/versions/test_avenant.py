@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from editor.schema import Jour, PPAContent, StatutObjectif
-from exports.local_time import PARIS
 from tests.conftest import LiveServer
 from tests.factories import recent_start, valid_ppa
-from tests.server.versions.conftest import Edit, RecordingRooms, clock_shifted, live_content
+from tests.server.versions.conftest import (
+    Edit,
+    RecordingRooms,
+    clock_shifted,
+    live_content,
+    shifted_day,
+)
 from tests.server.versions.helpers import CONTRIB, COORD, ESMS, Setup, new_ppa, validate
 from versions.lifecycle import add_months
 
@@ -228,8 +233,7 @@ def test_an_avenant_does_not_reset_the_yearly_review(
 ) -> None:
     """Rule 4/6, controlled clock: validated 200 days ago, the review stays within 12 months of
     that validation through every avenant (validated today), not 12 months from the avenant."""
-    today = datetime.now(PARIS).date()
-    full_day = today - timedelta(days=200)
+    full_day = shifted_day(200)
     setup = new_ppa(api_as, demo, valid_ppa(fresh_ids=True, start=recent_start(full_day)))
     coord = api_as(COORD)
     with clock_shifted(live_server, days=200):

@@ -4,14 +4,14 @@ avenant does not reset it), a PPA in force past its review flagged *échu* every
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from exports.local_time import PARIS
 from tests.conftest import LiveServer
 from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import person_body
-from tests.server.versions.conftest import Edit, clock_shifted
+from tests.server.versions.conftest import Edit, clock_shifted, shifted_day
 from tests.server.versions.helpers import COORD, new_ppa, validate
 from versions.lifecycle import add_months
 
@@ -84,8 +84,7 @@ def test_a_ppa_past_its_review_is_echu_everywhere(
 def test_a_recent_ppa_is_not_echu_and_an_avenant_keeps_the_full_validation_day(
     api_as: Any, demo: dict[str, Any], edit: Edit, live_server: LiveServer
 ) -> None:
-    # the Paris day of the shifted clock (200 days back may cross a DST change: not today - 200)
-    full_day = (datetime.now(UTC) - timedelta(days=200)).astimezone(PARIS).date()
+    full_day = shifted_day(200)
     setup = new_ppa(api_as, demo, valid_ppa(fresh_ids=True, start=recent_start(full_day)))
     coord = api_as(COORD)
     with clock_shifted(live_server, days=200):
