@@ -136,7 +136,7 @@ async def list_persons(
     persons = list(
         await session.scalars(
             authz.persons_with(audit.principal, Capability.SEE_PERSON).order_by(
-                Person.birth_family_name
+                Person.birth_family_name, Person.id
             )
         )
     )

@@ -14,13 +14,15 @@ from server.auth.principal import Principal
 from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import Conflict, Locked, NotFound
-from server.models import PPA
+from server.models import PPA, Person
 from server.models.ppa import PPAStatus
+from server.people.schemas import PersonRead
 from server.ppas import etags, service
 from server.ppas.documents import DocumentSource, load_content
 from server.ppas.schemas import (
     FirstPpaRead,
     InForceRead,
+    PersonOverview,
     PPACreate,
     PPARead,
     PPASummary,
@@ -28,7 +30,12 @@ from server.ppas.schemas import (
     ProblemRead,
     TimelineRead,
 )
-from server.ppas.timeline import InForce, first_full_validation, in_force
+from server.ppas.timeline import (
+    InForce,
+    first_full_validation,
+    first_full_validations,
+    in_force,
+)
 from versions.timeline import FirstPpaStatus, first_ppa
 
 router = APIRouter(prefix="/api", tags=["ppas"])
@@ -158,8 +165,20 @@ async def person_timeline(
     )
     await audit.person(person.id)
     day = today()
-    first = first_ppa(day, person.admission_date, await first_full_validation(session, person.id))
     timelines = await in_force(session, ppas, day)
+    first = await first_full_validation(session, person.id)
+    return _timeline(person, ppas, timelines, first, day)
+
+
+def _timeline(
+    person: Person,
+    ppas: list[PPA],
+    timelines: dict[str, InForce],
+    first_validated: date | None,
+    day: date,
+) -> TimelineRead:
+    """``person``'s timeline from their PPAs (newest first) and what was read of them."""
+    first = first_ppa(day, person.admission_date, first_validated)
     current = next((timelines[p.id] for p in ppas if p.id in timelines), None)
     drafts = [p.id for p in ppas if p.status == PPAStatus.DRAFT.value]
     gap_reason = ""
@@ -186,6 +205,49 @@ async def person_timeline(
         gap=bool(gap_reason),
         gap_reason=gap_reason,
     )
+
+
+@router.get("/overview", response_model=list[PersonOverview])
+async def overview(
+    audit: Annotated[AuditTrail, audited("person.list")], session: SessionDep
+) -> list[PersonOverview]:
+    """The home page in one request: every person the caller may see (as ``GET /api/persons``),
+    each with their PPAs (as ``GET /api/persons/{id}/ppas``) and timeline (as ``GET
+    /api/persons/{id}/timeline``); one query per kind of data, whatever the number of persons."""
+    principal = audit.principal
+    persons = list(
+        await session.scalars(
+            authz.persons_with(principal, Capability.SEE_PERSON).order_by(
+                Person.birth_family_name, Person.id
+            )
+        )
+    )
+    ids = [p.id for p in persons]
+    by_person: dict[str, list[PPA]] = {i: [] for i in ids}
+    ppas: list[PPA] = []
+    visible = authz.ppas_with(principal, Capability.READ_VALIDATED)
+    for ppa in await session.scalars(visible.order_by(PPA.created_at.desc())):
+        if ppa.person_id in by_person:  # (a PPA is never visible without its person)
+            by_person[ppa.person_id].append(ppa)
+            ppas.append(ppa)
+    roles = await audit.each("person", [(i, i) for i in ids])
+    for ppa in ppas:  # each PPA traced as by its listing, with the role already read
+        audit.record(
+            "ppa", ppa.id, person_id=ppa.person_id, role=roles[ppa.person_id], action="ppa.list"
+        )
+    day = today()
+    timelines = await in_force(session, ppas, day)
+    firsts = await first_full_validations(session, ids)
+    return [
+        PersonOverview(
+            person=PersonRead.model_validate(person).model_copy(
+                update={"my_role": roles[person.id]}
+            ),
+            ppas=[_summary(p, timelines.get(p.id)) for p in by_person[person.id]],
+            timeline=_timeline(person, by_person[person.id], timelines, firsts.get(person.id), day),
+        )
+        for person in persons
+    ]
 
 
 @router.get("/ppas", response_model=list[PPASummary])

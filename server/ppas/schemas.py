@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from editor.schema import PPAContent, Severity
+from server.people.schemas import PersonRead
 from server.text_input import TextInput
 from versions.timeline import FirstPpaStatus
 
@@ -91,6 +92,14 @@ class TimelineRead(BaseModel):
     draft_ppa_ids: list[str] = Field(description="PPAs being prepared (drafts, revisions)")
     gap: bool = Field(description="No PPA in force, or the one in force is échu")
     gap_reason: str = ""
+
+
+class PersonOverview(BaseModel):
+    """One person of the home page: identity, PPAs and timeline in one answer."""
+
+    person: PersonRead
+    ppas: list[PPASummary] = Field(description="Newest first, as GET /api/persons/{id}/ppas")
+    timeline: TimelineRead
 
 
 class PPARead(PPASummary):

@@ -543,6 +543,38 @@ def test_listings_trace_each_item_with_its_role(
     assert {t["role"] for t in traces if t["person_id"] == cercle.person_id} == {"contributor"}
 
 
+def test_the_overview_is_the_listings_in_one_request_traced_alike(
+    cercle: Cercle, api_as: Any, trail: sa.Engine
+) -> None:
+    """GET /api/overview answers what /api/persons, then each person's /ppas and /timeline
+    answer, and traces each person and each PPA as those listings do."""
+    _validated_ppa(cercle, api_as)
+    me = _me(api_as, "infirmier")
+    nurse = api_as("infirmier")
+    before = _last_id(trail)
+    response = nurse.get("/api/overview")
+    assert response.status_code == 200, response.text
+    overview = response.json()
+    traces = _traces_since(trail, before, me["id"])
+    assert [row["person"] for row in overview] == nurse.get("/api/persons").json()
+    assert cercle.person_id in {row["person"]["id"] for row in overview}
+    for row in overview:
+        person_id = row["person"]["id"]
+        assert row["ppas"] == nurse.get(f"/api/persons/{person_id}/ppas").json()
+        assert row["timeline"] == nurse.get(f"/api/persons/{person_id}/timeline").json()
+    ppas = [(p["id"], p["person_id"]) for row in overview for p in row["ppas"]]
+    assert cercle.ppa_id in {ppa_id for ppa_id, _ in ppas}
+    persons = [(t["object_id"], t["person_id"]) for t in traces if t["object_type"] == "person"]
+    assert persons == [(row["person"]["id"],) * 2 for row in overview]
+    assert {t["action"] for t in traces if t["object_type"] == "person"} == {"person.list"}
+    traced_ppas = [(t["object_id"], t["person_id"]) for t in traces if t["object_type"] == "ppa"]
+    assert sorted(traced_ppas) == sorted(ppas)
+    assert {t["action"] for t in traces if t["object_type"] == "ppa"} == {"ppa.list"}
+    assert len(traces) == len(overview) + len(ppas)
+    for t in traces:
+        assert t["role"] == _role_in_cercle(trail, t["person_id"], me)
+
+
 def test_professional_feed_read_traces_each_ppa_with_its_role(
     cercle: Cercle, api_as: Any, trail: sa.Engine
 ) -> None:

@@ -400,6 +400,7 @@ GLOBAL_ROUTES: dict[str, GlobalRoute] = {
     ),
     "GET persons": GlobalRoute(lambda c, _: ("GET", "/api/persons", None), AUTHENTICATED, 200),
     "GET ppas": GlobalRoute(lambda c, _: ("GET", "/api/ppas", None), AUTHENTICATED, 200),
+    "GET overview": GlobalRoute(lambda c, _: ("GET", "/api/overview", None), AUTHENTICATED, 200),
     "GET professionals": GlobalRoute(
         lambda c, _: ("GET", "/api/professionals", None), DIRECTORY, 200
     ),
@@ -735,6 +736,9 @@ def test_opposed_member_sees_nothing_in_lists(cercle: Cercle, api_as: Any) -> No
     assert cercle.person_id not in {p["id"] for p in persons}
     ppas = api_as(OPPOSED).get("/api/ppas").json()
     assert cercle.ppa_id not in {p["id"] for p in ppas}
+    overview = api_as(OPPOSED).get("/api/overview").json()
+    assert cercle.person_id not in {row["person"]["id"] for row in overview}
+    assert cercle.ppa_id not in {p["id"] for row in overview for p in row["ppas"]}
 
 
 def test_lifting_opposition_restores_access(api_as: Any, demo: dict[str, Any]) -> None:

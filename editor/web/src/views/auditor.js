@@ -22,8 +22,10 @@ export function mountAuditorHome (root) {
   })
 
   async function load () {
-    const persons = (await api('/api/persons', { signal: controller.signal })).filter((p) => p.my_role === 'auditor')
-    const ppas = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/ppas`, { signal: controller.signal })))
+    // one request for every person and their PPAs, whatever their number
+    const audited = (await api('/api/overview', { signal: controller.signal })).filter((row) => row.person.my_role === 'auditor')
+    const persons = audited.map((row) => row.person)
+    const ppas = audited.map((row) => row.ppas)
     status.textContent = persons.length === 0
       ? 'Vous n\'auditez aucune personne accompagnée pour le moment.'
       : `${persons.length} personne${persons.length > 1 ? 's' : ''} auditée${persons.length > 1 ? 's' : ''}.`

@@ -19,7 +19,10 @@ export function mountList (root) {
   })
 
   async function load () {
-    const persons = await api('/api/persons', { signal: controller.signal })
+    // one request, whatever the number of persons: each with their PPAs and timeline (rule 6:
+    // first PPA within 6 months of admission, PPA in force, échu)
+    const overview = await api('/api/overview', { signal: controller.signal })
+    const persons = overview.map((row) => row.person)
     // an auditor has an entry page of their own (views/auditor.js): validated PPAs, history,
     // audit bundle; someone who only audits goes there, others get a link to it
     const audited = persons.filter((p) => p.my_role === 'auditor')
@@ -28,14 +31,10 @@ export function mountList (root) {
       return
     }
     if (audited.length > 0) status.before(h('p', {}, h('a', { href: '#/audit', class: 'btn' }, 'Espace audit')))
-    const ppasByPerson = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/ppas`, { signal: controller.signal })))
-    // the timeline (rule 6: first PPA within 6 months of admission, PPA in force, échu); a
-    // reader without it (ESMS systems do not use this page) simply sees no line
-    const timelines = await Promise.all(persons.map((p) => api(`/api/persons/${encodeURIComponent(p.id)}/timeline`, { signal: controller.signal }).catch(() => null)))
     status.textContent = persons.length === 0
       ? "Aucune personne accompagnée n'est partagée avec vous."
       : `${persons.length} personne${persons.length > 1 ? 's' : ''} accompagnée${persons.length > 1 ? 's' : ''}.`
-    persons.forEach((person, index) => list.append(personCard(person, ppasByPerson[index], timelines[index])))
+    for (const row of overview) list.append(personCard(row.person, row.ppas, row.timeline))
   }
 
   function personCard (person, ppas, timeline) {
