@@ -98,19 +98,33 @@ async def pending_events(session: AsyncSession, limit: int = MAX_BATCH) -> list[
         select(AuditCheckpointRow.event_ids).where(AuditCheckpointRow.max_event_id > floor)
     ):
         sealed.update(decode_id_ranges(ranges))
-    found: list[AuditEvent] = []
+    # The ids first (the window holds every event of the last hour, sealed or not), then the
+    # rows of the unsealed ones only: a seal costs what it seals, not the whole window.
+    unsealed: list[int] = []
     after = floor
-    while len(found) < limit:
-        chunk = list(
+    while len(unsealed) < limit:
+        ids = list(
             await session.scalars(
-                select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id).limit(1000)
+                select(AuditEvent.id)
+                .where(AuditEvent.id > after)
+                .order_by(AuditEvent.id)
+                .limit(5000)
             )
         )
-        if not chunk:
+        if not ids:
             break
-        found.extend(e for e in chunk if e.id not in sealed)
-        after = chunk[-1].id
-    return found[:limit]
+        unsealed.extend(i for i in ids if i not in sealed)
+        after = ids[-1]
+    del unsealed[limit:]
+    found: list[AuditEvent] = []
+    for start in range(0, len(unsealed), 1000):
+        chunk = unsealed[start : start + 1000]
+        found.extend(
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.id.in_(chunk)).order_by(AuditEvent.id)
+            )
+        )
+    return found
 
 
 async def seal(
