@@ -13,7 +13,7 @@ from server.auth.browser_session import end_user_sessions
 from server.auth.security import new_api_token
 from server.authz import AdminAccount, Capability, DirectoryManager
 from server.deps import SessionDep
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.models import ApiClient, CercleMember, Person, Professional, Structure, User
 from server.models.person import MemberKind, Role
 from server.people.accounts import (
@@ -173,6 +173,14 @@ async def update_person(
         and await session.get(Structure, changes["structure_id"]) is None
     ):
         raise NotFound("Structure introuvable.")
+    admitted = changes.get("admission_date")
+    if admitted is not None and admitted < person.birth_date:
+        message = "date d'admission avant la date de naissance"
+        raise InvalidInput(
+            "La date d'admission ne peut pas précéder la date de naissance "
+            f"({person.birth_date:%d/%m/%Y}).",
+            extra={"problems": [{"path": "admission_date", "message": message}]},
+        )
     for key, value in changes.items():
         setattr(person, key, value)
     audit.record("person", person.id, person_id=person.id, role=Role.COORDINATOR.value)

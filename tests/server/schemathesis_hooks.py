@@ -138,6 +138,14 @@ def filter_case(context: schemathesis.HookContext, case: Case) -> bool:
                 return False
         except ValueError:
             pass
+    # An admission date is compared with the stored birth date on a PATCH: a random one before
+    # it is a 422 by design (tests/server/test_persons.py), which no schema can state.
+    if (
+        case.operation.path == "/api/persons/{person_id}"
+        and case.method.upper() == "PATCH"
+        and isinstance(admitted, str)
+    ):
+        return False
     # An If-Match the server never served names no state: 412 by design (docs/fhir-api.md).
     if case.operation.path == "/api/ppas/{ppa_id}/content" and any(
         key.lower() == "if-match" for key in case.headers or {}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -96,3 +97,22 @@ def test_empty_or_unknown_references_are_clear_errors(api_as: Any) -> None:
     unknown = coord.post("/api/professionals", json={**body, "structure_id": "nope"})
     assert unknown.status_code == 404
     assert unknown.json()["detail"] == "Structure introuvable."
+
+
+def test_an_admission_before_the_birth_is_refused_on_update(api_as: Any) -> None:
+    coord = api_as("coordinatrice")
+    created = coord.post("/api/persons", json=person_body())
+    assert created.status_code == 201, created.text
+    person = created.json()
+    born = date.fromisoformat(person["birth_date"])
+    url = f"/api/persons/{person['id']}"
+    refused = coord.patch(url, json={"admission_date": (born - timedelta(days=1)).isoformat()})
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["error"] == "InvalidInput"
+    assert f"({born:%d/%m/%Y})" in body["detail"]
+    assert [p["path"] for p in body["problems"]] == ["admission_date"]
+    assert coord.get(url).json()["admission_date"] is None  # nothing written
+    same_day = coord.patch(url, json={"admission_date": born.isoformat()})
+    assert same_day.status_code == 200, same_day.text
+    assert same_day.json()["admission_date"] == born.isoformat()
