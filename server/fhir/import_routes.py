@@ -4,7 +4,6 @@ answered in JSON). What they do: :mod:`server.fhir.importing`; docs/fhir-api.md.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,7 +13,7 @@ from server import authz
 from server.audit.trail import AuditTrail, audited
 from server.authz import Capability
 from server.deps import SessionDep
-from server.errors import InvalidInput, NotFound, PayloadTooLarge
+from server.errors import NotFound
 from server.fhir import importing
 from server.fhir.outcome import fhir_response
 from server.openapi import error_responses
@@ -22,6 +21,7 @@ from server.ppas import etags
 from server.ppas.documents import load_content
 from server.ppas.endpoints import Documents
 from server.versions_api.runtime import Guard, Runtime
+from server.web.json_body import read_json
 
 fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
 rest_router = APIRouter(prefix="/api", tags=["ppas"])
@@ -71,24 +71,14 @@ class ImportResult(BaseModel):
 
 
 async def _bundle(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BUNDLE_BYTES:
-        raise PayloadTooLarge("Bundle trop volumineux (8 Mo au plus).")
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in ("application/fhir+json", "application/json"):
-        raise InvalidInput(
-            "Content-Type : application/fhir+json attendu.",
-            extra={
-                "problems": [{"path": "requête", "message": "type de contenu non pris en charge"}]
-            },
-        )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            "requête : JSON invalide",
-            extra={"problems": [{"path": "Bundle", "message": "JSON invalide"}]},
-        ) from exc
+    return await read_json(
+        request,
+        media_types=("application/fhir+json", "application/json"),
+        max_bytes=MAX_BUNDLE_BYTES,
+        too_large="Bundle trop volumineux (8 Mo au plus).",
+        wrong_type="Content-Type : application/fhir+json attendu.",
+        root="Bundle",
+    )
 
 
 def _transaction_response(raw: Any, result: importing.Imported, etag: str) -> dict[str, Any]:

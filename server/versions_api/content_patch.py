@@ -17,7 +17,6 @@ DUI makes a new version), whose authors also name whoever edited since the previ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -33,7 +32,7 @@ from server.audit.trail import AuditTrail, audited
 from server.auth.principal import Principal
 from server.authz import Capability
 from server.deps import SessionDep
-from server.errors import AppError, InvalidInput, Locked, PayloadTooLarge
+from server.errors import AppError, InvalidInput, Locked
 from server.models import PPA
 from server.openapi import error_responses
 from server.ppas import etags
@@ -43,6 +42,7 @@ from server.versions_api.runtime import Guard, LifecycleGuard, Runtime, Versions
 from server.versions_api.service import content_of_state, read_state, write_live
 from server.versions_api.service.common import lock_editable_row
 from server.versions_api.service.recording import checkpoint_if_changed
+from server.web.json_body import read_json
 
 router = APIRouter(prefix="/api", tags=["ppas"])
 ITEM_ID_PATTERN = "^.{1,64}$"
@@ -90,24 +90,13 @@ def _path(p: tuple[str, ...]) -> str:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_PATCH_BYTES:
-        raise PayloadTooLarge("Patch trop volumineux (1 Mo au plus).")
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in ("application/merge-patch+json", "application/json"):
-        raise InvalidInput(
-            "Content-Type : application/merge-patch+json attendu (RFC 7396).",
-            extra={
-                "problems": [{"path": "requête", "message": "type de contenu non pris en charge"}]
-            },
-        )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            "requête : JSON invalide",
-            extra={"problems": [{"path": "requête", "message": "JSON invalide"}]},
-        ) from exc
+    return await read_json(
+        request,
+        media_types=("application/merge-patch+json", "application/json"),
+        max_bytes=MAX_PATCH_BYTES,
+        too_large="Patch trop volumineux (1 Mo au plus).",
+        wrong_type="Content-Type : application/merge-patch+json attendu (RFC 7396).",
+    )
 
 
 def _validated(patched: dict[str, Any]) -> PPAContent:
