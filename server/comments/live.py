@@ -10,12 +10,10 @@ ends the stream.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
@@ -29,24 +27,11 @@ from server.db import Database
 from server.deps import SessionDep
 from server.errors import AppError
 from server.models.comments import PPAComment, PPASuggestion
+from server.web.sse import Listeners, event_stream, follow
 
 router = APIRouter(tags=["comments"])
 
 LOOK_SECONDS = 3.0
-PING_SECONDS = 25.0
-
-
-class Listeners:
-    """asyncio events of the open streams per PPA, set after a commit that changed its comments."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-
-    def wake(self, ppa_id: str) -> None:
-        for loop, event in list(self.events.get(ppa_id, ())):
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
-
 
 LISTENERS = Listeners()
 service.add_waker(LISTENERS.wake)
@@ -78,37 +63,14 @@ async def _rev(db: Database, principal: Principal, ppa_id: str) -> str | None:
     return json.dumps([str(v) for v in (*comments, *suggestions)])
 
 
-async def _events(request: Request, principal: Principal, ppa_id: str) -> AsyncIterator[str]:
+def _events(request: Request, principal: Principal, ppa_id: str) -> AsyncIterator[str]:
     db: Database = request.app.state.db
-    event = asyncio.Event()
-    entry = (asyncio.get_running_loop(), event)
-    LISTENERS.events.setdefault(ppa_id, set()).add(entry)
-    try:
-        last: str | None = None
-        quiet = 0.0
-        yield "retry: 3000\n\n"
-        while not await request.is_disconnected():
-            event.clear()
-            rev = await _rev(db, principal, ppa_id)
-            if rev is None:
-                yield "event: closed\ndata: {}\n\n"
-                return
-            if rev != last:
-                last = rev
-                quiet = 0.0
-                yield f"event: changed\ndata: {json.dumps({'rev': rev})}\n\n"
-            elif quiet >= PING_SECONDS:
-                quiet = 0.0
-                yield ": ping\n\n"
-            with anyio.move_on_after(LOOK_SECONDS):
-                await event.wait()
-            quiet += LOOK_SECONDS
-    finally:
-        listeners = LISTENERS.events.get(ppa_id)
-        if listeners is not None:
-            listeners.discard(entry)
-            if not listeners:
-                LISTENERS.events.pop(ppa_id, None)
+
+    async def look() -> str | None:
+        rev = await _rev(db, principal, ppa_id)
+        return None if rev is None else f"event: changed\ndata: {json.dumps({'rev': rev})}\n\n"
+
+    return follow(request, LISTENERS, ppa_id, look, look_seconds=LOOK_SECONDS)
 
 
 @router.get(
@@ -125,8 +87,4 @@ async def comments_stream(
     """The PPA's comments changing, live (`event: changed`; `event: closed` when access ends)."""
     ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.READ_HISTORY)
     await audit.ppa(ppa)
-    return StreamingResponse(
-        _events(request, audit.principal, ppa.id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(_events(request, audit.principal, ppa.id))

@@ -3,16 +3,14 @@
 The stream sends the unread count at once, then each time it changes. A commit that stored
 notices in this process wakes every stream of the process at once; notices stored by another
 ``ppa serve`` process are seen at the next look (every ``LOOK_SECONDS``). A comment line every
-``PING_SECONDS`` keeps proxies from closing an idle stream.
+``server.web.sse.PING_SECONDS`` keeps proxies from closing an idle stream.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
@@ -23,27 +21,16 @@ from server.db import Database
 from server.models.notifications import Notice
 from server.notifications import service
 from server.notifications.service import visible_to
+from server.web.sse import Listeners, event_stream, follow
 
 router = APIRouter(tags=["notifications"])
 
 LOOK_SECONDS = 5.0
-PING_SECONDS = 25.0
-
-
-class Listeners:
-    """asyncio events of the open streams, set after a commit that stored notices."""
-
-    def __init__(self) -> None:
-        self.events: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-
-    def wake(self) -> None:
-        for loop, event in list(self.events):
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
-
+_EVERYONE = "*"
+"""A commit that stored notices wakes every stream of the process (each counts its own)."""
 
 LISTENERS = Listeners()
-service.add_waker(LISTENERS.wake)
+service.add_waker(lambda: LISTENERS.wake(_EVERYONE))
 
 
 async def unread(db: Database, principal: Principal) -> int:
@@ -61,30 +48,13 @@ async def unread(db: Database, principal: Principal) -> int:
     return int(count or 0)
 
 
-async def _events(request: Request, principal: Principal) -> AsyncIterator[str]:
+def _events(request: Request, principal: Principal) -> AsyncIterator[str]:
     db: Database = request.app.state.db
-    event = asyncio.Event()
-    entry = (asyncio.get_running_loop(), event)
-    LISTENERS.events.add(entry)
-    try:
-        last: int | None = None
-        quiet = 0.0
-        yield "retry: 3000\n\n"
-        while not await request.is_disconnected():
-            event.clear()
-            count = await unread(db, principal)
-            if count != last:
-                last = count
-                quiet = 0.0
-                yield f"event: unread\ndata: {json.dumps({'unread': count})}\n\n"
-            elif quiet >= PING_SECONDS:
-                quiet = 0.0
-                yield ": ping\n\n"
-            with anyio.move_on_after(LOOK_SECONDS):
-                await event.wait()
-            quiet += LOOK_SECONDS
-    finally:
-        LISTENERS.events.discard(entry)
+
+    async def look() -> str:
+        return f"event: unread\ndata: {json.dumps({'unread': await unread(db, principal)})}\n\n"
+
+    return follow(request, LISTENERS, _EVERYONE, look, look_seconds=LOOK_SECONDS)
 
 
 @router.get(
@@ -94,8 +64,4 @@ async def _events(request: Request, principal: Principal) -> AsyncIterator[str]:
 )
 async def notification_stream(request: Request, principal: UserAccount) -> StreamingResponse:
     """Your unread count, live (Server-Sent Events: ``event: unread``, ``data: {"unread": n}``)."""
-    return StreamingResponse(
-        _events(request, principal),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(_events(request, principal))
