@@ -13,30 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 import websockets
+from demo_server import demo_server
 from pycrdt import Doc, YMessageType, create_sync_message, handle_sync_message
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -79,41 +63,8 @@ def main() -> None:
     parser.add_argument("--editors", type=int, default=50)
     parser.add_argument("--patches", type=int, default=40)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "PPA_DATA_DIR": str(Path(tmp) / "data"),
-            "PPA_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "PPA_WEBHOOK_ENABLED": "false",
-            "PPA_COLLAB_MAX_CONNECTIONS_PER_USER": "1000",
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "server.cli", "demo", "--json"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        demo = json.loads(done.stdout)
-        os.environ.update(env)
-        from server.app import create_app
-        from server.config import Settings
-        from server.logging import configure_logging
-
-        configure_logging(level=logging.WARNING)
-        settings = Settings()
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        try:
-            asyncio.run(_run(port, demo, args.editors, args.patches))
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+    with demo_server({"PPA_COLLAB_MAX_CONNECTIONS_PER_USER": "1000"}) as (base, demo):
+        asyncio.run(_run(int(base.rsplit(":", 1)[1]), demo, args.editors, args.patches))
 
 
 async def _all_received(clients: list[Editor], marks: list[int], within: float) -> None:

@@ -11,21 +11,15 @@ built and the page's height, then the time of 10 keystrokes typed into the proje
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+from demo_server import demo_server
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +29,6 @@ from tests.e2e.large_ppa import large_content  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CONTROLS = ".ppa-form input, .ppa-form textarea, .ppa-form select, .ppa-form button"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _login(page: Page, base: str, username: str, password: str) -> None:
@@ -121,45 +108,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "PPA_DATA_DIR": str(Path(tmp) / "data"),
-            "PPA_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "PPA_WEBHOOK_ENABLED": "false",
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "server.cli", "demo", "--json"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        demo = json.loads(done.stdout)
-        os.environ.update(env)
-        from server.app import create_app
-        from server.config import Settings
-        from server.logging import configure_logging
-
-        configure_logging(level=logging.WARNING)
-        port = _free_port()
-        settings = Settings(
-            data_dir=Path(env["PPA_DATA_DIR"]),
-            database_url=env["PPA_DATABASE_URL"],
-            host="127.0.0.1",
-            port=port,
-        )
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        try:
-            _run(f"http://127.0.0.1:{port}", demo, args.repeat)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+    with demo_server() as (base, demo):
+        _run(base, demo, args.repeat)
 
 
 if __name__ == "__main__":

@@ -11,72 +11,21 @@ version, same bytes); plus a 304 revalidation.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 
 import httpx
-import uvicorn
+from demo_server import demo_server
 
 from exports.registry import FORMATS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "PPA_DATA_DIR": str(Path(tmp) / "data"),
-            "PPA_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "PPA_WEBHOOK_ENABLED": "false",
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "server.cli", "demo", "--json"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        demo = json.loads(done.stdout)
-        os.environ.update(env)
-        from server.app import create_app
-        from server.config import Settings
-        from server.logging import configure_logging
-
-        configure_logging(level=logging.WARNING)
-
-        settings = Settings(
-            data_dir=Path(env["PPA_DATA_DIR"]), database_url=env["PPA_DATABASE_URL"]
-        )
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        try:
-            _run(f"http://127.0.0.1:{port}", demo, args.repeat)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+    with demo_server() as (base, demo):
+        _run(base, demo, args.repeat)
 
 
 def _run(base: str, demo: dict[str, object], repeat: int) -> None:

@@ -21,27 +21,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import logging
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from demo_server import demo_server
 
 
 def _line(name: str, values: list[float]) -> str:
@@ -134,40 +120,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} at the start")
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "PPA_DATA_DIR": str(Path(tmp) / "data"),
-            "PPA_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "PPA_WEBHOOK_ENABLED": "false",
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "server.cli", "demo", "--json"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        demo = json.loads(done.stdout)
-        os.environ.update(env)
-        from server.app import create_app
-        from server.config import Settings
-        from server.logging import configure_logging
-
-        configure_logging(level=logging.WARNING)
-        settings = Settings()
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        try:
-            _run(port, demo, args.objectives, args.actions, args.rounds)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+    with demo_server() as (base, demo):
+        _run(int(base.rsplit(":", 1)[1]), demo, args.objectives, args.actions, args.rounds)
 
 
 if __name__ == "__main__":
