@@ -15,10 +15,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editor.schema import Projet
 from exports.local_time import PARIS
 from server.models import PPA, Version
 from server.models.ppa import PPAStatus
-from versions.canonical import content_from_canonical
+from versions.canonical import parse_canonical
 from versions.chain import VALIDATED_KINDS, VersionKind
 from versions.timeline import echu_reasons, effective_next_review
 
@@ -57,13 +58,19 @@ async def in_force(session: AsyncSession, ppas: Sequence[PPA], today: date) -> d
         current[ppa_id] = number
         if kind == VersionKind.VALIDATED.value:
             full[ppa_id] = created_at.astimezone(PARIS).date()
+    wanted = set(current.items())
+    versions = await session.execute(  # one query for all: only the pairs wanted are kept
+        select(Version.ppa_id, Version.number, Version.content, Version.next_review).where(
+            Version.ppa_id.in_(list(current)), Version.number.in_(set(current.values()))
+        )
+    )
     result: dict[str, InForce] = {}
-    for ppa_id, number in current.items():
-        version = await session.get(Version, (ppa_id, number))
-        if version is None:  # pragma: no cover - read in the same transaction
+    for ppa_id, number, content, next_review in versions:
+        if (ppa_id, number) not in wanted:
             continue
-        end = content_from_canonical(version.content).projet.date_fin
-        review = effective_next_review(full.get(ppa_id), version.next_review)
+        # the period's end only: the one section parsed, with the content model's own rules
+        end = Projet.model_validate(parse_canonical(content).get("projet", {})).date_fin
+        review = effective_next_review(full.get(ppa_id), next_review)
         result[ppa_id] = InForce(
             ppa_id, number, full.get(ppa_id), review, end, echu_reasons(today, end, review)
         )
