@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -94,6 +95,8 @@ class WebSocketChannel:
         self._max_buffer = max_buffer
         self.closing = False
         self.close_code: int | None = None
+        self.received_directly = 0
+        """Binary messages the protocol handed over without the ASGI queue."""
         protocol: Any = websocket.scope.get(RAW_PROTOCOL_KEY)
         self._protocol = protocol
         self._transport: asyncio.Transport | None = protocol.transport if protocol else None
@@ -134,6 +137,34 @@ class WebSocketChannel:
         self._ready.set()
         if self._queued > self._max_buffer:
             self.close(CloseCode.SLOW_CONSUMER, "Client trop lent")
+
+    def receive_directly(self, handler: Callable[[bytes], None]) -> Callable[[], None] | None:
+        """From now on, binary messages go to ``handler`` as soon as uvicorn's protocol has
+        parsed them: no ASGI queue, no task switch, no pause and resume of the socket's reads
+        per message (the receive side of the fast path); text messages and the disconnect still
+        go through ``websocket.receive()``. Only on the direct transport and while nothing is
+        queued, so that messages keep their order; returns how to turn it off (``None``: not on).
+        """
+        protocol = self._protocol
+        if protocol is None or not protocol.queue.empty():
+            return None
+        queued = protocol.send_receive_event_to_app
+
+        def deliver() -> None:
+            if protocol.curr_msg_data_type != "bytes" or protocol.close_sent:
+                queued()  # text (refused by the reader), or past our close: uvicorn's own way
+                return
+            frames = protocol.frames
+            protocol.frames = []
+            self.received_directly += 1
+            handler(frames[0] if len(frames) == 1 else b"".join(frames))
+
+        protocol.send_receive_event_to_app = deliver
+
+        def off() -> None:
+            protocol.send_receive_event_to_app = queued
+
+        return off
 
     def close(self, code: int, reason: str) -> None:
         if self.closing:

@@ -36,6 +36,7 @@ from server.authz import Capability
 from server.collab.avenant import AllPolicies, AvenantScopePolicy, AvenantScopes, ScopedLocker
 from server.collab.channel import WebSocketChannel
 from server.collab.fanout import RedisFanout
+from server.collab.frames import Frames
 from server.collab.memory import release_freed_memory
 from server.collab.policy import OwnFieldsPolicy
 from server.collab.ports import CheckpointWriter
@@ -489,7 +490,8 @@ class CollabService:
             read_only=channel.read_only,
             direct=channel.direct,
         )
-        audited_write = False
+        frames = Frames(peer, channel, access, on_frame, self._trace_aside(access, client_addr))
+        direct_off: Callable[[], None] | None = None
         try:
             while True:
                 message = await websocket.receive()
@@ -498,17 +500,20 @@ class CollabService:
                 data = message.get("bytes")
                 if data is None:
                     raise MalformedMessageError("Message texte inattendu")
-                if on_frame is not None:
-                    on_frame()
-                peer.receive(data)
+                frames.received(data)
                 if channel.closing:
                     break
-                if peer.writes and not audited_write:
-                    audited_write = True  # traced aside: the writer's next frames do not wait
-                    self._spawn(self._trace_write(access, client_addr))
+                if direct_off is None:  # the next frames skip the queue (nothing is queued now)
+                    direct_off = channel.receive_directly(frames.received_directly)
         except SyncError as error:
-            log.info("collab.closed", ppa=ppa_id, user=access.principal.id, code=int(error.code))
-            channel.close(error.code, error.reason)
+            frames.closed(error)
+        finally:
+            if direct_off is not None:
+                direct_off()
+
+    def _trace_aside(self, access: Access, client_addr: str | None) -> Callable[[], None]:
+        """Trace the connection's first write without making its next frames wait."""
+        return lambda: self._spawn(self._trace_write(access, client_addr))
 
 
 def _bearer(websocket: WebSocket) -> str:
