@@ -384,8 +384,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return False
         return _reaches_database(item, root)
 
-    keep = [item for item in items if again(item)]
-    dropped = [item for item in items if not again(item)]
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (keep if again(item) else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

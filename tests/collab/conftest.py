@@ -10,7 +10,9 @@ import pytest
 
 from editor.collab.manager import RoomManager
 from editor.collab.ports import Limits, UpdateStore
+from tests.collab.live import WsClient
 from tests.collab.stores import MemoryStore
+from tests.conftest import LiveServer
 
 
 @contextlib.asynccontextmanager
@@ -64,3 +66,17 @@ def _quick_unload(request: pytest.FixtureRequest) -> None:
     manager = request.getfixturevalue("live_server").app.state.collab.manager
     if manager.limits.unload_after > 0.1:
         manager.limits = dataclasses.replace(manager.limits, unload_after=0.1)
+
+
+@pytest.fixture
+async def open_clients() -> AsyncIterator[list[WsClient]]:
+    """The WebSocket clients a test opens, closed after it."""
+    clients: list[WsClient] = []
+    yield clients
+    await asyncio.gather(*(client.close() for client in clients))
+
+
+@pytest.fixture
+def ws_url(live_server: LiveServer) -> str:
+    """The collaboration endpoint of the session's live server."""
+    return f"{live_server.ws_url}/ws/ppa"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,22 +18,10 @@ from server.collab.policy import OWN_FIELDS_NOTICE
 from server.collab.service import FORBIDDEN_REASON
 from tests.collab.app import audit_actions, fresh_ppa, stored_content, token_of, update_log
 from tests.collab.live import WsClient
-from tests.conftest import DatabaseInfo, LiveServer
+from tests.conftest import DatabaseInfo
 from tests.server.versions.helpers import COORD, new_ppa, validate
 
 WRITER = "infirmier"
-
-
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
-
-
-@pytest.fixture
-def ws_url(live_server: LiveServer) -> str:
-    return f"{live_server.ws_url}/ws/ppa"
 
 
 async def connect(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -28,18 +28,6 @@ from tests.server.versions.helpers import COORD, new_ppa, validate
 
 PASSWORD = "mot de passe du compte"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
-
-
-@pytest.fixture
-def ws_url(live_server: LiveServer) -> str:
-    return f"{live_server.ws_url}/ws/ppa"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,18 +63,6 @@ MATRIX: dict[str, dict[str, str]] = {
 FROM_ROLES = tuple(MATRIX)
 TO_ROLES = tuple(_HEADER)
 CLOSE_REASONS = {OPPOSED: OPPOSED_REASON, REMOVED: REMOVED_REASON, "auditor": ROLE_REASON}
-
-
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
-
-
-@pytest.fixture
-def ws_url(live_server: LiveServer) -> str:
-    return f"{live_server.ws_url}/ws/ppa"
 
 
 @pytest.fixture(scope="module")

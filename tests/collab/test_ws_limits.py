@@ -37,13 +37,6 @@ async def server(database: DatabaseInfo, tmp_path: Path) -> AsyncIterator[AppSer
     await app.stop()
 
 
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
-
-
 async def test_limits_close_with_their_codes(
     server: AppServer,
     api_as: Any,

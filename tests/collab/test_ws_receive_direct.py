@@ -4,11 +4,8 @@ the same limits and refusals as through the queue."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from pycrdt import Text
 
 from editor.collab.errors import CloseCode
@@ -19,18 +16,6 @@ from tests.collab.test_ws_access import connect, saved
 from tests.conftest import DatabaseInfo, LiveServer
 
 
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
-
-
-@pytest.fixture
-def url(live_server: LiveServer) -> str:
-    return f"{live_server.ws_url}/ws/ppa"
-
-
 def _channels(live_server: LiveServer, ppa_id: str) -> list[WebSocketChannel]:
     room = live_server.app.state.collab.manager.room(ppa_id)
     assert room is not None
@@ -39,15 +24,15 @@ def _channels(live_server: LiveServer, ppa_id: str) -> list[WebSocketChannel]:
 
 async def test_writes_go_direct_in_order_and_reach_the_others(
     live_server: LiveServer,
-    url: str,
+    ws_url: str,
     api_as: Any,
     demo: dict[str, Any],
     database: DatabaseInfo,
     open_clients: list[WsClient],
 ) -> None:
     cercle = fresh_ppa(api_as, demo)
-    writer = await connect(open_clients, url, cercle.ppa_id, token_of(api_as, "coordinatrice"))
-    reader = await connect(open_clients, url, cercle.ppa_id, token_of(api_as, "infirmier"))
+    writer = await connect(open_clients, ws_url, cercle.ppa_id, token_of(api_as, "coordinatrice"))
+    reader = await connect(open_clients, ws_url, cercle.ppa_id, token_of(api_as, "infirmier"))
     text = writer.doc.get("projet_de_vie", type=Text)
     for word in ("un ", "deux ", "trois ", "quatre ", "cinq"):
         text.insert(len(text), word)
@@ -61,10 +46,10 @@ async def test_writes_go_direct_in_order_and_reach_the_others(
 
 
 async def test_a_text_message_on_the_direct_path_still_closes(
-    url: str, api_as: Any, demo: dict[str, Any], open_clients: list[WsClient]
+    ws_url: str, api_as: Any, demo: dict[str, Any], open_clients: list[WsClient]
 ) -> None:
     cercle = fresh_ppa(api_as, demo)
-    client = await connect(open_clients, url, cercle.ppa_id, token_of(api_as, "coordinatrice"))
+    client = await connect(open_clients, ws_url, cercle.ppa_id, token_of(api_as, "coordinatrice"))
     client.doc.get("projet_de_vie", type=Text).insert(0, "avant")
     await saved(client)  # messages went through: the direct path is on
     assert client._ws is not None

@@ -5,7 +5,6 @@ closed (4401) once its session ends (logout, idle time)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +23,6 @@ from tests.conftest import Api, DatabaseInfo, LiveServer, browser_login
 from tests.server.versions.helpers import COORD
 
 FOREIGN = "https://evil.example"
-
-
-@pytest.fixture
-async def open_clients() -> AsyncIterator[list[WsClient]]:
-    clients: list[WsClient] = []
-    yield clients
-    await asyncio.gather(*(client.close() for client in clients))
 
 
 def session_cookie(api: Api) -> str:
