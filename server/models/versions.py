@@ -68,6 +68,9 @@ class Version(Base):
     avenant_number: Mapped[int | None] = mapped_column(Integer, default=None)
     next_review: Mapped[date | None] = mapped_column(Date, default=None)
     """Next review date of a validated version (HAS: at least yearly)."""
+    rules_edition: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The edition of the validation rules a validated version was checked against
+    (:mod:`versions.rules`); None on drafts and on versions stored before it was recorded."""
 
 
 class VersionAccord(Base):

@@ -149,7 +149,7 @@ NATURES: Final[dict[str, Nature]] = by_code(
         ),
         Nature(
             "ppa.review_overdue",
-            "La date de révision du PPA est dépassée",
+            "Le PPA est échu (date de révision dépassée ou période terminée)",
             Capability.READ_VALIDATED,
             roles=frozenset({COORD, Role.CONTRIBUTOR}),
             defaults={COORD: APP_EMAIL_DAILY},

@@ -49,6 +49,7 @@ from server.versions_api.schemas import (
 from versions.chain import AccordMode
 from versions.diff import Author, VersionDiff
 from versions.lifecycle import review_status
+from versions.rules import predated_rules
 from versions.signing import key_id, public_key_to_pem
 
 router = APIRouter(prefix="/api", tags=["versions"])
@@ -82,6 +83,8 @@ def _summary(version: Version, names: dict[str, str]) -> VersionSummary:
         series_rank=version.series_rank,
         avenant_number=version.avenant_number,
         next_review=version.next_review,
+        rules_edition=version.rules_edition,
+        predates_rules=predated_rules(version.kind, version.rules_edition),
     )
 
 

@@ -169,6 +169,16 @@ class VersionSummary(BaseModel):
     series_rank: int | None
     avenant_number: int | None
     next_review: date | None
+    rules_edition: int | None = Field(
+        description="Edition of the validation rules (docs/domain-rules.md) a validated version "
+        "was checked against; null for a draft's version and a version validated before it was "
+        "recorded"
+    )
+    predates_rules: list[int] = Field(
+        description="The numbered rules of docs/domain-rules.md a validated version was not "
+        "checked against (validated before them; it is never rewritten): every rule when "
+        "rules_edition is null; empty for a draft's version"
+    )
 
 
 class VersionRead(VersionSummary):

@@ -16,7 +16,7 @@ from editor.schema import PPAContent
 from tests.collab.app import audit_actions, fresh_ppa, token_of
 from tests.collab.live import NodeClient
 from tests.conftest import Api, DatabaseInfo, LiveServer
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.exports_api.support import validate
 from tests.server.helpers import Cercle
 
@@ -54,7 +54,7 @@ def _scene(live_server: LiveServer, demo: dict[str, Any], api_as: Any) -> Scene:
         ).status_code
         == 200
     )
-    content = valid_ppa(members=demo["professionals"], fresh_ids=True)
+    content = valid_ppa(members=demo["professionals"], fresh_ids=True, start=recent_start())
     created = coord.post(
         f"/api/persons/{cercle.person_id}/ppas",
         json={"title": "PPA DUI", "content": content.model_dump(mode="json")},

@@ -55,6 +55,7 @@ from versions.chain import (
 )
 from versions.lifecycle import LifecycleEvent
 from versions.merkle import LEAF_TYPE_VERSION, version_leaf_data
+from versions.rules import edition_for
 
 SYSTEM_CHECKPOINT = "system:checkpoint"
 """``created_by`` of the checkpoints the service takes on its own."""
@@ -134,6 +135,7 @@ async def record_version(
         series_rank=new.series_rank,
         avenant_number=new.avenant_number,
         next_review=new.next_review,
+        rules_edition=edition_for(new.kind),
     )
     session.add(version)
     await session.flush()

@@ -9,7 +9,9 @@ from typing import Any
 
 from server.db import Database
 from server.notifications.reviews import remind
-from tests.server.exports_api.support import COORD, new_validated
+from tests.factories import recent_start, valid_ppa
+from tests.server.exports_api.support import COORD, new_validated, validate
+from tests.server.helpers import build_cercle
 from tests.server.notifications.test_emission import natures
 
 
@@ -44,3 +46,39 @@ def test_review_due_then_overdue_once(api_as: Any, demo: dict[str, Any], setting
     asyncio.run(run(next_review + timedelta(days=2)))
     assert natures(api_as("infirmier"), v.person_id).count("ppa.review_overdue") == 1
     assert "ppa.review_overdue" not in natures(api_as("usager"), v.person_id)
+
+
+def test_a_ppa_whose_period_ended_is_told_echu(
+    api_as: Any, demo: dict[str, Any], settings: Any
+) -> None:
+    """Rule 6 of docs/domain-rules.md: a PPA in force is échu once its period ended, even with
+    its review date still ahead (a review after the period's end is only to check): the
+    coordinators are told it is échu (review_overdue), not that a review is coming."""
+    cercle = build_cercle(api_as, demo)
+    coord = api_as(COORD)
+    content = valid_ppa(members=demo["professionals"], fresh_ids=True, start=recent_start())
+    end = content.projet.date_fin
+    assert end is not None
+    content.bilan.prochaine_revision = end + timedelta(days=5)
+    created = coord.post(
+        f"/api/persons/{cercle.person_id}/ppas",
+        json={"title": "PPA échu", "content": content.model_dump(mode="json")},
+    )
+    assert created.status_code == 201, created.text
+    assert [p["code"] for p in created.json()["problems"]] == ["review_after_projet_end"]
+    ppa_id = created.json()["id"]
+    validate(coord, ppa_id)
+
+    async def run(day: date) -> int:
+        db = Database(settings.resolved_database_url())
+        try:
+            return await remind(db, _noon(day))
+        finally:
+            await db.dispose()
+
+    asyncio.run(run(end))  # the last day of the period: the review is coming
+    assert natures(api_as(COORD), cercle.person_id).count("ppa.review_due") == 1
+    asyncio.run(run(end + timedelta(days=1)))  # the period ended, the review is 4 days ahead
+    told = natures(api_as(COORD), cercle.person_id)
+    assert told.count("ppa.review_overdue") == 1, told
+    assert coord.get(f"/api/ppas/{ppa_id}").json()["echu"] is False  # today: still in force

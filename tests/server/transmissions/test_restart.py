@@ -15,7 +15,7 @@ import pytest
 
 from tests.cli import invoke
 from tests.conftest import make_database
-from tests.factories import valid_ppa
+from tests.factories import recent_start, valid_ppa
 from tests.server.exports_api.support import PERSON_ACCORD, STRUCTURE_ACCORD, wait_for
 from tests.server.test_cli import serving
 from tests.server.transmissions.conftest import DOMAIN, SENDER
@@ -96,7 +96,7 @@ def _validated_ppa(coord: httpx.Client, demo: dict[str, Any]) -> tuple[str, str]
         json={"kind": "professional", "role": "reader", "professional_id": pro["id"]},
     )
     assert added.status_code == 201, added.text
-    content = valid_ppa(members=demo["professionals"], fresh_ids=True)
+    content = valid_ppa(members=demo["professionals"], fresh_ids=True, start=recent_start())
     created = coord.post(
         f"/api/persons/{demo['person_id']}/ppas",
         json={"content": content.model_dump(mode="json")},

@@ -9,6 +9,8 @@ from typing import Any
 
 from editor.schema import OrigineAttente, PPAContent
 from exports.local_time import PARIS
+from server.models import Version
+from server.versions_api.endpoints import _summary as version_summary
 from tests.conftest import DatabaseInfo, LiveServer
 from tests.factories import recent_start, valid_ppa
 from tests.server.helpers import build_cercle
@@ -130,3 +132,43 @@ def test_deprecated_codes_of_a_received_ppa_are_accepted_like_ours(
     assert codes == ["deprecated_code", "deprecated_code"]
     # validating the received PPA
     assert validate(coord, received).status_code == 201
+
+
+def test_a_version_says_which_rules_it_predates(api_as: Any, demo: dict[str, Any]) -> None:
+    """A version validated now records the rules' edition and predates none of them; a draft's
+    versions are checked by nothing (issue 19: old versions show which rules they predate)."""
+    setup = new_ppa(api_as, demo)
+    coord = api_as(COORD)
+    response = validate(coord, setup.ppa_id)
+    assert response.status_code == 201, response.text
+    number = response.json()["number"]
+    versions = coord.get(f"/api/ppas/{setup.ppa_id}/versions").json()
+    by_number = {v["number"]: v for v in versions}
+    assert (by_number[number]["rules_edition"], by_number[number]["predates_rules"]) == (1, [])
+    drafts = [v for v in versions if v["kind"] not in ("validated", "avenant")]
+    assert drafts, versions
+    assert all((v["rules_edition"], v["predates_rules"]) == (None, []) for v in drafts)
+    read = coord.get(f"/api/ppas/{setup.ppa_id}/versions/{number}").json()
+    assert (read["rules_edition"], read["predates_rules"]) == (1, [])
+
+
+def test_a_version_stored_before_the_edition_predates_every_rule() -> None:
+    """A validated version as the migration leaves it (no edition; the table is append-only, so
+    the row is built here rather than updated) reads as predating rules 1-9."""
+    old = Version(
+        ppa_id="p",
+        number=3,
+        kind="validated",
+        label="Validation",
+        summary="",
+        created_by="u",
+        authors=[],
+        created_at=datetime(2025, 12, 1, 10, tzinfo=PARIS),
+        content_hash="0" * 64,
+        prev_chain_hash="0" * 64,
+        chain_hash="1" * 64,
+        leaf_index=7,
+        rules_edition=None,
+    )
+    summary = version_summary(old, {})
+    assert (summary.rules_edition, summary.predates_rules) == (None, list(range(1, 10)))
