@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from server.models.transmissions import TransmissionStatus
+from server.transmissions import mdn as mdn_reader
+from server.transmissions.settings import TransmissionSettings
 from tests.conftest import Api, DatabaseInfo, LiveServer, login, make_settings
 from tests.server.exports_api.support import COORD, new_validated, wait_for
 from tests.server.transmissions import imap_server
@@ -131,3 +134,33 @@ def test_mdns_move_the_statuses(
     assert final[failed["id"]]["error_label"] == "Pièce jointe illisible"
     assert final[failed["id"]]["status_label"] == "Erreur"
     coord.client.close()
+
+
+@pytest.fixture
+def dovecot_external(pki: Pki) -> Iterator[Dovecot]:
+    server = Dovecot(pki, external=True).start()
+    yield server
+    server.stop()
+
+
+def test_without_a_password_the_certificate_logs_in_sasl_external(
+    pki: Pki, dovecot_external: Dovecot
+) -> None:
+    """No ``PPA_MSS_IMAP_USER``: the mailbox is opened with SASL EXTERNAL, the structure's
+    certificate alone (a server offering only EXTERNAL); the MDNs read are flagged seen."""
+    settings = TransmissionSettings(
+        mss_imap_host="127.0.0.1",
+        mss_imap_port=dovecot_external.port,
+        mss_cert=pki.client_cert,
+        mss_key=pki.client_key,
+        mss_ca_file=pki.ca,
+        transmit_timeout_seconds=20,
+    )
+    dovecot_external.deliver(b"From: x@example.fr\r\nSubject: pas un MDN\r\n\r\nBonjour\r\n")
+    dovecot_external.deliver(mdn("<ppa-1@test.mssante.fr>", "automatic-action; processed", 1))
+    found = mdn_reader.fetch_mdns(settings)
+    assert [mdn_reader.parse_mdn(raw) for _, raw in found] == [
+        mdn_reader.Disposition("<ppa-1@test.mssante.fr>", TransmissionStatus.RECU)
+    ], dovecot_external.log()
+    mdn_reader.mark_seen(settings, [imap_id for imap_id, _ in found])
+    assert mdn_reader.fetch_mdns(settings) == []
