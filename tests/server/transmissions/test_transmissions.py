@@ -216,11 +216,28 @@ def _docref(bundle: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _traces(database: DatabaseInfo, object_id: str) -> list[tuple[str, str, str | None]]:
+    engine = sa.create_engine(database.sync_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT action, outcome, role FROM audit_events WHERE object_id = :id"
+                    " AND action LIKE 'ppa.transmission%' ORDER BY id"
+                ),
+                {"id": object_id},
+            ).all()
+    finally:
+        engine.dispose()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 def test_a_dmp_refusal_is_an_error_with_its_code_and_label(
     tx_as: Callable[[str], Api],
     api_as: Callable[[str], Api],
     demo: dict[str, Any],
     dmp: FhirServer,
+    database: DatabaseInfo,
 ) -> None:
     v = new_validated(api_as, demo)
     dmp.reject_next = ("DMP_PATIENT_INCONNU", "Le DMP de ce patient n'existe pas")
@@ -232,6 +249,14 @@ def test_a_dmp_refusal_is_an_error_with_its_code_and_label(
     assert row["error_code"] == "DMP_PATIENT_INCONNU"
     assert row["error_label"] == "Le DMP de ce patient n'existe pas"
     assert row["attempts"] == 1
+    # Audited: the request on the PPA, the attempt on the transmission, the listings.
+    n = v.validated
+    ppa_traces = _traces(database, v.ppa_id)
+    assert ppa_traces[0] == (f"ppa.transmission:dmp:ppa:v{n}", "ok", "coordinator")
+    assert set(ppa_traces[1:]) == {("ppa.transmissions.read", "ok", "coordinator")}
+    assert _traces(database, row["id"]) == [
+        (f"ppa.transmission.erreur:dmp:v{n}", "error", "coordinator")
+    ]
 
 
 def test_use_case_3_sends_the_fiche_to_the_mdph_and_deposits_it(
