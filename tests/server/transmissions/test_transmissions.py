@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import Api, DatabaseInfo
 from tests.exports.test_cda_xdm import _check_xdm_against_cda
 from tests.server.exports_api.support import COORD, Validated, add_avenant, new_validated, wait_for
-from tests.server.transmissions.conftest import SENDER, Recipients, add_recipients
+from tests.server.transmissions.conftest import SENDER, Recipients, add_recipients, random_finess
 from tests.server.transmissions.fhir_server import FhirServer
 from tests.server.transmissions.smtp_server import Received, SmtpServer
 
@@ -108,7 +108,48 @@ def test_only_a_coordinator_transmits_and_only_validated_versions(
     )
     assert stranger.status_code == 422
     assert "pas membre du cercle" in stranger.json()["detail"]
+    unknown = tx_as(COORD).post(
+        _url(validated, validated.validated),
+        json={"channel": "mssante", "to": [{"structure_id": "pas-une-structure"}]},
+    )
+    assert unknown.status_code == 422
+    assert "Structure introuvable" in unknown.json()["detail"]
     assert tx_as(COORD).get(_url(validated, validated.validated)).json() == []
+
+
+def test_a_structure_of_the_directory_is_a_recipient(
+    tx_as: Callable[[str], Api],
+    api_as: Callable[[str], Api],
+    demo: dict[str, Any],
+    smtp: SmtpServer,
+) -> None:
+    v = new_validated(api_as, demo)
+    mdph = add_recipients(api_as, v.person_id)
+    coord = tx_as(COORD)
+    created = coord.post(
+        _url(v, v.validated),
+        json={"channel": "mssante", "to": [{"structure_id": mdph.mdph_id}]},
+    )
+    assert created.status_code == 202, created.text
+    row = created.json()
+    assert [(r["kind"], r["id"], r["address"]) for r in row["recipients"]] == [
+        ("structure", mdph.mdph_id, mdph.mdph_address)
+    ]
+    assert _until(coord, _url(v, v.validated), row["id"], {"envoye", "erreur"})["status"] == (
+        "envoye"
+    )
+    assert _message(smtp, row["message_id"]).rcpt_tos == [mdph.mdph_address]
+    bare = coord.post(
+        "/api/structures",
+        json={"finess": random_finess("75"), "name": "Sans messagerie", "kind": "esms"},
+    )
+    assert bare.status_code == 201, bare.text
+    refused = coord.post(
+        _url(v, v.validated),
+        json={"channel": "mssante", "to": [{"structure_id": bare.json()["id"]}]},
+    )
+    assert refused.status_code == 422
+    assert "pas d'adresse MSSanté" in refused.json()["detail"]
 
 
 def test_mssante_message_reaches_the_smtp_server_with_the_xdm_and_is_retried(
