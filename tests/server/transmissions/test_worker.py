@@ -1,9 +1,9 @@
-"""The transmission worker, run in the test's process against real loopback servers: the retry
-schedule; a transmission every attempt of which fails ends in ``erreur`` (``ECHEC_ENVOI``) after
-``PPA_TRANSMIT_MAX_ATTEMPTS`` and is never tried again; a DMP deposit whose answer was lost is
-repeated with the same identifiers and the DMP's duplicate answer counts as done (deposited once);
-an SMTP server refusing one recipient of two: sent to the other, once, flagged; every attempt
-audited."""
+"""The transmission worker's attempts, run in the test's process against real loopback servers: the
+retry schedule; a transmission every attempt of which fails ends in ``erreur`` (``ECHEC_ENVOI``)
+after ``PPA_TRANSMIT_MAX_ATTEMPTS`` and is never tried again; a DMP deposit whose answer was
+lost is repeated with the same identifiers and the DMP's duplicate answer counts as done
+(deposited once); an SMTP server refusing one recipient of two: sent to the other, once,
+flagged; every attempt audited."""
 
 from __future__ import annotations
 
@@ -87,18 +87,13 @@ async def _row(db: Database, tid: str) -> Transmission:
 
 
 async def _work_until_settled(worker: TransmissionWorker, db: Database, tid: str) -> Transmission:
-    """Run the worker until the row leaves ``en_attente`` (its retries are due at once)."""
-    for _ in range(200):
-        await worker.run_once()
+    """Attempt the row until it leaves ``en_attente``, its retries at once: only this test's
+    row (``run_once`` would also take another test's pending rows of the session database)."""
+    for _ in range(50):
+        await worker.send(tid)
         row = await _row(db, tid)
         if row.status != "en_attente":
             return row
-        async with db.transaction() as session:  # the next attempt is due now
-            await session.execute(
-                sa.update(Transmission)
-                .where(Transmission.id == tid)
-                .values(next_attempt_at=row.created_at)
-            )
     raise AssertionError("the worker never settled the transmission")
 
 
@@ -128,7 +123,7 @@ async def test_every_attempt_failing_ends_in_error_after_the_last_one(
         "vérifiez la configuration et réessayez."
     )
     assert smtp.handler.data_commands == 3
-    assert await worker.run_once() == 0  # never tried again
+    await worker.send(tid)  # never tried again
     assert smtp.handler.data_commands == 3
     n = validated.validated
     assert await _traces(db, tid) == [
