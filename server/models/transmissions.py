@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin
@@ -40,6 +40,10 @@ class TransmissionStatus(StrEnum):
     """Read receipt: MDN ``displayed``."""
     ERREUR = "erreur"
     """Refused, every attempt failed, or an MDN reported an error (``error_code``)."""
+
+
+LIVE = text("status != 'erreur'")
+"""The rows of :data:`uq_transmissions_live_dedupe`: not in error."""
 
 
 class Transmission(IdMixin, TimestampMixin, Base):
@@ -79,4 +83,16 @@ class Transmission(IdMixin, TimestampMixin, Base):
         ),
         Index("ix_transmissions_due", "status", "next_attempt_at"),
         Index("ix_transmissions_version", "ppa_id", "version_number"),
+        # One live transmission per version, channel, document and addresses: two identical
+        # requests racing each other make one row (the second one's INSERT does nothing); a row
+        # in error leaves the index, so the same transmission can be asked for again.
+        Index(
+            "uq_transmissions_live_dedupe",
+            "ppa_id",
+            "version_number",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
     )

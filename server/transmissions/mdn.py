@@ -139,18 +139,24 @@ def _mailbox(settings: TransmissionSettings) -> Iterator[imaplib.IMAP4_SSL]:
 
 
 def fetch_mdns(settings: TransmissionSettings) -> list[tuple[bytes, bytes]]:
-    """Unseen MDNs of the applicative mailbox (blocking): [(IMAP id, raw message)]."""
+    """Unseen MDNs of the applicative mailbox (blocking): [(IMAP UID, raw message)].
+
+    UIDs, not message numbers: the MDNs are flagged seen over another connection, after they are
+    applied, and an expunge in between (another client deleting a message) renumbers the
+    messages, which would flag the wrong ones and hide a receipt for good."""
     out: list[tuple[bytes, bytes]] = []
     with _mailbox(settings) as imap:
-        _, found = imap.search(None, "UNSEEN", "HEADER", "Content-Type", "disposition-notification")
-        for num in (found[0] or b"").split():
-            _, data = imap.fetch(num.decode(), "(BODY.PEEK[])")
-            out += [(num, item[1]) for item in data if isinstance(item, tuple)]
+        _, found = imap.uid(
+            "SEARCH", "UNSEEN", "HEADER", "Content-Type", "disposition-notification"
+        )
+        for uid in (found[0] or b"").split():
+            _, data = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+            out += [(uid, item[1]) for item in data if isinstance(item, tuple)]
     return out
 
 
-def mark_seen(settings: TransmissionSettings, ids: list[bytes]) -> None:
-    """Flag the MDNs applied as seen (not read again)."""
-    if ids:
+def mark_seen(settings: TransmissionSettings, uids: list[bytes]) -> None:
+    """Flag the MDNs applied (by UID) as seen: not read again."""
+    if uids:
         with _mailbox(settings) as imap:
-            imap.store(b",".join(ids).decode(), "+FLAGS", "\\Seen")
+            imap.uid("STORE", b",".join(uids).decode(), "+FLAGS", "(\\Seen)")

@@ -2,7 +2,8 @@
 
 A transmission is an *outbox* row: created in the request's transaction, sent by the worker
 (:mod:`server.transmissions.worker`) once committed. Posting the same transmission again (same
-version, channel, document and addresses) while the first is not in error returns the first.
+version, channel, document and addresses) while the first is not in error returns the first, also
+when both requests race (a partial unique index on the rows not in error).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -23,6 +26,7 @@ from server.db import utcnow
 from server.errors import Conflict, InvalidInput, NotFound
 from server.models import PPA, Version
 from server.models.transmissions import (
+    LIVE,
     Channel,
     DocumentKind,
     Transmission,
@@ -202,36 +206,62 @@ async def create(
         recipients = await resolve_recipients(session, settings, ppa, document, to)
     key = "|".join([channel, document, *sorted(r["address"] for r in recipients)])
     dedupe = hashlib.sha256(key.encode()).hexdigest()
-    existing = await session.scalar(
-        select(Transmission).where(
-            Transmission.ppa_id == ppa.id,
-            Transmission.version_number == version.number,
-            Transmission.dedupe_key == dedupe,
-            Transmission.status != S.ERREUR.value,
-        )
-    )
+    existing = await twin(session, ppa.id, version.number, dedupe)
     if existing is not None:
         return existing
     now = utcnow()
-    row = Transmission(
-        id=str(uuid.uuid4()),
-        ppa_id=ppa.id,
-        version_number=version.number,
-        person_id=ppa.person_id,
-        channel=channel,
-        document=document,
-        recipients=recipients,
-        status=S.EN_ATTENTE.value,
-        attempts=0,
-        next_attempt_at=now,
-        message_id=message_id(settings),
-        group_id=group_id,
-        dedupe_key=dedupe,
-        created_by=principal.id,
-        created_at=now,
-        updated_at=now,
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "ppa_id": ppa.id,
+        "version_number": version.number,
+        "person_id": ppa.person_id,
+        "channel": channel,
+        "document": document,
+        "recipients": recipients,
+        "status": S.EN_ATTENTE.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "message_id": message_id(settings),
+        "group_id": group_id,
+        "dedupe_key": dedupe,
+        "created_by": principal.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # An identical request may have committed since the check above (a double click): the
+    # unique index on the live rows makes this INSERT do nothing, and that request's row is
+    # the answer. ON CONFLICT waits for a concurrent uncommitted insert, so it is exact.
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    inserted = await session.execute(
+        insert(Transmission)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=["ppa_id", "version_number", "dedupe_key"], index_where=LIVE
+        )
+        .returning(Transmission.id)
     )
-    session.add(row)
-    await session.flush()
+    if inserted.scalar() is None:
+        found = await twin(session, ppa.id, version.number, dedupe)
+        if found is None:  # the other row went to erreur in between: a rare retry by the user
+            raise Conflict("Une transmission identique vient d'échouer : réessayez.")
+        return found
+    row = await session.get(Transmission, values["id"])
+    if row is None:  # inserted just above, in this transaction
+        raise RuntimeError("transmission not found after its insert")
     session.sync_session.info[_WAKE] = True
     return row
+
+
+async def twin(
+    session: AsyncSession, ppa_id: str, number: int, dedupe_key: str
+) -> Transmission | None:
+    """The live (not in error) transmission of this version with this dedupe key."""
+    found: Transmission | None = await session.scalar(
+        select(Transmission).where(
+            Transmission.ppa_id == ppa_id,
+            Transmission.version_number == number,
+            Transmission.dedupe_key == dedupe_key,
+            LIVE,
+        )
+    )
+    return found

@@ -208,12 +208,20 @@ class TransmissionWorker:
                     t.received_at = now
                 t.error_code, t.error_label = result.error_code, result.error_label
                 outcome = "ok"
-            elif result.permanent or number >= self.settings.transmit_max_attempts:
+            elif result.permanent:
                 t.status = S.ERREUR.value
                 t.error_code = result.error_code or "ECHEC_ENVOI"
-                t.error_label = result.error_label or (
+                t.error_label = result.error_label or "Transmission refusée."
+                outcome = "error"
+            elif number >= self.settings.transmit_max_attempts:
+                # Every attempt failed with something that may pass: the code says so, the
+                # label gives the last answer (a code, never content).
+                last = f" (dernière réponse : {result.error_code})" if result.error_code else ""
+                t.status = S.ERREUR.value
+                t.error_code = "ECHEC_ENVOI"
+                t.error_label = (
                     f"Transmission impossible après {number} tentative"
-                    f"{'s' if number > 1 else ''} ; vérifiez la configuration et réessayez."
+                    f"{'s' if number > 1 else ''}{last} ; vérifiez la configuration et réessayez."
                 )
                 outcome = "error"
             else:

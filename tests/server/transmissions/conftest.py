@@ -104,6 +104,7 @@ class Recipients:
     professional_address: str
     outsider_id: str
     mdph_address: str
+    mdph_id: str
 
 
 def add_recipients(api_as: Callable[[str], Api], person_id: str) -> Recipients:
@@ -146,4 +147,6 @@ def add_recipients(api_as: Callable[[str], Api], person_id: str) -> Recipients:
         json={"kind": "professional", "role": "reader", "professional_id": ids[0]["id"]},
     )
     assert member.status_code == 201, member.text
-    return Recipients(ids[0]["id"], ids[0]["mss_address"], ids[1]["id"], mdph["mss_address"])
+    return Recipients(
+        ids[0]["id"], ids[0]["mss_address"], ids[1]["id"], mdph["mss_address"], mdph["id"]
+    )

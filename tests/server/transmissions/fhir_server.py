@@ -2,7 +2,8 @@
 test CA required), checks every ITI-65 bundle against the profile constraints
 (:mod:`pdsm_checks`), answers a transaction-response, an OperationOutcome for a bundle that
 breaks a constraint, ``XDSDuplicateUniqueIdInRegistry`` for a document deposited already, and
-503 to the first ``fail_first`` requests."""
+503 to the first ``fail_first`` requests; the answers to the first ``lose_answers`` bundles it
+accepts are lost (the connection closes without a response)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ from tests.server.transmissions.pki import Pki
 
 
 class FhirServer:
-    def __init__(self, pki: Pki, *, fail_first: int = 0, port: int | None = None) -> None:
+    def __init__(
+        self, pki: Pki, *, fail_first: int = 0, lose_answers: int = 0, port: int | None = None
+    ) -> None:
         self.port = port or free_port()
         self.fail_first = fail_first
+        self.lose_answers = lose_answers
         self.requests = 0
+        self.received: list[dict[str, Any]] = []
+        """Every bundle posted, accepted or not."""
         self.accepted: list[dict[str, Any]] = []
         self.problems: list[list[str]] = []
         self.client_subjects: list[str] = []
@@ -48,6 +54,12 @@ class FhirServer:
                 cert: Any = self.connection.getpeercert()
                 subject = dict(x[0] for x in cert["subject"]).get("commonName", "")
                 status, body = owner.handle(bundle, subject)
+                with owner.lock:
+                    lose = status == 200 and owner.lose_answers > 0
+                    owner.lose_answers -= 1 if lose else 0
+                if lose:  # deposited, but the depositor never hears it
+                    self.close_connection = True
+                    return
                 self._answer(status, body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -64,6 +76,7 @@ class FhirServer:
     def handle(self, bundle: dict[str, Any], subject: str) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.requests += 1
+            self.received.append(bundle)
             if self.requests <= self.fail_first:
                 return 503, _outcome("transient", "UNAVAILABLE", "Service indisponible")
             if self.reject_next is not None:

@@ -25,7 +25,9 @@ def available() -> bool:
 
 
 class Dovecot:
-    def __init__(self, pki: Pki) -> None:
+    def __init__(self, pki: Pki, *, external: bool = False) -> None:
+        """``external``: SASL EXTERNAL only (RFC 4422): the client certificate is the login, its
+        common name (the applicative mailbox's address) gives the user; no password accepted."""
         self.port = free_port()
         # Dovecot's unprivileged processes must reach these files: not under pytest's 0700 tree.
         self.root = Path(tempfile.mkdtemp(prefix="ppa-dovecot-"))
@@ -38,7 +40,17 @@ class Dovecot:
         shutil.chown(self.root / "mail" / USER, "nobody", "nogroup")
         for path in (self.maildir, *(self.maildir / s for s in ("new", "cur", "tmp"))):
             shutil.chown(path, "nobody", "nogroup")
-        (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        if external:
+            (self.root / "passwd").write_text(f"{USER}::::::nopassword=y\n")
+            auth = (
+                "auth_mechanisms = external\n"
+                "auth_ssl_username_from_cert = yes\n"
+                "ssl_cert_username_field = commonName\n"
+                "auth_username_format = %n"  # the certificate's CN is USER@domain
+            )
+        else:
+            (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+            auth = "auth_mechanisms = plain"
         (self.root / "passwd").chmod(0o644)
         self.config = self.root / "dovecot.conf"
         self.config.write_text(
@@ -57,7 +69,7 @@ ssl_require_crl = no
 ssl_min_protocol = TLSv1.2
 auth_ssl_require_client_cert = yes
 disable_plaintext_auth = yes
-auth_mechanisms = plain
+{auth}
 log_path = {self.root}/dovecot.log
 mail_location = maildir:{self.root}/mail/%u/Maildir
 default_login_user = dovenull

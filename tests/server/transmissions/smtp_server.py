@@ -1,7 +1,8 @@
 """A real SMTP submission server on loopback (aiosmtpd): STARTTLS required, and the TLS handshake
 requires a client certificate signed by the test CA. It keeps every message it accepted, with
 the client certificate's subject; ``fail_first`` answers 451 (try again later) to that many
-DATA commands first."""
+DATA commands first; ``fail_always`` answers 451 to every DATA; the addresses in ``refuse`` are
+refused at RCPT (550, unknown mailbox)."""
 
 from __future__ import annotations
 
@@ -32,14 +33,29 @@ class Received:
 @dataclass
 class Handler:
     fail_first: int = 0
+    fail_always: bool = False
+    refuse: set[str] = field(default_factory=set)
     received: list[Received] = field(default_factory=list)
     data_commands: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd hook name
         with self.lock:
             self.data_commands += 1
-            if self.data_commands <= self.fail_first:
+            if self.fail_always or self.data_commands <= self.fail_first:
                 return "451 4.3.0 Service momentanément indisponible"
         transport: Any = server.transport
         cert = transport.get_extra_info("peercert") if transport else None

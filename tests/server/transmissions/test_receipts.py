@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from server.models.transmissions import TransmissionStatus
+from server.transmissions import mdn as mdn_reader
+from server.transmissions.settings import TransmissionSettings
 from tests.conftest import Api, DatabaseInfo, LiveServer, login, make_settings
 from tests.server.exports_api.support import COORD, new_validated, wait_for
 from tests.server.transmissions import imap_server
@@ -131,3 +134,75 @@ def test_mdns_move_the_statuses(
     assert final[failed["id"]]["error_label"] == "Pièce jointe illisible"
     assert final[failed["id"]]["status_label"] == "Erreur"
     coord.client.close()
+
+
+@pytest.fixture
+def dovecot_external(pki: Pki) -> Iterator[Dovecot]:
+    server = Dovecot(pki, external=True).start()
+    yield server
+    server.stop()
+
+
+def test_without_a_password_the_certificate_logs_in_sasl_external(
+    pki: Pki, dovecot_external: Dovecot
+) -> None:
+    """No ``PPA_MSS_IMAP_USER``: the mailbox is opened with SASL EXTERNAL, the structure's
+    certificate alone (a server offering only EXTERNAL); the MDNs read are flagged seen."""
+    settings = TransmissionSettings(
+        mss_imap_host="127.0.0.1",
+        mss_imap_port=dovecot_external.port,
+        mss_cert=pki.client_cert,
+        mss_key=pki.client_key,
+        mss_ca_file=pki.ca,
+        transmit_timeout_seconds=20,
+    )
+    dovecot_external.deliver(b"From: x@example.fr\r\nSubject: pas un MDN\r\n\r\nBonjour\r\n")
+    dovecot_external.deliver(mdn("<ppa-1@test.mssante.fr>", "automatic-action; processed", 1))
+    found = mdn_reader.fetch_mdns(settings)
+    assert [mdn_reader.parse_mdn(raw) for _, raw in found] == [
+        mdn_reader.Disposition("<ppa-1@test.mssante.fr>", TransmissionStatus.RECU)
+    ], dovecot_external.log()
+    mdn_reader.mark_seen(settings, [imap_id for imap_id, _ in found])
+    assert mdn_reader.fetch_mdns(settings) == []
+
+
+@pytest.fixture
+def mailbox(pki: Pki) -> Iterator[Dovecot]:
+    server = Dovecot(pki).start()
+    yield server
+    server.stop()
+
+
+def test_a_message_removed_between_reading_and_flagging_hides_no_receipt(
+    pki: Pki, mailbox: Dovecot
+) -> None:
+    """The receipts are read, then flagged seen over another connection: meanwhile someone
+    deletes an earlier message and a new receipt arrives. The receipts read are flagged, the new
+    one is read next time (message numbers shift under an expunge; UIDs do not)."""
+    settings = TransmissionSettings(
+        mss_imap_host="127.0.0.1",
+        mss_imap_port=mailbox.port,
+        mss_imap_user=imap_server.USER,
+        mss_imap_password=imap_server.PASSWORD,
+        mss_cert=pki.client_cert,
+        mss_key=pki.client_key,
+        mss_ca_file=pki.ca,
+        transmit_timeout_seconds=20,
+    )
+
+    def originals() -> list[str]:
+        found = [mdn_reader.parse_mdn(raw) for _, raw in mdn_reader.fetch_mdns(settings)]
+        return [d.original_message_id for d in found if d is not None]
+
+    mailbox.deliver(b"From: x@example.fr\r\nSubject: autre courrier\r\n\r\nBonjour\r\n")
+    assert originals() == []  # the mailbox has seen it: message 1
+    mailbox.deliver(mdn("<ppa-a@test.mssante.fr>", "automatic-action; processed", 1))
+    read = mdn_reader.fetch_mdns(settings)  # message 2
+    assert len(read) == 1
+    with mdn_reader._mailbox(settings) as other:  # another client deletes message 1
+        _, found = other.search(None, "SUBJECT", "autre")
+        other.store(found[0].decode(), "+FLAGS", "\\Deleted")
+        other.expunge()
+    mailbox.deliver(mdn("<ppa-b@test.mssante.fr>", "automatic-action; processed", 2))
+    mdn_reader.mark_seen(settings, [imap_id for imap_id, _ in read])
+    assert originals() == ["<ppa-b@test.mssante.fr>"], mailbox.log()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from pydantic import ValidationError
 
 from server.transmissions import mssante
 from server.transmissions.settings import TransmissionSettings
@@ -61,6 +62,31 @@ def test_implicit_tls_submission(pki: Pki, smtps: SmtpServer) -> None:
     outcome = mssante.send(_settings(pki, smtps.port, mss_smtp_tls="implicit"), _message(), TO)
     assert outcome.ok, outcome
     assert [r.client_subject for r in smtps.received] == ["fam-les-tilleuls@test.mssante.fr"]
+
+
+def test_implicit_tls_is_read_from_ppa_mss_smtp_tls(
+    pki: Pki, smtps: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting as an operator writes it: ``PPA_MSS_SMTP_TLS=implicit`` (default
+    ``starttls``, which an SMTPS port does not answer); any other value is refused."""
+    for name, value in {
+        "PPA_MSS_SMTP_HOST": "127.0.0.1",
+        "PPA_MSS_SMTP_PORT": str(smtps.port),
+        "PPA_MSS_CERT": str(pki.client_cert),
+        "PPA_MSS_KEY": str(pki.client_key),
+        "PPA_MSS_CA_FILE": str(pki.ca),
+        "PPA_MSS_FROM": SENDER,
+        "PPA_TRANSMIT_TIMEOUT_SECONDS": "10",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert TransmissionSettings().mss_smtp_tls == "starttls"
+    monkeypatch.setenv("PPA_MSS_SMTP_TLS", "implicit")
+    outcome = mssante.send(TransmissionSettings(), _message(), TO)
+    assert outcome.ok, outcome
+    assert len(smtps.received) == 1
+    monkeypatch.setenv("PPA_MSS_SMTP_TLS", "ssl")
+    with pytest.raises(ValidationError, match="mss_smtp_tls"):
+        TransmissionSettings()
 
 
 def test_a_server_certificate_from_another_ca_gets_nothing(pki: Pki, starttls: SmtpServer) -> None:

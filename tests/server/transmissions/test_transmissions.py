@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import Api, DatabaseInfo
 from tests.exports.test_cda_xdm import _check_xdm_against_cda
 from tests.server.exports_api.support import COORD, Validated, add_avenant, new_validated, wait_for
-from tests.server.transmissions.conftest import SENDER, Recipients, add_recipients
+from tests.server.transmissions.conftest import SENDER, Recipients, add_recipients, random_finess
 from tests.server.transmissions.fhir_server import FhirServer
 from tests.server.transmissions.smtp_server import Received, SmtpServer
 
@@ -108,7 +108,48 @@ def test_only_a_coordinator_transmits_and_only_validated_versions(
     )
     assert stranger.status_code == 422
     assert "pas membre du cercle" in stranger.json()["detail"]
+    unknown = tx_as(COORD).post(
+        _url(validated, validated.validated),
+        json={"channel": "mssante", "to": [{"structure_id": "pas-une-structure"}]},
+    )
+    assert unknown.status_code == 422
+    assert "Structure introuvable" in unknown.json()["detail"]
     assert tx_as(COORD).get(_url(validated, validated.validated)).json() == []
+
+
+def test_a_structure_of_the_directory_is_a_recipient(
+    tx_as: Callable[[str], Api],
+    api_as: Callable[[str], Api],
+    demo: dict[str, Any],
+    smtp: SmtpServer,
+) -> None:
+    v = new_validated(api_as, demo)
+    mdph = add_recipients(api_as, v.person_id)
+    coord = tx_as(COORD)
+    created = coord.post(
+        _url(v, v.validated),
+        json={"channel": "mssante", "to": [{"structure_id": mdph.mdph_id}]},
+    )
+    assert created.status_code == 202, created.text
+    row = created.json()
+    assert [(r["kind"], r["id"], r["address"]) for r in row["recipients"]] == [
+        ("structure", mdph.mdph_id, mdph.mdph_address)
+    ]
+    assert _until(coord, _url(v, v.validated), row["id"], {"envoye", "erreur"})["status"] == (
+        "envoye"
+    )
+    assert _message(smtp, row["message_id"]).rcpt_tos == [mdph.mdph_address]
+    bare = coord.post(
+        "/api/structures",
+        json={"finess": random_finess("75"), "name": "Sans messagerie", "kind": "esms"},
+    )
+    assert bare.status_code == 201, bare.text
+    refused = coord.post(
+        _url(v, v.validated),
+        json={"channel": "mssante", "to": [{"structure_id": bare.json()["id"]}]},
+    )
+    assert refused.status_code == 422
+    assert "pas d'adresse MSSanté" in refused.json()["detail"]
 
 
 def test_mssante_message_reaches_the_smtp_server_with_the_xdm_and_is_retried(
@@ -216,11 +257,28 @@ def _docref(bundle: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _traces(database: DatabaseInfo, object_id: str) -> list[tuple[str, str, str | None]]:
+    engine = sa.create_engine(database.sync_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT action, outcome, role FROM audit_events WHERE object_id = :id"
+                    " AND action LIKE 'ppa.transmission%' ORDER BY id"
+                ),
+                {"id": object_id},
+            ).all()
+    finally:
+        engine.dispose()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 def test_a_dmp_refusal_is_an_error_with_its_code_and_label(
     tx_as: Callable[[str], Api],
     api_as: Callable[[str], Api],
     demo: dict[str, Any],
     dmp: FhirServer,
+    database: DatabaseInfo,
 ) -> None:
     v = new_validated(api_as, demo)
     dmp.reject_next = ("DMP_PATIENT_INCONNU", "Le DMP de ce patient n'existe pas")
@@ -232,6 +290,14 @@ def test_a_dmp_refusal_is_an_error_with_its_code_and_label(
     assert row["error_code"] == "DMP_PATIENT_INCONNU"
     assert row["error_label"] == "Le DMP de ce patient n'existe pas"
     assert row["attempts"] == 1
+    # Audited: the request on the PPA, the attempt on the transmission, the listings.
+    n = v.validated
+    ppa_traces = _traces(database, v.ppa_id)
+    assert ppa_traces[0] == (f"ppa.transmission:dmp:ppa:v{n}", "ok", "coordinator")
+    assert set(ppa_traces[1:]) == {("ppa.transmissions.read", "ok", "coordinator")}
+    assert _traces(database, row["id"]) == [
+        (f"ppa.transmission.erreur:dmp:v{n}", "error", "coordinator")
+    ]
 
 
 def test_use_case_3_sends_the_fiche_to_the_mdph_and_deposits_it(

@@ -63,6 +63,8 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
   // Export menus the user opened stay open when the list repaints (a lock notice or a
   // validation refreshes it while the user may be choosing a format).
   const openMenus = new Set()
+  /** Versions whose transmissions block is unfolded (an avenant just validated: the fiche). */
+  const openTransmissions = new Set()
   let refreshSeq = 0
 
   function setStatus (text) {
@@ -250,7 +252,16 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
               }
             }, label))))),
         VALIDATED_KINDS.has(v.kind) && role !== 'esms'
-          ? transmissionsBlock({ ppaId, personId: getPpa().person_id, version: v, canTransmit: canValidate, run, setStatus })
+          ? transmissionsBlock({
+            ppaId,
+            personId: getPpa().person_id,
+            version: v,
+            canTransmit: canValidate,
+            run,
+            setStatus,
+            open: openTransmissions.has(v.number),
+            onToggle: (open) => { if (open) openTransmissions.add(v.number); else openTransmissions.delete(v.number) }
+          })
           : null)
     }))
   }
@@ -504,6 +515,8 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
             }
             const version = await api(`/api/ppas/${encodeURIComponent(ppaId)}/validate`, { method: 'POST', json: body })
             close(version)
+            // Use case 3: the avenant's transmissions unfold, offering the fiche de liaison.
+            if (avenant) openTransmissions.add(version.number)
             try { onPpaChanged(await api(`/api/ppas/${encodeURIComponent(ppaId)}`)) } catch { /* the lock message updates the page anyway */ }
             await refresh()
             setStatus(`${avenant ? VERSION_KIND_LABELS.avenant : 'PPA validé'} : version ${version.number}, figée (empreinte ${shortHash(version.content_hash)}).` +

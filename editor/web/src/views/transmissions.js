@@ -1,5 +1,5 @@
 // Transmissions of a validated version (issue 14): "Transmettre" by MSSanté to members of the
-// cercle or an MSSanté address, or into the DMP; "Envoyer la fiche de liaison à la MDPH" for a
+// cercle, a structure of the directory or an MSSanté address, or into the DMP; "Envoyer la fiche de liaison à la MDPH" for a
 // validated avenant (MSSanté to the MDPH + DMP, one action); the statuses of each transmission.
 import { api, ApiError } from '../api.js'
 import { formatDateTime, h, replace, uid } from '../dom.js'
@@ -23,10 +23,11 @@ export function transmissionList (rows) {
 }
 
 /**
- * The transmissions block of a validated version (validation or avenant).
- * @param {{ ppaId: string, personId: string, version: any, canTransmit: boolean, run: (label: string, fn: () => Promise<any>) => Promise<any>, setStatus: (text: string) => void }} opts
+ * The transmissions block of a validated version (validation or avenant); `open`: shown unfolded
+ * (the avenant just validated: the fiche de liaison is offered), `onToggle` told when it folds.
+ * @param {{ ppaId: string, personId: string, version: any, canTransmit: boolean, run: (label: string, fn: () => Promise<any>) => Promise<any>, setStatus: (text: string) => void, open?: boolean, onToggle?: (open: boolean) => void }} opts
  */
-export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run, setStatus }) {
+export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run, setStatus, open = false, onToggle = () => {} }) {
   const base = `/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}`
   const listRegion = h('div', { 'aria-live': 'polite' })
   const summaryId = uid('tx')
@@ -50,8 +51,24 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
     }
   }
 
+  // Structures of the directory with an MSSanté address (an MDPH, another ESMS, a hospital).
+  const structure = h('select', { id: uid('txs') }, h('option', { value: '' }, '— aucune —'))
+  let structuresLoaded = false
+  async function loadStructures () {
+    if (!canTransmit || structuresLoaded) return
+    structuresLoaded = true
+    let structures = []
+    try {
+      structures = await api('/api/structures')
+    } catch { /* the other recipients stay available */ }
+    for (const s of structures.filter((s) => s.mss_address)) {
+      structure.append(h('option', { value: s.id }, `${s.name} (${s.mss_address})`))
+    }
+  }
+
   async function load () {
     loadMembers()
+    loadStructures()
     try {
       replace(listRegion, transmissionList(await api(`${base}/transmissions`)))
     } catch (error) {
@@ -72,6 +89,7 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
           const to = []
           if (channel.value === 'mssante') {
             for (const box of members.querySelectorAll('input[type=checkbox]:checked')) to.push({ professional_id: box.value })
+            if (structure.value) to.push({ structure_id: structure.value })
             if (address.value.trim()) to.push({ address: address.value.trim() })
           }
           try {
@@ -84,6 +102,7 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
     },
     h('label', { for: channel.id }, 'Canal'), channel,
     members,
+    h('label', { for: structure.id }, 'Structure de l\'annuaire'), structure,
     h('label', { for: address.id }, 'Autre adresse MSSanté'), address,
     h('button', { type: 'submit', class: 'btn btn--small' }, 'Transmettre'))
     : null
@@ -104,7 +123,8 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
     : null
   const details = h('details', {
     class: 'transmissions-menu',
-    on: { toggle: (event) => { if (event.target.open) load() } }
+    open,
+    on: { toggle: (event) => { onToggle(event.target.open); if (event.target.open) load() } }
   },
   h('summary', { id: summaryId }, `Transmissions v${version.number}`),
   h('div', { 'aria-labelledby': summaryId }, form, mdph, listRegion))
