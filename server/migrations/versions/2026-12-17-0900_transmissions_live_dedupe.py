@@ -6,7 +6,7 @@ rows not in error makes it exact on SQLite and PostgreSQL. Duplicates made befor
 history: each one after the first gets a dedupe key of its own.
 
 Revision ID: d5f1a2b3c4e6
-Revises: b4d2e6f8a013
+Revises: d9f1b3c5e702
 Create Date: 2026-12-17 09:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d5f1a2b3c4e6"
-down_revision: str | None = "b4d2e6f8a013"
+down_revision: str | None = "d9f1b3c5e702"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

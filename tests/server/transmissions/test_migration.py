@@ -20,7 +20,7 @@ from server.models.transmissions import Transmission
 from tests.conftest import Api, DatabaseInfo
 from tests.server.exports_api.support import Validated, new_validated
 
-BEFORE = "b4d2e6f8a013"
+BEFORE = "d9f1b3c5e702"
 KEY = "a" * 64
 TABLE = sa.Table(Transmission.__tablename__, Transmission.metadata)
 
