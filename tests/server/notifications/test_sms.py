@@ -7,12 +7,14 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from server.models.notifications import NotificationContact
 from tests.conftest import free_port
 from tests.server.exports_api.support import new_validated, wait_for
 from tests.server.notifications.support import ModuleServer, module_server
@@ -110,3 +112,48 @@ def test_mobile_verified_then_sms_without_health_data(world: tuple[ModuleServer,
         f"PPA : Le PPA a été validé (J. D.) https://ppa.example.test/#/ppa/{v.ppa_id}/version/{v.validated}"
     )
     assert "DUPONT" not in sms["text"]
+
+
+def _code_sent_earlier(ms: ModuleServer, username: str, seconds: int) -> None:
+    """As if the last code had been sent ``seconds`` earlier (no waiting in a test)."""
+    user_id = ms.api_as(username).get("/api/auth/me").json()["id"]
+    contact = NotificationContact
+    engine = sa.create_engine(ms.database.sync_url)
+    with engine.begin() as conn:
+        expires = conn.execute(
+            sa.select(contact.mobile_code_expires_at).where(contact.user_id == user_id)
+        ).scalar_one()
+        assert expires is not None
+        conn.execute(
+            sa.update(contact)
+            .where(contact.user_id == user_id)
+            .values(mobile_code_expires_at=expires - timedelta(seconds=seconds))
+        )
+    engine.dispose()
+
+
+def test_verification_codes_are_limited(world: tuple[ModuleServer, Gateway]) -> None:
+    """One code a minute, five in 24 hours: each is an SMS paid for and five more guesses."""
+    ms, gateway = world
+    psy = ms.api_as("psychologue")
+    before = len(gateway.received)
+    assert psy.put("/api/me/mobile", json={"mobile": "+33611111111"}).status_code == 202
+    again = psy.put("/api/me/mobile", json={"mobile": "+33622222222"})
+    assert again.status_code == 429, again.text
+    assert again.json()["error"] == "TooManyRequests"
+    assert "attendez une minute" in again.json()["detail"]
+    assert 0 < int(again.headers["Retry-After"]) <= 60
+    assert len(gateway.received) == before + 1  # no SMS for the refused request
+    for number in range(2, 6):  # a minute later each time: codes 2 to 5 go
+        _code_sent_earlier(ms, "psychologue", 61)
+        response = psy.put("/api/me/mobile", json={"mobile": f"+3361111111{number}"})
+        assert response.status_code == 202, response.text
+    _code_sent_earlier(ms, "psychologue", 61)
+    sixth = psy.put("/api/me/mobile", json={"mobile": "+33633333333"})
+    assert sixth.status_code == 429, sixth.text
+    assert "5 codes en 24 heures" in sixth.json()["detail"]
+    assert 23 * 3600 < int(sixth.headers["Retry-After"]) <= 24 * 3600
+    assert len(gateway.received) == before + 5
+    assert [b["to"] for _a, b in gateway.received[before:]][-1] == "+33611111115"
+    # another account is not held back
+    assert ms.api_as("aidant").put("/api/me/mobile", json={"mobile": MOBILE}).status_code == 202
