@@ -1,8 +1,10 @@
-"""A real SMTP server on loopback (aiosmtpd) collecting what it accepts, and a module server."""
+"""A real SMTP server on loopback (aiosmtpd) collecting what it accepts, an HTTP SMS gateway on
+loopback, and a module server."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +128,30 @@ def module_server(tmp: Path, **notification: Any) -> Iterator[ModuleServer]:
         drop()
         helpers._cache.clear()
         helpers._cache.update(saved)
+
+
+class Gateway:
+    """A real HTTP SMS gateway on loopback: keeps each request's Authorization and JSON body."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                gateway.received.append((self.headers.get("Authorization", ""), json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms"

@@ -3,49 +3,20 @@ then an event's SMS: at most 160 characters, no health data, the gateway's beare
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from server.models.notifications import NotificationContact
-from tests.conftest import free_port
 from tests.server.exports_api.support import new_validated, wait_for
-from tests.server.notifications.support import ModuleServer, module_server
+from tests.server.notifications.support import Gateway, ModuleServer, module_server
 
 TOKEN = "jeton-passerelle-sms-0123456789"
 MOBILE = "+33612345678"
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                gateway.received.append((self.headers.get("Authorization", ""), json.loads(body)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/sms"
 
 
 @pytest.fixture(scope="module")
