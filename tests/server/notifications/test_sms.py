@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from server.models.notifications import NotificationContact
+from server.models.notifications import Notice, NotificationContact
+from server.models.person import Role
+from server.notifications.sms import GSM_BASIC, GSM_EXTENSION, gsm7, septets, text_of
 from tests.server.exports_api.support import new_validated, wait_for
 from tests.server.notifications.support import Gateway, ModuleServer, module_server
 
@@ -128,3 +130,30 @@ def test_verification_codes_are_limited(world: tuple[ModuleServer, Gateway]) -> 
     assert [b["to"] for _a, b in gateway.received[before:]][-1] == "+33611111115"
     # another account is not held back
     assert ms.api_as("aidant").put("/api/me/mobile", json={"mobile": MOBILE}).status_code == 202
+
+
+def _notice(nature: str, initials: str | None = "J. D.") -> Notice:
+    return Notice(nature=nature, ppa_id="p-1", version_number=3, initials=initials)
+
+
+def test_an_sms_is_one_segment_in_the_gsm_alphabet() -> None:
+    """One character outside GSM 03.38 (``ô``, ``…``) makes the whole SMS UCS-2: 70 characters
+    a segment, 3 SMS for 160. Every text is written in the GSM alphabet, at most 160 septets."""
+    url = "https://ppa.example.test"
+    role = text_of([_notice("cercle.role_changed")], url, None)
+    assert role == (
+        "PPA : Le role d'un membre du cercle a changé (J. D.) "
+        "https://ppa.example.test/#/ppa/p-1/version/3"
+    )
+    person = text_of([_notice("ppa.review_due")], url, Role.PERSON)
+    assert person.startswith("PPA : Bientot, nous allons revoir votre projet ensemble. (J. D.)")
+    long_url = "https://ppa.example.test/" + "chemin/" * 12
+    cut = text_of([_notice("ppa.iteration")], long_url.rstrip("/"), None)
+    assert cut.endswith("... " + long_url + "#/ppa/p-1/diff/2/3")
+    for text in (role, person, cut, gsm7("Nœud « tôt » – ça…€")):
+        assert all(c in GSM_BASIC or c in GSM_EXTENSION for c in text), text
+        assert septets(text) <= 160
+    assert gsm7("Nœud « tôt » – ça…€") == 'Noeud " tot " - ca...€'
+    assert septets("€[]") == 6  # the extension table: 2 septets each
+    digest = text_of([_notice("ppa.validated"), _notice("mention")], url, None)
+    assert digest == "PPA : 2 nouvelles notifications https://ppa.example.test"
