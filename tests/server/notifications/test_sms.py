@@ -85,6 +85,23 @@ def test_mobile_verified_then_sms_without_health_data(world: tuple[ModuleServer,
         f"PPA : Le PPA a été validé (J. D.) https://ppa.example.test/#/ppa/{v.ppa_id}/version/{v.validated}"
     )
     assert "DUPONT" not in sms["text"]
+    # traced once the gateway accepted it: the recipient, nature, channel, object; no content
+    nurse_id = nurse.get("/api/auth/me").json()["id"]
+
+    def traces() -> list[tuple[Any, ...]]:
+        engine = sa.create_engine(ms.database.sync_url)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT actor_type, actor_id, object_type, object_id, person_id "
+                    "FROM audit_events WHERE action = 'notify.sms.ppa.validated'"
+                )
+            ).all()
+        engine.dispose()
+        return [tuple(r) for r in found]
+
+    rows = wait_for(traces)  # recorded in the transaction after the gateway's answer
+    assert rows == [("notification", nurse_id, "version", f"{v.ppa_id}/{v.validated}", v.person_id)]
 
 
 def _code_sent_earlier(ms: ModuleServer, username: str, seconds: int) -> None:
