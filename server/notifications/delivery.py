@@ -157,6 +157,7 @@ class Sender:
         now: datetime,
     ) -> EmailMessage:
         role = role_of(user)
+        zone = self.settings.schedule().zone
         lines = [
             mail.Line(
                 label_for(n.nature, role),
@@ -164,6 +165,7 @@ class Sender:
                 n.actor_name,
                 n.created_at,
                 notice_link(self.public_url, n),
+                zone,
             )
             for n in notices
         ]

@@ -39,15 +39,17 @@ class Line:
     actor: str | None
     at: datetime
     link: str
+    zone: ZoneInfo = PARIS
+    """The service's zone (``PPA_NOTIFY_TIMEZONE``: a service in La Réunion writes its times)."""
 
     def text(self) -> str:
         who = f"personne {self.initials}" if self.initials else "le service"
         by = self.actor or "le service"
-        return f"{self.label} ({who}), par {by}, le {local_time(self.at)}.\n{self.link}"
+        return f"{self.label} ({who}), par {by}, le {local_time(self.at, self.zone)}.\n{self.link}"
 
 
-def local_time(at: datetime) -> str:
-    return at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+def local_time(at: datetime, zone: ZoneInfo = PARIS) -> str:
+    return at.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
 
 
 def _key(secret: str) -> bytes:
@@ -119,7 +121,8 @@ def build_email(
     items = "".join(
         f"<li><p>{escape(line.label)}"
         f"{' (personne ' + escape(line.initials) + ')' if line.initials else ''}, "
-        f"par {escape(line.actor or 'le service')}, le {escape(local_time(line.at))}.</p>"
+        f"par {escape(line.actor or 'le service')}, "
+        f"le {escape(local_time(line.at, line.zone))}.</p>"
         f'<p><a href="{escape(line.link)}">Ouvrir dans le PPA collaboratif</a></p></li>'
         for line in lines
     )
