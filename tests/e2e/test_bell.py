@@ -110,7 +110,13 @@ def test_mobile_number_verified_from_the_settings_page(
         expect(sms_box).to_be_enabled()
         sms_box.check()
         page.get_by_label("Adresse électronique").fill("ergotherapeute@example.org")
-        page.get_by_role("button", name="Enregistrer").click()
+        with page.expect_response(
+            lambda r: (
+                r.url.endswith("/api/me/notification-preferences") and r.request.method == "PUT"
+            )
+        ) as saving:
+            page.get_by_role("button", name="Enregistrer").click()
+        assert saving.value.status == 200
         expect(page.get_by_test_id("settings-error")).to_be_empty()
         prefs = ergo.get("/api/me/notification-preferences").json()
         assert prefs["mobile_verified"] is True
