@@ -174,3 +174,33 @@ def test_an_sms_is_one_segment_in_the_gsm_alphabet() -> None:
     assert septets("€[]") == 6  # the extension table: 2 septets each
     digest = text_of([_notice("ppa.validated"), _notice("mention")], url, None)
     assert digest == "PPA : 2 nouvelles notifications https://ppa.example.test"
+
+
+def test_a_number_the_gateway_refuses_is_not_retried(world: tuple[ModuleServer, Gateway]) -> None:
+    """The gateway answers 422 (a number it will never take): the SMS is ``failed`` after that
+    one attempt, not retried for hours. (A 401, 5xx or timeout is retried.)"""
+    ms, gateway = world
+    nurse_id = ms.api_as("infirmier").get("/api/auth/me").json()["id"]
+    gateway.answer = 422
+    try:
+        before = len(gateway.received)
+        new_validated(ms.api_as, ms.demo)  # the nurse chose SMS for validations (test above)
+
+        def outcome() -> list[tuple[Any, ...]]:
+            engine = sa.create_engine(ms.database.sync_url)
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT status, attempts, last_error FROM notification_outbox "
+                        "WHERE channel = 'sms' AND recipient_id = :u AND attempts > 0 "
+                        "AND status != 'sent'"
+                    ),
+                    {"u": nurse_id},
+                ).all()
+            engine.dispose()
+            return [tuple(r) for r in rows]
+
+        assert wait_for(outcome) == [("failed", 1, "HTTPStatusError 422")]
+        assert len(gateway.received) == before + 1
+    finally:
+        gateway.answer = 200
