@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,11 +20,12 @@ from versions.chain import VALIDATED_KINDS
 DUE_WITHIN_DAYS = 30
 
 
-async def remind(db: Database, now: datetime) -> int:
-    """Once per local day (a :class:`DigestRun` row ``reviews:<date>``), emit ``review_due``
-    and ``review_overdue`` for current validated versions; the notices' dedupe keys make each
-    reminder once per recipient and version, whatever the number of days or processes."""
-    today = now.astimezone(PARIS).date()
+async def remind(db: Database, now: datetime, zone: ZoneInfo = PARIS) -> int:
+    """Once per local day in ``zone`` (``PPA_NOTIFY_TIMEZONE``; a :class:`DigestRun` row
+    ``reviews:<date>``), emit ``review_due`` and ``review_overdue`` for current validated
+    versions; the notices' dedupe keys make each reminder once per recipient and version,
+    whatever the number of days or processes."""
+    today = now.astimezone(zone).date()
     key = f"reviews:{today.isoformat()}"
     async with db.transaction() as session:
         if await session.get(DigestRun, key) is not None:
