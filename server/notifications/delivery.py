@@ -186,7 +186,7 @@ class Sender:
         lines = [
             mail.Line(
                 label_for(n.nature, role),
-                n.initials,
+                None if role is Role.PERSON else n.initials,  # the person: about them
                 n.actor_name,
                 n.created_at,
                 notice_link(self.public_url, n),

@@ -42,10 +42,21 @@ class Line:
     zone: ZoneInfo = PARIS
     """The service's zone (``PPA_NOTIFY_TIMEZONE``: a service in La Réunion writes its times)."""
 
+    def what(self) -> str:
+        """The nature, about whom, as one sentence: ``Le PPA a été validé (personne J. D.).``;
+        no initials for the person (it is about them) nor for a notice about nobody."""
+        if not self.initials:
+            return self.label if self.label.endswith(".") else self.label + "."
+        if self.label.endswith("."):  # plain French (the aidant): sentences of their own
+            return f"{self.label} Cela concerne {self.initials}"
+        return f"{self.label} (personne {self.initials})."
+
+    def when(self) -> str:
+        """Who and when, a sentence of its own (short sentences: plain French for the person)."""
+        return f"Par {self.actor or 'le service'}, le {local_time(self.at, self.zone)}."
+
     def text(self) -> str:
-        who = f"personne {self.initials}" if self.initials else "le service"
-        by = self.actor or "le service"
-        return f"{self.label} ({who}), par {by}, le {local_time(self.at, self.zone)}.\n{self.link}"
+        return f"{self.what()}\n{self.when()}\n{self.link}"
 
 
 def local_time(at: datetime, zone: ZoneInfo = PARIS) -> str:
@@ -119,10 +130,7 @@ def build_email(
     text = intro + "\n\n" + "\n\n".join(line.text() for line in lines) + "\n\n-- \n" + footer
     msg.set_content(text)
     items = "".join(
-        f"<li><p>{escape(line.label)}"
-        f"{' (personne ' + escape(line.initials) + ')' if line.initials else ''}, "
-        f"par {escape(line.actor or 'le service')}, "
-        f"le {escape(local_time(line.at, line.zone))}.</p>"
+        f"<li><p>{escape(line.what())}<br>{escape(line.when())}</p>"
         f'<p><a href="{escape(line.link)}">Ouvrir dans le PPA collaboratif</a></p></li>'
         for line in lines
     )

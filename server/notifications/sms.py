@@ -74,7 +74,8 @@ def text_of(notices: list[Notice], public_url: str, role: Role | None) -> str:
     is kept whole)."""
     link = gsm7(f"{public_url}/{notice_path(notices[0])}" if len(notices) == 1 else public_url)
     if len(notices) == 1:
-        who = f" ({notices[0].initials})" if notices[0].initials else ""
+        about = notices[0].initials if role is not Role.PERSON else None  # the person: them
+        who = f" ({about})" if about else ""
         body = gsm7(f"PPA : {label_for(notices[0].nature, role)}{who}")
     else:
         body = f"PPA : {len(notices)} nouvelles notifications"

@@ -163,7 +163,7 @@ def test_an_sms_is_one_segment_in_the_gsm_alphabet() -> None:
         "https://ppa.example.test/#/ppa/p-1/version/3"
     )
     person = text_of([_notice("ppa.review_due")], url, Role.PERSON)
-    assert person.startswith("PPA : Bientot, nous allons revoir votre projet ensemble. (J. D.)")
+    assert person.startswith("PPA : Bientot, nous allons revoir votre projet ensemble. https")
     long_url = "https://ppa.example.test/" + "chemin/" * 12
     cut = text_of([_notice("ppa.iteration")], long_url.rstrip("/"), None)
     assert cut.endswith("... " + long_url + "#/ppa/p-1/diff/2/3")
