@@ -51,6 +51,7 @@ def test_bell_updates_live_and_settings_save(
     page.get_by_role("button", name="Tout marquer comme lu").click()
     expect(count).to_be_hidden()
 
+    chosen_before = _custom(nurse)
     page.get_by_role("link", name="Réglages").click()
     expect(page.locator("h1")).to_have_text("Mes notifications")
     box = page.get_by_label("Dans l'application : Le PPA a été validé")
@@ -66,10 +67,20 @@ def test_bell_updates_live_and_settings_save(
     prefs = nurse.get("/api/me/notification-preferences").json()["natures"]
     validated = next(p for p in prefs if p["nature"] == "ppa.validated")
     assert "app" not in validated["channels"]
-    reset = nurse.put(
-        "/api/me/notification-preferences", json={"email": None, "reset": ["ppa.validated"]}
-    )
+    # only what was changed is a choice: the other natures keep following the role's defaults
+    assert _custom(nurse) == chosen_before | {"ppa.validated"}
+    page.get_by_role("button", name="Revenir aux réglages par défaut").click()
+    expect(page.get_by_label("Dans l'application : Le PPA a été validé")).to_be_checked()
+    expect(page.get_by_role("button", name="Revenir aux réglages par défaut")).to_be_hidden()
+    assert _custom(nurse) == set()
+    reset = nurse.put("/api/me/notification-preferences", json={"email": None})
     assert reset.status_code == 200
+
+
+def _custom(api: Api) -> set[str]:
+    """The natures ``api``'s user chose (the others follow the defaults of their role)."""
+    prefs = api.get("/api/me/notification-preferences").json()["natures"]
+    return {p["nature"] for p in prefs if p["custom"]}
 
 
 def test_mobile_number_verified_from_the_settings_page(

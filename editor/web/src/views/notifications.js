@@ -147,8 +147,25 @@ export function mountNotificationSettings (root) {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Événement'), CHANNELS.map(([, label]) => h('th', { scope: 'col' }, label)), h('th', { scope: 'col' }, 'Fréquence'))),
         h('tbody', {}, rows)),
       h('p', { class: 'form-error', role: 'alert', 'data-testid': 'settings-error' }),
-      h('button', { type: 'submit', class: 'btn' }, 'Enregistrer')
+      h('div', { class: 'form-actions' },
+        h('button', { type: 'submit', class: 'btn' }, 'Enregistrer'),
+        prefs.natures.some((n) => n.custom)
+          ? h('button', { type: 'button', class: 'btn', on: { click: resetAll } }, 'Revenir aux réglages par défaut')
+          : null)
     ])
+  }
+
+  // Natures the user never changed follow the defaults of their role (which change with their
+  // role): a save sends only what differs from what the page shows, or was already chosen.
+  async function resetAll () {
+    const error = form.querySelector('[data-testid="settings-error"]')
+    try {
+      prefs = await api('/api/me/notification-preferences', { method: 'PUT', json: { reset: prefs.natures.map((n) => n.nature) } })
+      render()
+      announce('Réglages par défaut rétablis.')
+    } catch (failure) {
+      if (error) error.textContent = failure instanceof ApiError ? failure.message : 'Action impossible.'
+    }
   }
 
   form.addEventListener('submit', async (event) => {
@@ -157,7 +174,10 @@ export function mountNotificationSettings (root) {
       nature: n.nature,
       channels: CHANNELS.map(([code]) => code).filter((code) => form.querySelector(`input[data-nature="${n.nature}"][data-channel="${code}"]`)?.checked),
       frequency: form.querySelector(`select[data-nature="${n.nature}"]`)?.value || n.frequency
-    }))
+    })).filter((choice, i) => {
+      const shown = prefs.natures[i]
+      return shown.custom || choice.frequency !== shown.frequency || choice.channels.join() !== shown.channels.join()
+    })
     const email = form.querySelector('input[name="email"]')?.value.trim() || null
     const error = form.querySelector('[data-testid="settings-error"]')
     try {
