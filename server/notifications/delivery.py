@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -41,6 +42,28 @@ def backoff(settings: NotificationSettings, attempts: int) -> timedelta:
     """Delay before the next attempt once ``attempts`` attempts failed."""
     seconds = settings.notify_retry_base_seconds * 2 ** max(attempts - 1, 0)
     return timedelta(seconds=min(seconds, settings.notify_retry_max_seconds))
+
+
+SMS_FINAL_STATUSES = frozenset({400, 422})
+"""Gateway answers no retry changes (a malformed request, a number it will never take); an
+authentication or address error (401, 403, 404) is the service's configuration: retried, so
+that messages go once it is fixed."""
+
+
+def refusal(exc: Exception) -> tuple[str, bool]:
+    """What to record of a failed send (no address, no content), and whether it is final: an
+    SMTP 5xx to the recipient or to the message (unknown address, message refused), or a final
+    gateway answer. A 4xx, a timeout, a closed connection or the server's login are retried."""
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _text in exc.recipients.values()})
+        return f"{name} {codes[0] if codes else ''}".strip(), bool(codes) and codes[0] >= 500
+    if isinstance(exc, smtplib.SMTPDataError):
+        return f"{name} {exc.smtp_code}", exc.smtp_code >= 500
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return f"{name} {status}", status in SMS_FINAL_STATUSES
+    return name, False
 
 
 def notice_link(public_url: str, notice: Notice) -> str:
@@ -129,6 +152,7 @@ class Sender:
         now = self.clock()
         started = time.perf_counter()
         error: str | None = None
+        final = False
         try:
             if channel is Channel.EMAIL:
                 msg = self._email(outbox, user, address, notices, now)
@@ -136,16 +160,17 @@ class Sender:
             else:
                 text = sms.text_of(notices, self.public_url, role_of(user))
                 await sms.send(self.http, self.settings, address, text)
-        except Exception as exc:  # any refusal or network error: retried
-            error = type(exc).__name__
+        except Exception as exc:  # a refusal or a network error: retried unless final
+            error, final = refusal(exc)
         log.info(
             "notifications.send",
             outbox_id=outbox_id,
             channel=channel.value,
             error=error,
+            final=final,
             ms=round((time.perf_counter() - started) * 1000),
         )
-        status = OutboxStatus.SENT if error is None else None
+        status = OutboxStatus.SENT if error is None else OutboxStatus.FAILED if final else None
         await self._record(outbox_id, status, error, [n.id for n in notices])
 
     def _email(
@@ -157,13 +182,15 @@ class Sender:
         now: datetime,
     ) -> EmailMessage:
         role = role_of(user)
+        zone = self.settings.schedule().zone
         lines = [
             mail.Line(
                 label_for(n.nature, role),
-                n.initials,
+                None if role is Role.PERSON else n.initials,  # the person: about them
                 n.actor_name,
                 n.created_at,
                 notice_link(self.public_url, n),
+                zone,
             )
             for n in notices
         ]
@@ -220,7 +247,10 @@ class Sender:
                 )
                 for notice in notices:  # the notices the message told
                     audit_sent(session, notice, outbox.channel)
-            elif outbox.attempts >= self.settings.notify_max_attempts:
+            elif (
+                status is OutboxStatus.FAILED
+                or outbox.attempts >= self.settings.notify_max_attempts
+            ):
                 outbox.status = OutboxStatus.FAILED.value
             else:
                 outbox.next_attempt_at = now + backoff(self.settings, outbox.attempts)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import smtplib
+import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -38,15 +39,28 @@ class Line:
     actor: str | None
     at: datetime
     link: str
+    zone: ZoneInfo = PARIS
+    """The service's zone (``PPA_NOTIFY_TIMEZONE``: a service in La Réunion writes its times)."""
+
+    def what(self) -> str:
+        """The nature, about whom, as one sentence: ``Le PPA a été validé (personne J. D.).``;
+        no initials for the person (it is about them) nor for a notice about nobody."""
+        if not self.initials:
+            return self.label if self.label.endswith(".") else self.label + "."
+        if self.label.endswith("."):  # plain French (the aidant): sentences of their own
+            return f"{self.label} Cela concerne {self.initials}"
+        return f"{self.label} (personne {self.initials})."
+
+    def when(self) -> str:
+        """Who and when, a sentence of its own (short sentences: plain French for the person)."""
+        return f"Par {self.actor or 'le service'}, le {local_time(self.at, self.zone)}."
 
     def text(self) -> str:
-        who = f"personne {self.initials}" if self.initials else "le service"
-        by = self.actor or "le service"
-        return f"{self.label} ({who}), par {by}, le {local_time(self.at)}.\n{self.link}"
+        return f"{self.what()}\n{self.when()}\n{self.link}"
 
 
-def local_time(at: datetime) -> str:
-    return at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+def local_time(at: datetime, zone: ZoneInfo = PARIS) -> str:
+    return at.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
 
 
 def _key(secret: str) -> bytes:
@@ -116,9 +130,7 @@ def build_email(
     text = intro + "\n\n" + "\n\n".join(line.text() for line in lines) + "\n\n-- \n" + footer
     msg.set_content(text)
     items = "".join(
-        f"<li><p>{escape(line.label)}"
-        f"{' (personne ' + escape(line.initials) + ')' if line.initials else ''}, "
-        f"par {escape(line.actor or 'le service')}, le {escape(local_time(line.at))}.</p>"
+        f"<li><p>{escape(line.what())}<br>{escape(line.when())}</p>"
         f'<p><a href="{escape(line.link)}">Ouvrir dans le PPA collaboratif</a></p></li>'
         for line in lines
     )
@@ -135,15 +147,25 @@ def build_email(
     return msg
 
 
+def tls_context(settings: NotificationSettings) -> ssl.SSLContext:
+    """The server's certificate and host name checked (``PPA_SMTP_CA_FILE`` or the system's
+    trust store): ``smtplib``'s own default checks neither, and the connection carries the SMTP
+    password and the messages."""
+    context = ssl.create_default_context(cafile=settings.smtp_ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def smtp_send(settings: NotificationSettings, msg: EmailMessage) -> None:
-    """Send one message (blocking: run it in a thread). Raises on any refusal."""
+    """Send one message (blocking: run it in a thread). Raises on any refusal, on a server that
+    offers no STARTTLS when it is required and on a certificate that does not check out."""
     if not settings.smtp_host:
         raise RuntimeError("no SMTP host")
     with smtplib.SMTP(
         settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
     ) as smtp:
         if settings.smtp_starttls:
-            smtp.starttls()
+            smtp.starttls(context=tls_context(settings))
         if settings.smtp_username:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_username, password)

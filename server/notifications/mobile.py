@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.audit.trail import AuditTrail, audited
 from server.authz import user_account
 from server.db import utcnow
 from server.deps import SessionDep
-from server.errors import Conflict, InvalidInput
+from server.errors import Conflict, InvalidInput, error_body
+from server.models.audit import AuditEvent
 from server.models.notifications import NotificationContact, NotificationPreference
 from server.notifications import sms
 from server.notifications.settings import NotificationSettings
+from server.openapi import error_responses
 from server.text_input import TextInput
 
 router = APIRouter(tags=["notifications"])
 
 CODE_MINUTES = 10
 MAX_ATTEMPTS = 5
+RESEND_SECONDS = 60
+"""A new code not before a minute after the last one."""
+CODES_PER_DAY = 5
+"""At most 5 codes sent to an account in 24 hours (each is an SMS paid for; each gives 5 more
+guesses): counted from the audit trail, where every code sent is traced."""
+SET_ACTION = "notifications.mobile.set"
 E164 = r"^\+[1-9][0-9]{7,14}$"
 
 
@@ -57,20 +67,67 @@ def _settings(request: Request) -> NotificationSettings:
     return found or NotificationSettings()
 
 
-@router.put("/api/me/mobile", response_model=MobileState, status_code=status.HTTP_202_ACCEPTED)
+async def _wait_before_code(
+    session: SessionDep, user_id: str, contact: NotificationContact | None, now: datetime
+) -> tuple[int, str] | None:
+    """Seconds to wait before another code may be sent, and why (French); ``None``: now."""
+    if contact is not None and contact.mobile_code_expires_at is not None:
+        sent_at = contact.mobile_code_expires_at - timedelta(minutes=CODE_MINUTES)
+        wait = (sent_at + timedelta(seconds=RESEND_SECONDS) - now).total_seconds()
+        if wait > 0:
+            return math.ceil(wait), (
+                "Un code vient de vous être envoyé : attendez une minute avant d'en demander "
+                "un autre."
+            )
+    since = now - timedelta(days=1)
+    sent = (
+        await session.execute(
+            select(func.count(), func.min(AuditEvent.at)).where(
+                AuditEvent.actor_id == user_id,
+                AuditEvent.action == SET_ACTION,
+                AuditEvent.outcome == "ok",
+                AuditEvent.at > since,
+            )
+        )
+    ).one()
+    if sent[0] >= CODES_PER_DAY:
+        oldest = sent[1] if sent[1].tzinfo else sent[1].replace(tzinfo=UTC)
+        return max(1, math.ceil((oldest + timedelta(days=1) - now).total_seconds())), (
+            f"Vous avez demandé {CODES_PER_DAY} codes en 24 heures : réessayez demain, ou "
+            "contactez l'administrateur du service."
+        )
+    return None
+
+
+@router.put(
+    "/api/me/mobile",
+    response_model=MobileState,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(429),
+)
 async def set_mobile(
     body: MobileUpdate,
     request: Request,
     session: SessionDep,
-    audit: Annotated[AuditTrail, audited("notifications.mobile.set", account=user_account)],
-) -> MobileState:
-    """Record your mobile number and send it a verification code (valid 10 minutes)."""
+    audit: Annotated[AuditTrail, audited(SET_ACTION, account=user_account)],
+) -> MobileState | JSONResponse:
+    """Record your mobile number and send it a verification code (valid 10 minutes); one code
+    a minute at most, 5 in 24 hours (429 with ``Retry-After`` beyond)."""
     settings = _settings(request)
     if not settings.sms_enabled:
         raise Conflict("L'envoi de SMS n'est pas configuré sur ce service.")
     user_id = audit.principal.id
     now = utcnow()
     contact = await session.get(NotificationContact, user_id)
+    wait = await _wait_before_code(session, user_id, contact, now)
+    if wait is not None:
+        audit.record("user", user_id, person_id=None, role=None, outcome="denied")
+        await session.commit()  # the refusal is traced although the answer is one
+        return JSONResponse(
+            error_body("TooManyRequests", wait[1]),
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(wait[0])},
+        )
     if contact is None:
         contact = NotificationContact(user_id=user_id, mobile_code_attempts=0, updated_at=now)
         session.add(contact)

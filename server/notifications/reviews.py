@@ -8,6 +8,7 @@ rule 6: :func:`server.ppas.timeline.in_force`, the same reading as the lists, th
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +23,12 @@ from server.ppas.timeline import IN_FORCE_STATUSES, in_force
 DUE_WITHIN_DAYS = 30
 
 
-async def remind(db: Database, now: datetime) -> int:
-    """Once per local day (a :class:`DigestRun` row ``reviews:<date>``), emit ``review_due``
-    and ``review_overdue`` (échu) for the PPAs in force; the notices' dedupe keys make each
-    reminder once per recipient and version, whatever the number of days or processes."""
-    today = now.astimezone(PARIS).date()
+async def remind(db: Database, now: datetime, zone: ZoneInfo = PARIS) -> int:
+    """Once per local day in ``zone`` (``PPA_NOTIFY_TIMEZONE``; a :class:`DigestRun` row
+    ``reviews:<date>``), emit ``review_due`` and ``review_overdue`` (échu) for the PPAs in force;
+    the notices' dedupe keys make each reminder once per recipient and version, whatever the
+    number of days or processes."""
+    today = now.astimezone(zone).date()
     key = f"reviews:{today.isoformat()}"
     async with db.transaction() as session:
         if await session.get(DigestRun, key) is not None:

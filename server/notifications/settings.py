@@ -18,6 +18,11 @@ class NotificationSettings(BaseSettings):
     )
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS")
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="CA bundle the SMTP server's certificate is checked against; unset: the "
+        "system's trust store",
+    )
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)

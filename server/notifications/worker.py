@@ -84,7 +84,7 @@ class NotificationWorker:
         now = self.clock()
         for frequency in (Frequency.DAILY, Frequency.WEEKLY):
             await self.generate_digest(frequency, now)
-        await reviews.remind(self.db, now)
+        await reviews.remind(self.db, now, self.settings.schedule().zone)
         total = 0
         while True:
             claimed = await self.claim(self.clock())

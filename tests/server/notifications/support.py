@@ -1,8 +1,10 @@
-"""A real SMTP server on loopback (aiosmtpd) collecting what it accepts, and a module server."""
+"""A real SMTP server on loopback (aiosmtpd) collecting what it accepts, an HTTP SMS gateway on
+loopback, and a module server."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +37,27 @@ class Received:
 
 @dataclass
 class SmtpSink:
-    """Accepts every message (or answers ``451`` while ``refuse`` > 0, counting down)."""
+    """Accepts every message (or answers ``451`` while ``refuse`` > 0, counting down); answers
+    ``550`` to the addresses in ``unknown`` (a final refusal), counting them in ``rejected``."""
 
     received: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
     delay: float = 0.0
     """Seconds each message takes to be accepted (a slow server: work spread over time)."""
+    unknown: set[str] = field(default_factory=set)
+    rejected: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            if address in self.unknown:
+                self.rejected.append(address)
+                return "550 5.1.1 Adresse inconnue"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         if self.delay:
@@ -125,3 +141,32 @@ def module_server(tmp: Path, **notification: Any) -> Iterator[ModuleServer]:
         drop()
         helpers._cache.clear()
         helpers._cache.update(saved)
+
+
+class Gateway:
+    """A real HTTP SMS gateway on loopback: keeps each request's Authorization and JSON body."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.answer = 200
+        """The status the gateway answers (422: a number it will never take)."""
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                gateway.received.append((self.headers.get("Authorization", ""), json.loads(body)))
+                self.send_response(gateway.answer)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms"

@@ -222,3 +222,43 @@ def test_digests_over_the_dst_week_exactly_once_with_retries(
         ("infirmier", "daily:2026-03-29", "sent", 3, 1),
         ("aidant", "weekly:2026-03-30", "sent", 1, 2),
     ]
+
+
+def test_a_final_refusal_is_not_retried(
+    world: tuple[ModuleServer, SmtpSink, Cercle, NotificationSettings],
+) -> None:
+    """The server answers 550 (unknown address) to the nurse: her digest is ``failed`` at once,
+    never tried again (a 451, above, is retried); the error kept is the code, not the address."""
+    ms, sink, cercle, settings = world
+    clock = Clock(utc(2026, 4, 7, 10))  # Tuesday 7 April, CEST
+
+    async def scenario() -> None:
+        a = Process(ms, settings, clock)
+        try:
+            await a.worker.run_once()  # the current periods, before the event
+            await _emit(a.db, cercle, clock.now)
+            sink.unknown = {NURSE}
+            clock.now = utc(2026, 4, 7, 16)  # 18:00 CEST: the daily digest
+            await a.worker.run_once()
+            assert sink.rejected == [NURSE]
+            for hours in (1, 5, 24):  # well past every backoff: no new attempt
+                clock.now = utc(2026, 4, 7, 16) + timedelta(hours=hours)
+                await a.worker.run_once()
+            assert sink.rejected == [NURSE]
+        finally:
+            sink.unknown = set()
+            await a.close()
+
+    before = len(sink.to(NURSE))
+    asyncio.run(scenario())
+    assert len(sink.to(NURSE)) == before
+    rows = [r for r in _outbox(ms) if r[1] == "daily:2026-04-07"]
+    assert rows == [("infirmier", "daily:2026-04-07", "failed", 1, 1)]
+    engine = sa.create_engine(ms.database.sync_url)
+    with engine.connect() as conn:
+        error = conn.execute(
+            sa.text("SELECT last_error FROM notification_outbox WHERE period_key = :k"),
+            {"k": "daily:2026-04-07"},
+        ).scalar_one()
+    engine.dispose()
+    assert error == "SMTPRecipientsRefused 550"  # the code, never the address

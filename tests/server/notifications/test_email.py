@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from server.models import User
+from server.models.notifications import Notice, NotificationOutbox
+from server.models.person import Role
+from server.notifications import sms
+from server.notifications.delivery import Sender
+from server.notifications.settings import NotificationSettings
 from tests.server.exports_api.support import COORD, Validated, new_validated, wait_for
 from tests.server.notifications.support import (
     ModuleServer,
@@ -174,3 +181,63 @@ def test_email_sent_is_audited(sent: Sent) -> None:
     assert [tuple(r) for r in rows] == [
         ("notification", nurse_id, "version", f"{v.ppa_id}/{v.validated}", v.person_id)
     ]
+
+
+def test_times_are_written_in_the_services_zone() -> None:
+    """A service in La Réunion (``PPA_NOTIFY_TIMEZONE=Indian/Reunion``, UTC+4) writes its
+    times there, in both parts; Paris is only the default."""
+    at = datetime(2027, 1, 12, 14, 5, tzinfo=UTC)
+    notice = Notice(
+        id="n-1", nature="ppa.validated", ppa_id="p-1", version_number=2, initials="J. D.",
+        actor_name="Claire Martin", created_at=at,
+    )  # fmt: skip
+    outbox = NotificationOutbox(id="o-1", frequency="immediate")
+    user = User(id="u-1", kind="professional")
+
+    def parts(**zone: Any) -> list[str]:
+        return _parts(_sender(**zone)._email(outbox, user, NURSE_EMAIL, [notice], at))
+
+    for part in parts(notify_timezone="Indian/Reunion"):
+        assert "le 12/01/2027 à 18:05" in part
+    for part in parts():
+        assert "le 12/01/2027 à 15:05" in part
+
+
+def _sender(**settings: Any) -> Sender:
+    """A sender whose messages are built, not sent (no database, no HTTP)."""
+    return Sender(
+        cast(Any, None),
+        NotificationSettings(smtp_host="smtp.invalid", **settings),
+        service_secret="secret-de-test-0123456789",
+        public_url="https://ppa.example.test",
+        http=cast(Any, None),
+    )
+
+
+def test_short_sentences_and_the_person_not_named_to_herself() -> None:
+    """Plain French for the person: short sentences, and no "(personne J. D.)" about herself;
+    the aidant is told whom it concerns; a notice about nobody says nothing of "le service"."""
+    at = datetime(2027, 1, 12, 14, 5, tzinfo=UTC)
+    outbox = NotificationOutbox(id="o-1", frequency="immediate")
+
+    def text(kind: str, nature: str = "ppa.validated", initials: str | None = "J. D.") -> str:
+        notice = Notice(
+            id="n-1", nature=nature, ppa_id="p-1", version_number=2, initials=initials,
+            actor_name="Claire Martin", created_at=at,
+        )  # fmt: skip
+        user = User(id="u-1", kind=kind)
+        parts = _parts(_sender()._email(outbox, user, NURSE_EMAIL, [notice], at))
+        assert "(le service)" not in "".join(parts)
+        return parts[0]
+
+    person = text("person")
+    assert "Votre projet est validé. Vous pouvez le relire.\nPar Claire Martin, le 12/01" in person
+    assert "J. D." not in person
+    aidant = text("aidant")
+    assert "Vous pouvez le relire. Cela concerne J. D.\nPar Claire Martin" in aidant
+    assert "Le PPA a été validé (personne J. D.).\nPar Claire Martin" in text("professional")
+    failed = text("admin", "esms.delivery_failed", None)
+    assert "définitivement.\nPar Claire Martin" in failed
+    assert sms.text_of(
+        [Notice(nature="ppa.validated", ppa_id="p", initials="J. D.")], "https://x.fr", Role.PERSON
+    ) == ("PPA : Votre projet est validé. Vous pouvez le relire. https://x.fr/#/ppa/p")

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from server.db import Database
 from server.notifications.reviews import remind
+from server.notifications.settings import NotificationSettings
 from tests.factories import recent_start, valid_ppa
 from tests.server.exports_api.support import COORD, new_validated, validate
 from tests.server.helpers import build_cercle
+from tests.server.notifications.support import module_server
+from tests.server.notifications.test_digest import Clock, Process
 from tests.server.notifications.test_emission import natures
 
 
@@ -82,3 +88,28 @@ def test_a_ppa_whose_period_ended_is_told_echu(
     told = natures(api_as(COORD), cercle.person_id)
     assert told.count("ppa.review_overdue") == 1, told
     assert coord.get(f"/api/ppas/{ppa_id}").json()["echu"] is False  # today: still in force
+
+
+def test_the_reminders_day_is_the_services_day(tmp_path: Path) -> None:
+    """``PPA_NOTIFY_TIMEZONE=Indian/Reunion`` (UTC+4): at 21:00 UTC it is already the next day
+    there, and the worker's daily review run is that day's."""
+    with module_server(tmp_path, notify_enabled=False) as ms:
+        clock = Clock(datetime(2031, 5, 6, 21, tzinfo=UTC))
+        settings = NotificationSettings(notify_timezone="Indian/Reunion")
+
+        async def run() -> None:
+            process = Process(ms, settings, clock)
+            try:
+                await process.worker.run_once()
+            finally:
+                await process.close()
+
+        asyncio.run(run())
+        engine = sa.create_engine(ms.database.sync_url)
+        with engine.connect() as conn:
+            keys = set(
+                conn.execute(sa.text("SELECT period_key FROM notification_digest_runs")).scalars()
+            )
+        engine.dispose()
+        assert "reviews:2031-05-07" in keys
+        assert "reviews:2031-05-06" not in keys
