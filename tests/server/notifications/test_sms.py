@@ -176,15 +176,35 @@ def test_an_sms_is_one_segment_in_the_gsm_alphabet() -> None:
     assert digest == "PPA : 2 nouvelles notifications https://ppa.example.test"
 
 
+def _sms_for_validations(ms: ModuleServer, gateway: Gateway, username: str, mobile: str) -> str:
+    """``username`` verifies ``mobile`` and chooses SMS for validations; their user id. (Each
+    test sets up its own account: with several workers, the module's tests run apart.)"""
+    api = ms.api_as(username)
+    assert api.put("/api/me/mobile", json={"mobile": mobile}).status_code == 202
+    body = next(b for _a, b in reversed(gateway.received) if b["to"] == mobile)
+    match = re.search(r"\b(\d{6})\b", body["text"])
+    assert match is not None
+    assert api.post("/api/me/mobile/verify", json={"code": match.group(1)}).status_code == 200
+    choice = {
+        "natures": [
+            {"nature": "ppa.validated", "channels": ["app", "sms"], "frequency": "immediate"}
+        ]
+    }
+    assert api.put("/api/me/notification-preferences", json=choice).status_code == 200
+    user_id: str = api.get("/api/auth/me").json()["id"]
+    return user_id
+
+
 def test_a_number_the_gateway_refuses_is_not_retried(world: tuple[ModuleServer, Gateway]) -> None:
     """The gateway answers 422 (a number it will never take): the SMS is ``failed`` after that
     one attempt, not retried for hours. (A 401, 5xx or timeout is retried.)"""
     ms, gateway = world
-    nurse_id = ms.api_as("infirmier").get("/api/auth/me").json()["id"]
+    mobile = "+33644444444"
+    user_id = _sms_for_validations(ms, gateway, "ergotherapeute", mobile)
     gateway.answer = 422
     try:
         before = len(gateway.received)
-        new_validated(ms.api_as, ms.demo)  # the nurse chose SMS for validations (test above)
+        new_validated(ms.api_as, ms.demo)
 
         def outcome() -> list[tuple[Any, ...]]:
             engine = sa.create_engine(ms.database.sync_url)
@@ -195,12 +215,12 @@ def test_a_number_the_gateway_refuses_is_not_retried(world: tuple[ModuleServer, 
                         "WHERE channel = 'sms' AND recipient_id = :u AND attempts > 0 "
                         "AND status != 'sent'"
                     ),
-                    {"u": nurse_id},
+                    {"u": user_id},
                 ).all()
             engine.dispose()
             return [tuple(r) for r in rows]
 
         assert wait_for(outcome) == [("failed", 1, "HTTPStatusError 422")]
-        assert len(gateway.received) == before + 1
+        assert [b["to"] for _a, b in gateway.received[before:]].count(mobile) == 1
     finally:
         gateway.answer = 200
