@@ -36,6 +36,7 @@ from server.versions_api.schemas import (
     LifecycleRead,
     LogKeyRead,
     PendingAvenantRead,
+    RestorePreviewRead,
     RestoreRead,
     ReviewDueRead,
     SegmentRead,
@@ -479,6 +480,32 @@ async def abandon_avenant(
     base = await service.abandon_avenant(session, rt, guard, audit.principal, ppa)
     await audit.ppa(ppa)
     return await _lifecycle_read(session, ppa, base)
+
+
+@router.get(
+    "/ppas/{ppa_id}/versions/{number}/restore/preview",
+    response_model=RestorePreviewRead,
+    responses={409: {"description": "PPA verrouillé : rien n'est retiré (Conflict)"}},
+)
+async def restore_preview(
+    ppa_id: str,
+    number: VersionNumber,
+    audit: Annotated[AuditTrail, audited("version.restore.preview")],
+    session: SessionDep,
+    rt: Runtime,
+) -> RestorePreviewRead:
+    """What restoring version ``number`` would take out of the live draft (kept as a
+    checkpoint in the history): the changes since that version, each with its authors."""
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    source = await repository.get_readable(session, audit.principal, ppa, number)
+    diff = await service.restore_preview(session, rt, ppa, source)
+    ids = {a.author for item in diff.items for a in item.authors}
+    names = await repository.display_names(session, ids, ppa.id)
+    (summary,) = await _summaries(session, [source])
+    await audit.ppa(ppa)
+    return RestorePreviewRead(
+        ppa_id=ppa.id, version=summary, summary=diff.summary_fr(), items=_diff_items(diff, names)
+    )
 
 
 @router.post(

@@ -278,6 +278,7 @@ def test_named_versions_diff_and_restore(
     dialog.get_by_role("button", name="Fermer").first.click()
 
     first.get_by_role("button", name=f"Restaurer v{n1} comme nouveau brouillon").click()
+    claire.get_by_role("dialog").get_by_role("button", name=f"Restaurer la v{n1}").click()
     expect(text_control(claire, "projet_de_vie")).to_have_value(original)
     expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
     wait_saved(claire)

@@ -340,7 +340,32 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
     announce(diff.summary)
   }
 
+  // Restoring into an editable PPA overwrites the live draft for everyone (the draft is kept as
+  // a checkpoint): the question names each change taken out and who wrote it. A locked PPA's
+  // restore is a new draft PPA and takes nothing out: no question.
+  async function confirmRestore (version) {
+    const url = `/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}/restore/preview`
+    const preview = await run(`Vérification avant restauration de la version ${version.number}`, () => api(url))
+    setStatus('')
+    const names = (authors) => [...new Set(authors.map((a) => a.name || a.author))]
+    const everyone = names(preview.items.flatMap((item) => item.authors))
+    const n = preview.items.length
+    const message = n
+      ? `Restaurer la v${version.number} retire du document, pour tout le monde, ${n === 1 ? 'la modification faite' : `les ${n} modifications faites`} depuis cette version${everyone.length ? `, écrites par ${everyone.join(', ')}` : ''}. Le brouillon actuel reste consultable dans l'historique (point de sauvegarde).`
+      : `Le brouillon n'a pas changé depuis la v${version.number} : rien ne sera retiré du document.`
+    const details = n
+      ? h('ul', { class: 'lost-changes' }, preview.items.map((item) => {
+        const by = names(item.authors)
+        return h('li', {}, item.description, by.length ? h('span', { class: 'muted' }, ` — par ${by.join(', ')}`) : null)
+      }))
+      : null
+    return confirmDialog(message, { title: `Restaurer la version ${version.number} ?`, confirmLabel: `Restaurer la v${version.number}`, danger: n > 0, details })
+  }
+
   async function restore (version) {
+    const ppa = getPpa()
+    const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
+    if (!locked && !(await confirmRestore(version))) return
     const result = await run(`Restauration de la version ${version.number}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}/restore`, { method: 'POST' }))
     if (result.new_ppa) {
       sessionStorage.setItem(`ppa.notice.${result.ppa_id}`, `Version ${version.number} restaurée comme nouveau brouillon (nouveau PPA, le PPA validé reste inchangé).`)
