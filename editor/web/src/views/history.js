@@ -10,6 +10,7 @@ import {
   ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, MEASURE_LABELS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
   personName
 } from '../labels.js'
+import { indexOfId, reinsertItem } from '../model.js'
 import { bySeverity } from '../problems.js'
 import { renderContent } from './content.js'
 import { transmissionsBlock } from './transmissions.js'
@@ -332,12 +333,35 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         ? h('p', { class: 'muted' }, 'Aucune différence.')
         : h('ul', { class: 'diff-list' }, diff.items.map((item) => h('li', { class: `diff-item diff-item--${item.kind}` },
           h('p', {}, h('strong', {}, item.description), who(item.authors)),
+          putBackButton(item, from),
           item.fields.length
             ? h('ul', {}, item.fields.map((f) => h('li', {}, h('span', { class: 'diff-label' }, `${f.label.charAt(0).toUpperCase()}${f.label.slice(1)} : `), segments(f), who(f.authors))))
             : null))),
       h('button', { type: 'button', class: 'btn btn--small', on: { click: () => { diffRegion.hidden = true; replace(diffRegion) } } }, 'Fermer la comparaison'))
     diffRegion.querySelector('h3').focus()
     announce(diff.summary)
+  }
+
+  // A deleted item comes back from the history on its own (issue 17), as version `from` held
+  // it, without restoring the whole version: offered on an item the diff shows removed, when
+  // its section may take items and it is not in the document again.
+  const PUT_BACK = new Set(['attentes', 'besoins', 'objectifs', 'actions', 'moyens'])
+  function putBackButton (item, from) {
+    if (item.kind !== 'removed' || !item.item_id || !PUT_BACK.has(item.section)) return null
+    if (!ctx.canStructureOf?.(item.section) || indexOfId(ctx.doc.getArray(item.section), item.item_id) >= 0) return null
+    const title = item.title.length > 60 ? `${item.title.slice(0, 59)}…` : item.title
+    const button = h('button', { type: 'button', class: 'btn btn--small' }, `Remettre « ${title || item.description} » dans le brouillon`)
+    button.addEventListener('click', async () => {
+      const version = await run(`Chargement de la version ${from}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${from}`))
+      const old = (version.content[item.section] || []).find((x) => x.id === item.item_id)
+      if (!old || !ctx.stillWritable()) { setStatus('Impossible de remettre cet élément : le document ne le permet plus.'); return }
+      const done = reinsertItem(ctx.doc, item.section, old, version.content)
+      setStatus('')
+      const said = h('span', { class: 'put-back-done', tabindex: '-1' }, done ? `« ${title || item.description} » est de nouveau dans le brouillon.` : 'Cet élément est déjà dans le brouillon.')
+      button.replaceWith(said)
+      said.focus()
+    })
+    return h('p', {}, button)
   }
 
   // Restoring into an editable PPA overwrites the live draft for everyone (the draft is kept as
