@@ -74,6 +74,7 @@ def test_the_person_and_the_aidant_write_and_agree_online(
     )
     expect(page.get_by_role("alert").filter(has_text="propres champs")).to_be_visible()
     assert content_of(coord, ppa_id)["objectifs"][0]["titre"] == before["objectifs"][0]["titre"]
+    assert axe_violations(page) == []  # the refusal's alert on her page
 
     # Her agreement, online: given on what is saved, shown with its date.
     page.reload()
@@ -112,6 +113,7 @@ def test_a_refusal_needs_her_words(
     wait_saved(page)
     page.get_by_role("button", name="Je ne suis pas d'accord").click()
     expect(page.locator(".falc__agreement .form-error")).to_contain_text("Écrivez pourquoi")
+    assert axe_violations(page) == []
     page.get_by_label("Pourquoi vous n'êtes pas d'accord ?").fill("Je veux sortir seule.")
     page.get_by_role("button", name="Je ne suis pas d'accord").click()
     expect(page.locator(".falc__agreement [role=status]")).to_contain_text("Refus donné")

@@ -11,7 +11,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import Api, LiveServer
-from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+from tests.e2e.conftest import (
+    PageFactory,
+    axe_violations,
+    content_of,
+    save_state,
+    text_control,
+    wait_saved,
+)
 from tests.server.versions.helpers import PERSON_ACCORD
 
 pytestmark = pytest.mark.browser
@@ -57,6 +64,7 @@ def test_reader_sees_no_controls_and_cannot_write(
     expect(reader.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
 
     force_write(reader, "ÉCRIT PAR LE LECTEUR ")
+    assert axe_violations(reader) == []  # read-only form, after a refused write
     after = content_of(api, ppa_id)
     assert after["projet_de_vie"] == before["projet_de_vie"]
     assert after["projet"]["date_fin"] == before["projet"]["date_fin"]
@@ -147,6 +155,7 @@ def test_esms_reads_a_validated_ppa_without_controls(
     expect(page.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
     expect(page.locator(".ppa-form .ro-value").first).to_be_visible()
     expect(page.locator(EDIT_CONTROLS)).to_have_count(0)
+    assert axe_violations(page) == []
     # nor in the history panel: no version to save, nothing to validate, restore or reopen
     page.get_by_role("button", name="Historique, validation et exports").click()
     panel = page.get_by_role("complementary", name="Historique, validation et exports")
