@@ -144,6 +144,13 @@ def test_the_coordinator_validates_with_her_online_answer(
     dialog.get_by_role("button", name="Valider définitivement").click()
     expect(dialog).to_have_count(0)
     expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+    # shown with the version: hers, given online, by her aidant for her
+    validated = panel.locator('.version[data-kind="validated"]')
+    validated.get_by_role("button", name=re.compile(r"^Ouvrir v\d+$")).click()
+    shown = claire.get_by_role("dialog").locator("li").filter(has_text="Accord de la personne")
+    expect(shown).to_contain_text(re.compile(r"pour Léa \w+ \(en ligne\)"))
+    assert axe_violations(claire) == []
+    claire.get_by_role("dialog").get_by_role("button", name="Fermer").first.click()
     coord = api_as("coordinatrice")
     versions = coord.get(f"/api/ppas/{ppa_id}/versions").json()
     number = next(v["number"] for v in versions if v["kind"] == "validated")
