@@ -115,3 +115,44 @@ def test_a_deleted_objective_comes_back_from_the_history(
     for action in after["actions"]:
         assert (objectif["id"] in action["objectif_ids"]) is (action["id"] in served_by)
     assert axe_violations(page) == []
+
+
+def test_deleted_besoin_and_attente_come_back_in_turn_and_redo(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    """Any item, not only objectives: each Ctrl+Z takes back the latest deletion (a besoin
+    with the objectives' links to it), Ctrl+Shift+Z does it again."""
+    ppa_id = fresh_ppa()
+    api = api_as("coordinatrice")
+    before = content_of(api, ppa_id)
+    besoin = next(
+        b for b in before["besoins"] if any(b["id"] in o["besoin_ids"] for o in before["objectifs"])
+    )
+    attente = before["attentes"][0]
+    page = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+
+    def delete(item_id: str, label: str) -> None:
+        card = page.locator(f'[data-item-id="{item_id}"]')
+        card.get_by_role("button", name=label).click()
+        page.get_by_role("dialog").get_by_role("button", name="Supprimer").click()
+        expect(card).to_have_count(0)
+
+    delete(besoin["id"], "Supprimer le besoin")
+    delete(attente["id"], "Supprimer l'attente")
+    wait_saved(page)
+    gone = content_of(api, ppa_id)
+    assert all(besoin["id"] not in o["besoin_ids"] for o in gone["objectifs"])
+    page.locator("#attentes .add-item").focus()
+    page.keyboard.press("Control+z")  # the attente, deleted last
+    expect(page.locator(f'[data-item-id="{attente["id"]}"]')).to_have_count(1)
+    expect(page.locator(f'[data-item-id="{besoin["id"]}"]')).to_have_count(0)
+    page.locator("#attentes .add-item").focus()
+    page.keyboard.press("Control+z")  # then the besoin, with its links
+    expect(page.locator(f'[data-item-id="{besoin["id"]}"]')).to_have_count(1)
+    wait_saved(page)
+    assert content_of(api, ppa_id) == before
+    page.locator("#attentes .add-item").focus()
+    page.keyboard.press("Control+Shift+z")  # redo: the besoin goes again
+    expect(page.locator(f'[data-item-id="{besoin["id"]}"]')).to_have_count(0)
+    wait_saved(page)
+    assert besoin["id"] not in [b["id"] for b in content_of(api, ppa_id)["besoins"]]
