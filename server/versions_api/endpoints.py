@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exports.local_time import PARIS
+from exports.registry import audit_bundle_filename
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.trail import AuditTrail, audited
@@ -18,7 +19,7 @@ from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import InvalidInput, NotFound
 from server.ledger.log import latest_head, tree
-from server.models import PPA, TreeHead, Version, VersionAccord
+from server.models import PPA, Person, TreeHead, Version, VersionAccord
 from server.openapi import SQL_INT_MAX, SQL_INTEGER_MAX, TreeSize, VersionNumber, error_responses
 from server.versions_api import repository, service
 from server.versions_api.runtime import Guard, Runtime
@@ -603,5 +604,20 @@ async def get_audit_bundle(
     return Response(
         content=data,
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="audit-ppa-{ppa.id}.zip"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{await _bundle_name(session, ppa)}"'
+        },
     )
+
+
+async def _bundle_name(session: AsyncSession, ppa: PPA) -> str:
+    """``Dossier-audit-PPA-Lea-MARTIN-2026.zip``: the person's name and the year her projet
+    starts in its last validated version (else the PPA's creation year), as the exports."""
+    person = await session.get(Person, ppa.person_id)
+    validated = await repository.last_validated(session, ppa.id)
+    start = service.content_of(validated).projet.date_debut if validated is not None else None
+    year = start.year if start is not None else ppa.created_at.year
+    if person is None:
+        return f"Dossier-audit-PPA-{year}.zip"
+    family = person.used_name or person.birth_family_name
+    return audit_bundle_filename(person.first_names, family, year)

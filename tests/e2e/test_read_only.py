@@ -106,7 +106,12 @@ def test_auditor_reads_validated_history_and_downloads_the_audit_bundle(
     with auditor.expect_download() as info:
         panel.get_by_role("button", name="Télécharger le dossier d'audit").click()
     download = info.value
-    assert download.suggested_filename == f"audit-ppa-{ppa_id}.zip"
+    assert (
+        download.suggested_filename
+        == "Dossier-audit-PPA-Lea-MARTIN-"
+        + str(content_of(api_as("coordinatrice"), ppa_id)["projet"]["date_debut"][:4])
+        + ".zip"
+    )
     assert download.path().read_bytes()[:2] == b"PK"
 
 
