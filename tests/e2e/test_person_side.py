@@ -230,3 +230,15 @@ def test_the_auditor_has_an_entry_page_and_a_way_back(
     page.get_by_role("link", name="Espace audit (si vous auditez ce dossier)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Espace audit")
     assert axe_violations(page) == []
+
+
+def test_her_page_fits_a_phone(open_as: PageFactory, fresh_ppa: Callable[..., str]) -> None:
+    """The person and her aidant often have only a phone: her page fits 390 px, no sideways
+    scrolling, and axe finds nothing serious there either."""
+    ppa_id = fresh_ppa()
+    page = open_as("usager", f"#/ppa/{ppa_id}/moi", wait=False, width=390, height=844)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon projet")
+    wait_saved(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("button", name="Je suis d'accord avec mon projet")).to_be_visible()
+    assert axe_violations(page) == []
