@@ -158,3 +158,13 @@ def person_filename(name: str, inp: ExportInput) -> str:
     year = start.year if start else inp.version.created_at.year
     parts = [p for p in ("PPA", first, family, str(year), f"v{inp.version.number}") if p]
     return f"{'-'.join(parts)}{suffix}.{fmt.extension}"
+
+
+def audit_bundle_filename(first_names: str, family_name: str, year: int) -> str:
+    """The name an auditor's browser saves a PPA's audit bundle under, e.g.
+    ``Dossier-audit-PPA-Lea-MARTIN-2026.zip`` (issue 17: downloads named after the person, not
+    by ids); like :func:`person_filename`, only for a download to the one who asked."""
+    first = _ascii_word(first_names.split()[0] if first_names.split() else "")
+    family = _ascii_word(family_name).upper()
+    parts = [p for p in ("Dossier-audit-PPA", first, family, str(year)) if p]
+    return f"{'-'.join(parts)}.zip"

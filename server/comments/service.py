@@ -22,6 +22,7 @@ from server.models import User, Version
 from server.models.comments import CommentKind, PPAComment, PPASuggestion, SuggestionStatus
 from server.notifications import service as notifications
 from server.notifications.natures import NATURES
+from server.versions_api.repository import display_names
 
 MENTION = "mention"
 _CHANGED = "comments.changed"
@@ -58,10 +59,16 @@ async def latest_version(session: AsyncSession, ppa_id: str) -> int | None:
     return int(number) if number is not None else None
 
 
-async def names_of(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
+async def names_of(
+    session: AsyncSession, ids: Iterable[str | None], ppa_id: str | None = None
+) -> dict[str, str]:
+    """Display names; with ``ppa_id``, the person's aidants read "<aidant> pour <person>" (what
+    they write there, they write on her behalf: issue 17, point 8), as in the versions."""
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
+    if ppa_id is not None:
+        return await display_names(session, wanted, ppa_id)
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
     return {str(uid): str(name) for uid, name in rows.all()}
 
@@ -112,7 +119,7 @@ async def read_threads(
     if thread_id is not None:
         query = query.where(PPAComment.thread_id == thread_id)
     rows = list(await session.scalars(query.order_by(PPAComment.created_at, PPAComment.id)))
-    names = await names_of(session, (r.author_id for r in rows))
+    names = await names_of(session, (r.author_id for r in rows), ppa_id)
     return threads_of(rows, names)
 
 
@@ -146,7 +153,7 @@ async def read_suggestions(
     if as_of is not None:
         query = query.where(PPASuggestion.created_at <= as_of)
     rows = list(await session.scalars(query.order_by(PPASuggestion.created_at, PPASuggestion.id)))
-    names = await names_of(session, [i for r in rows for i in (r.author_id, r.decided_by)])
+    names = await names_of(session, [i for r in rows for i in (r.author_id, r.decided_by)], ppa_id)
     return [suggestion_read(r, names, as_of) for r in rows]
 
 

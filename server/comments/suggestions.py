@@ -120,7 +120,7 @@ async def create_suggestion(
     await session.flush()
     await audit.on("suggestion", row.id, ppa.person_id)
     service.changed(session, ppa.id)
-    names = await service.names_of(session, [row.author_id])
+    names = await service.names_of(session, [row.author_id], row.ppa_id)
     return service.suggestion_read(row, names)
 
 
@@ -173,7 +173,7 @@ async def accept_suggestion(
     state = await write_live(session, rt, ppa.id, target, row.author_id, current=state)
     at = rt.clock()
     await lock_editable_row(session, ppa.id, at)
-    names = await service.names_of(session, [row.author_id, principal.id])
+    names = await service.names_of(session, [row.author_id, principal.id], row.ppa_id)
     label = f"Suggestion de {names.get(row.author_id, '?')} acceptée par {principal.display_name}"
     await checkpoint_if_changed(session, rt, ppa.id, state, label[:300], principal.id, at)
     row.status = SuggestionStatus.ACCEPTED.value
@@ -203,5 +203,5 @@ async def reject_suggestion(
     await session.flush()
     await audit.on("suggestion", row.id, ppa.person_id)
     service.changed(session, ppa.id)
-    names = await service.names_of(session, [row.author_id, principal.id])
+    names = await service.names_of(session, [row.author_id, principal.id], row.ppa_id)
     return service.suggestion_read(row, names)

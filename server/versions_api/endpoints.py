@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exports.local_time import PARIS
+from exports.registry import audit_bundle_filename
 from server import authz
 from server.audit.seal import seal as seal_audit
 from server.audit.trail import AuditTrail, audited
@@ -18,7 +19,7 @@ from server.authz import Capability
 from server.deps import SessionDep
 from server.errors import InvalidInput, NotFound
 from server.ledger.log import latest_head, tree
-from server.models import PPA, TreeHead, Version, VersionAccord
+from server.models import PPA, Person, TreeHead, Version, VersionAccord
 from server.openapi import SQL_INT_MAX, SQL_INTEGER_MAX, TreeSize, VersionNumber, error_responses
 from server.versions_api import repository, service
 from server.versions_api.runtime import Guard, Runtime
@@ -36,6 +37,7 @@ from server.versions_api.schemas import (
     LifecycleRead,
     LogKeyRead,
     PendingAvenantRead,
+    RestorePreviewRead,
     RestoreRead,
     ReviewDueRead,
     SegmentRead,
@@ -484,6 +486,32 @@ async def abandon_avenant(
     return await _lifecycle_read(session, ppa, base)
 
 
+@router.get(
+    "/ppas/{ppa_id}/versions/{number}/restore/preview",
+    response_model=RestorePreviewRead,
+    responses={409: {"description": "PPA verrouillé : rien n'est retiré (Conflict)"}},
+)
+async def restore_preview(
+    ppa_id: str,
+    number: VersionNumber,
+    audit: Annotated[AuditTrail, audited("version.restore.preview")],
+    session: SessionDep,
+    rt: Runtime,
+) -> RestorePreviewRead:
+    """What restoring version ``number`` would take out of the live draft (kept as a
+    checkpoint in the history): the changes since that version, each with its authors."""
+    ppa = await authz.get_ppa(session, audit.principal, ppa_id, Capability.EDIT)
+    source = await repository.get_readable(session, audit.principal, ppa, number)
+    diff = await service.restore_preview(session, rt, ppa, source)
+    ids = {a.author for item in diff.items for a in item.authors}
+    names = await repository.display_names(session, ids, ppa.id)
+    (summary,) = await _summaries(session, [source])
+    await audit.ppa(ppa)
+    return RestorePreviewRead(
+        ppa_id=ppa.id, version=summary, summary=diff.summary_fr(), items=_diff_items(diff, names)
+    )
+
+
 @router.post(
     "/ppas/{ppa_id}/versions/{number}/restore",
     status_code=status.HTTP_201_CREATED,
@@ -579,5 +607,20 @@ async def get_audit_bundle(
     return Response(
         content=data,
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="audit-ppa-{ppa.id}.zip"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{await _bundle_name(session, ppa)}"'
+        },
     )
+
+
+async def _bundle_name(session: AsyncSession, ppa: PPA) -> str:
+    """``Dossier-audit-PPA-Lea-MARTIN-2026.zip``: the person's name and the year her projet
+    starts in its last validated version (else the PPA's creation year), as the exports."""
+    person = await session.get(Person, ppa.person_id)
+    validated = await repository.last_validated(session, ppa.id)
+    start = service.content_of(validated).projet.date_debut if validated is not None else None
+    year = start.year if start is not None else ppa.created_at.year
+    if person is None:
+        return f"Dossier-audit-PPA-{year}.zip"
+    family = person.used_name or person.birth_family_name
+    return audit_bundle_filename(person.first_names, family, year)

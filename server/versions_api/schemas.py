@@ -192,6 +192,15 @@ class RestoreRead(BaseModel):
     version: VersionSummary
 
 
+class RestorePreviewRead(BaseModel):
+    """What restoring a version would take out of the live draft (kept as a checkpoint)."""
+
+    ppa_id: str
+    version: VersionSummary
+    summary: str
+    items: list[ItemChangeRead]
+
+
 class LifecycleRead(BaseModel):
     ppa_id: str
     status: str

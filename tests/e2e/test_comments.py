@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import Api
-from tests.e2e.conftest import PageFactory, axe_violations, content_of
+from tests.e2e.conftest import PageFactory, axe_violations, content_of, text_control
+from tests.e2e.test_versions import validate_by_api
 
 pytestmark = pytest.mark.browser
 
@@ -145,4 +146,43 @@ def test_reader_suggests_coordinator_accepts(
     expect(coord_panel.get_by_label("Nouveau commentaire")).to_be_hidden()
     expect(coord_panel.locator("article.suggestion").first).to_contain_text("Acceptée")
     expect(coord_panel.get_by_role("button", name="Accepter")).to_have_count(0)
+    assert axe_violations(coord) == []
+
+
+def test_the_aidant_suggests_during_an_avenant_and_the_coordinator_accepts(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    """Point 7's other case: a change proposed during a validated PPA's avenant review, by the
+    person's side (her aidant, shown writing for her), decided by the coordinator in place."""
+    ppa_id = fresh_ppa("PPA en avenant suggéré")
+    api = api_as(COORD)
+    validate_by_api(api, ppa_id)
+    assert api.post(f"/api/ppas/{ppa_id}/avenant").status_code == 200
+    action = content_of(api, ppa_id)["actions"][0]
+    anchor = f"actions/{action['id']}/description"
+    aidant = open_as("aidant", f"#/ppa/{ppa_id}")
+    coord = open_as(COORD, f"#/ppa/{ppa_id}")
+    proposed = "Atelier cuisine le jeudi, Léa préfère ce jour-là."
+
+    panel = open_panel(aidant)
+    panel.get_by_test_id("comment-target").select_option(anchor)
+    panel.get_by_text("Proposer une modification de ce champ").click()
+    panel.get_by_label("Texte proposé pour ce champ").fill(proposed)
+    panel.get_by_role("button", name="Proposer").click()
+    mine = panel.locator("article.suggestion")
+    expect(mine).to_contain_text("En attente")
+    expect(mine).to_contain_text("Emma Martin (sœur) pour Léa")
+    expect(mine.get_by_role("button", name="Accepter")).to_have_count(0)
+    assert axe_violations(aidant) == []
+
+    coord_panel = open_panel(coord)
+    pending = coord_panel.locator("article.suggestion")
+    expect(pending).to_contain_text(proposed)
+    expect(pending).to_contain_text("Emma Martin (sœur) pour Léa")
+    pending.get_by_role("button", name="Accepter").click()
+    expect(text_control(coord, anchor)).to_have_value(proposed)
+    expect(aidant.locator("#comments-panel article.suggestion").first).to_contain_text("Acceptée")
+    described = next(a for a in content_of(api, ppa_id)["actions"] if a["id"] == action["id"])
+    assert described["description"] == proposed
+    assert api.get(f"/api/ppas/{ppa_id}").json()["status"] == "avenant_draft"
     assert axe_violations(coord) == []

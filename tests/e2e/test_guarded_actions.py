@@ -105,3 +105,40 @@ def test_final_validation_stays_disabled_with_its_reason_until_blocking_points_a
     expect(dialog).to_have_count(0)
     api = api_as("coordinatrice")
     assert api.get(f"/api/ppas/{ppa_id}").json()["status"] == "validated"
+
+
+def test_restoring_a_version_names_what_the_draft_loses_and_who_wrote_it(
+    open_as: PageFactory, fresh_ppa: Callable[..., str], api_as: Callable[[str], Api]
+) -> None:
+    ppa_id = fresh_ppa("PPA à restaurer")
+    api = api_as("coordinatrice")
+    saved = api.post(f"/api/ppas/{ppa_id}/versions", json={"label": "Avant réunion"})
+    assert saved.status_code == 201, saved.text
+    number = saved.json()["number"]
+    action = content_of(api, ppa_id)["actions"][0]
+    karim = open_as("infirmier", f"#/ppa/{ppa_id}")
+    text_control(karim, f"actions/{action['id']}/planning/lieu").fill("Infirmerie, salle 2")
+    wait_saved(karim)
+
+    claire = open_as("coordinatrice", f"#/ppa/{ppa_id}")
+    panel = open_history(claire)
+    restore = panel.get_by_role("button", name=f"Restaurer v{number} comme nouveau brouillon")
+    restore.click()
+    dialog = claire.get_by_role("dialog", name=f"Restaurer la version {number} ?")
+    expect(dialog).to_contain_text("la modification faite depuis cette version")
+    lost = dialog.locator(".lost-changes li")
+    expect(lost).to_have_count(1)
+    expect(lost).to_contain_text(action["titre"][:25])
+    expect(lost).to_contain_text("par Karim Benali")
+    expect(dialog.get_by_role("button", name="Annuler")).to_be_focused()
+    assert axe_violations(claire) == []
+    dialog.get_by_role("button", name="Annuler").click()
+    expect(dialog).to_have_count(0)
+    lieu = text_control(karim, f"actions/{action['id']}/planning/lieu")
+    expect(lieu).to_have_value("Infirmerie, salle 2")
+    assert not any(v["kind"] == "restore" for v in api.get(f"/api/ppas/{ppa_id}/versions").json())
+
+    restore.click()
+    claire.get_by_role("dialog").get_by_role("button", name=f"Restaurer la v{number}").click()
+    expect(lieu).not_to_have_value("Infirmerie, salle 2")
+    expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)

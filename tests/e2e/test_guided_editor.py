@@ -65,6 +65,13 @@ def test_sections_fold_with_a_summary_line_and_the_life_step_says_what_is_next(
         "(« Historique, validation et exports »)."
     )
     assert axe_violations(page) == []
+    # at the bottom of the page, the save state, presence and section menu are still in sight
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    expect(save_state(page)).to_be_in_viewport()
+    expect(page.locator(".presence")).to_be_in_viewport()
+    expect(
+        page.get_by_role("navigation", name="Parties du PPA").get_by_role("link", name="Objectifs")
+    ).to_be_in_viewport()
 
     page.locator('[data-field="bilan/prochaine_revision"] input').fill("2027-07-01")
     wait_saved(page)

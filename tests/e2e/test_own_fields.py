@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import Api
-from tests.e2e.conftest import PageFactory, content_of, text_control, wait_saved
+from tests.e2e.conftest import PageFactory, axe_violations, content_of, text_control, wait_saved
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +73,7 @@ def test_person_and_aidant_edit_only_their_own_fields(
     expect(page.get_by_role("alert").filter(has_text="Le document a été rechargé")).to_be_visible()
     expect(page.locator('[data-field="projet/date_fin"] .ro-value')).not_to_contain_text("2099")
     assert content_of(api, ppa_id)["projet"]["date_fin"] == before["projet"]["date_fin"]
+    assert axe_violations(page) == []  # her own fields, the refusal's alerts
     # and they can go on writing their own fields
     avis = text_control(page, f"objectifs/{objectif['id']}/avis_usager")
     avis.click()

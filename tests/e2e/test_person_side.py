@@ -74,6 +74,7 @@ def test_the_person_and_the_aidant_write_and_agree_online(
     )
     expect(page.get_by_role("alert").filter(has_text="propres champs")).to_be_visible()
     assert content_of(coord, ppa_id)["objectifs"][0]["titre"] == before["objectifs"][0]["titre"]
+    assert axe_violations(page) == []  # the refusal's alert on her page
 
     # Her agreement, online: given on what is saved, shown with its date.
     page.reload()
@@ -112,6 +113,7 @@ def test_a_refusal_needs_her_words(
     wait_saved(page)
     page.get_by_role("button", name="Je ne suis pas d'accord").click()
     expect(page.locator(".falc__agreement .form-error")).to_contain_text("Écrivez pourquoi")
+    assert axe_violations(page) == []
     page.get_by_label("Pourquoi vous n'êtes pas d'accord ?").fill("Je veux sortir seule.")
     page.get_by_role("button", name="Je ne suis pas d'accord").click()
     expect(page.locator(".falc__agreement [role=status]")).to_contain_text("Refus donné")
@@ -142,6 +144,13 @@ def test_the_coordinator_validates_with_her_online_answer(
     dialog.get_by_role("button", name="Valider définitivement").click()
     expect(dialog).to_have_count(0)
     expect(panel.locator('.version[data-kind="validated"]')).to_have_count(1)
+    # shown with the version: hers, given online, by her aidant for her
+    validated = panel.locator('.version[data-kind="validated"]')
+    validated.get_by_role("button", name=re.compile(r"^Ouvrir v\d+$")).click()
+    shown = claire.get_by_role("dialog").locator("li").filter(has_text="Accord de la personne")
+    expect(shown).to_contain_text(re.compile(r"pour Léa \w+ \(en ligne\)"))
+    assert axe_violations(claire) == []
+    claire.get_by_role("dialog").get_by_role("button", name="Fermer").first.click()
     coord = api_as("coordinatrice")
     versions = coord.get(f"/api/ppas/{ppa_id}/versions").json()
     number = next(v["number"] for v in versions if v["kind"] == "validated")
@@ -220,4 +229,16 @@ def test_the_auditor_has_an_entry_page_and_a_way_back(
     expect(page.locator(".form-error")).to_contain_text("Votre rôle")
     page.get_by_role("link", name="Espace audit (si vous auditez ce dossier)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Espace audit")
+    assert axe_violations(page) == []
+
+
+def test_her_page_fits_a_phone(open_as: PageFactory, fresh_ppa: Callable[..., str]) -> None:
+    """The person and her aidant often have only a phone: her page fits 390 px, no sideways
+    scrolling, and axe finds nothing serious there either."""
+    ppa_id = fresh_ppa()
+    page = open_as("usager", f"#/ppa/{ppa_id}/moi", wait=False, width=390, height=844)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon projet")
+    wait_saved(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("button", name="Je suis d'accord avec mon projet")).to_be_visible()
     assert axe_violations(page) == []

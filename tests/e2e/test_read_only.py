@@ -11,7 +11,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import Api, LiveServer
-from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+from tests.e2e.conftest import (
+    PageFactory,
+    axe_violations,
+    content_of,
+    save_state,
+    text_control,
+    wait_saved,
+)
 from tests.server.versions.helpers import PERSON_ACCORD
 
 pytestmark = pytest.mark.browser
@@ -57,6 +64,7 @@ def test_reader_sees_no_controls_and_cannot_write(
     expect(reader.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
 
     force_write(reader, "ÉCRIT PAR LE LECTEUR ")
+    assert axe_violations(reader) == []  # read-only form, after a refused write
     after = content_of(api, ppa_id)
     assert after["projet_de_vie"] == before["projet_de_vie"]
     assert after["projet"]["date_fin"] == before["projet"]["date_fin"]
@@ -98,7 +106,12 @@ def test_auditor_reads_validated_history_and_downloads_the_audit_bundle(
     with auditor.expect_download() as info:
         panel.get_by_role("button", name="Télécharger le dossier d'audit").click()
     download = info.value
-    assert download.suggested_filename == f"audit-ppa-{ppa_id}.zip"
+    assert (
+        download.suggested_filename
+        == "Dossier-audit-PPA-Lea-MARTIN-"
+        + str(content_of(api_as("coordinatrice"), ppa_id)["projet"]["date_debut"][:4])
+        + ".zip"
+    )
     assert download.path().read_bytes()[:2] == b"PK"
 
 
@@ -147,6 +160,7 @@ def test_esms_reads_a_validated_ppa_without_controls(
     expect(page.locator(".ppa-form")).to_contain_text(before["projet_de_vie"])
     expect(page.locator(".ppa-form .ro-value").first).to_be_visible()
     expect(page.locator(EDIT_CONTROLS)).to_have_count(0)
+    assert axe_violations(page) == []
     # nor in the history panel: no version to save, nothing to validate, restore or reopen
     page.get_by_role("button", name="Historique, validation et exports").click()
     panel = page.get_by_role("complementary", name="Historique, validation et exports")

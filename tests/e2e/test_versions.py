@@ -14,7 +14,14 @@ from playwright.sync_api import Page, expect
 from exports.local_time import PARIS
 from exports.registry import FORMATS
 from tests.conftest import Api
-from tests.e2e.conftest import PageFactory, content_of, save_state, text_control, wait_saved
+from tests.e2e.conftest import (
+    PageFactory,
+    axe_violations,
+    content_of,
+    save_state,
+    text_control,
+    wait_saved,
+)
 from tests.e2e.test_read_only import EDIT_CONTROLS, force_write
 from tests.server.versions.helpers import PERSON_ACCORD
 from versions.lifecycle import AVENANT_OBJECTIF_FIELDS
@@ -172,6 +179,7 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     expect(claire.locator('#objectifs [data-field$="/titre"] input')).to_have_count(0)
     expect(claire.locator('#objectifs [data-field$="/description"] textarea')).to_have_count(0)
     expect(claire.locator("#besoins button:not(.section-toggle)")).to_have_count(0)
+    assert axe_violations(claire) == []  # the avenant's frozen sections
     text_control(claire, lieu).fill("Infirmerie du foyer, salle 2")
     wait_saved(claire)
     assert content_of(api, ppa_id)["actions"][0]["planning"]["lieu"] == (
@@ -187,6 +195,7 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     dialog.get_by_label("Motif (refus ou accord non sollicité)").fill(
         "Changement de salle sans effet pour la personne."
     )
+    assert axe_violations(claire) == []
     dialog.get_by_role("button", name="Valider définitivement l'avenant").click()
     expect(dialog).to_have_count(0)
     expect(claire.locator(".banner--locked")).to_be_visible(timeout=1000)
@@ -203,6 +212,7 @@ def test_avenant_changes_modalites_and_is_validated_from_the_ui(
     expect(diff).to_contain_text("1 action modifiée")
     expect(diff.locator("ins.diff-added")).to_contain_text(["salle 2"])
     expect(diff).to_contain_text("Lieu")
+    assert axe_violations(claire) == []
 
     # every export format of the avenant downloads
     avenant.get_by_text(f"Télécharger v{number}").click()
@@ -264,6 +274,7 @@ def test_named_versions_diff_and_restore(
     diff = panel.get_by_role("region", name="Différences")
     expect(diff.locator("ins.diff-added")).to_contain_text(["partir en vacances"])
     expect(diff).to_contain_text("Claire Durand")
+    assert axe_violations(claire) == []
 
     # a draft version offers the formats drafts allow
     first.get_by_text(f"Télécharger v{n1}").click()
@@ -275,9 +286,11 @@ def test_named_versions_diff_and_restore(
     dialog = claire.get_by_role("dialog")
     expect(dialog).to_contain_text(original)
     expect(dialog).not_to_contain_text("vacances")
+    assert axe_violations(claire) == []
     dialog.get_by_role("button", name="Fermer").first.click()
 
     first.get_by_role("button", name=f"Restaurer v{n1} comme nouveau brouillon").click()
+    claire.get_by_role("dialog").get_by_role("button", name=f"Restaurer la v{n1}").click()
     expect(text_control(claire, "projet_de_vie")).to_have_value(original)
     expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
     wait_saved(claire)

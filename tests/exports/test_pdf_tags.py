@@ -4,7 +4,8 @@ Checked: ``/MarkInfo /Marked true``, ``/Lang fr-FR``, ``/Title`` + ``DisplayDocT
 ``StructTreeRoot`` with a ``Document`` element, a role map whose custom types map to standard
 ones, headings H1/H2, tables with TH (scope) and TD in TR, figures with alternative text, the
 ParentTree consistent with the marked content of every page (each MCID of a page's content
-stream owned by the element that references it), and no content outside a tag or an artifact.
+stream owned by the element that references it), no content outside a tag or an artifact, and
+the reading order (the structure tree reads pages in order, each in drawing order).
 """
 
 from __future__ import annotations
@@ -181,3 +182,35 @@ def pdf_text_of_page(data: bytes, index: int) -> str:
     from pypdf import PdfReader
 
     return PdfReader(io.BytesIO(data)).pages[index].extract_text()
+
+
+def _struct_order(node: pikepdf.Object, out: list[tuple[tuple[int, int], int]]) -> None:
+    """(page, MCID) of every marked-content reference, depth first: the logical reading order."""
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/StructElem":
+            _struct_order(kid, out)
+        elif isinstance(kid, pikepdf.Dictionary) and "/MCID" in kid:
+            out.append((kid.Pg.objgen, int(kid.MCID)))
+        elif not isinstance(kid, pikepdf.Dictionary) and kid is not None:
+            out.append((node.Pg.objgen, int(kid)))
+
+
+def test_reading_order_follows_the_pages(document: bytes) -> None:
+    """The structure tree reads the pages in order, and each page's content in the order it is
+    drawn (top to bottom): a screen reader reads what the eye reads."""
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        order: list[tuple[tuple[int, int], int]] = []
+        _struct_order(pdf.Root.StructTreeRoot, order)
+        pages = [page.obj.objgen for page in pdf.pages]
+        drawn = {
+            page.obj.objgen: [
+                m for op, m, _ in _marked_content(page) if op == "BDC" and m is not None
+            ]
+            for page in pdf.pages
+        }
+    page_sequence = [pages.index(p) for p, _ in order]
+    assert page_sequence == sorted(page_sequence), "the structure goes back to an earlier page"
+    for objgen in pages:
+        read = [m for p, m in order if p == objgen]
+        assert read == drawn[objgen], f"page {pages.index(objgen) + 1}"

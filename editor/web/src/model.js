@@ -129,6 +129,68 @@ export function deleteItem (doc, rootName, id) {
 }
 
 /**
+ * A map of `section` from an item as the JSON content holds it (a version's content): every key
+ * of the catalogue, its id kept.
+ * @param {string} section
+ * @param {Record<string, any>} values
+ * @returns {Y.Map<any>}
+ */
+function fromJson (section, values) {
+  const map = new Y.Map()
+  for (const { name, kind, default: fallback } of catalogue.fields[section]) {
+    const value = name in values ? values[name] : fallback
+    if (kind === 'Text') map.set(name, new Y.Text(value ? String(value) : ''))
+    else if (kind === 'Array<string>') map.set(name, Y.Array.from(value || []))
+    else if (kind === 'Map|null') map.set(name, value ? fromJson(name, value) : null)
+    else map.set(name, value ?? null)
+  }
+  return map
+}
+
+// the references an item holds to other roots (kept only when their target still exists)
+const REFS = { objectifs: [['besoin_ids', 'besoins']], actions: [['objectif_ids', 'objectifs']], moyens: [['action_ids', 'actions']] }
+
+/**
+ * Put back an item deleted since a version, as that version held it (issue 17: deleted items
+ * are recoverable from the history), in one transaction: its references to items that still
+ * exist are kept, it takes its place again, and an objective is served again by the actions that served it then and
+ * still exist. Nothing happens when an item with its id is in the document.
+ * @param {Y.Doc} doc
+ * @param {string} rootName
+ * @param {Record<string, any>} item the item in the version's content
+ * @param {Record<string, any>} content the version's content
+ * @returns {boolean} whether it was put back
+ */
+export function reinsertItem (doc, rootName, item, content) {
+  const arr = doc.getArray(rootName)
+  if (indexOfId(arr, item.id) >= 0) return false
+  const exists = (root) => new Set(doc.getArray(root).toArray().filter((m) => m instanceof Y.Map).map((m) => m.get('id')))
+  const values = { ...item }
+  for (const [key, root] of REFS[rootName] || []) {
+    const present = exists(root)
+    values[key] = (item[key] || []).filter((id) => present.has(id))
+  }
+  // its place: after the nearest item that preceded it then and is still there
+  const before = (content[rootName] || []).map((x) => x.id)
+  let at = 0
+  for (let i = before.indexOf(item.id) - 1; i >= 0; i--) {
+    const index = indexOfId(arr, before[i])
+    if (index >= 0) { at = index + 1; break }
+  }
+  doc.transact(() => {
+    arr.insert(at, [fromJson(rootName, values)])
+    if (rootName !== 'objectifs') return
+    const servedBy = new Set((content.actions || []).filter((a) => (a.objectif_ids || []).includes(item.id)).map((a) => a.id))
+    for (const action of doc.getArray('actions').toArray()) {
+      if (!(action instanceof Y.Map) || !servedBy.has(action.get('id'))) continue
+      const refs = action.get('objectif_ids')
+      if (refs instanceof Y.Array && !refs.toArray().includes(item.id)) refs.push([item.id])
+    }
+  })
+  return true
+}
+
+/**
  * Replace an objective's besoin: exactly one id (or none).
  * @param {Y.Doc} doc
  * @param {Y.Map<any>} objectif

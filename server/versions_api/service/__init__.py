@@ -37,7 +37,12 @@ from server.versions_api.service.recording import (
     record_version,
     save_named,
 )
-from server.versions_api.service.restore import Restored, restore, start_revision
+from server.versions_api.service.restore import (
+    Restored,
+    restore,
+    restore_preview,
+    start_revision,
+)
 from server.versions_api.service.validation import AccordInput, validate
 
 __all__ = [
@@ -64,6 +69,7 @@ __all__ = [
     "read_state",
     "record_version",
     "restore",
+    "restore_preview",
     "review_due",
     "save_named",
     "start_revision",

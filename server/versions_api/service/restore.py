@@ -24,6 +24,7 @@ from server.models import PPA, Person, Version
 from server.notifications.service import version_event
 from server.ppas import service as ppas_service
 from server.versions_api import repository
+from server.versions_api.authorship import changes_from_updates, read_update_log
 from server.versions_api.runtime import LifecycleGuard, VersionsRuntime
 from server.versions_api.service.claims import claim_for_restore, release_claim
 from server.versions_api.service.common import (
@@ -41,6 +42,7 @@ from server.versions_api.service.recording import (
     record_version,
 )
 from versions.chain import VersionKind, VersionRef
+from versions.diff import VersionDiff, diff_contents
 from versions.lifecycle import LifecycleEvent
 
 
@@ -110,6 +112,24 @@ async def restore(
         at,
     )
     return Restored(ppa, version, new_ppa=False)
+
+
+async def restore_preview(
+    session: AsyncSession, rt: VersionsRuntime, ppa: PPA, source: Version
+) -> VersionDiff:
+    """What restoring ``source`` would take out of the live draft (kept as a checkpoint in the
+    history): the changes of the live document since that version, each with its authors from
+    the update log (or none when its bytes are gone). A locked PPA loses nothing: its restore
+    is a new draft PPA (409)."""
+    if ppa.locked:
+        raise Conflict(
+            "Ce PPA est verrouillé : restaurer une version crée un nouveau brouillon, rien n'est "
+            "retiré de ce document."
+        )
+    live = content_of_state(await read_state(session, rt, ppa.id))
+    updates = await read_update_log(session, ppa.id, source.created_at, rt.clock())
+    changes = changes_from_updates(source.yjs_state, updates) if updates is not None else None
+    return diff_contents(content_of(source), live, authorship=changes)
 
 
 async def _new_ppa_from(

@@ -326,3 +326,36 @@ def test_stream_tells_a_change(
         timeout=30,
     )
     assert refused.status_code == 404
+
+
+def test_the_aidant_comments_and_suggests_on_her_behalf(
+    cercle: Cercle, api_as: Callable[[str], Api]
+) -> None:
+    """What the aidant writes, she writes for the person (issue 17, point 8): her name reads
+    "<aidant> pour <person>" on her threads and suggestions, as in the versions."""
+    aidant = api_as("aidant")
+    name = aidant.get("/api/auth/me").json()["display_name"]
+    person = api_as(COORD).get(f"/api/persons/{cercle.person_id}").json()
+    family = person.get("used_name") or person["birth_family_name"]
+    on_behalf = f"{name} pour {person['first_names'].split()[0]} {family}"
+    path = "projet/modalite_communication"
+    thread = post_thread(aidant, cercle.ppa_id, path, "Elle préfère qu'on lui lise.")
+    assert thread["entries"][0]["author_name"] == on_behalf
+    made = _suggest(aidant, cercle.ppa_id, path, "Lu avec elle, en FALC, par sa sœur")
+    assert made.status_code == 201, made.text
+    assert made.json()["author_name"] == on_behalf
+    listed = api_as(COORD).get(f"/api/ppas/{cercle.ppa_id}/comments").json()
+    [mine] = [t for t in listed["threads"] if t["id"] == thread["id"]]
+    assert mine["entries"][0]["author_name"] == on_behalf
+    [suggestion] = [s for s in listed["suggestions"] if s["id"] == made.json()["id"]]
+    assert suggestion["author_name"] == on_behalf
+    rejected = api_as(COORD).post(
+        f"/api/ppas/{cercle.ppa_id}/suggestions/{suggestion['id']}/reject"
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["author_name"] == on_behalf
+    # a professional's name stays hers alone
+    assert (
+        rejected.json()["decided_by_name"]
+        == api_as(COORD).get("/api/auth/me").json()["display_name"]
+    )

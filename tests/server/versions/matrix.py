@@ -127,6 +127,15 @@ VERSION_ROUTES: dict[str, tuple[Builder, set[str], int]] = {
         {COORD},
         200,
     ),
+    "GET restore preview": (
+        lambda c, api_as: (
+            "GET",
+            f"/api/ppas/{_saved(c, api_as)[0]}/versions/1/restore/preview",
+            None,
+        ),
+        {COORD, CONTRIB},
+        200,
+    ),
     "POST restore": (
         lambda c, api_as: ("POST", f"/api/ppas/{_saved(c, api_as)[0]}/versions/1/restore", None),
         {COORD, CONTRIB},

@@ -47,6 +47,14 @@ def bundle(api_as: Any, demo: dict[str, Any], live_server: LiveServer) -> tuple[
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     assert "attachment" in response.headers["content-disposition"]
+    # named after the person and her projet's year, as the exports (issue 17), not by ids
+    person = api_as(COORD).get(f"/api/persons/{setup.cercle.person_id}").json()
+    family = (person.get("used_name") or person["birth_family_name"]).upper()
+    first = person["first_names"].split()[0]
+    year = setup.content.projet.date_debut.year
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="Dossier-audit-PPA-{first}-{family}-{year}.zip"'
+    )
     return setup.ppa_id, response.content
 
 

@@ -94,3 +94,34 @@ def test_restore_of_a_locked_ppa_creates_a_new_draft(
     assert new["content"]["objectifs"] == first["content"]["objectifs"]
     # ESMS software cannot read the draft version it would restore.
     assert api_as(ESMS).post(f"/api/ppas/{setup.ppa_id}/versions/1/restore").status_code == 403
+
+
+def test_restore_preview_names_what_the_draft_loses_and_who_wrote_it(
+    api_as: Any, demo: dict[str, Any], edit: Edit
+) -> None:
+    setup = new_ppa(api_as, demo)
+    save(api_as(CONTRIB), setup.ppa_id, "Premier jet")
+    url = f"/api/ppas/{setup.ppa_id}/versions/1/restore/preview"
+    empty = api_as(COORD).get(url)
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["items"] == []
+    edit(setup.ppa_id, lambda c: setattr(c.objectifs[0], "titre", "Autre titre"))
+    preview = api_as(COORD).get(url)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["version"]["number"] == 1
+    (item,) = body["items"]
+    assert item["section"] == "objectifs"
+    assert [a["name"] for a in item["authors"]] == ["Karim Benali"]
+    assert body["summary"]
+    # nothing recorded, nothing restored: a preview only reads
+    assert len(api_as(COORD).get(f"/api/ppas/{setup.ppa_id}/versions").json()) == 1
+    assert live_content(api_as(COORD), setup.ppa_id)["objectifs"][0]["titre"] == "Autre titre"
+    # those who may not restore may not preview
+    assert api_as("assistante-sociale").get(url).status_code == 403
+    # a locked PPA loses nothing (its restore is a new PPA)
+    edit(setup.ppa_id, lambda c: None, end_session=True)
+    assert validate(api_as(COORD), setup.ppa_id).status_code == 201
+    locked = api_as(CONTRIB).get(url)
+    assert locked.status_code == 409
+    assert "rien n'est retiré" in locked.json()["detail"]

@@ -10,6 +10,7 @@ import {
   ACCORD_MODE_LABELS, ACCORD_TYPE_LABELS, EXPORT_FORMATS, MEASURE_LABELS, PPA_STATUS_LABELS, PROBLEM_SEVERITY_LABELS, VERSION_KIND_LABELS,
   personName
 } from '../labels.js'
+import { indexOfId, reinsertItem } from '../model.js'
 import { bySeverity } from '../problems.js'
 import { renderContent } from './content.js'
 import { transmissionsBlock } from './transmissions.js'
@@ -343,6 +344,7 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
         ? h('p', { class: 'muted' }, 'Aucune différence.')
         : h('ul', { class: 'diff-list' }, diff.items.map((item) => h('li', { class: `diff-item diff-item--${item.kind}` },
           h('p', {}, h('strong', {}, item.description), who(item.authors)),
+          putBackButton(item, from),
           item.fields.length
             ? h('ul', {}, item.fields.map((f) => h('li', {}, h('span', { class: 'diff-label' }, `${f.label.charAt(0).toUpperCase()}${f.label.slice(1)} : `), segments(f), who(f.authors))))
             : null))),
@@ -351,7 +353,54 @@ export function mountHistory (root, { ppaId, getPpa, role, person, ctx, onPpaCha
     announce(diff.summary)
   }
 
+  // A deleted item comes back from the history on its own (issue 17), as version `from` held
+  // it, without restoring the whole version: offered on an item the diff shows removed, when
+  // its section may take items and it is not in the document again.
+  const PUT_BACK = new Set(['attentes', 'besoins', 'objectifs', 'actions', 'moyens'])
+  function putBackButton (item, from) {
+    if (item.kind !== 'removed' || !item.item_id || !PUT_BACK.has(item.section)) return null
+    if (!ctx.canStructureOf?.(item.section) || indexOfId(ctx.doc.getArray(item.section), item.item_id) >= 0) return null
+    const title = item.title.length > 60 ? `${item.title.slice(0, 59)}…` : item.title
+    const button = h('button', { type: 'button', class: 'btn btn--small' }, `Remettre « ${title || item.description} » dans le brouillon`)
+    button.addEventListener('click', async () => {
+      const version = await run(`Chargement de la version ${from}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${from}`))
+      const old = (version.content[item.section] || []).find((x) => x.id === item.item_id)
+      if (!old || !ctx.stillWritable()) { setStatus('Impossible de remettre cet élément : le document ne le permet plus.'); return }
+      const done = reinsertItem(ctx.doc, item.section, old, version.content)
+      setStatus('')
+      const said = h('span', { class: 'put-back-done', tabindex: '-1' }, done ? `« ${title || item.description} » est de nouveau dans le brouillon.` : 'Cet élément est déjà dans le brouillon.')
+      button.replaceWith(said)
+      said.focus()
+    })
+    return h('p', {}, button)
+  }
+
+  // Restoring into an editable PPA overwrites the live draft for everyone (the draft is kept as
+  // a checkpoint): the question names each change taken out and who wrote it. A locked PPA's
+  // restore is a new draft PPA and takes nothing out: no question.
+  async function confirmRestore (version) {
+    const url = `/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}/restore/preview`
+    const preview = await run(`Vérification avant restauration de la version ${version.number}`, () => api(url))
+    setStatus('')
+    const names = (authors) => [...new Set(authors.map((a) => a.name || a.author))]
+    const everyone = names(preview.items.flatMap((item) => item.authors))
+    const n = preview.items.length
+    const message = n
+      ? `Restaurer la v${version.number} retire du document, pour tout le monde, ${n === 1 ? 'la modification faite' : `les ${n} modifications faites`} depuis cette version${everyone.length ? `, écrites par ${everyone.join(', ')}` : ''}. Le brouillon actuel reste consultable dans l'historique (point de sauvegarde).`
+      : `Le brouillon n'a pas changé depuis la v${version.number} : rien ne sera retiré du document.`
+    const details = n
+      ? h('ul', { class: 'lost-changes' }, preview.items.map((item) => {
+        const by = names(item.authors)
+        return h('li', {}, item.description, by.length ? h('span', { class: 'muted' }, ` — par ${by.join(', ')}`) : null)
+      }))
+      : null
+    return confirmDialog(message, { title: `Restaurer la version ${version.number} ?`, confirmLabel: `Restaurer la v${version.number}`, danger: n > 0, details })
+  }
+
   async function restore (version) {
+    const ppa = getPpa()
+    const locked = ppa.locked || ppa.status === 'validated' || ppa.status === 'superseded'
+    if (!locked && !(await confirmRestore(version))) return
     const result = await run(`Restauration de la version ${version.number}`, () => api(`/api/ppas/${encodeURIComponent(ppaId)}/versions/${version.number}/restore`, { method: 'POST' }))
     if (result.new_ppa) {
       sessionStorage.setItem(`ppa.notice.${result.ppa_id}`, `Version ${version.number} restaurée comme nouveau brouillon (nouveau PPA, le PPA validé reste inchangé).`)
