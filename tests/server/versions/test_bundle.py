@@ -51,7 +51,9 @@ def bundle(api_as: Any, demo: dict[str, Any], live_server: LiveServer) -> tuple[
     person = api_as(COORD).get(f"/api/persons/{setup.cercle.person_id}").json()
     family = (person.get("used_name") or person["birth_family_name"]).upper()
     first = person["first_names"].split()[0]
-    year = setup.content.projet.date_debut.year
+    start = setup.content.projet.date_debut
+    assert start is not None
+    year = start.year
     assert response.headers["content-disposition"] == (
         f'attachment; filename="Dossier-audit-PPA-{first}-{family}-{year}.zip"'
     )
