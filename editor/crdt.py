@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from difflib import SequenceMatcher
 from enum import Enum
 from typing import Any, Final
 
@@ -161,8 +162,21 @@ def _prelim_map(model_obj: BaseModel) -> Map[Any]:
     return Map(out)
 
 
+MAX_TEXT_DIFF = 20_000
+"""Above this many changed characters (old + new) a text changes as one replaced run: the
+character diff's cost grows with the product of the lengths."""
+MIN_KEPT_RUN = 4
+"""A common run shorter than this inside a change is rewritten with it (no split per letter)."""
+
+
 def _set_text(text: Text, value: str) -> None:
-    """Replace the content of ``text`` by ``value`` touching only the changed middle part."""
+    """Replace the content of ``text`` by ``value`` touching only the changed runs.
+
+    The common prefix and suffix are kept, then a character diff (:class:`difflib.SequenceMatcher`)
+    of the middle keeps every common run in place: only what changed is deleted / inserted, so a
+    colleague's concurrent edit between two changed places (typing, and deletions too) survives
+    and the text nobody changed keeps its authors.
+    """
     current = str(text)
     if current == value:
         return
@@ -176,14 +190,30 @@ def _set_text(text: Text, value: str) -> None:
         and current[len(current) - 1 - suffix] == value[len(value) - 1 - suffix]
     ):
         suffix += 1
-    # pycrdt offsets are UTF-8 byte offsets.
-    start = len(current[:prefix].encode("utf-8"))
-    stop = len(current[: len(current) - suffix].encode("utf-8"))
-    if stop > start:
-        del text[start:stop]
-    inserted = value[prefix : len(value) - suffix]
-    if inserted:
-        text.insert(start, inserted)
+    old_mid = current[prefix : len(current) - suffix]
+    new_mid = value[prefix : len(value) - suffix]
+    # Changed runs (old start, old end, new start, new end), between the common runs kept.
+    hunks: list[tuple[int, int, int, int]] = []
+    i = j = 0
+    if old_mid and new_mid and len(old_mid) + len(new_mid) <= MAX_TEXT_DIFF:
+        matcher = SequenceMatcher(None, old_mid, new_mid, autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            if size < MIN_KEPT_RUN and size != 0:
+                continue  # a stray shared letter: part of the change, not worth a split
+            if a > i or b > j:
+                hunks.append((i, a, j, b))
+            i, j = a + size, b + size
+    else:
+        hunks.append((0, len(old_mid), 0, len(new_mid)))
+    # From the end backwards, so the offsets still to apply stay valid; pycrdt offsets are
+    # UTF-8 byte offsets.
+    for i1, i2, j1, j2 in reversed(hunks):
+        start = len(current[: prefix + i1].encode("utf-8"))
+        stop = len(current[: prefix + i2].encode("utf-8"))
+        if stop > start:
+            del text[start:stop]
+        if j2 > j1:
+            text.insert(start, new_mid[j1:j2])
 
 
 def _update_map(ymap: Map[Any], model_obj: BaseModel) -> None:

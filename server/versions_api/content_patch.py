@@ -4,8 +4,8 @@ A structure's software granted ``contributor`` in the cercle (its DUI), or any m
 sends the fields it changes (:mod:`editor.merge_patch`). The patch becomes Yjs operations on the
 live document through the room manager's public write (``RoomManager.write`` via
 :func:`server.versions_api.service.write_live`): open editors receive them at once, authored by
-the caller; a text field changes by its changed middle part only (insert/delete), so a colleague
-typing elsewhere in the same field keeps their typing.
+the caller; a text field changes by a character diff, only the runs that differ (insert/delete),
+so a colleague typing or deleting elsewhere in the same field keeps their edit.
 
 Concurrency: ``ETag`` is the content's hash. ``If-Match`` with the ETag the client read gives 412
 only when a field the patch changes was changed since (the state read is stored in the database,
