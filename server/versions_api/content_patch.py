@@ -189,8 +189,10 @@ async def merge_live(
         raise InvalidInput(detail, extra={"problems": problems}) from exc
     target = _validated(patched_json)
     target_json = target.model_dump(mode="json")
-    if if_match is not None and if_match.strip() != etags.etag_of(content_of_state(before)):
-        await _check_if_match(session, ppa.id, if_match.strip(), current_json, target_json)
+    if if_match is not None:
+        tags = _if_match_tags(if_match)
+        if "*" not in tags and etags.etag_of(content_of_state(before)) not in tags:
+            await _check_if_match(session, ppa.id, tags, current_json, target_json)
     after = await write_live(session, rt, ppa.id, target, principal.id, current=before)
     at = rt.clock()
     await lock_editable_row(session, ppa.id, at)
@@ -198,20 +200,35 @@ async def merge_live(
     return current_json, target_json
 
 
+def _if_match_tags(header: str) -> list[str]:
+    """The entity tags of an ``If-Match`` header (RFC 9110 13.1.1): ``*`` or a comma-separated
+    list. A weak tag (``W/"..."``) never matches (strong comparison); ours are all strong."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return [t for t in tags if not t.startswith("W/")]
+
+
 async def _check_if_match(
-    session: AsyncSession, ppa_id: str, etag: str, current: Json, target: Json
+    session: AsyncSession, ppa_id: str, tags: list[str], current: Json, target: Json
 ) -> None:
-    base = await etags.state_of(session, ppa_id, etag)
-    if base is None:
+    """412 unless, for one of the states the ETags name, no field the patch changes was changed
+    since that state."""
+    clash: list[tuple[str, ...]] | None = None
+    for tag in tags[:16]:
+        base = await etags.state_of(session, ppa_id, tag)
+        if base is None:
+            continue
+        found = conflicts(base, current, target)
+        if not found:
+            return
+        clash = found if clash is None or len(found) < len(clash) else clash
+    if clash is None:
         raise PreconditionFailed(
             "L'état indiqué par If-Match n'est plus connu du serveur : relisez le PPA "
             "(GET /api/ppas/{id}) puis renvoyez le patch avec son ETag."
         )
-    clash = conflicts(base, current, target)
-    if clash:
-        raise PreconditionFailed(
-            "Modifié par quelqu'un d'autre depuis votre lecture : "
-            + ", ".join(_path(p) for p in clash[:20])
-            + ". Relisez le PPA et renvoyez le patch.",
-            extra={"fields": [_path(p) for p in clash]},
-        )
+    raise PreconditionFailed(
+        "Modifié par quelqu'un d'autre depuis votre lecture : "
+        + ", ".join(_path(p) for p in clash[:20])
+        + ". Relisez le PPA et renvoyez le patch.",
+        extra={"fields": [_path(p) for p in clash]},
+    )
