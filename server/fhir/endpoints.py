@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -29,6 +31,7 @@ IDENT = Query(
 )
 ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+IfModifiedSince = Annotated[str | None, Header(max_length=100)]
 
 
 def _ok(
@@ -72,13 +75,44 @@ def _searchset(base: str, rtype: str, resources: list[Json]) -> Json:
     }
 
 
-def _resource(resource: Json, if_none_match: str | None) -> Response:
+def _last_modified(resource: Json) -> datetime | None:
+    stamp = resource.get("meta", {}).get("lastUpdated")
+    if not stamp:
+        return None
+    at = datetime.fromisoformat(stamp)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _not_modified_since(header: str | None, last_modified: datetime | None) -> bool:
+    """``If-Modified-Since`` (RFC 9110 13.1.3): unchanged since that HTTP-date; an invalid
+    date is ignored."""
+    if not header or last_modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def _resource(
+    resource: Json, if_none_match: str | None, if_modified_since: str | None = None
+) -> Response:
+    """A read: ``ETag``, ``Last-Modified`` (from ``meta.lastUpdated``), and 304 when the
+    caller's copy is current (``If-None-Match``; without it, ``If-Modified-Since``)."""
     etag = service.weak_etag(resource)
     headers = {"ETag": etag}
-    if "lastUpdated" in resource.get("meta", {}):
-        headers["X-FHIR-Last-Updated"] = resource["meta"]["lastUpdated"]
-    if service.etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+    last_modified = _last_modified(resource)
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    if (
+        service.etag_matches(if_none_match, etag)
+        if if_none_match
+        else _not_modified_since(if_modified_since, last_modified)
+    ):
+        return Response(status_code=304, headers=headers)
     return fhir_response(resource, headers=headers)
 
 
@@ -125,6 +159,7 @@ async def read_careplan(
     audit: Annotated[AuditTrail, audited("fhir.careplan.read")],
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
+    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """The PPA as a TDDUI CarePlan: its last validated version (a writer's draft: status=draft)."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
@@ -133,7 +168,7 @@ async def read_careplan(
         raise NotFound("Ce PPA n'a pas encore de version validée.")
     careplan = await service.careplan_of(session, ppa, version)
     await audit.ppa(ppa)
-    return _resource(careplan, if_none_match)
+    return _resource(careplan, if_none_match, if_modified_since)
 
 
 @router.get(
@@ -184,13 +219,14 @@ async def vread_careplan(
     audit: Annotated[AuditTrail, audited("fhir.careplan.vread")],
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
+    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """One version of the PPA as a CarePlan (drafts to the members who write only)."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
     version = await service.readable_version(session, audit.principal, ppa, number)
     careplan = await service.careplan_of(session, ppa, version)
     await audit.ppa(ppa)
-    return _resource(careplan, if_none_match)
+    return _resource(careplan, if_none_match, if_modified_since)
 
 
 @router.get("/CareTeam", response_class=Response, responses=_ok("Bundle searchset", search=True))

@@ -3,6 +3,8 @@ cercle rules, OperationOutcome errors, ETags, audit."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -114,6 +116,28 @@ def test_careplan_search_read_and_etag(api_as: Any, ppa: Validated) -> None:
         "/fhir/CarePlan", params={"patient.identifier": "urn:oid:1.2.250.1.213.1.4.10|1"}
     )
     assert empty.json()["total"] == 0
+
+
+def test_careplan_reads_say_when_it_changed(api_as: Any, ppa: Validated) -> None:
+    """Last-Modified (HTTP-date of meta.lastUpdated) on read and vread; If-Modified-Since
+    gives 304 from that date on, 200 before it; If-None-Match decides when both are sent."""
+    esms = api_as(ESMS)
+    base = f"/fhir/CarePlan/{ppa.ppa_id}"
+    for url in (base, f"{base}/_history/{ppa.validated}"):
+        read = esms.get(url)
+        assert read.status_code == 200, read.text
+        modified = parsedate_to_datetime(read.headers["last-modified"])
+        assert read.headers["last-modified"].endswith(" GMT")
+        updated = datetime.fromisoformat(read.json()["meta"]["lastUpdated"])
+        assert modified == updated.replace(tzinfo=updated.tzinfo or UTC)
+        same = esms.get(url, headers={"If-Modified-Since": read.headers["last-modified"]})
+        assert same.status_code == 304
+        assert same.headers["etag"] == read.headers["etag"]
+        earlier = format_datetime(modified - timedelta(seconds=1), usegmt=True)
+        assert esms.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
+        assert esms.get(url, headers={"If-Modified-Since": "pas une date"}).status_code == 200
+        both = {"If-Modified-Since": read.headers["last-modified"], "If-None-Match": 'W/"0"'}
+        assert esms.get(url, headers=both).status_code == 200
 
 
 def test_drafts_are_for_writers_only(api_as: Any, ppa: Validated) -> None:
