@@ -26,7 +26,7 @@ from server.authz import Capability
 from server.errors import AppError, Forbidden, NotFound
 from server.exports_api.context import export_input
 from server.fhir.careteam import careteam
-from server.models import PPA, ApiClient, CercleMember, Person, Version
+from server.models import PPA, ApiClient, CercleDeparture, CercleMember, Person, Version
 from server.models.identity import Professional, Structure
 from versions.chain import VALIDATED_KINDS
 
@@ -175,12 +175,16 @@ async def careteam_of(session: AsyncSession, person: Person) -> Json:
     members = list(
         await session.scalars(select(CercleMember).where(CercleMember.person_id == person.id))
     )
-    pro_ids = {m.professional_id for m in members if m.professional_id}
+    departures = list(
+        await session.scalars(select(CercleDeparture).where(CercleDeparture.person_id == person.id))
+    )
+    rows: list[CercleMember | CercleDeparture] = [*members, *departures]
+    pro_ids = {m.professional_id for m in rows if m.professional_id}
     pros = {
         p.id: p
         for p in await session.scalars(select(Professional).where(Professional.id.in_(pro_ids)))
     }
-    client_ids = {m.api_client_id for m in members if m.api_client_id}
+    client_ids = {m.api_client_id for m in rows if m.api_client_id}
     clients = {
         c.id: c.structure_id or ""
         for c in await session.scalars(select(ApiClient).where(ApiClient.id.in_(client_ids)))
@@ -191,7 +195,7 @@ async def careteam_of(session: AsyncSession, person: Person) -> Json:
             select(Structure).where(Structure.id.in_(set(clients.values())))
         )
     }
-    return careteam(person, members, pros, structures, clients)
+    return careteam(person, members, pros, structures, clients, departures)
 
 
 def weak_etag(resource: Json) -> str:

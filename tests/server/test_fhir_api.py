@@ -16,6 +16,7 @@ from exports.tddui_checks import check_bundle
 from server.models import AuditEvent
 from tests.conftest import Api, DatabaseInfo, LiveServer
 from tests.server.exports_api.support import COORD, ESMS, Validated, new_validated
+from tests.server.helpers import build_cercle
 
 FHIR_JSON = "application/fhir+json"
 
@@ -189,6 +190,37 @@ def test_careteam_without_opposed_members(api_as: Any, ppa: Validated) -> None:
         ).status_code
         == 304
     )
+
+
+def test_careteam_keeps_who_left_with_their_period(api_as: Any, demo: dict[str, Any]) -> None:
+    """CDS: a member who left keeps their participant entry with period.end; rejoining is a
+    new entry; a member the person opposed stays absent after leaving."""
+    coord = api_as(COORD)
+    cercle = build_cercle(api_as, demo, opposed=("ergotherapeute",))
+    url = f"/api/persons/{cercle.person_id}/cercle"
+    rows = {m["id"]: m for m in coord.get(url).json()}
+    nurse = rows[cercle.members["infirmier"]]
+    opposed = rows[cercle.members["ergotherapeute"]]
+    for member in (nurse, opposed):
+        assert coord.delete(f"{url}/{member['id']}").status_code == 204
+    back = coord.post(
+        url, json={"kind": "professional", "role": "reader", "user_id": nurse["user_id"]}
+    )
+    assert back.status_code == 201, back.text
+
+    team = coord.get(f"/fhir/CareTeam/{cercle.person_id}").json()
+    periods = [
+        p["period"] for p in team["participant"] if p["member"]["display"] == nurse["display_name"]
+    ]
+    assert len(periods) == 2, team["participant"]
+    left, rejoined = periods
+    assert left["start"] <= left["end"] <= rejoined["start"]
+    assert "end" not in rejoined
+    shown = [p["member"]["display"] for p in team["participant"]]
+    assert opposed["display_name"] not in shown
+    assert sum("end" in p["period"] for p in team["participant"]) == 1
+    contained = {c["id"] for c in team["contained"]}
+    assert {p["member"]["reference"][1:] for p in team["participant"]} == contained
 
 
 def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
