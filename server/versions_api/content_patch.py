@@ -169,18 +169,21 @@ async def merge_live(
     """Apply the merge patch ``patch_of(current content)`` to the live draft of ``ppa`` as Yjs
     operations authored by ``principal`` (409 when locked, 422 when the result is not a PPA
     content, 412 on an ``If-Match`` clash), then record a checkpoint named ``label`` when
-    something changed. Returns the contents (JSON form) before and after. Shared by the PATCH
+    something changed (on a locked PPA, a patch that changes nothing is not refused: nothing is
+    written). Returns the contents (JSON form) before and after. Shared by the PATCH
     and the TDDUI import (:mod:`server.fhir.importing`)."""
     await guard.hold(ppa.id)
     await session.refresh(ppa)
-    if ppa.locked:
-        raise Locked(
-            "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
-            "Ouvrez un avenant ou une révision."
-        )
     before = await read_state(session, rt, ppa.id)
     current_json = content_of_state(before).model_dump(mode="json")
     patch = patch_of(current_json)
+    if ppa.locked:
+        if not _changes_nothing(current_json, patch):
+            raise Locked(
+                "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
+                "Ouvrez un avenant ou une révision."
+            )
+        return current_json, current_json  # sent again unchanged: nothing to refuse
     try:
         patched_json = apply_patch(current_json, patch)
     except PatchError as exc:
@@ -198,6 +201,16 @@ async def merge_live(
     await lock_editable_row(session, ppa.id, at)
     await checkpoint_if_changed(session, rt, ppa.id, after, label[:300], principal.id, at)
     return current_json, target_json
+
+
+def _changes_nothing(current: Json, patch: Any) -> bool:
+    """Whether ``patch`` leaves ``current`` as it is (a DUI re-sending what it sent: TDDUI has
+    only POST, so a consumer answers a repeat without change as a success)."""
+    try:
+        target = PPAContent.model_validate(apply_patch(current, patch))
+    except (PatchError, ValidationError):
+        return False
+    return bool(target.model_dump(mode="json") == current)
 
 
 def _if_match_tags(header: str) -> list[str]:

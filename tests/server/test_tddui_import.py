@@ -211,6 +211,14 @@ def test_a_validated_ppa_is_never_modified(
     assert served.status_code == 200, served.text
     bundle = bundle_from_careplan(served.json())
     before = coord.get(f"/api/ppas/{validated.ppa_id}").json()["content"]
+    # sent again as it is (TDDUI only POSTs): a success that changes nothing, not a conflict
+    import_url = f"/api/persons/{validated.cercle.person_id}/ppas/import"
+    same = coord.post(import_url, json=bundle, headers=FHIR)
+    assert same.status_code == 200, same.text
+    assert same.json() == {"ppa_id": validated.ppa_id, "created": False, "changes": []}
+    again = coord.post("/fhir", json=bundle, headers=FHIR)
+    assert again.status_code == 200, again.text
+    versions = coord.get(f"/api/ppas/{validated.ppa_id}/versions").json()
     goal = _objective(bundle)
     goal["description"]["text"] = "Changé sur une version validée"
     locked = coord.post(
@@ -218,6 +226,7 @@ def test_a_validated_ppa_is_never_modified(
     )
     assert locked.status_code == 409, locked.text
     assert coord.get(f"/api/ppas/{validated.ppa_id}").json()["content"] == before
+    assert coord.get(f"/api/ppas/{validated.ppa_id}/versions").json() == versions
 
 
 def test_without_the_grant_a_dui_gets_403_and_a_denied_trace(
