@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -59,10 +60,14 @@ def _base(request: Request, settings: Settings) -> str:
     return settings.resolved_public_url() + "/fhir"
 
 
-def _searchset(base: str, rtype: str, resources: list[Json]) -> Json:
+def _searchset(base: str, rtype: str, resources: list[Json], patient_identifier: str) -> Json:
+    """A searchset; its ``self`` link states the parameters actually used (FHIR search: the
+    server SHALL return them; any other parameter sent was ignored)."""
+    used = urlencode({"patient.identifier": patient_identifier})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
+        "link": [{"relation": "self", "url": f"{base}/{rtype}?{used}"}],
         "total": len(resources),
         "entry": [
             {
@@ -146,7 +151,10 @@ async def search_careplans(
     if person is not None:
         await audit.person(person.id)
         await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in found])
-    return fhir_response(_searchset(_base(request, settings), "CarePlan", [cp for _, cp in found]))
+    careplans = [cp for _, cp in found]
+    return fhir_response(
+        _searchset(_base(request, settings), "CarePlan", careplans, patient_identifier)
+    )
 
 
 @router.get(
@@ -242,7 +250,9 @@ async def search_careteams(
     teams = [] if person is None else [await service.careteam_of(session, person)]
     if person is not None:
         await audit.person(person.id)
-    return fhir_response(_searchset(_base(request, settings), "CareTeam", teams))
+    return fhir_response(
+        _searchset(_base(request, settings), "CareTeam", teams, patient_identifier)
+    )
 
 
 @router.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -111,6 +112,18 @@ def test_careplan_search_read_and_etag(api_as: Any, ppa: Validated) -> None:
     assert etag == f'W/"{ppa.validated}"'
     again = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}", headers={"If-None-Match": etag})
     assert again.status_code == 304
+
+    # the self link states the parameters used; one the server does not know is ignored
+    ins = _ins(api_as(COORD), ppa)
+    lenient = esms.get("/fhir/CarePlan", params={"patient.identifier": ins, "status": "active"})
+    assert lenient.json()["total"] == 1
+    for rtype in ("CarePlan", "CareTeam"):
+        searched = esms.get(f"/fhir/{rtype}", params={"patient.identifier": ins, "x": "1"}).json()
+        (link,) = searched["link"]
+        assert link["relation"] == "self"
+        url = urlsplit(link["url"])
+        assert url.path.endswith(f"/fhir/{rtype}")
+        assert parse_qs(url.query) == {"patient.identifier": [ins]}
 
     # an unknown INS: an empty searchset, not an error
     empty = esms.get(
