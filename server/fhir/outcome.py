@@ -27,6 +27,14 @@ ISSUE_CODES = {
 }
 
 
+PARAM_HELP = {
+    "patient.identifier": "attendu <système INS>|<matricule INS>, le système étant "
+    "urn:oid:1.2.250.1.213.1.4.8 (NIR), .9 (NIA), .10 (test) ou .11 (démo), par exemple "
+    "urn:oid:1.2.250.1.213.1.4.10|298046912304540",
+}
+"""What a search parameter expects, added to the diagnostics of a refused value."""
+
+
 def fhir_response(
     body: dict[str, Any], status_code: int = 200, *, headers: dict[str, str] | None = None
 ) -> Response:
@@ -75,8 +83,11 @@ def install_fhir_errors(app: FastAPI) -> None:
             body = {}
         detail = str(body.get("detail") or "Erreur") if isinstance(body, dict) else "Erreur"
         problems = [
-            (str(p.get("path", "")), str(p.get("message", "")))
-            for p in (body.get("problems") or [] if isinstance(body, dict) else [])
+            (path, f"{message} : {PARAM_HELP[path]}" if path in PARAM_HELP else message)
+            for path, message in (
+                (str(p.get("path", "")), str(p.get("message", "")))
+                for p in (body.get("problems") or [] if isinstance(body, dict) else [])
+            )
         ]
         headers = {
             k: v

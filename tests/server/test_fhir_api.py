@@ -242,7 +242,11 @@ def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
     assert "introuvable" in issues[0]["diagnostics"]
     issues = _outcome(api_as(ESMS).get("/fhir/CarePlan", params={"patient.identifier": "x"}), 422)
     assert issues[0]["expression"] == ["patient.identifier"]
-    assert issues[0]["diagnostics"] == "format invalide"
+    assert issues[0]["diagnostics"].startswith("format invalide : attendu <système INS>|")
+    assert "urn:oid:1.2.250.1.213.1.4.8" in issues[0]["diagnostics"]
+    missing = _outcome(api_as(ESMS).get("/fhir/CareTeam"), 422)
+    assert missing[0]["expression"] == ["patient.identifier"]
+    assert "champ obligatoire manquant : attendu" in missing[0]["diagnostics"]
     _outcome(api_as("ergotherapeute").get(f"/fhir/CareTeam/{ppa.person_id}"), 404)
 
 
