@@ -191,12 +191,24 @@ async def careplan_history(
     audit: Annotated[AuditTrail, audited("fhir.careplan.history")],
     session: SessionDep,
     count: Annotated[int, Query(alias="_count", ge=1, le=50)] = 10,
+    offset: Annotated[
+        int,
+        Query(
+            alias="_offset",
+            ge=0,
+            le=10**6,
+            description="Versions à sauter (pagination : suivre le lien next du Bundle)",
+        ),
+    ] = 0,
 ) -> Response:
-    """The PPA's versions the caller reads, newest first (history Bundle)."""
+    """The PPA's versions the caller reads, newest first (history Bundle), a page of `_count`
+    from `_offset`; `total` counts them all and the `next` / `previous` links page through."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
     base = _base(request, settings)
+    total = await service.count_visible_versions(session, audit.principal, ppa)
     entries = []
-    for version in await service.visible_versions(session, audit.principal, ppa, count):
+    versions = await service.visible_versions(session, audit.principal, ppa, count, offset)
+    for version in versions:
         careplan = await service.careplan_of(session, ppa, version)
         entries.append(
             {
@@ -211,8 +223,24 @@ async def careplan_history(
             }
         )
     await audit.ppa(ppa)
+
+    def page(at: int) -> str:
+        query = urlencode({"_count": count, **({"_offset": at} if at else {})})
+        return f"{base}/CarePlan/{ppa.id}/_history?{query}"
+
+    links = [{"relation": "self", "url": page(offset)}]
+    if offset + count < total:
+        links.append({"relation": "next", "url": page(offset + count)})
+    if offset > 0:
+        links.append({"relation": "previous", "url": page(max(0, offset - count))})
     return fhir_response(
-        {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "link": links,
+            "total": total,
+            "entry": entries,
+        }
     )
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exports.context import InsOid
@@ -117,14 +117,28 @@ async def readable_version(
     return version
 
 
-async def visible_versions(
-    session: AsyncSession, principal: Principal, ppa: PPA, count: int
-) -> list[Version]:
-    """The versions of the PPA's history the principal reads, newest first (at most ``count``)."""
-    query = select(Version).where(Version.ppa_id == ppa.id)
+async def _visible(session: AsyncSession, principal: Principal, ppa: PPA) -> Any:
+    """The condition on ``versions`` rows of the PPA the principal reads."""
+    condition = Version.ppa_id == ppa.id
     if not await writes(session, principal, ppa.person_id):
-        query = query.where(Version.kind.in_(VALIDATED))
-    return list(await session.scalars(query.order_by(Version.number.desc()).limit(count)))
+        condition = and_(condition, Version.kind.in_(VALIDATED))
+    return condition
+
+
+async def visible_versions(
+    session: AsyncSession, principal: Principal, ppa: PPA, count: int, offset: int = 0
+) -> list[Version]:
+    """The versions of the PPA's history the principal reads, newest first: ``count`` of them
+    from the ``offset``-th."""
+    query = select(Version).where(await _visible(session, principal, ppa))
+    query = query.order_by(Version.number.desc()).offset(offset).limit(count)
+    return list(await session.scalars(query))
+
+
+async def count_visible_versions(session: AsyncSession, principal: Principal, ppa: PPA) -> int:
+    """How many versions of the PPA the principal reads."""
+    query = select(func.count()).select_from(Version).where(await _visible(session, principal, ppa))
+    return int(await session.scalar(query) or 0)
 
 
 def instant(version: Version) -> str:

@@ -176,6 +176,32 @@ def test_drafts_are_for_writers_only(api_as: Any, ppa: Validated) -> None:
     assert str(draft) in [e["resource"]["meta"]["versionId"] for e in everything["entry"]]
 
 
+def test_history_pages_through_every_version(api_as: Any, ppa: Validated) -> None:
+    """`total` counts every version the caller reads; `next` links page through them all."""
+    coord = api_as(COORD)
+    url = f"/fhir/CarePlan/{ppa.ppa_id}/_history"
+    full = coord.get(url, params={"_count": 50}).json()
+    numbers = [e["resource"]["meta"]["versionId"] for e in full["entry"]]
+    assert len(numbers) >= 2
+    assert full["total"] == len(numbers)
+    assert [link["relation"] for link in full["link"]] == ["self"]
+    seen: list[str] = []
+    page = coord.get(url, params={"_count": 1}).json()
+    while True:
+        assert page["total"] == len(numbers)
+        seen += [e["resource"]["meta"]["versionId"] for e in page["entry"]]
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        assert ("previous" in links) == (len(seen) > 1)
+        if "next" not in links:
+            break
+        parts = urlsplit(links["next"])
+        assert parts.path.endswith(url)
+        page = coord.get(f"{url}?{parts.query}").json()
+    assert seen == numbers
+    readers = api_as(ESMS).get(url, params={"_count": 1}).json()
+    assert readers["total"] == 1  # the validated version only
+
+
 def test_careteam_without_opposed_members(api_as: Any, ppa: Validated) -> None:
     esms = api_as(ESMS)
     found = esms.get("/fhir/CareTeam", params={"patient.identifier": _ins(api_as(COORD), ppa)})
