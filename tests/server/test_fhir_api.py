@@ -276,6 +276,20 @@ def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
     _outcome(api_as("ergotherapeute").get(f"/fhir/CareTeam/{ppa.person_id}"), 404)
 
 
+def test_a_format_other_than_json_is_a_406(api_as: Any) -> None:
+    """JSON only: _format (which overrides Accept) or Accept asking for XML only gets 406."""
+    anon = api_as("anonymous")
+    xml = {"Accept": "application/fhir+xml"}
+    issues = _outcome(anon.get("/fhir/metadata", headers=xml), 406)
+    assert "JSON" in issues[0]["diagnostics"]
+    _outcome(anon.get("/fhir/metadata", params={"_format": "xml"}), 406)
+    assert anon.get("/fhir/metadata", params={"_format": "json"}, headers=xml).status_code == 200
+    hapi = "application/fhir+xml;q=1.0, application/fhir+json;q=1.0, application/xml+fhir;q=0.9"
+    for accept in (hapi, "application/fhir+json; fhirVersion=4.0", "*/*", "text/html, */*;q=0.8"):
+        assert anon.get("/fhir/metadata", headers={"Accept": accept}).status_code == 200, accept
+    _outcome(anon.get("/fhir/metadata", headers={"Accept": "application/json;q=0"}), 406)
+
+
 def test_reads_are_audited(database: DatabaseInfo, api_as: Any, ppa: Validated) -> None:
     api_as(ESMS).get(f"/fhir/CarePlan/{ppa.ppa_id}")
     api_as("ergotherapeute").get(f"/fhir/CarePlan/{ppa.ppa_id}")
