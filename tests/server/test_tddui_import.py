@@ -129,6 +129,12 @@ def test_a_bundle_from_another_structure_creates_a_draft_then_merges(
     assert row == [
         (person_id, f"3{STRUCTURE.finess}/{PERSON.local_id}-PPER-1", demo["structures"]["savs"])
     ]
+    listed = coord.get(f"/api/persons/{person_id}/ppas").json()
+    summary = next(p for p in listed if p["id"] == ppa_id)
+    read = coord.get(f"/api/ppas/{ppa_id}").json()
+    for shown in (summary, read):  # the coordinator sees where the draft came from
+        assert shown["imported_identifier"] == row[0][1]
+        assert shown["imported_by_structure_id"] == demo["structures"]["savs"]
 
     # the same projet sent again, one objective changed: merged into that draft, nothing else
     again = copy.deepcopy(bundle)
