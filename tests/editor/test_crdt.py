@@ -377,6 +377,20 @@ def test_write_content_changes_only_the_changed_runs_so_a_concurrent_delete_surv
         )
 
 
+def test_a_long_text_changed_at_both_ends_keeps_its_middle() -> None:
+    """A long text (12,000 characters, frequent words) changed at both ends: only the two
+    changed words travel, not the whole middle."""
+    words = [f"mot{i % 700}" if i % 3 else "de" for i in range(2000)]
+    first = " ".join(words)
+    assert len(first) > 10_000
+    second = " ".join(["Début", *words[1:-1], "fin"])
+    doc = content_to_doc(PPAContent(projet_de_vie=first))
+    before = doc.get_state()
+    write_content(doc, PPAContent(projet_de_vie=second))
+    assert str(doc.get("projet_de_vie", type=Text)) == second
+    assert len(doc.get_update(before)) < 300
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab é€😀\n", max_size=40), st.text(alphabet="ab é€😀\n", max_size=40))
 def test_property_a_text_written_over_another_reads_back(first: str, second: str) -> None:
