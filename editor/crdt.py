@@ -25,8 +25,10 @@ check.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
+from difflib import SequenceMatcher
 from enum import Enum
 from typing import Any, Final
 
@@ -161,8 +163,25 @@ def _prelim_map(model_obj: BaseModel) -> Map[Any]:
     return Map(out)
 
 
+MAX_DIFF_TOKENS = 6000
+"""Above this many changed words (old + new, about 30,000 characters) a text changes as one
+replaced run: the diff's cost grows with the product of the lengths, and a write must not hold
+the server for long."""
+MIN_KEPT_RUN = 4
+"""A common run shorter than this (in characters) inside a change is rewritten with it."""
+_TOKEN = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")
+"""A word or a punctuation mark with the spaces after it."""
+
+
 def _set_text(text: Text, value: str) -> None:
-    """Replace the content of ``text`` by ``value`` touching only the changed middle part."""
+    """Replace the content of ``text`` by ``value`` touching only the changed runs.
+
+    The common prefix and suffix are kept, then a diff of the middle by words (a word or a
+    punctuation mark with its following spaces, :class:`difflib.SequenceMatcher`) keeps every
+    common run in place: only what changed is deleted / inserted, so a colleague's concurrent
+    edit between two changed places (typing, and deletions too) survives and the text nobody
+    changed keeps its authors.
+    """
     current = str(text)
     if current == value:
         return
@@ -176,14 +195,42 @@ def _set_text(text: Text, value: str) -> None:
         and current[len(current) - 1 - suffix] == value[len(value) - 1 - suffix]
     ):
         suffix += 1
-    # pycrdt offsets are UTF-8 byte offsets.
-    start = len(current[:prefix].encode("utf-8"))
-    stop = len(current[: len(current) - suffix].encode("utf-8"))
-    if stop > start:
-        del text[start:stop]
-    inserted = value[prefix : len(value) - suffix]
-    if inserted:
-        text.insert(start, inserted)
+    old_mid = current[prefix : len(current) - suffix]
+    new_mid = value[prefix : len(value) - suffix]
+    base = len(current[:prefix].encode("utf-8"))  # pycrdt offsets are UTF-8 byte offsets
+    old_tokens, new_tokens = _TOKEN.findall(old_mid), _TOKEN.findall(new_mid)
+    # Changed runs: (old start, old end) in bytes of the old middle, (new start, new end) in
+    # characters of the new middle.
+    hunks: list[tuple[int, int, int, int]] = []
+    if old_tokens and new_tokens and len(old_tokens) + len(new_tokens) <= MAX_DIFF_TOKENS:
+        old_bytes = _offsets([len(t.encode("utf-8")) for t in old_tokens])
+        old_chars = _offsets([len(t) for t in old_tokens])
+        new_chars = _offsets([len(t) for t in new_tokens])
+        i = j = 0
+        # No autojunk: it would make frequent words (articles) unable to join a match.
+        matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            if size and old_chars[a + size] - old_chars[a] < MIN_KEPT_RUN:
+                continue  # a stray shared token: part of the change, not worth a split
+            if a > i or b > j:
+                hunks.append((old_bytes[i], old_bytes[a], new_chars[j], new_chars[b]))
+            i, j = a + size, b + size
+    else:
+        hunks.append((0, len(old_mid.encode("utf-8")), 0, len(new_mid)))
+    # From the end backwards, so the offsets still to apply stay valid.
+    for i1, i2, j1, j2 in reversed(hunks):
+        if i2 > i1:
+            del text[base + i1 : base + i2]
+        if j2 > j1:
+            text.insert(base + i1, new_mid[j1:j2])
+
+
+def _offsets(lengths: list[int]) -> list[int]:
+    """Cumulative offsets: where each token starts, and the total length last."""
+    out = [0]
+    for length in lengths:
+        out.append(out[-1] + length)
+    return out
 
 
 def _update_map(ymap: Map[Any], model_obj: BaseModel) -> None:

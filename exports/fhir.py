@@ -457,8 +457,15 @@ def _consent(
         "provision": {"type": "deny"} if acc.mode is ModeAccord.REFUSE else None,
     }
     item = next((a for a in inp.content.accords if a.id == acc.id), None)
-    # A Consent has no business identifier: the agreement's id travels in the residual.
+    # A Consent has no business identifier: the agreement's id travels in the residual. One
+    # recorded when the version was validated (not in the content) says so: an import leaves
+    # it with that version rather than making it an agreement of the draft.
     source = None if item is None else ("accords", item.model_dump(mode="json"), {"id": acc.id})
+    if item is None:
+        resource["extension"] = [
+            *resource["extension"],
+            read.residual_extension({read.RECORDED_KEY: acc.id}),
+        ]
     return b.add(resource, acc.id, source=source)
 
 

@@ -195,6 +195,8 @@ class _Reader:
             self.careplan = _careplan(r, self)
         elif kind == "bilan":
             self.bilan = read.apply_residual(read.read(kind, r, self.resolve), read.residual_in(r))
+        elif kind == "accords" and read.RECORDED_KEY in read.residual_in(r):
+            return  # recorded at a validation of ours: that version's, not the draft's
         elif kind is not None:
             item_id = _accord_id(r, self.resolve) if kind == "accords" else self.item_id(r)
             if not isinstance(item_id, str) or not 1 <= len(item_id) <= 64:

@@ -292,6 +292,11 @@ def residual_extension(residual: Json) -> Json:
     }
 
 
+RECORDED_KEY = "recorded"
+"""Residual key of a Consent recorded when its version was validated (value: the record's id):
+a record of that version, never imported as content."""
+
+
 def residual_in(resource: Json) -> Json:
     """The residual a resource carries (``{}`` when none or unreadable)."""
     for ext in resource.get("extension", []) or []:

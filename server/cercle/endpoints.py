@@ -16,7 +16,7 @@ from server.cercle.schemas import MemberCreate, MemberRead, MemberUpdate, Opposi
 from server.db import utcnow
 from server.deps import SessionDep
 from server.errors import Conflict, InvalidInput, NotFound
-from server.models import ApiClient, CercleMember, Professional, User
+from server.models import ApiClient, CercleDeparture, CercleMember, Professional, User
 from server.models.person import MemberKind, Role
 from server.notifications.service import Event, emit
 
@@ -211,6 +211,7 @@ async def remove_member(
     person = await authz.get_person(session, audit.principal, person_id, Capability.MANAGE_CERCLE)
     member = await _member(session, person.id, member_id)
     await _ensure_other_coordinator(session, member)
+    session.add(CercleDeparture.of(member))  # the CareTeam's participant.period.end
     await session.delete(member)
     audit.record("cercle_member", member_id, person_id=person.id, role=Role.COORDINATOR.value)
     await session.flush()

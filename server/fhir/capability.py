@@ -73,7 +73,7 @@ def capability_statement(base: str, date: str) -> Json:
                         "versioning": "versioned",
                         "readHistory": True,
                         "updateCreate": False,
-                        "conditionalRead": "not-match",
+                        "conditionalRead": "full-support",
                         "searchParam": [PATIENT_PARAM],
                     },
                     {

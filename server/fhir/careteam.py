@@ -6,19 +6,22 @@ identifier 1..1, status, name, subject (the person, by INS identifier), ``period
 resources (CDS: ``as-practitionerrole``, ``cds-fr-related-person``, ``cds-organization``): a
 PractitionerRole naming the professional by idNat_PS, a RelatedPerson for an aidant or a legal
 representative, an Organization (idNat_Struct) for a structure's software. Members the person
-opposed are absent, as are auditors (they review, they do not accompany). Roles: TRE_R260
+opposed are absent, as are auditors (they review, they do not accompany). A member who left
+(removed from the cercle: :class:`server.models.CercleDeparture`) stays listed with
+``period.end``; rejoining is a new participant entry. Roles: TRE_R260
 ``CAREGIVER`` (aidant) and ``GUARD`` (représentant légal), others by their French label.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from exports.context import EXPORT_NAMESPACE, OID_ID_NAT_PS, OID_ID_NAT_STRUCT
 from exports.fhir import FR_CORE_V2_0203
-from server.models import CercleMember, Person
+from server.models import CercleDeparture, CercleMember, Person
 from server.models.identity import Professional, Structure
 from server.models.person import MemberKind, Role
 
@@ -52,7 +55,7 @@ def patient_reference(person: Person) -> Json:
 
 
 def _member(
-    m: CercleMember,
+    m: CercleMember | CercleDeparture,
     cid: str,
     pros: dict[str, Professional],
     structures: dict[str, Structure],
@@ -90,12 +93,17 @@ def careteam(
     pros: dict[str, Professional],
     structures: dict[str, Structure],
     client_structures: dict[str, str],
+    departures: Sequence[CercleDeparture] = (),
 ) -> Json:
-    """The CareTeam of ``person`` (``members``: the cercle rows, opposed ones included)."""
+    """The CareTeam of ``person`` (``members``: the cercle rows, opposed ones included;
+    ``departures``: the members who left, listed with their ``period.end``)."""
     patient = patient_reference(person)
     contained: list[Json] = []
     participants: list[Json] = []
-    for m in sorted(members, key=lambda m: (m.created_at, m.id)):
+    entries: list[tuple[datetime, str, CercleMember | CercleDeparture, datetime | None]] = [
+        (m.created_at, m.id, m, None) for m in members
+    ] + [(d.joined_at, d.id, d, d.created_at) for d in departures]
+    for start, _, m, left_at in sorted(entries, key=lambda e: (e[0], e[1])):
         if m.opposed or m.kind in (MemberKind.AUDITOR.value, MemberKind.PERSON.value):
             continue
         cid = f"m{len(contained) + 1}"
@@ -121,7 +129,10 @@ def careteam(
             {
                 "role": [role],
                 "member": {"reference": "#" + cid, "display": m.display_name},
-                "period": {"start": _instant(m.created_at)},
+                "period": {
+                    "start": _instant(start),
+                    **({"end": _instant(left_at)} if left_at is not None else {}),
+                },
             }
         )
     return {

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -29,6 +32,7 @@ IDENT = Query(
 )
 ID_PATH = Path(max_length=36, pattern=r"^[A-Za-z0-9_.-]{1,36}$")
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+IfModifiedSince = Annotated[str | None, Header(max_length=100)]
 
 
 def _ok(
@@ -56,10 +60,14 @@ def _base(request: Request, settings: Settings) -> str:
     return settings.resolved_public_url() + "/fhir"
 
 
-def _searchset(base: str, rtype: str, resources: list[Json]) -> Json:
+def _searchset(base: str, rtype: str, resources: list[Json], patient_identifier: str) -> Json:
+    """A searchset; its ``self`` link states the parameters actually used (FHIR search: the
+    server SHALL return them; any other parameter sent was ignored)."""
+    used = urlencode({"patient.identifier": patient_identifier})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
+        "link": [{"relation": "self", "url": f"{base}/{rtype}?{used}"}],
         "total": len(resources),
         "entry": [
             {
@@ -72,13 +80,44 @@ def _searchset(base: str, rtype: str, resources: list[Json]) -> Json:
     }
 
 
-def _resource(resource: Json, if_none_match: str | None) -> Response:
+def _last_modified(resource: Json) -> datetime | None:
+    stamp = resource.get("meta", {}).get("lastUpdated")
+    if not stamp:
+        return None
+    at = datetime.fromisoformat(stamp)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _not_modified_since(header: str | None, last_modified: datetime | None) -> bool:
+    """``If-Modified-Since`` (RFC 9110 13.1.3): unchanged since that HTTP-date; an invalid
+    date is ignored."""
+    if not header or last_modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def _resource(
+    resource: Json, if_none_match: str | None, if_modified_since: str | None = None
+) -> Response:
+    """A read: ``ETag``, ``Last-Modified`` (from ``meta.lastUpdated``), and 304 when the
+    caller's copy is current (``If-None-Match``; without it, ``If-Modified-Since``)."""
     etag = service.weak_etag(resource)
     headers = {"ETag": etag}
-    if "lastUpdated" in resource.get("meta", {}):
-        headers["X-FHIR-Last-Updated"] = resource["meta"]["lastUpdated"]
-    if service.etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+    last_modified = _last_modified(resource)
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    if (
+        service.etag_matches(if_none_match, etag)
+        if if_none_match
+        else _not_modified_since(if_modified_since, last_modified)
+    ):
+        return Response(status_code=304, headers=headers)
     return fhir_response(resource, headers=headers)
 
 
@@ -112,7 +151,10 @@ async def search_careplans(
     if person is not None:
         await audit.person(person.id)
         await audit.each("ppa", [(ppa.id, ppa.person_id) for ppa, _ in found])
-    return fhir_response(_searchset(_base(request, settings), "CarePlan", [cp for _, cp in found]))
+    careplans = [cp for _, cp in found]
+    return fhir_response(
+        _searchset(_base(request, settings), "CarePlan", careplans, patient_identifier)
+    )
 
 
 @router.get(
@@ -125,6 +167,7 @@ async def read_careplan(
     audit: Annotated[AuditTrail, audited("fhir.careplan.read")],
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
+    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """The PPA as a TDDUI CarePlan: its last validated version (a writer's draft: status=draft)."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
@@ -133,7 +176,7 @@ async def read_careplan(
         raise NotFound("Ce PPA n'a pas encore de version validée.")
     careplan = await service.careplan_of(session, ppa, version)
     await audit.ppa(ppa)
-    return _resource(careplan, if_none_match)
+    return _resource(careplan, if_none_match, if_modified_since)
 
 
 @router.get(
@@ -148,12 +191,24 @@ async def careplan_history(
     audit: Annotated[AuditTrail, audited("fhir.careplan.history")],
     session: SessionDep,
     count: Annotated[int, Query(alias="_count", ge=1, le=50)] = 10,
+    offset: Annotated[
+        int,
+        Query(
+            alias="_offset",
+            ge=0,
+            le=10**6,
+            description="Versions à sauter (pagination : suivre le lien next du Bundle)",
+        ),
+    ] = 0,
 ) -> Response:
-    """The PPA's versions the caller reads, newest first (history Bundle)."""
+    """The PPA's versions the caller reads, newest first (history Bundle), a page of `_count`
+    from `_offset`; `total` counts them all and the `next` / `previous` links page through."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
     base = _base(request, settings)
+    total = await service.count_visible_versions(session, audit.principal, ppa)
     entries = []
-    for version in await service.visible_versions(session, audit.principal, ppa, count):
+    versions = await service.visible_versions(session, audit.principal, ppa, count, offset)
+    for version in versions:
         careplan = await service.careplan_of(session, ppa, version)
         entries.append(
             {
@@ -168,8 +223,24 @@ async def careplan_history(
             }
         )
     await audit.ppa(ppa)
+
+    def page(at: int) -> str:
+        query = urlencode({"_count": count, **({"_offset": at} if at else {})})
+        return f"{base}/CarePlan/{ppa.id}/_history?{query}"
+
+    links = [{"relation": "self", "url": page(offset)}]
+    if offset + count < total:
+        links.append({"relation": "next", "url": page(offset + count)})
+    if offset > 0:
+        links.append({"relation": "previous", "url": page(max(0, offset - count))})
     return fhir_response(
-        {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "link": links,
+            "total": total,
+            "entry": entries,
+        }
     )
 
 
@@ -184,13 +255,14 @@ async def vread_careplan(
     audit: Annotated[AuditTrail, audited("fhir.careplan.vread")],
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
+    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """One version of the PPA as a CarePlan (drafts to the members who write only)."""
     ppa = await service.get_ppa(session, audit.principal, ppa_id)
     version = await service.readable_version(session, audit.principal, ppa, number)
     careplan = await service.careplan_of(session, ppa, version)
     await audit.ppa(ppa)
-    return _resource(careplan, if_none_match)
+    return _resource(careplan, if_none_match, if_modified_since)
 
 
 @router.get("/CareTeam", response_class=Response, responses=_ok("Bundle searchset", search=True))
@@ -206,7 +278,9 @@ async def search_careteams(
     teams = [] if person is None else [await service.careteam_of(session, person)]
     if person is not None:
         await audit.person(person.id)
-    return fhir_response(_searchset(_base(request, settings), "CareTeam", teams))
+    return fhir_response(
+        _searchset(_base(request, settings), "CareTeam", teams, patient_identifier)
+    )
 
 
 @router.get(

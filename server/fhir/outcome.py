@@ -18,6 +18,7 @@ ISSUE_CODES = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    406: "not-supported",
     409: "conflict",
     412: "conflict",
     413: "too-costly",
@@ -25,6 +26,14 @@ ISSUE_CODES = {
     422: "invalid",
     423: "lock-error",
 }
+
+
+PARAM_HELP = {
+    "patient.identifier": "attendu <système INS>|<matricule INS>, le système étant "
+    "urn:oid:1.2.250.1.213.1.4.8 (NIR), .9 (NIA), .10 (test) ou .11 (démo), par exemple "
+    "urn:oid:1.2.250.1.213.1.4.10|298046912304540",
+}
+"""What a search parameter expects, added to the diagnostics of a refused value."""
 
 
 def fhir_response(
@@ -52,16 +61,53 @@ def operation_outcome(
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
+JSON_FORMATS = (
+    "json",
+    "application/json",
+    "application/fhir+json",
+    "application/json+fhir",
+    "*/*",
+    "application/*",
+)
+
+
+def _acceptable(media: str) -> bool:
+    """Whether one media range (``_format`` value or ``Accept`` item) admits our JSON."""
+    kind = media.split(";")[0].strip().lower()
+    params = [p.strip().replace(" ", "") for p in media.split(";")[1:]]
+    return kind in JSON_FORMATS and "q=0" not in params
+
+
+def _json_acceptable(request: Request) -> bool:
+    """FHIR http.html: ``_format`` overrides ``Accept``; a server that cannot answer in the
+    format asked for answers 406. We answer JSON only."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        return _acceptable(fmt)
+    accept = request.headers.get("accept", "").strip()
+    return not accept or any(_acceptable(item) for item in accept.split(","))
+
+
 def install_fhir_errors(app: FastAPI) -> None:
     """Rewrite the API's error answers (``{"error", "detail", "problems"}``) under ``/fhir`` as
-    OperationOutcomes, keeping status and headers (``WWW-Authenticate``, ``Allow``)."""
+    OperationOutcomes, keeping status and headers (``WWW-Authenticate``, ``Allow``); refuse
+    (406) a request asking for a format other than JSON."""
 
     @app.middleware("http")
     async def fhir_errors(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
         path = request.url.path
+        if (path == PREFIX or path.startswith(PREFIX + "/")) and not _json_acceptable(request):
+            return fhir_response(
+                operation_outcome(
+                    406,
+                    "Format non pris en charge : ce serveur FHIR répond en JSON uniquement "
+                    "(application/fhir+json, _format=json).",
+                ),
+                406,
+            )
+        response = await call_next(request)
         if not (path == PREFIX or path.startswith(PREFIX + "/")) or response.status_code < 400:
             return response
         if response.headers.get("content-type", "").startswith(FHIR_JSON):
@@ -75,8 +121,11 @@ def install_fhir_errors(app: FastAPI) -> None:
             body = {}
         detail = str(body.get("detail") or "Erreur") if isinstance(body, dict) else "Erreur"
         problems = [
-            (str(p.get("path", "")), str(p.get("message", "")))
-            for p in (body.get("problems") or [] if isinstance(body, dict) else [])
+            (path, f"{message} : {PARAM_HELP[path]}" if path in PARAM_HELP else message)
+            for path, message in (
+                (str(p.get("path", "")), str(p.get("message", "")))
+                for p in (body.get("problems") or [] if isinstance(body, dict) else [])
+            )
         ]
         headers = {
             k: v

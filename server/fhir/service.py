@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exports.context import InsOid
@@ -26,7 +26,7 @@ from server.authz import Capability
 from server.errors import AppError, Forbidden, NotFound
 from server.exports_api.context import export_input
 from server.fhir.careteam import careteam
-from server.models import PPA, ApiClient, CercleMember, Person, Version
+from server.models import PPA, ApiClient, CercleDeparture, CercleMember, Person, Version
 from server.models.identity import Professional, Structure
 from versions.chain import VALIDATED_KINDS
 
@@ -117,14 +117,28 @@ async def readable_version(
     return version
 
 
-async def visible_versions(
-    session: AsyncSession, principal: Principal, ppa: PPA, count: int
-) -> list[Version]:
-    """The versions of the PPA's history the principal reads, newest first (at most ``count``)."""
-    query = select(Version).where(Version.ppa_id == ppa.id)
+async def _visible(session: AsyncSession, principal: Principal, ppa: PPA) -> Any:
+    """The condition on ``versions`` rows of the PPA the principal reads."""
+    condition = Version.ppa_id == ppa.id
     if not await writes(session, principal, ppa.person_id):
-        query = query.where(Version.kind.in_(VALIDATED))
-    return list(await session.scalars(query.order_by(Version.number.desc()).limit(count)))
+        condition = and_(condition, Version.kind.in_(VALIDATED))
+    return condition
+
+
+async def visible_versions(
+    session: AsyncSession, principal: Principal, ppa: PPA, count: int, offset: int = 0
+) -> list[Version]:
+    """The versions of the PPA's history the principal reads, newest first: ``count`` of them
+    from the ``offset``-th."""
+    query = select(Version).where(await _visible(session, principal, ppa))
+    query = query.order_by(Version.number.desc()).offset(offset).limit(count)
+    return list(await session.scalars(query))
+
+
+async def count_visible_versions(session: AsyncSession, principal: Principal, ppa: PPA) -> int:
+    """How many versions of the PPA the principal reads."""
+    query = select(func.count()).select_from(Version).where(await _visible(session, principal, ppa))
+    return int(await session.scalar(query) or 0)
 
 
 def instant(version: Version) -> str:
@@ -175,12 +189,16 @@ async def careteam_of(session: AsyncSession, person: Person) -> Json:
     members = list(
         await session.scalars(select(CercleMember).where(CercleMember.person_id == person.id))
     )
-    pro_ids = {m.professional_id for m in members if m.professional_id}
+    departures = list(
+        await session.scalars(select(CercleDeparture).where(CercleDeparture.person_id == person.id))
+    )
+    rows: list[CercleMember | CercleDeparture] = [*members, *departures]
+    pro_ids = {m.professional_id for m in rows if m.professional_id}
     pros = {
         p.id: p
         for p in await session.scalars(select(Professional).where(Professional.id.in_(pro_ids)))
     }
-    client_ids = {m.api_client_id for m in members if m.api_client_id}
+    client_ids = {m.api_client_id for m in rows if m.api_client_id}
     clients = {
         c.id: c.structure_id or ""
         for c in await session.scalars(select(ApiClient).where(ApiClient.id.in_(client_ids)))
@@ -191,7 +209,7 @@ async def careteam_of(session: AsyncSession, person: Person) -> Json:
             select(Structure).where(Structure.id.in_(set(clients.values())))
         )
     }
-    return careteam(person, members, pros, structures, clients)
+    return careteam(person, members, pros, structures, clients, departures)
 
 
 def weak_etag(resource: Json) -> str:

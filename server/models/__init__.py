@@ -10,7 +10,7 @@ from server.models.identity import ApiClient, Professional, Structure, User
 from server.models.login import BrowserSession, LoginThrottle
 from server.models.nde import NdeSubscription  # noqa: F401  (NdE subscriptions)
 from server.models.notifications import Notice  # noqa: F401  (notifications tables)
-from server.models.person import CercleMember, Person
+from server.models.person import CercleDeparture, CercleMember, Person
 from server.models.ppa import PPA, ContentState, PPADocument
 from server.models.transmissions import Transmission
 from server.models.versions import LogLeaf, LogNode, TreeHead, Version, VersionAccord
@@ -21,6 +21,7 @@ __all__ = [
     "AuditCheckpointRow",
     "AuditEvent",
     "BrowserSession",
+    "CercleDeparture",
     "CercleMember",
     "ContentState",
     "ExternalIdentity",

@@ -106,3 +106,41 @@ class CercleMember(IdMixin, TimestampMixin, Base):
         Index("ix_cercle_members_user", "user_id"),
         Index("ix_cercle_members_api_client", "api_client_id"),
     )
+
+
+class CercleDeparture(IdMixin, TimestampMixin, Base):
+    """A member who left the cercle (removed by a coordinator): who, in which role, from when
+    (``joined_at``) to when (``created_at``). The FHIR CareTeam lists them with their
+    ``participant.period.end`` (CDS: leaving and rejoining are separate participant entries);
+    a member the person had opposed stays absent."""
+
+    __tablename__ = "cercle_departures"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="RESTRICT"))
+    member_id: Mapped[str] = mapped_column(String(36))
+    """The removed ``cercle_members`` row's id."""
+    kind: Mapped[str] = mapped_column(String(30))
+    role: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    api_client_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    professional_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    display_name: Mapped[str] = mapped_column(String(200))
+    opposed: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_cercle_departures_person", "person_id"),)
+
+    @classmethod
+    def of(cls, member: CercleMember) -> CercleDeparture:
+        return cls(
+            person_id=member.person_id,
+            member_id=member.id,
+            kind=member.kind,
+            role=member.role,
+            user_id=member.user_id,
+            api_client_id=member.api_client_id,
+            professional_id=member.professional_id,
+            display_name=member.display_name,
+            opposed=member.opposed,
+            joined_at=member.created_at,
+        )

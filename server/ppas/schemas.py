@@ -64,6 +64,13 @@ class PPASummary(BaseModel):
         default=None,
         description="In force: next review, at most 12 months after the last full validation",
     )
+    imported_identifier: str | None = Field(
+        default=None,
+        description="Created by a TDDUI import: the CarePlan identifier it came with",
+    )
+    imported_by_structure_id: str | None = Field(
+        default=None, description="Created by a TDDUI import: the importing structure"
+    )
 
 
 class FirstPpaRead(BaseModel):

@@ -4,8 +4,8 @@ A structure's software granted ``contributor`` in the cercle (its DUI), or any m
 sends the fields it changes (:mod:`editor.merge_patch`). The patch becomes Yjs operations on the
 live document through the room manager's public write (``RoomManager.write`` via
 :func:`server.versions_api.service.write_live`): open editors receive them at once, authored by
-the caller; a text field changes by its changed middle part only (insert/delete), so a colleague
-typing elsewhere in the same field keeps their typing.
+the caller; a text field changes by a character diff, only the runs that differ (insert/delete),
+so a colleague typing or deleting elsewhere in the same field keeps their edit.
 
 Concurrency: ``ETag`` is the content's hash. ``If-Match`` with the ETag the client read gives 412
 only when a field the patch changes was changed since (the state read is stored in the database,
@@ -169,18 +169,21 @@ async def merge_live(
     """Apply the merge patch ``patch_of(current content)`` to the live draft of ``ppa`` as Yjs
     operations authored by ``principal`` (409 when locked, 422 when the result is not a PPA
     content, 412 on an ``If-Match`` clash), then record a checkpoint named ``label`` when
-    something changed. Returns the contents (JSON form) before and after. Shared by the PATCH
+    something changed (on a locked PPA, a patch that changes nothing is not refused: nothing is
+    written). Returns the contents (JSON form) before and after. Shared by the PATCH
     and the TDDUI import (:mod:`server.fhir.importing`)."""
     await guard.hold(ppa.id)
     await session.refresh(ppa)
-    if ppa.locked:
-        raise Locked(
-            "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
-            "Ouvrez un avenant ou une révision."
-        )
     before = await read_state(session, rt, ppa.id)
     current_json = content_of_state(before).model_dump(mode="json")
     patch = patch_of(current_json)
+    if ppa.locked:
+        if not _changes_nothing(current_json, patch):
+            raise Locked(
+                "Ce PPA est validé et verrouillé : il ne peut plus être modifié. "
+                "Ouvrez un avenant ou une révision."
+            )
+        return current_json, current_json  # sent again unchanged: nothing to refuse
     try:
         patched_json = apply_patch(current_json, patch)
     except PatchError as exc:
@@ -189,8 +192,10 @@ async def merge_live(
         raise InvalidInput(detail, extra={"problems": problems}) from exc
     target = _validated(patched_json)
     target_json = target.model_dump(mode="json")
-    if if_match is not None and if_match.strip() != etags.etag_of(content_of_state(before)):
-        await _check_if_match(session, ppa.id, if_match.strip(), current_json, target_json)
+    if if_match is not None:
+        tags = _if_match_tags(if_match)
+        if "*" not in tags and etags.etag_of(content_of_state(before)) not in tags:
+            await _check_if_match(session, ppa.id, tags, current_json, target_json)
     after = await write_live(session, rt, ppa.id, target, principal.id, current=before)
     at = rt.clock()
     await lock_editable_row(session, ppa.id, at)
@@ -198,20 +203,45 @@ async def merge_live(
     return current_json, target_json
 
 
+def _changes_nothing(current: Json, patch: Any) -> bool:
+    """Whether ``patch`` leaves ``current`` as it is (a DUI re-sending what it sent: TDDUI has
+    only POST, so a consumer answers a repeat without change as a success)."""
+    try:
+        target = PPAContent.model_validate(apply_patch(current, patch))
+    except (PatchError, ValidationError):
+        return False
+    return bool(target.model_dump(mode="json") == current)
+
+
+def _if_match_tags(header: str) -> list[str]:
+    """The entity tags of an ``If-Match`` header (RFC 9110 13.1.1): ``*`` or a comma-separated
+    list. A weak tag (``W/"..."``) never matches (strong comparison); ours are all strong."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return [t for t in tags if not t.startswith("W/")]
+
+
 async def _check_if_match(
-    session: AsyncSession, ppa_id: str, etag: str, current: Json, target: Json
+    session: AsyncSession, ppa_id: str, tags: list[str], current: Json, target: Json
 ) -> None:
-    base = await etags.state_of(session, ppa_id, etag)
-    if base is None:
+    """412 unless, for one of the states the ETags name, no field the patch changes was changed
+    since that state."""
+    clash: list[tuple[str, ...]] | None = None
+    for tag in tags[:16]:
+        base = await etags.state_of(session, ppa_id, tag)
+        if base is None:
+            continue
+        found = conflicts(base, current, target)
+        if not found:
+            return
+        clash = found if clash is None or len(found) < len(clash) else clash
+    if clash is None:
         raise PreconditionFailed(
             "L'état indiqué par If-Match n'est plus connu du serveur : relisez le PPA "
             "(GET /api/ppas/{id}) puis renvoyez le patch avec son ETag."
         )
-    clash = conflicts(base, current, target)
-    if clash:
-        raise PreconditionFailed(
-            "Modifié par quelqu'un d'autre depuis votre lecture : "
-            + ", ".join(_path(p) for p in clash[:20])
-            + ". Relisez le PPA et renvoyez le patch.",
-            extra={"fields": [_path(p) for p in clash]},
-        )
+    raise PreconditionFailed(
+        "Modifié par quelqu'un d'autre depuis votre lecture : "
+        + ", ".join(_path(p) for p in clash[:20])
+        + ". Relisez le PPA et renvoyez le patch.",
+        extra={"fields": [_path(p) for p in clash]},
+    )

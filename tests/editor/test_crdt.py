@@ -355,6 +355,50 @@ def test_concurrent_text_edits_merge() -> None:
     assert merged_a.projet_de_vie[2:] == valid_ppa().projet_de_vie
 
 
+def test_write_content_changes_only_the_changed_runs_so_a_concurrent_delete_survives() -> None:
+    """A REST write changing both ends of a text leaves the middle in place: a colleague who
+    deletes words there at the same moment keeps the deletion (a prefix/suffix diff would delete
+    and re-insert the whole middle, undoing it)."""
+    content = valid_ppa()
+    server = content_to_doc(content)
+    browser = doc_from_state(encode_state(server))
+    titre = browser.get("objectifs", type=Array)[0]["titre"]
+    assert str(titre) == "Gérer son traitement du soir en autonomie"
+    start = len("Gérer son traitement ".encode())
+    del titre[start : start + len(b"du soir ")]
+    edited = content.model_copy(deep=True)
+    edited.objectifs[0].titre = "Bien gérer son traitement du soir en autonomie totale"
+    write_content(server, edited)
+    assert doc_to_content(server).objectifs[0].titre == edited.objectifs[0].titre
+    _sync(server, browser)
+    for doc in (server, browser):
+        assert doc_to_content(doc).objectifs[0].titre == (
+            "Bien gérer son traitement en autonomie totale"
+        )
+
+
+def test_a_long_text_changed_at_both_ends_keeps_its_middle() -> None:
+    """A long text (12,000 characters, frequent words) changed at both ends: only the two
+    changed words travel, not the whole middle."""
+    words = [f"mot{i % 700}" if i % 3 else "de" for i in range(2000)]
+    first = " ".join(words)
+    assert len(first) > 10_000
+    second = " ".join(["Début", *words[1:-1], "fin"])
+    doc = content_to_doc(PPAContent(projet_de_vie=first))
+    before = doc.get_state()
+    write_content(doc, PPAContent(projet_de_vie=second))
+    assert str(doc.get("projet_de_vie", type=Text)) == second
+    assert len(doc.get_update(before)) < 300
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab é€😀\n", max_size=40), st.text(alphabet="ab é€😀\n", max_size=40))
+def test_property_a_text_written_over_another_reads_back(first: str, second: str) -> None:
+    doc = content_to_doc(PPAContent(projet_de_vie=first))
+    write_content(doc, PPAContent(projet_de_vie=second))
+    assert str(doc.get("projet_de_vie", type=Text)) == second
+
+
 def test_concurrent_item_inserts_keep_both() -> None:
     alice = content_to_doc(valid_ppa())
     bob = doc_from_state(encode_state(alice))

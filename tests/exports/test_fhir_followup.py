@@ -132,7 +132,7 @@ def test_the_person_performs_her_consent_and_a_refusal_carries_its_reason(
     assert urls[person["performer"][0]["reference"]]["resourceType"] == "Patient"
     assert person["status"] == "rejected"
     assert person["provision"] == {"type": "deny"}
-    assert person["extension"] == [
+    assert [x for x in person["extension"] if x["url"] == REASON_EXT] == [
         {"url": REASON_EXT, "valueCodeableConcept": {"text": "Ne veut pas du suivi du soir."}}
     ]
     assert representative["status"] == "proposed"

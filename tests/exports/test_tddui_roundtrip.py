@@ -321,3 +321,21 @@ def test_a_foreign_agreement_sent_again_is_matched_not_added() -> None:
     assert one.items["accords"].keys() == two.items["accords"].keys()
     assert len(one.items["accords"]) == len(first.content.accords)
     assert two.patch_for(one.content().model_dump(mode="json")) == {}
+
+
+def test_the_agreements_recorded_at_validation_are_not_imported_as_content(
+    validated: ExportInput,
+) -> None:
+    """A validated version's export carries the agreements recorded at its validation (not in
+    the content): imported back (a DUI re-sending it, or starting a new PPA from it), they stay
+    records of that version and do not become agreements of the draft."""
+    content = validated.content.model_copy(update={"accords": []})
+    recorded = tuple(
+        a.model_copy(update={"id": f"accord-3-{i}"}) for i, a in enumerate(validated.accords)
+    )
+    assert recorded
+    inp = validated.model_copy(update={"content": content, "accords": recorded})
+    bundle = render_fhir_bundle(inp)
+    assert sum(e["resource"]["resourceType"] == "Consent" for e in bundle["entry"]) == len(recorded)
+    assert check_bundle(bundle) == []
+    assert read_bundle(bundle).content() == content

@@ -144,6 +144,25 @@ def test_if_match_gives_412_only_for_a_field_changed_since(
     assert unknown.status_code == 412
 
 
+def test_if_match_star_and_lists_follow_http(api_as: Any, cercle: Cercle) -> None:
+    """RFC 9110: ``*`` matches any current state, a list matches when one of its tags does, a
+    weak tag never matches (strong comparison)."""
+    coord = api_as("coordinatrice")
+    url = f"/api/ppas/{cercle.ppa_id}/content"
+    star = coord.patch(url, json={"projet_de_vie": "Étoile"}, headers={"If-Match": "*"})
+    assert star.status_code == 200, star.text
+    current = star.headers["etag"]
+    listed = coord.patch(
+        url, json={"projet_de_vie": "Liste"}, headers={"If-Match": f'"0000", {current}'}
+    )
+    assert listed.status_code == 200, listed.text
+    weak = coord.patch(
+        url, json={"projet_de_vie": "Faible"}, headers={"If-Match": "W/" + listed.headers["etag"]}
+    )
+    assert weak.status_code == 412, weak.text
+    assert coord.get(f"/api/ppas/{cercle.ppa_id}").json()["content"]["projet_de_vie"] == "Liste"
+
+
 def test_without_the_grant_a_dui_is_refused_and_traced(
     live_server: LiveServer, api_as: Any, cercle: Cercle, database: DatabaseInfo
 ) -> None:

@@ -3,7 +3,10 @@ cercle rules, OperationOutcome errors, ETags, audit."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,7 @@ from exports.tddui_checks import check_bundle
 from server.models import AuditEvent
 from tests.conftest import Api, DatabaseInfo, LiveServer
 from tests.server.exports_api.support import COORD, ESMS, Validated, new_validated
+from tests.server.helpers import build_cercle
 
 FHIR_JSON = "application/fhir+json"
 
@@ -109,11 +113,45 @@ def test_careplan_search_read_and_etag(api_as: Any, ppa: Validated) -> None:
     again = esms.get(f"/fhir/CarePlan/{ppa.ppa_id}", headers={"If-None-Match": etag})
     assert again.status_code == 304
 
+    # the self link states the parameters used; one the server does not know is ignored
+    ins = _ins(api_as(COORD), ppa)
+    lenient = esms.get("/fhir/CarePlan", params={"patient.identifier": ins, "status": "active"})
+    assert lenient.json()["total"] == 1
+    for rtype in ("CarePlan", "CareTeam"):
+        searched = esms.get(f"/fhir/{rtype}", params={"patient.identifier": ins, "x": "1"}).json()
+        (link,) = searched["link"]
+        assert link["relation"] == "self"
+        url = urlsplit(link["url"])
+        assert url.path.endswith(f"/fhir/{rtype}")
+        assert parse_qs(url.query) == {"patient.identifier": [ins]}
+
     # an unknown INS: an empty searchset, not an error
     empty = esms.get(
         "/fhir/CarePlan", params={"patient.identifier": "urn:oid:1.2.250.1.213.1.4.10|1"}
     )
     assert empty.json()["total"] == 0
+
+
+def test_careplan_reads_say_when_it_changed(api_as: Any, ppa: Validated) -> None:
+    """Last-Modified (HTTP-date of meta.lastUpdated) on read and vread; If-Modified-Since
+    gives 304 from that date on, 200 before it; If-None-Match decides when both are sent."""
+    esms = api_as(ESMS)
+    base = f"/fhir/CarePlan/{ppa.ppa_id}"
+    for url in (base, f"{base}/_history/{ppa.validated}"):
+        read = esms.get(url)
+        assert read.status_code == 200, read.text
+        modified = parsedate_to_datetime(read.headers["last-modified"])
+        assert read.headers["last-modified"].endswith(" GMT")
+        updated = datetime.fromisoformat(read.json()["meta"]["lastUpdated"])
+        assert modified == updated.replace(tzinfo=updated.tzinfo or UTC)
+        same = esms.get(url, headers={"If-Modified-Since": read.headers["last-modified"]})
+        assert same.status_code == 304
+        assert same.headers["etag"] == read.headers["etag"]
+        earlier = format_datetime(modified - timedelta(seconds=1), usegmt=True)
+        assert esms.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
+        assert esms.get(url, headers={"If-Modified-Since": "pas une date"}).status_code == 200
+        both = {"If-Modified-Since": read.headers["last-modified"], "If-None-Match": 'W/"0"'}
+        assert esms.get(url, headers=both).status_code == 200
 
 
 def test_drafts_are_for_writers_only(api_as: Any, ppa: Validated) -> None:
@@ -136,6 +174,32 @@ def test_drafts_are_for_writers_only(api_as: Any, ppa: Validated) -> None:
     assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == [str(ppa.validated)]
     everything = coord.get(f"/fhir/CarePlan/{ppa.ppa_id}/_history").json()
     assert str(draft) in [e["resource"]["meta"]["versionId"] for e in everything["entry"]]
+
+
+def test_history_pages_through_every_version(api_as: Any, ppa: Validated) -> None:
+    """`total` counts every version the caller reads; `next` links page through them all."""
+    coord = api_as(COORD)
+    url = f"/fhir/CarePlan/{ppa.ppa_id}/_history"
+    full = coord.get(url, params={"_count": 50}).json()
+    numbers = [e["resource"]["meta"]["versionId"] for e in full["entry"]]
+    assert len(numbers) >= 2
+    assert full["total"] == len(numbers)
+    assert [link["relation"] for link in full["link"]] == ["self"]
+    seen: list[str] = []
+    page = coord.get(url, params={"_count": 1}).json()
+    while True:
+        assert page["total"] == len(numbers)
+        seen += [e["resource"]["meta"]["versionId"] for e in page["entry"]]
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        assert ("previous" in links) == (len(seen) > 1)
+        if "next" not in links:
+            break
+        parts = urlsplit(links["next"])
+        assert parts.path.endswith(url)
+        page = coord.get(f"{url}?{parts.query}").json()
+    assert seen == numbers
+    readers = api_as(ESMS).get(url, params={"_count": 1}).json()
+    assert readers["total"] == 1  # the validated version only
 
 
 def test_careteam_without_opposed_members(api_as: Any, ppa: Validated) -> None:
@@ -167,14 +231,63 @@ def test_careteam_without_opposed_members(api_as: Any, ppa: Validated) -> None:
     )
 
 
+def test_careteam_keeps_who_left_with_their_period(api_as: Any, demo: dict[str, Any]) -> None:
+    """CDS: a member who left keeps their participant entry with period.end; rejoining is a
+    new entry; a member the person opposed stays absent after leaving."""
+    coord = api_as(COORD)
+    cercle = build_cercle(api_as, demo, opposed=("ergotherapeute",))
+    url = f"/api/persons/{cercle.person_id}/cercle"
+    rows = {m["id"]: m for m in coord.get(url).json()}
+    nurse = rows[cercle.members["infirmier"]]
+    opposed = rows[cercle.members["ergotherapeute"]]
+    for member in (nurse, opposed):
+        assert coord.delete(f"{url}/{member['id']}").status_code == 204
+    back = coord.post(
+        url, json={"kind": "professional", "role": "reader", "user_id": nurse["user_id"]}
+    )
+    assert back.status_code == 201, back.text
+
+    team = coord.get(f"/fhir/CareTeam/{cercle.person_id}").json()
+    periods = [
+        p["period"] for p in team["participant"] if p["member"]["display"] == nurse["display_name"]
+    ]
+    assert len(periods) == 2, team["participant"]
+    left, rejoined = periods
+    assert left["start"] <= left["end"] <= rejoined["start"]
+    assert "end" not in rejoined
+    shown = [p["member"]["display"] for p in team["participant"]]
+    assert opposed["display_name"] not in shown
+    assert sum("end" in p["period"] for p in team["participant"]) == 1
+    contained = {c["id"] for c in team["contained"]}
+    assert {p["member"]["reference"][1:] for p in team["participant"]} == contained
+
+
 def test_errors_are_operation_outcomes(api_as: Any, ppa: Validated) -> None:
     _outcome(api_as("anonymous").get(f"/fhir/CarePlan/{ppa.ppa_id}"), 401)
     issues = _outcome(api_as(ESMS).get("/fhir/CarePlan/inconnu"), 404)
     assert "introuvable" in issues[0]["diagnostics"]
     issues = _outcome(api_as(ESMS).get("/fhir/CarePlan", params={"patient.identifier": "x"}), 422)
     assert issues[0]["expression"] == ["patient.identifier"]
-    assert issues[0]["diagnostics"] == "format invalide"
+    assert issues[0]["diagnostics"].startswith("format invalide : attendu <système INS>|")
+    assert "urn:oid:1.2.250.1.213.1.4.8" in issues[0]["diagnostics"]
+    missing = _outcome(api_as(ESMS).get("/fhir/CareTeam"), 422)
+    assert missing[0]["expression"] == ["patient.identifier"]
+    assert "champ obligatoire manquant : attendu" in missing[0]["diagnostics"]
     _outcome(api_as("ergotherapeute").get(f"/fhir/CareTeam/{ppa.person_id}"), 404)
+
+
+def test_a_format_other_than_json_is_a_406(api_as: Any) -> None:
+    """JSON only: _format (which overrides Accept) or Accept asking for XML only gets 406."""
+    anon = api_as("anonymous")
+    xml = {"Accept": "application/fhir+xml"}
+    issues = _outcome(anon.get("/fhir/metadata", headers=xml), 406)
+    assert "JSON" in issues[0]["diagnostics"]
+    _outcome(anon.get("/fhir/metadata", params={"_format": "xml"}), 406)
+    assert anon.get("/fhir/metadata", params={"_format": "json"}, headers=xml).status_code == 200
+    hapi = "application/fhir+xml;q=1.0, application/fhir+json;q=1.0, application/xml+fhir;q=0.9"
+    for accept in (hapi, "application/fhir+json; fhirVersion=4.0", "*/*", "text/html, */*;q=0.8"):
+        assert anon.get("/fhir/metadata", headers={"Accept": accept}).status_code == 200, accept
+    _outcome(anon.get("/fhir/metadata", headers={"Accept": "application/json;q=0"}), 406)
 
 
 def test_reads_are_audited(database: DatabaseInfo, api_as: Any, ppa: Validated) -> None:

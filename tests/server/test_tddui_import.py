@@ -129,6 +129,12 @@ def test_a_bundle_from_another_structure_creates_a_draft_then_merges(
     assert row == [
         (person_id, f"3{STRUCTURE.finess}/{PERSON.local_id}-PPER-1", demo["structures"]["savs"])
     ]
+    listed = coord.get(f"/api/persons/{person_id}/ppas").json()
+    summary = next(p for p in listed if p["id"] == ppa_id)
+    read = coord.get(f"/api/ppas/{ppa_id}").json()
+    for shown in (summary, read):  # the coordinator sees where the draft came from
+        assert shown["imported_identifier"] == row[0][1]
+        assert shown["imported_by_structure_id"] == demo["structures"]["savs"]
 
     # the same projet sent again, one objective changed: merged into that draft, nothing else
     again = copy.deepcopy(bundle)
@@ -211,6 +217,14 @@ def test_a_validated_ppa_is_never_modified(
     assert served.status_code == 200, served.text
     bundle = bundle_from_careplan(served.json())
     before = coord.get(f"/api/ppas/{validated.ppa_id}").json()["content"]
+    # sent again as it is (TDDUI only POSTs): a success that changes nothing, not a conflict
+    import_url = f"/api/persons/{validated.cercle.person_id}/ppas/import"
+    same = coord.post(import_url, json=bundle, headers=FHIR)
+    assert same.status_code == 200, same.text
+    assert same.json() == {"ppa_id": validated.ppa_id, "created": False, "changes": []}
+    again = coord.post("/fhir", json=bundle, headers=FHIR)
+    assert again.status_code == 200, again.text
+    versions = coord.get(f"/api/ppas/{validated.ppa_id}/versions").json()
     goal = _objective(bundle)
     goal["description"]["text"] = "Changé sur une version validée"
     locked = coord.post(
@@ -218,6 +232,7 @@ def test_a_validated_ppa_is_never_modified(
     )
     assert locked.status_code == 409, locked.text
     assert coord.get(f"/api/ppas/{validated.ppa_id}").json()["content"] == before
+    assert coord.get(f"/api/ppas/{validated.ppa_id}/versions").json() == versions
 
 
 def test_without_the_grant_a_dui_gets_403_and_a_denied_trace(
