@@ -1,7 +1,7 @@
 """Cercle departures: members who left, for the CareTeam's participant.period.end
 
 Revision ID: d5e1a7c3f920
-Revises: b4d2e6f8a013
+Revises: d5f1a2b3c4e6
 Create Date: 2026-12-17 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from server.db import UTCDateTime
 
 revision: str = "d5e1a7c3f920"
-down_revision: str | None = "b4d2e6f8a013"
+down_revision: str | None = "d5f1a2b3c4e6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
