@@ -245,6 +245,13 @@ def test_every_action_works_with_the_keyboard_alone(
         tab_to(page, f"el => el.textContent === 'Restaurer v{number} comme nouveau brouillon'")
     )
     page.keyboard.press("Enter")
+    # it asks first, naming what is lost; the focus starts on "Annuler" (Enter alone loses nothing)
+    expect(page.get_by_role("dialog", name=f"Restaurer la version {number} ?")).to_be_visible()
+    assert page.evaluate("document.activeElement.textContent") == "Annuler"
+    page.keyboard.press("Tab")
+    assert_focus_visible(focus_of(page, f"el => el.textContent === 'Restaurer la v{number}'"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_have_count(0)
     expect(panel.locator('.version[data-kind="restore"]')).to_have_count(1)
     expect(page.locator("#objectifs article")).to_have_count(len(before["objectifs"]))
     expect(page.locator("#moyens article")).to_have_count(len(before["moyens"]))
