@@ -6,6 +6,8 @@ import { formatDateTime, h, replace, uid } from '../dom.js'
 
 const CHANNEL_LABELS = { mssante: 'MSSanté', dmp: 'DMP' }
 const DOCUMENT_LABELS = { ppa: 'PPA', mdph: 'Fiche de liaison MDPH' }
+/** The event a transmissions block reloads its list on. */
+const RELOAD = 'transmissions-reload'
 
 /**
  * One line per transmission: channel, document, recipients, status (with the error), attempts.
@@ -66,13 +68,27 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
     }
   }
 
+  // Loads may overlap (unfolded, then a request sent): only the latest one's answer is shown.
+  let loads = 0
   async function load () {
+    const mine = ++loads
     loadMembers()
     loadStructures()
+    let list
     try {
-      replace(listRegion, transmissionList(await api(`${base}/transmissions`)))
+      list = transmissionList(await api(`${base}/transmissions`))
     } catch (error) {
-      replace(listRegion, h('p', { class: 'muted' }, error instanceof ApiError ? error.message : 'Transmissions indisponibles.'))
+      list = h('p', { class: 'muted' }, error instanceof ApiError ? error.message : 'Transmissions indisponibles.')
+    }
+    if (mine === loads) replace(listRegion, list)
+  }
+
+  // After a request, every block of this version on the page reloads: the history may have been
+  // repainted while the request ran, putting a new block (loaded before it) in this one's place.
+  function reloadEverywhere () {
+    for (const block of document.querySelectorAll('.transmissions-menu')) {
+      const el = /** @type {HTMLElement} */ (block)
+      if (el.dataset.ppa === ppaId && el.dataset.version === String(version.number)) el.dispatchEvent(new Event(RELOAD))
     }
   }
 
@@ -96,7 +112,7 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
             await run(`Transmission de la version ${version.number}`, () => api(`${base}/transmissions`, { method: 'POST', json: { channel: channel.value, document: 'ppa', to } }))
           } catch { return } // run() has shown the service's reason
           setStatus('Transmission enregistrée : elle part en arrière-plan, son statut s\'affiche ci-dessous.')
-          await load()
+          reloadEverywhere()
         }
       }
     },
@@ -116,7 +132,7 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
             await run('Envoi de la fiche de liaison à la MDPH', () => api(`${base}/fiche-mdph`, { method: 'POST', json: {} }))
           } catch { return } // run() has shown the service's reason
           setStatus('Fiche de liaison envoyée à la MDPH (MSSanté) et déposée au DMP : suivez les statuts ci-dessous.')
-          await load()
+          reloadEverywhere()
         }
       }
     }, 'Envoyer la fiche de liaison à la MDPH')
@@ -124,7 +140,11 @@ export function transmissionsBlock ({ ppaId, personId, version, canTransmit, run
   const details = h('details', {
     class: 'transmissions-menu',
     open,
-    on: { toggle: (event) => { onToggle(event.target.open); if (event.target.open) load() } }
+    dataset: { ppa: ppaId, version: String(version.number) },
+    on: {
+      toggle: (event) => { onToggle(event.target.open); if (event.target.open) load() },
+      [RELOAD]: () => load()
+    }
   },
   h('summary', { id: summaryId }, `Transmissions v${version.number}`),
   h('div', { 'aria-labelledby': summaryId }, form, mdph, listRegion))
