@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from server.notifications.settings import NotificationSettings
 from tests.conftest import Api, LiveServer
-from tests.e2e.conftest import PageFactory
+from tests.e2e.conftest import PageFactory, axe_violations
 from tests.server.exports_api.support import wait_for
 from tests.server.notifications.support import Gateway
 
@@ -43,6 +43,7 @@ def test_bell_updates_live_and_settings_save(
     link = page.locator("#bell-panel a", has_text="Nouvelle itération du PPA").first
     # a new iteration leads to what it changed: the diff with the previous version
     expect(link).to_have_attribute("href", f"#/ppa/{ppa_id}/diff/{first}/{second}")
+    assert axe_violations(page) == []  # the panel open, an unread notice in it
     link.click()
     diff = page.get_by_role("region", name="Différences")
     expect(diff.get_by_role("heading")).to_have_text(f"Différences v{first} → v{second}")
@@ -60,6 +61,7 @@ def test_bell_updates_live_and_settings_save(
     page.get_by_role("button", name="Enregistrer").click()
     # email is chosen by default for validations: an address is asked for first
     expect(page.get_by_test_id("settings-error")).to_contain_text("adresse électronique")
+    assert axe_violations(page) == []  # the settings page, its error shown
     page.get_by_label("Adresse électronique").fill("infirmier@example.org")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_test_id("settings-error")).to_be_empty()

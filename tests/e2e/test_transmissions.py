@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from server.people.identifiers import luhn_key
 from server.transmissions.settings import TransmissionSettings
 from tests.conftest import Api, LiveServer
-from tests.e2e.conftest import PageFactory
+from tests.e2e.conftest import PageFactory, axe_violations
 from tests.e2e.test_versions import open_history, validate_by_api
 
 pytestmark = pytest.mark.browser
@@ -70,6 +70,7 @@ def test_a_coordinator_transmits_a_validated_version_and_sees_its_status(
     block.get_by_role("button", name="Transmettre").click()
     expect(panel.get_by_text("n'a pas d'adresse MSSanté enregistrée")).to_be_visible()
     expect(row).to_have_count(1)
+    assert axe_violations(page) == []  # a row, the recipient list and the refusal shown
 
     reader = open_as("assistante-sociale", f"#/ppa/{ppa_id}")
     reader_panel = open_history(reader)
@@ -77,6 +78,7 @@ def test_a_coordinator_transmits_a_validated_version_and_sees_its_status(
     theirs = reader_panel.locator(".transmissions-menu").filter(has_text=f"Transmissions v{number}")
     expect(theirs.locator(".transmission")).to_contain_text("En attente d'envoi")
     expect(theirs.get_by_role("button", name="Transmettre")).to_have_count(0)
+    assert axe_violations(reader) == []
 
 
 def _mdph_of(api: Api, person_id: str) -> dict[str, Any]:
