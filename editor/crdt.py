@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from difflib import SequenceMatcher
 from enum import Enum
 from typing import Any, Final
 
@@ -48,6 +47,7 @@ from editor.layout_rule import (
     read_layout,
 )
 from editor.schema import PPAContent
+from editor.text_diff import matching_runs
 
 __all__ = [
     "FIELDS",
@@ -163,10 +163,6 @@ def _prelim_map(model_obj: BaseModel) -> Map[Any]:
     return Map(out)
 
 
-MAX_DIFF_TOKENS = 6000
-"""Above this many changed words (old + new, about 30,000 characters) a text changes as one
-replaced run: the diff's cost grows with the product of the lengths, and a write must not hold
-the server for long."""
 MIN_KEPT_RUN = 4
 """A common run shorter than this (in characters) inside a change is rewritten with it."""
 _TOKEN = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")
@@ -177,10 +173,10 @@ def _set_text(text: Text, value: str) -> None:
     """Replace the content of ``text`` by ``value`` touching only the changed runs.
 
     The common prefix and suffix are kept, then a diff of the middle by words (a word or a
-    punctuation mark with its following spaces, :class:`difflib.SequenceMatcher`) keeps every
-    common run in place: only what changed is deleted / inserted, so a colleague's concurrent
-    edit between two changed places (typing, and deletions too) survives and the text nobody
-    changed keeps its authors.
+    punctuation mark with its following spaces; :func:`editor.text_diff.matching_runs`, whose
+    cost is bounded whatever the texts) keeps every common run in place: only what changed is
+    deleted / inserted, so a colleague's concurrent edit between two changed places (typing,
+    and deletions too) survives and the text nobody changed keeps its authors.
     """
     current = str(text)
     if current == value:
@@ -202,14 +198,13 @@ def _set_text(text: Text, value: str) -> None:
     # Changed runs: (old start, old end) in bytes of the old middle, (new start, new end) in
     # characters of the new middle.
     hunks: list[tuple[int, int, int, int]] = []
-    if old_tokens and new_tokens and len(old_tokens) + len(new_tokens) <= MAX_DIFF_TOKENS:
+    if old_tokens and new_tokens:
         old_bytes = _offsets([len(t.encode("utf-8")) for t in old_tokens])
         old_chars = _offsets([len(t) for t in old_tokens])
         new_chars = _offsets([len(t) for t in new_tokens])
         i = j = 0
-        # No autojunk: it would make frequent words (articles) unable to join a match.
-        matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-        for a, b, size in matcher.get_matching_blocks():
+        runs = matching_runs(old_tokens, new_tokens)
+        for a, b, size in [*runs, (len(old_tokens), len(new_tokens), 0)]:
             if size and old_chars[a + size] - old_chars[a] < MIN_KEPT_RUN:
                 continue  # a stray shared token: part of the change, not worth a split
             if a > i or b > j:

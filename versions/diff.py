@@ -21,7 +21,6 @@ whose prefix covers it or lies inside it.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 import types
@@ -35,6 +34,7 @@ from pydantic import BaseModel
 
 from editor.catalogue import FIELD_LABELS
 from editor.schema import Planning, PPAContent, Semantic
+from editor.text_diff import matching_runs
 from versions import diff_fr
 
 CodeLabeler = Callable[[str], str | None]
@@ -238,13 +238,13 @@ def word_diff(old: str, new: str) -> tuple[TextSegment, ...]:
         else:
             segments.append(TextSegment(op, text))
 
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            emit("equal", a[i1:i2])
-        else:
-            emit("delete", a[i1:i2])
-            emit("insert", b[j1:j2])
+    # Bounded cost whatever the texts (difflib's matcher is cubic on repetitive words).
+    i = j = 0
+    for i1, j1, size in [*matching_runs(a, b), (len(a), len(b), 0)]:
+        emit("delete", a[i:i1])
+        emit("insert", b[j:j1])
+        emit("equal", a[i1 : i1 + size])
+        i, j = i1 + size, j1 + size
     return tuple(segments)
 
 
