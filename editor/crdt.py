@@ -47,7 +47,7 @@ from editor.layout_rule import (
     read_layout,
 )
 from editor.schema import PPAContent
-from editor.text_diff import matching_runs
+from editor.text_diff import longest_increasing, matching_runs
 
 __all__ = [
     "FIELDS",
@@ -281,34 +281,6 @@ def _same_scalar(current: Any, plain: Any) -> bool:
     return type(current) is type(plain) and bool(current == plain)
 
 
-def _lis_keep(positions: list[int]) -> set[int]:
-    """Indexes (into ``positions``) of a longest strictly increasing subsequence."""
-    tails: list[int] = []
-    tails_idx: list[int] = []
-    prev: list[int] = [-1] * len(positions)
-    for i, pos in enumerate(positions):
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if tails[mid] < pos:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == len(tails):
-            tails.append(pos)
-            tails_idx.append(i)
-        else:
-            tails[lo] = pos
-            tails_idx[lo] = i
-        prev[i] = tails_idx[lo - 1] if lo > 0 else -1
-    keep: set[int] = set()
-    i = tails_idx[-1] if tails_idx else -1
-    while i >= 0:
-        keep.add(i)
-        i = prev[i]
-    return keep
-
-
 def _item_id(entry: Any) -> str | None:
     if isinstance(entry, Map) and "id" in entry:
         ident = entry["id"]
@@ -334,7 +306,7 @@ def _update_items(array: Array[Any], items: Sequence[BaseModel]) -> None:
     # Of the remaining entries (unique ids now), keep the longest run already in target order.
     current_ids = [_item_id(array[i]) for i in range(len(array))]
     positions = [target_pos[i] for i in current_ids if i is not None]
-    keep = _lis_keep(positions)
+    keep = set(longest_increasing(positions))
     for index in reversed(range(len(positions))):
         if index not in keep:
             del array[index]

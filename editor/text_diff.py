@@ -58,9 +58,11 @@ def patience_runs(
         in_old = Counter(old[alo:ahi])
         in_new = Counter(new[blo:bhi])
         where = {new[j]: j for j in range(blo, bhi) if in_new[new[j]] == 1}
-        anchors = _increasing(
-            [(i, where[old[i]]) for i in range(alo, ahi) if in_old[old[i]] == 1 and old[i] in where]
-        )
+        unique = [
+            (i, where[old[i]]) for i in range(alo, ahi) if in_old[old[i]] == 1 and old[i] in where
+        ]
+        # the unique pairs, in old's order, that are in new's order too
+        anchors = [unique[k] for k in longest_increasing([j for _, j in unique])]
         for i, j in anchors:
             regions.append((alo, i, blo, j))
             pairs.append((i, j))
@@ -77,24 +79,24 @@ def patience_runs(
     return runs
 
 
-def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The longest subsequence of ``pairs`` (increasing in their first item) that increases in
-    their second item too (patience sorting, n log n)."""
+def longest_increasing(positions: Sequence[int]) -> list[int]:
+    """Indexes (into ``positions``, in order) of a longest strictly increasing subsequence
+    (patience sorting, n log n)."""
     tails: list[int] = []
     tail_at: list[int] = []
-    before = [-1] * len(pairs)
-    for k, (_, j) in enumerate(pairs):
-        pos = bisect_left(tails, j)
+    before = [-1] * len(positions)
+    for k, value in enumerate(positions):
+        pos = bisect_left(tails, value)
         if pos == len(tails):
-            tails.append(j)
+            tails.append(value)
             tail_at.append(k)
         else:
-            tails[pos] = j
+            tails[pos] = value
             tail_at[pos] = k
         before[k] = tail_at[pos - 1] if pos else -1
-    out: list[tuple[int, int]] = []
+    out: list[int] = []
     k = tail_at[-1] if tail_at else -1
     while k >= 0:
-        out.append(pairs[k])
+        out.append(k)
         k = before[k]
     return out[::-1]
