@@ -30,6 +30,11 @@ routes, admin: the directory, the ESMS client: FHIR): what differs between datab
 values, casts, lengths) is fuzzed through them on every backend; the readers' runs, whose
 requests mostly end at the rights check, run with the first backend only."""
 MAX_EXAMPLES = 8
+FEWER_EXAMPLES = 2
+"""Random cases per operation of the readers' runs (their answers are mostly the same 401/403,
+whose shape the deterministic coverage phase checks on every operation) and of the writers' runs
+on the backends after the first: there the coverage phase's boundary values (lengths, numbers,
+formats) are what a database can treat differently, and the first backend ran the random ones."""
 SEED = 16_9
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,7 +64,9 @@ def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         drop()
 
 
-def schemathesis_run(url: str, token: str | None, work: Path) -> subprocess.CompletedProcess[str]:
+def schemathesis_run(
+    url: str, token: str | None, work: Path, max_examples: int = MAX_EXAMPLES
+) -> subprocess.CompletedProcess[str]:
     """``st run`` against the live document with every check on, bounded and reproducible."""
     command = [
         sys.executable,
@@ -71,7 +78,7 @@ def schemathesis_run(url: str, token: str | None, work: Path) -> subprocess.Comp
         # DELETE of a webhook disables it; its delivery log stays readable for the audit (the
         # documented 200 of GET .../deliveries), which use_after_free reads as a leak.
         "--exclude-checks=use_after_free",
-        f"--max-examples={MAX_EXAMPLES}",
+        f"--max-examples={max_examples}",
         f"--seed={SEED}",
         "--workers=1",
         "--wait-for-schema=60",
@@ -108,7 +115,11 @@ def schemathesis_run(url: str, token: str | None, work: Path) -> subprocess.Comp
 def test_schemathesis_finds_no_failure(
     contract_server: dict[str, Any], role: str, tmp_path: Path
 ) -> None:
-    result = schemathesis_run(contract_server["url"], contract_server["tokens"].get(role), tmp_path)
+    first_backend = os.environ.get("PPA_TEST_DB_DEPENDENT_ONLY") != "1"
+    examples = MAX_EXAMPLES if role in WRITERS and first_backend else FEWER_EXAMPLES
+    result = schemathesis_run(
+        contract_server["url"], contract_server["tokens"].get(role), tmp_path, examples
+    )
     figures = json.loads((tmp_path / "report.json").read_text())
     failures = {f["code"]: f["count"] for f in figures["failures"]}
     output = (
