@@ -4,9 +4,11 @@
 # Usage: ./test.sh [--quick] [extra pytest args]
 #   --quick   lint, types and the suite without `slow`/`browser` tests, on SQLite only
 # PPA_TEST_BACKENDS="sqlite postgresql" by default; the tests that reach no database run with the
-# first backend only. The suite runs on PPA_TEST_WORKERS
-# pytest-xdist workers (default: the number of cores, at least 2, at most 4; 0 runs in-process);
-# each worker has its own database, server and data directory.
+# first backend only. The backends' runs go side by side (their waits on servers, browsers and
+# processes overlap; the first one's output live, the others' after it); PPA_TEST_SEQUENTIAL=1
+# runs them one after the other. Each runs on PPA_TEST_WORKERS pytest-xdist workers (default:
+# the number of cores, at least 2, at most 4; 0 runs in-process); each worker has its own
+# database, server and data directory.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,16 +33,43 @@ PY_DIRS="server editor versions exports tests bench"
 .venv/bin/mypy ${PY_DIRS}
 scripts/lint-web.sh
 
-status=0
-first=1
-for backend in ${backends}; do
+run_backend() {  # backend, 1 if it is the first one, extra pytest args...
+  local backend="$1" first="$2"
+  shift 2
   echo "=== tests on ${backend} (${workers} workers) ==="
-  start="${SECONDS}"
+  local start="${SECONDS}" code=0
   # After the first backend, only the tests that reach a database run again (tests/conftest.py
   # decides from their fixtures and helpers): the others cannot give another result.
   PPA_TEST_DB="${backend}" PPA_TEST_DB_DEPENDENT_ONLY="$((1 - first))" \
-    .venv/bin/python -m pytest -n "${workers}" "${profile[@]}" "$@" || status=$?
-  first=0
+    .venv/bin/python -m pytest -n "${workers}" "${profile[@]}" "$@" || code=$?
   echo "=== ${backend}: $((SECONDS - start)) s ==="
+  return "${code}"
+}
+
+read -r -a order <<< "${backends}"
+status=0
+if [ "${PPA_TEST_SEQUENTIAL:-0}" = 1 ]; then
+  first=1
+  for backend in "${order[@]}"; do
+    run_backend "${backend}" "${first}" "$@" || status=$?
+    first=0
+  done
+  exit "${status}"
+fi
+logs="$(mktemp -d)"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "${logs}"' EXIT
+for backend in "${order[@]:1}"; do
+  echo "=== tests on ${backend} start beside ${order[0]}; their output follows ==="
+  run_backend "${backend}" 0 "$@" > "${logs}/${backend}.log" 2>&1 &
+  pids+=("$!")
+done
+run_backend "${order[0]}" 1 "$@" || status=$?
+for i in "${!pids[@]}"; do
+  backend="${order[$((i + 1))]}"
+  code=0
+  wait "${pids[$i]}" || code=$?
+  cat "${logs}/${backend}.log"
+  [ "${code}" = 0 ] || status="${code}"
 done
 exit "${status}"

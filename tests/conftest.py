@@ -375,6 +375,10 @@ def _reaches_database(item: pytest.Item, root: Path) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The long tests (``slow``: fuzzing, crashes, sweeps) first: pytest-xdist hands the first
+    # items out to every worker at once, so they run side by side instead of one of them
+    # starting last and keeping one worker busy alone at the end of the run.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if os.environ.get("PPA_TEST_DB_DEPENDENT_ONLY") != "1":
         return
     root = Path(__file__).parent

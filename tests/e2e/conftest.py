@@ -14,6 +14,7 @@ import fcntl
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,10 @@ def _bundle_is_stale() -> bool:
 
 
 @pytest.fixture(scope="session")
-def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # pytest-xdist workers share the bundle: one builds it while the others wait on the lock.
-    lock_path = tmp_path_factory.getbasetemp().parent / "web-bundle.lock"
+def web_bundle() -> Path:
+    # pytest-xdist workers, and the runs of the other backends at the same time, share the
+    # bundle: one builds it while the others wait on the lock.
+    lock_path = Path(tempfile.gettempdir()) / "ppa-collab-web-bundle.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _build_bundle_if_stale()
