@@ -340,6 +340,11 @@ _DB_MARKERS = (
     "sqlite",
     "postgres",
 )
+E2E_EVERY_BACKEND = frozenset({"test_collab.py", "test_versions.py"})
+"""The browser tests that run on every backend: live editing, versions, validation and avenant
+through the page. The other browser tests check the page (its controls, texts, accessibility)
+over a server whose database behaviour the REST and WebSocket tests check on every backend;
+they run with the first backend only (a browser costs more CPU than anything else here)."""
 _source_cache: dict[Path, bool] = {}
 _IMPORTED_TEST_MODULE = re.compile(r"^\s*(?:from|import) (tests(?:\.\w+)+)", re.MULTILINE)
 
@@ -385,6 +390,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def again(item: pytest.Item) -> bool:
         if item.get_closest_marker("first_backend") is not None:
+            return False
+        path = Path(item.path)
+        if path.parent == root / "e2e" and path.name not in E2E_EVERY_BACKEND:
             return False
         return _reaches_database(item, root)
 
