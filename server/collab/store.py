@@ -45,7 +45,7 @@ from sqlalchemy.types import LargeBinary
 
 from editor.collab.errors import MalformedMessageError
 from editor.collab.ports import LoadedDocument, StoredUpdate
-from editor.collab.updates import merge_many, update_clients
+from editor.collab.updates import client_ids_text, merge_many, update_clients
 from server.db import Database, UTCDateTime, utcnow
 from server.errors import NotFound
 from server.models import PPA, PPADocument, PPAUpdate
@@ -99,6 +99,14 @@ CHECKPOINT_EVERY = 100
 """Commits of the update log between two WAL checkpoints (off the appends' thread)."""
 
 
+def _sqlite_time(at: datetime) -> str:
+    """``at`` as SQLAlchemy stores a UTCDateTime on SQLite (:data:`_SQLITE_DATETIME`):
+    ``isoformat`` of the naive UTC time, a fraction of the cost of ``strftime``."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UnknownDocument(NotFound):
     pass
 
@@ -115,7 +123,7 @@ def client_ids_of(update: bytes) -> str:
         clients = update_clients(update)
     except MalformedMessageError:
         return ""
-    return " ".join(str(client) for client in sorted(set(clients)))
+    return client_ids_text(clients)
 
 
 class CompactionLease(Protocol):
@@ -275,8 +283,8 @@ class SqliteAppender:
                         ppa_id,
                         u.update,
                         u.author[:100],
-                        u.at.astimezone(UTC).strftime(_SQLITE_DATETIME),
-                        client_ids_of(u.update),
+                        _sqlite_time(u.at),
+                        client_ids_of(u.update) if u.client_ids is None else u.client_ids,
                         len(u.update),
                         ppa_id,
                     )
@@ -394,7 +402,10 @@ class PgAppender:
             "data": [r[2].update for r in rows],
             "author": [r[2].author[:100] for r in rows],
             "created_at": [r[2].at for r in rows],
-            "client_ids": [client_ids_of(r[2].update) for r in rows],
+            "client_ids": [
+                client_ids_of(r[2].update) if r[2].client_ids is None else r[2].client_ids
+                for r in rows
+            ],
             "size": [len(r[2].update) for r in rows],
         }
         # One document: the single-document statement (half the time of the general one for a
@@ -487,7 +498,9 @@ class SqlUpdateStore:
                         "data": u.update,
                         "author": u.author[:100],
                         "created_at": u.at,
-                        "client_ids": client_ids_of(u.update),
+                        "client_ids": (
+                            client_ids_of(u.update) if u.client_ids is None else u.client_ids
+                        ),
                         "size": len(u.update),
                     }
                     for u in updates
