@@ -6,12 +6,16 @@ every update with its author and time. Loading = state + the log tail after ``co
 * ``append_many`` is one transaction for the pending batches of every room of the process (the
   process's group commit, :class:`editor.collab.pipeline.CommitPipeline`); on SQLite it runs on a
   connection and a thread of its own (``BEGIN IMMEDIATE``, the inserts, ``COMMIT``: one thread
-  hop per batch instead of one per statement). That connection never checkpoints the WAL
-  (``wal_autocheckpoint=0``): SQLite's automatic checkpoint runs inside the ``COMMIT`` that
-  crosses 1,000 WAL pages and writes and fsyncs the database file there, which held a group
-  commit, and so every update relayed after it, for 10 to 40 ms about once a second under load.
-  A second connection on a thread of its own runs a ``PASSIVE`` checkpoint every
-  :data:`CHECKPOINT_EVERY` commits instead (it never blocks the appends; durability is
+  hop per batch instead of one per statement), or, for a batch of at most :data:`INLINE_ROWS`
+  rows when SQLite's write lock is free, on the event loop through another connection whose
+  ``BEGIN IMMEDIATE`` never waits (``busy_timeout=0``: when another writer holds the lock, the
+  thread's connection waits for it instead): the same transaction without the thread hop.
+  These two connections never checkpoint the WAL (``wal_autocheckpoint=0``): SQLite's automatic
+  checkpoint runs inside the ``COMMIT`` that crosses 1,000 WAL pages and writes and fsyncs the
+  database file there, which held a group commit, and so every update relayed after it, for 10
+  to 40 ms about once a second under load. A third connection on a thread of its own runs a
+  ``PASSIVE`` checkpoint every :data:`CHECKPOINT_EVERY` commits instead (it never blocks the
+  appends; durability is
   unchanged: a commit is in the WAL either way). Sequence numbers are
   contiguous per PPA, also with several server processes: PostgreSQL serialises the appends of a
   PPA on its ``ppa_documents`` row (``FOR UPDATE``), SQLite on its single writer; each row takes
@@ -97,6 +101,11 @@ _SQLITE_INSERT = (
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores UTCDateTime on SQLite
 CHECKPOINT_EVERY = 100
 """Commits of the update log between two WAL checkpoints (off the appends' thread)."""
+INLINE_ROWS = 256
+"""The largest SQLite group commit run on the event loop (when no other connection holds the
+write lock): without a thread hop, at the cost of holding the loop while its rows are inserted
+(WAL, ``synchronous=NORMAL``: the ``COMMIT`` appends to the WAL without waiting for the disk,
+as on the writer thread)."""
 
 
 def _sqlite_time(at: datetime) -> str:
@@ -213,10 +222,16 @@ class SqliteAppender:
         )
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Future[None] | None = None
+        self._inline: sqlite3.Connection | None = None
+        self.inline_commits = 0
+        """Group commits run on the event loop (:data:`INLINE_ROWS`); the others on the thread."""
+        self.thread_commits = 0
         self._since_checkpoint = 0
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+    def _open(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+        )
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -252,9 +267,35 @@ class SqliteAppender:
                 "collab.store.checkpoint_failed error=%s", type(future.exception()).__name__
             )
 
+    def _open_inline(self) -> sqlite3.Connection:
+        # Opened on the writer thread (its pragmas may wait for a lock), used on the event loop.
+        conn = self._open(check_same_thread=False)
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA busy_timeout=0")
+        return conn
+
+    def _append_inline(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> list[int] | None:
+        """:meth:`_append` on the event loop if SQLite's write lock is free now, else ``None``
+        (another connection writes: :meth:`_append` on the writer thread waits for it)."""
+        conn = self._inline
+        if conn is None:
+            return None
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # busy_timeout=0: never waits
+        except sqlite3.OperationalError:
+            return None
+        return self._insert(conn, batches)
+
     def _append(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> list[int]:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
+        return self._insert(conn, batches)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, batches: list[tuple[str, list[tuple[Any, ...]]]]
+    ) -> list[int]:
+        """The rows, then ``COMMIT``, in the transaction ``conn`` began (rolled back on error)."""
         try:
             seqs: list[int] = []
             for ppa_id, rows in batches:
@@ -274,7 +315,9 @@ class SqliteAppender:
         return seq
 
     async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
-        """Every batch in one transaction (one ``COMMIT``, one WAL sync), on the writer thread."""
+        """Every batch in one transaction (one ``COMMIT``, one WAL write): on the event loop
+        when the batch is small (:data:`INLINE_ROWS`) and SQLite's write lock is free, else on
+        the writer thread."""
         rows = [
             (
                 ppa_id,
@@ -294,7 +337,16 @@ class SqliteAppender:
             for ppa_id, updates in batches
         ]
         loop = asyncio.get_running_loop()
-        seqs = await loop.run_in_executor(self._executor, self._append, rows)
+        seqs = None
+        if sum(len(each) for _, each in rows) <= INLINE_ROWS:
+            if self._inline is None:
+                self._inline = await loop.run_in_executor(self._executor, self._open_inline)
+            seqs = self._append_inline(rows)
+        if seqs is None:
+            seqs = await loop.run_in_executor(self._executor, self._append, rows)
+            self.thread_commits += 1
+        else:
+            self.inline_commits += 1
         self._committed()
         return seqs
 
@@ -352,6 +404,9 @@ class SqliteAppender:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     def _close_checkpointer(self) -> None:
         if self._checkpoint_conn is not None:
