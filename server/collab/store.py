@@ -21,7 +21,7 @@ every update with its author and time. Loading = state + the log tail after ``co
   PPA on its ``ppa_documents`` row (``FOR UPDATE``), SQLite on its single writer; each row takes
   ``MAX(seq) + 1`` (on PostgreSQL ``MAX(seq)`` + its position in the batch) inside the statement
   that inserts it. On PostgreSQL, too, the appends have a connection of their own
-  (:class:`PgAppender`: psycopg pipeline, one round trip and a commit per group commit).
+  (:class:`PgAppender`: psycopg pipeline, one round trip per group commit, its commit included).
 * ``compact`` merges the tail into ``ppa_documents.state`` (:func:`pycrdt.merge_updates`, in a
   thread: it releases the GIL, where building a document would stall the event loop; optimistic:
   it writes only if no other compaction moved ``compacted_seq`` meanwhile) and clears the bytes
@@ -430,8 +430,9 @@ class PgAppender:
     then one ``INSERT ... SELECT`` of every batch (each PPA's ``MAX(seq)`` + the position in its
     batch, read after the locks were granted: READ COMMITTED gives each statement a fresh
     snapshot) ``RETURNING ppa_id, seq``, sent
-    with ``BEGIN`` in one pipeline, then ``COMMIT``: two round trips, next to six through the
-    pooled SQLAlchemy engine, and little Python on the event loop. A connection that failed or
+    with ``BEGIN`` and ``COMMIT`` in one pipeline: one round trip, next to six through the
+    pooled SQLAlchemy engine, and little Python on the event loop (an autocommit connection:
+    the transaction is the explicit ``BEGIN`` ... ``COMMIT``). A connection that failed or
     was interrupted mid-batch is closed (its state is unknown); the next batch opens another."""
 
     def __init__(self, url: str) -> None:
@@ -448,7 +449,7 @@ class PgAppender:
     async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
         """Every batch in one transaction: the documents' rows locked in id order (two processes
         never wait on each other in a cycle), then one ``INSERT`` of every row, each numbered
-        after its document's ``MAX(seq)``, sent with ``BEGIN`` in one pipeline; then ``COMMIT``."""
+        after its document's ``MAX(seq)``, sent with ``BEGIN`` and ``COMMIT`` in one pipeline."""
         ids = [ppa_id for ppa_id, _ in batches]
         if len(set(ids)) != len(ids) or any(not rows for _, rows in batches):
             raise ValueError("one non-empty batch per document")
@@ -473,15 +474,21 @@ class PgAppender:
         async with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True
+                    )
                 conn = self._conn
-                async with conn.transaction():
-                    async with conn.pipeline():  # BEGIN, locks and insert: one round trip
-                        await conn.execute(_PG_LOCK, (sorted(ids),))
-                        cursor = await conn.execute(statement, params)
-                    last: dict[str, int] = {}
-                    for ppa_id, seq in await cursor.fetchall():
-                        last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
+                # BEGIN, locks, insert and COMMIT: one round trip. An error fails the pipeline
+                # (what follows the failed statement, COMMIT included, is skipped): nothing of
+                # the batch is committed, and the connection is closed below.
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    await conn.execute(_PG_LOCK, (sorted(ids),))
+                    cursor = await conn.execute(statement, params)
+                    await conn.execute("COMMIT")
+                last: dict[str, int] = {}
+                for ppa_id, seq in await cursor.fetchall():
+                    last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
             except BaseException:
                 await self._discard()
                 raise

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from pycrdt import Doc, Text
@@ -196,3 +197,23 @@ async def test_sqlite_small_commits_skip_the_thread_unless_another_writer_holds_
     assert await waiting == 3
     assert (appender.inline_commits, appender.thread_commits) == (1, 1)
     assert [r.seq for r in update_log(database, ppa_id)] == [1, 2, 3]
+
+
+async def test_a_failed_group_commit_stores_nothing_and_the_next_one_succeeds(
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
+) -> None:
+    """A batch the database refuses (here a document that does not exist) fails the whole group
+    commit: nothing of it is stored, not even the other documents' rows; the next commit works
+    (on PostgreSQL on a new connection: the failed one is closed)."""
+    store = new_store(db, timedelta(days=1))
+    updates = edits(2)
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+        await store.append_many(
+            [
+                (ppa_id, [stored(updates[0])]),
+                ("00000000-0000-0000-0000-000000000000", [stored(updates[1])]),
+            ]
+        )
+    assert update_log(database, ppa_id) == []
+    assert await store.append(ppa_id, [stored(updates[0])]) == 1
+    assert [r.seq for r in update_log(database, ppa_id)] == [1]
