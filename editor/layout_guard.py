@@ -20,7 +20,7 @@ from editor.layout_rule import (
     has_text,
     read_layout,
 )
-from editor.text_rules import find_illegal_chars
+from editor.text_rules import has_illegal_chars
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class LayoutGuard:
 
     def check_strings(self, strings: Iterable[str]) -> list[str]:
         for string in strings:
-            if find_illegal_chars(string):
+            if has_illegal_chars(string):
                 return [f"texte:{ILLEGAL_CHARACTER}"]
         return []
 

@@ -67,6 +67,11 @@ def find_illegal_chars(text: str) -> list[IllegalChar]:
     return [IllegalChar(m.start(), m.group()) for m in _ILLEGAL.finditer(text)]
 
 
+def has_illegal_chars(text: str) -> bool:
+    """Whether ``text`` holds a refused character (:func:`find_illegal_chars` is not empty)."""
+    return _ILLEGAL.search(text) is not None
+
+
 def illegal_text_paths(value: object, path: str = "") -> Iterator[tuple[str, IllegalChar]]:
     """(path, first refused character) of every text inside ``value``, in order.
 

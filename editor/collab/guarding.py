@@ -10,7 +10,7 @@ from pycrdt import Doc
 
 from editor.collab.ports import ILLEGAL_CHARACTER, SchemaGuard
 from editor.collab.protocol import NoticeCode
-from editor.collab.updates import text_edit_strings
+from editor.collab.updates import client_ids_text, text_edit_scan
 
 W = TypeVar("W")
 
@@ -23,6 +23,9 @@ class Verdict(NamedTuple):
     """The write only inserts characters into texts and deletes (judged by its strings only)."""
     problems: str = ""
     """The codes of the violations found (:func:`codes`), for a log line."""
+    client_ids: str | None = None
+    """The client ids of an accepted text edit, read by the same scan (as the update log keeps
+    them, :func:`~editor.collab.updates.client_ids_text`); ``None`` for other writes."""
 
 
 def codes(violations: Sequence[str]) -> str:
@@ -58,13 +61,16 @@ class GuardGate(Generic[W]):
         """Raises :class:`~editor.collab.errors.MalformedMessageError` for bytes no document can
         integrate."""
         guard = self.guard
-        strings = text_edit_strings(update, guard.text_roots)
+        clients: list[int] = []
+        strings = text_edit_scan(update, guard.text_roots, clients)
         if strings is not None:
             violations = guard.check_strings(strings)
+            if not violations:
+                return Verdict(None, True, "", client_ids_text(clients))
         else:
             violations = guard.check_update(doc, update)
         if not violations:
-            return Verdict(None, strings is not None)
+            return Verdict(None, False)
         refused = (
             NoticeCode.ILLEGAL_TEXT
             if any(v.endswith(f":{ILLEGAL_CHARACTER}") for v in violations)

@@ -123,3 +123,5 @@ class Entry(NamedTuple):
     own: bool
     """The effective change is exactly what the peer sent (nothing of others integrated with it),
     so the peer needs no copy of it."""
+    client_ids: str | None = None
+    """``update``'s client ids as stored, when already read (:class:`StoredUpdate`)."""

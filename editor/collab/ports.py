@@ -46,6 +46,10 @@ class StoredUpdate(NamedTuple):
     update: bytes
     author: str
     at: datetime
+    client_ids: str | None = None
+    """The update's client ids as the store keeps them
+    (:func:`~editor.collab.updates.client_ids_text`) when the room already read them (the guard's
+    scan of a text edit); ``None``: the store reads them."""
 
 
 class LoadedDocument(NamedTuple):

@@ -144,6 +144,8 @@ class Room(WritesMixin, CommitMixin, RemoteMixin, ServingMixin):
         """Wait until every write accepted so far is committed (and relayed)."""
         target = self._applied_gen
         while self._committed_gen < target and not self.broken:
+            if self._committed is None:
+                self._committed = anyio.Event()
             await self._committed.wait()
 
     async def settle(self) -> None:

@@ -39,7 +39,7 @@ class CommitMixin(RoomCore):
         batch.extend(self._guard_batch())
         self._pending = []
         self._in_flight = _InFlight(batch, self._applied_gen, self.doc.get_state())
-        return [StoredUpdate(e.update, e.author, e.at) for e in batch]
+        return [StoredUpdate(e.update, e.author, e.at, e.client_ids) for e in batch]
 
     def committed(self, seq: int) -> None:
         flight, self._in_flight = self._in_flight, None
@@ -49,13 +49,13 @@ class CommitMixin(RoomCore):
         self.last_seq = seq
         self._committed_gen = gen
         self._durable_sv = durable_sv
-        committed = self._committed
-        self._committed = anyio.Event()
+        committed, self._committed = self._committed, None
         seqs = (seq - len(batch) + 1, seq)
         self._after_commit(batch, gen, durable_sv, seqs)
         if self._note_seqs(*seqs):
             self._schedule_catch_up()
-        committed.set()
+        if committed is not None:
+            committed.set()
         if self._pending:
             self._request_commit()
         self._since_compaction += len(batch)

@@ -101,7 +101,9 @@ class RoomCore(ABC):
         self._since_compaction = tail_length
         self._compacting = False
         self._compacted = anyio.Event()
-        self._committed = anyio.Event()
+        self._committed: anyio.Event | None = None
+        """Set at the next commit (or break); created by the first waiter (:meth:`flush`), so
+        that a commit nobody waits for creates no event."""
         self._captured: list[bytes] | None = None
         self._held: list[tuple[bytes, str]] = []
         self._held_bytes = 0
@@ -260,7 +262,9 @@ class RoomCore(ABC):
         self._pending = []
         self._deferred = []
         self._committed_gen = self._applied_gen
-        self._committed.set()
+        committed, self._committed = self._committed, None
+        if committed is not None:
+            committed.set()
         self.close_all(CloseCode.INTERNAL_ERROR, reason)
 
     # -- tasks and commits -------------------------------------------------------------------

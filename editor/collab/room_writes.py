@@ -14,7 +14,7 @@ from editor.collab.errors import (
     LimitExceededError,
     MalformedMessageError,
 )
-from editor.collab.guarding import codes
+from editor.collab.guarding import Verdict, codes
 from editor.collab.peers import (
     LOCKED_NOTICE,
     READ_ONLY_NOTICE,
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 
 _MAX_HELD: Final = 256
+_UNGUARDED: Final = Verdict(None, False)
+"""What :meth:`WritesMixin._admit` returns for a room without a schema guard."""
 
 
 class WritesMixin(RoomCore):
@@ -54,8 +56,8 @@ class WritesMixin(RoomCore):
     def _on_write(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
-        text_edit = self._admit(peer, update)
-        if text_edit is None:
+        verdict = self._admit(peer, update)
+        if verdict is None:
             return
         if not self.uncommitted and self._durable_sv is None:
             self._durable_sv = self.doc.get_state()
@@ -63,11 +65,13 @@ class WritesMixin(RoomCore):
         if captured is None:
             self._on_nothing_new(peer, update)
         else:
-            self._accept(peer, update, captured, text_edit=text_edit)
+            self._accept(
+                peer, update, captured, text_edit=verdict.text_edit, client_ids=verdict.client_ids
+            )
 
-    def _admit(self, peer: Peer, update: bytes) -> bool | None:
+    def _admit(self, peer: Peer, update: bytes) -> Verdict | None:
         """Whether ``peer`` may write ``update`` now: ``None`` if refused (the writer was told,
-        or told before), else whether it is a text-only edit. Raises
+        or told before), else the verdict that admitted it (whether it is a text-only edit). Raises
         :class:`LimitExceededError` past a limit (the caller closes)."""
         if peer.channel.read_only:
             if not peer.told_read_only:
@@ -85,7 +89,7 @@ class WritesMixin(RoomCore):
                 log.warning("collab.write.refused ppa=%s user=%s", self.ppa_id, peer.user_id)
                 return None
         if self._gate is None:
-            return False
+            return _UNGUARDED
         verdict = self._gate.judge(self.doc, update)
         if verdict.refused is not None:
             self.restrict(peer, REFUSED_NOTICES[verdict.refused])
@@ -97,7 +101,7 @@ class WritesMixin(RoomCore):
                 verdict.problems,
             )
             return None
-        return verdict.text_edit
+        return verdict
 
     def _check_limits(self, peer: Peer, update: bytes) -> None:
         limits = self.limits
@@ -119,13 +123,22 @@ class WritesMixin(RoomCore):
         else:
             self._ack(peer, self.durable_state_vector, None)
 
-    def _accept(self, peer: Peer, update: bytes, captured: bytes, *, text_edit: bool) -> None:
-        """Queue the effective change ``captured`` of ``peer``'s ``update`` for the commit."""
+    def _accept(
+        self,
+        peer: Peer,
+        update: bytes,
+        captured: bytes,
+        *,
+        text_edit: bool,
+        client_ids: str | None = None,
+    ) -> None:
+        """Queue the effective change ``captured`` of ``peer``'s ``update`` for the commit
+        (``client_ids``: ``update``'s, when the guard read them)."""
         peer.writes += 1
         self.authors[peer.user_id] = None
         at = self._now()
         own = captured == update
-        entries = [Entry(captured, peer.user_id, at, peer, own)]
+        entries = [Entry(captured, peer.user_id, at, peer, own, client_ids if own else None)]
         if self._held:
             entries.extend(self._retry_held(at))
         if not own:  # the very bytes sent were integrated: nothing of it can be pending

@@ -248,9 +248,12 @@ def is_text_edit(update: bytes, text_roots: frozenset[str] = frozenset()) -> boo
     return text_edit_strings(update, text_roots) is not None
 
 
-def text_edit_strings(  # noqa: C901 - walks the update's structs in one pass
-    update: bytes, text_roots: frozenset[str] = frozenset()
-) -> list[str] | None:
+def client_ids_text(clients: Iterable[int]) -> str:
+    """Client ids as the update log keeps them: distinct, ascending, space-separated."""
+    return " ".join(str(client) for client in sorted(set(clients)))
+
+
+def text_edit_strings(update: bytes, text_roots: frozenset[str] = frozenset()) -> list[str] | None:
     """The strings a (v1) update inserts if it only inserts characters and deletes (every new
     item holds string content, none is keyed into a map, and none is attached to a root other
     than ``text_roots``), else ``None`` (also for bytes that are not an update).
@@ -258,12 +261,23 @@ def text_edit_strings(  # noqa: C901 - walks the update's structs in one pass
     Such a write cannot add an item, a key, a value or a formatting attribute. (A delete can still
     remove a map key; and a crafted string item attached after an array element would slip by:
     the room's periodic full check catches both.)"""
+    return text_edit_scan(update, text_roots, None)
+
+
+def text_edit_scan(  # noqa: C901 - walks the update's structs in one pass
+    update: bytes, text_roots: frozenset[str], clients: list[int] | None
+) -> list[str] | None:
+    """:func:`text_edit_strings`, also appending to ``clients`` (when given) the client id of
+    each of the update's struct sections, in order (those of :func:`update_clients`, in the same
+    pass)."""
     decoder = Decoder(update)
     strings: list[str] = []
     try:
         for _ in range(decoder.read_var_uint()):
             structs = decoder.read_var_uint()
-            decoder.read_var_uint()  # client
+            client = decoder.read_var_uint()
+            if clients is not None:
+                clients.append(client)
             decoder.read_var_uint()  # first clock
             for _ in range(structs):
                 if decoder.pos >= len(update):

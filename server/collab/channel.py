@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -29,6 +29,13 @@ try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 except ImportError:  # pragma: no cover - another ASGI server
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+from websockets.protocol import State
+from websockets.streams import StreamReader
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets without its C extension
+    from websockets.utils import apply_mask
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +85,47 @@ class _FrameCache:
 
 
 _frames = _FrameCache()
+
+_BINARY_FINAL: Final = 0x82
+"""The first byte of a final binary frame with no extension bit (RSV1-3 unset)."""
+_AT_FRAME_START: Final = StreamReader.at_eof.__code__
+"""Where websockets' parser waits between two frames (``yield from reader.at_eof()``)."""
+
+
+def _between_frames(parser: Any) -> bool:
+    """Whether websockets' parser (a chain of generators: the server's handshake parser, the
+    frame parser, the stream reader's wait) waits for the first byte of a frame."""
+    while (inner := getattr(parser, "gi_yieldfrom", None)) is not None:
+        parser = inner
+    return getattr(parser, "gi_code", None) is _AT_FRAME_START
+
+
+def binary_messages(data: bytes, max_size: int | None) -> list[bytes] | None:
+    """The payloads of ``data`` if it is nothing but complete, final, masked binary frames of at
+    most ``max_size`` bytes (client to server, no extension bit), unmasked; else ``None``
+    (anything else: a control, text, fragmented or compressed frame, a frame cut by the TCP
+    segment, an unmasked or too large one), for websockets to parse as usual."""
+    messages: list[bytes] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        if end - pos < 6 or data[pos] != _BINARY_FINAL:
+            return None
+        length = data[pos + 1]
+        if length < 0x80:  # unmasked: websockets refuses it
+            return None
+        length &= 0x7F
+        pos += 2
+        if length == 126:
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            pos += 2
+        elif length == 127:
+            return None
+        stop = pos + 4 + length
+        if stop > end or (max_size is not None and length > max_size):
+            return None
+        messages.append(apply_mask(data[pos + 4 : stop], data[pos : pos + 4]))
+        pos = stop
+    return messages
 
 
 class WebSocketChannel:
@@ -149,9 +197,14 @@ class WebSocketChannel:
         if protocol is None or not protocol.queue.empty():
             return None
         queued = protocol.send_receive_event_to_app
+        parsed = protocol.data_received
+        conn = protocol.conn
+        limits = [n for n in (conn.max_message_size, conn.max_fragment_size) if n is not None]
+        max_size = min(limits) if limits else None
+        on = True
 
         def deliver() -> None:
-            if protocol.curr_msg_data_type != "bytes" or protocol.close_sent:
+            if not on or protocol.curr_msg_data_type != "bytes" or protocol.close_sent:
                 queued()  # text (refused by the reader), or past our close: uvicorn's own way
                 return
             frames = protocol.frames
@@ -159,9 +212,36 @@ class WebSocketChannel:
             self.received_directly += 1
             handler(frames[0] if len(frames) == 1 else b"".join(frames))
 
+        def data_received(data: bytes) -> None:
+            # The frames of a segment read in one pass when it holds nothing but whole final
+            # binary frames and websockets' parser waits between two frames (nothing buffered,
+            # no fragmented message): what websockets would hand over, without its per-frame
+            # parser; anything else goes to websockets (and still reaches ``deliver``).
+            if (
+                on
+                and not protocol.close_sent
+                and conn.state is State.OPEN
+                and conn.current_size is None
+                and not conn.reader.buffer
+                and _between_frames(conn.parser)
+            ):
+                messages = binary_messages(data, max_size)
+                if messages is not None:
+                    for message in messages:
+                        self.received_directly += 1
+                        handler(message)
+                    return
+            parsed(data)
+
         protocol.send_receive_event_to_app = deliver
+        protocol.data_received = data_received
+        transport = self._transport
+        if transport is not None:  # uvloop keeps the protocol's data_received: tell it anew
+            transport.set_protocol(protocol)
 
         def off() -> None:
+            nonlocal on
+            on = False
             protocol.send_receive_event_to_app = queued
 
         return off

@@ -6,18 +6,22 @@ every update with its author and time. Loading = state + the log tail after ``co
 * ``append_many`` is one transaction for the pending batches of every room of the process (the
   process's group commit, :class:`editor.collab.pipeline.CommitPipeline`); on SQLite it runs on a
   connection and a thread of its own (``BEGIN IMMEDIATE``, the inserts, ``COMMIT``: one thread
-  hop per batch instead of one per statement). That connection never checkpoints the WAL
-  (``wal_autocheckpoint=0``): SQLite's automatic checkpoint runs inside the ``COMMIT`` that
-  crosses 1,000 WAL pages and writes and fsyncs the database file there, which held a group
-  commit, and so every update relayed after it, for 10 to 40 ms about once a second under load.
-  A second connection on a thread of its own runs a ``PASSIVE`` checkpoint every
-  :data:`CHECKPOINT_EVERY` commits instead (it never blocks the appends; durability is
+  hop per batch instead of one per statement), or, for a batch of at most :data:`INLINE_ROWS`
+  rows when SQLite's write lock is free, on the event loop through another connection whose
+  ``BEGIN IMMEDIATE`` never waits (``busy_timeout=0``: when another writer holds the lock, the
+  thread's connection waits for it instead): the same transaction without the thread hop.
+  These two connections never checkpoint the WAL (``wal_autocheckpoint=0``): SQLite's automatic
+  checkpoint runs inside the ``COMMIT`` that crosses 1,000 WAL pages and writes and fsyncs the
+  database file there, which held a group commit, and so every update relayed after it, for 10
+  to 40 ms about once a second under load. A third connection on a thread of its own runs a
+  ``PASSIVE`` checkpoint every :data:`CHECKPOINT_EVERY` commits instead (it never blocks the
+  appends; durability is
   unchanged: a commit is in the WAL either way). Sequence numbers are
   contiguous per PPA, also with several server processes: PostgreSQL serialises the appends of a
   PPA on its ``ppa_documents`` row (``FOR UPDATE``), SQLite on its single writer; each row takes
   ``MAX(seq) + 1`` (on PostgreSQL ``MAX(seq)`` + its position in the batch) inside the statement
   that inserts it. On PostgreSQL, too, the appends have a connection of their own
-  (:class:`PgAppender`: psycopg pipeline, one round trip and a commit per group commit).
+  (:class:`PgAppender`: psycopg pipeline, one round trip per group commit, its commit included).
 * ``compact`` merges the tail into ``ppa_documents.state`` (:func:`pycrdt.merge_updates`, in a
   thread: it releases the GIL, where building a document would stall the event loop; optimistic:
   it writes only if no other compaction moved ``compacted_seq`` meanwhile) and clears the bytes
@@ -45,7 +49,7 @@ from sqlalchemy.types import LargeBinary
 
 from editor.collab.errors import MalformedMessageError
 from editor.collab.ports import LoadedDocument, StoredUpdate
-from editor.collab.updates import merge_many, update_clients
+from editor.collab.updates import client_ids_text, merge_many, update_clients
 from server.db import Database, UTCDateTime, utcnow
 from server.errors import NotFound
 from server.models import PPA, PPADocument, PPAUpdate
@@ -97,6 +101,19 @@ _SQLITE_INSERT = (
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores UTCDateTime on SQLite
 CHECKPOINT_EVERY = 100
 """Commits of the update log between two WAL checkpoints (off the appends' thread)."""
+INLINE_ROWS = 256
+"""The largest SQLite group commit run on the event loop (when no other connection holds the
+write lock): without a thread hop, at the cost of holding the loop while its rows are inserted
+(WAL, ``synchronous=NORMAL``: the ``COMMIT`` appends to the WAL without waiting for the disk,
+as on the writer thread)."""
+
+
+def _sqlite_time(at: datetime) -> str:
+    """``at`` as SQLAlchemy stores a UTCDateTime on SQLite (:data:`_SQLITE_DATETIME`):
+    ``isoformat`` of the naive UTC time, a fraction of the cost of ``strftime``."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class UnknownDocument(NotFound):
@@ -115,7 +132,7 @@ def client_ids_of(update: bytes) -> str:
         clients = update_clients(update)
     except MalformedMessageError:
         return ""
-    return " ".join(str(client) for client in sorted(set(clients)))
+    return client_ids_text(clients)
 
 
 class CompactionLease(Protocol):
@@ -205,10 +222,16 @@ class SqliteAppender:
         )
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Future[None] | None = None
+        self._inline: sqlite3.Connection | None = None
+        self.inline_commits = 0
+        """Group commits run on the event loop (:data:`INLINE_ROWS`); the others on the thread."""
+        self.thread_commits = 0
         self._since_checkpoint = 0
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+    def _open(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+        )
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -244,9 +267,35 @@ class SqliteAppender:
                 "collab.store.checkpoint_failed error=%s", type(future.exception()).__name__
             )
 
+    def _open_inline(self) -> sqlite3.Connection:
+        # Opened on the writer thread (its pragmas may wait for a lock), used on the event loop.
+        conn = self._open(check_same_thread=False)
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA busy_timeout=0")
+        return conn
+
+    def _append_inline(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> list[int] | None:
+        """:meth:`_append` on the event loop if SQLite's write lock is free now, else ``None``
+        (another connection writes: :meth:`_append` on the writer thread waits for it)."""
+        conn = self._inline
+        if conn is None:
+            return None
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # busy_timeout=0: never waits
+        except sqlite3.OperationalError:
+            return None
+        return self._insert(conn, batches)
+
     def _append(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> list[int]:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
+        return self._insert(conn, batches)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, batches: list[tuple[str, list[tuple[Any, ...]]]]
+    ) -> list[int]:
+        """The rows, then ``COMMIT``, in the transaction ``conn`` began (rolled back on error)."""
         try:
             seqs: list[int] = []
             for ppa_id, rows in batches:
@@ -266,7 +315,9 @@ class SqliteAppender:
         return seq
 
     async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
-        """Every batch in one transaction (one ``COMMIT``, one WAL sync), on the writer thread."""
+        """Every batch in one transaction (one ``COMMIT``, one WAL write): on the event loop
+        when the batch is small (:data:`INLINE_ROWS`) and SQLite's write lock is free, else on
+        the writer thread."""
         rows = [
             (
                 ppa_id,
@@ -275,8 +326,8 @@ class SqliteAppender:
                         ppa_id,
                         u.update,
                         u.author[:100],
-                        u.at.astimezone(UTC).strftime(_SQLITE_DATETIME),
-                        client_ids_of(u.update),
+                        _sqlite_time(u.at),
+                        client_ids_of(u.update) if u.client_ids is None else u.client_ids,
                         len(u.update),
                         ppa_id,
                     )
@@ -286,7 +337,16 @@ class SqliteAppender:
             for ppa_id, updates in batches
         ]
         loop = asyncio.get_running_loop()
-        seqs = await loop.run_in_executor(self._executor, self._append, rows)
+        seqs = None
+        if sum(len(each) for _, each in rows) <= INLINE_ROWS:
+            if self._inline is None:
+                self._inline = await loop.run_in_executor(self._executor, self._open_inline)
+            seqs = self._append_inline(rows)
+        if seqs is None:
+            seqs = await loop.run_in_executor(self._executor, self._append, rows)
+            self.thread_commits += 1
+        else:
+            self.inline_commits += 1
         self._committed()
         return seqs
 
@@ -344,6 +404,9 @@ class SqliteAppender:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     def _close_checkpointer(self) -> None:
         if self._checkpoint_conn is not None:
@@ -367,8 +430,9 @@ class PgAppender:
     then one ``INSERT ... SELECT`` of every batch (each PPA's ``MAX(seq)`` + the position in its
     batch, read after the locks were granted: READ COMMITTED gives each statement a fresh
     snapshot) ``RETURNING ppa_id, seq``, sent
-    with ``BEGIN`` in one pipeline, then ``COMMIT``: two round trips, next to six through the
-    pooled SQLAlchemy engine, and little Python on the event loop. A connection that failed or
+    with ``BEGIN`` and ``COMMIT`` in one pipeline: one round trip, next to six through the
+    pooled SQLAlchemy engine, and little Python on the event loop (an autocommit connection:
+    the transaction is the explicit ``BEGIN`` ... ``COMMIT``). A connection that failed or
     was interrupted mid-batch is closed (its state is unknown); the next batch opens another."""
 
     def __init__(self, url: str) -> None:
@@ -385,7 +449,7 @@ class PgAppender:
     async def append_many(self, batches: Sequence[tuple[str, Sequence[StoredUpdate]]]) -> list[int]:
         """Every batch in one transaction: the documents' rows locked in id order (two processes
         never wait on each other in a cycle), then one ``INSERT`` of every row, each numbered
-        after its document's ``MAX(seq)``, sent with ``BEGIN`` in one pipeline; then ``COMMIT``."""
+        after its document's ``MAX(seq)``, sent with ``BEGIN`` and ``COMMIT`` in one pipeline."""
         ids = [ppa_id for ppa_id, _ in batches]
         if len(set(ids)) != len(ids) or any(not rows for _, rows in batches):
             raise ValueError("one non-empty batch per document")
@@ -394,7 +458,10 @@ class PgAppender:
             "data": [r[2].update for r in rows],
             "author": [r[2].author[:100] for r in rows],
             "created_at": [r[2].at for r in rows],
-            "client_ids": [client_ids_of(r[2].update) for r in rows],
+            "client_ids": [
+                client_ids_of(r[2].update) if r[2].client_ids is None else r[2].client_ids
+                for r in rows
+            ],
             "size": [len(r[2].update) for r in rows],
         }
         # One document: the single-document statement (half the time of the general one for a
@@ -407,15 +474,21 @@ class PgAppender:
         async with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True
+                    )
                 conn = self._conn
-                async with conn.transaction():
-                    async with conn.pipeline():  # BEGIN, locks and insert: one round trip
-                        await conn.execute(_PG_LOCK, (sorted(ids),))
-                        cursor = await conn.execute(statement, params)
-                    last: dict[str, int] = {}
-                    for ppa_id, seq in await cursor.fetchall():
-                        last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
+                # BEGIN, locks, insert and COMMIT: one round trip. An error fails the pipeline
+                # (what follows the failed statement, COMMIT included, is skipped): nothing of
+                # the batch is committed, and the connection is closed below.
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    await conn.execute(_PG_LOCK, (sorted(ids),))
+                    cursor = await conn.execute(statement, params)
+                    await conn.execute("COMMIT")
+                last: dict[str, int] = {}
+                for ppa_id, seq in await cursor.fetchall():
+                    last[ppa_id] = max(int(seq), last.get(ppa_id, 0))
             except BaseException:
                 await self._discard()
                 raise
@@ -487,7 +560,9 @@ class SqlUpdateStore:
                         "data": u.update,
                         "author": u.author[:100],
                         "created_at": u.at,
-                        "client_ids": client_ids_of(u.update),
+                        "client_ids": (
+                            client_ids_of(u.update) if u.client_ids is None else u.client_ids
+                        ),
                         "size": len(u.update),
                     }
                     for u in updates

@@ -5,10 +5,12 @@ bytes, and the database refusing any other change."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from pycrdt import Doc, Text
@@ -163,3 +165,55 @@ async def test_database_refuses_any_other_change(
             {"p": ppa_id},
         )
     assert [r.data is None for r in update_log(database, ppa_id)] == [True, False]
+
+
+async def test_sqlite_small_commits_skip_the_thread_unless_another_writer_holds_the_lock(
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
+) -> None:
+    """A small group commit runs on the event loop when SQLite's write lock is free; when another
+    connection holds it (another process, a compaction), the commit waits for it on the writer
+    thread (the event loop runs meanwhile) and is stored after it."""
+    if database.backend != "sqlite":
+        pytest.skip("SQLite's appender")
+    store = new_store(db, timedelta(days=1))
+    appender = store._sqlite
+    assert appender is not None
+    updates = edits(3)
+    assert await store.append(ppa_id, [stored(updates[0])]) == 1
+    assert (appender.inline_commits, appender.thread_commits) == (1, 0)
+    inline = appender._inline
+    assert inline is not None
+    assert inline.execute("PRAGMA busy_timeout").fetchone() == (0,)  # never waits on the loop
+    other = sqlite3.connect(sa.make_url(database.sync_url).database or "", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.ensure_future(store.append(ppa_id, [stored(u) for u in updates[1:]]))
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        assert not waiting.done()
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert await waiting == 3
+    assert (appender.inline_commits, appender.thread_commits) == (1, 1)
+    assert [r.seq for r in update_log(database, ppa_id)] == [1, 2, 3]
+
+
+async def test_a_failed_group_commit_stores_nothing_and_the_next_one_succeeds(
+    db: Database, ppa_id: str, database: DatabaseInfo, new_store: Callable[..., SqlUpdateStore]
+) -> None:
+    """A batch the database refuses (here a document that does not exist) fails the whole group
+    commit: nothing of it is stored, not even the other documents' rows; the next commit works
+    (on PostgreSQL on a new connection: the failed one is closed)."""
+    store = new_store(db, timedelta(days=1))
+    updates = edits(2)
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+        await store.append_many(
+            [
+                (ppa_id, [stored(updates[0])]),
+                ("00000000-0000-0000-0000-000000000000", [stored(updates[1])]),
+            ]
+        )
+    assert update_log(database, ppa_id) == []
+    assert await store.append(ppa_id, [stored(updates[0])]) == 1
+    assert [r.seq for r in update_log(database, ppa_id)] == [1]
