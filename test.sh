@@ -8,7 +8,7 @@
 # processes overlap; the first one's output live, the others' after it); PPA_TEST_SEQUENTIAL=1
 # runs them one after the other. Each runs on PPA_TEST_WORKERS pytest-xdist workers (default:
 # the number of cores, at least 2, at most 4; 0 runs in-process); each worker has its own
-# database, server and data directory.
+# database, server and data directory; beside other backends the first one has one more worker.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,9 +33,9 @@ PY_DIRS="server editor versions exports tests bench"
 .venv/bin/mypy ${PY_DIRS}
 scripts/lint-web.sh
 
-run_backend() {  # backend, 1 if it is the first one, extra pytest args...
-  local backend="$1" first="$2"
-  shift 2
+run_backend() {  # backend, 1 if it is the first one, number of workers, extra pytest args...
+  local backend="$1" first="$2" workers="$3"
+  shift 3
   echo "=== tests on ${backend} (${workers} workers) ==="
   local start="${SECONDS}" code=0
   # After the first backend, only the tests that reach a database run again (tests/conftest.py
@@ -51,7 +51,7 @@ status=0
 if [ "${PPA_TEST_SEQUENTIAL:-0}" = 1 ]; then
   first=1
   for backend in "${order[@]}"; do
-    run_backend "${backend}" "${first}" "$@" || status=$?
+    run_backend "${backend}" "${first}" "${workers}" "$@" || status=$?
     first=0
   done
   exit "${status}"
@@ -61,10 +61,14 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "${logs}"' EXIT
 for backend in "${order[@]:1}"; do
   echo "=== tests on ${backend} start beside ${order[0]}; their output follows ==="
-  run_backend "${backend}" 0 "$@" > "${logs}/${backend}.log" 2>&1 &
+  run_backend "${backend}" 0 "${workers}" "$@" > "${logs}/${backend}.log" 2>&1 &
   pids+=("$!")
 done
-run_backend "${order[0]}" 1 "$@" || status=$?
+# Beside other backends, the first one (which also runs the tests that reach no database) has
+# one more worker (none with PPA_TEST_WORKERS=0: in-process as asked).
+first_workers="${workers}"
+if [ "${#order[@]}" -gt 1 ] && [ "${workers}" -gt 0 ]; then first_workers="$((workers + 1))"; fi
+run_backend "${order[0]}" 1 "${first_workers}" "$@" || status=$?
 for i in "${!pids[@]}"; do
   backend="${order[$((i + 1))]}"
   code=0

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         ge=65536,
         description="Unsent bytes before a slow client is closed",
     )
+    collab_commit_gather_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="Milliseconds a group commit waits for more documents' writes under load",
+    )
     collab_compact_every: int = Field(default=1000, ge=1)
     collab_unload_after_seconds: float = Field(default=30.0, ge=0)
     collab_update_retention_days: float = Field(

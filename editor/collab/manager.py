@@ -77,7 +77,9 @@ class RoomManager:
         self._unload_at: dict[str, float] = {}
         self._closing = False
         self._task_group: TaskGroup | None = None
-        self.pipeline = CommitPipeline(store, retries=self.limits.store_retries)
+        self.pipeline = CommitPipeline(
+            store, retries=self.limits.store_retries, gather=self.limits.commit_gather
+        )
         """The durable appends of every room of this manager, in shared transactions."""
         self.loads = 0
         """How many times a room was loaded from the store."""

@@ -164,5 +164,8 @@ class Limits:
     unload_after: float = 30.0
     """Seconds an empty, fully committed room stays loaded."""
     store_retries: int = 5
+    commit_gather: float = 0.002
+    """Seconds a group commit waits for more rooms' writes when the process is under load
+    (:class:`~editor.collab.pipeline.CommitPipeline`); 0: never."""
     guard_interval: float = 10.0
     """Seconds between full layout checks while only text edits arrive (which skip the check)."""

@@ -126,7 +126,9 @@ class Room(WritesMixin, CommitMixin, RemoteMixin, ServingMixin):
         """Serve the room alone, with a commit pipeline of its own (tests, tools); the room
         manager uses :meth:`start` instead."""
         async with anyio.create_task_group() as tg:
-            pipeline = CommitPipeline(self._store, retries=self.limits.store_retries)
+            pipeline = CommitPipeline(
+                self._store, retries=self.limits.store_retries, gather=self.limits.commit_gather
+            )
             await tg.start(pipeline.run)
             self.start(tg, pipeline)
             task_status.started()

@@ -77,6 +77,7 @@ def limits_of(settings: Settings) -> Limits:
         updates_per_second=settings.collab_updates_per_second,
         update_burst=settings.collab_update_burst,
         compact_every=settings.collab_compact_every,
+        commit_gather=settings.collab_commit_gather_ms / 1000,
         unload_after=settings.collab_unload_after_seconds,
     )
 

@@ -199,3 +199,42 @@ async def test_a_failed_transaction_fails_every_room_in_it_and_relays_nothing(
         assert reader.channel.closed[0] == CloseCode.INTERNAL_ERROR
         assert writer.channel.closed is not None
         assert not writer.client.saved()
+
+
+async def test_under_load_a_transaction_waits_for_the_writes_of_other_rooms(
+    database: DatabaseInfo, ppa_ids: list[str]
+) -> None:
+    db = Database(database.url)
+    store = SqlUpdateStore(db, retention=timedelta(days=1))
+    try:
+        async with running_manager(store, limits=Limits(commit_gather=2.0)) as manager:
+            pairs = [
+                (await join(manager, ppa_id, "alice"), await join(manager, ppa_id, "bruno"))
+                for ppa_id in ppa_ids
+            ]
+            pipeline = manager.pipeline
+            # Idle: the first write is committed at once, without gathering.
+            pairs[0][0].client.text += "premier"
+            pairs[0][0].pump()
+            await until(lambda: pipeline.transactions == 1)
+            assert pipeline.gathered == 0
+            # Right after a transaction (under load): the next one waits for the writes of
+            # the other rooms, made one after the other with the event loop turning between.
+            for i, (writer, _) in enumerate(pairs[1:], 1):
+                writer.client.text += f"texte {i}"
+                writer.pump()
+                await anyio.sleep(0.01)
+            for ppa_id in ppa_ids:
+                room = manager.room(ppa_id)
+                assert room is not None
+                await room.flush()
+            assert (pipeline.transactions, pipeline.gathered) == (2, 1)
+            for ppa_id, (writer, reader) in zip(ppa_ids, pairs, strict=True):
+                assert len(update_log(database, ppa_id)) == 1
+                writer.pump()
+                reader.pump()
+                assert writer.client.saved()
+                assert reader.text == str(writer.client.text)
+    finally:
+        await store.close()
+        await db.dispose()
