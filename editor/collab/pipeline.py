@@ -11,8 +11,10 @@ loaded room, as with one room.
 
 Waiting: under light load a commit starts as soon as the pipeline is woken: a write waits for
 nothing but the event loop's turn. Under load (the previous transaction ended less than
-``4 x gather`` ago) the pipeline first waits ``gather`` seconds (2 ms by default) for the writes of
-other rooms to join the transaction: a transaction costs the same whatever its size, and on
+``4 x gather`` ago), when rooms other than the last transaction's have written, the pipeline
+first waits ``gather`` seconds (2 ms by default) for the writes of other rooms to join the
+transaction (one busy room alone does not wait: its writes gather while its transaction is in
+flight): a transaction costs the same whatever its size, and on
 SQLite, where a small one takes less than the time between two writes, each write would else
 make its own. Writes that arrive while a transaction is in flight make the next one. So a write
 waits at most ``gather`` plus the commit before it. Idle rooms cost nothing here (a room is known
@@ -73,6 +75,8 @@ class CommitPipeline:
         self._monotonic = monotonic
         self._ended = -float("inf")
         """When the last transaction ended (:attr:`_monotonic`)."""
+        self._last: frozenset[str] = frozenset()
+        """The documents of the last transaction."""
         self.gathered = 0
         """Transactions that waited ``gather`` for more rooms (the process was under load)."""
         self._ready: dict[Committer, None] = {}
@@ -98,11 +102,19 @@ class CommitPipeline:
             self._wake = anyio.Event()
             if not self._ready:  # woken for writes an earlier transaction already took
                 continue
-            if self._gather and self._monotonic() - self._ended < 4 * self._gather:
+            if self._should_gather():
                 self.gathered += 1
-                await anyio.sleep(self._gather)  # under load: let other rooms' writes join
+                await anyio.sleep(self._gather)
             while self._ready:
                 await self._commit_ready()
+
+    def _should_gather(self) -> bool:
+        """Under load, and rooms other than the last transaction's wrote: let more join. (One
+        busy room alone gathers its own writes while its transaction is in flight: waiting
+        would only add to its latency.)"""
+        if not self._gather or self._monotonic() - self._ended >= 4 * self._gather:
+            return False
+        return any(room.ppa_id not in self._last for room in self._ready)
 
     def _take(self) -> list[tuple[Committer, list[StoredUpdate]]]:
         """One batch per document: a second room of the same document (a reloaded one) waits
@@ -131,6 +143,7 @@ class CommitPipeline:
         finally:
             self.in_flight = ()
             self._ended = self._monotonic()
+            self._last = frozenset(room.ppa_id for room, _ in taken)
         if seqs is None:
             for room, _ in taken:
                 room.failed()

@@ -235,6 +235,13 @@ async def test_under_load_a_transaction_waits_for_the_writes_of_other_rooms(
                 reader.pump()
                 assert writer.client.saved()
                 assert reader.text == str(writer.client.text)
+            # One room writing again right after: it does not wait for others.
+            pairs[1][0].client.text += " encore"
+            pairs[1][0].pump()
+            room = manager.room(ppa_ids[1])
+            assert room is not None
+            await room.flush()
+            assert (pipeline.transactions, pipeline.gathered) == (3, 1)
     finally:
         await store.close()
         await db.dispose()
