@@ -135,6 +135,11 @@ def client_ids_of(update: bytes) -> str:
     return client_ids_text(clients)
 
 
+def _client_ids(update: StoredUpdate) -> str:
+    """The client ids the guard's scan read with ``update``, else read from its bytes."""
+    return client_ids_of(update.update) if update.client_ids is None else update.client_ids
+
+
 class CompactionLease(Protocol):
     """Keeps two compactions of one document from running at once (across processes)."""
 
@@ -327,7 +332,7 @@ class SqliteAppender:
                         u.update,
                         u.author[:100],
                         _sqlite_time(u.at),
-                        client_ids_of(u.update) if u.client_ids is None else u.client_ids,
+                        _client_ids(u),
                         len(u.update),
                         ppa_id,
                     )
@@ -458,10 +463,7 @@ class PgAppender:
             "data": [r[2].update for r in rows],
             "author": [r[2].author[:100] for r in rows],
             "created_at": [r[2].at for r in rows],
-            "client_ids": [
-                client_ids_of(r[2].update) if r[2].client_ids is None else r[2].client_ids
-                for r in rows
-            ],
+            "client_ids": [_client_ids(r[2]) for r in rows],
             "size": [len(r[2].update) for r in rows],
         }
         # One document: the single-document statement (half the time of the general one for a
@@ -560,9 +562,7 @@ class SqlUpdateStore:
                         "data": u.update,
                         "author": u.author[:100],
                         "created_at": u.at,
-                        "client_ids": (
-                            client_ids_of(u.update) if u.client_ids is None else u.client_ids
-                        ),
+                        "client_ids": _client_ids(u),
                         "size": len(u.update),
                     }
                     for u in updates
